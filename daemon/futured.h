@@ -1,0 +1,309 @@
+/*
+ * futured's internal header: every daemon structure, and the prototypes
+ * of each file grouped under its name, so that this header is also the
+ * index of the daemon.  Only the event-loop thread touches struct job;
+ * pool threads and worker processes see a struct fut_handler_ctx.
+ */
+
+#ifndef FUTURED_DAEMON_H
+#define FUTURED_DAEMON_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "buf.h"
+#include "futured/handler.h"
+
+struct event_base;
+struct event;
+struct bufferevent;
+
+#define FUTURED_VERSION		PACKAGE_VERSION
+
+/* Limits and defaults. */
+#define DEFAULT_GRACE_MS	5000		/* cancel: TERM, then KILL */
+#define DEFAULT_MAX_OUTPUT	(4U * 1024 * 1024)
+#define DEFAULT_STDERR_TAIL	4096
+#define DEFAULT_ASYNC_SLOTS	1024
+#define PRIO_MIN		(-20)
+#define PRIO_MAX		20
+#define PRIO_LEVELS		(PRIO_MAX - PRIO_MIN + 1)
+
+enum job_kind {
+	JOB_ASYNC,
+	JOB_BLOCKING,
+	JOB_CPU
+};
+#define JOB_NKINDS		3
+
+enum job_state {
+	JOB_WAITING,
+	JOB_QUEUED,
+	JOB_RUNNING,
+	JOB_SUCCEEDED,
+	JOB_FAILED,
+	JOB_CANCELLED,
+	JOB_TIMED_OUT
+};
+#define JOB_NSTATES		7
+#define JOB_FINAL(s)		((s) >= JOB_SUCCEEDED)
+
+/* Error codes; the same numbers as futured.proto's ErrorCode. */
+#define FERR_NONE		0
+#define FERR_PROTO		1
+#define FERR_VERSION		2
+#define FERR_INVALID		3
+#define FERR_NOT_FOUND		4
+#define FERR_NOT_READY		5
+#define FERR_UNKNOWN_HANDLER	6
+#define FERR_BAD_KIND		7
+#define FERR_QUEUE_FULL		8
+#define FERR_TOO_BIG		9
+#define FERR_PERM		10
+#define FERR_INTERNAL		11
+#define FERR_SHUTTING_DOWN	12
+
+/* Which pool runs a job that is running. */
+enum job_runner {
+	RUNNER_NONE,
+	RUNNER_LOOP,		/* pool_loop.c: on the event loop */
+	RUNNER_THREAD,		/* pool_thread.c */
+	RUNNER_PROC		/* pool_proc.c: a worker process */
+};
+
+struct kv {
+	char	*key;
+	char	*value;
+};
+
+struct waiter;
+struct waitref {
+	struct waiter		*waiter;
+	struct job		*job;
+	TAILQ_ENTRY(waitref)	 entry;
+};
+TAILQ_HEAD(waitrefs, waitref);
+
+struct job {
+	uint64_t		 id;
+	uid_t			 owner;
+	enum job_kind		 kind;
+	enum job_state		 state;
+	const struct fut_handler *handler;
+
+	/* The spec; immutable once the job is queued. */
+	char			*name;		/* may be NULL */
+	char			*group;		/* may be NULL */
+	char			*cwd;		/* may be NULL */
+	char		       **args;		/* nargs entries */
+	size_t			 nargs;
+	char		       **envp;		/* NULL-terminated KEY=VALUE, or NULL */
+	struct kv		*ctx;
+	size_t			 nctx;
+	uint8_t			*payload;
+	size_t			 payload_len;
+	int			 priority;
+	int64_t			 timeout_ms;	/* from start, 0: none */
+	int64_t			 deadline_ms;	/* from submission, 0: none */
+	uint32_t		 retries;
+	uint64_t		 seq;		/* arrival order */
+
+	/* Times in ms since the epoch; 0 until they happen. */
+	int64_t			 submitted_at;
+	int64_t			 started_at;
+	int64_t			 finished_at;
+
+	/* The outcome; filled by job_finish(). */
+	struct buf		 output;
+	struct buf		 errtail;
+	int			 exit_status;	/* -1: none */
+	int			 term_signal;	/* 0: none */
+	int			 error_code;	/* FERR_* */
+	char			*error;
+	uint32_t		 attempts;
+	double			 progress;
+	char			*progress_msg;
+
+	/* Running. */
+	enum job_runner		 runner;
+	struct fut_handler_ctx	*hctx;
+	struct event		*timer;		/* timeout or deadline */
+	int			 flags;
+#define JOBF_CANCELLING		0x1	/* cancel asked, process still dying */
+#define JOBF_TIMEDOUT		0x2	/* the pending cancel is a timeout */
+	int			 refs;
+
+	TAILQ_ENTRY(job)	 entry;		/* a queue of sched.c */
+	struct job		*hnext;		/* job table chain */
+	struct waitrefs		 waiters;
+};
+TAILQ_HEAD(jobq, job);
+
+/*
+ * The per-job context handed to a handler.  Built by the loop from a job;
+ * a pool thread or worker process only ever sees this, never the job.
+ * The spec pointers are borrowed from the job (or, in a worker, from the
+ * decoded Task) and stay valid while the handler runs.
+ */
+struct fut_handler_ctx {
+	uint64_t		 job_id;
+	const struct fut_handler *handler;
+	enum job_kind		 kind;
+	const uint8_t		*payload;
+	size_t			 payload_len;
+	char *const		*args;
+	size_t			 nargs;
+	const struct kv		*ctx;
+	size_t			 nctx;
+	int64_t			 timeout_ms;
+
+	struct buf		 output;
+	struct buf		 errtail;	/* exec: stderr tail */
+	int			 exit_status;	/* exec: -1 none */
+	int			 term_signal;	/* exec: 0 none */
+	char			*error;		/* fut_handler_fail() */
+	atomic_int		 cancelled;
+
+	/* Loop handlers. */
+	struct job		*job;		/* NULL outside the loop */
+	struct event_base	*base;
+	void			*hdata;
+	/* Called by fut_handler_done(); set by the pool that started it. */
+	void			(*done)(struct fut_handler_ctx *, int);
+	void			*pool_data;
+};
+
+/* Settings of this daemon, filled by main.c. */
+struct settings {
+	const char		*socket_path;
+	const char		*self_exe;	/* for --worker re-execution */
+	int			 threads;	/* -j */
+	int			 procs;		/* -P */
+	int			 async_slots;
+	int64_t			 grace_ms;
+	size_t			 max_output;
+	size_t			 stderr_tail;
+	uint32_t		 max_frame;
+	int			 system;
+};
+extern struct settings	 settings;
+extern struct event_base *base;
+
+/* log.c: see log.h */
+
+/* xmalloc.c: see xmalloc.h */
+
+/* server.c */
+struct conn;
+int		 server_listen(const char *, char **);
+int		 server_listen_fd(int);
+void		 server_stop_accepting(void);
+void		 server_close(void);
+/* Queue one frame (header added here) on a connection's output. */
+void		 server_conn_send(struct conn *, const void *, size_t);
+/* Reserve len bytes after a header for a frame packed in place. */
+void		*server_conn_reserve(struct conn *, size_t);
+void		 server_conn_commit(struct conn *, size_t);
+void		 server_conn_close(struct conn *);
+uid_t		 server_conn_uid(struct conn *);
+u_int		 server_nconns(void);
+
+/* request.c */
+/* One decoded frame from conn; -1: close the connection. */
+int		 request_dispatch(struct conn *, const uint8_t *, size_t);
+void		 request_conn_free(struct conn *);	/* drops its waiters */
+struct conn_state;
+struct conn_state *request_conn_new(struct conn *);
+
+/* job.c: the only place a job's state changes. */
+struct job	*job_new(void);
+void		 job_ref(struct job *);
+void		 job_unref(struct job *);
+const char	*job_state_name(enum job_state);
+const char	*job_kind_name(enum job_kind);
+int		 job_kind_from_name(const char *, enum job_kind *);
+int64_t		 job_now_ms(void);		/* wall clock, ms */
+int64_t		 job_mono_ms(void);		/* monotonic, ms */
+void		 job_submitted(struct job *, int);	/* -> WAITING or QUEUED */
+void		 job_queued(struct job *);	/* WAITING -> QUEUED */
+void		 job_started(struct job *, enum job_runner);
+/* Final state; the outcome is taken from hctx if there is one. */
+void		 job_finish(struct job *, enum job_state, int, const char *, ...)
+		    __attribute__((__format__(__printf__, 4, 5)));
+/* 1: took effect, 0: already final or already being cancelled. */
+int		 job_cancel(struct job *, enum job_state, int64_t,
+		    const char *, ...)
+		    __attribute__((__format__(__printf__, 4, 5)));
+
+/* sched.c */
+void		 sched_init(void);
+void		 sched_free(void);
+int		 sched_insert(struct job *, char **);	/* assigns id */
+struct job	*sched_find(uint64_t);
+void		 sched_foreach(void (*)(struct job *, void *), void *);
+void		 sched_enqueue(struct job *);	/* into its kind's queue */
+void		 sched_dequeue(struct job *);	/* out of it (cancel) */
+void		 sched_kick(void);		/* start what can, next turn */
+void		 sched_job_final(struct job *);	/* wake waiters, free slot */
+void		 sched_slot_release(enum job_kind);
+u_int		 sched_slots_used(enum job_kind);
+u_int		 sched_slots_max(enum job_kind);
+uint64_t	 sched_count(enum job_kind, enum job_state);
+uint64_t	 sched_total(void);
+/* Call cb once when all (any: one) of jobs are final, or timeout_ms passes. */
+struct waiter	*sched_wait(struct job **, size_t, int, int64_t,
+		    void (*)(struct waiter *, struct job *, int, void *),
+		    void *);
+void		 sched_wait_free(struct waiter *);
+
+/* handler.c: the handler registry and the fut_handler_* accessors. */
+void		 handler_init(void);
+int		 handler_register(const struct fut_handler *, char **);
+const struct fut_handler *handler_find(const char *);
+void		 handler_foreach(void (*)(const struct fut_handler *, void *),
+		    void *);
+int		 handler_kind_ok(const struct fut_handler *, enum job_kind);
+enum job_kind	 handler_default_kind(const struct fut_handler *);
+struct fut_handler_ctx *handler_ctx_new(struct job *);	/* loop only */
+void		 handler_ctx_free(struct fut_handler_ctx *);
+
+/* pool_loop.c */
+void		 pool_loop_start(struct job *);
+void		 pool_loop_cancel(struct job *, int64_t);
+
+/* pool_thread.c */
+int		 pool_thread_init(int);
+void		 pool_thread_shutdown(void);
+void		 pool_thread_start(struct job *);
+void		 pool_thread_cancel(struct job *);
+u_int		 pool_thread_busy(void);
+
+/* pool_proc.c */
+int		 pool_proc_init(int, char **);
+void		 pool_proc_shutdown(void);
+void		 pool_proc_start(struct job *);
+void		 pool_proc_cancel(struct job *, int64_t);
+u_int		 pool_proc_busy(void);
+int		 pool_proc_count(void);
+
+/* worker.c: main() of a --worker process; fd is its socketpair end. */
+int		 worker_main(int);
+
+/* child.c: SIGCHLD and the pid -> callback map. */
+void		 child_init(void);
+void		 child_watch(pid_t, void (*)(pid_t, int, void *), void *);
+void		 child_unwatch(pid_t);
+u_int		 child_count(void);
+
+/* handlers/ */
+extern const struct fut_handler handler_exec;
+extern const struct fut_handler handler_sleep;
+extern const struct fut_handler handler_echo;
+extern const struct fut_handler handler_sha256;
+
+#endif /* FUTURED_DAEMON_H */
