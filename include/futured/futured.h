@@ -64,10 +64,20 @@ const char	*fut_strerror(int);
  * /tmp/futured-$UID/futured.sock.  Returns NULL with errno set on failure.
  */
 struct fut_client *fut_connect(const char *path);
-/** Close the connection and free every future still attached to it. */
+/**
+ * Close the connection.  Futures of the client stay valid: finished ones
+ * keep their outcome, unfinished ones fail with FUT_ECONN (their done
+ * callbacks run inside fut_close).  Each must still be freed with
+ * fut_future_free(); the client's memory goes with the last of them.
+ */
 void		 fut_close(struct fut_client *);
-/** Last error on this client, human readable; valid until the next call. */
+/**
+ * Last error on this client, human readable.  The string is a copy in
+ * thread-local storage, valid until this thread's next call.
+ */
 const char	*fut_client_error(struct fut_client *);
+/** Last error on this client as a FUT_E* code (FUT_OK if none yet). */
+int		 fut_client_errcode(struct fut_client *);
 
 struct fut_spec	*fut_spec_new(const char *handler);
 void		 fut_spec_free(struct fut_spec *);
@@ -105,9 +115,17 @@ struct fut_future *fut_attach(struct fut_client *, uint64_t id);
 uint64_t	 fut_id(const struct fut_future *);
 /** The last known state; reads what has arrived, never blocks. */
 enum fut_state	 fut_poll(struct fut_future *);
-/** 0 when done, FUT_ETIMEDOUT when timeout_ms ran out; -1 waits forever. */
+/**
+ * 0 when done, FUT_ETIMEDOUT when timeout_ms ran out; -1 waits forever.
+ * FUT_ECONN (or FUT_EPROTO) when the connection went first.
+ */
 int		 fut_wait(struct fut_future *, int64_t timeout_ms);
+/** Wait for every future; same returns as fut_wait(). */
 int		 fut_wait_all(struct fut_future **, size_t, int64_t timeout_ms);
+/**
+ * Wait for the first of the futures to finish and store its index in
+ * *which.  The futures must all belong to one client (FUT_EINVAL).
+ */
 int		 fut_wait_any(struct fut_future **, size_t, int64_t timeout_ms,
 		    size_t *which);
 /** 1 took effect, 0 already final, < 0 error. */
@@ -124,9 +142,13 @@ int		 fut_signal(struct fut_future *);
 const void	*fut_stderr(struct fut_future *, size_t *len);
 /**
  * Call cb(future, arg) once the job is final.  It runs on the thread that
- * reads the job's completion: inside fut_client_dispatch() or a fut_wait*
- * call, with no library lock held, so it may submit.  If the future is
- * already final, cb runs before fut_on_done returns.
+ * reads the job's completion: inside fut_client_dispatch(), a fut_wait*
+ * call or any other call that read from the connection, with no library
+ * lock held, so it may submit.  If the future is already final, cb runs
+ * before fut_on_done returns.  It also runs, once, when the connection is
+ * lost or closed before the job is final; then fut_wait() returns
+ * FUT_ECONN and fut_error() says why.  Do not free the future while its
+ * callback may still run on another thread.
  */
 void		 fut_on_done(struct fut_future *,
 		    void (*cb)(struct fut_future *, void *), void *arg);
