@@ -19,6 +19,19 @@
 #include "buf.h"
 #include "futured/handler.h"
 
+#ifndef TAILQ_FOREACH_SAFE
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = TAILQ_FIRST(head);					\
+	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
+	    (var) = (tvar))
+#endif
+#ifndef LIST_FOREACH_SAFE
+#define LIST_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = LIST_FIRST(head);					\
+	    (var) != NULL && ((tvar) = LIST_NEXT(var, field), 1);	\
+	    (var) = (tvar))
+#endif
+
 struct event_base;
 struct event;
 struct bufferevent;
@@ -27,6 +40,7 @@ struct bufferevent;
 
 /* Limits and defaults. */
 #define DEFAULT_GRACE_MS	5000		/* cancel: TERM, then KILL */
+#define DEFAULT_SHUTDOWN_GRACE_MS 10000	/* running jobs may finish */
 #define DEFAULT_MAX_OUTPUT	(4U * 1024 * 1024)
 #define DEFAULT_STDERR_TAIL	4096
 #define DEFAULT_ASYNC_SLOTS	1024
@@ -111,6 +125,9 @@ struct job {
 	int64_t			 timeout_ms;	/* from start, 0: none */
 	int64_t			 deadline_ms;	/* from submission, 0: none */
 	uint32_t		 retries;
+	uint64_t		*after;		/* ids that must succeed first */
+	size_t			 nafter;
+	uint64_t		 input_from;	/* 0: none */
 	uint64_t		 seq;		/* arrival order */
 
 	/* Times in ms since the epoch; 0 until they happen. */
@@ -137,6 +154,7 @@ struct job {
 #define JOBF_CANCELLING		0x1	/* cancel asked, process still dying */
 #define JOBF_TIMEDOUT		0x2	/* the pending cancel is a timeout */
 	int			 refs;
+	struct waiter		*deps;		/* sched.c: waiting on after */
 
 	TAILQ_ENTRY(job)	 entry;		/* a queue of sched.c */
 	struct job		*hnext;		/* job table chain */
@@ -173,6 +191,7 @@ struct fut_handler_ctx {
 	struct job		*job;		/* NULL outside the loop */
 	struct event_base	*base;
 	void			*hdata;
+	int64_t			 grace_ms;	/* cancel: TERM, then KILL after */
 	/* Called by fut_handler_done(); set by the pool that started it. */
 	void			(*done)(struct fut_handler_ctx *, int);
 	void			*pool_data;
@@ -186,6 +205,7 @@ struct settings {
 	int			 procs;		/* -P */
 	int			 async_slots;
 	int64_t			 grace_ms;
+	int64_t			 shutdown_grace_ms;
 	size_t			 max_output;
 	size_t			 stderr_tail;
 	uint32_t		 max_frame;
@@ -199,7 +219,21 @@ extern struct event_base *base;
 /* xmalloc.c: see xmalloc.h */
 
 /* server.c */
-struct conn;
+struct pending;
+TAILQ_HEAD(pendings, pending);
+struct conn {
+	int			 fd;
+	uint64_t		 id;
+	uid_t			 uid;
+	pid_t			 pid;
+	struct bufferevent	*bev;
+	int			 flags;
+#define CONN_CLOSING		0x1	/* flush the output, then free */
+#define CONN_DEAD		0x2	/* free on the next loop turn */
+	uint32_t		 version;	/* negotiated protocol version */
+	struct pendings		 pendings;	/* request.c: answers owed */
+	TAILQ_ENTRY(conn)	 entry;
+};
 int		 server_listen(const char *, char **);
 int		 server_listen_fd(int);
 void		 server_stop_accepting(void);
@@ -214,11 +248,12 @@ uid_t		 server_conn_uid(struct conn *);
 u_int		 server_nconns(void);
 
 /* request.c */
+void		 request_init(void);
 /* One decoded frame from conn; -1: close the connection. */
 int		 request_dispatch(struct conn *, const uint8_t *, size_t);
 void		 request_conn_free(struct conn *);	/* drops its waiters */
-struct conn_state;
-struct conn_state *request_conn_new(struct conn *);
+/* Send an error answer with request id 0 (framing errors). */
+void		 request_send_error(struct conn *, int, const char *);
 
 /* job.c: the only place a job's state changes. */
 struct job	*job_new(void);
@@ -247,10 +282,14 @@ int		 sched_insert(struct job *, char **);	/* assigns id */
 struct job	*sched_find(uint64_t);
 void		 sched_foreach(void (*)(struct job *, void *), void *);
 void		 sched_enqueue(struct job *);	/* into its kind's queue */
+u_int		 sched_running(void);
+void		 sched_cancel_all(int64_t, const char *);
+void		 sched_stop_queued(const char *);
 void		 sched_dequeue(struct job *);	/* out of it (cancel) */
 void		 sched_kick(void);		/* start what can, next turn */
 void		 sched_job_final(struct job *);	/* wake waiters, free slot */
 void		 sched_slot_release(enum job_kind);
+void		 sched_state_changed(struct job *, enum job_state);
 u_int		 sched_slots_used(enum job_kind);
 u_int		 sched_slots_max(enum job_kind);
 uint64_t	 sched_count(enum job_kind, enum job_state);
@@ -260,6 +299,7 @@ struct waiter	*sched_wait(struct job **, size_t, int, int64_t,
 		    void (*)(struct waiter *, struct job *, int, void *),
 		    void *);
 void		 sched_wait_free(struct waiter *);
+size_t		 sched_waiter_jobs(struct waiter *, struct job ***);
 
 /* handler.c: the handler registry and the fut_handler_* accessors. */
 void		 handler_init(void);

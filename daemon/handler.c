@@ -1,0 +1,267 @@
+/*
+ * The handler registry and the fut_handler_* calls of handler.h.  The
+ * accessors only touch the struct fut_handler_ctx they are given, so the
+ * same code serves the loop, pool threads and worker processes.
+ */
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "futured.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define HANDLERS_MAX	256
+
+static const struct fut_handler	*handlers[HANDLERS_MAX];
+static size_t			 nhandlers;
+
+void
+handler_init(void)
+{
+	char	*cause;
+
+	if (nhandlers != 0)
+		return;
+	if (handler_register(&handler_exec, &cause) == -1 ||
+	    handler_register(&handler_sleep, &cause) == -1 ||
+	    handler_register(&handler_echo, &cause) == -1 ||
+	    handler_register(&handler_sha256, &cause) == -1)
+		fatalx("%s: %s", __func__, cause);
+}
+
+int
+handler_register(const struct fut_handler *h, char **cause)
+{
+	if (h->abi != FUT_HANDLER_ABI) {
+		xasprintf(cause, "handler %s: ABI %d, expected %d",
+		    h->name != NULL ? h->name : "?", h->abi, FUT_HANDLER_ABI);
+		return (-1);
+	}
+	if (h->name == NULL || *h->name == '\0') {
+		xasprintf(cause, "handler without a name");
+		return (-1);
+	}
+	if (handler_find(h->name) != NULL) {
+		xasprintf(cause, "handler %s registered twice", h->name);
+		return (-1);
+	}
+	if ((h->kinds & (FUT_HK_ASYNC | FUT_HK_BLOCKING | FUT_HK_CPU)) == 0 ||
+	    (h->kinds & h->default_kind) == 0) {
+		xasprintf(cause, "handler %s: bad kinds", h->name);
+		return (-1);
+	}
+	if (((h->kinds & FUT_HK_ASYNC) || (h->flags & FUT_HF_LOOP)) &&
+	    h->start == NULL) {
+		xasprintf(cause, "handler %s: loop handler without start",
+		    h->name);
+		return (-1);
+	}
+	if (!(h->flags & FUT_HF_LOOP) &&
+	    (h->kinds & (FUT_HK_BLOCKING | FUT_HK_CPU)) && h->run == NULL) {
+		xasprintf(cause, "handler %s: no run entry point", h->name);
+		return (-1);
+	}
+	if (nhandlers == HANDLERS_MAX) {
+		xasprintf(cause, "too many handlers");
+		return (-1);
+	}
+	handlers[nhandlers++] = h;
+	return (0);
+}
+
+const struct fut_handler *
+handler_find(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < nhandlers; i++) {
+		if (strcmp(handlers[i]->name, name) == 0)
+			return (handlers[i]);
+	}
+	return (NULL);
+}
+
+void
+handler_foreach(void (*cb)(const struct fut_handler *, void *), void *arg)
+{
+	size_t	 i;
+
+	for (i = 0; i < nhandlers; i++)
+		cb(handlers[i], arg);
+}
+
+static unsigned int
+handler_kind_bit(enum job_kind k)
+{
+	switch (k) {
+	case JOB_ASYNC:
+		return (FUT_HK_ASYNC);
+	case JOB_BLOCKING:
+		return (FUT_HK_BLOCKING);
+	case JOB_CPU:
+		return (FUT_HK_CPU);
+	}
+	return (0);
+}
+
+int
+handler_kind_ok(const struct fut_handler *h, enum job_kind k)
+{
+	return ((h->kinds & handler_kind_bit(k)) != 0);
+}
+
+enum job_kind
+handler_default_kind(const struct fut_handler *h)
+{
+	if (h->default_kind & FUT_HK_CPU)
+		return (JOB_CPU);
+	if (h->default_kind & FUT_HK_BLOCKING)
+		return (JOB_BLOCKING);
+	return (JOB_ASYNC);
+}
+
+/* A context borrowing the job's spec; the job must outlive it. */
+struct fut_handler_ctx *
+handler_ctx_new(struct job *j)
+{
+	struct fut_handler_ctx	*ctx;
+
+	ctx = xcalloc(1, sizeof(*ctx));
+	ctx->job_id = j->id;
+	ctx->handler = j->handler;
+	ctx->kind = j->kind;
+	ctx->payload = j->payload;
+	ctx->payload_len = j->payload_len;
+	ctx->args = j->args;
+	ctx->nargs = j->nargs;
+	ctx->ctx = j->ctx;
+	ctx->nctx = j->nctx;
+	ctx->timeout_ms = j->timeout_ms;
+	ctx->output.max = settings.max_output;
+	ctx->errtail.max = settings.stderr_tail;
+	ctx->exit_status = -1;
+	ctx->grace_ms = settings.grace_ms;
+	return (ctx);
+}
+
+void
+handler_ctx_free(struct fut_handler_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	buf_reset(&ctx->output);
+	buf_reset(&ctx->errtail);
+	free(ctx->error);
+	free(ctx);
+}
+
+uint64_t
+fut_handler_job_id(struct fut_handler_ctx *ctx)
+{
+	return (ctx->job_id);
+}
+
+const void *
+fut_handler_payload(struct fut_handler_ctx *ctx, size_t *len)
+{
+	if (len != NULL)
+		*len = ctx->payload_len;
+	return (ctx->payload != NULL ? (const void *)ctx->payload : "");
+}
+
+size_t
+fut_handler_nargs(struct fut_handler_ctx *ctx)
+{
+	return (ctx->nargs);
+}
+
+const char *
+fut_handler_arg(struct fut_handler_ctx *ctx, size_t i)
+{
+	if (i >= ctx->nargs)
+		return (NULL);
+	return (ctx->args[i]);
+}
+
+const char *
+fut_handler_ctx_get(struct fut_handler_ctx *ctx, const char *key)
+{
+	size_t	 i;
+
+	for (i = 0; i < ctx->nctx; i++) {
+		if (strcmp(ctx->ctx[i].key, key) == 0)
+			return (ctx->ctx[i].value);
+	}
+	return (NULL);
+}
+
+int64_t
+fut_handler_timeout_ms(struct fut_handler_ctx *ctx)
+{
+	return (ctx->timeout_ms);
+}
+
+int
+fut_handler_output(struct fut_handler_ctx *ctx, const void *p, size_t len)
+{
+	return (buf_append(&ctx->output, p, len));
+}
+
+void
+fut_handler_fail(struct fut_handler_ctx *ctx, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) == -1)
+		s = NULL;
+	va_end(ap);
+	free(ctx->error);
+	ctx->error = s;
+}
+
+/* TODO: progress is kept nowhere yet; watch and --progress (a later
+ * issue) will carry it to clients. */
+void
+fut_handler_progress(struct fut_handler_ctx *ctx, double fraction,
+    const char *msg)
+{
+	(void)ctx;
+	(void)fraction;
+	(void)msg;
+}
+
+int
+fut_handler_cancelled(struct fut_handler_ctx *ctx)
+{
+	return (atomic_load_explicit(&ctx->cancelled, memory_order_relaxed));
+}
+
+struct event_base *
+fut_handler_base(struct fut_handler_ctx *ctx)
+{
+	return (ctx->base);
+}
+
+void
+fut_handler_done(struct fut_handler_ctx *ctx, int status)
+{
+	if (ctx->done != NULL)
+		ctx->done(ctx, status);
+}
+
+void
+fut_handler_set_data(struct fut_handler_ctx *ctx, void *data)
+{
+	ctx->hdata = data;
+}
+
+void *
+fut_handler_data(struct fut_handler_ctx *ctx)
+{
+	return (ctx->hdata);
+}

@@ -1,0 +1,344 @@
+/*
+ * futured: options, signals, start and stop.
+ *
+ * --detach never forks: the daemon re-executes itself in a new session
+ * with posix_spawn and waits on a pipe until the child listens, so
+ * "futured --detach" returns only once the socket accepts connections.
+ */
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "futured.h"
+#include "duration.h"
+#include "frame.h"
+#include "log.h"
+#include "sockpath.h"
+#include "xmalloc.h"
+
+struct settings		 settings;
+struct event_base	*base;
+
+static int		 main_stopping;
+static struct event	*main_drain_ev;
+
+extern char		**environ;
+
+static void __attribute__((__noreturn__))
+usage(void)
+{
+	fprintf(stderr,
+"usage: futured [-f | --detach] [-s PATH] [-j THREADS] [-P PROCS]\n"
+"               [--grace DUR] [--max-output BYTES] [-l error|warn|info|debug]\n"
+"               [-V] [-h]\n");
+	exit(2);
+}
+
+static int
+main_ncpus(void)
+{
+	long	 n;
+
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return (n < 1 ? 1 : (int)n);
+}
+
+static int
+main_number(const char *s, const char *what, long min, long max)
+{
+	char	*end;
+	long	 n;
+
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || n < min || n > max) {
+		fprintf(stderr, "futured: bad %s \"%s\" (want %ld..%ld)\n",
+		    what, s, min, max);
+		exit(2);
+	}
+	return ((int)n);
+}
+
+/* Everything is final, or the grace ran out: stop the loop. */
+static void
+main_drain_check(void)
+{
+	if (sched_running() == 0)
+		event_base_loopbreak(base);
+}
+
+static void
+main_drain_cb(evutil_socket_t fd, short events, void *arg)
+{
+	log_info("shutdown grace over, cancelling %u running jobs",
+	    sched_running());
+	sched_cancel_all(settings.grace_ms, "daemon shutting down");
+	main_drain_check();
+}
+
+static void
+main_poll_cb(evutil_socket_t fd, short events, void *arg)
+{
+	if (main_stopping)
+		main_drain_check();
+}
+
+static void
+main_signal_cb(evutil_socket_t sig, short events, void *arg)
+{
+	struct timeval	 tv;
+
+	if (main_stopping) {
+		log_info("signal %d again, cancelling everything now", (int)sig);
+		sched_cancel_all(0, "daemon shutting down");
+		main_drain_check();
+		return;
+	}
+	main_stopping = 1;
+	log_info("signal %d, shutting down", (int)sig);
+	server_stop_accepting();
+	/* Queued jobs will never start: settle them now for any waiter. */
+	sched_stop_queued("daemon shutting down");
+	if (sched_running() == 0) {
+		event_base_loopbreak(base);
+		return;
+	}
+	tv.tv_sec = settings.shutdown_grace_ms / 1000;
+	tv.tv_usec = (settings.shutdown_grace_ms % 1000) * 1000;
+	main_drain_ev = evtimer_new(base, main_drain_cb, NULL);
+	evtimer_add(main_drain_ev, &tv);
+}
+
+/* Re-execute ourselves in a new session; return once it listens. */
+static int
+main_detach(int argc, char **argv)
+{
+	posix_spawnattr_t	 attr;
+	posix_spawn_file_actions_t fa;
+	char			**nargv, fdarg[32], c;
+	int			 p[2], i, k = 0, error;
+	pid_t			 pid;
+	ssize_t			 n;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		fatal("pipe");
+	nargv = xcalloc(argc + 4, sizeof(*nargv));
+	nargv[k++] = (char *)settings.self_exe;
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--detach") != 0)
+			nargv[k++] = argv[i];
+	}
+	snprintf(fdarg, sizeof(fdarg), "--ready-fd=%d", 3);
+	nargv[k++] = fdarg;
+	nargv[k] = NULL;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null",
+	    O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null",
+	    O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null",
+	    O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 3);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+	error = posix_spawn(&pid, settings.self_exe, &fa, &attr, nargv,
+	    environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	free(nargv);
+	close(p[1]);
+	if (error != 0) {
+		errno = error;
+		fatal("posix_spawn %s", settings.self_exe);
+	}
+	do
+		n = read(p[0], &c, 1);
+	while (n == -1 && errno == EINTR);
+	if (n != 1) {
+		fprintf(stderr, "futured: the detached daemon failed to start "
+		    "(see syslog)\n");
+		return (1);
+	}
+	return (0);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "foreground",	no_argument,		NULL, 'f' },
+		{ "detach",	no_argument,		NULL, 'd' },
+		{ "socket",	required_argument,	NULL, 's' },
+		{ "threads",	required_argument,	NULL, 'j' },
+		{ "procs",	required_argument,	NULL, 'P' },
+		{ "grace",	required_argument,	NULL, 'G' },
+		{ "shutdown-grace", required_argument,	NULL, 'S' },
+		{ "max-output",	required_argument,	NULL, 'O' },
+		{ "log-level",	required_argument,	NULL, 'l' },
+		{ "ready-fd",	required_argument,	NULL, 'R' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	struct event	*sigterm, *sigint, *sighup, *pollev;
+	struct timeval	 tv = { 0, 100000 };
+	char		 path[PATH_MAX], exe[PATH_MAX], *cause;
+	int		 ch, detach = 0, level = LOG_LEVEL_INFO, ready_fd = -1;
+	ssize_t		 n;
+
+	if (argc == 2 && strcmp(argv[1], "--worker") == 0) {
+		log_procname("futured-worker");
+		return (worker_main(3));
+	}
+
+	settings.threads = 4 * main_ncpus();
+	settings.procs = main_ncpus();
+	settings.async_slots = DEFAULT_ASYNC_SLOTS;
+	settings.grace_ms = DEFAULT_GRACE_MS;
+	settings.shutdown_grace_ms = DEFAULT_SHUTDOWN_GRACE_MS;
+	settings.max_output = DEFAULT_MAX_OUTPUT;
+	settings.stderr_tail = DEFAULT_STDERR_TAIL;
+	settings.max_frame = FUTURED_FRAME_MAX;
+
+	while ((ch = getopt_long(argc, argv, "fs:j:P:l:Vh", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			detach = 0;
+			break;
+		case 'd':
+			detach = 1;
+			break;
+		case 's':
+			settings.socket_path = optarg;
+			break;
+		case 'j':
+			settings.threads = main_number(optarg, "thread count",
+			    1, 4096);
+			break;
+		case 'P':
+			settings.procs = main_number(optarg, "process count",
+			    1, 4096);
+			break;
+		case 'G':
+			if (duration_parse(optarg, &settings.grace_ms) == -1) {
+				fprintf(stderr, "futured: bad duration \"%s\"\n",
+				    optarg);
+				exit(2);
+			}
+			break;
+		case 'S':
+			if (duration_parse(optarg,
+			    &settings.shutdown_grace_ms) == -1) {
+				fprintf(stderr, "futured: bad duration \"%s\"\n",
+				    optarg);
+				exit(2);
+			}
+			break;
+		case 'O':
+			settings.max_output = main_number(optarg,
+			    "output limit", 0, INT_MAX);
+			break;
+		case 'l':
+			if ((level = log_level_from_name(optarg)) == -1) {
+				fprintf(stderr, "futured: bad log level \"%s\"\n",
+				    optarg);
+				exit(2);
+			}
+			break;
+		case 'R':
+			ready_fd = main_number(optarg, "fd", 3, 1024);
+			break;
+		case 'V':
+			printf("futured %s (protocol %d)\n", FUTURED_VERSION,
+			    FUTURED_PROTOCOL_VERSION);
+			return (0);
+		case 'h':
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n == -1)
+		fatal("readlink /proc/self/exe");
+	exe[n] = '\0';
+	settings.self_exe = exe;
+	if (settings.socket_path == NULL) {
+		if (sockpath_default(path, sizeof(path)) == -1)
+			fatal("socket path");
+		settings.socket_path = path;
+	}
+	if (detach)
+		return (main_detach(argc, argv));
+
+	log_init(level, ready_fd != -1);
+	signal(SIGPIPE, SIG_IGN);
+	if (evthread_use_pthreads() == -1)
+		fatalx("evthread_use_pthreads");
+	if ((base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+
+	handler_init();
+	request_init();
+	sched_init();
+	child_init();
+	if (server_listen(settings.socket_path, &cause) == -1)
+		fatalx("%s", cause);
+	if (pool_thread_init(settings.threads) == -1)
+		fatalx("cannot start %d threads", settings.threads);
+	if (pool_proc_init(settings.procs, &cause) == -1)
+		fatalx("cannot start worker processes: %s", cause);
+
+	sigterm = evsignal_new(base, SIGTERM, main_signal_cb, NULL);
+	sigint = evsignal_new(base, SIGINT, main_signal_cb, NULL);
+	sighup = evsignal_new(base, SIGHUP, main_signal_cb, NULL);
+	evsignal_add(sigterm, NULL);
+	evsignal_add(sigint, NULL);
+	evsignal_add(sighup, NULL);
+	/* While draining, notice when the last running job is done. */
+	pollev = event_new(base, -1, EV_PERSIST, main_poll_cb, NULL);
+	evtimer_add(pollev, &tv);
+
+	log_info("listening on %s: %d threads, %d worker processes",
+	    settings.socket_path, settings.threads, settings.procs);
+	if (ready_fd != -1) {
+		(void)write(ready_fd, "", 1);
+		close(ready_fd);
+	}
+
+	event_base_dispatch(base);
+
+	log_info("stopping");
+	server_stop_accepting();
+	sched_cancel_all(0, "daemon shutting down");
+	pool_proc_shutdown();
+	pool_thread_shutdown();
+	server_close();
+	sched_free();
+	event_free(sigterm);
+	event_free(sigint);
+	event_free(sighup);
+	event_free(pollev);
+	if (main_drain_ev != NULL)
+		event_free(main_drain_ev);
+	event_base_free(base);
+	return (0);
+}

@@ -1,0 +1,1001 @@
+/*
+ * Requests: decode a frame, dispatch on its body, answer.  This and
+ * libfutured.c are the only files that know protobuf-c's names.
+ *
+ * A handler either answers at once (request_reply) or parks a pending
+ * answer on the connection behind a waiter of sched.c (wait, cancel,
+ * completion push); a connection that goes away drops its pendings, and
+ * with them its waiters, so nothing is ever sent to a freed connection.
+ * JobInfo messages borrow the job's strings and bytes: they are packed
+ * before anything can change the job.
+ */
+
+#include <sys/types.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "futured.h"
+#include "futured.pb-c.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define REQUEST_IDS_MAX		65536	/* ids in one status/wait/cancel */
+
+enum pending_type {
+	PENDING_WAIT,
+	PENDING_CANCEL,
+	PENDING_NOTIFY
+};
+
+struct pending {
+	struct conn		*conn;
+	uint64_t		 reqid;
+	enum pending_type	 type;
+	struct waiter		*waiter;
+	int			 with_output;
+	/* cancel: which ids took effect, and unknown ids, in request order */
+	uint64_t		*ids;
+	int			*effect;	/* 1, 0, or -1 not found */
+	size_t			 nids;
+	TAILQ_ENTRY(pending)	 entry;
+};
+
+static int64_t	request_started_ms;
+
+struct request_ctx {
+	struct conn	*conn;
+	uint64_t	 reqid;
+};
+
+static void
+request_send(struct conn *c, Futured__Response *resp)
+{
+	size_t	 len;
+	void	*p;
+
+	len = futured__response__get_packed_size(resp);
+	p = server_conn_reserve(c, len);
+	futured__response__pack(resp, p);
+	server_conn_commit(c, len);
+}
+
+static void
+request_error(struct conn *c, uint64_t reqid, int code, const char *fmt, ...)
+    __attribute__((__format__(__printf__, 4, 5)));
+
+static void
+request_error(struct conn *c, uint64_t reqid, int code, const char *fmt, ...)
+{
+	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
+	Futured__Error		 err = FUTURED__ERROR__INIT;
+	va_list			 ap;
+	char			*msg;
+
+	va_start(ap, fmt);
+	xvasprintf(&msg, fmt, ap);
+	va_end(ap);
+	err.code = code;
+	err.message = msg;
+	resp.id = reqid;
+	resp.body_case = FUTURED__RESPONSE__BODY_ERROR;
+	resp.error = &err;
+	request_send(c, &resp);
+	free(msg);
+}
+
+void
+request_send_error(struct conn *c, int code, const char *msg)
+{
+	request_error(c, 0, code, "%s", msg);
+}
+
+static Futured__Kind
+request_kind_out(enum job_kind k)
+{
+	switch (k) {
+	case JOB_ASYNC:
+		return (FUTURED__KIND__KIND_ASYNC);
+	case JOB_BLOCKING:
+		return (FUTURED__KIND__KIND_BLOCKING);
+	case JOB_CPU:
+		return (FUTURED__KIND__KIND_CPU);
+	}
+	return (FUTURED__KIND__KIND_DEFAULT);
+}
+
+static Futured__State
+request_state_out(enum job_state s)
+{
+	return ((Futured__State)(s + 1));
+}
+
+/*
+ * Fill info from j, borrowing the job's memory.  Output only when asked
+ * and the job is final.
+ */
+static void
+request_jobinfo(struct job *j, int with_output, Futured__JobInfo *info)
+{
+	futured__job_info__init(info);
+	info->id = j->id;
+	info->state = request_state_out(j->state);
+	info->has_kind = 1;
+	info->kind = request_kind_out(j->kind);
+	info->handler = (char *)j->handler->name;
+	info->name = j->name;
+	info->group = j->group;
+	if (j->state == JOB_SUCCEEDED) {
+		info->has_progress = 1;
+		info->progress = 1.0;
+	} else if (j->progress > 0) {
+		info->has_progress = 1;
+		info->progress = j->progress;
+	}
+	info->progress_msg = j->progress_msg;
+	if (j->exit_status >= 0 && JOB_FINAL(j->state)) {
+		info->has_exit_status = 1;
+		info->exit_status = j->exit_status;
+	}
+	if (j->term_signal > 0 && JOB_FINAL(j->state)) {
+		info->has_signal = 1;
+		info->signal = j->term_signal;
+	}
+	if (j->error_code != FERR_NONE) {
+		info->has_error_code = 1;
+		info->error_code = j->error_code;
+	}
+	if (JOB_FINAL(j->state) && j->state != JOB_SUCCEEDED)
+		info->error = j->error;
+	if (with_output && JOB_FINAL(j->state)) {
+		info->has_output = 1;
+		info->output.data = j->output.data;
+		info->output.len = j->output.len;
+		if (j->errtail.len > 0) {
+			info->has_stderr_tail = 1;
+			info->stderr_tail.data = j->errtail.data;
+			info->stderr_tail.len = j->errtail.len;
+		}
+	}
+	if (JOB_FINAL(j->state)) {
+		info->has_output_truncated = 1;
+		info->output_truncated = j->output.truncated;
+		info->has_output_size = 1;
+		info->output_size = j->output.len;
+	}
+	info->has_submitted_at = 1;
+	info->submitted_at = j->submitted_at;
+	if (j->started_at != 0) {
+		info->has_started_at = 1;
+		info->started_at = j->started_at;
+	}
+	if (j->finished_at != 0) {
+		info->has_finished_at = 1;
+		info->finished_at = j->finished_at;
+	}
+	info->has_attempts = 1;
+	info->attempts = j->attempts;
+	info->n_args = j->nargs;
+	info->args = j->args;
+	if (j->priority != 0) {
+		info->has_priority = 1;
+		info->priority = j->priority;
+	}
+}
+
+/* The caller's job, or NULL: others' jobs do not exist for them. */
+static struct job *
+request_find(struct conn *c, uint64_t id)
+{
+	struct job	*j;
+
+	if ((j = sched_find(id)) == NULL)
+		return (NULL);
+	if (c->uid != 0 && j->owner != c->uid)
+		return (NULL);
+	return (j);
+}
+
+static struct pending *
+request_pending_new(struct conn *c, uint64_t reqid, enum pending_type type)
+{
+	struct pending	*p;
+
+	p = xcalloc(1, sizeof(*p));
+	p->conn = c;
+	p->reqid = reqid;
+	p->type = type;
+	TAILQ_INSERT_TAIL(&c->pendings, p, entry);
+	return (p);
+}
+
+static void
+request_pending_free(struct pending *p)
+{
+	TAILQ_REMOVE(&p->conn->pendings, p, entry);
+	free(p->ids);
+	free(p->effect);
+	free(p);
+}
+
+void
+request_conn_free(struct conn *c)
+{
+	struct pending	*p;
+
+	while ((p = TAILQ_FIRST(&c->pendings)) != NULL) {
+		sched_wait_free(p->waiter);
+		request_pending_free(p);
+	}
+}
+
+/* Park p behind a waiter; its callback may run (and free p) at once. */
+static void
+request_park(struct pending *p, struct job **jobs, size_t n, int any,
+    int64_t timeout_ms,
+    void (*cb)(struct waiter *, struct job *, int, void *))
+{
+	struct waiter	*w;
+
+	w = sched_wait(jobs, n, any, timeout_ms, cb, p);
+	if (w != NULL)
+		p->waiter = w;
+}
+
+/* Hello ---------------------------------------------------------------- */
+
+static void
+request_hello(struct conn *c, uint64_t reqid, const Futured__Hello *req)
+{
+	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
+	Futured__HelloReply	 r = FUTURED__HELLO_REPLY__INIT;
+
+	if (req->version != FUTURED_PROTOCOL_VERSION) {
+		request_error(c, reqid, FERR_VERSION,
+		    "protocol version %u not supported (this daemon speaks %u)",
+		    req->version, FUTURED_PROTOCOL_VERSION);
+		server_conn_close(c);
+		return;
+	}
+	c->version = req->version;
+	r.version = FUTURED_PROTOCOL_VERSION;
+	r.server_version = (char *)FUTURED_VERSION;
+	resp.id = reqid;
+	resp.body_case = FUTURED__RESPONSE__BODY_HELLO;
+	resp.hello = &r;
+	request_send(c, &resp);
+}
+
+/* Submit --------------------------------------------------------------- */
+
+static int
+request_key_ok(const char *s)
+{
+	if (*s == '\0')
+		return (0);
+	for (; *s != '\0'; s++) {
+		if (!isalnum((unsigned char)*s) && *s != '_')
+			return (0);
+	}
+	return (1);
+}
+
+static void
+request_notify_cb(struct waiter *w, struct job *first, int timed_out,
+    void *arg)
+{
+	struct pending		*p = arg;
+	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
+	Futured__JobEvent	 ev = FUTURED__JOB_EVENT__INIT;
+	Futured__JobInfo	 info;
+
+	request_jobinfo(first, 1, &info);
+	ev.job = &info;
+	resp.id = 0;
+	resp.body_case = FUTURED__RESPONSE__BODY_EVENT;
+	resp.event = &ev;
+	request_send(p->conn, &resp);
+	request_pending_free(p);
+}
+
+/* Build a job from a spec, or say what is wrong with it. */
+static struct job *
+request_job_from_spec(struct conn *c, const Futured__JobSpec *s, int *code,
+    char **cause)
+{
+	const struct fut_handler	*h;
+	struct job			*j;
+	enum job_kind			 kind;
+	size_t				 i;
+
+	*code = FERR_INVALID;
+	if ((h = handler_find(s->handler)) == NULL) {
+		*code = FERR_UNKNOWN_HANDLER;
+		xasprintf(cause, "unknown handler \"%s\"", s->handler);
+		return (NULL);
+	}
+	switch (s->kind) {
+	case FUTURED__KIND__KIND_DEFAULT:
+		kind = handler_default_kind(h);
+		break;
+	case FUTURED__KIND__KIND_ASYNC:
+		kind = JOB_ASYNC;
+		break;
+	case FUTURED__KIND__KIND_BLOCKING:
+		kind = JOB_BLOCKING;
+		break;
+	case FUTURED__KIND__KIND_CPU:
+		kind = JOB_CPU;
+		break;
+	default:
+		xasprintf(cause, "unknown kind %d", (int)s->kind);
+		return (NULL);
+	}
+	if (!handler_kind_ok(h, kind)) {
+		*code = FERR_BAD_KIND;
+		xasprintf(cause, "handler \"%s\" does not run as %s (it accepts:%s%s%s)",
+		    h->name, job_kind_name(kind),
+		    (h->kinds & FUT_HK_ASYNC) ? " async" : "",
+		    (h->kinds & FUT_HK_BLOCKING) ? " blocking" : "",
+		    (h->kinds & FUT_HK_CPU) ? " cpu" : "");
+		return (NULL);
+	}
+	if (s->has_priority && (s->priority < PRIO_MIN || s->priority > PRIO_MAX)) {
+		xasprintf(cause, "priority %d is outside %d..%d", s->priority,
+		    PRIO_MIN, PRIO_MAX);
+		return (NULL);
+	}
+	if (s->has_timeout_ms && s->timeout_ms < 0) {
+		xasprintf(cause, "negative timeout");
+		return (NULL);
+	}
+	if (s->has_deadline_ms && s->deadline_ms < 0) {
+		xasprintf(cause, "negative deadline");
+		return (NULL);
+	}
+	for (i = 0; i < s->n_ctx; i++) {
+		if (!request_key_ok(s->ctx[i]->key)) {
+			xasprintf(cause, "bad context key \"%s\" (want [A-Za-z0-9_]+)",
+			    s->ctx[i]->key);
+			return (NULL);
+		}
+	}
+	for (i = 0; i < s->n_env; i++) {
+		if (*s->env[i]->key == '\0' || strchr(s->env[i]->key, '=')) {
+			xasprintf(cause, "bad environment name \"%s\"",
+			    s->env[i]->key);
+			return (NULL);
+		}
+	}
+	if (s->has_payload && s->payload.len > settings.max_frame) {
+		*code = FERR_TOO_BIG;
+		xasprintf(cause, "payload too large");
+		return (NULL);
+	}
+
+	j = job_new();
+	j->owner = c->uid;
+	j->kind = kind;
+	j->handler = h;
+	j->name = s->name != NULL && *s->name != '\0' ? xstrdup(s->name) : NULL;
+	j->group = s->group != NULL && *s->group != '\0' ? xstrdup(s->group) : NULL;
+	j->cwd = s->cwd != NULL && *s->cwd != '\0' ? xstrdup(s->cwd) : NULL;
+	if (s->n_args > 0) {
+		j->args = xcalloc(s->n_args, sizeof(*j->args));
+		for (i = 0; i < s->n_args; i++)
+			j->args[i] = xstrdup(s->args[i]);
+		j->nargs = s->n_args;
+	}
+	if (s->n_env > 0) {
+		j->envp = xcalloc(s->n_env + 1, sizeof(*j->envp));
+		for (i = 0; i < s->n_env; i++)
+			xasprintf(&j->envp[i], "%s=%s", s->env[i]->key,
+			    s->env[i]->value);
+	}
+	if (s->n_ctx > 0) {
+		j->ctx = xcalloc(s->n_ctx, sizeof(*j->ctx));
+		for (i = 0; i < s->n_ctx; i++) {
+			j->ctx[i].key = xstrdup(s->ctx[i]->key);
+			j->ctx[i].value = xstrdup(s->ctx[i]->value);
+		}
+		j->nctx = s->n_ctx;
+	}
+	if (s->has_payload && s->payload.len > 0) {
+		j->payload = xmemdup(s->payload.data, s->payload.len);
+		j->payload_len = s->payload.len;
+	}
+	j->priority = s->has_priority ? s->priority : 0;
+	j->timeout_ms = s->has_timeout_ms ? s->timeout_ms : 0;
+	j->deadline_ms = s->has_deadline_ms ? s->deadline_ms : 0;
+	j->retries = s->has_retries ? s->retries : 0;
+	if (s->n_after > 0) {
+		j->after = xmemdup(s->after, s->n_after * sizeof(*s->after));
+		j->nafter = s->n_after;
+	}
+	j->input_from = s->has_input_from ? s->input_from : 0;
+	return (j);
+}
+
+static void
+request_submit(struct conn *c, uint64_t reqid, const Futured__SubmitRequest *req)
+{
+	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
+	Futured__SubmitReply	 r = FUTURED__SUBMIT_REPLY__INIT;
+	struct pending		*p;
+	struct job		*j;
+	char			*cause = NULL;
+	int			 code;
+
+	if (req->spec == NULL) {
+		request_error(c, reqid, FERR_INVALID, "submit without a spec");
+		return;
+	}
+	if ((j = request_job_from_spec(c, req->spec, &code, &cause)) == NULL) {
+		request_error(c, reqid, code, "%s", cause);
+		free(cause);
+		return;
+	}
+	if (sched_insert(j, &cause) == -1) {
+		request_error(c, reqid, FERR_INVALID, "%s", cause);
+		free(cause);
+		job_unref(j);
+		return;
+	}
+	r.id = j->id;
+	r.has_state = 1;
+	r.state = request_state_out(j->state);
+	resp.id = reqid;
+	resp.body_case = FUTURED__RESPONSE__BODY_SUBMIT;
+	resp.submit = &r;
+	request_send(c, &resp);
+
+	/* After the answer, so the id is known before its completion. */
+	if (req->has_notify && req->notify) {
+		p = request_pending_new(c, 0, PENDING_NOTIFY);
+		request_park(p, &j, 1, 0, -1, request_notify_cb);
+	}
+}
+
+/* Status, result, list ------------------------------------------------ */
+
+static void
+request_status(struct conn *c, uint64_t reqid, const Futured__StatusRequest *req)
+{
+	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
+	Futured__StatusReply	 r = FUTURED__STATUS_REPLY__INIT;
+	Futured__JobInfo	*infos, **ptrs;
+	struct job		*j;
+	size_t			 i;
+
+	if (req->n_ids > REQUEST_IDS_MAX) {
+		request_error(c, reqid, FERR_INVALID, "too many ids (%zu)",
+		    req->n_ids);
+		return;
+	}
+	infos = xcalloc(req->n_ids ? req->n_ids : 1, sizeof(*infos));
+	ptrs = xcalloc(req->n_ids ? req->n_ids : 1, sizeof(*ptrs));
+	for (i = 0; i < req->n_ids; i++) {
+		if ((j = request_find(c, req->ids[i])) != NULL)
+			request_jobinfo(j, 0, &infos[i]);
+		else {
+			futured__job_info__init(&infos[i]);
+			infos[i].id = req->ids[i];
+			infos[i].state = FUTURED__STATE__STATE_UNKNOWN;
+			infos[i].has_error_code = 1;
+			infos[i].error_code = FUTURED__ERROR_CODE__ERR_NOT_FOUND;
+			infos[i].error = (char *)"no such job";
+		}
+		ptrs[i] = &infos[i];
+	}
+	r.n_jobs = req->n_ids;
+	r.jobs = ptrs;
+	resp.id = reqid;
+	resp.body_case = FUTURED__RESPONSE__BODY_STATUS;
+	resp.status = &r;
+	request_send(c, &resp);
+	free(infos);
+	free(ptrs);
+}
+
+static void
+request_result(struct conn *c, uint64_t reqid, const Futured__ResultRequest *req)
+{
+	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
+	Futured__ResultReply	 r = FUTURED__RESULT_REPLY__INIT;
+	Futured__JobInfo	 info;
+	struct job		*j;
+
+	if ((j = request_find(c, req->id)) == NULL) {
+		request_error(c, reqid, FERR_NOT_FOUND, "no such job: %llu",
+		    (unsigned long long)req->id);
+		return;
+	}
+	if (!JOB_FINAL(j->state)) {
+		request_error(c, reqid, FERR_NOT_READY, "job %llu is %s",
+		    (unsigned long long)j->id, job_state_name(j->state));
+		return;
+	}
+	request_jobinfo(j, 1, &info);
+	r.job = &info;
+	resp.id = reqid;
+	resp.body_case = FUTURED__RESPONSE__BODY_RESULT;
+	resp.result = &r;
+	request_send(c, &resp);
+}
+
+struct request_collect {
+	struct conn	*conn;
+	const char	*group;
+	int		 state;		/* -1: any */
+	struct job	**jobs;
+	size_t		 n, cap;
+};
+
+static void
+request_collect_cb(struct job *j, void *arg)
+{
+	struct request_collect	*rc = arg;
+
+	if (rc->conn->uid != 0 && j->owner != rc->conn->uid)
+		return;
+	if (rc->group != NULL && (j->group == NULL ||
+	    strcmp(rc->group, j->group) != 0))
+		return;
+	if (rc->state >= 0 && (int)j->state != rc->state)
+		return;
+	if (rc->n == rc->cap) {
+		rc->cap = rc->cap ? rc->cap * 2 : 64;
+		rc->jobs = xreallocarray(rc->jobs, rc->cap, sizeof(*rc->jobs));
+	}
+	rc->jobs[rc->n++] = j;
+}
+
+static int
+request_collect_cmp(const void *a, const void *b)
+{
+	const struct job	*ja = *(struct job *const *)a;
+	const struct job	*jb = *(struct job *const *)b;
+
+	return (ja->id < jb->id ? -1 : ja->id > jb->id);
+}
+
+/* The caller's jobs, by group and state, in id order; caller frees. */
+static size_t
+request_collect(struct conn *c, const char *group, int state,
+    struct job ***out)
+{
+	struct request_collect	 rc = { c, group, state, NULL, 0, 0 };
+
+	sched_foreach(request_collect_cb, &rc);
+	if (rc.n > 1)
+		qsort(rc.jobs, rc.n, sizeof(*rc.jobs), request_collect_cmp);
+	*out = rc.jobs;
+	return (rc.n);
+}
+
+static void
+request_list(struct conn *c, uint64_t reqid, const Futured__ListRequest *req)
+{
+	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
+	Futured__ListReply	 r = FUTURED__LIST_REPLY__INIT;
+	Futured__JobInfo	*infos, **ptrs;
+	struct job		**jobs;
+	size_t			 i, n;
+	int			 state = -1;
+
+	if (req->has_state && req->state != FUTURED__STATE__STATE_UNKNOWN)
+		state = (int)req->state - 1;
+	n = request_collect(c, req->group != NULL && *req->group != '\0' ?
+	    req->group : NULL, state, &jobs);
+	infos = xcalloc(n ? n : 1, sizeof(*infos));
+	ptrs = xcalloc(n ? n : 1, sizeof(*ptrs));
+	for (i = 0; i < n; i++) {
+		request_jobinfo(jobs[i], 0, &infos[i]);
+		ptrs[i] = &infos[i];
+	}
+	r.n_jobs = n;
+	r.jobs = ptrs;
+	resp.id = reqid;
+	resp.body_case = FUTURED__RESPONSE__BODY_LIST;
+	resp.list = &r;
+	request_send(c, &resp);
+	free(infos);
+	free(ptrs);
+	free(jobs);
+}
+
+/* Wait ------------------------------------------------------------------ */
+
+/* The targets of a wait or cancel: ids, or a group.  NULL: answered. */
+static size_t
+request_targets(struct conn *c, uint64_t reqid, uint64_t *ids, size_t nids,
+    const char *group, struct job ***out, int strict)
+{
+	struct job	**jobs;
+	size_t		  i;
+
+	if (group != NULL && *group != '\0') {
+		if (nids > 0) {
+			request_error(c, reqid, FERR_INVALID,
+			    "give ids or a group, not both");
+			*out = NULL;
+			return (0);
+		}
+		return (request_collect(c, group, -1, out));
+	}
+	if (nids > REQUEST_IDS_MAX) {
+		request_error(c, reqid, FERR_INVALID, "too many ids (%zu)",
+		    nids);
+		*out = NULL;
+		return (0);
+	}
+	jobs = xcalloc(nids ? nids : 1, sizeof(*jobs));
+	for (i = 0; i < nids; i++) {
+		jobs[i] = request_find(c, ids[i]);
+		if (jobs[i] == NULL && strict) {
+			request_error(c, reqid, FERR_NOT_FOUND,
+			    "no such job: %llu", (unsigned long long)ids[i]);
+			free(jobs);
+			*out = NULL;
+			return (0);
+		}
+	}
+	*out = jobs;
+	return (nids);
+}
+
+static void
+request_wait_cb(struct waiter *w, struct job *first, int timed_out, void *arg)
+{
+	struct pending		*p = arg;
+	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
+	Futured__WaitReply	 r = FUTURED__WAIT_REPLY__INIT;
+	Futured__JobInfo	*infos, **ptrs;
+	struct job		**jobs;
+	size_t			 i, n;
+
+	n = sched_waiter_jobs(w, &jobs);
+	infos = xcalloc(n ? n : 1, sizeof(*infos));
+	ptrs = xcalloc(n ? n : 1, sizeof(*ptrs));
+	for (i = 0; i < n; i++) {
+		request_jobinfo(jobs[i], p->with_output, &infos[i]);
+		ptrs[i] = &infos[i];
+	}
+	r.n_jobs = n;
+	r.jobs = ptrs;
+	r.timed_out = timed_out;
+	if (first != NULL && JOB_FINAL(first->state)) {
+		r.has_first = 1;
+		r.first = first->id;
+	}
+	resp.id = p->reqid;
+	resp.body_case = FUTURED__RESPONSE__BODY_WAIT;
+	resp.wait = &r;
+	request_send(p->conn, &resp);
+	free(infos);
+	free(ptrs);
+	free(jobs);
+	request_pending_free(p);
+}
+
+static void
+request_wait(struct conn *c, uint64_t reqid, const Futured__WaitRequest *req)
+{
+	struct pending	*p;
+	struct job	**jobs;
+	size_t		  n;
+
+	if (req->n_ids == 0 && (req->group == NULL || *req->group == '\0')) {
+		request_error(c, reqid, FERR_INVALID, "wait for what? no ids");
+		return;
+	}
+	n = request_targets(c, reqid, req->ids, req->n_ids, req->group,
+	    &jobs, 1);
+	if (jobs == NULL)
+		return;
+	p = request_pending_new(c, reqid, PENDING_WAIT);
+	p->with_output = req->has_with_output && req->with_output;
+	request_park(p, jobs, n, req->has_any && req->any,
+	    req->timeout_ms < 0 ? -1 : req->timeout_ms, request_wait_cb);
+	free(jobs);
+}
+
+/* Cancel ---------------------------------------------------------------- */
+
+static void
+request_cancel_cb(struct waiter *w, struct job *first, int timed_out,
+    void *arg)
+{
+	struct pending		*p = arg;
+	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
+	Futured__CancelReply	 r = FUTURED__CANCEL_REPLY__INIT;
+	Futured__CancelOutcome	*outs, **ptrs;
+	struct job		*j;
+	size_t			 i;
+
+	outs = xcalloc(p->nids ? p->nids : 1, sizeof(*outs));
+	ptrs = xcalloc(p->nids ? p->nids : 1, sizeof(*ptrs));
+	for (i = 0; i < p->nids; i++) {
+		futured__cancel_outcome__init(&outs[i]);
+		outs[i].id = p->ids[i];
+		if (p->effect[i] < 0 ||
+		    (j = request_find(p->conn, p->ids[i])) == NULL) {
+			outs[i].has_error_code = 1;
+			outs[i].error_code = FUTURED__ERROR_CODE__ERR_NOT_FOUND;
+		} else {
+			outs[i].took_effect = p->effect[i];
+			outs[i].has_state = 1;
+			outs[i].state = request_state_out(j->state);
+		}
+		ptrs[i] = &outs[i];
+	}
+	r.n_outcomes = p->nids;
+	r.outcomes = ptrs;
+	resp.id = p->reqid;
+	resp.body_case = FUTURED__RESPONSE__BODY_CANCEL;
+	resp.cancel = &r;
+	request_send(p->conn, &resp);
+	free(outs);
+	free(ptrs);
+	request_pending_free(p);
+}
+
+/* Cancel, then answer once every cancelled job has really ended. */
+static void
+request_cancel(struct conn *c, uint64_t reqid, const Futured__CancelRequest *req)
+{
+	struct pending	*p;
+	struct job	**jobs, **live;
+	size_t		  i, n, nlive = 0;
+
+	n = request_targets(c, reqid, req->ids, req->n_ids, req->group,
+	    &jobs, 0);
+	if (jobs == NULL)
+		return;
+	p = request_pending_new(c, reqid, PENDING_CANCEL);
+	p->nids = n;
+	p->ids = xcalloc(n ? n : 1, sizeof(*p->ids));
+	p->effect = xcalloc(n ? n : 1, sizeof(*p->effect));
+	live = xcalloc(n ? n : 1, sizeof(*live));
+	for (i = 0; i < n; i++) {
+		if (jobs[i] == NULL) {
+			p->ids[i] = req->ids[i];
+			p->effect[i] = -1;
+			continue;
+		}
+		p->ids[i] = jobs[i]->id;
+		/* Hold them: cancelling may settle and wake others. */
+		job_ref(jobs[i]);
+	}
+	for (i = 0; i < n; i++) {
+		if (jobs[i] == NULL)
+			continue;
+		p->effect[i] = job_cancel(jobs[i], JOB_CANCELLED,
+		    req->grace_ms, "cancelled");
+		live[nlive++] = jobs[i];
+	}
+	request_park(p, live, nlive, 0, -1, request_cancel_cb);
+	for (i = 0; i < n; i++) {
+		if (jobs[i] != NULL)
+			job_unref(jobs[i]);
+	}
+	free(live);
+	free(jobs);
+}
+
+/* Subscribe ------------------------------------------------------------ */
+
+static void
+request_subscribe(struct conn *c, uint64_t reqid,
+    const Futured__SubscribeRequest *req)
+{
+	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
+	Futured__SubscribeReply	 r = FUTURED__SUBSCRIBE_REPLY__INIT;
+	struct pending		*p;
+	struct job		*j, **jobs;
+	uint64_t		*ids;
+	size_t			 i, n = 0;
+
+	if (req->n_ids > REQUEST_IDS_MAX) {
+		request_error(c, reqid, FERR_INVALID, "too many ids (%zu)",
+		    req->n_ids);
+		return;
+	}
+	ids = xcalloc(req->n_ids ? req->n_ids : 1, sizeof(*ids));
+	jobs = xcalloc(req->n_ids ? req->n_ids : 1, sizeof(*jobs));
+	for (i = 0; i < req->n_ids; i++) {
+		if ((j = request_find(c, req->ids[i])) == NULL)
+			continue;
+		jobs[n] = j;
+		ids[n++] = j->id;
+	}
+	r.n_ids = n;
+	r.ids = ids;
+	resp.id = reqid;
+	resp.body_case = FUTURED__RESPONSE__BODY_SUBSCRIBE;
+	resp.subscribe = &r;
+	request_send(c, &resp);
+	for (i = 0; i < n; i++) {
+		p = request_pending_new(c, 0, PENDING_NOTIFY);
+		request_park(p, &jobs[i], 1, 0, -1, request_notify_cb);
+	}
+	free(ids);
+	free(jobs);
+}
+
+/* Handlers, stats, ping ------------------------------------------------- */
+
+struct request_handlers {
+	Futured__HandlerInfo	*infos;
+	Futured__HandlerInfo	**ptrs;
+	Futured__Kind		(*kinds)[3];
+	size_t			 n;
+};
+
+static void
+request_handlers_cb(const struct fut_handler *h, void *arg)
+{
+	struct request_handlers	*rh = arg;
+	Futured__HandlerInfo	*hi;
+	size_t			 k = 0;
+
+	rh->infos = xreallocarray(rh->infos, rh->n + 1, sizeof(*rh->infos));
+	rh->kinds = xreallocarray(rh->kinds, rh->n + 1, sizeof(*rh->kinds));
+	hi = &rh->infos[rh->n];
+	futured__handler_info__init(hi);
+	hi->name = (char *)h->name;
+	hi->description = (char *)h->description;
+	if (h->kinds & FUT_HK_ASYNC)
+		rh->kinds[rh->n][k++] = FUTURED__KIND__KIND_ASYNC;
+	if (h->kinds & FUT_HK_BLOCKING)
+		rh->kinds[rh->n][k++] = FUTURED__KIND__KIND_BLOCKING;
+	if (h->kinds & FUT_HK_CPU)
+		rh->kinds[rh->n][k++] = FUTURED__KIND__KIND_CPU;
+	hi->n_kinds = k;
+	hi->default_kind = request_kind_out(handler_default_kind(h));
+	rh->n++;
+}
+
+static void
+request_handlers(struct conn *c, uint64_t reqid)
+{
+	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
+	Futured__HandlersReply	 r = FUTURED__HANDLERS_REPLY__INIT;
+	struct request_handlers	 rh = { NULL, NULL, NULL, 0 };
+	size_t			 i;
+
+	handler_foreach(request_handlers_cb, &rh);
+	/* Pointers last: the arrays moved while growing. */
+	rh.ptrs = xcalloc(rh.n ? rh.n : 1, sizeof(*rh.ptrs));
+	for (i = 0; i < rh.n; i++) {
+		rh.infos[i].kinds = rh.kinds[i];
+		rh.ptrs[i] = &rh.infos[i];
+	}
+	r.n_handlers = rh.n;
+	r.handlers = rh.ptrs;
+	resp.id = reqid;
+	resp.body_case = FUTURED__RESPONSE__BODY_HANDLERS;
+	resp.handlers = &r;
+	request_send(c, &resp);
+	free(rh.infos);
+	free(rh.kinds);
+	free(rh.ptrs);
+}
+
+static void
+request_stats(struct conn *c, uint64_t reqid)
+{
+	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
+	Futured__StatsReply	 r = FUTURED__STATS_REPLY__INIT;
+	Futured__KindStats	 ks[JOB_NKINDS], *ptrs[JOB_NKINDS];
+	int			 k;
+
+	for (k = 0; k < JOB_NKINDS; k++) {
+		futured__kind_stats__init(&ks[k]);
+		ks[k].kind = request_kind_out(k);
+		ks[k].waiting = sched_count(k, JOB_WAITING);
+		ks[k].queued = sched_count(k, JOB_QUEUED);
+		ks[k].running = sched_count(k, JOB_RUNNING);
+		ks[k].succeeded = sched_count(k, JOB_SUCCEEDED);
+		ks[k].failed = sched_count(k, JOB_FAILED);
+		ks[k].cancelled = sched_count(k, JOB_CANCELLED);
+		ks[k].timed_out = sched_count(k, JOB_TIMED_OUT);
+		ks[k].pool_size = sched_slots_max(k);
+		ks[k].pool_busy = sched_slots_used(k);
+		ptrs[k] = &ks[k];
+	}
+	r.n_kinds = JOB_NKINDS;
+	r.kinds = ptrs;
+	r.uptime_ms = job_mono_ms() - request_started_ms;
+	r.jobs_total = sched_total();
+	r.connections = server_nconns();
+	r.server_version = (char *)FUTURED_VERSION;
+	resp.id = reqid;
+	resp.body_case = FUTURED__RESPONSE__BODY_STATS;
+	resp.stats = &r;
+	request_send(c, &resp);
+}
+
+static void
+request_ping(struct conn *c, uint64_t reqid)
+{
+	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
+	Futured__PingReply	 r = FUTURED__PING_REPLY__INIT;
+
+	r.server_version = (char *)FUTURED_VERSION;
+	r.protocol_version = FUTURED_PROTOCOL_VERSION;
+	resp.id = reqid;
+	resp.body_case = FUTURED__RESPONSE__BODY_PING;
+	resp.ping = &r;
+	request_send(c, &resp);
+}
+
+void
+request_init(void)
+{
+	request_started_ms = job_mono_ms();
+}
+
+/*
+ * One frame from a client.  Undecodable: an error answer, and -1 so the
+ * connection is closed.  Everything else is answered on the connection.
+ */
+int
+request_dispatch(struct conn *c, const uint8_t *data, size_t len)
+{
+	Futured__Request	*req;
+
+	req = futured__request__unpack(NULL, len, data);
+	if (req == NULL) {
+		log_warnx("connection %llu (uid %lu): undecodable frame of %zu "
+		    "bytes", (unsigned long long)c->id, (unsigned long)c->uid,
+		    len);
+		request_error(c, 0, FERR_PROTO, "undecodable frame");
+		return (-1);
+	}
+	switch (req->body_case) {
+	case FUTURED__REQUEST__BODY_HELLO:
+		request_hello(c, req->id, req->hello);
+		break;
+	case FUTURED__REQUEST__BODY_SUBMIT:
+		request_submit(c, req->id, req->submit);
+		break;
+	case FUTURED__REQUEST__BODY_STATUS:
+		request_status(c, req->id, req->status);
+		break;
+	case FUTURED__REQUEST__BODY_WAIT:
+		request_wait(c, req->id, req->wait);
+		break;
+	case FUTURED__REQUEST__BODY_RESULT:
+		request_result(c, req->id, req->result);
+		break;
+	case FUTURED__REQUEST__BODY_CANCEL:
+		request_cancel(c, req->id, req->cancel);
+		break;
+	case FUTURED__REQUEST__BODY_LIST:
+		request_list(c, req->id, req->list);
+		break;
+	case FUTURED__REQUEST__BODY_HANDLERS:
+		request_handlers(c, req->id);
+		break;
+	case FUTURED__REQUEST__BODY_STATS:
+		request_stats(c, req->id);
+		break;
+	case FUTURED__REQUEST__BODY_PING:
+		request_ping(c, req->id);
+		break;
+	case FUTURED__REQUEST__BODY_SUBSCRIBE:
+		request_subscribe(c, req->id, req->subscribe);
+		break;
+	default:
+		request_error(c, req->id, FERR_PROTO,
+		    "unknown request (body %d)", (int)req->body_case);
+		break;
+	}
+	futured__request__free_unpacked(req, NULL);
+	return (0);
+}

@@ -1,0 +1,542 @@
+/*
+ * The scheduler: the job table, one queue per kind ordered by priority
+ * then arrival, the slots each kind may use, dependencies, and waiters.
+ *
+ * DESIGN.  Each kind has PRIO_LEVELS FIFO lists; a bitmap of non-empty
+ * levels makes push and pop O(1) whatever the queue length.  Starting
+ * jobs happens in one deferred event per loop turn (sched_kick), never
+ * from inside a state change, so settling a job can never recurse into
+ * starting another.  A kind runs at most sched_slots_max() jobs; a pool
+ * gives a slot back with sched_slot_release() only when its resource
+ * (thread, worker process, child) is really free again.
+ *
+ * A waiter is one "tell me when all/any of these jobs are final" with an
+ * optional timeout.  Jobs point to their waiters through waitrefs, so
+ * settling a job costs one step per waiter on it.  Requests (wait,
+ * cancel, completion push) and dependencies all use waiters.
+ */
+
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/event.h>
+
+#include "futured.h"
+#include "log.h"
+#include "xmalloc.h"
+
+struct waiter {
+	struct waitref	*refs;
+	size_t		 nrefs;
+	size_t		 pending;	/* refs whose job is not final */
+	int		 any;
+	struct job	*first;
+	struct event	*timer;
+	void		(*cb)(struct waiter *, struct job *, int, void *);
+	void		*arg;
+};
+
+struct prioq {
+	struct jobq	 level[PRIO_LEVELS];
+	uint64_t	 nonempty;	/* bit i: level[i] has jobs */
+	size_t		 len;
+};
+
+static struct job	**sched_table;
+static size_t		  sched_table_size;	/* power of two */
+static size_t		  sched_table_len;
+static uint64_t		  sched_next_id = 1;
+static uint64_t		  sched_next_seq;
+static struct prioq	  sched_queues[JOB_NKINDS];
+static u_int		  sched_used[JOB_NKINDS];
+static uint64_t		  sched_counts[JOB_NKINDS][JOB_NSTATES];
+static uint64_t		  sched_running_total;
+static struct event	 *sched_ev;
+
+static void	sched_run_cb(evutil_socket_t, short, void *);
+static void	sched_deps_cb(struct waiter *, struct job *, int, void *);
+
+void
+sched_init(void)
+{
+	int	 k, l;
+
+	sched_table_size = 1024;
+	sched_table = xcalloc(sched_table_size, sizeof(*sched_table));
+	for (k = 0; k < JOB_NKINDS; k++) {
+		for (l = 0; l < PRIO_LEVELS; l++)
+			TAILQ_INIT(&sched_queues[k].level[l]);
+	}
+	if (base != NULL)
+		sched_ev = event_new(base, -1, 0, sched_run_cb, NULL);
+}
+
+void
+sched_free(void)
+{
+	size_t		 i;
+	struct job	*j, *next;
+
+	for (i = 0; i < sched_table_size; i++) {
+		for (j = sched_table[i]; j != NULL; j = next) {
+			next = j->hnext;
+			if (j->deps != NULL) {
+				sched_wait_free(j->deps);
+				j->deps = NULL;
+			}
+			job_unref(j);
+		}
+	}
+	free(sched_table);
+	sched_table = NULL;
+	sched_table_size = sched_table_len = 0;
+	if (sched_ev != NULL)
+		event_free(sched_ev);
+	sched_ev = NULL;
+}
+
+static size_t
+sched_hash(uint64_t id)
+{
+	id ^= id >> 33;
+	id *= UINT64_C(0xff51afd7ed558ccd);
+	id ^= id >> 33;
+	return ((size_t)id & (sched_table_size - 1));
+}
+
+static void
+sched_table_grow(void)
+{
+	struct job	**old = sched_table, *j, *next;
+	size_t		  i, oldsize = sched_table_size, h;
+
+	sched_table_size *= 2;
+	sched_table = xcalloc(sched_table_size, sizeof(*sched_table));
+	for (i = 0; i < oldsize; i++) {
+		for (j = old[i]; j != NULL; j = next) {
+			next = j->hnext;
+			h = sched_hash(j->id);
+			j->hnext = sched_table[h];
+			sched_table[h] = j;
+		}
+	}
+	free(old);
+}
+
+struct job *
+sched_find(uint64_t id)
+{
+	struct job	*j;
+
+	if (sched_table == NULL)
+		return (NULL);
+	for (j = sched_table[sched_hash(id)]; j != NULL; j = j->hnext) {
+		if (j->id == id)
+			return (j);
+	}
+	return (NULL);
+}
+
+/*
+ * Take a new job into the table and submit it: it waits for its
+ * dependencies (each must exist, checked here) or joins its queue.  The
+ * table holds the caller's reference from now on.
+ */
+int
+sched_insert(struct job *j, char **cause)
+{
+	struct job	**deps = NULL;
+	size_t		  i, n = 0;
+	uint64_t	  id;
+
+	if (j->nafter > 0 || j->input_from != 0) {
+		deps = xreallocarray(NULL, j->nafter + 1, sizeof(*deps));
+		for (i = 0; i < j->nafter + 1; i++) {
+			id = i < j->nafter ? j->after[i] : j->input_from;
+			if (id == 0)
+				continue;
+			deps[n] = sched_find(id);
+			if (deps[n] == NULL || (j->owner != 0 &&
+			    deps[n]->owner != j->owner)) {
+				xasprintf(cause, "no such job: %llu",
+				    (unsigned long long)id);
+				free(deps);
+				return (-1);
+			}
+			n++;
+		}
+	}
+
+	j->id = sched_next_id++;
+	j->seq = sched_next_seq++;
+	if (sched_table_len + 1 > sched_table_size)
+		sched_table_grow();
+	i = sched_hash(j->id);
+	j->hnext = sched_table[i];
+	sched_table[i] = j;
+	sched_table_len++;
+
+	job_submitted(j, n > 0);
+	if (n > 0) {
+		/* The dependent holds a reference: deps_cb may run at once. */
+		job_ref(j);
+		j->deps = sched_wait(deps, n, 0, -1, sched_deps_cb, j);
+		job_unref(j);
+	}
+	free(deps);
+	return (0);
+}
+
+void
+sched_foreach(void (*cb)(struct job *, void *), void *arg)
+{
+	size_t		 i;
+	struct job	*j;
+
+	for (i = 0; i < sched_table_size; i++) {
+		for (j = sched_table[i]; j != NULL; j = j->hnext)
+			cb(j, arg);
+	}
+}
+
+/* Dependencies are final: start the job, or cancel it naming the culprit. */
+static void
+sched_deps_cb(struct waiter *w, struct job *first, int timed_out, void *arg)
+{
+	struct job	*j = arg, *d;
+	size_t		 i;
+
+	j->deps = NULL;
+	if (JOB_FINAL(j->state))
+		return;
+	for (i = 0; i < w->nrefs; i++) {
+		d = w->refs[i].job;
+		if (d->state != JOB_SUCCEEDED) {
+			job_cancel(j, JOB_CANCELLED, 0,
+			    "dependency %llu %s", (unsigned long long)d->id,
+			    job_state_name(d->state));
+			return;
+		}
+	}
+	if (j->input_from != 0 && (d = sched_find(j->input_from)) != NULL) {
+		free(j->payload);
+		j->payload = xmemdup(d->output.data, d->output.len);
+		j->payload_len = d->output.len;
+	}
+	job_queued(j);
+}
+
+void
+sched_enqueue(struct job *j)
+{
+	struct prioq	*q = &sched_queues[j->kind];
+	int		 l = j->priority - PRIO_MIN;
+
+	TAILQ_INSERT_TAIL(&q->level[l], j, entry);
+	q->nonempty |= UINT64_C(1) << l;
+	q->len++;
+	job_ref(j);
+	sched_kick();
+}
+
+void
+sched_dequeue(struct job *j)
+{
+	struct prioq	*q = &sched_queues[j->kind];
+	int		 l = j->priority - PRIO_MIN;
+
+	TAILQ_REMOVE(&q->level[l], j, entry);
+	if (TAILQ_EMPTY(&q->level[l]))
+		q->nonempty &= ~(UINT64_C(1) << l);
+	q->len--;
+	job_unref(j);
+}
+
+/* The first job of a kind's queue, or NULL; the caller dequeues it. */
+static struct job *
+sched_peek(enum job_kind k)
+{
+	struct prioq	*q = &sched_queues[k];
+
+	if (q->nonempty == 0)
+		return (NULL);
+	return (TAILQ_FIRST(&q->level[ffsll((long long)q->nonempty) - 1]));
+}
+
+void
+sched_kick(void)
+{
+	if (sched_ev != NULL)
+		event_active(sched_ev, 0, 0);
+}
+
+u_int
+sched_slots_max(enum job_kind k)
+{
+	switch (k) {
+	case JOB_ASYNC:
+		return (settings.async_slots);
+	case JOB_BLOCKING:
+		return (settings.threads);
+	case JOB_CPU:
+		return (settings.procs);
+	}
+	return (0);
+}
+
+u_int
+sched_slots_used(enum job_kind k)
+{
+	return (sched_used[k]);
+}
+
+void
+sched_slot_release(enum job_kind k)
+{
+	if (sched_used[k] == 0)
+		fatalx("%s: %s slots underflow", __func__, job_kind_name(k));
+	sched_used[k]--;
+	sched_kick();
+}
+
+/* Start queued jobs while their kind has free slots. */
+static void
+sched_run_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct job	*j;
+	int		 k;
+
+	for (k = 0; k < JOB_NKINDS; k++) {
+		while (sched_used[k] < sched_slots_max(k) &&
+		    (j = sched_peek(k)) != NULL) {
+			job_ref(j);
+			sched_dequeue(j);
+			sched_used[k]++;
+			if ((j->handler->flags & FUT_HF_LOOP) || k == JOB_ASYNC)
+				pool_loop_start(j);
+			else if (k == JOB_BLOCKING)
+				pool_thread_start(j);
+			else
+				pool_proc_start(j);
+			job_unref(j);
+		}
+	}
+}
+
+void
+sched_state_changed(struct job *j, enum job_state old)
+{
+	if ((int)old >= 0)
+		sched_counts[j->kind][old]--;
+	sched_counts[j->kind][j->state]++;
+	if (old == JOB_RUNNING)
+		sched_running_total--;
+	if (j->state == JOB_RUNNING)
+		sched_running_total++;
+}
+
+uint64_t
+sched_count(enum job_kind k, enum job_state s)
+{
+	return (sched_counts[k][s]);
+}
+
+uint64_t
+sched_total(void)
+{
+	return (sched_next_id - 1);
+}
+
+u_int
+sched_running(void)
+{
+	return (sched_running_total);
+}
+
+struct sched_cancel {
+	int64_t		 grace_ms;
+	const char	*why;
+	int		 queued_only;
+	struct job	**jobs;
+	size_t		 n;
+};
+
+static void
+sched_cancel_collect(struct job *j, void *arg)
+{
+	struct sched_cancel	*sc = arg;
+
+	if (JOB_FINAL(j->state) || (sc->queued_only && j->state == JOB_RUNNING))
+		return;
+	sc->jobs = xreallocarray(sc->jobs, sc->n + 1, sizeof(*sc->jobs));
+	sc->jobs[sc->n++] = j;
+	job_ref(j);
+}
+
+/* Collect first: cancelling changes the table's jobs under a walk. */
+static void
+sched_cancel_some(struct sched_cancel *sc)
+{
+	size_t	 i;
+
+	sched_foreach(sched_cancel_collect, sc);
+	for (i = 0; i < sc->n; i++) {
+		job_cancel(sc->jobs[i], JOB_CANCELLED, sc->grace_ms, "%s",
+		    sc->why);
+		job_unref(sc->jobs[i]);
+	}
+	free(sc->jobs);
+}
+
+/* Cancel every unfinished job (shutdown). */
+void
+sched_cancel_all(int64_t grace_ms, const char *why)
+{
+	struct sched_cancel	 sc = { grace_ms, why, 0, NULL, 0 };
+
+	sched_cancel_some(&sc);
+}
+
+/* Cancel the jobs that have not started (shutdown). */
+void
+sched_stop_queued(const char *why)
+{
+	struct sched_cancel	 sc = { 0, why, 1, NULL, 0 };
+
+	sched_cancel_some(&sc);
+}
+
+static void
+sched_waiter_fire(struct waiter *w, int timed_out)
+{
+	size_t	 i;
+
+	for (i = 0; i < w->nrefs; i++) {
+		if (w->refs[i].job != NULL && w->refs[i].waiter != NULL) {
+			TAILQ_REMOVE(&w->refs[i].job->waiters, &w->refs[i],
+			    entry);
+			w->refs[i].waiter = NULL;
+		}
+	}
+	if (w->timer != NULL)
+		evtimer_del(w->timer);
+	w->cb(w, w->first, timed_out, w->arg);
+	sched_wait_free(w);
+}
+
+/* The job is final: tell its waiters. */
+void
+sched_job_final(struct job *j)
+{
+	struct waitref	*r;
+	struct waiter	*w;
+
+	job_ref(j);
+	if (j->deps != NULL) {
+		sched_wait_free(j->deps);
+		j->deps = NULL;
+	}
+	TAILQ_FOREACH(r, &j->waiters, entry) {
+		w = r->waiter;
+		w->pending--;
+		if (w->first == NULL)
+			w->first = j;
+	}
+	/* Firing a waiter unlinks its refs, so rescan from the top. */
+again:
+	TAILQ_FOREACH(r, &j->waiters, entry) {
+		w = r->waiter;
+		if (w->any || w->pending == 0) {
+			sched_waiter_fire(w, 0);
+			goto again;
+		}
+	}
+	job_unref(j);
+}
+
+static void
+sched_waiter_timeout_cb(evutil_socket_t fd, short events, void *arg)
+{
+	sched_waiter_fire(arg, 1);
+}
+
+/*
+ * Wait for all (or any) of n jobs to be final, or timeout_ms (-1: no
+ * limit).  cb(waiter, first final job or NULL, timed_out, arg) runs once;
+ * the waiter is freed after it returns.  If that is due already, cb runs
+ * before sched_wait returns NULL.  Otherwise the caller may drop the wait
+ * with sched_wait_free().
+ */
+struct waiter *
+sched_wait(struct job **jobs, size_t n, int any, int64_t timeout_ms,
+    void (*cb)(struct waiter *, struct job *, int, void *), void *arg)
+{
+	struct waiter	*w;
+	struct timeval	 tv;
+	size_t		 i;
+
+	w = xcalloc(1, sizeof(*w));
+	w->refs = xcalloc(n ? n : 1, sizeof(*w->refs));
+	w->nrefs = n;
+	w->any = any;
+	w->cb = cb;
+	w->arg = arg;
+	for (i = 0; i < n; i++) {
+		job_ref(jobs[i]);
+		w->refs[i].job = jobs[i];
+		if (JOB_FINAL(jobs[i]->state)) {
+			if (w->first == NULL)
+				w->first = jobs[i];
+			continue;
+		}
+		w->refs[i].waiter = w;
+		TAILQ_INSERT_TAIL(&jobs[i]->waiters, &w->refs[i], entry);
+		w->pending++;
+	}
+	if (w->pending == 0 || (any && w->first != NULL) || timeout_ms == 0) {
+		sched_waiter_fire(w, w->pending != 0 && !(any && w->first));
+		return (NULL);
+	}
+	if (timeout_ms > 0) {
+		w->timer = evtimer_new(base, sched_waiter_timeout_cb, w);
+		tv.tv_sec = timeout_ms / 1000;
+		tv.tv_usec = (timeout_ms % 1000) * 1000;
+		evtimer_add(w->timer, &tv);
+	}
+	return (w);
+}
+
+/* The jobs a waiter watches, for building its answer. */
+size_t
+sched_waiter_jobs(struct waiter *w, struct job ***out)
+{
+	size_t	 i;
+
+	*out = xreallocarray(NULL, w->nrefs ? w->nrefs : 1, sizeof(**out));
+	for (i = 0; i < w->nrefs; i++)
+		(*out)[i] = w->refs[i].job;
+	return (w->nrefs);
+}
+
+void
+sched_wait_free(struct waiter *w)
+{
+	size_t	 i;
+
+	if (w == NULL)
+		return;
+	for (i = 0; i < w->nrefs; i++) {
+		if (w->refs[i].waiter != NULL)
+			TAILQ_REMOVE(&w->refs[i].job->waiters, &w->refs[i],
+			    entry);
+		job_unref(w->refs[i].job);
+	}
+	if (w->timer != NULL)
+		event_free(w->timer);
+	free(w->refs);
+	free(w);
+}
