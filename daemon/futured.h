@@ -285,6 +285,7 @@ void		 sched_enqueue(struct job *);	/* into its kind's queue */
 u_int		 sched_running(void);
 void		 sched_cancel_all(int64_t, const char *);
 void		 sched_stop_queued(const char *);
+void		 sched_set_idle_hook(void (*)(void));
 void		 sched_dequeue(struct job *);	/* out of it (cancel) */
 void		 sched_kick(void);		/* start what can, next turn */
 void		 sched_job_final(struct job *);	/* wake waiters, free slot */

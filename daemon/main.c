@@ -91,10 +91,10 @@ main_drain_cb(evutil_socket_t fd, short events, void *arg)
 }
 
 static void
-main_poll_cb(evutil_socket_t fd, short events, void *arg)
+main_idle(void)
 {
 	if (main_stopping)
-		main_drain_check();
+		event_base_loopbreak(base);
 }
 
 static void
@@ -195,8 +195,7 @@ main(int argc, char **argv)
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
 	};
-	struct event	*sigterm, *sigint, *sighup, *pollev;
-	struct timeval	 tv = { 0, 100000 };
+	struct event	*sigterm, *sigint, *sighup;
 	char		 path[PATH_MAX], exe[PATH_MAX], *cause;
 	int		 ch, detach = 0, level = LOG_LEVEL_INFO, ready_fd = -1;
 	ssize_t		 n;
@@ -313,9 +312,8 @@ main(int argc, char **argv)
 	evsignal_add(sigterm, NULL);
 	evsignal_add(sigint, NULL);
 	evsignal_add(sighup, NULL);
-	/* While draining, notice when the last running job is done. */
-	pollev = event_new(base, -1, EV_PERSIST, main_poll_cb, NULL);
-	evtimer_add(pollev, &tv);
+	/* While draining, stop when the last running job is done. */
+	sched_set_idle_hook(main_idle);
 
 	log_info("listening on %s: %d threads, %d worker processes",
 	    settings.socket_path, settings.threads, settings.procs);
@@ -336,7 +334,6 @@ main(int argc, char **argv)
 	event_free(sigterm);
 	event_free(sigint);
 	event_free(sighup);
-	event_free(pollev);
 	if (main_drain_ev != NULL)
 		event_free(main_drain_ev);
 	event_base_free(base);

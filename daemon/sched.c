@@ -56,6 +56,7 @@ static u_int		  sched_used[JOB_NKINDS];
 static uint64_t		  sched_counts[JOB_NKINDS][JOB_NSTATES];
 static uint64_t		  sched_running_total;
 static struct event	 *sched_ev;
+static void		(*sched_idle_hook)(void);
 
 static void	sched_run_cb(evutil_socket_t, short, void *);
 static void	sched_deps_cb(struct waiter *, struct job *, int, void *);
@@ -333,10 +334,18 @@ sched_state_changed(struct job *j, enum job_state old)
 	if ((int)old >= 0)
 		sched_counts[j->kind][old]--;
 	sched_counts[j->kind][j->state]++;
-	if (old == JOB_RUNNING)
-		sched_running_total--;
 	if (j->state == JOB_RUNNING)
 		sched_running_total++;
+	if (old == JOB_RUNNING && --sched_running_total == 0 &&
+	    sched_idle_hook != NULL)
+		sched_idle_hook();
+}
+
+/* Call hook whenever the last running job stops running (shutdown). */
+void
+sched_set_idle_hook(void (*hook)(void))
+{
+	sched_idle_hook = hook;
 }
 
 uint64_t
