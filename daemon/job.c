@@ -189,16 +189,22 @@ job_timer_arm(struct job *j)
 	evtimer_add(j->timer, &tv);
 }
 
+/*
+ * The timer was armed for the earlier limit, so that is the one that
+ * passed: libevent times from the loop's cached clock, so the timer may
+ * fire a little before now reaches the limit.
+ */
 static void
 job_timer_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct job	*j = arg;
 	char		 d[32];
-	int64_t		 now = job_now_ms();
 
 	if (JOB_FINAL(j->state))
 		return;
-	if (j->deadline_ms > 0 && now >= j->submitted_at + j->deadline_ms)
+	if (j->deadline_ms > 0 && (j->state != JOB_RUNNING ||
+	    j->timeout_ms <= 0 || j->submitted_at + j->deadline_ms <=
+	    j->started_at + j->timeout_ms))
 		job_cancel(j, JOB_TIMED_OUT, settings.grace_ms,
 		    "deadline of %s passed%s",
 		    duration_format(j->deadline_ms, d, sizeof(d)),
