@@ -275,6 +275,10 @@ job_retry(struct job *j)
 	log_info("job %llu: attempt %u failed (%s), retrying",
 	    (unsigned long long)j->id, j->attempts,
 	    j->error != NULL ? j->error : "no error");
+	/* The next attempt reports its own outcome only. */
+	free(j->error);
+	j->error = NULL;
+	j->error_code = FERR_NONE;
 	buf_reset(&j->output);
 	buf_reset(&j->errtail);
 	j->output.max = settings.max_output;
