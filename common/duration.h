@@ -10,7 +10,7 @@
  * trailing junk, overflow).
  */
 int	 duration_parse(const char *, int64_t *);
-/* The shortest exact form of ms ("1.5s", "250ms", "2h"); returns buf. */
+/* An exact form of ms in whole units ("250ms", "90s", "2h"); returns buf. */
 char	*duration_format(int64_t, char *, size_t);
 
 #endif

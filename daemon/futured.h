@@ -134,6 +134,8 @@ struct job {
 	int64_t			 submitted_at;
 	int64_t			 started_at;
 	int64_t			 finished_at;
+	int64_t			 submitted_mono;	/* monotonic ms, for limits */
+	int64_t			 started_mono;
 
 	/* The outcome; filled by job_finish(). */
 	struct buf		 output;

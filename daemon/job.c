@@ -166,14 +166,15 @@ job_set_state(struct job *j, enum job_state s)
 static void
 job_timer_arm(struct job *j)
 {
-	int64_t		 due = 0, now = job_now_ms();
+	int64_t		 due = 0, now = job_mono_ms();
 	struct timeval	 tv;
 
+	/* Monotonic: a wall-clock step must not move a limit. */
 	if (j->deadline_ms > 0)
-		due = j->submitted_at + j->deadline_ms;
+		due = j->submitted_mono + j->deadline_ms;
 	if (j->state == JOB_RUNNING && j->timeout_ms > 0 &&
-	    (due == 0 || j->started_at + j->timeout_ms < due))
-		due = j->started_at + j->timeout_ms;
+	    (due == 0 || j->started_mono + j->timeout_ms < due))
+		due = j->started_mono + j->timeout_ms;
 	if (due == 0) {
 		if (j->timer != NULL)
 			evtimer_del(j->timer);
@@ -203,8 +204,8 @@ job_timer_cb(evutil_socket_t fd, short events, void *arg)
 	if (JOB_FINAL(j->state))
 		return;
 	if (j->deadline_ms > 0 && (j->state != JOB_RUNNING ||
-	    j->timeout_ms <= 0 || j->submitted_at + j->deadline_ms <=
-	    j->started_at + j->timeout_ms))
+	    j->timeout_ms <= 0 || j->submitted_mono + j->deadline_ms <=
+	    j->started_mono + j->timeout_ms))
 		job_cancel(j, JOB_TIMED_OUT, settings.grace_ms,
 		    "deadline of %s passed%s",
 		    duration_format(j->deadline_ms, d, sizeof(d)),
@@ -220,6 +221,7 @@ void
 job_submitted(struct job *j, int waiting)
 {
 	j->submitted_at = job_now_ms();
+	j->submitted_mono = job_mono_ms();
 	j->state = waiting ? JOB_WAITING : JOB_QUEUED;
 	sched_state_changed(j, (enum job_state)-1);
 	job_timer_arm(j);
@@ -243,6 +245,7 @@ job_started(struct job *j, enum job_runner runner)
 	job_set_state(j, JOB_RUNNING);
 	j->runner = runner;
 	j->started_at = job_now_ms();
+	j->started_mono = job_mono_ms();
 	j->attempts++;
 	job_timer_arm(j);
 }

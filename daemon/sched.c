@@ -371,7 +371,7 @@ struct sched_cancel {
 	const char	*why;
 	int		 queued_only;
 	struct job	**jobs;
-	size_t		 n;
+	size_t		 n, cap;
 };
 
 static void
@@ -381,7 +381,10 @@ sched_cancel_collect(struct job *j, void *arg)
 
 	if (JOB_FINAL(j->state) || (sc->queued_only && j->state == JOB_RUNNING))
 		return;
-	sc->jobs = xreallocarray(sc->jobs, sc->n + 1, sizeof(*sc->jobs));
+	if (sc->n == sc->cap) {
+		sc->cap = sc->cap ? sc->cap * 2 : 64;
+		sc->jobs = xreallocarray(sc->jobs, sc->cap, sizeof(*sc->jobs));
+	}
 	sc->jobs[sc->n++] = j;
 	job_ref(j);
 }
@@ -405,7 +408,7 @@ sched_cancel_some(struct sched_cancel *sc)
 void
 sched_cancel_all(int64_t grace_ms, const char *why)
 {
-	struct sched_cancel	 sc = { grace_ms, why, 0, NULL, 0 };
+	struct sched_cancel	 sc = { grace_ms, why, 0, NULL, 0, 0 };
 
 	sched_cancel_some(&sc);
 }
@@ -414,7 +417,7 @@ sched_cancel_all(int64_t grace_ms, const char *why)
 void
 sched_stop_queued(const char *why)
 {
-	struct sched_cancel	 sc = { 0, why, 1, NULL, 0 };
+	struct sched_cancel	 sc = { 0, why, 1, NULL, 0, 0 };
 
 	sched_cancel_some(&sc);
 }
