@@ -1,0 +1,517 @@
+/*
+ * clientprog: drives libfutured against a running futured for the
+ * integration tests (tests/integration/libfutured.sh).  Each subcommand
+ * proves one property of the library; it exits 0 when it holds and
+ * prints the reason and exits 1 when it does not.  The socket comes from
+ * $FUTURED_SOCKET (fut_connect(NULL)).
+ */
+
+#include <sys/types.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <futured/futured.h>
+
+static const char	*prog_cmd = "clientprog";
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+fail(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	fprintf(stderr, "clientprog %s: ", prog_cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+static struct fut_client *
+must_connect(void)
+{
+	struct fut_client	*c;
+
+	if ((c = fut_connect(NULL)) == NULL)
+		fail("fut_connect: %s", strerror(errno));
+	return (c);
+}
+
+static struct fut_spec *
+must_spec(const char *handler)
+{
+	struct fut_spec	*s;
+
+	if ((s = fut_spec_new(handler)) == NULL)
+		fail("fut_spec_new(%s) failed", handler);
+	return (s);
+}
+
+static struct fut_future *
+must_submit(struct fut_client *c, struct fut_spec *s)
+{
+	struct fut_future	*f;
+
+	if ((f = fut_submit(c, s)) == NULL)
+		fail("fut_submit: %s", fut_client_error(c));
+	return (f);
+}
+
+static struct fut_spec *
+echo_spec(const char *data, enum fut_kind kind)
+{
+	struct fut_spec	*s = must_spec("echo");
+
+	if (fut_spec_kind(s, kind) != 0 ||
+	    fut_spec_payload(s, data, strlen(data)) != 0)
+		fail("spec setters failed");
+	return (s);
+}
+
+static struct fut_spec *
+sleep_spec(const char *dur)
+{
+	struct fut_spec	*s = must_spec("sleep");
+
+	if (fut_spec_arg(s, dur) != 0)
+		fail("fut_spec_arg failed");
+	return (s);
+}
+
+/* The future finished and succeeded with output want. */
+static void
+ck_output(struct fut_future *f, const char *want)
+{
+	const void	*out;
+	size_t		 len;
+
+	if (fut_poll(f) != FUT_SUCCEEDED)
+		fail("job %" PRIu64 " state %d, error %s", fut_id(f),
+		    (int)fut_poll(f), fut_error(f) ? fut_error(f) : "-");
+	if ((out = fut_output(f, &len)) == NULL)
+		fail("job %" PRIu64 ": no output", fut_id(f));
+	if (len != strlen(want) || memcmp(out, want, len) != 0)
+		fail("job %" PRIu64 ": output \"%.*s\", want \"%s\"",
+		    fut_id(f), (int)len, (const char *)out, want);
+}
+
+/* echo-kinds: echo under each kind gives its payload back. */
+static int
+cmd_echo_kinds(int argc, char **argv)
+{
+	static const enum fut_kind	 kinds[] = { FUT_ASYNC, FUT_BLOCKING,
+					    FUT_CPU };
+	struct fut_client	*c = must_connect();
+	struct fut_spec		*s;
+	struct fut_future	*f;
+	char			 data[64];
+	size_t			 i;
+	int			 rc;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		snprintf(data, sizeof(data), "hello kind %zu", i);
+		s = echo_spec(data, kinds[i]);
+		f = must_submit(c, s);
+		fut_spec_free(s);
+		if ((rc = fut_wait(f, 10000)) != 0)
+			fail("fut_wait: %s", fut_strerror(rc));
+		ck_output(f, data);
+		fut_future_free(f);
+	}
+	/* An unknown handler is refused with a reason. */
+	s = must_spec("no-such-handler");
+	if ((f = fut_submit(c, s)) != NULL)
+		fail("unknown handler accepted");
+	if (fut_client_errcode(c) != FUT_EHANDLER)
+		fail("unknown handler: code %d (%s), want FUT_EHANDLER",
+		    fut_client_errcode(c), fut_client_error(c));
+	fut_spec_free(s);
+	fut_close(c);
+	return (0);
+}
+
+struct thr {
+	struct fut_client	*c;
+	struct fut_future	*shared;
+	int			 n;
+	int			 ok;
+	char			 why[256];
+};
+
+static void *
+thr_own_cb(void *arg)
+{
+	struct thr		*t = arg;
+	struct fut_spec		*s;
+	struct fut_future	*f;
+	char			 data[64];
+	const void		*out;
+	size_t			 len;
+	int			 i, rc;
+
+	for (i = 0; i < 20; i++) {
+		snprintf(data, sizeof(data), "thread %d job %d", t->n, i);
+		s = echo_spec(data, i % 2 ? FUT_BLOCKING : FUT_ASYNC);
+		f = fut_submit(t->c, s);
+		fut_spec_free(s);
+		if (f == NULL) {
+			snprintf(t->why, sizeof(t->why), "submit: %s",
+			    fut_client_error(t->c));
+			return (NULL);
+		}
+		if ((rc = fut_wait(f, 20000)) != 0) {
+			snprintf(t->why, sizeof(t->why), "wait: %s",
+			    fut_strerror(rc));
+			return (NULL);
+		}
+		out = fut_output(f, &len);
+		if (out == NULL || len != strlen(data) ||
+		    memcmp(out, data, len) != 0) {
+			snprintf(t->why, sizeof(t->why), "%s: got \"%.*s\"",
+			    data, (int)len, out ? (const char *)out : "");
+			return (NULL);
+		}
+		fut_future_free(f);
+	}
+	t->ok = 1;
+	return (NULL);
+}
+
+static void *
+thr_shared_cb(void *arg)
+{
+	struct thr	*t = arg;
+	int		 rc;
+
+	if ((rc = fut_wait(t->shared, 20000)) != 0) {
+		snprintf(t->why, sizeof(t->why), "shared wait: %s",
+		    fut_strerror(rc));
+		return (NULL);
+	}
+	t->ok = fut_poll(t->shared) == FUT_SUCCEEDED;
+	if (!t->ok)
+		snprintf(t->why, sizeof(t->why), "shared job state %d",
+		    (int)fut_poll(t->shared));
+	return (NULL);
+}
+
+/* threads N: N threads share one client, plus N waiters on one future. */
+static int
+cmd_threads(int argc, char **argv)
+{
+	struct fut_client	*c = must_connect();
+	struct fut_spec		*s;
+	struct fut_future	*shared;
+	struct thr		*t;
+	pthread_t		*tid;
+	int			 n, i;
+
+	n = argc > 1 ? atoi(argv[1]) : 8;
+	if (n < 1 || n > 1000)
+		fail("bad thread count");
+	s = sleep_spec("300ms");
+	shared = must_submit(c, s);
+	fut_spec_free(s);
+	t = calloc(2 * n, sizeof(*t));
+	tid = calloc(2 * n, sizeof(*tid));
+	if (t == NULL || tid == NULL)
+		fail("out of memory");
+	for (i = 0; i < 2 * n; i++) {
+		t[i].c = c;
+		t[i].n = i;
+		t[i].shared = shared;
+		if (pthread_create(&tid[i], NULL, i < n ? thr_own_cb :
+		    thr_shared_cb, &t[i]) != 0)
+			fail("pthread_create");
+	}
+	for (i = 0; i < 2 * n; i++)
+		pthread_join(tid[i], NULL);
+	for (i = 0; i < 2 * n; i++)
+		if (!t[i].ok)
+			fail("thread %d: %s", i, t[i].why);
+	fut_future_free(shared);
+	free(t);
+	free(tid);
+	fut_close(c);
+	return (0);
+}
+
+/* submit-all N: N echo jobs in one write, all accepted, all right. */
+static int
+cmd_submit_all(int argc, char **argv)
+{
+	struct fut_client	 *c = must_connect();
+	struct fut_spec		**specs;
+	struct fut_future	**fs;
+	char			  data[64];
+	int			  n, i, rc;
+
+	n = argc > 1 ? atoi(argv[1]) : 100;
+	if (n < 1)
+		fail("bad job count");
+	specs = calloc(n, sizeof(*specs));
+	fs = calloc(n, sizeof(*fs));
+	if (specs == NULL || fs == NULL)
+		fail("out of memory");
+	for (i = 0; i < n; i++) {
+		snprintf(data, sizeof(data), "job %d", i);
+		specs[i] = echo_spec(data, FUT_ASYNC);
+	}
+	/* One refused spec among them: out[i] is NULL, the rest go on. */
+	fut_spec_free(specs[n / 2]);
+	specs[n / 2] = must_spec("no-such-handler");
+	rc = fut_submit_all(c, (const struct fut_spec *const *)specs, n, fs);
+	if (rc != n - 1)
+		fail("fut_submit_all accepted %d of %d: %s", rc, n,
+		    fut_client_error(c));
+	if (fs[n / 2] != NULL)
+		fail("refused spec got a future");
+	for (i = 0; i < n; i++) {
+		if (i == n / 2)
+			continue;
+		if (fs[i] == NULL)
+			fail("job %d refused: %s", i, fut_client_error(c));
+	}
+	fs[n / 2] = fs[0];	/* wait_all wants no NULLs; a repeat is fine */
+	if ((rc = fut_wait_all(fs, n, 30000)) != 0)
+		fail("fut_wait_all: %s", fut_strerror(rc));
+	for (i = 0; i < n; i++) {
+		if (i == n / 2)
+			continue;
+		snprintf(data, sizeof(data), "job %d", i);
+		ck_output(fs[i], data);
+	}
+	for (i = 0; i < n; i++) {
+		if (i != n / 2)
+			fut_future_free(fs[i]);
+		fut_spec_free(specs[i]);
+	}
+	free(specs);
+	free(fs);
+	fut_close(c);
+	return (0);
+}
+
+/* poll: fut_poll on a sleeping job is fast and not final. */
+static int
+cmd_poll(int argc, char **argv)
+{
+	struct fut_client	*c = must_connect();
+	struct fut_spec		*s = sleep_spec("2s");
+	struct fut_future	*f = must_submit(c, s);
+	enum fut_state		 st;
+	int64_t			 t0, dt;
+	int			 i;
+
+	fut_spec_free(s);
+	for (i = 0; i < 100; i++) {
+		t0 = now_ms();
+		st = fut_poll(f);
+		dt = now_ms() - t0;
+		if (dt >= 50)
+			fail("fut_poll took %" PRId64 " ms", dt);
+		if (st != FUT_WAITING && st != FUT_QUEUED &&
+		    st != FUT_RUNNING)
+			fail("fut_poll: state %d on a sleeping job", (int)st);
+		usleep(1000);
+	}
+	if (fut_output(f, NULL) != NULL)
+		fail("fut_output of an unfinished job is not NULL");
+	if (fut_cancel(f) != 1)
+		fail("cancel of a sleeping job did not take effect");
+	fut_future_free(f);
+	fut_close(c);
+	return (0);
+}
+
+/* wait-timeout: a wait runs out on time; cancel says 1, then 0. */
+static int
+cmd_wait_timeout(int argc, char **argv)
+{
+	struct fut_client	*c = must_connect();
+	struct fut_spec		*s = sleep_spec("10s");
+	struct fut_future	*f = must_submit(c, s);
+	int64_t			 t0, dt;
+	int			 rc;
+
+	fut_spec_free(s);
+	t0 = now_ms();
+	rc = fut_wait(f, 200);
+	dt = now_ms() - t0;
+	if (rc != FUT_ETIMEDOUT)
+		fail("fut_wait(200) returned %d, want FUT_ETIMEDOUT", rc);
+	if (dt < 180 || dt > 1000)
+		fail("fut_wait(200) took %" PRId64 " ms", dt);
+	if ((rc = fut_cancel(f)) != 1)
+		fail("first cancel returned %d (%s), want 1", rc,
+		    fut_client_error(c));
+	if ((rc = fut_wait(f, 5000)) != 0)
+		fail("wait after cancel: %s", fut_strerror(rc));
+	if (fut_poll(f) != FUT_CANCELLED)
+		fail("state after cancel %d, want cancelled",
+		    (int)fut_poll(f));
+	if ((rc = fut_cancel(f)) != 0)
+		fail("second cancel returned %d, want 0", rc);
+	fut_future_free(f);
+	fut_close(c);
+	return (0);
+}
+
+struct dispatch_state {
+	int	 done;
+	int	 bad;
+};
+
+static void
+dispatch_done_cb(struct fut_future *f, void *arg)
+{
+	struct dispatch_state	*ds = arg;
+
+	ds->done++;
+	if (fut_poll(f) != FUT_SUCCEEDED)
+		ds->bad++;
+}
+
+/* dispatch: an event loop of our own drives 20 jobs to their callbacks. */
+static int
+cmd_dispatch(int argc, char **argv)
+{
+	struct fut_client	*c = must_connect();
+	struct fut_future	*fs[20];
+	struct fut_spec		*s;
+	struct dispatch_state	 ds = { 0, 0 };
+	struct pollfd		 pfd;
+	int64_t			 t0;
+	int			 i, n = 20;
+
+	s = sleep_spec("200ms");
+	for (i = 0; i < n; i++)
+		fs[i] = must_submit(c, s);
+	fut_spec_free(s);
+	for (i = 0; i < n; i++)
+		fut_on_done(fs[i], dispatch_done_cb, &ds);
+	t0 = now_ms();
+	while (ds.done < n) {
+		if (now_ms() - t0 > 10000)
+			fail("only %d of %d callbacks after 10 s", ds.done, n);
+		pfd.fd = fut_client_fd(c);
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 1000) == -1)
+			fail("poll");
+		if (pfd.revents != 0 && fut_client_dispatch(c) < 0)
+			fail("fut_client_dispatch: %s", fut_client_error(c));
+	}
+	if (ds.bad != 0)
+		fail("%d jobs did not succeed", ds.bad);
+	/* Already final: the callback runs at once. */
+	ds.done = 0;
+	fut_on_done(fs[0], dispatch_done_cb, &ds);
+	if (ds.done != 1)
+		fail("fut_on_done on a final future did not call back");
+	for (i = 0; i < n; i++)
+		fut_future_free(fs[i]);
+	fut_close(c);
+	return (0);
+}
+
+/* attach ID: a future for a job submitted elsewhere; prints its output. */
+static int
+cmd_attach(int argc, char **argv)
+{
+	struct fut_client	*c = must_connect();
+	struct fut_future	*f;
+	const void		*out;
+	size_t			 len;
+	uint64_t		 id;
+	int			 rc;
+
+	if (argc < 2)
+		fail("attach: no job id");
+	id = strtoull(argv[1], NULL, 10);
+	if ((f = fut_attach(c, id)) == NULL) {
+		if (fut_client_errcode(c) == FUT_ENOTFOUND) {
+			fprintf(stderr, "clientprog attach: %s\n",
+			    fut_client_error(c));
+			exit(7);
+		}
+		fail("fut_attach: %s", fut_client_error(c));
+	}
+	if (fut_id(f) != id)
+		fail("fut_id %" PRIu64 ", want %" PRIu64, fut_id(f), id);
+	if ((rc = fut_wait(f, 30000)) != 0)
+		fail("fut_wait: %s", fut_strerror(rc));
+	if ((out = fut_output(f, &len)) != NULL)
+		fwrite(out, 1, len, stdout);
+	rc = fut_poll(f) == FUT_SUCCEEDED ? 0 : 1;
+	fut_future_free(f);
+	fut_close(c);
+	return (rc);
+}
+
+/* close: futures outlive fut_close and fail with FUT_ECONN. */
+static int
+cmd_close(int argc, char **argv)
+{
+	struct fut_client	*c = must_connect();
+	struct fut_spec		*s = sleep_spec("5s");
+	struct fut_future	*f = must_submit(c, s);
+	int			 rc;
+
+	fut_spec_free(s);
+	fut_close(c);
+	if ((rc = fut_wait(f, 1000)) != FUT_ECONN)
+		fail("wait after close returned %d, want FUT_ECONN", rc);
+	fut_future_free(f);
+	return (0);
+}
+
+static const struct {
+	const char	*name;
+	int		(*fn)(int, char **);
+} cmds[] = {
+	{ "echo-kinds",		cmd_echo_kinds },
+	{ "threads",		cmd_threads },
+	{ "submit-all",		cmd_submit_all },
+	{ "poll",		cmd_poll },
+	{ "wait-timeout",	cmd_wait_timeout },
+	{ "dispatch",		cmd_dispatch },
+	{ "attach",		cmd_attach },
+	{ "close",		cmd_close },
+};
+
+int
+main(int argc, char **argv)
+{
+	size_t	 i;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: clientprog command [arg ...]\n");
+		return (2);
+	}
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(argv[1], cmds[i].name) == 0) {
+			prog_cmd = cmds[i].name;
+			return (cmds[i].fn(argc - 1, argv + 1));
+		}
+	}
+	fprintf(stderr, "clientprog: unknown command %s\n", argv[1]);
+	return (2);
+}
