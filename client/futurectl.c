@@ -1392,6 +1392,28 @@ cmd_handlers(int argc, char **argv)
 	return (EX_OK);
 }
 
+/* Uptime as "3d4h5m6s", leading zero units left out. */
+static void
+uptime_format(int64_t ms, char *buf, size_t len)
+{
+	int64_t	 sec = ms / 1000, d, h, m;
+
+	d = sec / 86400;
+	h = sec / 3600 % 24;
+	m = sec / 60 % 60;
+	sec %= 60;
+	if (d > 0)
+		snprintf(buf, len, "%lldd%lldh%lldm%llds", (long long)d,
+		    (long long)h, (long long)m, (long long)sec);
+	else if (h > 0)
+		snprintf(buf, len, "%lldh%lldm%llds", (long long)h,
+		    (long long)m, (long long)sec);
+	else if (m > 0)
+		snprintf(buf, len, "%lldm%llds", (long long)m, (long long)sec);
+	else
+		snprintf(buf, len, "%llds", (long long)sec);
+}
+
 static int
 cmd_stats(int argc, char **argv)
 {
@@ -1435,9 +1457,7 @@ cmd_stats(int argc, char **argv)
 		json_array_end(&j);
 		json_end(&j);
 	} else {
-		/* Uptime rounded to whole seconds reads better. */
-		duration_format(s->uptime_ms - s->uptime_ms % 1000, up,
-		    sizeof(up));
+		uptime_format(s->uptime_ms, up, sizeof(up));
 		printf("uptime       %s\n", up);
 		printf("jobs total   %" PRIu64 "\n", s->jobs_total);
 		printf("connections  %u\n", s->connections);
