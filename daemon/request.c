@@ -440,7 +440,8 @@ request_submit(struct conn *c, uint64_t reqid, const Futured__SubmitRequest *req
 		return;
 	}
 	if (sched_insert(j, &cause) == -1) {
-		request_error(c, reqid, FERR_INVALID, "%s", cause);
+		/* The one way to fail here: a dependency that does not exist. */
+		request_error(c, reqid, FERR_NOT_FOUND, "%s", cause);
 		free(cause);
 		job_unref(j);
 		return;

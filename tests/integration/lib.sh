@@ -1,0 +1,124 @@
+# Helpers for the integration tests: each test sources this file, starts
+# a real futured on a private socket in a temporary directory, and drives
+# it with futurectl or clientprog.  Names: must_* abort the test when the
+# command fails, ck_* assert a result.  Everything started is killed and
+# removed by the EXIT trap, and the daemon's log is shown on failure.
+
+set -eu
+
+: "${FUTURED:?FUTURED must name the futured binary}"
+: "${FUTURECTL:?FUTURECTL must name the futurectl binary}"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/futured-test.XXXXXX")
+chmod 700 "$T"
+SOCK=$T/run/futured.sock
+FUTURED_SOCKET=$SOCK
+export FUTURED_SOCKET
+DPID=
+TEST_NAME=$(basename "$0" .sh)
+# A token unique to this run, to find our own processes with pgrep.
+TOKEN=$$$(date +%N)
+
+cleanup() {
+	rc=$?
+	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
+		kill -KILL "$DPID" 2>/dev/null || true
+		wait "$DPID" 2>/dev/null || true
+	fi
+	pkill -KILL -f "$TOKEN" 2>/dev/null || true
+	if [ "$rc" -ne 0 ] && [ -f "$T/daemon.log" ]; then
+		echo "--- daemon log ($TEST_NAME) ---" >&2
+		tail -n 60 "$T/daemon.log" >&2
+	fi
+	rm -rf "$T"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+fail() {
+	echo "FAIL ($TEST_NAME): $*" >&2
+	exit 1
+}
+
+pass() {
+	echo "ok - $*"
+}
+
+fctl() {
+	"$FUTURECTL" -s "$SOCK" "$@"
+}
+
+# Milliseconds since the epoch.
+now_ms() {
+	echo $(( $(date +%s%N) / 1000000 ))
+}
+
+# Wait until a condition command succeeds, polling; fail after $1 seconds.
+wait_until() {
+	_limit=$(( $(now_ms) + $1 * 1000 ))
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		[ "$(now_ms)" -lt "$_limit" ] || return 1
+		sleep 0.02
+	done
+}
+
+start_daemon() {
+	"$FUTURED" -f -s "$SOCK" -l debug "$@" >>"$T/daemon.log" 2>&1 &
+	DPID=$!
+	wait_until 10 fctl ping || fail "futured did not come up"
+}
+
+stop_daemon() {
+	kill -TERM "$DPID"
+	_rc=0
+	wait "$DPID" || _rc=$?
+	DPID=
+	[ "$_rc" -eq 0 ] || fail "futured exited with $_rc on SIGTERM"
+}
+
+# ck_exit CODE CMD...: CMD must exit with CODE.
+ck_exit() {
+	_want=$1
+	shift
+	_got=0
+	"$@" >"$T/out" 2>"$T/err" || _got=$?
+	if [ "$_got" -ne "$_want" ]; then
+		echo "stdout: $(cat "$T/out")" >&2
+		echo "stderr: $(cat "$T/err")" >&2
+		fail "'$*' exited $_got, expected $_want"
+	fi
+}
+
+# ck_eq GOT WANT WHAT
+ck_eq() {
+	[ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"
+}
+
+# ck_match STRING PATTERN WHAT (grep -E)
+ck_match() {
+	printf '%s\n' "$1" | grep -Eq -- "$2" || fail "$3: '$1' does not match /$2/"
+}
+
+must() {
+	"$@" || fail "'$*' failed"
+}
+
+# One field of futurectl's --json line for a job.
+jfield() {
+	python3 -c '
+import json, sys
+d = json.loads(sys.stdin.readline())
+v = d.get(sys.argv[1])
+print("null" if v is None else v)' "$1"
+}
+
+job_state() {
+	fctl --json status "$1" | jfield state
+}
+
+# No process carrying our token is left.
+no_token_procs() {
+	! pgrep -f "$TOKEN" >/dev/null
+}

@@ -1,0 +1,47 @@
+# Proves the daemon's life cycle: it refuses an unsafe socket directory
+# and a second daemon on a live socket, --detach returns once it serves,
+# SIGTERM stops it cleanly with no stale socket and no process left
+# behind (running commands and cpu workers included).
+
+. "$TESTLIB"
+
+# Unsafe directories.
+mkdir -m 755 "$T/open"
+ck_exit 1 "$FUTURED" -f -s "$T/open/s.sock"
+ck_match "$(cat "$T/err")" "group or other" "open directory refused"
+mkdir -m 700 "$T/real"
+ln -s "$T/real" "$T/link"
+ck_exit 1 "$FUTURED" -f -s "$T/link/s.sock"
+ck_match "$(cat "$T/err")" "symbolic link" "symlinked directory refused"
+ck_exit 2 "$FUTURED" -j zero
+ck_exit 2 "$FUTURED" --grace forever
+pass "unsafe directories and bad options refused"
+
+start_daemon -P 2
+ck_exit 1 "$FUTURED" -f -s "$SOCK"
+ck_match "$(cat "$T/err")" "another futured" "second daemon refused"
+[ "$(stat -c %a "$(dirname "$SOCK")")" = 700 ] || fail "socket directory is not 0700"
+
+# SIGTERM with a command running and idle workers: nothing survives.
+fctl submit exec -- sh -c "sleep 30; : $TOKEN" >/dev/null
+wait_until 5 pgrep -f "$TOKEN" || fail "command never started"
+# A pattern that does not match its own command line.
+wpat="$(dirname "$FUTURED")/[f]utured --worker"
+workers=$(pgrep -f -- "$wpat" | wc -l)
+[ "$workers" -ge 2 ] || fail "expected 2 workers, saw $workers"
+kill -TERM "$DPID"
+wait "$DPID" || fail "futured exited non-zero on SIGTERM"
+DPID=
+[ ! -e "$SOCK" ] || fail "stale socket after SIGTERM"
+wait_until 3 no_token_procs || fail "a command outlived the daemon"
+wait_until 3 sh -c "! pgrep -f -- '$wpat'" ||
+    fail "workers outlived the daemon"
+pass "SIGTERM: no socket, no command, no worker left"
+
+# --detach returns once the socket accepts connections.
+"$FUTURED" --detach -s "$SOCK" || fail "--detach failed"
+ck_exit 0 fctl ping
+ck_eq "$(fctl submit -d detached -w echo)" detached "detached daemon serves"
+pkill -TERM -f -- "-s $SOCK --ready-fd" || fail "no detached daemon to stop"
+wait_until 5 sh -c "[ ! -e $SOCK ]" || fail "detached daemon left its socket"
+pass "--detach"
