@@ -612,7 +612,33 @@ struct spec {
 	Futured__JobSpec	 js;
 	int			 wait;
 	int			 have_data;
+	int			 own_payload;	/* read from a file: ours */
 };
+
+/* A KeyValue list built by kv_set: keys are ours, values borrowed. */
+static void
+kv_free(Futured__KeyValue **list, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		free(list[i]->key);
+		free(list[i]);
+	}
+	free(list);
+}
+
+static void
+spec_free(struct spec *s)
+{
+	kv_free(s->js.env, s->js.n_env);
+	kv_free(s->js.ctx, s->js.n_ctx);
+	free(s->js.after);
+	free(s->js.cwd);
+	if (s->own_payload)
+		free(s->js.payload.data);
+	memset(s, 0, sizeof(*s));
+}
 
 static void
 kv_set(Futured__KeyValue ***list, size_t *n, const char *key,
@@ -697,6 +723,7 @@ read_data_file(struct spec *s, const char *path)
 	s->js.payload.len = len;
 	s->js.has_payload = 1;
 	s->have_data = 1;
+	s->own_payload = 1;
 }
 
 static void
@@ -837,6 +864,7 @@ parse_spec(int argc, char **argv, struct spec *s)
 		kv_set(&s->js.env, &s->js.n_env, envopt[i]->key,
 		    strlen(envopt[i]->key), envopt[i]->value);
 	}
+	kv_free(envopt, nenvopt);
 	return (optind);
 }
 
@@ -859,6 +887,7 @@ spec_exec_context(struct spec *s)
 	for (i = 0; i < s->js.n_env; i++)
 		kv_set(&env, &nenv, s->js.env[i]->key,
 		    strlen(s->js.env[i]->key), s->js.env[i]->value);
+	kv_free(s->js.env, s->js.n_env);
 	s->js.env = env;
 	s->js.n_env = nenv;
 	if ((cwd = getcwd(NULL, 0)) == NULL)
@@ -916,7 +945,7 @@ cmd_submit(int argc, char **argv)
 	struct spec		 s;
 	Futured__Response	*r;
 	uint64_t		 id;
-	int			 i, rc;
+	int			 i, rc, wait;
 
 	memset(&s, 0, sizeof(s));
 	i = parse_spec(argc, argv, &s);
@@ -930,7 +959,9 @@ cmd_submit(int argc, char **argv)
 		spec_exec_context(&s);
 
 	id = submit_spec(&s, s.wait);
-	if (!s.wait) {
+	wait = s.wait;
+	spec_free(&s);
+	if (!wait) {
 		if (!ctl_json) {
 			printf("%" PRIu64 "\n", id);
 			return (EX_OK);
@@ -978,6 +1009,7 @@ cmd_run(int argc, char **argv)
 	spec_exec_context(&s);
 
 	id = submit_spec(&s, 1);
+	spec_free(&s);
 	r = ctl_event(id);
 	ji = r->event->job;
 	if (ctl_json)
