@@ -4,10 +4,11 @@
 # On Debian 12 it first installs the build dependencies with apt-get
 # (as root, or through sudo) unless dpkg says they are all there already,
 # so it also runs as an ordinary user once they are installed.  Then it
-# builds in place, starts futured in the foreground on a private socket
+# builds in build-quickstart/ (out of the source tree, so that .ci/run's
+# own out-of-tree builds still work afterwards), starts futured in the foreground on a private socket
 # in a fresh temporary directory, runs one job per kind, a sha256 on a
 # cpu worker and a command, prints the daemon's counters and stops it
-# with SIGTERM.  Nothing is installed outside this directory and no
+# with SIGTERM.  Nothing is installed outside this checkout and no
 # daemon is left running.
 
 set -eu
@@ -42,10 +43,12 @@ if [ -n "$missing" ]; then
 	    apt-get install -y --no-install-recommends $missing
 fi
 
-echo "==> building"
+echo "==> building in build-quickstart/"
 mkdir -p m4
 autoreconf -fi
-./configure
+mkdir -p build-quickstart
+cd build-quickstart
+../configure
 make -j2
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/futured-quickstart.XXXXXX")
@@ -120,7 +123,6 @@ done
 
 show "printf abc | futurectl submit -k cpu -D - -w sha256"
 printf abc | ctl submit -k cpu -D - -w sha256
-echo
 
 show "futurectl run -- sh -c 'echo hi from a command; exit 3'"
 rc=0
