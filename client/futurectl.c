@@ -89,7 +89,8 @@ usage(void)
 	    "submit and run options:\n"
 	    "  -k kind  -t duration  --deadline duration  -a id[,id...]\n"
 	    "  -i id  -g group  -p priority  -C key=value  -e key=value\n"
-	    "  -d string  -D file  -r retries  -n name  -w\n");
+	    "  -d string  -D file  -r retries  --retry-delay duration\n"
+	    "  --retry-timeouts  -n name  -w\n");
 	exit(EX_USAGE);
 }
 
@@ -544,6 +545,11 @@ json_job(const Futured__JobInfo *ji)
 		json_null(&j, "finished_at");
 	if (ji->has_attempts)
 		json_uint(&j, "attempts", ji->attempts);
+	json_uint(&j, "retries", ji->has_retries ? ji->retries : 0);
+	if (ji->ended != NULL)
+		json_string(&j, "ended", ji->ended);
+	else
+		json_null(&j, "ended");
 	if (ji->has_parent)
 		json_uint(&j, "parent", ji->parent);
 	if (ji->has_priority)
@@ -559,7 +565,8 @@ json_job(const Futured__JobInfo *ji)
 static void
 print_job_line(const Futured__JobInfo *ji)
 {
-	char	 extra[64] = "";
+	char	 extra[160] = "";
+	size_t	 n;
 
 	if (ji->has_progress && ji->state == FUTURED__STATE__STATE_RUNNING)
 		snprintf(extra, sizeof(extra), " %.0f%%", ji->progress * 100);
@@ -567,6 +574,14 @@ print_job_line(const Futured__JobInfo *ji)
 		snprintf(extra, sizeof(extra), " signal %d", ji->signal);
 	else if (ji->has_exit_status && state_final(ji->state))
 		snprintf(extra, sizeof(extra), " exit %d", ji->exit_status);
+	n = strlen(extra);
+	if (ji->has_retries && ji->retries > 0 && ji->has_attempts)
+		snprintf(extra + n, sizeof(extra) - n, " attempt %u/%u",
+		    ji->attempts, ji->retries + 1);
+	n = strlen(extra);
+	if (ji->ended != NULL && state_final(ji->state) &&
+	    ji->state != FUTURED__STATE__STATE_SUCCEEDED)
+		snprintf(extra + n, sizeof(extra) - n, " (%s)", ji->ended);
 	printf("%-8" PRIu64 " %-10s %-9s %-10s %s%s\n", ji->id,
 	    state_name(ji->state), ji->has_kind ? kind_name(ji->kind) : "-",
 	    ji->handler != NULL && *ji->handler != '\0' ? ji->handler : "-",
@@ -767,6 +782,8 @@ parse_spec(int argc, char **argv, struct spec *s)
 		{ "data",	required_argument, NULL, 'd' },
 		{ "data-file",	required_argument, NULL, 'D' },
 		{ "retries",	required_argument, NULL, 'r' },
+		{ "retry-delay", required_argument, NULL, 'Y' },
+		{ "retry-timeouts", no_argument,   NULL, 'T' },
 		{ "name",	required_argument, NULL, 'n' },
 		{ "wait",	no_argument,	   NULL, 'w' },
 		{ "progress",	no_argument,	   NULL, 'P' },
@@ -846,6 +863,14 @@ parse_spec(int argc, char **argv, struct spec *s)
 			break;
 		case 'n':
 			s->js.name = optarg;
+			break;
+		case 'Y':
+			s->js.retry_delay_ms = parse_duration(optarg);
+			s->js.has_retry_delay_ms = 1;
+			break;
+		case 'T':
+			s->js.retry_timeouts = 1;
+			s->js.has_retry_timeouts = 1;
 			break;
 		case 'w':
 			s->wait = 1;

@@ -41,6 +41,10 @@ struct bufferevent;
 /* Limits and defaults. */
 #define DEFAULT_GRACE_MS	5000		/* cancel: TERM, then KILL */
 #define DEFAULT_SHUTDOWN_GRACE_MS 10000	/* running jobs may finish */
+#define DEFAULT_RETRY_DELAY_MS	500		/* doubles per attempt */
+#define DEFAULT_RETRY_DELAY_MAX_MS 60000
+#define DEFAULT_RETENTION_MS	(24 * 3600 * 1000)
+#define DEFAULT_RETAIN_MAX	100000		/* finished jobs kept */
 #define DEFAULT_MAX_OUTPUT	(4U * 1024 * 1024)
 #define DEFAULT_STDERR_TAIL	4096
 #define DEFAULT_ASYNC_SLOTS	1024
@@ -125,6 +129,9 @@ struct job {
 	int64_t			 timeout_ms;	/* from start, 0: none */
 	int64_t			 deadline_ms;	/* from submission, 0: none */
 	uint32_t		 retries;
+	int64_t			 retry_delay_ms;	/* first retry's delay */
+	int			 retry_timeouts;	/* retry timed-out runs too */
+	uint64_t		 parent;	/* 0: none */
 	uint64_t		*after;		/* ids that must succeed first */
 	size_t			 nafter;
 	uint64_t		 input_from;	/* 0: none */
@@ -136,6 +143,7 @@ struct job {
 	int64_t			 finished_at;
 	int64_t			 submitted_mono;	/* monotonic ms, for limits */
 	int64_t			 started_mono;
+	int64_t			 finished_mono;
 
 	/* The outcome; filled by job_finish(). */
 	struct buf		 output;
@@ -147,14 +155,18 @@ struct job {
 	uint32_t		 attempts;
 	double			 progress;
 	char			*progress_msg;
+	const char		*ended;		/* how it ended, static text */
 
 	/* Running. */
 	enum job_runner		 runner;
 	struct fut_handler_ctx	*hctx;
 	struct event		*timer;		/* timeout or deadline */
+	struct event		*retry_timer;	/* back-off before a retry */
 	int			 flags;
 #define JOBF_CANCELLING		0x1	/* cancel asked, process still dying */
 #define JOBF_TIMEDOUT		0x2	/* the pending cancel is a timeout */
+#define JOBF_DEADLINE		0x4	/* ... and it is the deadline's */
+#define JOBF_RETRYWAIT		0x8	/* queued, waiting out a retry delay */
 	int			 refs;
 	struct waiter		*deps;		/* sched.c: waiting on after */
 
@@ -208,6 +220,10 @@ struct settings {
 	int			 async_slots;
 	int64_t			 grace_ms;
 	int64_t			 shutdown_grace_ms;
+	int64_t			 retry_delay_ms;	/* default first delay */
+	int64_t			 retry_delay_max_ms;
+	int64_t			 retention_ms;	/* finished jobs kept */
+	size_t			 retain_max;
 	size_t			 max_output;
 	size_t			 stderr_tail;
 	uint32_t		 max_frame;
@@ -215,6 +231,9 @@ struct settings {
 };
 extern struct settings	 settings;
 extern struct event_base *base;
+
+/* settings.c */
+void		 settings_defaults(struct settings *);
 
 /* log.c: see log.h */
 
@@ -273,6 +292,8 @@ void		 job_started(struct job *, enum job_runner);
 void		 job_finish(struct job *, enum job_state, int, const char *, ...)
 		    __attribute__((__format__(__printf__, 4, 5)));
 /* 1: took effect, 0: already final or already being cancelled. */
+/* How a cancelled process ended, for the job's record (static text). */
+void		 job_set_ended(struct job *, const char *);
 int		 job_cancel(struct job *, enum job_state, int64_t,
 		    const char *, ...)
 		    __attribute__((__format__(__printf__, 4, 5)));

@@ -115,6 +115,8 @@ job_free(struct job *j)
 
 	if (j->timer != NULL)
 		event_free(j->timer);
+	if (j->retry_timer != NULL)
+		event_free(j->retry_timer);
 	free(j->name);
 	free(j->group);
 	free(j->cwd);
@@ -205,12 +207,13 @@ job_timer_cb(evutil_socket_t fd, short events, void *arg)
 		return;
 	if (j->deadline_ms > 0 && (j->state != JOB_RUNNING ||
 	    j->timeout_ms <= 0 || j->submitted_mono + j->deadline_ms <=
-	    j->started_mono + j->timeout_ms))
+	    j->started_mono + j->timeout_ms)) {
+		j->flags |= JOBF_DEADLINE;
 		job_cancel(j, JOB_TIMED_OUT, settings.grace_ms,
 		    "deadline of %s passed%s",
 		    duration_format(j->deadline_ms, d, sizeof(d)),
 		    j->state == JOB_RUNNING ? "" : " before the job started");
-	else
+	} else
 		job_cancel(j, JOB_TIMED_OUT, settings.grace_ms,
 		    "timed out after %s",
 		    duration_format(j->timeout_ms, d, sizeof(d)));
@@ -269,30 +272,88 @@ job_take_outcome(struct job *j, struct fut_handler_ctx *ctx)
 	}
 }
 
-/* Put a failed job with attempts left back in its queue. */
-static int
-job_retry(struct job *j)
+static void
+job_retry_cb(evutil_socket_t fd, short events, void *arg)
 {
-	if (j->attempts > j->retries || (j->flags & JOBF_CANCELLING))
+	struct job	*j = arg;
+
+	j->flags &= ~JOBF_RETRYWAIT;
+	sched_enqueue(j);
+}
+
+/*
+ * The delay before attempt n+1: the first delay doubled per attempt so
+ * far, capped, with "equal jitter" (half fixed, half random) so that jobs
+ * failing together do not come back together.
+ */
+static int64_t
+job_retry_delay(struct job *j)
+{
+	int64_t		 d;
+	uint32_t	 i;
+
+	d = j->retry_delay_ms > 0 ? j->retry_delay_ms : settings.retry_delay_ms;
+	for (i = 1; i < j->attempts && d < settings.retry_delay_max_ms; i++)
+		d *= 2;
+	if (d > settings.retry_delay_max_ms)
+		d = settings.retry_delay_max_ms;
+	if (d <= 1)
+		return (d);
+	return (d / 2 + arc4random_uniform((uint32_t)(d / 2 + 1)));
+}
+
+/*
+ * A failed attempt with attempts left goes back to the queue after the
+ * back-off.  A cancelled one never does; a timed-out one only when the
+ * job asked for it and it was the run-time limit, not the deadline.
+ */
+static int
+job_retry(struct job *j, enum job_state s)
+{
+	struct timeval	 tv;
+	int64_t		 delay;
+
+	if (j->attempts > j->retries || j->state != JOB_RUNNING)
 		return (0);
-	log_info("job %llu: attempt %u failed (%s), retrying",
+	if (s == JOB_TIMED_OUT) {
+		if (!j->retry_timeouts || (j->flags & JOBF_DEADLINE))
+			return (0);
+	} else if (s != JOB_FAILED)
+		return (0);
+	delay = job_retry_delay(j);
+	log_info("job %llu: attempt %u %s (%s), retrying in %lld ms",
 	    (unsigned long long)j->id, j->attempts,
-	    j->error != NULL ? j->error : "no error");
-	/* The next attempt reports its own outcome only. */
-	free(j->error);
-	j->error = NULL;
-	j->error_code = FERR_NONE;
+	    s == JOB_FAILED ? "failed" : "timed out",
+	    j->error != NULL ? j->error : "no error", (long long)delay);
 	buf_reset(&j->output);
 	buf_reset(&j->errtail);
 	j->output.max = settings.max_output;
 	j->errtail.max = settings.stderr_tail;
 	j->exit_status = -1;
 	j->term_signal = 0;
+	free(j->error);
+	j->error = NULL;
+	j->error_code = FERR_NONE;
+	j->ended = NULL;
+	j->flags &= ~(JOBF_CANCELLING | JOBF_TIMEDOUT);
 	j->runner = RUNNER_NONE;
 	job_set_state(j, JOB_QUEUED);
 	job_timer_arm(j);
-	sched_enqueue(j);
+	if (j->retry_timer == NULL)
+		j->retry_timer = evtimer_new(base, job_retry_cb, j);
+	j->flags |= JOBF_RETRYWAIT;
+	tv.tv_sec = delay / 1000;
+	tv.tv_usec = (delay % 1000) * 1000;
+	evtimer_add(j->retry_timer, &tv);
 	return (1);
+}
+
+/* Record how a cancelled job's process ended; the first word stands. */
+void
+job_set_ended(struct job *j, const char *how)
+{
+	if (j->ended == NULL)
+		j->ended = how;
 }
 
 /*
@@ -322,8 +383,14 @@ job_finish(struct job *j, enum job_state s, int code, const char *fmt, ...)
 	}
 	if (code != FERR_NONE)
 		j->error_code = code;
-	if (s == JOB_FAILED && j->state == JOB_RUNNING && job_retry(j))
+	if (job_retry(j, s))
 		return;
+	if (j->flags & JOBF_CANCELLING)
+		job_set_ended(j, "terminated");
+	else if (s == JOB_SUCCEEDED)
+		job_set_ended(j, "completed");
+	else
+		job_set_ended(j, "failed");
 	if (j->timer != NULL)
 		evtimer_del(j->timer);
 	j->finished_at = job_now_ms();
@@ -358,10 +425,18 @@ job_cancel(struct job *j, enum job_state final, int64_t grace_ms,
 
 	switch (j->state) {
 	case JOB_WAITING:
+		job_set_ended(j, final == JOB_CANCELLED ?
+		    "cancelled while waiting" : "timed out while waiting");
 		job_finish(j, final, FERR_NONE, NULL);
 		break;
 	case JOB_QUEUED:
-		sched_dequeue(j);
+		if (j->flags & JOBF_RETRYWAIT) {
+			evtimer_del(j->retry_timer);
+			j->flags &= ~JOBF_RETRYWAIT;
+		} else
+			sched_dequeue(j);
+		job_set_ended(j, final == JOB_CANCELLED ?
+		    "cancelled while queued" : "timed out while queued");
 		job_finish(j, final, FERR_NONE, NULL);
 		break;
 	case JOB_RUNNING:
@@ -371,6 +446,8 @@ job_cancel(struct job *j, enum job_state final, int64_t grace_ms,
 			break;
 		case RUNNER_THREAD:
 			pool_thread_cancel(j);
+			job_set_ended(j, "stopped: cancel flag set, thread "
+			    "left to return");
 			job_finish(j, final, FERR_NONE, NULL);
 			break;
 		case RUNNER_PROC:

@@ -43,18 +43,11 @@ usage(void)
 {
 	fprintf(stderr,
 "usage: futured [-f | --detach] [-s PATH] [-j THREADS] [-P PROCS]\n"
-"               [--grace DUR] [--max-output BYTES] [-l error|warn|info|debug]\n"
+"               [--grace DUR] [--shutdown-grace DUR] [--retry-delay DUR]\n"
+"               [--retention DUR] [--retain-max N] [--max-output BYTES]\n"
+"               [-l error|warn|info|debug]\n"
 "               [-V] [-h]\n");
 	exit(2);
-}
-
-static int
-main_ncpus(void)
-{
-	long	 n;
-
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return (n < 1 ? 1 : (int)n);
 }
 
 static int
@@ -71,6 +64,15 @@ main_number(const char *s, const char *what, long min, long max)
 		exit(2);
 	}
 	return ((int)n);
+}
+
+static void
+main_duration(const char *s, int64_t *ms)
+{
+	if (duration_parse(s, ms) == -1) {
+		fprintf(stderr, "futured: bad duration \"%s\"\n", s);
+		exit(2);
+	}
 }
 
 /* Everything is final, or the grace ran out: stop the loop. */
@@ -188,6 +190,9 @@ main(int argc, char **argv)
 		{ "procs",	required_argument,	NULL, 'P' },
 		{ "grace",	required_argument,	NULL, 'G' },
 		{ "shutdown-grace", required_argument,	NULL, 'S' },
+		{ "retry-delay", required_argument,	NULL, 'Y' },
+		{ "retention",	required_argument,	NULL, 'T' },
+		{ "retain-max",	required_argument,	NULL, 'M' },
 		{ "max-output",	required_argument,	NULL, 'O' },
 		{ "log-level",	required_argument,	NULL, 'l' },
 		{ "ready-fd",	required_argument,	NULL, 'R' },
@@ -205,14 +210,7 @@ main(int argc, char **argv)
 		return (worker_main(3));
 	}
 
-	settings.threads = 4 * main_ncpus();
-	settings.procs = main_ncpus();
-	settings.async_slots = DEFAULT_ASYNC_SLOTS;
-	settings.grace_ms = DEFAULT_GRACE_MS;
-	settings.shutdown_grace_ms = DEFAULT_SHUTDOWN_GRACE_MS;
-	settings.max_output = DEFAULT_MAX_OUTPUT;
-	settings.stderr_tail = DEFAULT_STDERR_TAIL;
-	settings.max_frame = FUTURED_FRAME_MAX;
+	settings_defaults(&settings);
 
 	while ((ch = getopt_long(argc, argv, "fs:j:P:l:Vh", longopts,
 	    NULL)) != -1) {
@@ -235,19 +233,20 @@ main(int argc, char **argv)
 			    1, 4096);
 			break;
 		case 'G':
-			if (duration_parse(optarg, &settings.grace_ms) == -1) {
-				fprintf(stderr, "futured: bad duration \"%s\"\n",
-				    optarg);
-				exit(2);
-			}
+			main_duration(optarg, &settings.grace_ms);
 			break;
 		case 'S':
-			if (duration_parse(optarg,
-			    &settings.shutdown_grace_ms) == -1) {
-				fprintf(stderr, "futured: bad duration \"%s\"\n",
-				    optarg);
-				exit(2);
-			}
+			main_duration(optarg, &settings.shutdown_grace_ms);
+			break;
+		case 'Y':
+			main_duration(optarg, &settings.retry_delay_ms);
+			break;
+		case 'T':
+			main_duration(optarg, &settings.retention_ms);
+			break;
+		case 'M':
+			settings.retain_max = main_number(optarg,
+			    "finished job count", 0, INT_MAX);
 			break;
 		case 'O':
 			settings.max_output = main_number(optarg,

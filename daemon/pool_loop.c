@@ -62,5 +62,6 @@ pool_loop_cancel(struct job *j, int64_t grace_ms)
 	}
 	if (j->handler->cancel != NULL)
 		j->handler->cancel(ctx);
+	job_set_ended(j, "stopped");
 	pool_loop_done(ctx, -1);
 }

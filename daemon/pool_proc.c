@@ -495,6 +495,8 @@ pool_proc_settle(struct pool_proc_worker *w, int status)
 			log_info("job %llu: worker killed after %lld ms grace",
 			    (unsigned long long)j->id,
 			    (long long)w->grace_ms);
+		job_set_ended(j, (w->flags & PPW_KILLED) ?
+		    "killed after the grace" : "terminated");
 		job_finish(j, (j->flags & JOBF_TIMEDOUT) ? JOB_TIMED_OUT :
 		    JOB_CANCELLED, FERR_NONE, "cancelled: worker %s",
 		    (w->flags & PPW_KILLED) ? "killed after grace" :

@@ -179,6 +179,12 @@ request_jobinfo(struct job *j, int with_output, Futured__JobInfo *info)
 	}
 	info->has_attempts = 1;
 	info->attempts = j->attempts;
+	if (j->retries > 0) {
+		info->has_retries = 1;
+		info->retries = j->retries;
+	}
+	if (JOB_FINAL(j->state))
+		info->ended = (char *)j->ended;
 	info->n_args = j->nargs;
 	info->args = j->args;
 	if (j->priority != 0) {
@@ -357,6 +363,10 @@ request_job_from_spec(struct conn *c, const Futured__JobSpec *s, int *code,
 		xasprintf(cause, "negative deadline");
 		return (NULL);
 	}
+	if (s->has_retry_delay_ms && s->retry_delay_ms < 0) {
+		xasprintf(cause, "negative retry delay");
+		return (NULL);
+	}
 	for (i = 0; i < s->n_ctx; i++) {
 		if (!request_key_ok(s->ctx[i]->key)) {
 			xasprintf(cause, "bad context key \"%s\" (want [A-Za-z0-9_]+)",
@@ -412,6 +422,8 @@ request_job_from_spec(struct conn *c, const Futured__JobSpec *s, int *code,
 	j->timeout_ms = s->has_timeout_ms ? s->timeout_ms : 0;
 	j->deadline_ms = s->has_deadline_ms ? s->deadline_ms : 0;
 	j->retries = s->has_retries ? s->retries : 0;
+	j->retry_delay_ms = s->has_retry_delay_ms ? s->retry_delay_ms : 0;
+	j->retry_timeouts = s->has_retry_timeouts && s->retry_timeouts;
 	if (s->n_after > 0) {
 		j->after = xmemdup(s->after, s->n_after * sizeof(*s->after));
 		j->nafter = s->n_after;

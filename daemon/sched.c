@@ -55,10 +55,20 @@ static struct prioq	  sched_queues[JOB_NKINDS];
 static u_int		  sched_used[JOB_NKINDS];
 static uint64_t		  sched_counts[JOB_NKINDS][JOB_NSTATES];
 static uint64_t		  sched_running_total;
+/* Jobs not yet running (waiting or queued) per owner, for --max-queued. */
+static struct sched_user {
+	uid_t		 uid;
+	uint64_t	 pending;
+}			 *sched_users;
+static size_t		  sched_nusers;
 static struct event	 *sched_ev;
 static void		(*sched_idle_hook)(void);
+static struct jobq	  sched_finished = TAILQ_HEAD_INITIALIZER(sched_finished);
+static size_t		  sched_nfinished;
+static struct event	 *sched_retention_ev;
 
 static void	sched_run_cb(evutil_socket_t, short, void *);
+static void	sched_retention_cb(evutil_socket_t, short, void *);
 static void	sched_deps_cb(struct waiter *, struct job *, int, void *);
 
 void
@@ -72,8 +82,11 @@ sched_init(void)
 		for (l = 0; l < PRIO_LEVELS; l++)
 			TAILQ_INIT(&sched_queues[k].level[l]);
 	}
-	if (base != NULL)
+	if (base != NULL) {
 		sched_ev = event_new(base, -1, 0, sched_run_cb, NULL);
+		sched_retention_ev = evtimer_new(base, sched_retention_cb,
+		    NULL);
+	}
 }
 
 void
@@ -94,10 +107,18 @@ sched_free(void)
 	}
 	free(sched_table);
 	sched_table = NULL;
+	free(sched_users);
+	sched_users = NULL;
+	sched_nusers = 0;
 	sched_table_size = sched_table_len = 0;
+	TAILQ_INIT(&sched_finished);
+	sched_nfinished = 0;
 	if (sched_ev != NULL)
 		event_free(sched_ev);
 	sched_ev = NULL;
+	if (sched_retention_ev != NULL)
+		event_free(sched_retention_ev);
+	sched_retention_ev = NULL;
 }
 
 static size_t
@@ -190,6 +211,53 @@ sched_insert(struct job *j, char **cause)
 	}
 	free(deps);
 	return (0);
+}
+
+/* Forget a finished job: out of the table, its reference dropped. */
+static void
+sched_remove(struct job *j)
+{
+	struct job	**pp;
+
+	for (pp = &sched_table[sched_hash(j->id)]; *pp != NULL;
+	    pp = &(*pp)->hnext) {
+		if (*pp == j) {
+			*pp = j->hnext;
+			sched_table_len--;
+			break;
+		}
+	}
+	TAILQ_REMOVE(&sched_finished, j, entry);
+	sched_nfinished--;
+	sched_counts[j->kind][j->state]--;
+	job_unref(j);
+}
+
+/*
+ * Finished jobs are kept for the retention time and at most retain_max
+ * of them, oldest first out.  Waiters and dependents hold references, so
+ * forgetting a job never frees one still in use.
+ */
+static void
+sched_retention_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct job	*j;
+	struct timeval	 tv;
+	int64_t		 now = job_mono_ms(), due;
+
+	while ((j = TAILQ_FIRST(&sched_finished)) != NULL) {
+		due = j->finished_mono + settings.retention_ms;
+		if (sched_nfinished <= settings.retain_max && due > now) {
+			due -= now;
+			tv.tv_sec = due / 1000;
+			tv.tv_usec = (due % 1000) * 1000;
+			evtimer_add(sched_retention_ev, &tv);
+			return;
+		}
+		log_debug("job %llu: forgotten after retention",
+		    (unsigned long long)j->id);
+		sched_remove(j);
+	}
 }
 
 void
@@ -452,6 +520,13 @@ sched_job_final(struct job *j)
 		sched_wait_free(j->deps);
 		j->deps = NULL;
 	}
+	/* The queue link is free once a job is final: reuse it. */
+	j->finished_mono = job_mono_ms();
+	TAILQ_INSERT_TAIL(&sched_finished, j, entry);
+	sched_nfinished++;
+	if (sched_retention_ev != NULL && (sched_nfinished == 1 ||
+	    sched_nfinished > settings.retain_max))
+		event_active(sched_retention_ev, 0, 0);
 	TAILQ_FOREACH(r, &j->waiters, entry) {
 		w = r->waiter;
 		w->pending--;

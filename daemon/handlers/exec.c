@@ -139,8 +139,11 @@ exec_reaped(pid_t pid, int status, void *arg)
 	struct fut_handler_ctx	*ctx = e->ctx;
 	int			 ok = 0;
 
-	if (fut_handler_cancelled(ctx))
+	if (fut_handler_cancelled(ctx)) {
 		killpg(pid, SIGKILL);
+		job_set_ended(ctx->job, e->killed ? "killed after the grace" :
+		    "terminated");
+	}
 	exec_read(e, &e->out, &e->out_ev, 0);
 	exec_read(e, &e->err, &e->err_ev, 1);
 	if (WIFEXITED(status)) {

@@ -63,6 +63,7 @@ setup(void)
 
 	log_setlevel(LOG_LEVEL_WARN);
 	memset(&settings, 0, sizeof(settings));
+	settings_defaults(&settings);
 	settings.threads = 1;
 	settings.procs = 1;
 	settings.async_slots = 16;
@@ -70,6 +71,7 @@ setup(void)
 	settings.max_output = 1024;
 	settings.stderr_tail = 256;
 	settings.max_frame = 4096;
+	settings.retry_delay_ms = 10;
 	base = event_base_new();
 	ck_assert_ptr_nonnull(base);
 	handler_init();

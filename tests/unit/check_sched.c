@@ -117,6 +117,7 @@ setup(void)
 
 	log_setlevel(LOG_LEVEL_WARN);
 	memset(&settings, 0, sizeof(settings));
+	settings_defaults(&settings);
 	settings.threads = 1;
 	settings.procs = 1;
 	settings.async_slots = 16;
@@ -124,6 +125,7 @@ setup(void)
 	settings.max_output = 1024;
 	settings.stderr_tail = 256;
 	settings.max_frame = 4096;
+	settings.retry_delay_ms = 10;
 	/* The blocking pool wakes the loop from its threads. */
 	ck_assert_int_eq(evthread_use_pthreads(), 0);
 	base = event_base_new();

@@ -1,0 +1,37 @@
+/*
+ * The built-in defaults of struct settings, in one place for main.c and
+ * for the tests that run pieces of the daemon without it.
+ */
+
+#include <string.h>
+#include <unistd.h>
+
+#include "futured.h"
+#include "frame.h"
+
+static int
+settings_ncpus(void)
+{
+	long	 n;
+
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return (n < 1 ? 1 : (int)n);
+}
+
+void
+settings_defaults(struct settings *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->threads = 4 * settings_ncpus();
+	s->procs = settings_ncpus();
+	s->async_slots = DEFAULT_ASYNC_SLOTS;
+	s->grace_ms = DEFAULT_GRACE_MS;
+	s->shutdown_grace_ms = DEFAULT_SHUTDOWN_GRACE_MS;
+	s->retry_delay_ms = DEFAULT_RETRY_DELAY_MS;
+	s->retry_delay_max_ms = DEFAULT_RETRY_DELAY_MAX_MS;
+	s->retention_ms = DEFAULT_RETENTION_MS;
+	s->retain_max = DEFAULT_RETAIN_MAX;
+	s->max_output = DEFAULT_MAX_OUTPUT;
+	s->stderr_tail = DEFAULT_STDERR_TAIL;
+	s->max_frame = FUTURED_FRAME_MAX;
+}
