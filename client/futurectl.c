@@ -1026,9 +1026,6 @@ cmd_run(int argc, char **argv)
 		i++;
 	if (i >= argc)
 		errx(EX_USAGE, "run: no command");
-	if (s.have_data)
-		errx(EX_USAGE, "run: the command reads futurectl's stdin; "
-		    "use submit -d or -D");
 	s.js.handler = (char *)"exec";
 	spec_args(&s, argc - i, argv + i);
 	spec_exec_context(&s);

@@ -32,6 +32,8 @@ for k in async blocking cpu; do
 	ck_eq "$out" "piped in" "exec under $k with the payload on stdin"
 done
 ck_exit 137 fctl run -- sh -c 'kill -KILL $$'
+ck_eq "$(printf 'to stdin' | fctl run -D - -- cat)" "to stdin" "run -D - feeds stdin"
+ck_eq "$(fctl run -d given -- cat)" given "run -d feeds stdin"
 pass "run: exit status, signals, stdin and stderr"
 
 # exec sees the caller's working directory and environment, -e on top.
