@@ -228,6 +228,7 @@ struct settings {
 	size_t			 stderr_tail;
 	uint32_t		 max_frame;
 	int			 system;
+	uint64_t		 worker_memory;	/* RLIMIT_AS of workers, 0: none */
 };
 extern struct settings	 settings;
 extern struct event_base *base;
@@ -336,6 +337,21 @@ enum job_kind	 handler_default_kind(const struct fut_handler *);
 struct fut_handler_ctx *handler_ctx_new(struct job *);	/* loop only */
 void		 handler_ctx_free(struct fut_handler_ctx *);
 
+/* plugin.c: handler plugins (shared objects) for handler.c. */
+void		 plugin_add(const char *);
+void		 plugin_clear(void);
+int		 plugin_load(const char *, char **);
+int		 plugin_load_all(char **);
+size_t		 plugin_count(void);
+const char	*plugin_path(size_t);
+int		 plugin_path_safe(const char *, char **);
+
+/* config.c: futured.conf(5). */
+#define WORKER_MEMORY_MIN	(1024 * 1024)
+int		 config_default_path(char *, size_t);
+int		 config_size(const char *, uint64_t *);
+int		 config_load(const char *, int, int *, char **);
+
 /* pool_loop.c */
 void		 pool_loop_start(struct job *);
 void		 pool_loop_cancel(struct job *, int64_t);
@@ -355,8 +371,11 @@ void		 pool_proc_cancel(struct job *, int64_t);
 u_int		 pool_proc_busy(void);
 int		 pool_proc_count(void);
 
-/* worker.c: main() of a --worker process; fd is its socketpair end. */
-int		 worker_main(int);
+/*
+ * worker.c: main() of a --worker process; fd is its socketpair end, and
+ * argv the options after --worker.
+ */
+int		 worker_main(int, int, char **);
 
 /* child.c: SIGCHLD and the pid -> callback map. */
 void		 child_init(void);

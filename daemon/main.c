@@ -30,6 +30,13 @@
 #include "sockpath.h"
 #include "xmalloc.h"
 
+/* Long options of plugin.c and config.c. */
+enum {
+	MAIN_OPT_PLUGIN = 512,
+	MAIN_OPT_WORKER_MEMORY
+};
+#define MAIN_OPTSTRING		"c:fs:j:P:l:Vh"
+
 struct settings		 settings;
 struct event_base	*base;
 
@@ -46,6 +53,7 @@ usage(void)
 "               [--grace DUR] [--shutdown-grace DUR] [--retry-delay DUR]\n"
 "               [--retention DUR] [--retain-max N] [--max-output BYTES]\n"
 "               [-l error|warn|info|debug]\n"
+"               [-c FILE] [--plugin PATH] [--worker-memory SIZE]\n"
 "               [-V] [-h]\n");
 	exit(2);
 }
@@ -196,25 +204,73 @@ main(int argc, char **argv)
 		{ "max-output",	required_argument,	NULL, 'O' },
 		{ "log-level",	required_argument,	NULL, 'l' },
 		{ "ready-fd",	required_argument,	NULL, 'R' },
+		{ "config",	required_argument,	NULL, 'c' },
+		{ "plugin",	required_argument,	NULL, MAIN_OPT_PLUGIN },
+		{ "worker-memory", required_argument,	NULL,
+		    MAIN_OPT_WORKER_MEMORY },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
 	};
 	struct event	*sigterm, *sigint, *sighup;
 	char		 path[PATH_MAX], exe[PATH_MAX], *cause;
+	char		 confpath[PATH_MAX];
+	const char	*conf = NULL;
 	int		 ch, detach = 0, level = LOG_LEVEL_INFO, ready_fd = -1;
+	int		 noconf = 0, cmdline_plugins = 0;
 	ssize_t		 n;
 
-	if (argc == 2 && strcmp(argv[1], "--worker") == 0) {
+	/* Only pool_proc_spawn() writes what follows --worker. */
+	if (argc >= 2 && strcmp(argv[1], "--worker") == 0) {
 		log_procname("futured-worker");
-		return (worker_main(3));
+		return (worker_main(3, argc - 2, argv + 2));
 	}
 
 	settings_defaults(&settings);
 
-	while ((ch = getopt_long(argc, argv, "fs:j:P:l:Vh", longopts,
+	/*
+	 * The config file first, so that the command line overrides it.  A
+	 * first pass only looks for -c; the second reports bad options.
+	 */
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, MAIN_OPTSTRING, longopts,
+	    NULL)) != -1) {
+		if (ch == 'c')
+			conf = optarg;
+		else if (ch == 'V' || ch == 'h')
+			noconf = 1;
+	}
+	opterr = 1;
+	optind = 0;
+	if (!noconf && conf == NULL &&
+	    config_default_path(confpath, sizeof(confpath)) == 0)
+		conf = confpath;
+	if (!noconf && conf != NULL &&
+	    config_load(conf, conf != confpath, &level, &cause) == -1) {
+		fprintf(stderr, "futured: %s\n", cause);
+		exit(1);
+	}
+
+	while ((ch = getopt_long(argc, argv, MAIN_OPTSTRING, longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case 'c':
+			break;
+		case MAIN_OPT_PLUGIN:
+			/* The command line's plugins replace the file's. */
+			if (!cmdline_plugins++)
+				plugin_clear();
+			plugin_add(optarg);
+			break;
+		case MAIN_OPT_WORKER_MEMORY:
+			if (config_size(optarg, &settings.worker_memory) == -1 ||
+			    (settings.worker_memory != 0 &&
+			    settings.worker_memory < WORKER_MEMORY_MIN)) {
+				fprintf(stderr, "futured: bad memory size "
+				    "\"%s\" (want 0 or 1M or more)\n", optarg);
+				exit(2);
+			}
+			break;
 		case 'f':
 			detach = 0;
 			break;
@@ -295,6 +351,8 @@ main(int argc, char **argv)
 		fatalx("event_base_new");
 
 	handler_init();
+	if (plugin_load_all(&cause) == -1)
+		fatalx("%s", cause);
 	request_init();
 	sched_init();
 	child_init();

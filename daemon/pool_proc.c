@@ -122,7 +122,8 @@ pool_proc_spawn(struct pool_proc_worker *w, char **cause)
 	posix_spawn_file_actions_t	 fa;
 	posix_spawnattr_t		 sa;
 	sigset_t			 none, dflt;
-	char				*argv[3];
+	char				**argv, mem[32];
+	size_t				 i, k, n;
 	int				 sv[2], fd, fl, error;
 	pid_t				 pid;
 
@@ -182,12 +183,25 @@ pool_proc_spawn(struct pool_proc_worker *w, char **cause)
 	posix_spawnattr_setsigmask(&sa, &none);
 	posix_spawnattr_setsigdefault(&sa, &dflt);
 
-	argv[0] = xstrdup(settings.self_exe);
-	argv[1] = xstrdup("--worker");
-	argv[2] = NULL;
+	/* worker.c takes these: the same plugins, the memory limit. */
+	n = plugin_count();
+	argv = xcalloc(2 * n + 5, sizeof(*argv));
+	k = 0;
+	argv[k++] = (char *)(uintptr_t)settings.self_exe;
+	argv[k++] = "--worker";
+	if (settings.worker_memory > 0) {
+		snprintf(mem, sizeof(mem), "%llu",
+		    (unsigned long long)settings.worker_memory);
+		argv[k++] = "--worker-memory";
+		argv[k++] = mem;
+	}
+	for (i = 0; i < n; i++) {
+		argv[k++] = "--plugin";
+		argv[k++] = (char *)(uintptr_t)plugin_path(i);
+	}
+	argv[k] = NULL;
 	error = posix_spawn(&pid, settings.self_exe, &fa, &sa, argv, environ);
-	free(argv[0]);
-	free(argv[1]);
+	free(argv);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&sa);
 	close(sv[1]);

@@ -10,6 +10,12 @@
  * reaps us.  So fut_handler_cancelled() is never set here, and SIGTERM
  * keeps its default action.
  *
+ * Options after --worker: --plugin PATH loads a plugin the daemon loaded
+ * (by its resolved path), so that its handlers run here too; and
+ * --worker-memory BYTES caps our address space (RLIMIT_AS) once we are
+ * set up, so that a handler allocating without bound fails here instead
+ * of eating the machine.
+ *
  * TODO: fut_handler_progress() from a cpu handler is dropped.  handler.c
  * only has the context to store into and no hook to reach this file, so
  * an Outcome{done=false} cannot be sent yet; it needs a progress callback
@@ -21,15 +27,21 @@
 
 #include <sys/types.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* <sys/resource.h>'s setpriority() range; futured.h has its own. */
+#undef PRIO_MIN
+#undef PRIO_MAX
 
 #include "futured.h"
 #include "frame.h"
@@ -184,17 +196,78 @@ worker_run(int fd, const FuturedWorker__Task *t)
 	return (rv);
 }
 
+/* Cap our address space at bytes, warning if we are past it already. */
+static void
+worker_limit(uint64_t bytes)
+{
+	struct rlimit	 rl;
+	FILE		*f;
+	unsigned long	 pages;
+
+	if ((f = fopen("/proc/self/statm", "re")) != NULL) {
+		/* Sanitizers reserve terabytes: every allocation would fail. */
+		if (fscanf(f, "%lu", &pages) == 1 &&
+		    (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE) >= bytes)
+			log_warnx("%s: already using %lu pages, more than the "
+			    "limit of %llu bytes", __func__, pages,
+			    (unsigned long long)bytes);
+		fclose(f);
+	}
+	rl.rlim_cur = rl.rlim_max = (rlim_t)bytes;
+	if (setrlimit(RLIMIT_AS, &rl) == -1)
+		log_warn("%s: setrlimit RLIMIT_AS %llu", __func__,
+		    (unsigned long long)bytes);
+}
+
 /*
- * main() of a worker; fd is its end of the socketpair.  Returns the exit
- * status: 0 when the daemon closed the socket, 1 on any error.
+ * The options after --worker, which only pool_proc_spawn() writes:
+ * plugins load, the memory limit is returned in *memory.  -1 on error.
+ */
+static int
+worker_options(int argc, char **argv, uint64_t *memory)
+{
+	char	*cause;
+	int	 i;
+
+	*memory = 0;
+	for (i = 0; i < argc; i++) {
+		if (i + 1 == argc) {
+			log_warnx("%s: %s without a value", __func__, argv[i]);
+			return (-1);
+		}
+		if (strcmp(argv[i], "--plugin") == 0) {
+			if (plugin_load(argv[++i], &cause) == -1) {
+				log_warnx("%s", cause);
+				free(cause);
+				return (-1);
+			}
+		} else if (strcmp(argv[i], "--worker-memory") == 0) {
+			if (config_size(argv[++i], memory) == -1) {
+				log_warnx("%s: bad memory limit %s", __func__,
+				    argv[i]);
+				return (-1);
+			}
+		} else {
+			log_warnx("%s: unknown option %s", __func__, argv[i]);
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+/*
+ * main() of a worker; fd is its end of the socketpair, argv the options
+ * after --worker.  Returns the exit status: 0 when the daemon closed the
+ * socket, 1 on any error.
  */
 int
-worker_main(int fd)
+worker_main(int fd, int argc, char **argv)
 {
 	FuturedWorker__Task	*t;
 	struct ucred		 cr;
 	socklen_t		 crlen = sizeof(cr);
 	uint8_t			 hdr[FRAME_HDR_LEN], *p;
+	uint64_t		 memory;
 	uint32_t		 len;
 	int			 rv;
 
@@ -222,6 +295,11 @@ worker_main(int fd)
 		log_warn("%s: fcntl", __func__);
 
 	handler_init();
+	if (worker_options(argc, argv, &memory) == -1)
+		return (1);
+	/* Last: loading the plugins is not the handlers' allocation. */
+	if (memory > 0)
+		worker_limit(memory);
 
 	for (;;) {
 		if ((rv = worker_read_full(fd, hdr, sizeof(hdr))) <= 0)

@@ -17,6 +17,11 @@
  * All fut_handler_* accessors take the job context the daemon passed in;
  * the context and everything it returns stay valid until run() returns or
  * fut_handler_done() is called.
+ *
+ * A plugin is a shared object (cc -shared -fPIC) that futured loads with
+ * --plugin PATH.  It defines the entry point FUT_PLUGIN_ENTRY, most simply
+ * with FUT_PLUGIN(&h1, &h2), and calls the accessors below, which the
+ * daemon exports to it.
  */
 
 #ifndef FUTURED_HANDLER_H
@@ -29,7 +34,11 @@
 extern "C" {
 #endif
 
-/** Bump when struct fut_handler or a call below changes incompatibly. */
+/**
+ * Bump when struct fut_handler or a call below changes incompatibly.
+ * futured refuses a handler whose abi differs from its own; abi stays
+ * the first member of struct fut_handler so that it can always be read.
+ */
 #define FUT_HANDLER_ABI		1
 
 /** Kind bits for fut_handler.kinds. */
@@ -48,16 +57,49 @@ struct event_base;
 struct fut_handler_ctx;
 
 struct fut_handler {
-	int		 abi;		/**< FUT_HANDLER_ABI */
-	const char	*name;
-	const char	*description;
+	int		 abi;		/**< FUT_HANDLER_ABI; always first */
+	const char	*name;		/**< unique among all handlers */
+	const char	*description;	/**< one line for futurectl handlers */
 	unsigned int	 kinds;		/**< FUT_HK_* accepted */
 	unsigned int	 default_kind;	/**< one FUT_HK_* bit */
 	unsigned int	 flags;		/**< FUT_HF_* */
+	/** Blocking and cpu kinds: the work; 0 succeeded, -1 failed. */
 	int		(*run)(struct fut_handler_ctx *);
+	/** Async kind (and FUT_HF_LOOP): begin; -1 failed at once. */
 	int		(*start)(struct fut_handler_ctx *);
+	/** Async kind: undo start(); may be NULL if nothing to undo. */
 	void		(*cancel)(struct fut_handler_ctx *);
 };
+
+/**
+ * The name of the function a plugin exports, for dlsym(3).  It returns a
+ * NULL-terminated array of handlers that, like the handlers themselves,
+ * stay valid for the life of the process (a plugin is never unloaded).
+ * It is called once in the daemon and once in every cpu worker process,
+ * after the built-in handlers are registered; each handler it returns is
+ * checked (abi, a unique name, kinds, entry points) and the daemon
+ * refuses to start if one is refused.
+ */
+#define FUT_PLUGIN_ENTRY	"fut_plugin_handlers"
+
+/** The entry point; a plugin defines it, the daemon does not. */
+const struct fut_handler *const *fut_plugin_handlers(void);
+
+/**
+ * Define the entry point of a plugin returning the handlers given, as in
+ * FUT_PLUGIN(&my_handler, &my_other_handler).  Use it once, at file
+ * scope; it keeps the entry visible under -fvisibility=hidden.
+ */
+#define FUT_PLUGIN(...)							\
+__attribute__((__visibility__("default")))				\
+const struct fut_handler *const *					\
+fut_plugin_handlers(void)						\
+{									\
+	static const struct fut_handler *const fut_plugin_list[] = {	\
+		__VA_ARGS__, NULL					\
+	};								\
+	return (fut_plugin_list);					\
+}
 
 /** The job's id. */
 uint64_t	 fut_handler_job_id(struct fut_handler_ctx *);
@@ -70,7 +112,11 @@ const char	*fut_handler_ctx_get(struct fut_handler_ctx *, const char *key);
 /** Run-time limit in ms, 0 if none (the daemon enforces it anyway). */
 int64_t		 fut_handler_timeout_ms(struct fut_handler_ctx *);
 
-/** Append to the output; past the limit it is cut and flagged truncated. */
+/**
+ * Append to the output; 0, or -1 when out of memory.  Past futured's
+ * --max-output limit the output is cut and flagged truncated, and
+ * further calls still return 0.
+ */
 int		 fut_handler_output(struct fut_handler_ctx *, const void *,
 		    size_t);
 /** Set the failure message (printf-like); the job fails with it. */
@@ -79,7 +125,13 @@ void		 fut_handler_fail(struct fut_handler_ctx *, const char *, ...)
 /** Report progress: fraction in [0, 1] and an optional message. */
 void		 fut_handler_progress(struct fut_handler_ctx *, double,
 		    const char *);
-/** Non-zero once the job was cancelled or timed out: stop soon. */
+/**
+ * Non-zero once the job was cancelled or timed out: stop soon.  Set for
+ * run() on a blocking thread (the job is settled already and whatever
+ * run() returns is dropped) and for loop handlers before cancel().  In a
+ * cpu worker it stays 0: there a cancel is SIGTERM to the worker's
+ * process group, then SIGKILL after the grace.
+ */
 int		 fut_handler_cancelled(struct fut_handler_ctx *);
 
 /* Loop handlers only. */
