@@ -14,6 +14,9 @@ chmod 700 "$T"
 SOCK=$T/run/futured.sock
 FUTURED_SOCKET=$SOCK
 export FUTURED_SOCKET
+# No config file of the user running the tests (futured.conf(5)).
+XDG_CONFIG_HOME=$T/config
+export XDG_CONFIG_HOME
 DPID=
 TEST_NAME=$(basename "$0" .sh)
 # A token unique to this run, to find our own processes with pgrep.

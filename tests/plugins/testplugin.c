@@ -1,0 +1,215 @@
+/*
+ * A handler plugin for the tests only (never installed): handlers that
+ * misbehave in each way a real one might, to prove that futured contains
+ * them.  Built as a shared object by `make check`; see
+ * tests/integration/plugins.sh and futured-handlers(7).
+ *
+ *   spin      loops until cancelled (blocking, cpu)
+ *   crash     writes through a wild pointer (cpu only: in a thread it
+ *             would take the daemon down)
+ *   stubborn  blocks SIGTERM and ignores the cancel flag (cpu only), so
+ *             only SIGKILL after the grace ends it
+ *   hog       allocates and touches memory without bound (cpu only);
+ *             when allocation fails it fails the job, or with the
+ *             argument "abort" aborts as xmalloc-style code does
+ *   tick      async: outputs "tick N" every INTERVAL (default 10ms),
+ *             COUNT times (default: until cancelled), on a loop timer
+ */
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "futured/handler.h"
+
+#define HOG_CHUNK	(1024 * 1024)
+
+static int
+spin_run(struct fut_handler_ctx *ctx)
+{
+	volatile unsigned long	 n = 0;
+
+	while (!fut_handler_cancelled(ctx))
+		n++;
+	fut_handler_fail(ctx, "spin: cancelled after %lu turns", n);
+	return (-1);
+}
+
+static int
+crash_run(struct fut_handler_ctx *ctx)
+{
+	/* Not NULL: UBSan would catch a null store before the kernel. */
+	volatile uintptr_t	 addr = 16;
+
+	*(volatile int *)addr = 1;
+	fut_handler_fail(ctx, "crash: still alive");
+	return (-1);
+}
+
+static int
+stubborn_run(struct fut_handler_ctx *ctx)
+{
+	struct timespec	 ts = { 0, 10 * 1000 * 1000 };
+	sigset_t	 set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	for (;;)
+		nanosleep(&ts, NULL);
+	/* NOTREACHED */
+	return (0);
+}
+
+struct hog_chunk {
+	struct hog_chunk	*next;
+};
+
+static int
+hog_run(struct fut_handler_ctx *ctx)
+{
+	struct hog_chunk	*head = NULL, *c;
+	const char		*how = fut_handler_arg(ctx, 0);
+	size_t			 mib = 0;
+
+	for (;;) {
+		if ((c = malloc(HOG_CHUNK)) == NULL)
+			break;
+		/* Touch every page, so the memory is really used. */
+		memset(c, 0xa5, HOG_CHUNK);
+		c->next = head;
+		head = c;
+		mib++;
+	}
+	if (how != NULL && strcmp(how, "abort") == 0)
+		abort();
+	while ((c = head) != NULL) {
+		head = c->next;
+		free(c);
+	}
+	fut_handler_fail(ctx, "hog: out of memory after %zu MiB", mib);
+	return (-1);
+}
+
+struct tick {
+	struct event		*ev;
+	long			 n;
+	long			 count;		/* 0: until cancelled */
+};
+
+static void
+tick_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct fut_handler_ctx	*ctx = arg;
+	struct tick		*t = fut_handler_data(ctx);
+	char			 line[32];
+	int			 len;
+
+	t->n++;
+	len = snprintf(line, sizeof(line), "tick %ld\n", t->n);
+	fut_handler_output(ctx, line, (size_t)len);
+	if (t->count > 0)
+		fut_handler_progress(ctx, (double)t->n / t->count, NULL);
+	if (t->count == 0 || t->n < t->count)
+		return;
+	event_free(t->ev);
+	free(t);
+	fut_handler_set_data(ctx, NULL);
+	fut_handler_done(ctx, 0);
+}
+
+static int
+tick_start(struct fut_handler_ctx *ctx)
+{
+	struct timeval	 tv = { 0, 10 * 1000 };
+	struct tick	*t;
+	const char	*a;
+	long		 ms;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		fut_handler_fail(ctx, "tick: out of memory");
+		return (-1);
+	}
+	if ((a = fut_handler_arg(ctx, 0)) != NULL)
+		t->count = strtol(a, NULL, 10);
+	if ((a = fut_handler_arg(ctx, 1)) != NULL &&
+	    (ms = strtol(a, NULL, 10)) > 0) {
+		tv.tv_sec = ms / 1000;
+		tv.tv_usec = (ms % 1000) * 1000;
+	}
+	t->ev = event_new(fut_handler_base(ctx), -1, EV_PERSIST, tick_cb,
+	    ctx);
+	if (t->ev == NULL) {
+		free(t);
+		fut_handler_fail(ctx, "tick: cannot create a timer");
+		return (-1);
+	}
+	fut_handler_set_data(ctx, t);
+	event_add(t->ev, &tv);
+	return (0);
+}
+
+static void
+tick_cancel(struct fut_handler_ctx *ctx)
+{
+	struct tick	*t = fut_handler_data(ctx);
+
+	if (t == NULL)
+		return;
+	event_free(t->ev);
+	free(t);
+	fut_handler_set_data(ctx, NULL);
+}
+
+static const struct fut_handler spin = {
+	.abi = FUT_HANDLER_ABI,
+	.name = "spin",
+	.description = "test: loop until cancelled",
+	.kinds = FUT_HK_BLOCKING | FUT_HK_CPU,
+	.default_kind = FUT_HK_BLOCKING,
+	.run = spin_run,
+};
+
+static const struct fut_handler crash = {
+	.abi = FUT_HANDLER_ABI,
+	.name = "crash",
+	.description = "test: segfault",
+	.kinds = FUT_HK_CPU,
+	.default_kind = FUT_HK_CPU,
+	.run = crash_run,
+};
+
+static const struct fut_handler stubborn = {
+	.abi = FUT_HANDLER_ABI,
+	.name = "stubborn",
+	.description = "test: block SIGTERM, ignore cancel",
+	.kinds = FUT_HK_CPU,
+	.default_kind = FUT_HK_CPU,
+	.run = stubborn_run,
+};
+
+static const struct fut_handler hog = {
+	.abi = FUT_HANDLER_ABI,
+	.name = "hog",
+	.description = "test: allocate without bound [abort]",
+	.kinds = FUT_HK_CPU,
+	.default_kind = FUT_HK_CPU,
+	.run = hog_run,
+};
+
+static const struct fut_handler tick = {
+	.abi = FUT_HANDLER_ABI,
+	.name = "tick",
+	.description = "test: output a line per tick [COUNT [MS]]",
+	.kinds = FUT_HK_ASYNC,
+	.default_kind = FUT_HK_ASYNC,
+	.start = tick_start,
+	.cancel = tick_cancel,
+};
+
+FUT_PLUGIN(&spin, &crash, &stubborn, &hog, &tick)

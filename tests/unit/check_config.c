@@ -1,0 +1,236 @@
+/*
+ * daemon/config.c and the path check of daemon/plugin.c: sizes, the
+ * "key = value" syntax with its comments, the file:line of each error,
+ * repeated plugin lines, and which paths root may trust.
+ */
+
+#include <sys/stat.h>
+
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "futured.h"
+#include "log.h"
+
+/* Defined by daemon/main.c, which the tests do not link. */
+struct settings		 settings;
+struct event_base	*base;
+
+static char	 dir[] = "/tmp/check_config.XXXXXX";
+static char	 path[sizeof(dir) + 32];
+
+static void
+setup(void)
+{
+	memset(&settings, 0, sizeof(settings));
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/futured.conf", dir);
+}
+
+static void
+teardown(void)
+{
+	free((char *)(uintptr_t)settings.socket_path);
+	unlink(path);
+	rmdir(dir);
+	memcpy(dir + sizeof(dir) - 7, "XXXXXX", 6);
+	plugin_clear();
+}
+
+/* Write text to the config file and load it; the cause or NULL. */
+static char *
+load(const char *text, int *level)
+{
+	FILE	*f;
+	char	*cause = NULL;
+
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+	chmod(path, 0600);
+	if (config_load(path, 1, level, &cause) == 0)
+		return (NULL);
+	ck_assert_ptr_nonnull(cause);
+	return (cause);
+}
+
+START_TEST(test_size_units)
+{
+	uint64_t	 v;
+
+	ck_assert_int_eq(config_size("0", &v), 0);
+	ck_assert_uint_eq(v, 0);
+	ck_assert_int_eq(config_size("4096", &v), 0);
+	ck_assert_uint_eq(v, 4096);
+	ck_assert_int_eq(config_size("64M", &v), 0);
+	ck_assert_uint_eq(v, 64ULL << 20);
+	ck_assert_int_eq(config_size("2g", &v), 0);
+	ck_assert_uint_eq(v, 2ULL << 30);
+	ck_assert_int_eq(config_size("8k", &v), 0);
+	ck_assert_uint_eq(v, 8192);
+}
+END_TEST
+
+START_TEST(test_size_rejects_junk)
+{
+	uint64_t	 v;
+
+	ck_assert_int_eq(config_size("", &v), -1);
+	ck_assert_int_eq(config_size("-1", &v), -1);
+	ck_assert_int_eq(config_size("M", &v), -1);
+	ck_assert_int_eq(config_size("64MB", &v), -1);
+	ck_assert_int_eq(config_size("1.5G", &v), -1);
+	ck_assert_int_eq(config_size("99999999999999999999", &v), -1);
+	ck_assert_int_eq(config_size("99999999999G", &v), -1);
+}
+END_TEST
+
+START_TEST(test_load_sets_settings)
+{
+	int	 level = LOG_LEVEL_INFO;
+
+	ck_assert_ptr_null(load("# comment\n\n  threads=3\n"
+	    "procs = 2   # trailing comment\n"
+	    "grace = 250ms\nshutdown-grace = 2s\nmax-output = 100\n"
+	    "worker-memory = 64M\nlog-level = debug\n"
+	    "socket = /tmp/a#b.sock\n", &level));
+	ck_assert_int_eq(settings.threads, 3);
+	ck_assert_int_eq(settings.procs, 2);
+	ck_assert_int_eq(settings.grace_ms, 250);
+	ck_assert_int_eq(settings.shutdown_grace_ms, 2000);
+	ck_assert_uint_eq(settings.max_output, 100);
+	ck_assert_uint_eq(settings.worker_memory, 64ULL << 20);
+	ck_assert_int_eq(level, LOG_LEVEL_DEBUG);
+	/* A # inside a word is not a comment. */
+	ck_assert_str_eq(settings.socket_path, "/tmp/a#b.sock");
+}
+END_TEST
+
+START_TEST(test_errors_name_file_and_line)
+{
+	char	*cause, want[256];
+	int	 level;
+
+	cause = load("threads = 2\n\nprocs = 0\n", &level);
+	snprintf(want, sizeof(want), "%s:3: bad procs \"0\"", path);
+	ck_assert_str_eq(cause, want);
+	free(cause);
+
+	cause = load("threads\n", &level);
+	snprintf(want, sizeof(want), "%s:1: expected \"key = value\"", path);
+	ck_assert_str_eq(cause, want);
+	free(cause);
+
+	cause = load("# x\ncolour = blue\n", &level);
+	snprintf(want, sizeof(want), "%s:2: unknown key \"colour\"", path);
+	ck_assert_str_eq(cause, want);
+	free(cause);
+
+	cause = load("grace =   # nothing\n", &level);
+	snprintf(want, sizeof(want), "%s:1: no value for grace", path);
+	ck_assert_str_eq(cause, want);
+	free(cause);
+
+	cause = load("procs = 1\nprocs = 2\n", &level);
+	snprintf(want, sizeof(want),
+	    "%s:2: procs is already set on line 1", path);
+	ck_assert_str_eq(cause, want);
+	free(cause);
+
+	cause = load("worker-memory = 1000\n", &level);
+	snprintf(want, sizeof(want), "%s:1: bad worker-memory \"1000\"",
+	    path);
+	ck_assert_str_eq(cause, want);
+	free(cause);
+}
+END_TEST
+
+START_TEST(test_missing_file)
+{
+	char	*cause = NULL;
+	int	 level;
+
+	ck_assert_int_eq(config_load(path, 0, &level, &cause), 0);
+	ck_assert_int_eq(config_load(path, 1, &level, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "No such file"));
+	free(cause);
+}
+END_TEST
+
+START_TEST(test_plugin_lines_repeat)
+{
+	char	*cause = NULL;
+	int	 level;
+
+	/* Both lines are kept: loading the first one fails, naming it. */
+	ck_assert_ptr_null(load("plugin = /nonexistent/a.so\n"
+	    "plugin = /nonexistent/b.so\n", &level));
+	ck_assert_int_eq(plugin_load_all(&cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "/nonexistent/a.so"));
+	free(cause);
+	plugin_clear();
+	ck_assert_int_eq(plugin_load_all(&cause), 0);
+}
+END_TEST
+
+START_TEST(test_path_safe)
+{
+	char	*cause = NULL;
+	int	 level;
+
+	/* / itself belongs to root and is not open to others. */
+	ck_assert_int_eq(plugin_path_safe("/", &cause), 0);
+	ck_assert_int_eq(plugin_path_safe("relative.so", &cause), -1);
+	free(cause);
+
+	ck_assert_ptr_null(load("", &level));
+	chmod(path, 0666);
+	ck_assert_int_eq(plugin_path_safe(path, &cause), -1);
+	if (geteuid() == 0)
+		ck_assert_ptr_nonnull(strstr(cause, "writable by group"));
+	free(cause);
+	chmod(path, 0600);
+	/* As root the file, mkdtemp's 0700 dir and sticky /tmp pass. */
+	if (geteuid() == 0 && plugin_path_safe("/tmp", &cause) == 0)
+		ck_assert_int_eq(plugin_path_safe(path, &cause), 0);
+}
+END_TEST
+
+static Suite *
+config_suite(void)
+{
+	Suite	*s = suite_create("config");
+	TCase	*tc;
+
+	tc = tcase_create("size");
+	tcase_add_test(tc, test_size_units);
+	tcase_add_test(tc, test_size_rejects_junk);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("file");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_load_sets_settings);
+	tcase_add_test(tc, test_errors_name_file_and_line);
+	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_plugin_lines_repeat);
+	tcase_add_test(tc, test_path_safe);
+	suite_add_tcase(s, tc);
+
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(config_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
