@@ -25,8 +25,10 @@
  *   them.  Every submit asks for that event (notify), so submit + wait is
  *   one round trip.
  * - Done-callbacks are queued on c->cbq while frames are decoded and run
- *   by the thread that decoded them once it is about to leave the library,
- *   with no lock held (client_unlock()).
+ *   by the thread that decoded them, with no lock held, once it is about
+ *   to leave the library (client_unlock()) or to block again in a wait
+ *   (client_wait_locked()), so a completion read on behalf of another
+ *   job's waiter is never held back until that other job finishes.
  * - A lost connection fails every pending request and every unfinished
  *   future at once (FUT_ECONN, or FUT_EPROTO after a protocol error), so
  *   no waiter hangs.
@@ -151,6 +153,7 @@ struct fut_client {
 	int			 dead;
 	int			 dead_err;
 	int			 reading;
+	uint64_t		 rounds;	/* read rounds completed */
 	int			 writing;
 	uint64_t		 nextid;
 	struct buf		 rbuf;
@@ -404,9 +407,13 @@ state_is_final(enum fut_state s)
 	return (s >= FUT_SUCCEEDED);
 }
 
-/* Locking: unlock after running the queued done-callbacks lock-free. */
+/*
+ * Run the queued done-callbacks, each with the lock dropped so that it
+ * may call back into the library (submit, wait, even fut_close).  Called
+ * and returns with the lock held.
+ */
 static void
-client_unlock(struct fut_client *c)
+client_run_cbs_locked(struct fut_client *c)
 {
 	struct fut_cb	*cb;
 
@@ -417,6 +424,13 @@ client_unlock(struct fut_client *c)
 		free(cb);
 		pthread_mutex_lock(&c->lock);
 	}
+}
+
+/* Locking: unlock after running the queued done-callbacks lock-free. */
+static void
+client_unlock(struct fut_client *c)
+{
+	client_run_cbs_locked(c);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -793,6 +807,7 @@ client_read_round_locked(struct fut_client *c, int timeout_ms)
 		client_fail_locked(c, FUT_ECONN, msg);
 	}
 	c->reading = 0;
+	c->rounds++;
 	pthread_cond_broadcast(&c->cond);
 }
 
@@ -963,6 +978,16 @@ client_wait_locked(struct fut_client *c, client_pred pred, void *arg,
 			return (0);
 		if (c->dead)
 			return (c->dead_err);
+		/*
+		 * A round may have decoded the completion of a job this
+		 * thread does not wait for.  Run its callbacks before
+		 * blocking again: left on the queue they would wait for
+		 * this thread's own job, or for the next caller.
+		 */
+		if (!TAILQ_EMPTY(&c->cbq)) {
+			client_run_cbs_locked(c);
+			continue;
+		}
 		now = mono_ms();
 		if (deadline >= 0 && now >= deadline)
 			return (FUT_ETIMEDOUT);
@@ -1157,19 +1182,65 @@ fut_client_errcode(struct fut_client *c)
 int
 fut_client_fd(struct fut_client *c)
 {
-	return (c == NULL ? -1 : c->fd);
+	int	 fd;
+
+	if (c == NULL)
+		return (-1);
+	/* fut_close() may set it to -1 on another thread. */
+	pthread_mutex_lock(&c->lock);
+	fd = c->fd;
+	pthread_mutex_unlock(&c->lock);
+	return (fd);
+}
+
+/* Data is waiting on fd right now. */
+static int
+client_fd_readable(int fd)
+{
+	struct pollfd	 pfd;
+
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	return (poll(&pfd, 1, 0) > 0);
 }
 
 int
 fut_client_dispatch(struct fut_client *c)
 {
-	int	 rc = 0;
+	struct timespec	 ts;
+	uint64_t	 gen;
+	int64_t		 until;
+	int		 rc = 0, fd;
 
 	if (c == NULL)
 		return (FUT_EINVAL);
 	pthread_mutex_lock(&c->lock);
 	if (!c->dead && c->wbuf.len > 0)
 		client_flush_locked(c, 0);
+	/*
+	 * Another thread holds the reader role (it waits in fut_wait, say).
+	 * If data is waiting, that thread is about to read it; returning
+	 * at once would leave the fd readable and make a level-triggered
+	 * loop spin until it has.  So give that round a moment to finish
+	 * (bounded: never a wait on the daemon), then read what is left.
+	 */
+	if (!c->dead && c->reading) {
+		gen = c->rounds;
+		fd = c->fd;
+		pthread_mutex_unlock(&c->lock);
+		rc = client_fd_readable(fd);
+		pthread_mutex_lock(&c->lock);
+		until = mono_ms() + 10;
+		while (rc && c->reading && c->rounds == gen && !c->dead) {
+			ts.tv_sec = until / 1000;
+			ts.tv_nsec = (until % 1000) * 1000000;
+			if (pthread_cond_timedwait(&c->cond, &c->lock,
+			    &ts) == ETIMEDOUT)
+				break;
+		}
+		rc = 0;
+	}
 	if (!c->dead && !c->reading)
 		client_read_round_locked(c, 0);
 	if (c->dead)

@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -483,6 +484,473 @@ cmd_close(int argc, char **argv)
 	return (0);
 }
 
+/*
+ * stress: many threads hammer one shared client with every call at once.
+ * It proves no answer goes to the wrong thread, every done-callback runs
+ * exactly once (including ones that submit from inside the callback), and
+ * under TSan that the library has no data race.
+ */
+
+#define STRESS_SHARED	8
+#define STRESS_OPS	8
+
+struct stress {
+	struct fut_client	*c;
+	struct fut_future	*shared[STRESS_SHARED];
+	pthread_mutex_t		 lock;		/* guards the fields below */
+	int			 cbs_want;
+	int			 cbs_got;
+	int			 cb_submits;
+	struct fut_future	**cb_futs;	/* submitted from callbacks */
+	size_t			 ncb_futs;
+	size_t			 cb_futs_cap;
+	int			 stop;
+	int			 dispatched;
+};
+
+struct stress_thr {
+	struct stress		*st;
+	int			 n;
+	int			 jobs;
+	int			 ok;
+	char			 why[256];
+};
+
+#define STRESS_FAIL(t, ...) do {					\
+	snprintf((t)->why, sizeof((t)->why), __VA_ARGS__);		\
+	return (NULL);							\
+} while (0)
+
+/* A done-callback that counts, and sometimes submits a job of its own. */
+static void
+stress_done_cb(struct fut_future *f, void *arg)
+{
+	struct stress		*st = arg;
+	struct fut_spec		*s;
+	struct fut_future	*nf = NULL, **v;
+	int			 submit;
+
+	pthread_mutex_lock(&st->lock);
+	st->cbs_got++;
+	submit = st->cbs_got % 5 == 0;
+	pthread_mutex_unlock(&st->lock);
+	if (!submit)
+		return;
+	/* Submitting from inside a callback: no library lock is held. */
+	s = echo_spec("from a callback", FUT_ASYNC);
+	nf = fut_submit(st->c, s);
+	fut_spec_free(s);
+	if (nf == NULL)
+		return;		/* counted as missing at the end */
+	pthread_mutex_lock(&st->lock);
+	if (st->ncb_futs == st->cb_futs_cap) {
+		st->cb_futs_cap = st->cb_futs_cap ? st->cb_futs_cap * 2 : 64;
+		v = realloc(st->cb_futs, st->cb_futs_cap * sizeof(*v));
+		if (v == NULL)
+			abort();
+		st->cb_futs = v;
+	}
+	st->cb_futs[st->ncb_futs++] = nf;
+	st->cb_submits++;
+	pthread_mutex_unlock(&st->lock);
+}
+
+static void
+stress_on_done(struct stress *st, struct fut_future *f)
+{
+	pthread_mutex_lock(&st->lock);
+	st->cbs_want++;
+	pthread_mutex_unlock(&st->lock);
+	fut_on_done(f, stress_done_cb, st);
+}
+
+/* The output of f, which must have succeeded, is want. */
+static int
+stress_ck(struct fut_future *f, const char *want)
+{
+	const void	*out;
+	size_t		 len;
+
+	if (fut_poll(f) != FUT_SUCCEEDED)
+		return (0);
+	out = fut_output(f, &len);
+	return (out != NULL && len == strlen(want) &&
+	    memcmp(out, want, len) == 0);
+}
+
+static void *
+stress_thr_cb(void *arg)
+{
+	struct stress_thr	*t = arg;
+	struct stress		*st = t->st;
+	struct fut_client	*c = st->c;
+	struct fut_spec		*s, *specs[4];
+	struct fut_future	*f, *g, *fs[4];
+	enum fut_state		 ps;
+	char			 data[64], want[4][80];
+	size_t			 which;
+	int			 j, k, rc, op;
+
+	for (j = 0; j < t->jobs; j++) {
+		snprintf(data, sizeof(data), "t%d j%d", t->n, j);
+		op = (t->n + j) % STRESS_OPS;
+		switch (op) {
+		case 0:		/* submit + wait, kinds in turn */
+			s = echo_spec(data, (enum fut_kind)(j % 3));
+			f = fut_submit(c, s);
+			fut_spec_free(s);
+			if (f == NULL)
+				STRESS_FAIL(t, "submit: %s",
+				    fut_client_error(c));
+			stress_on_done(st, f);
+			if ((rc = fut_wait(f, 30000)) != 0)
+				STRESS_FAIL(t, "wait: %s", fut_strerror(rc));
+			if (!stress_ck(f, data))
+				STRESS_FAIL(t, "%s: wrong outcome", data);
+			fut_future_free(f);
+			break;
+		case 1:		/* poll only: poll must read the answer */
+			s = sleep_spec("10ms");
+			f = fut_submit(c, s);
+			fut_spec_free(s);
+			if (f == NULL)
+				STRESS_FAIL(t, "submit: %s",
+				    fut_client_error(c));
+			for (k = 0; k < 30000; k++) {
+				ps = fut_poll(f);
+				if (ps >= FUT_SUCCEEDED)
+					break;
+				usleep(1000);
+			}
+			if (ps != FUT_SUCCEEDED)
+				STRESS_FAIL(t, "poll: state %d", (int)ps);
+			fut_future_free(f);
+			break;
+		case 2:		/* cancel a sleeper */
+			s = sleep_spec("30s");
+			f = fut_submit(c, s);
+			fut_spec_free(s);
+			if (f == NULL)
+				STRESS_FAIL(t, "submit: %s",
+				    fut_client_error(c));
+			stress_on_done(st, f);
+			if ((rc = fut_cancel(f)) != 1)
+				STRESS_FAIL(t, "cancel returned %d", rc);
+			if ((rc = fut_wait(f, 30000)) != 0)
+				STRESS_FAIL(t, "wait after cancel: %s",
+				    fut_strerror(rc));
+			if (fut_poll(f) != FUT_CANCELLED)
+				STRESS_FAIL(t, "cancelled job in state %d",
+				    (int)fut_poll(f));
+			if ((rc = fut_cancel(f)) != 0)
+				STRESS_FAIL(t, "second cancel returned %d",
+				    rc);
+			fut_future_free(f);
+			break;
+		case 3:		/* attach: two futures, one job */
+			s = echo_spec(data, FUT_BLOCKING);
+			f = fut_submit(c, s);
+			fut_spec_free(s);
+			if (f == NULL)
+				STRESS_FAIL(t, "submit: %s",
+				    fut_client_error(c));
+			if ((g = fut_attach(c, fut_id(f))) == NULL)
+				STRESS_FAIL(t, "attach: %s",
+				    fut_client_error(c));
+			stress_on_done(st, g);
+			fs[0] = g;
+			fs[1] = f;
+			if ((rc = fut_wait_all(fs, 2, 30000)) != 0)
+				STRESS_FAIL(t, "wait_all: %s",
+				    fut_strerror(rc));
+			if (!stress_ck(f, data) || !stress_ck(g, data))
+				STRESS_FAIL(t, "%s: attach outcome", data);
+			fut_future_free(g);
+			fut_future_free(f);
+			break;
+		case 4:		/* wait_any on a mix, then wait_all */
+			for (k = 0; k < 4; k++) {
+				snprintf(want[k], sizeof(want[k]), "%s.%d",
+				    data, k);
+				specs[k] = k == 0 ? sleep_spec("50ms") :
+				    echo_spec(want[k], FUT_ASYNC);
+			}
+			rc = fut_submit_all(c,
+			    (const struct fut_spec *const *)specs, 4, fs);
+			for (k = 0; k < 4; k++)
+				fut_spec_free(specs[k]);
+			if (rc != 4)
+				STRESS_FAIL(t, "submit_all: %d: %s", rc,
+				    fut_client_error(c));
+			if ((rc = fut_wait_any(fs, 4, 30000, &which)) != 0)
+				STRESS_FAIL(t, "wait_any: %s",
+				    fut_strerror(rc));
+			if (which >= 4 || fut_poll(fs[which]) < FUT_SUCCEEDED)
+				STRESS_FAIL(t, "wait_any: %zu not final",
+				    which);
+			if ((rc = fut_wait_all(fs, 4, 30000)) != 0)
+				STRESS_FAIL(t, "wait_all: %s",
+				    fut_strerror(rc));
+			for (k = 1; k < 4; k++)
+				if (!stress_ck(fs[k], want[k]))
+					STRESS_FAIL(t, "%s: wrong outcome",
+					    want[k]);
+			for (k = 0; k < 4; k++)
+				fut_future_free(fs[k]);
+			break;
+		case 5:		/* many threads wait on one shared future */
+			f = st->shared[j % STRESS_SHARED];
+			if ((rc = fut_wait(f, 30000)) != 0)
+				STRESS_FAIL(t, "shared wait: %s",
+				    fut_strerror(rc));
+			if (fut_poll(f) != FUT_SUCCEEDED)
+				STRESS_FAIL(t, "shared job state %d",
+				    (int)fut_poll(f));
+			break;
+		case 6:		/* poll a shared future others wait on */
+			f = st->shared[(j + t->n) % STRESS_SHARED];
+			(void)fut_poll(f);
+			(void)fut_output(f, NULL);
+			(void)fut_error(f);
+			(void)fut_exit_status(f);
+			(void)fut_signal(f);
+			(void)fut_stderr(f, NULL);
+			(void)fut_client_errcode(c);
+			(void)fut_client_error(c);
+			break;
+		case 7:		/* a failing command: error and status */
+			s = must_spec("exec");
+			if (fut_spec_arg(s, "sh") != 0 ||
+			    fut_spec_arg(s, "-c") != 0 ||
+			    fut_spec_arg(s, "echo oops >&2; exit 3") != 0)
+				STRESS_FAIL(t, "spec");
+			f = fut_submit(c, s);
+			fut_spec_free(s);
+			if (f == NULL)
+				STRESS_FAIL(t, "submit: %s",
+				    fut_client_error(c));
+			if ((rc = fut_wait(f, 30000)) != 0)
+				STRESS_FAIL(t, "wait: %s", fut_strerror(rc));
+			if (fut_poll(f) != FUT_FAILED ||
+			    fut_exit_status(f) != 3)
+				STRESS_FAIL(t, "exec: state %d status %d",
+				    (int)fut_poll(f), fut_exit_status(f));
+			fut_future_free(f);
+			break;
+		}
+	}
+	t->ok = 1;
+	return (NULL);
+}
+
+/* An event loop of its own on the same client, as an application has. */
+static void *
+stress_loop_cb(void *arg)
+{
+	struct stress	*st = arg;
+	struct pollfd	 pfd;
+	int		 stop;
+
+	for (;;) {
+		pthread_mutex_lock(&st->lock);
+		stop = st->stop;
+		pthread_mutex_unlock(&st->lock);
+		if (stop)
+			break;
+		pfd.fd = fut_client_fd(st->c);
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 20) > 0) {
+			if (fut_client_dispatch(st->c) < 0)
+				break;
+			pthread_mutex_lock(&st->lock);
+			st->dispatched++;
+			pthread_mutex_unlock(&st->lock);
+		}
+	}
+	return (NULL);
+}
+
+/* stress [THREADS [JOBS]]: THREADS threads, JOBS operations each. */
+static int
+cmd_stress(int argc, char **argv)
+{
+	struct stress		 st;
+	struct stress_thr	*t;
+	struct fut_spec		*s;
+	pthread_t		*tid, loop;
+	char			 dur[32];
+	int			 n, jobs, i, rc;
+	size_t			 k;
+
+	n = argc > 1 ? atoi(argv[1]) : 16;
+	jobs = argc > 2 ? atoi(argv[2]) : 64;
+	if (n < 1 || n > 1000 || jobs < 1)
+		fail("bad thread or job count");
+	memset(&st, 0, sizeof(st));
+	pthread_mutex_init(&st.lock, NULL);
+	st.c = must_connect();
+	for (i = 0; i < STRESS_SHARED; i++) {
+		snprintf(dur, sizeof(dur), "%dms", 50 + 50 * i);
+		s = sleep_spec(dur);
+		st.shared[i] = must_submit(st.c, s);
+		fut_spec_free(s);
+		stress_on_done(&st, st.shared[i]);
+	}
+	t = calloc(n, sizeof(*t));
+	tid = calloc(n, sizeof(*tid));
+	if (t == NULL || tid == NULL)
+		fail("out of memory");
+	if (pthread_create(&loop, NULL, stress_loop_cb, &st) != 0)
+		fail("pthread_create");
+	for (i = 0; i < n; i++) {
+		t[i].st = &st;
+		t[i].n = i;
+		t[i].jobs = jobs;
+		if (pthread_create(&tid[i], NULL, stress_thr_cb, &t[i]) != 0)
+			fail("pthread_create");
+	}
+	for (i = 0; i < n; i++)
+		pthread_join(tid[i], NULL);
+	for (i = 0; i < n; i++)
+		if (!t[i].ok)
+			fail("thread %d: %s", i, t[i].why);
+	/* The jobs callbacks submitted: wait for them, from this thread. */
+	pthread_mutex_lock(&st.lock);
+	for (k = 0; k < st.ncb_futs; k++) {
+		pthread_mutex_unlock(&st.lock);
+		if ((rc = fut_wait(st.cb_futs[k], 30000)) != 0)
+			fail("job submitted by a callback: %s",
+			    fut_strerror(rc));
+		if (!stress_ck(st.cb_futs[k], "from a callback"))
+			fail("job submitted by a callback: wrong outcome");
+		pthread_mutex_lock(&st.lock);
+	}
+	st.stop = 1;
+	pthread_mutex_unlock(&st.lock);
+	pthread_join(loop, NULL);
+	if ((rc = fut_wait_all(st.shared, STRESS_SHARED, 30000)) != 0)
+		fail("shared: %s", fut_strerror(rc));
+	if (st.cbs_got != st.cbs_want)
+		fail("%d done-callbacks ran, %d registered", st.cbs_got,
+		    st.cbs_want);
+	if (st.cb_submits != st.cbs_got / 5)
+		fail("%d of %d submits from callbacks worked",
+		    st.cb_submits, st.cbs_got / 5);
+	for (k = 0; k < st.ncb_futs; k++)
+		fut_future_free(st.cb_futs[k]);
+	for (i = 0; i < STRESS_SHARED; i++)
+		fut_future_free(st.shared[i]);
+	printf("stress: %d threads x %d ops, %d callbacks, %d submits from "
+	    "callbacks, %d dispatches\n", n, jobs, st.cbs_got,
+	    st.cb_submits, st.dispatched);
+	free(st.cb_futs);
+	free(t);
+	free(tid);
+	fut_close(st.c);
+	pthread_mutex_destroy(&st.lock);
+	return (0);
+}
+
+/*
+ * lost PID: the daemon (PID) dies while threads wait on the client in
+ * every way.  Each wait must end with FUT_ECONN, promptly, never hang;
+ * callbacks run once; later calls fail at once.
+ */
+
+struct lost_thr {
+	struct fut_future	**fs;
+	int			  how;
+	int			  rc;
+};
+
+static void *
+lost_thr_cb(void *arg)
+{
+	struct lost_thr	*t = arg;
+	size_t		 which;
+
+	switch (t->how) {
+	case 0:
+		t->rc = fut_wait(t->fs[0], -1);
+		break;
+	case 1:
+		t->rc = fut_wait_all(t->fs, 3, -1);
+		break;
+	case 2:
+		t->rc = fut_wait_any(t->fs, 3, -1, &which);
+		break;
+	}
+	return (NULL);
+}
+
+static void
+lost_done_cb(struct fut_future *f, void *arg)
+{
+	int	*n = arg;
+
+	__atomic_add_fetch(n, 1, __ATOMIC_SEQ_CST);
+}
+
+static int
+cmd_lost(int argc, char **argv)
+{
+	struct fut_client	*c = must_connect();
+	struct fut_future	*fs[3], *f;
+	struct fut_spec		*s;
+	struct lost_thr		 t[6];
+	pthread_t		 tid[6];
+	pid_t			 pid;
+	int64_t			 t0, dt;
+	int			 i, ncb = 0;
+
+	if (argc < 2 || (pid = (pid_t)atoi(argv[1])) <= 1)
+		fail("lost: no daemon pid");
+	s = sleep_spec("60s");
+	for (i = 0; i < 3; i++) {
+		fs[i] = must_submit(c, s);
+		fut_on_done(fs[i], lost_done_cb, &ncb);
+	}
+	for (i = 0; i < 6; i++) {
+		t[i].fs = fs;
+		t[i].how = i % 3;
+		t[i].rc = 1;
+		if (pthread_create(&tid[i], NULL, lost_thr_cb, &t[i]) != 0)
+			fail("pthread_create");
+	}
+	usleep(200 * 1000);	/* let them all block */
+	if (kill(pid, SIGKILL) == -1)
+		fail("kill %d: %s", (int)pid, strerror(errno));
+	t0 = now_ms();
+	for (i = 0; i < 6; i++)
+		pthread_join(tid[i], NULL);
+	dt = now_ms() - t0;
+	if (dt > 5000)
+		fail("waiters took %" PRId64 " ms to notice", dt);
+	for (i = 0; i < 6; i++)
+		if (t[i].rc != FUT_ECONN)
+			fail("waiter %d returned %d, want FUT_ECONN", i,
+			    t[i].rc);
+	if (__atomic_load_n(&ncb, __ATOMIC_SEQ_CST) != 3)
+		fail("%d callbacks ran, want 3", ncb);
+	for (i = 0; i < 3; i++)
+		if (fut_error(fs[i]) == NULL)
+			fail("a lost future has no error message");
+	if (fut_client_dispatch(c) != FUT_ECONN)
+		fail("dispatch on a dead client did not fail");
+	if ((f = fut_submit(c, s)) != NULL)
+		fail("submit on a dead client worked");
+	if (fut_client_errcode(c) != FUT_ECONN)
+		fail("submit on a dead client: %s", fut_client_error(c));
+	if (fut_wait(fs[0], 1000) != FUT_ECONN)
+		fail("a later wait did not fail at once");
+	fut_spec_free(s);
+	printf("lost: 6 waiters out after %" PRId64 " ms\n", dt);
+	for (i = 0; i < 3; i++)
+		fut_future_free(fs[i]);
+	fut_close(c);
+	return (0);
+}
+
 static const struct {
 	const char	*name;
 	int		(*fn)(int, char **);
@@ -495,6 +963,8 @@ static const struct {
 	{ "dispatch",		cmd_dispatch },
 	{ "attach",		cmd_attach },
 	{ "close",		cmd_close },
+	{ "stress",		cmd_stress },
+	{ "lost",		cmd_lost },
 };
 
 int

@@ -4,6 +4,12 @@
 # blocking, fut_wait's timeout and cancel's took-effect answer, event-loop
 # integration through fut_client_fd/fut_client_dispatch/fut_on_done,
 # fut_attach to a job made by futurectl, and futures outliving fut_close.
+# Then "stress": 16 threads on one client mixing every call, callbacks
+# that submit, an event loop dispatching beside them, and futures shared
+# across threads; under --enable-tsan any data race makes it exit
+# non-zero (TSan's exitcode), so this is the race test.  Last, "lost":
+# the daemon is killed while threads wait in every way, and each wait
+# must end with FUT_ECONN instead of hanging.
 
 . "$TESTLIB"
 : "${CLIENTPROG:?CLIENTPROG must name the clientprog binary}"
@@ -21,4 +27,11 @@ ck_eq "$("$CLIENTPROG" attach "$id")" attached "attach to a futurectl job"
 ck_exit 7 "$CLIENTPROG" attach 999999
 pass "clientprog attach"
 
-stop_daemon
+"$CLIENTPROG" stress 16 64 || fail "clientprog stress"
+pass "clientprog stress 16 64"
+
+# The daemon dies under the waiters: a clean error, never a hang.
+"$CLIENTPROG" lost "$DPID" || fail "clientprog lost"
+wait "$DPID" 2>/dev/null || true
+DPID=
+pass "clientprog lost: waiters fail with FUT_ECONN when futured dies"
