@@ -1,0 +1,830 @@
+"""futured: hand work to the futured daemon and get back one kind of future.
+
+    import futured
+
+    f = futured.submit("exec", "sh", "-c", "make", kind="cpu", timeout=60)
+    g = futured.submit("echo", data=b"hi", kind="cpu")
+    g.result(5)                  # b"hi", from any thread
+    await f                      # or this, in asyncio or trio
+
+futured.submit() uses an ambient client: a connection opened on first use
+by the socket rules of futured(8) ($FUTURED_SOCKET, then
+$XDG_RUNTIME_DIR/futured/futured.sock, then /tmp/futured-$UID/futured.sock),
+shared by every thread, and opened again in a child after fork() or after
+the daemon went away.  Client(socket) is an explicit connection with the
+same methods.
+
+A Future behaves like concurrent.futures.Future (done, result, exception,
+cancel, cancelled, running, add_done_callback) and is awaitable: in
+asyncio the client's file descriptor is watched with loop.add_reader()
+and trio's wait_readable(), so no thread is parked per future.  result()
+raises JobFailed, JobCancelled or JobTimedOut, which carry the job's error
+message, exit status, signal and stderr tail.
+
+This is a binding over libfutured(3) with ctypes; see _lib.py for where
+the library is found.
+"""
+
+import collections
+import concurrent.futures
+import ctypes
+import itertools
+import logging
+import math
+import os
+import select
+import sys
+import threading
+import time
+
+from . import _lib
+from ._lib import lib
+
+__all__ = [
+    "submit", "attach", "wait", "as_completed", "Client", "Future",
+    "Error", "ConnectionLost", "JobError", "JobFailed", "JobCancelled",
+    "JobTimedOut", "ALL_COMPLETED", "FIRST_COMPLETED", "FIRST_EXCEPTION",
+    "ASYNC", "BLOCKING", "CPU",
+]
+
+ALL_COMPLETED = concurrent.futures.ALL_COMPLETED
+FIRST_COMPLETED = concurrent.futures.FIRST_COMPLETED
+FIRST_EXCEPTION = concurrent.futures.FIRST_EXCEPTION
+
+ASYNC = "async"
+BLOCKING = "blocking"
+CPU = "cpu"
+
+_KINDS = {ASYNC: _lib.FUT_ASYNC, BLOCKING: _lib.FUT_BLOCKING,
+          CPU: _lib.FUT_CPU}
+_STATES = {
+    _lib.FUT_WAITING: "waiting", _lib.FUT_QUEUED: "queued",
+    _lib.FUT_RUNNING: "running", _lib.FUT_SUCCEEDED: "succeeded",
+    _lib.FUT_FAILED: "failed", _lib.FUT_CANCELLED: "cancelled",
+    _lib.FUT_TIMED_OUT: "timed_out",
+}
+
+# Longest single wait inside the library: between slices Python runs its
+# signal handlers, so Ctrl-C interrupts result() and wait().
+_SLICE_MS = 1000
+
+LOGGER = logging.getLogger("futured")
+
+DoneAndNotDoneFutures = collections.namedtuple(
+    "DoneAndNotDoneFutures", "done not_done")
+
+
+class Error(Exception):
+    """A failure of futured itself, not of a job; .code is the FUT_E* code."""
+
+    def __init__(self, message, code=None):
+        super().__init__(message)
+        self.code = code
+
+
+class ConnectionLost(Error, ConnectionError):
+    """The daemon could not be reached, or the connection to it was lost."""
+
+
+class JobError(Error):
+    """A job that did not succeed.
+
+    Attributes: job_id, state ("failed", "cancelled", "timed_out"), error
+    (the daemon's message or None), exit_status (a command's, or None),
+    signal (the one that ended a command, or None), stderr (the last bytes
+    a command wrote to its standard error, b"" if none).
+    """
+
+    def __init__(self, message, job_id=None, state=None, error=None,
+                 exit_status=None, signal=None, stderr=b""):
+        super().__init__(message)
+        self.job_id = job_id
+        self.state = state
+        self.error = error
+        self.exit_status = exit_status
+        self.signal = signal
+        self.stderr = stderr
+
+
+class JobFailed(JobError):
+    """The job failed: a command exited non-zero, a handler reported an
+    error, or a dependency failed."""
+
+
+class JobCancelled(JobError, concurrent.futures.CancelledError):
+    """The job was cancelled (by cancel(), a group, a parent, or a
+    cancelled dependency)."""
+
+
+class JobTimedOut(JobError):
+    """The job ran past its own timeout or deadline.  Not to be confused
+    with TimeoutError, which result(timeout) raises when the wait runs
+    out while the job goes on."""
+
+
+def _need_lib():
+    if lib is None:
+        raise ImportError("futured: cannot load libfutured: %s"
+                          % _lib.load_error)
+
+
+def _to_ms(seconds, what):
+    if seconds is None:
+        return None
+    ms = int(math.ceil(float(seconds) * 1000))
+    if ms <= 0:
+        raise ValueError("%s must be positive, not %r" % (what, seconds))
+    return ms
+
+
+def _bytes(v):
+    if isinstance(v, bytes):
+        return v
+    if isinstance(v, (bytearray, memoryview)):
+        return bytes(v)
+    if isinstance(v, str):
+        return v.encode("utf-8")
+    if isinstance(v, os.PathLike):
+        return os.fsencode(v)
+    return str(v).encode("utf-8")
+
+
+def _job_id(x):
+    return x.id if isinstance(x, Future) else int(x)
+
+
+# Done-callbacks from C.  The registry keeps a strong reference to every
+# unfinished Future, so its C callback never finds it freed, and so that
+# a Future nobody holds still runs its callbacks.  Keys start at 1: a
+# NULL void * arrives as None.
+_registry = {}
+_registry_lock = threading.Lock()
+_keys = itertools.count(1)
+
+
+@_lib.DONE_CB
+def _done_trampoline(_fptr, key):
+    with _registry_lock:
+        fut = _registry.pop(key, None)
+    if fut is not None:
+        fut._settle()
+
+
+class Future:
+    """The future of one job; safe to use from any thread, and awaitable.
+
+    Obtained from submit() or attach(); not created directly.  Attributes:
+    id (the job id, as futurectl prints it) and client.
+    """
+
+    def __init__(self, client, ptr):
+        self.client = client
+        self._ptr = ptr
+        self._pid = os.getpid()
+        self.id = lib.fut_id(ptr)
+        self._lock = threading.Lock()
+        self._done = False
+        self._state = None
+        self._result = None
+        self._exception = None
+        self._callbacks = []
+        self._driven = False
+        key = next(_keys)
+        with _registry_lock:
+            _registry[key] = self
+        # Runs _done_trampoline at once if the job is already final.
+        lib.fut_on_done(ptr, _done_trampoline, key)
+
+    def __del__(self):
+        ptr, self._ptr = getattr(self, "_ptr", None), None
+        # A child of fork() must not touch the parent's connection: its
+        # lock may have been held by a thread that does not exist here.
+        if ptr and self._pid == os.getpid() and lib is not None:
+            lib.fut_future_free(ptr)
+
+    def __repr__(self):
+        return "<futured.Future job %d %s>" % (self.id, self.state)
+
+    # Settling: the outcome is read from C once, by whichever thread sees
+    # the job final first; it then runs the callbacks.
+
+    def _settle(self):
+        """Take the outcome from C if the job is final or lost; True if
+        the future is done."""
+        if self._done:
+            return True
+        ptr = self._ptr
+        rc = lib.fut_wait(ptr, 0)	# never blocks: final, lost or not
+        if rc == _lib.FUT_ETIMEDOUT:
+            return False
+        st = lib.fut_poll(ptr) if rc == 0 else None
+        result = exc = None
+        if rc != 0:
+            msg = lib.fut_error(ptr)
+            exc = ConnectionLost(
+                "job %d: %s" % (self.id, msg.decode("utf-8", "replace")
+                                if msg else _lib.strerror(rc)), rc)
+        elif st == _lib.FUT_SUCCEEDED:
+            n = ctypes.c_size_t()
+            p = lib.fut_output(ptr, ctypes.byref(n))
+            result = ctypes.string_at(p, n.value) if p else b""
+        else:
+            exc = self._job_error(st)
+        with self._lock:
+            if self._done:
+                return True
+            self._state = st
+            self._result = result
+            self._exception = exc
+            self._done = True
+            cbs, self._callbacks = self._callbacks, []
+            driven, self._driven = self._driven, False
+        if driven:
+            self.client._undrive()
+        for fn in cbs:
+            try:
+                fn(self)
+            except Exception:
+                LOGGER.exception("exception calling callback for %r", self)
+        return True
+
+    def _job_error(self, st):
+        ptr = self._ptr
+        err = lib.fut_error(ptr)
+        err = err.decode("utf-8", "replace") if err else None
+        status = lib.fut_exit_status(ptr)
+        sig = lib.fut_signal(ptr)
+        n = ctypes.c_size_t()
+        p = lib.fut_stderr(ptr, ctypes.byref(n))
+        tail = ctypes.string_at(p, n.value) if p else b""
+        name = _STATES.get(st, "failed")
+        cls = {_lib.FUT_CANCELLED: JobCancelled,
+               _lib.FUT_TIMED_OUT: JobTimedOut}.get(st, JobFailed)
+        msg = "job %d %s" % (self.id, name.replace("_", " "))
+        if err:
+            msg += ": " + err
+        elif status >= 0:
+            msg += ": exit status %d" % status
+        elif sig > 0:
+            msg += ": signal %d" % sig
+        return cls(msg, job_id=self.id, state=name, error=err,
+                   exit_status=status if status >= 0 else None,
+                   signal=sig if sig > 0 else None, stderr=tail)
+
+    def _add_done_callback(self, fn):
+        with self._lock:
+            if not self._done:
+                self._callbacks.append(fn)
+                return
+        fn(self)
+
+    def _wait(self, timeout):
+        if self._done:
+            return True
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if deadline is None:
+                ms = _SLICE_MS
+            else:
+                left = deadline - time.monotonic()
+                ms = max(0, min(_SLICE_MS, int(math.ceil(left * 1000))))
+            rc = lib.fut_wait(self._ptr, ms)
+            if rc != _lib.FUT_ETIMEDOUT and self._settle():
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return self._settle()
+
+    # concurrent.futures.Future's interface.
+
+    @property
+    def state(self):
+        """The job's state: "waiting", "queued", "running", "succeeded",
+        "failed", "cancelled", "timed_out" ("lost" if the connection went
+        first).  Never blocks."""
+        if not self.done():
+            return _STATES.get(lib.fut_poll(self._ptr), "queued")
+        if self._state is None:
+            return "lost"
+        return _STATES[self._state]
+
+    def done(self):
+        """True once the job is final (or its connection lost).  Never
+        blocks: it reads only what the daemon has already sent."""
+        if self._done:
+            return True
+        lib.fut_poll(self._ptr)		# reads what has arrived
+        return self._settle()
+
+    def running(self):
+        """True while the job runs.  Never blocks."""
+        return not self.done() and \
+            lib.fut_poll(self._ptr) == _lib.FUT_RUNNING
+
+    def cancelled(self):
+        """True if the job ended cancelled."""
+        return self.done() and self._state == _lib.FUT_CANCELLED
+
+    def cancel(self):
+        """Ask the daemon to cancel the job.  True if that took effect
+        (or the job had already ended cancelled), False if it had already
+        ended otherwise.  The job is final a little later (a command is
+        sent SIGTERM, then SIGKILL); result() waits for that and raises
+        JobCancelled."""
+        if self._done:
+            return self._state == _lib.FUT_CANCELLED
+        rc = lib.fut_cancel(self._ptr)
+        if rc == 1:
+            return True
+        if rc == 0:
+            self._wait(None) if not self._done else None
+        return self.done() and self._state == _lib.FUT_CANCELLED
+
+    def result(self, timeout=None):
+        """The job's output as bytes, waiting up to timeout seconds (None:
+        for ever).  Raises TimeoutError when the wait runs out (the job
+        goes on), JobFailed, JobCancelled or JobTimedOut when the job did
+        not succeed, ConnectionLost when the daemon went away."""
+        if not self._wait(timeout):
+            raise TimeoutError("job %d not finished after %s s"
+                               % (self.id, timeout))
+        if self._exception is not None:
+            raise self._exception
+        return self._result
+
+    def exception(self, timeout=None):
+        """The exception result() would raise, or None if the job
+        succeeded; waits as result() does."""
+        if not self._wait(timeout):
+            raise TimeoutError("job %d not finished after %s s"
+                               % (self.id, timeout))
+        return self._exception
+
+    def add_done_callback(self, fn):
+        """Call fn(future) once the job is final; at once if it is.
+
+        fn runs on the thread that learns of the completion: one waiting
+        in result() or wait(), the event loop that awaits a future of the
+        same client, or else the client's callback thread, which the
+        client starts while callbacks wait and no one else reads."""
+        with self._lock:
+            if not self._done:
+                self._callbacks.append(fn)
+                if not self._driven:
+                    self._driven = True
+                    self.client._drive()
+                return
+        fn(self)
+
+    # Awaiting.
+
+    def __await__(self):
+        if not self.done():
+            yield from self._wait_async().__await__()
+        return self.result()
+
+    async def _wait_async(self):
+        aio = sys.modules.get("asyncio")
+        loop = None
+        if aio is not None:
+            loop = aio._get_running_loop()
+        if loop is not None:
+            await self._wait_asyncio(loop)
+            return
+        trio = sys.modules.get("trio")
+        if trio is not None:
+            try:
+                trio.lowlevel.current_trio_token()
+            except RuntimeError:
+                pass
+            else:
+                await self._wait_trio(trio)
+                return
+        raise RuntimeError("futured.Future awaited outside asyncio and trio")
+
+    async def _wait_asyncio(self, loop):
+        # The loop watches the client's fd and calls fut_client_dispatch;
+        # whichever thread reads the completion wakes this task.
+        afut = loop.create_future()
+
+        def wake(_fut):
+            try:
+                loop.call_soon_threadsafe(_asyncio_wake, afut)
+            except RuntimeError:
+                pass		# the loop is closed
+
+        self.client._watch(loop)
+        try:
+            self._add_done_callback(wake)
+            await afut
+        finally:
+            self.client._unwatch(loop)
+
+    async def _wait_trio(self, trio):
+        token = trio.lowlevel.current_trio_token()
+        ev = trio.Event()
+
+        def wake(_fut):
+            try:
+                token.run_sync_soon(ev.set)
+            except trio.RunFinishedError:
+                pass
+
+        self.client._trio_watch(trio)
+        self._add_done_callback(wake)
+        await ev.wait()
+
+
+def _asyncio_wake(afut):
+    if not afut.done():
+        afut.set_result(None)
+
+
+_trio_runvar = None
+
+
+class Client:
+    """A connection to futured, shared by every thread that uses it.
+
+    socket: the daemon's socket path; None follows the socket rules
+    ($FUTURED_SOCKET, $XDG_RUNTIME_DIR/futured/futured.sock,
+    /tmp/futured-$UID/futured.sock).  Raises ConnectionLost if the daemon
+    cannot be reached.  Usable as a context manager; close() closes it.
+    """
+
+    def __init__(self, socket=None):
+        _need_lib()
+        path = os.fsencode(socket) if socket is not None else None
+        c = lib.fut_connect(path)
+        if not c:
+            e = ctypes.get_errno()
+            raise ConnectionLost("cannot connect to futured%s: %s" % (
+                " at %s" % socket if socket else "", os.strerror(e)),
+                _lib.FUT_ECONN)
+        self._c = c
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._watchers = {}
+        self._drivers = 0
+        self._driver = None
+
+    def __del__(self):
+        c, self._c = getattr(self, "_c", None), None
+        if c and self._pid == os.getpid() and lib is not None:
+            lib.fut_close(c)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return "<futured.Client fd %d>" % self.fileno()
+
+    def _check(self):
+        if self._pid != os.getpid():
+            raise RuntimeError("futured.Client used in a child after fork; "
+                               "make a new one (the ambient client does)")
+        if self._closed:
+            raise ValueError("futured.Client is closed")
+
+    def close(self):
+        """Close the connection.  Unfinished futures end with
+        ConnectionLost; finished ones keep their outcome."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        if self._pid == os.getpid():
+            lib.fut_close(self._c)
+
+    def fileno(self):
+        """The connection's file descriptor (for an event loop)."""
+        return lib.fut_client_fd(self._c)
+
+    def dispatch(self):
+        """Read what the daemon sent, without blocking, and run the
+        done-callbacks of the jobs that finished.  Call it when fileno()
+        is readable; asyncio and trio do that for you when you await."""
+        rc = lib.fut_client_dispatch(self._c)
+        if rc < 0:
+            raise ConnectionLost(self._error(), rc)
+
+    def _error(self):
+        return lib.fut_client_error(self._c).decode("utf-8", "replace")
+
+    def _raise(self, what):
+        code = lib.fut_client_errcode(self._c)
+        msg = "%s: %s" % (what, self._error())
+        if code in (_lib.FUT_ECONN, _lib.FUT_EPROTO, _lib.FUT_ESHUTDOWN):
+            raise ConnectionLost(msg, code)
+        raise Error(msg, code)
+
+    def submit(self, handler, *args, data=b"", kind=None, timeout=None,
+               deadline=None, after=(), input_from=None, group=None,
+               priority=0, ctx=None, env=None, retries=0, name=None,
+               cwd=None):
+        """Submit a job and return its Future once the daemon accepted it.
+
+        handler: "exec", "sleep", "echo", "sha256", ...; args: its
+        arguments (for exec, the command).  data: the payload (a
+        command's stdin).  kind: "async", "blocking" or "cpu" (default:
+        the handler's own).  timeout: run-time limit in seconds from the
+        start; deadline: limit in seconds from now, queue time included.
+        after: jobs (ids or Futures) that must succeed first; input_from:
+        a job whose output becomes the payload.  group, priority (-20
+        first .. 20 last), ctx (dict, inherited by jobs it submits),
+        retries, name.  For exec, the command gets this process's
+        environment with env (a dict) on top, and cwd (default: the
+        current directory), as futurectl does; other handlers get env
+        as given.  Raises Error (e.g. an unknown handler) or
+        ConnectionLost.
+        """
+        self._check()
+        spec = lib.fut_spec_new(_bytes(handler))
+        if not spec:
+            raise ValueError("bad handler %r" % (handler,))
+        try:
+            self._fill(spec, handler, args, data, kind, timeout, deadline,
+                       after, input_from, group, priority, ctx, env,
+                       retries, name, cwd)
+            ptr = lib.fut_submit(self._c, spec)
+            if not ptr:
+                self._raise("submit %s" % handler)
+        finally:
+            lib.fut_spec_free(spec)
+        return Future(self, ptr)
+
+    @staticmethod
+    def _fill(spec, handler, args, data, kind, timeout, deadline, after,
+              input_from, group, priority, ctx, env, retries, name, cwd):
+        def ck(rc, what):
+            if rc != 0:
+                raise ValueError("%s: %s" % (what, _lib.strerror(rc)))
+
+        data = _bytes(data)
+        ck(lib.fut_spec_payload(spec, data, len(data)), "data")
+        for a in args:
+            ck(lib.fut_spec_arg(spec, _bytes(a)), "argument %r" % (a,))
+        if kind is not None:
+            if kind not in _KINDS:
+                raise ValueError("kind must be async, blocking or cpu, "
+                                 "not %r" % (kind,))
+            ck(lib.fut_spec_kind(spec, _KINDS[kind]), "kind")
+        if timeout is not None:
+            ck(lib.fut_spec_timeout_ms(spec, _to_ms(timeout, "timeout")),
+               "timeout")
+        if deadline is not None:
+            ck(lib.fut_spec_deadline_ms(spec, _to_ms(deadline, "deadline")),
+               "deadline")
+        if isinstance(after, (int, Future)):
+            after = (after,)
+        for a in after:
+            ck(lib.fut_spec_after(spec, _job_id(a)), "after %r" % (a,))
+        if input_from is not None:
+            ck(lib.fut_spec_input_from(spec, _job_id(input_from)),
+               "input_from")
+        if group is not None:
+            ck(lib.fut_spec_group(spec, _bytes(group)), "group")
+        if priority:
+            ck(lib.fut_spec_priority(spec, int(priority)), "priority")
+        for k, v in (ctx or {}).items():
+            ck(lib.fut_spec_ctx(spec, _bytes(k), _bytes(v)),
+               "ctx key %r" % (k,))
+        if _bytes(handler) == b"exec":
+            full = dict(os.environb)
+            for k, v in (env or {}).items():
+                full[_bytes(k)] = _bytes(v)
+            if cwd is None:
+                cwd = os.getcwd()
+        else:
+            full = {_bytes(k): _bytes(v) for k, v in (env or {}).items()}
+        for k, v in full.items():
+            ck(lib.fut_spec_env(spec, k, v), "env key %r" % (k,))
+        if cwd is not None:
+            ck(lib.fut_spec_cwd(spec, _bytes(cwd)), "cwd")
+        if retries:
+            ck(lib.fut_spec_retries(spec, int(retries)), "retries")
+        if name is not None:
+            ck(lib.fut_spec_name(spec, _bytes(name)), "name")
+
+    def attach(self, job_id):
+        """A Future for an existing job, made by any program of the same
+        user (futurectl, another process).  Raises Error if there is no
+        such job."""
+        self._check()
+        ptr = lib.fut_attach(self._c, int(job_id))
+        if not ptr:
+            self._raise("attach %s" % job_id)
+        return Future(self, ptr)
+
+    # asyncio: one reader per (client, loop), kept while a task awaits.
+
+    def _watch(self, loop):
+        with self._lock:
+            n = self._watchers.get(loop, 0)
+            self._watchers[loop] = n + 1
+        if n == 0:
+            loop.add_reader(self.fileno(), self._readable, loop)
+
+    def _unwatch(self, loop):
+        with self._lock:
+            n = self._watchers.get(loop, 0) - 1
+            if n > 0:
+                self._watchers[loop] = n
+                return
+            self._watchers.pop(loop, None)
+        if not loop.is_closed():
+            loop.remove_reader(self.fileno())
+
+    def _readable(self, loop):
+        if lib.fut_client_dispatch(self._c) < 0:
+            # The connection is gone and its fd readable for ever; the
+            # futures already ended with ConnectionLost.
+            loop.remove_reader(self.fileno())
+
+    # trio: one system task per (client, run) waits for the fd.
+
+    def _trio_watch(self, trio):
+        global _trio_runvar
+        if _trio_runvar is None:
+            _trio_runvar = trio.lowlevel.RunVar("futured_clients")
+        try:
+            watched = _trio_runvar.get()
+        except LookupError:
+            watched = set()
+            _trio_runvar.set(watched)
+        if id(self) in watched:
+            return
+        watched.add(id(self))
+        trio.lowlevel.spawn_system_task(self._trio_loop, trio, watched,
+                                        name="futured dispatch")
+
+    async def _trio_loop(self, trio, watched):
+        try:
+            while not self._closed:
+                await trio.lowlevel.wait_readable(self.fileno())
+                if lib.fut_client_dispatch(self._c) < 0:
+                    break
+        finally:
+            watched.discard(id(self))
+
+    # Plain threads: a callback thread while add_done_callback() waits.
+
+    def _drive(self):
+        with self._lock:
+            self._drivers += 1
+            if self._driver is not None and self._driver.is_alive():
+                return
+            self._driver = threading.Thread(
+                target=self._drive_loop, name="futured callbacks",
+                daemon=True)
+            self._driver.start()
+
+    def _undrive(self):
+        with self._lock:
+            self._drivers -= 1
+
+    def _drive_loop(self):
+        p = select.poll()
+        p.register(self.fileno(), select.POLLIN)
+        while True:
+            with self._lock:
+                if self._drivers <= 0 or self._closed:
+                    self._driver = None
+                    return
+            if p.poll(200) and lib.fut_client_dispatch(self._c) < 0:
+                with self._lock:
+                    self._driver = None
+                return
+
+
+# The ambient client.
+
+_ambient = None
+_ambient_lock = threading.Lock()
+
+
+def _forget_ambient():
+    global _ambient, _ambient_lock
+    _ambient = None
+    _ambient_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_ambient)
+
+
+def _client(fresh=False):
+    global _ambient
+    c = _ambient
+    if c is not None and c._pid == os.getpid() and not fresh:
+        return c
+    with _ambient_lock:
+        if _ambient is c or _ambient is None or \
+                _ambient._pid != os.getpid():
+            _ambient = Client()
+        return _ambient
+
+
+def client():
+    """The ambient Client, connected on first use."""
+    return _client()
+
+
+def submit(handler, *args, **kwargs):
+    """Submit a job through the ambient client; see Client.submit.  If
+    the daemon went away since the last call (restarted, say), connect
+    again once and retry."""
+    try:
+        return _client().submit(handler, *args, **kwargs)
+    except ConnectionLost:
+        return _client(fresh=True).submit(handler, *args, **kwargs)
+
+
+def attach(job_id):
+    """A Future for an existing job, through the ambient client."""
+    return _client().attach(job_id)
+
+
+def _check_futures(fs):
+    for f in fs:
+        if not isinstance(f, Future):
+            raise TypeError("not a futured.Future: %r" % (f,))
+
+
+def _wait_some(fs, ms, any_):
+    """Block up to ms in the library until one (any_) or all of fs are
+    final; the caller re-checks done()."""
+    by_client = {}
+    for f in fs:
+        by_client.setdefault(f.client, []).append(f)
+    if len(by_client) > 1:
+        # Futures of several clients: take turns, briefly on each.
+        ms = min(ms, 20)
+    for futs in by_client.values():
+        arr = (ctypes.c_void_p * len(futs))(*[f._ptr for f in futs])
+        if any_:
+            which = ctypes.c_size_t()
+            rc = lib.fut_wait_any(arr, len(futs), ms, ctypes.byref(which))
+        else:
+            rc = lib.fut_wait_all(arr, len(futs), ms)
+        if rc != _lib.FUT_ETIMEDOUT and any_:
+            return
+
+
+def wait(fs, timeout=None, return_when=ALL_COMPLETED):
+    """Wait for futures, as concurrent.futures.wait does.
+
+    Returns a named tuple (done, not_done) of sets.  return_when is
+    ALL_COMPLETED, FIRST_COMPLETED or FIRST_EXCEPTION; timeout in
+    seconds, None for ever.  The calling thread waits inside libfutured
+    (fut_wait_any or fut_wait_all), holding no Python lock.
+    """
+    fs = set(fs)
+    _check_futures(fs)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        done = {f for f in fs if f.done()}
+        not_done = fs - done
+        if not not_done:
+            break
+        if return_when == FIRST_COMPLETED and done:
+            break
+        if return_when == FIRST_EXCEPTION and \
+                any(f._exception is not None for f in done):
+            break
+        ms = _SLICE_MS
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            ms = min(ms, int(math.ceil(left * 1000)))
+        _wait_some(not_done, ms, return_when != ALL_COMPLETED)
+    return DoneAndNotDoneFutures(done, not_done)
+
+
+def as_completed(fs, timeout=None):
+    """Yield futures as they finish, as concurrent.futures.as_completed
+    does; raises TimeoutError if timeout seconds pass first."""
+    fs = set(fs)
+    _check_futures(fs)
+    total = len(fs)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    pending = set(fs)
+    while pending:
+        finished = [f for f in pending if f.done()]
+        for f in finished:
+            pending.discard(f)
+            yield f
+        if not pending:
+            return
+        ms = _SLICE_MS
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("%d (of %d) futures unfinished"
+                                   % (len(pending), total))
+            ms = min(ms, int(math.ceil(left * 1000)))
+        _wait_some(pending, ms, True)

@@ -1,0 +1,468 @@
+"""The Python binding against a real daemon (tests/integration/python.sh
+starts it and points $FUTURED_SOCKET at it).
+
+Proves the done-when list of issue 5 for Python: echo on a cpu worker,
+20 sleeping jobs awaited together in asyncio in about one sleep while
+the loop keeps ticking, 50 threads each getting their own result,
+result(timeout) raising TimeoutError, a failed command raising JobFailed
+with its exit status, cancel() then JobCancelled; and around them the
+rest of the concurrent.futures-like interface, wait/as_completed, attach,
+fork, trio, and a daemon that dies under the waiters.
+"""
+
+import asyncio
+import concurrent.futures
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+import futured
+
+SLEEP = 0.5
+
+
+class TestBasics(unittest.TestCase):
+
+    def test_echo_on_a_cpu_worker(self):
+        self.assertEqual(
+            futured.submit("echo", data=b"hi", kind="cpu").result(5), b"hi")
+
+    def test_every_kind(self):
+        for kind in (futured.ASYNC, futured.BLOCKING, futured.CPU):
+            f = futured.submit("echo", data=kind, kind=kind)
+            self.assertEqual(f.result(5), kind.encode())
+            self.assertTrue(f.done())
+            self.assertFalse(f.running())
+            self.assertFalse(f.cancelled())
+            self.assertIsNone(f.exception())
+            self.assertEqual(f.state, "succeeded")
+
+    def test_sha256_blocking(self):
+        f = futured.submit("sha256", data=b"abc", kind="blocking")
+        self.assertEqual(f.result(5).strip(), b"ba7816bf8f01cfea414140de5dae2223"
+                         b"b00361a396177a9cb410ff61f20015ad")
+
+    def test_explicit_client(self):
+        with futured.Client(os.environ["FUTURED_SOCKET"]) as c:
+            self.assertEqual(c.submit("echo", data=b"x").result(5), b"x")
+            self.assertGreaterEqual(c.fileno(), 0)
+
+    def test_no_daemon(self):
+        with self.assertRaises(futured.ConnectionLost):
+            futured.Client("/nonexistent/futured.sock")
+
+    def test_unknown_handler(self):
+        with self.assertRaises(futured.Error) as cm:
+            futured.submit("no-such-handler")
+        self.assertNotIsInstance(cm.exception, futured.ConnectionLost)
+
+    def test_bad_arguments(self):
+        with self.assertRaises(ValueError):
+            futured.submit("echo", kind="gpu")
+        with self.assertRaises(ValueError):
+            futured.submit("echo", priority=99)
+        with self.assertRaises(ValueError):
+            futured.submit("echo", timeout=0)
+
+    def test_result_timeout(self):
+        f = futured.submit("sleep", "10s")
+        t0 = time.monotonic()
+        with self.assertRaises(TimeoutError):
+            f.result(timeout=0.2)
+        dt = time.monotonic() - t0
+        self.assertGreaterEqual(dt, 0.18)
+        self.assertLess(dt, 2)
+        with self.assertRaises(TimeoutError):
+            f.exception(timeout=0)
+        self.assertFalse(f.done())		# the job goes on
+        self.assertTrue(f.cancel())
+
+    def test_failed_command(self):
+        f = futured.submit("exec", "sh", "-c", "echo oops >&2; exit 3")
+        with self.assertRaises(futured.JobFailed) as cm:
+            f.result(10)
+        e = cm.exception
+        self.assertEqual(e.exit_status, 3)
+        self.assertEqual(e.state, "failed")
+        self.assertEqual(e.job_id, f.id)
+        self.assertIn(b"oops", e.stderr)
+        self.assertIs(f.exception(), e)
+
+    def test_cancel(self):
+        f = futured.submit("sleep", "30s")
+        self.assertTrue(f.cancel())
+        with self.assertRaises(futured.JobCancelled) as cm:
+            f.result(10)
+        self.assertIsInstance(cm.exception,
+                              concurrent.futures.CancelledError)
+        self.assertTrue(f.cancelled())
+        self.assertTrue(f.cancel())		# already cancelled: still True
+        g = futured.submit("echo", data=b"done")
+        g.result(5)
+        self.assertFalse(g.cancel())		# finished otherwise
+
+    def test_job_timeout(self):
+        f = futured.submit("exec", "sleep", "10", timeout=0.2)
+        with self.assertRaises(futured.JobTimedOut):
+            f.result(10)
+
+    def test_exec_environment_and_cwd(self):
+        d = tempfile.mkdtemp()
+        try:
+            f = futured.submit("exec", "sh", "-c", 'echo "$FOO $HOME"; pwd',
+                               env={"FOO": "bar"}, cwd=d)
+            out = f.result(10).decode().split("\n")
+            self.assertEqual(out[0], "bar " + os.environ.get("HOME", ""))
+            self.assertEqual(os.path.realpath(out[1]), os.path.realpath(d))
+        finally:
+            os.rmdir(d)
+
+    def test_stdin_and_after(self):
+        a = futured.submit("echo", data=b"abc")
+        b = futured.submit("exec", "tr", "a-z", "A-Z", after=[a],
+                           input_from=a)
+        self.assertEqual(b.result(10), b"ABC")
+
+    def test_poll_never_blocks(self):
+        f = futured.submit("sleep", "2s")
+        t0 = time.monotonic()
+        for _ in range(200):
+            self.assertFalse(f.done())
+            f.running()
+            self.assertIn(f.state, ("queued", "running"))
+        self.assertLess(time.monotonic() - t0, 1)
+        f.cancel()
+
+    def test_attach(self):
+        f = futured.submit("sleep", "200ms")
+        with futured.Client() as other:
+            g = other.attach(f.id)
+            self.assertEqual(g.id, f.id)
+            self.assertEqual(g.result(5), b"")
+        with self.assertRaises(futured.Error):
+            futured.attach(10 ** 12)
+
+
+class TestCallbacks(unittest.TestCase):
+
+    def test_callback_runs_once_without_anyone_waiting(self):
+        ev = threading.Event()
+        got = []
+
+        def cb(f):
+            got.append(f)
+            ev.set()
+
+        f = futured.submit("sleep", "100ms")
+        f.add_done_callback(cb)
+        self.assertTrue(ev.wait(5), "callback did not run")
+        time.sleep(0.1)
+        self.assertEqual(got, [f])
+        # On a finished future: at once, on this thread.
+        f.add_done_callback(cb)
+        self.assertEqual(got, [f, f])
+
+    def test_callback_may_submit(self):
+        done = threading.Event()
+        inner = []
+
+        def cb(f):
+            inner.append(futured.submit("echo", data=b"inner"))
+            done.set()
+
+        futured.submit("sleep", "50ms").add_done_callback(cb)
+        self.assertTrue(done.wait(5))
+        self.assertEqual(inner[0].result(5), b"inner")
+
+    def test_callback_exception_is_logged_not_raised(self):
+        with self.assertLogs("futured", "ERROR"):
+            g = futured.submit("sleep", "50ms")
+            g.add_done_callback(lambda f: 1 / 0)
+            g.result(5)
+
+
+class TestThreads(unittest.TestCase):
+
+    def test_50_threads_each_get_their_own_result(self):
+        results = {}
+        errors = []
+
+        def work(i):
+            try:
+                data = ("thread %d" % i).encode()
+                f = futured.submit("echo", data=data,
+                                   kind=("async", "blocking", "cpu")[i % 3])
+                results[i] = f.result(30) == data
+            except Exception as e:	# reported below
+                errors.append(e)
+
+        ts = [threading.Thread(target=work, args=(i,)) for i in range(50)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(60)
+        self.assertEqual(errors, [])
+        self.assertEqual(len(results), 50)
+        self.assertTrue(all(results.values()))
+
+    def test_many_threads_wait_on_one_future(self):
+        f = futured.submit("sleep", "300ms")
+        out = []
+        ts = [threading.Thread(target=lambda: out.append(f.result(10)))
+              for _ in range(20)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(20)
+        self.assertEqual(out, [b""] * 20)
+
+
+class TestWait(unittest.TestCase):
+
+    def test_wait_all_and_first(self):
+        fast = futured.submit("sleep", "50ms")
+        slow = futured.submit("sleep", "5s")
+        done, not_done = futured.wait([fast, slow], timeout=3,
+                                      return_when=futured.FIRST_COMPLETED)
+        self.assertEqual(done, {fast})
+        self.assertEqual(not_done, {slow})
+        done, not_done = futured.wait([fast, slow], timeout=0.2)
+        self.assertEqual(not_done, {slow})
+        slow.cancel()
+        done, not_done = futured.wait([fast, slow])
+        self.assertEqual(done, {fast, slow})
+        self.assertEqual(not_done, set())
+
+    def test_wait_first_exception(self):
+        bad = futured.submit("exec", "false")
+        slow = futured.submit("sleep", "5s")
+        done, _ = futured.wait([bad, slow], timeout=5,
+                               return_when=futured.FIRST_EXCEPTION)
+        self.assertEqual(done, {bad})
+        slow.cancel()
+
+    def test_as_completed(self):
+        fs = [futured.submit("sleep", "%dms" % (300 - 100 * i))
+              for i in range(3)]
+        order = list(futured.as_completed(fs, timeout=5))
+        self.assertEqual(order, fs[::-1])
+        slow = futured.submit("sleep", "5s")
+        with self.assertRaises(TimeoutError):
+            list(futured.as_completed([slow], timeout=0.2))
+        slow.cancel()
+
+    def test_wait_rejects_other_futures(self):
+        with self.assertRaises(TypeError):
+            futured.wait([concurrent.futures.Future()])
+
+
+class TestAsyncio(unittest.TestCase):
+
+    def test_gather_20_sleeps_while_the_loop_ticks(self):
+        async def main():
+            ticks = 0
+            stop = False
+
+            async def ticker():
+                nonlocal ticks
+                while not stop:
+                    await asyncio.sleep(0.01)
+                    ticks += 1
+
+            t = asyncio.create_task(ticker())
+            fs = [futured.submit("sleep", "%dms" % (SLEEP * 1000))
+                  for _ in range(20)]
+            t0 = time.monotonic()
+            res = await asyncio.gather(*fs)
+            dt = time.monotonic() - t0
+            stop = True
+            await t
+            return res, dt, ticks
+
+        res, dt, ticks = asyncio.run(main())
+        self.assertEqual(res, [b""] * 20)
+        self.assertLess(dt, 5 * SLEEP, "20 sleeps did not overlap")
+        # A 10 ms ticker over about half a second: the loop never froze.
+        self.assertGreater(ticks, 10)
+        print("\n  asyncio: 20 x %.1fs sleeps in %.3fs, %d ticks"
+              % (SLEEP, dt, ticks), file=sys.stderr)
+
+    def test_await_errors_and_cancel(self):
+        async def main():
+            f = futured.submit("exec", "sh", "-c", "exit 4")
+            with self.assertRaises(futured.JobFailed) as cm:
+                await f
+            self.assertEqual(cm.exception.exit_status, 4)
+            g = futured.submit("sleep", "30s")
+            asyncio.get_running_loop().call_later(0.1, g.cancel)
+            with self.assertRaises(futured.JobCancelled):
+                await g
+            # An awaited future that is already done.
+            h = futured.submit("echo", data=b"b")
+            h.result(5)
+            self.assertEqual(await h, b"b")
+            # wait_for: the wait runs out, the job goes on.
+            k = futured.submit("sleep", "5s")
+            with self.assertRaises(asyncio.TimeoutError):
+                await asyncio.wait_for(k, 0.1)
+            self.assertFalse(k.done())
+            k.cancel()
+
+        asyncio.run(main())
+
+    def test_reader_removed_when_idle(self):
+        async def main():
+            loop = asyncio.get_running_loop()
+            await futured.submit("sleep", "10ms")
+            fd = futured.client().fileno()
+            return fd in loop._selector.get_map()
+
+        self.assertFalse(asyncio.run(main()))
+
+    def test_mixed_with_threads(self):
+        # A thread waits in result() (and so reads the connection) while
+        # the loop awaits other jobs: every completion gets through.
+        async def main():
+            blockers = [futured.submit("sleep", "300ms") for _ in range(5)]
+            th = threading.Thread(
+                target=lambda: [b.result(10) for b in blockers])
+            th.start()
+            fs = [futured.submit("sleep", "%dms" % (50 * i))
+                  for i in range(1, 11)]
+            res = await asyncio.wait_for(asyncio.gather(*fs), 10)
+            th.join(10)
+            return res
+
+        self.assertEqual(asyncio.run(main()), [b""] * 10)
+
+
+try:
+    import trio
+except ImportError:
+    trio = None
+
+
+@unittest.skipIf(trio is None, "trio is not installed")
+class TestTrio(unittest.TestCase):
+
+    def test_trio_awaits_many(self):
+        res = []
+        ticks = 0
+
+        async def one(i):
+            res.append(await futured.submit("sleep", "%dms" % (SLEEP * 1000)))
+
+        async def ticker(done):
+            nonlocal ticks
+            while not done.is_set():
+                await trio.sleep(0.01)
+                ticks += 1
+
+        async def main():
+            done = trio.Event()
+            t0 = trio.current_time()
+            async with trio.open_nursery() as outer:
+                outer.start_soon(ticker, done)
+                async with trio.open_nursery() as n:
+                    for i in range(20):
+                        n.start_soon(one, i)
+                done.set()
+            return trio.current_time() - t0
+
+        dt = trio.run(main)
+        self.assertEqual(res, [b""] * 20)
+        self.assertLess(dt, 5 * SLEEP)
+        self.assertGreater(ticks, 10)
+
+    def test_trio_errors(self):
+        async def main():
+            with self.assertRaises(futured.JobFailed):
+                await futured.submit("exec", "false")
+            self.assertEqual(await futured.submit("echo", data=b"t"), b"t")
+
+        trio.run(main)
+
+
+class TestFork(unittest.TestCase):
+
+    def test_ambient_client_reconnects_after_fork(self):
+        futured.submit("echo", data=b"parent").result(5)
+        parent_client = futured.client()
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                ok = futured.submit("echo", data=b"child").result(5)
+                code = 0 if ok == b"child" and \
+                    futured.client() is not parent_client else 1
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+        self.assertIs(futured.client(), parent_client)
+        self.assertEqual(futured.submit("echo", data=b"p").result(5), b"p")
+
+
+@unittest.skipUnless(os.environ.get("FUTURED"), "needs $FUTURED")
+class TestDaemonGone(unittest.TestCase):
+    """A daemon of its own, killed while threads and a loop wait."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        os.chmod(self.dir, 0o700)
+        self.sock = os.path.join(self.dir, "run", "f.sock")
+        self.proc = subprocess.Popen(
+            [os.environ["FUTURED"], "-f", "-s", self.sock, "-P", "1"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(500):
+            try:
+                self.client = futured.Client(self.sock)
+                break
+            except futured.ConnectionLost:
+                time.sleep(0.02)
+        else:
+            self.fail("futured did not come up")
+
+    def tearDown(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def test_waiters_get_connection_lost(self):
+        fs = [self.client.submit("sleep", "60s") for _ in range(3)]
+        errs = []
+
+        def waiter(f):
+            try:
+                f.result()
+            except futured.ConnectionLost as e:
+                errs.append(e)
+
+        ts = [threading.Thread(target=waiter, args=(f,)) for f in fs]
+        for t in ts:
+            t.start()
+
+        async def main():
+            asyncio.get_running_loop().call_later(0.3, self.proc.kill)
+            with self.assertRaises(futured.ConnectionLost):
+                await fs[0]
+
+        t0 = time.monotonic()
+        asyncio.run(asyncio.wait_for(main(), 10))
+        for t in ts:
+            t.join(10)
+        self.assertLess(time.monotonic() - t0, 5)
+        self.assertEqual(len(errs), 3)
+        with self.assertRaises(futured.ConnectionLost):
+            self.client.submit("echo")
+
+
+if __name__ == "__main__":
+    unittest.main()
