@@ -1,0 +1,36 @@
+# Runs the examples against a real daemon, so they cannot rot: the
+# event-loop integrations (examples/poll_loop, examples/libevent_loop,
+# examples/asyncio_loop.py), each waiting on many futures while its loop
+# keeps ticking, and the seed demo in C and in Python (examples/demo*),
+# which mixes an async, a blocking and a cpu job and cancels a fourth.
+# Each example checks itself and exits non-zero when something is off.
+
+. "$TESTLIB"
+: "${abs_top_builddir:?}" "${abs_top_srcdir:?}"
+EX=$abs_top_builddir/examples
+start_daemon -j 8 -P 2
+
+for prog in poll_loop libevent_loop demo; do
+	"$EX/$prog" >"$T/ex.out" 2>&1 || {
+		cat "$T/ex.out" >&2
+		fail "examples/$prog"
+	}
+	pass "examples/$prog: $(tail -n 1 "$T/ex.out")"
+done
+
+# Python: with the uninstalled library, and not in sanitizer builds
+# (python3 would have to load the sanitizer runtime first).
+if [ -z "${SAN_FLAGS:-}" ] && [ "${PYTHON:-:}" != ":" ]; then
+	FUTURED_LIBRARY=$abs_top_builddir/.libs/libfutured.so.0
+	PYTHONPATH=$abs_top_srcdir/bindings/python
+	PYTHONDONTWRITEBYTECODE=1
+	export FUTURED_LIBRARY PYTHONPATH PYTHONDONTWRITEBYTECODE
+	for py in asyncio_loop.py demo.py; do
+		"$PYTHON" "$abs_top_srcdir/examples/$py" >"$T/ex.out" 2>&1 || {
+			cat "$T/ex.out" >&2
+			fail "examples/$py"
+		}
+		pass "examples/$py: $(tail -n 1 "$T/ex.out")"
+	done
+fi
+stop_daemon
