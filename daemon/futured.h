@@ -48,6 +48,10 @@ struct bufferevent;
 #define DEFAULT_MAX_OUTPUT	(4U * 1024 * 1024)
 #define DEFAULT_STDERR_TAIL	4096
 #define DEFAULT_ASYNC_SLOTS	1024
+#define DEFAULT_READ_TIMEOUT_MS	10000		/* to complete a started frame */
+#define DEFAULT_MAX_CLIENTS	1024
+#define DEFAULT_MAX_UNREAD	(64U * 1024 * 1024)	/* answers not read */
+#define DEFAULT_MAX_QUEUED	100000		/* per uid, not yet running */
 #define PRIO_MIN		(-20)
 #define PRIO_MAX		20
 #define PRIO_LEVELS		(PRIO_MAX - PRIO_MIN + 1)
@@ -229,6 +233,10 @@ struct settings {
 	uint32_t		 max_frame;
 	int			 system;
 	uint64_t		 worker_memory;	/* RLIMIT_AS of workers, 0: none */
+	int64_t			 read_timeout_ms;	/* 0: none */
+	int			 max_clients;
+	size_t			 max_unread;
+	uint64_t		 max_queued;	/* per uid */
 };
 extern struct settings	 settings;
 extern struct event_base *base;
@@ -254,10 +262,20 @@ struct conn {
 #define CONN_DEAD		0x2	/* free on the next loop turn */
 	uint32_t		 version;	/* negotiated protocol version */
 	struct pendings		 pendings;	/* request.c: answers owed */
+	struct event		*read_ev;	/* deadline of a started frame */
+	/*
+	 * Set: answers go here, packed, instead of to bev (NULL then).
+	 * The seam that lets tests and fuzzers run request_dispatch()
+	 * without a socket.
+	 */
+	void			(*sendfn)(struct conn *, const void *, size_t);
+	void			*sendarg;
 	TAILQ_ENTRY(conn)	 entry;
 };
 int		 server_listen(const char *, char **);
 int		 server_listen_fd(int);
+struct conn	*server_conn_new(int);
+int		 server_listen_activated(char **);	/* LISTEN_FDS */
 void		 server_stop_accepting(void);
 void		 server_close(void);
 /* Queue one frame (header added here) on a connection's output. */
@@ -276,6 +294,8 @@ int		 request_dispatch(struct conn *, const uint8_t *, size_t);
 void		 request_conn_free(struct conn *);	/* drops its waiters */
 /* Send an error answer with request id 0 (framing errors). */
 void		 request_send_error(struct conn *, int, const char *);
+/* A whole error frame (header included) for id 0; caller frees. */
+uint8_t		*request_pack_error(int, const char *, size_t *);
 
 /* job.c: the only place a job's state changes. */
 struct job	*job_new(void);
@@ -319,6 +339,7 @@ u_int		 sched_slots_used(enum job_kind);
 u_int		 sched_slots_max(enum job_kind);
 uint64_t	 sched_count(enum job_kind, enum job_state);
 uint64_t	 sched_total(void);
+uint64_t	 sched_user_pending(uid_t);	/* waiting + queued of a uid */
 /* Call cb once when all (any: one) of jobs are final, or timeout_ms passes. */
 struct waiter	*sched_wait(struct job **, size_t, int, int64_t,
 		    void (*)(struct waiter *, struct job *, int, void *),
@@ -370,6 +391,13 @@ void		 pool_proc_start(struct job *);
 void		 pool_proc_cancel(struct job *, int64_t);
 u_int		 pool_proc_busy(void);
 int		 pool_proc_count(void);
+
+/* sdnotify.c: sd_notify(3) without libsystemd. */
+void		 sdnotify_init(void);		/* takes $NOTIFY_SOCKET */
+int		 sdnotify_send(const char *);	/* "READY=1" */
+
+/* execas.c: main() of the --exec-as trampoline (--system jobs). */
+int		 execas_main(int, char **);
 
 /*
  * worker.c: main() of a --worker process; fd is its socketpair end, and

@@ -35,6 +35,31 @@ enum {
 	MAIN_OPT_PLUGIN = 512,
 	MAIN_OPT_WORKER_MEMORY
 };
+/* Long options of the limits, --system and systemd. */
+enum {
+	MAIN_OPT_SYSTEM = 256,
+	MAIN_OPT_READ_TIMEOUT,
+	MAIN_OPT_MAX_CLIENTS,
+	MAIN_OPT_MAX_FRAME,
+	MAIN_OPT_MAX_UNREAD,
+	MAIN_OPT_MAX_QUEUED
+};
+
+/* A size (config_size) within min..max, or a usage error naming it. */
+static uint64_t
+main_size(const char *s, const char *what, uint64_t min, uint64_t max)
+{
+	uint64_t	 n;
+
+	if (config_size(s, &n) == -1 || n < min || n > max) {
+		fprintf(stderr, "futured: bad %s \"%s\" (want %llu..%llu "
+		    "bytes, K, M or G)\n", what, s, (unsigned long long)min,
+		    (unsigned long long)max);
+		exit(2);
+	}
+	return (n);
+}
+#define MAIN_SYSTEM_SOCKET	"/run/futured/futured.sock"
 #define MAIN_OPTSTRING		"c:fs:j:P:l:Vh"
 
 struct settings		 settings;
@@ -54,6 +79,8 @@ usage(void)
 "               [--retention DUR] [--retain-max N] [--max-output BYTES]\n"
 "               [-l error|warn|info|debug]\n"
 "               [-c FILE] [--plugin PATH] [--worker-memory SIZE]\n"
+"               [--system] [--read-timeout DUR] [--max-clients N]\n"
+"               [--max-frame SIZE] [--max-unread SIZE] [--max-queued N]\n"
 "               [-V] [-h]\n");
 	exit(2);
 }
@@ -119,6 +146,7 @@ main_signal_cb(evutil_socket_t sig, short events, void *arg)
 		return;
 	}
 	main_stopping = 1;
+	sdnotify_send("STOPPING=1");
 	log_info("signal %d, shutting down", (int)sig);
 	server_stop_accepting();
 	/* Queued jobs will never start: settle them now for any waiter. */
@@ -208,6 +236,13 @@ main(int argc, char **argv)
 		{ "plugin",	required_argument,	NULL, MAIN_OPT_PLUGIN },
 		{ "worker-memory", required_argument,	NULL,
 		    MAIN_OPT_WORKER_MEMORY },
+		{ "system",	no_argument,		NULL, MAIN_OPT_SYSTEM },
+		{ "read-timeout", required_argument,	NULL,
+		    MAIN_OPT_READ_TIMEOUT },
+		{ "max-clients", required_argument,	NULL, MAIN_OPT_MAX_CLIENTS },
+		{ "max-frame",	required_argument,	NULL, MAIN_OPT_MAX_FRAME },
+		{ "max-unread",	required_argument,	NULL, MAIN_OPT_MAX_UNREAD },
+		{ "max-queued",	required_argument,	NULL, MAIN_OPT_MAX_QUEUED },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
@@ -220,6 +255,9 @@ main(int argc, char **argv)
 	int		 noconf = 0, cmdline_plugins = 0;
 	ssize_t		 n;
 
+	/* Before anything else: this process is root until it drops. */
+	if (argc >= 2 && strcmp(argv[1], "--exec-as") == 0)
+		return (execas_main(argc - 1, argv + 1));
 	/* Only pool_proc_spawn() writes what follows --worker. */
 	if (argc >= 2 && strcmp(argv[1], "--worker") == 0) {
 		log_procname("futured-worker");
@@ -315,6 +353,33 @@ main(int argc, char **argv)
 				exit(2);
 			}
 			break;
+		case MAIN_OPT_SYSTEM:
+			settings.system = 1;
+			break;
+		case MAIN_OPT_READ_TIMEOUT:
+			if (duration_parse(optarg,
+			    &settings.read_timeout_ms) == -1) {
+				fprintf(stderr, "futured: bad duration \"%s\"\n",
+				    optarg);
+				exit(2);
+			}
+			break;
+		case MAIN_OPT_MAX_CLIENTS:
+			settings.max_clients = main_number(optarg,
+			    "connection limit", 1, 1000000);
+			break;
+		case MAIN_OPT_MAX_FRAME:
+			settings.max_frame = main_size(optarg, "frame limit",
+			    1024, 1024U * 1024 * 1024);
+			break;
+		case MAIN_OPT_MAX_UNREAD:
+			settings.max_unread = main_size(optarg,
+			    "unread answer limit", 64 * 1024, SIZE_MAX / 2);
+			break;
+		case MAIN_OPT_MAX_QUEUED:
+			settings.max_queued = main_number(optarg,
+			    "queued job limit", 1, INT_MAX);
+			break;
 		case 'R':
 			ready_fd = main_number(optarg, "fd", 3, 1024);
 			break;
@@ -329,6 +394,10 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
+	if (settings.system && geteuid() != 0) {
+		fprintf(stderr, "futured: --system needs root\n");
+		exit(1);
+	}
 
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n == -1)
@@ -336,7 +405,9 @@ main(int argc, char **argv)
 	exe[n] = '\0';
 	settings.self_exe = exe;
 	if (settings.socket_path == NULL) {
-		if (sockpath_default(path, sizeof(path)) == -1)
+		if (settings.system)
+			snprintf(path, sizeof(path), "%s", MAIN_SYSTEM_SOCKET);
+		else if (sockpath_default(path, sizeof(path)) == -1)
 			fatal("socket path");
 		settings.socket_path = path;
 	}
@@ -356,8 +427,16 @@ main(int argc, char **argv)
 	request_init();
 	sched_init();
 	child_init();
-	if (server_listen(settings.socket_path, &cause) == -1)
-		fatalx("%s", cause);
+	/* Before any child is spawned: they must not inherit these. */
+	sdnotify_init();
+	switch (server_listen_activated(&cause)) {
+	case -1:
+		fatalx("socket activation: %s", cause);
+	case 0:
+		if (server_listen(settings.socket_path, &cause) == -1)
+			fatalx("%s", cause);
+		break;
+	}
 	if (pool_thread_init(settings.threads) == -1)
 		fatalx("cannot start %d threads", settings.threads);
 	if (pool_proc_init(settings.procs, &cause) == -1)
@@ -374,6 +453,7 @@ main(int argc, char **argv)
 
 	log_info("listening on %s: %d threads, %d worker processes",
 	    settings.socket_path, settings.threads, settings.procs);
+	sdnotify_send("READY=1");
 	if (ready_fd != -1) {
 		(void)write(ready_fd, "", 1);
 		close(ready_fd);
@@ -382,6 +462,8 @@ main(int argc, char **argv)
 	event_base_dispatch(base);
 
 	log_info("stopping");
+	if (!main_stopping)
+		sdnotify_send("STOPPING=1");
 	server_stop_accepting();
 	sched_cancel_all(0, "daemon shutting down");
 	pool_proc_shutdown();

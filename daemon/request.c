@@ -21,6 +21,7 @@
 
 #include "futured.h"
 #include "futured.pb-c.h"
+#include "frame.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -92,6 +93,27 @@ void
 request_send_error(struct conn *c, int code, const char *msg)
 {
 	request_error(c, 0, code, "%s", msg);
+}
+
+/* For a connection refused before it exists (server_refuse). */
+uint8_t *
+request_pack_error(int code, const char *msg, size_t *lenp)
+{
+	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
+	Futured__Error		 err = FUTURED__ERROR__INIT;
+	uint8_t			*p;
+	size_t			 len;
+
+	err.code = code;
+	err.message = (char *)msg;
+	resp.body_case = FUTURED__RESPONSE__BODY_ERROR;
+	resp.error = &err;
+	len = futured__response__get_packed_size(&resp);
+	p = xmalloc(FRAME_HDR_LEN + len);
+	frame_header_encode(p, len);
+	futured__response__pack(&resp, p + FRAME_HDR_LEN);
+	*lenp = FRAME_HDR_LEN + len;
+	return (p);
 }
 
 static Futured__Kind
@@ -432,6 +454,35 @@ request_job_from_spec(struct conn *c, const Futured__JobSpec *s, int *code,
 	return (j);
 }
 
+/*
+ * A --system daemon runs as root.  exec drops to the submitter (through
+ * the --exec-as trampoline); echo, sleep and sha256 of a payload touch
+ * nothing of the system.  Every other handler, and sha256 of a FILE
+ * (it would read the file as root), runs with the daemon's privileges,
+ * so only root may submit them.
+ */
+static int
+request_system_refuse(struct conn *c, struct job *j, char **cause)
+{
+	const char	*name = j->handler->name;
+
+	if (!settings.system || c->uid == 0)
+		return (0);
+	if (strcmp(name, "exec") == 0 || strcmp(name, "echo") == 0 ||
+	    strcmp(name, "sleep") == 0)
+		return (0);
+	if (strcmp(name, "sha256") == 0) {
+		if (j->nargs == 0)
+			return (0);
+		xasprintf(cause, "sha256 of a file would read it as root: "
+		    "pass its contents as the payload (-D FILE) instead");
+		return (1);
+	}
+	xasprintf(cause, "handler \"%s\" runs inside the system daemon, "
+	    "as root: only root may submit it", name);
+	return (1);
+}
+
 static void
 request_submit(struct conn *c, uint64_t reqid, const Futured__SubmitRequest *req)
 {
@@ -449,6 +500,20 @@ request_submit(struct conn *c, uint64_t reqid, const Futured__SubmitRequest *req
 	if ((j = request_job_from_spec(c, req->spec, &code, &cause)) == NULL) {
 		request_error(c, reqid, code, "%s", cause);
 		free(cause);
+		return;
+	}
+	if (request_system_refuse(c, j, &cause)) {
+		request_error(c, reqid, FERR_PERM, "%s", cause);
+		free(cause);
+		job_unref(j);
+		return;
+	}
+	if (sched_user_pending(c->uid) >= settings.max_queued) {
+		request_error(c, reqid, FERR_QUEUE_FULL,
+		    "queue full: %llu jobs queued for uid %lu",
+		    (unsigned long long)sched_user_pending(c->uid),
+		    (unsigned long)c->uid);
+		job_unref(j);
 		return;
 	}
 	if (sched_insert(j, &cause) == -1) {

@@ -110,6 +110,9 @@ sched_free(void)
 	free(sched_users);
 	sched_users = NULL;
 	sched_nusers = 0;
+	/* A fresh table numbers from 1 again (tests and fuzzers). */
+	sched_next_id = 1;
+	sched_next_seq = 0;
 	sched_table_size = sched_table_len = 0;
 	TAILQ_INIT(&sched_finished);
 	sched_nfinished = 0;
@@ -396,9 +399,47 @@ sched_run_cb(evutil_socket_t fd, short events, void *arg)
 	}
 }
 
+/*
+ * A plain array: as many entries as local users who ever submitted, a
+ * few, touched once per state change.
+ */
+static struct sched_user *
+sched_user_get(uid_t uid, int create)
+{
+	size_t	 i;
+
+	for (i = 0; i < sched_nusers; i++) {
+		if (sched_users[i].uid == uid)
+			return (&sched_users[i]);
+	}
+	if (!create)
+		return (NULL);
+	sched_users = xreallocarray(sched_users, sched_nusers + 1,
+	    sizeof(*sched_users));
+	sched_users[sched_nusers].uid = uid;
+	sched_users[sched_nusers].pending = 0;
+	return (&sched_users[sched_nusers++]);
+}
+
+uint64_t
+sched_user_pending(uid_t uid)
+{
+	struct sched_user	*u;
+
+	return ((u = sched_user_get(uid, 0)) == NULL ? 0 : u->pending);
+}
+
+#define SCHED_PENDING(s)	((int)(s) == JOB_WAITING || (s) == JOB_QUEUED)
+
 void
 sched_state_changed(struct job *j, enum job_state old)
 {
+	if (SCHED_PENDING(old) != SCHED_PENDING(j->state)) {
+		if (SCHED_PENDING(j->state))
+			sched_user_get(j->owner, 1)->pending++;
+		else
+			sched_user_get(j->owner, 1)->pending--;
+	}
 	if ((int)old >= 0)
 		sched_counts[j->kind][old]--;
 	sched_counts[j->kind][j->state]++;

@@ -34,4 +34,8 @@ settings_defaults(struct settings *s)
 	s->max_output = DEFAULT_MAX_OUTPUT;
 	s->stderr_tail = DEFAULT_STDERR_TAIL;
 	s->max_frame = FUTURED_FRAME_MAX;
+	s->read_timeout_ms = DEFAULT_READ_TIMEOUT_MS;
+	s->max_clients = DEFAULT_MAX_CLIENTS;
+	s->max_unread = DEFAULT_MAX_UNREAD;
+	s->max_queued = DEFAULT_MAX_QUEUED;
 }

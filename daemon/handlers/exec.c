@@ -244,6 +244,37 @@ exec_pipe(int fds[2], int ours)
 	return (0);
 }
 
+/*
+ * argv of the --exec-as trampoline (execas.c) for a --system daemon's
+ * job of another user: uid, cwd, program, the environment, then the
+ * command's own argv.  The strings are borrowed; free the array only.
+ */
+static char **
+exec_as_argv(struct job *j, const char *prog, char **env, char *uidbuf,
+    char *nbuf, size_t bufsize)
+{
+	char	**argv;
+	size_t	  nenv = 0, i, k = 0;
+
+	while (env[nenv] != NULL)
+		nenv++;
+	snprintf(uidbuf, bufsize, "%lu", (unsigned long)j->owner);
+	snprintf(nbuf, bufsize, "%zu", nenv);
+	argv = xcalloc(6 + nenv + j->nargs + 1, sizeof(*argv));
+	argv[k++] = (char *)settings.self_exe;
+	argv[k++] = (char *)"--exec-as";
+	argv[k++] = uidbuf;
+	argv[k++] = j->cwd != NULL ? j->cwd : (char *)"";
+	argv[k++] = (char *)prog;
+	argv[k++] = nbuf;
+	for (i = 0; i < nenv; i++)
+		argv[k++] = env[i];
+	for (i = 0; i < j->nargs; i++)
+		argv[k++] = j->args[i];
+	argv[k] = NULL;
+	return (argv);
+}
+
 static int
 exec_start(struct fut_handler_ctx *ctx)
 {
@@ -255,13 +286,20 @@ exec_start(struct fut_handler_ctx *ctx)
 	sigset_t			 all, none;
 	int				 in[2], out[2], err[2], error;
 	char				*prog, **env, **argv;
+	char				*noenv[] = { NULL };
+	char				 uidbuf[32], nbuf[32];
 	size_t				 i;
+	int				 as_user;
 
 	if (ctx->nargs == 0) {
 		fut_handler_fail(ctx, "exec: no command given");
 		return (-1);
 	}
-	if (j->cwd != NULL && (stat(j->cwd, &sb) == -1 || !S_ISDIR(sb.st_mode))) {
+	/* Someone else's job in a --system daemon: run it as them. */
+	as_user = settings.system && j->owner != geteuid();
+	/* as_user: the trampoline enters cwd with the user's rights. */
+	if (!as_user && j->cwd != NULL &&
+	    (stat(j->cwd, &sb) == -1 || !S_ISDIR(sb.st_mode))) {
 		fut_handler_fail(ctx, "exec: working directory %s: %s", j->cwd,
 		    errno != 0 ? strerror(errno) : "not a directory");
 		return (-1);
@@ -303,7 +341,7 @@ exec_start(struct fut_handler_ctx *ctx)
 	posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
 #endif
 #ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCHDIR_NP
-	if (j->cwd != NULL)
+	if (j->cwd != NULL && !as_user)
 		posix_spawn_file_actions_addchdir_np(&fa, j->cwd);
 #endif
 	posix_spawnattr_init(&attr);
@@ -315,17 +353,23 @@ exec_start(struct fut_handler_ctx *ctx)
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
 	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 
-	argv = xcalloc(ctx->nargs + 1, sizeof(*argv));
-	for (i = 0; i < ctx->nargs; i++)
-		argv[i] = ctx->args[i];
 	env = exec_environ(j);
+	if (as_user)
+		argv = exec_as_argv(j, prog, env, uidbuf, nbuf, sizeof(uidbuf));
+	else {
+		argv = xcalloc(ctx->nargs + 1, sizeof(*argv));
+		for (i = 0; i < ctx->nargs; i++)
+			argv[i] = ctx->args[i];
+	}
 
 	e = xcalloc(1, sizeof(*e));
 	e->ctx = ctx;
 	e->in = in[1];
 	e->out = out[0];
 	e->err = err[0];
-	error = posix_spawn(&e->pid, prog, &fa, &attr, argv, env);
+	/* The trampoline is root until it drops: it gets no environment. */
+	error = posix_spawn(&e->pid, as_user ? settings.self_exe : prog, &fa,
+	    &attr, argv, as_user ? noenv : env);
 
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
