@@ -552,6 +552,12 @@ json_job(const Futured__JobInfo *ji)
 		json_null(&j, "ended");
 	if (ji->has_parent)
 		json_uint(&j, "parent", ji->parent);
+	else
+		json_null(&j, "parent");
+	json_object(&j, "ctx");
+	for (i = 0; i < ji->n_ctx; i++)
+		json_string(&j, ji->ctx[i]->key, ji->ctx[i]->value);
+	json_object_end(&j);
 	if (ji->has_priority)
 		json_int(&j, "priority", ji->priority);
 	json_array(&j, "args");
@@ -578,6 +584,13 @@ print_job_line(const Futured__JobInfo *ji)
 	if (ji->has_retries && ji->retries > 0 && ji->has_attempts)
 		snprintf(extra + n, sizeof(extra) - n, " attempt %u/%u",
 		    ji->attempts, ji->retries + 1);
+	n = strlen(extra);
+	if (ji->group != NULL && *ji->group != '\0')
+		snprintf(extra + n, sizeof(extra) - n, " group %s", ji->group);
+	n = strlen(extra);
+	if (ji->has_parent)
+		snprintf(extra + n, sizeof(extra) - n, " parent %" PRIu64,
+		    ji->parent);
 	n = strlen(extra);
 	if (ji->ended != NULL && state_final(ji->state) &&
 	    ji->state != FUTURED__STATE__STATE_SUCCEEDED)
@@ -792,8 +805,14 @@ parse_spec(int argc, char **argv, struct spec *s)
 	Futured__KeyValue	**envopt = NULL;
 	size_t			  nenvopt = 0, i;
 	int			  ch;
+	char			 *env, *end;
 
 	futured__job_spec__init(&s->js);
+	/* Submitted from inside a job: this one becomes its child. */
+	if ((env = getenv("FUTURED_JOB_ID")) != NULL && *env != '\0') {
+		s->js.parent = strtoull(env, &end, 10);
+		s->js.has_parent = *end == '\0' && s->js.parent != 0;
+	}
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "+k:t:a:i:g:p:C:e:d:D:r:n:w",
 	    opts, NULL)) != -1) {
@@ -1558,11 +1577,77 @@ cmd_ping(int argc, char **argv)
 	return (EX_OK);
 }
 
+/* group NAME [--fail-fast | --no-fail-fast] [--parallel N] */
 static int
 cmd_group(int argc, char **argv)
 {
-	not_implemented("group");
-	return (EX_USAGE);
+	static const struct option	 opts[] = {
+		{ "fail-fast",		no_argument,	   NULL, 'f' },
+		{ "no-fail-fast",	no_argument,	   NULL, 'F' },
+		{ "parallel",		required_argument, NULL, 'p' },
+		{ NULL,			0,		   NULL, 0 }
+	};
+	Futured__Request	 req = FUTURED__REQUEST__INIT;
+	Futured__GroupRequest	 gq = FUTURED__GROUP_REQUEST__INIT;
+	Futured__GroupReply	*g;
+	Futured__Response	*r;
+	struct json		 j;
+	int			 ch;
+
+	/* GNU getopt permutes: options may follow the name. */
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+		case 'F':
+			gq.has_fail_fast = 1;
+			gq.fail_fast = ch == 'f';
+			break;
+		case 'p':
+			gq.has_parallel = 1;
+			gq.parallel = parse_int(optarg, 0, UINT32_MAX,
+			    "parallel limit");
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc - 1)
+		errx(EX_USAGE, "group: give one group name");
+	if (*argv[optind] == '\0')
+		errx(EX_USAGE, "bad group \"\"");
+	gq.name = argv[optind];
+	req.body_case = FUTURED__REQUEST__BODY_GROUP;
+	req.group = &gq;
+	r = ctl_call(&req);
+	ctl_expect(r, FUTURED__RESPONSE__BODY_GROUP);
+	g = r->group;
+	if (ctl_json) {
+		json_begin(&j, stdout);
+		json_string(&j, "name", g->name);
+		json_bool(&j, "fail_fast", g->fail_fast);
+		json_uint(&j, "parallel", g->parallel);
+		json_uint(&j, "jobs", g->jobs);
+		json_uint(&j, "running", g->running);
+		json_uint(&j, "pending", g->pending);
+		json_uint(&j, "succeeded", g->succeeded);
+		json_uint(&j, "failed", g->failed);
+		json_bool(&j, "created", g->created);
+		json_end(&j);
+	} else {
+		printf("group %s%s: fail-fast %s, parallel ", g->name,
+		    g->created ? " (new)" : "", g->fail_fast ? "on" : "off");
+		if (g->parallel == 0)
+			printf("unlimited");
+		else
+			printf("%u", g->parallel);
+		printf(", %" PRIu64 " jobs: %" PRIu64 " running, %" PRIu64
+		    " pending, %" PRIu64 " succeeded, %" PRIu64
+		    " failed or cancelled\n", g->jobs, g->running,
+		    g->pending, g->succeeded, g->failed);
+	}
+	futured__response__free_unpacked(r, NULL);
+	return (EX_OK);
 }
 
 static int

@@ -103,6 +103,18 @@ struct kv {
 	char	*value;
 };
 
+/* A named set of one user's jobs (group.c). */
+struct jobgroup {
+	char			*name;
+	uid_t			 owner;
+	int			 fail_fast;
+	u_int			 parallel;	/* 0: no limit */
+	u_int			 running;
+	TAILQ_HEAD(, job)	 held;		/* queued, over the limit */
+	TAILQ_HEAD(, job)	 members;
+	LIST_ENTRY(jobgroup)	 entry;
+};
+
 struct waiter;
 struct waitref {
 	struct waiter		*waiter;
@@ -136,6 +148,12 @@ struct job {
 	int64_t			 retry_delay_ms;	/* first retry's delay */
 	int			 retry_timeouts;	/* retry timed-out runs too */
 	uint64_t		 parent;	/* 0: none */
+	struct job		*parent_job;	/* referenced, or NULL */
+	TAILQ_HEAD(, job)	 children;
+	TAILQ_ENTRY(job)	 centry;	/* parent_job's children */
+	struct jobgroup		*grp;		/* or NULL */
+	TAILQ_ENTRY(job)	 gentry;	/* grp's members */
+	struct job		*input_job;	/* input_from, referenced */
 	uint64_t		*after;		/* ids that must succeed first */
 	size_t			 nafter;
 	uint64_t		 input_from;	/* 0: none */
@@ -171,10 +189,11 @@ struct job {
 #define JOBF_TIMEDOUT		0x2	/* the pending cancel is a timeout */
 #define JOBF_DEADLINE		0x4	/* ... and it is the deadline's */
 #define JOBF_RETRYWAIT		0x8	/* queued, waiting out a retry delay */
+#define JOBF_HELD		0x10	/* queued, held by its group's limit */
 	int			 refs;
 	struct waiter		*deps;		/* sched.c: waiting on after */
 
-	TAILQ_ENTRY(job)	 entry;		/* a queue of sched.c */
+	TAILQ_ENTRY(job)	 entry;		/* a queue, or the finished list */
 	struct job		*hnext;		/* job table chain */
 	struct waitrefs		 waiters;
 };
@@ -346,6 +365,17 @@ struct waiter	*sched_wait(struct job **, size_t, int, int64_t,
 		    void *);
 void		 sched_wait_free(struct waiter *);
 size_t		 sched_waiter_jobs(struct waiter *, struct job ***);
+
+/* group.c */
+struct jobgroup	*group_get(uid_t, const char *, int);
+void		 group_add(struct jobgroup *, struct job *);
+void		 group_remove(struct job *);
+int		 group_hold(struct job *);	/* 1: held, do not start */
+void		 group_unhold(struct job *);
+void		 group_release(struct jobgroup *);
+void		 group_running(struct job *, int);
+void		 group_final(struct job *);
+void		 group_free_all(void);
 
 /* handler.c: the handler registry and the fut_handler_* accessors. */
 void		 handler_init(void);

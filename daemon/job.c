@@ -99,6 +99,7 @@ job_new(void)
 	j->output.max = settings.max_output;
 	j->errtail.max = settings.stderr_tail;
 	TAILQ_INIT(&j->waiters);
+	TAILQ_INIT(&j->children);
 	return (j);
 }
 
@@ -113,6 +114,13 @@ job_free(struct job *j)
 {
 	size_t	 i;
 
+	group_remove(j);
+	if (j->parent_job != NULL) {
+		TAILQ_REMOVE(&j->parent_job->children, j, centry);
+		job_unref(j->parent_job);
+	}
+	if (j->input_job != NULL)
+		job_unref(j->input_job);
 	if (j->timer != NULL)
 		event_free(j->timer);
 	if (j->retry_timer != NULL)
@@ -433,7 +441,9 @@ job_cancel(struct job *j, enum job_state final, int64_t grace_ms,
 		if (j->flags & JOBF_RETRYWAIT) {
 			evtimer_del(j->retry_timer);
 			j->flags &= ~JOBF_RETRYWAIT;
-		} else
+		} else if (j->flags & JOBF_HELD)
+			group_unhold(j);
+		else
 			sched_dequeue(j);
 		job_set_ended(j, final == JOB_CANCELLED ?
 		    "cancelled while queued" : "timed out while queued");

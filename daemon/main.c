@@ -470,6 +470,7 @@ main(int argc, char **argv)
 	pool_thread_shutdown();
 	server_close();
 	sched_free();
+	group_free_all();
 	event_free(sigterm);
 	event_free(sigint);
 	event_free(sighup);

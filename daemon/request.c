@@ -137,6 +137,39 @@ request_state_out(enum job_state s)
 }
 
 /*
+ * The context entries: one block, the pointers first, so that
+ * request_jobinfo_clear() frees it with info->ctx.
+ */
+static void
+request_jobinfo_ctx(struct job *j, Futured__JobInfo *info)
+{
+	Futured__KeyValue	**ptrs, *kvs;
+	size_t			  i;
+
+	if (j->nctx == 0)
+		return;
+	ptrs = xcalloc(j->nctx, sizeof(*ptrs) + sizeof(*kvs));
+	kvs = (Futured__KeyValue *)(ptrs + j->nctx);
+	for (i = 0; i < j->nctx; i++) {
+		futured__key_value__init(&kvs[i]);
+		kvs[i].key = j->ctx[i].key;
+		kvs[i].value = j->ctx[i].value;
+		ptrs[i] = &kvs[i];
+	}
+	info->n_ctx = j->nctx;
+	info->ctx = ptrs;
+}
+
+/* What request_jobinfo() allocated, once the answer is packed. */
+static void
+request_jobinfo_clear(Futured__JobInfo *info)
+{
+	free(info->ctx);
+	info->ctx = NULL;
+	info->n_ctx = 0;
+}
+
+/*
  * Fill info from j, borrowing the job's memory.  Output only when asked
  * and the job is final.
  */
@@ -207,6 +240,11 @@ request_jobinfo(struct job *j, int with_output, Futured__JobInfo *info)
 	}
 	if (JOB_FINAL(j->state))
 		info->ended = (char *)j->ended;
+	if (j->parent != 0) {
+		info->has_parent = 1;
+		info->parent = j->parent;
+	}
+	request_jobinfo_ctx(j, info);
 	info->n_args = j->nargs;
 	info->args = j->args;
 	if (j->priority != 0) {
@@ -327,7 +365,65 @@ request_notify_cb(struct waiter *w, struct job *first, int timed_out,
 	resp.body_case = FUTURED__RESPONSE__BODY_EVENT;
 	resp.event = &ev;
 	request_send(p->conn, &resp);
+	request_jobinfo_clear(&info);
 	request_pending_free(p);
+}
+
+/* Add the parent's context entries that the child does not set. */
+static void
+request_inherit_ctx(struct job *j, const struct job *p)
+{
+	size_t	 i, k;
+
+	for (i = 0; i < p->nctx; i++) {
+		for (k = 0; k < j->nctx; k++) {
+			if (strcmp(j->ctx[k].key, p->ctx[i].key) == 0)
+				break;
+		}
+		if (k < j->nctx)
+			continue;
+		j->ctx = xreallocarray(j->ctx, j->nctx + 1, sizeof(*j->ctx));
+		j->ctx[j->nctx].key = xstrdup(p->ctx[i].key);
+		j->ctx[j->nctx].value = xstrdup(p->ctx[i].value);
+		j->nctx++;
+	}
+}
+
+/*
+ * Tie a new job to its group and its parent.  A child inherits the
+ * parent's context (its own entries win) and the earlier of the two
+ * deadlines, and is cancelled with its parent (sched.c).
+ */
+static int
+request_link(struct conn *c, struct job *j, const Futured__JobSpec *s,
+    int *code, char **cause)
+{
+	struct job	*p;
+	int64_t		 left;
+
+	if (j->group != NULL)
+		group_add(group_get(j->owner, j->group, 1), j);
+	if (!s->has_parent || s->parent == 0)
+		return (0);
+	if ((p = request_find(c, s->parent)) == NULL) {
+		*code = FERR_NOT_FOUND;
+		xasprintf(cause, "no such parent job: %llu",
+		    (unsigned long long)s->parent);
+		return (-1);
+	}
+	j->parent = p->id;
+	j->parent_job = p;
+	job_ref(p);
+	TAILQ_INSERT_TAIL(&p->children, j, centry);
+	request_inherit_ctx(j, p);
+	if (p->deadline_ms > 0) {
+		left = p->submitted_mono + p->deadline_ms - job_mono_ms();
+		if (left < 1)
+			left = 1;
+		if (j->deadline_ms == 0 || left < j->deadline_ms)
+			j->deadline_ms = left;
+	}
+	return (0);
 }
 
 /* Build a job from a spec, or say what is wrong with it. */
@@ -451,6 +547,10 @@ request_job_from_spec(struct conn *c, const Futured__JobSpec *s, int *code,
 		j->nafter = s->n_after;
 	}
 	j->input_from = s->has_input_from ? s->input_from : 0;
+	if (request_link(c, j, s, code, cause) == -1) {
+		job_unref(j);
+		return (NULL);
+	}
 	return (j);
 }
 
@@ -523,6 +623,13 @@ request_submit(struct conn *c, uint64_t reqid, const Futured__SubmitRequest *req
 		job_unref(j);
 		return;
 	}
+	/* A child of a job already cancelled goes the same way. */
+	if (j->parent_job != NULL &&
+	    (j->parent_job->state == JOB_CANCELLED ||
+	    j->parent_job->state == JOB_TIMED_OUT))
+		job_cancel(j, JOB_CANCELLED, 0, "parent %llu %s",
+		    (unsigned long long)j->parent,
+		    job_state_name(j->parent_job->state));
 	r.id = j->id;
 	r.has_state = 1;
 	r.state = request_state_out(j->state);
@@ -575,6 +682,8 @@ request_status(struct conn *c, uint64_t reqid, const Futured__StatusRequest *req
 	resp.body_case = FUTURED__RESPONSE__BODY_STATUS;
 	resp.status = &r;
 	request_send(c, &resp);
+	for (i = 0; i < req->n_ids; i++)
+		request_jobinfo_clear(&infos[i]);
 	free(infos);
 	free(ptrs);
 }
@@ -603,6 +712,7 @@ request_result(struct conn *c, uint64_t reqid, const Futured__ResultRequest *req
 	resp.body_case = FUTURED__RESPONSE__BODY_RESULT;
 	resp.result = &r;
 	request_send(c, &resp);
+	request_jobinfo_clear(&info);
 }
 
 struct request_collect {
@@ -681,6 +791,8 @@ request_list(struct conn *c, uint64_t reqid, const Futured__ListRequest *req)
 	resp.body_case = FUTURED__RESPONSE__BODY_LIST;
 	resp.list = &r;
 	request_send(c, &resp);
+	for (i = 0; i < n; i++)
+		request_jobinfo_clear(&infos[i]);
 	free(infos);
 	free(ptrs);
 	free(jobs);
@@ -754,6 +866,8 @@ request_wait_cb(struct waiter *w, struct job *first, int timed_out, void *arg)
 	resp.body_case = FUTURED__RESPONSE__BODY_WAIT;
 	resp.wait = &r;
 	request_send(p->conn, &resp);
+	for (i = 0; i < n; i++)
+		request_jobinfo_clear(&infos[i]);
 	free(infos);
 	free(ptrs);
 	free(jobs);
@@ -903,6 +1017,51 @@ request_subscribe(struct conn *c, uint64_t reqid,
 	}
 	free(ids);
 	free(jobs);
+}
+
+/* Groups --------------------------------------------------------------- */
+
+static void
+request_group(struct conn *c, uint64_t reqid, const Futured__GroupRequest *req)
+{
+	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
+	Futured__GroupReply	 r = FUTURED__GROUP_REPLY__INIT;
+	struct jobgroup		*g;
+	struct job		*j;
+
+	if (*req->name == '\0') {
+		request_error(c, reqid, FERR_INVALID, "a group needs a name");
+		return;
+	}
+	if ((g = group_get(c->uid, req->name, 0)) == NULL) {
+		g = group_get(c->uid, req->name, 1);
+		r.created = 1;
+	}
+	if (req->has_fail_fast)
+		g->fail_fast = req->fail_fast;
+	if (req->has_parallel) {
+		g->parallel = req->parallel;
+		/* A raised limit lets held jobs go now. */
+		group_release(g);
+	}
+	r.name = g->name;
+	r.fail_fast = g->fail_fast;
+	r.parallel = g->parallel;
+	TAILQ_FOREACH(j, &g->members, gentry) {
+		r.jobs++;
+		if (j->state == JOB_RUNNING)
+			r.running++;
+		else if (!JOB_FINAL(j->state))
+			r.pending++;
+		else if (j->state == JOB_SUCCEEDED)
+			r.succeeded++;
+		else
+			r.failed++;
+	}
+	resp.id = reqid;
+	resp.body_case = FUTURED__RESPONSE__BODY_GROUP;
+	resp.group = &r;
+	request_send(c, &resp);
 }
 
 /* Handlers, stats, ping ------------------------------------------------- */
@@ -1068,6 +1227,9 @@ request_dispatch(struct conn *c, const uint8_t *data, size_t len)
 		break;
 	case FUTURED__REQUEST__BODY_SUBSCRIBE:
 		request_subscribe(c, req->id, req->subscribe);
+		break;
+	case FUTURED__REQUEST__BODY_GROUP:
+		request_group(c, req->id, req->group);
 		break;
 	default:
 		request_error(c, req->id, FERR_PROTO,

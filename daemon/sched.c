@@ -192,6 +192,10 @@ sched_insert(struct job *j, char **cause)
 				free(deps);
 				return (-1);
 			}
+			if (id == j->input_from && j->input_job == NULL) {
+				j->input_job = deps[n];
+				job_ref(j->input_job);
+			}
 			n++;
 		}
 	}
@@ -209,7 +213,7 @@ sched_insert(struct job *j, char **cause)
 	if (n > 0) {
 		/* The dependent holds a reference: deps_cb may run at once. */
 		job_ref(j);
-		j->deps = sched_wait(deps, n, 0, -1, sched_deps_cb, j);
+		j->deps = sched_wait(deps, n, 1, -1, sched_deps_cb, j);
 		job_unref(j);
 	}
 	free(deps);
@@ -275,29 +279,49 @@ sched_foreach(void (*cb)(struct job *, void *), void *arg)
 	}
 }
 
-/* Dependencies are final: start the job, or cancel it naming the culprit. */
+/*
+ * One of the dependencies is final.  A failed, cancelled or timed-out
+ * one cancels the dependent at once, naming it; when all succeeded the
+ * dependent is queued; otherwise it waits on for the rest.
+ */
 static void
 sched_deps_cb(struct waiter *w, struct job *first, int timed_out, void *arg)
 {
-	struct job	*j = arg, *d;
-	size_t		 i;
+	struct job	*j = arg, *d, **rest;
+	size_t		 i, n = 0;
 
 	j->deps = NULL;
 	if (JOB_FINAL(j->state))
 		return;
 	for (i = 0; i < w->nrefs; i++) {
 		d = w->refs[i].job;
-		if (d->state != JOB_SUCCEEDED) {
+		if (JOB_FINAL(d->state) && d->state != JOB_SUCCEEDED) {
 			job_cancel(j, JOB_CANCELLED, 0,
 			    "dependency %llu %s", (unsigned long long)d->id,
 			    job_state_name(d->state));
 			return;
 		}
+		if (!JOB_FINAL(d->state))
+			n++;
 	}
-	if (j->input_from != 0 && (d = sched_find(j->input_from)) != NULL) {
+	if (n > 0) {
+		rest = xcalloc(n, sizeof(*rest));
+		for (n = 0, i = 0; i < w->nrefs; i++) {
+			if (!JOB_FINAL(w->refs[i].job->state))
+				rest[n++] = w->refs[i].job;
+		}
+		job_ref(j);
+		j->deps = sched_wait(rest, n, 1, -1, sched_deps_cb, j);
+		job_unref(j);
+		free(rest);
+		return;
+	}
+	if ((d = j->input_job) != NULL) {
 		free(j->payload);
 		j->payload = xmemdup(d->output.data, d->output.len);
 		j->payload_len = d->output.len;
+		j->input_job = NULL;
+		job_unref(d);
 	}
 	job_queued(j);
 }
@@ -387,6 +411,10 @@ sched_run_cb(evutil_socket_t fd, short events, void *arg)
 		    (j = sched_peek(k)) != NULL) {
 			job_ref(j);
 			sched_dequeue(j);
+			if (group_hold(j)) {
+				job_unref(j);
+				continue;
+			}
 			sched_used[k]++;
 			if ((j->handler->flags & FUT_HF_LOOP) || k == JOB_ASYNC)
 				pool_loop_start(j);
@@ -443,8 +471,12 @@ sched_state_changed(struct job *j, enum job_state old)
 	if ((int)old >= 0)
 		sched_counts[j->kind][old]--;
 	sched_counts[j->kind][j->state]++;
-	if (j->state == JOB_RUNNING)
+	if (j->state == JOB_RUNNING) {
 		sched_running_total++;
+		group_running(j, 1);
+	}
+	if (old == JOB_RUNNING)
+		group_running(j, 0);
 	if (old == JOB_RUNNING && --sched_running_total == 0 &&
 	    sched_idle_hook != NULL)
 		sched_idle_hook();
@@ -549,6 +581,36 @@ sched_waiter_fire(struct waiter *w, int timed_out)
 	sched_wait_free(w);
 }
 
+/* A cancelled or timed-out parent takes its unfinished children along. */
+static void
+sched_cancel_children(struct job *j)
+{
+	struct job	*c, **kids;
+	size_t		 n = 0, i;
+
+	TAILQ_FOREACH(c, &j->children, centry) {
+		if (!JOB_FINAL(c->state))
+			n++;
+	}
+	if (n == 0)
+		return;
+	kids = xcalloc(n, sizeof(*kids));
+	n = 0;
+	TAILQ_FOREACH(c, &j->children, centry) {
+		if (!JOB_FINAL(c->state)) {
+			job_ref(c);
+			kids[n++] = c;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		job_cancel(kids[i], JOB_CANCELLED, settings.grace_ms,
+		    "parent %llu %s", (unsigned long long)j->id,
+		    job_state_name(j->state));
+		job_unref(kids[i]);
+	}
+	free(kids);
+}
+
 /* The job is final: tell its waiters. */
 void
 sched_job_final(struct job *j)
@@ -568,6 +630,13 @@ sched_job_final(struct job *j)
 	if (sched_retention_ev != NULL && (sched_nfinished == 1 ||
 	    sched_nfinished > settings.retain_max))
 		event_active(sched_retention_ev, 0, 0);
+	if (j->input_job != NULL) {
+		job_unref(j->input_job);
+		j->input_job = NULL;
+	}
+	group_final(j);
+	if (j->state == JOB_CANCELLED || j->state == JOB_TIMED_OUT)
+		sched_cancel_children(j);
 	TAILQ_FOREACH(r, &j->waiters, entry) {
 		w = r->waiter;
 		w->pending--;
