@@ -535,7 +535,7 @@ static void
 pool_proc_child_cb(pid_t pid, int status, void *arg)
 {
 	struct pool_proc_worker	*w = arg;
-	int			 cancelled;
+	int			 cancelled, had_job;
 
 	if (w->pid != pid || !(WIFEXITED(status) || WIFSIGNALED(status)))
 		return;
@@ -550,6 +550,7 @@ pool_proc_child_cb(pid_t pid, int status, void *arg)
 	w->pid = -1;
 
 	cancelled = (w->flags & PPW_CANCEL) != 0;
+	had_job = w->job != NULL;
 	if (w->job != NULL) {
 		if (!cancelled)
 			log_warnx("%s: worker %u (pid %ld) died running job "
@@ -563,7 +564,13 @@ pool_proc_child_cb(pid_t pid, int status, void *arg)
 
 	if (pool_proc_stopping)
 		return;
-	if (!cancelled && job_mono_ms() - w->spawned_at < POOL_PROC_QUICK_MS) {
+	/*
+	 * Back off only when the worker itself cannot live (a plugin that
+	 * no longer loads, say): a job that crashes it is that job's fault,
+	 * bounded by its attempts, and must not delay the next job.
+	 */
+	if (!cancelled && !had_job &&
+	    job_mono_ms() - w->spawned_at < POOL_PROC_QUICK_MS) {
 		w->backoff_ms = w->backoff_ms == 0 ? POOL_PROC_BACKOFF_MIN :
 		    w->backoff_ms * 2;
 		if (w->backoff_ms > POOL_PROC_BACKOFF_MAX)
