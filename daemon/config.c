@@ -165,7 +165,8 @@ config_set(enum config_key key, const char *value, int *level, char **cause)
 			goto bad;
 		return (0);
 	case CONFIG_MAX_OUTPUT:
-		if (config_number(value, 0, INT_MAX, &n) == -1)
+		/* 0 would read as "no limit" to struct buf: refuse it. */
+		if (config_number(value, 1, INT_MAX, &n) == -1)
 			goto bad;
 		settings.max_output = n;
 		return (0);

@@ -52,9 +52,9 @@ struct bufferevent;
 #define DEFAULT_MAX_CLIENTS	1024
 #define DEFAULT_MAX_UNREAD	(64U * 1024 * 1024)	/* answers not read */
 #define DEFAULT_MAX_QUEUED	100000		/* per uid, not yet running */
-#define PRIO_MIN		(-20)
-#define PRIO_MAX		20
-#define PRIO_LEVELS		(PRIO_MAX - PRIO_MIN + 1)
+#define JOB_PRIO_MIN		(-20)
+#define JOB_PRIO_MAX		20
+#define JOB_PRIO_LEVELS		(JOB_PRIO_MAX - JOB_PRIO_MIN + 1)
 
 enum job_kind {
 	JOB_ASYNC,

@@ -343,8 +343,9 @@ main(int argc, char **argv)
 			    "finished job count", 0, INT_MAX);
 			break;
 		case 'O':
+			/* 0 would read as "no limit" to struct buf. */
 			settings.max_output = main_number(optarg,
-			    "output limit", 0, INT_MAX);
+			    "output limit", 1, INT_MAX);
 			break;
 		case 'l':
 			if ((level = log_level_from_name(optarg)) == -1) {

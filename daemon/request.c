@@ -468,9 +468,9 @@ request_job_from_spec(struct conn *c, const Futured__JobSpec *s, int *code,
 		    (h->kinds & FUT_HK_CPU) ? " cpu" : "");
 		return (NULL);
 	}
-	if (s->has_priority && (s->priority < PRIO_MIN || s->priority > PRIO_MAX)) {
+	if (s->has_priority && (s->priority < JOB_PRIO_MIN || s->priority > JOB_PRIO_MAX)) {
 		xasprintf(cause, "priority %d is outside %d..%d", s->priority,
-		    PRIO_MIN, PRIO_MAX);
+		    JOB_PRIO_MIN, JOB_PRIO_MAX);
 		return (NULL);
 	}
 	if (s->has_timeout_ms && s->timeout_ms < 0) {

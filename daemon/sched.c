@@ -2,7 +2,7 @@
  * The scheduler: the job table, one queue per kind ordered by priority
  * then arrival, the slots each kind may use, dependencies, and waiters.
  *
- * DESIGN.  Each kind has PRIO_LEVELS FIFO lists; a bitmap of non-empty
+ * DESIGN.  Each kind has JOB_PRIO_LEVELS FIFO lists; a bitmap of non-empty
  * levels makes push and pop O(1) whatever the queue length.  Starting
  * jobs happens in one deferred event per loop turn (sched_kick), never
  * from inside a state change, so settling a job can never recurse into
@@ -41,7 +41,7 @@ struct waiter {
 };
 
 struct prioq {
-	struct jobq	 level[PRIO_LEVELS];
+	struct jobq	 level[JOB_PRIO_LEVELS];
 	uint64_t	 nonempty;	/* bit i: level[i] has jobs */
 	size_t		 len;
 };
@@ -79,7 +79,7 @@ sched_init(void)
 	sched_table_size = 1024;
 	sched_table = xcalloc(sched_table_size, sizeof(*sched_table));
 	for (k = 0; k < JOB_NKINDS; k++) {
-		for (l = 0; l < PRIO_LEVELS; l++)
+		for (l = 0; l < JOB_PRIO_LEVELS; l++)
 			TAILQ_INIT(&sched_queues[k].level[l]);
 	}
 	if (base != NULL) {
@@ -330,7 +330,7 @@ void
 sched_enqueue(struct job *j)
 {
 	struct prioq	*q = &sched_queues[j->kind];
-	int		 l = j->priority - PRIO_MIN;
+	int		 l = j->priority - JOB_PRIO_MIN;
 
 	TAILQ_INSERT_TAIL(&q->level[l], j, entry);
 	q->nonempty |= UINT64_C(1) << l;
@@ -343,7 +343,7 @@ void
 sched_dequeue(struct job *j)
 {
 	struct prioq	*q = &sched_queues[j->kind];
-	int		 l = j->priority - PRIO_MIN;
+	int		 l = j->priority - JOB_PRIO_MIN;
 
 	TAILQ_REMOVE(&q->level[l], j, entry);
 	if (TAILQ_EMPTY(&q->level[l]))

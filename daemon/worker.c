@@ -39,10 +39,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* <sys/resource.h>'s setpriority() range; futured.h has its own. */
-#undef PRIO_MIN
-#undef PRIO_MAX
-
 #include "futured.h"
 #include "frame.h"
 #include "log.h"

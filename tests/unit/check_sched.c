@@ -271,9 +271,9 @@ START_TEST(test_priority_extremes)
 	struct job	*lo, *hi, *mid;
 
 	settings.async_slots = 0;
-	lo = must_insert(must_job("t_record", JOB_ASYNC, PRIO_MAX));
+	lo = must_insert(must_job("t_record", JOB_ASYNC, JOB_PRIO_MAX));
 	mid = must_insert(must_job("t_record", JOB_ASYNC, 0));
-	hi = must_insert(must_job("t_record", JOB_ASYNC, PRIO_MIN));
+	hi = must_insert(must_job("t_record", JOB_ASYNC, JOB_PRIO_MIN));
 	step();
 	ck_assert_uint_eq(nstarted, 0);
 	settings.async_slots = 1;
@@ -351,8 +351,8 @@ START_TEST(test_full_async_pool_does_not_block_blocking)
 	sleeper = must_sleeper("10s");
 	step();
 	ck_state(sleeper, JOB_RUNNING);
-	queued = must_insert(must_job("t_record", JOB_ASYNC, PRIO_MIN));
-	b = must_job("echo", JOB_BLOCKING, PRIO_MAX);
+	queued = must_insert(must_job("t_record", JOB_ASYNC, JOB_PRIO_MIN));
+	b = must_job("echo", JOB_BLOCKING, JOB_PRIO_MAX);
 	b->payload = xmemdup("blocking", 8);
 	b->payload_len = 8;
 	must_insert(b);
@@ -377,8 +377,8 @@ START_TEST(test_full_blocking_pool_does_not_block_async)
 	struct job	*b, *a;
 
 	settings.threads = 0;
-	b = must_insert(must_job("echo", JOB_BLOCKING, PRIO_MIN));
-	a = must_insert(must_job("t_record", JOB_ASYNC, PRIO_MAX));
+	b = must_insert(must_job("echo", JOB_BLOCKING, JOB_PRIO_MIN));
+	a = must_insert(must_job("t_record", JOB_ASYNC, JOB_PRIO_MAX));
 	step();
 	ck_state(a, JOB_SUCCEEDED);
 	ck_state(b, JOB_QUEUED);
@@ -638,7 +638,7 @@ START_TEST(test_table_finds_every_job)
 	jobs = xcalloc(TABLE_JOBS, sizeof(*jobs));
 	for (i = 0; i < TABLE_JOBS; i++) {
 		jobs[i] = must_insert(must_job("echo", JOB_ASYNC,
-		    (int)(i % PRIO_LEVELS) + PRIO_MIN));
+		    (int)(i % JOB_PRIO_LEVELS) + JOB_PRIO_MIN));
 		if (jobs[i]->id > maxid)
 			maxid = jobs[i]->id;
 	}
