@@ -1251,6 +1251,27 @@ fut_client_dispatch(struct fut_client *c)
 
 /* Specs. */
 
+/*
+ * Inside a job (an exec command has FUTURED_JOB_ID), a new spec makes a
+ * child of that job, as futurectl does; fut_spec_parent() overrides it.
+ */
+static void
+spec_parent_from_env(struct fut_spec *s)
+{
+	const char		*e;
+	char			*end;
+	unsigned long long	 id;
+
+	if ((e = getenv("FUTURED_JOB_ID")) == NULL || *e == '\0')
+		return;
+	errno = 0;
+	id = strtoull(e, &end, 10);
+	if (*end != '\0' || errno != 0 || id == 0)
+		return;
+	s->js.parent = id;
+	s->js.has_parent = 1;
+}
+
 struct fut_spec *
 fut_spec_new(const char *handler)
 {
@@ -1265,6 +1286,7 @@ fut_spec_new(const char *handler)
 		free(s);
 		return (NULL);
 	}
+	spec_parent_from_env(s);
 	return (s);
 }
 
@@ -1515,6 +1537,16 @@ fut_spec_input_from(struct fut_spec *s, uint64_t id)
 		return (FUT_EINVAL);
 	s->js.input_from = id;
 	s->js.has_input_from = 1;
+	return (0);
+}
+
+int
+fut_spec_parent(struct fut_spec *s, uint64_t id)
+{
+	if (s == NULL)
+		return (FUT_EINVAL);
+	s->js.parent = id;
+	s->js.has_parent = id != 0;
 	return (0);
 }
 

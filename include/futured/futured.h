@@ -92,6 +92,12 @@ int		 fut_spec_name(struct fut_spec *, const char *);
 int		 fut_spec_ctx(struct fut_spec *, const char *key, const char *value);
 int		 fut_spec_after(struct fut_spec *, uint64_t id);
 int		 fut_spec_input_from(struct fut_spec *, uint64_t id);
+/**
+ * Make the job a child of job id (0: of none).  By default a spec made
+ * inside a job (FUTURED_JOB_ID in the environment) has that job as its
+ * parent: it inherits its context and deadline and is cancelled with it.
+ */
+int		 fut_spec_parent(struct fut_spec *, uint64_t id);
 int		 fut_spec_group(struct fut_spec *, const char *name);
 int		 fut_spec_cwd(struct fut_spec *, const char *dir);
 int		 fut_spec_env(struct fut_spec *, const char *key, const char *value);

@@ -951,10 +951,143 @@ cmd_lost(int argc, char **argv)
 	return (0);
 }
 
+/*
+ * structure GROUP: dependencies, a failed dependency, a fail-fast group
+ * (configured by the caller as GROUP), context and priority, all through
+ * the library.
+ */
+static int
+cmd_structure(int argc, char **argv)
+{
+	struct fut_client	*c = must_connect();
+	struct fut_spec		*s;
+	struct fut_future	*a, *b, *f, *g, *m[3], *any[2];
+	const char		*err;
+	char			 want[64];
+	size_t			 which;
+
+	if (argc < 2)
+		fail("structure: no fail-fast group given");
+
+	/* A dependent waits, then runs. */
+	a = must_submit(c, s = sleep_spec("200ms"));
+	fut_spec_free(s);
+	s = echo_spec("after", FUT_ASYNC);
+	fut_spec_after(s, fut_id(a));
+	b = must_submit(c, s);
+	fut_spec_free(s);
+	if (fut_poll(b) != FUT_WAITING)
+		fail("dependent is %d, not waiting", (int)fut_poll(b));
+	if (fut_wait(b, 10000) != 0)
+		fail("dependent never finished");
+	ck_output(b, "after");
+	if (fut_poll(a) != FUT_SUCCEEDED)
+		fail("dependent finished before its dependency");
+	fut_future_free(a);
+	fut_future_free(b);
+
+	/* A failed dependency cancels its dependent, naming it. */
+	s = must_spec("exec");
+	fut_spec_arg(s, "false");
+	f = must_submit(c, s);
+	fut_spec_free(s);
+	s = echo_spec("never", FUT_ASYNC);
+	fut_spec_after(s, fut_id(f));
+	g = must_submit(c, s);
+	fut_spec_free(s);
+	if (fut_wait(g, 10000) != 0 || fut_poll(g) != FUT_CANCELLED)
+		fail("dependent of a failed job is %d", (int)fut_poll(g));
+	snprintf(want, sizeof(want), "dependency %" PRIu64 " failed",
+	    fut_id(f));
+	if ((err = fut_error(g)) == NULL || strstr(err, want) == NULL)
+		fail("error \"%s\" does not name %s", err ? err : "", want);
+	fut_future_free(f);
+	fut_future_free(g);
+
+	/* Fail-fast: a failure cancels the rest of the group. */
+	s = sleep_spec("30s");
+	fut_spec_group(s, argv[1]);
+	m[0] = must_submit(c, s);
+	m[1] = must_submit(c, s);
+	fut_spec_free(s);
+	s = must_spec("exec");
+	fut_spec_arg(s, "false");
+	fut_spec_group(s, argv[1]);
+	m[2] = must_submit(c, s);
+	fut_spec_free(s);
+	if (fut_wait_all(m, 3, 10000) != 0)
+		fail("group members did not all finish");
+	if (fut_poll(m[0]) != FUT_CANCELLED || fut_poll(m[1]) != FUT_CANCELLED ||
+	    fut_poll(m[2]) != FUT_FAILED)
+		fail("fail-fast: states %d %d %d", (int)fut_poll(m[0]),
+		    (int)fut_poll(m[1]), (int)fut_poll(m[2]));
+	fut_future_free(m[0]);
+	fut_future_free(m[1]);
+	fut_future_free(m[2]);
+
+	/* wait_any answers with the first. */
+	any[0] = must_submit(c, s = sleep_spec("30s"));
+	fut_spec_free(s);
+	any[1] = must_submit(c, s = sleep_spec("50ms"));
+	fut_spec_free(s);
+	if (fut_wait_any(any, 2, 10000, &which) != 0 || which != 1)
+		fail("wait_any: which %zu", which);
+	fut_cancel(any[0]);
+	fut_future_free(any[0]);
+	fut_future_free(any[1]);
+
+	/* Context reaches a command. */
+	s = must_spec("exec");
+	fut_spec_arg(s, "sh");
+	fut_spec_arg(s, "-c");
+	fut_spec_arg(s, "printf %s \"$FUTURED_CTX_TRACE\"");
+	fut_spec_ctx(s, "TRACE", "t-42");
+	f = must_submit(c, s);
+	fut_spec_free(s);
+	if (fut_wait(f, 10000) != 0)
+		fail("context job never finished");
+	ck_output(f, "t-42");
+	fut_future_free(f);
+
+	fut_close(c);
+	return (0);
+}
+
+/*
+ * child DIR: run inside an exec job.  Submit a long sleep (the spec
+ * picks the job's FUTURED_JOB_ID as its parent), write its id to DIR/id,
+ * then wait for it: it must end cancelled, with its parent.
+ */
+static int
+cmd_child(int argc, char **argv)
+{
+	struct fut_client	*c = must_connect();
+	struct fut_spec		*s = sleep_spec("30s");
+	struct fut_future	*f;
+	char			 path[4096];
+	FILE			*fp;
+
+	if (argc < 2)
+		fail("child: no directory");
+	f = must_submit(c, s);
+	fut_spec_free(s);
+	snprintf(path, sizeof(path), "%s/id", argv[1]);
+	if ((fp = fopen(path, "w")) == NULL)
+		fail("%s: %s", path, strerror(errno));
+	fprintf(fp, "%" PRIu64 "\n", fut_id(f));
+	fclose(fp);
+	(void)fut_wait(f, 60000);
+	fut_future_free(f);
+	fut_close(c);
+	return (0);
+}
+
 static const struct {
 	const char	*name;
 	int		(*fn)(int, char **);
 } cmds[] = {
+	{ "structure",		cmd_structure },
+	{ "child",		cmd_child },
 	{ "echo-kinds",		cmd_echo_kinds },
 	{ "threads",		cmd_threads },
 	{ "submit-all",		cmd_submit_all },

@@ -27,6 +27,21 @@ ck_eq "$("$CLIENTPROG" attach "$id")" attached "attach to a futurectl job"
 ck_exit 7 "$CLIENTPROG" attach 999999
 pass "clientprog attach"
 
+# Structured concurrency through the library.
+fctl group lff --fail-fast >/dev/null
+"$CLIENTPROG" structure lff || fail "clientprog structure"
+pass "clientprog structure: dependencies, fail-fast, wait_any, context"
+
+# A program inside a job submits a child (fut_spec_new reads
+# FUTURED_JOB_ID); cancelling the parent cancels the child.
+p=$(fctl submit exec -- "$CLIENTPROG" child "$T")
+wait_until 10 sh -c "[ -s $T/id ]" || fail "the child was never submitted"
+cid=$(cat "$T/id")
+ck_eq "$(fctl --json status "$cid" | jfield parent)" "$p" "library child knows its parent"
+fctl cancel "$p" >/dev/null
+ck_exit 3 fctl wait -t 10s "$cid"
+pass "clientprog child: a library job inside a job is its child"
+
 "$CLIENTPROG" stress 16 64 || fail "clientprog stress"
 pass "clientprog stress 16 64"
 
