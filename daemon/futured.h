@@ -229,6 +229,9 @@ struct fut_handler_ctx {
 	struct event_base	*base;
 	void			*hdata;
 	int64_t			 grace_ms;	/* cancel: TERM, then KILL after */
+	/* Where fut_handler_progress() goes; set by the pool. */
+	void			(*progress)(struct fut_handler_ctx *, double,
+				    const char *);
 	/* Called by fut_handler_done(); set by the pool that started it. */
 	void			(*done)(struct fut_handler_ctx *, int);
 	void			*pool_data;
@@ -387,6 +390,8 @@ int		 handler_kind_ok(const struct fut_handler *, enum job_kind);
 enum job_kind	 handler_default_kind(const struct fut_handler *);
 struct fut_handler_ctx *handler_ctx_new(struct job *);	/* loop only */
 void		 handler_ctx_free(struct fut_handler_ctx *);
+void		 handler_progress_loop(struct fut_handler_ctx *, double,
+		    const char *);
 
 /* plugin.c: handler plugins (shared objects) for handler.c. */
 void		 plugin_add(const char *);
@@ -412,6 +417,7 @@ int		 pool_thread_init(int);
 void		 pool_thread_shutdown(void);
 void		 pool_thread_start(struct job *);
 void		 pool_thread_cancel(struct job *);
+void		 pool_thread_progress(struct job *);
 u_int		 pool_thread_busy(void);
 
 /* pool_proc.c */

@@ -224,15 +224,37 @@ fut_handler_fail(struct fut_handler_ctx *ctx, const char *fmt, ...)
 	ctx->error = s;
 }
 
-/* TODO: progress is kept nowhere yet; watch and --progress (a later
- * issue) will carry it to clients. */
+/*
+ * Progress goes where the pool that runs the job says: into the job on
+ * the loop, into the pool's item for a thread (picked up by the loop),
+ * up the socket from a worker process.
+ */
 void
 fut_handler_progress(struct fut_handler_ctx *ctx, double fraction,
     const char *msg)
 {
-	(void)ctx;
-	(void)fraction;
-	(void)msg;
+	if (!(fraction >= 0))		/* NaN too */
+		fraction = 0;
+	if (fraction > 1)
+		fraction = 1;
+	if (ctx->progress != NULL)
+		ctx->progress(ctx, fraction, msg);
+}
+
+/* The loop's own progress: straight into the job. */
+void
+handler_progress_loop(struct fut_handler_ctx *ctx, double fraction,
+    const char *msg)
+{
+	struct job	*j = ctx->job;
+
+	if (j == NULL)
+		return;
+	j->progress = fraction;
+	if (msg != NULL) {
+		free(j->progress_msg);
+		j->progress_msg = xstrdup(msg);
+	}
 }
 
 int

@@ -35,6 +35,7 @@ pool_loop_start(struct job *j)
 	ctx->job = j;
 	ctx->base = base;
 	ctx->done = pool_loop_done;
+	ctx->progress = handler_progress_loop;
 	job_ref(j);
 	j->hctx = ctx;
 	job_started(j, RUNNER_LOOP);

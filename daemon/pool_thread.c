@@ -31,6 +31,10 @@ struct tp_item {
 	struct job		*job;		/* loop side only */
 	int			 detached;	/* loop side only: cancelled */
 	int			 rc;
+	/* Reported by the handler's thread, under pool_thread_lock. */
+	double			 progress;
+	char			*progress_msg;
+	int			 progress_new;
 	TAILQ_ENTRY(tp_item)	 entry;
 };
 TAILQ_HEAD(tp_items, tp_item);
@@ -44,6 +48,50 @@ static int		 pool_thread_n;
 static int		 pool_thread_quit;
 static u_int		 pool_thread_nbusy;	/* loop side */
 static struct event	*pool_thread_ev;
+
+/* A handler's progress, from its thread: kept until the loop asks. */
+static void
+pool_thread_progress_cb(struct fut_handler_ctx *ctx, double fraction,
+    const char *msg)
+{
+	struct tp_item	*it = ctx->pool_data;
+	char		*copy = NULL;
+
+	if (msg != NULL)
+		copy = strdup(msg);
+	pthread_mutex_lock(&pool_thread_lock);
+	it->progress = fraction;
+	if (copy != NULL) {
+		free(it->progress_msg);
+		it->progress_msg = copy;
+	}
+	it->progress_new = 1;
+	pthread_mutex_unlock(&pool_thread_lock);
+}
+
+/* Bring a running job's progress up to date (status, list, wait). */
+void
+pool_thread_progress(struct job *j)
+{
+	struct tp_item	*it;
+	char		*msg = NULL;
+
+	if (j->runner != RUNNER_THREAD || j->hctx == NULL)
+		return;
+	it = j->hctx->pool_data;
+	pthread_mutex_lock(&pool_thread_lock);
+	if (it->progress_new) {
+		j->progress = it->progress;
+		msg = it->progress_msg;
+		it->progress_msg = NULL;
+		it->progress_new = 0;
+	}
+	pthread_mutex_unlock(&pool_thread_lock);
+	if (msg != NULL) {
+		free(j->progress_msg);
+		j->progress_msg = msg;
+	}
+}
 
 static void *
 pool_thread_main(void *arg)
@@ -87,6 +135,7 @@ pool_thread_done_cb(evutil_socket_t fd, short events, void *arg)
 		TAILQ_REMOVE(&done, it, entry);
 		j = it->job;
 		if (!it->detached) {
+			pool_thread_progress(j);
 			if (it->rc != 0 && it->ctx->error == NULL)
 				fut_handler_fail(it->ctx, "%s failed",
 				    j->handler->name);
@@ -94,6 +143,7 @@ pool_thread_done_cb(evutil_socket_t fd, short events, void *arg)
 			    FERR_NONE, NULL);
 		}
 		handler_ctx_free(it->ctx);
+		free(it->progress_msg);
 		pool_thread_nbusy--;
 		sched_slot_release(j->kind);
 		job_unref(j);
@@ -129,6 +179,7 @@ pool_thread_start(struct job *j)
 	it = xcalloc(1, sizeof(*it));
 	it->ctx = handler_ctx_new(j);
 	it->ctx->pool_data = it;
+	it->ctx->progress = pool_thread_progress_cb;
 	it->job = j;
 	job_ref(j);
 	j->hctx = it->ctx;

@@ -177,6 +177,7 @@ static void
 request_jobinfo(struct job *j, int with_output, Futured__JobInfo *info)
 {
 	futured__job_info__init(info);
+	pool_thread_progress(j);
 	info->id = j->id;
 	info->state = request_state_out(j->state);
 	info->has_kind = 1;

@@ -16,11 +16,9 @@
  * set up, so that a handler allocating without bound fails here instead
  * of eating the machine.
  *
- * TODO: fut_handler_progress() from a cpu handler is dropped.  handler.c
- * only has the context to store into and no hook to reach this file, so
- * an Outcome{done=false} cannot be sent yet; it needs a progress callback
- * in struct fut_handler_ctx (the later "progress" issue).  pool_proc.c
- * already applies such Outcomes to the job.
+ * fut_handler_progress() sends an Outcome{done=false}, at most one per
+ * WORKER_PROGRESS_MS (and always a message change or completion), so a
+ * handler reporting in a tight loop cannot flood the daemon.
  */
 
 #include "config.h"		/* _GNU_SOURCE for struct ucred */
@@ -37,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "futured.h"
@@ -96,6 +95,42 @@ worker_write_full(int fd, const void *buf, size_t len)
 	return (0);
 }
 
+#define WORKER_PROGRESS_MS	50
+
+static int	 worker_fd = -1;
+static int64_t	 worker_progress_last;
+
+static int	 worker_send(int, const FuturedWorker__Outcome *);
+
+static int64_t
+worker_mono_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+static void
+worker_progress_cb(struct fut_handler_ctx *ctx, double fraction,
+    const char *msg)
+{
+	FuturedWorker__Outcome	 o = FUTURED_WORKER__OUTCOME__INIT;
+	int64_t			 now = worker_mono_ms();
+
+	if (msg == NULL && fraction < 1 &&
+	    now - worker_progress_last < WORKER_PROGRESS_MS)
+		return;
+	worker_progress_last = now;
+	o.job_id = ctx->job_id;
+	o.has_done = 1;
+	o.done = 0;
+	o.has_progress = 1;
+	o.progress = fraction;
+	o.progress_msg = (char *)msg;
+	(void)worker_send(worker_fd, &o);
+}
+
 static int
 worker_send(int fd, const FuturedWorker__Outcome *o)
 {
@@ -149,6 +184,9 @@ worker_run(int fd, const FuturedWorker__Task *t)
 	hc.timeout_ms = t->has_timeout_ms ? t->timeout_ms : 0;
 	hc.output.max = t->has_max_output ? t->max_output : DEFAULT_MAX_OUTPUT;
 	hc.exit_status = -1;
+	hc.progress = worker_progress_cb;
+	worker_fd = fd;
+	worker_progress_last = 0;
 
 	if ((h = handler_find(t->handler)) == NULL) {
 		xasprintf(&hc.error, "unknown handler %s", t->handler);

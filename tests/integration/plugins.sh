@@ -113,6 +113,24 @@ el=$(( $(now_ms) - t0 ))
 [ "$el" -lt 500 ] || fail "cancelling tick took $el ms"
 ck_eq "$(fctl submit -k async -d still -w echo)" still "the loop serves on"
 pass "an async plugin handler ticks and cancels ($el ms)"
+
+# fut_handler_progress() reaches status from the loop, a thread and a
+# worker process.
+progress_shown() {
+	[ "$(fctl --json status "$1" | jfield progress_msg)" = spinning ] &&
+	    [ "$(fctl --json status "$1" | jfield progress)" = 0.5 ]
+}
+for k in blocking cpu; do
+	id=$(fctl submit -k "$k" spin)
+	wait_until 5 progress_shown "$id" || fail "$k: progress never shown"
+	fctl cancel "$id" >/dev/null
+done
+id=$(fctl submit tick 1000 10)
+wait_until 5 sh -c "[ \"\$($FUTURECTL -s $SOCK --json status $id |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)[\"progress\"] > 0)')\" = True ]" ||
+    fail "async progress never shown"
+fctl cancel "$id" >/dev/null
+pass "progress from the loop, a thread and a worker"
 stop_daemon
 
 # hog under --worker-memory: the allocation fails in the worker, not on

@@ -34,6 +34,7 @@ spin_run(struct fut_handler_ctx *ctx)
 {
 	volatile unsigned long	 n = 0;
 
+	fut_handler_progress(ctx, 0.5, "spinning");
 	while (!fut_handler_cancelled(ctx))
 		n++;
 	fut_handler_fail(ctx, "spin: cancelled after %lu turns", n);
