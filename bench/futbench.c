@@ -1,0 +1,501 @@
+/*
+ * futbench: drives a running futured through libfutured and prints what
+ * it measured on stdout, one figure per line (fill: "key value" lines).
+ * bench/run.sh starts the daemons, runs the rounds and makes the table.
+ *
+ *   futbench pid SOCK			the daemon's pid (SO_PEERCRED)
+ *   futbench reap PID			block until PID exits (pidfd)
+ *   futbench rss SOCK			the daemon's VmRSS in KiB
+ *   futbench rtt SOCK KIND N		µs per fut_submit + fut_wait of echo
+ *   futbench pipe SOCK KIND C B N	jobs/s: C clients (threads), each
+ *					fut_submit_all of B echo jobs, then
+ *					fut_wait_all, until N jobs in all
+ *   futbench exec SOCK P N		commands/s: P clients, each one
+ *					exec of /bin/true in flight
+ *   futbench cancel SOCK N		ms from fut_cancel to the final state
+ *					of a cpu job spinning in a worker
+ *   futbench fill SOCK N B		daemon memory per queued cpu job,
+ *					then the drain of all N
+ *
+ * Nothing here sleeps to synchronise: every step waits on a future or
+ * on the daemon's own answer.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+
+#include <err.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <futured/futured.h>
+
+static const char	*sockpath;
+
+static double
+now_s(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ts.tv_sec + ts.tv_nsec / 1e9);
+}
+
+static struct fut_client *
+bench_connect(void)
+{
+	struct fut_client	*c;
+
+	if ((c = fut_connect(sockpath)) == NULL)
+		err(1, "fut_connect %s", sockpath);
+	return (c);
+}
+
+static enum fut_kind
+bench_kind(const char *s)
+{
+	if (strcmp(s, "async") == 0)
+		return (FUT_ASYNC);
+	if (strcmp(s, "blocking") == 0)
+		return (FUT_BLOCKING);
+	if (strcmp(s, "cpu") == 0)
+		return (FUT_CPU);
+	errx(2, "unknown kind %s", s);
+}
+
+/* An echo spec with an empty payload: the cheapest job there is. */
+static struct fut_spec *
+bench_echo(enum fut_kind k)
+{
+	struct fut_spec	*s;
+
+	if ((s = fut_spec_new("echo")) == NULL || fut_spec_kind(s, k) != 0)
+		errx(1, "echo spec");
+	return (s);
+}
+
+/* The daemon's pid, from the kernel rather than from the daemon. */
+static pid_t
+bench_daemon_pid(struct fut_client *c)
+{
+	struct ucred	 cr;
+	socklen_t	 len = sizeof(cr);
+
+	if (getsockopt(fut_client_fd(c), SOL_SOCKET, SO_PEERCRED, &cr,
+	    &len) == -1)
+		err(1, "SO_PEERCRED");
+	return (cr.pid);
+}
+
+/* VmRSS of pid in KiB. */
+static long
+bench_rss_kb(pid_t pid)
+{
+	char	 path[64], line[256];
+	FILE	*f;
+	long	 kb = -1;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		err(1, "%s", path);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+			break;
+	fclose(f);
+	if (kb < 0)
+		errx(1, "%s: no VmRSS", path);
+	return (kb);
+}
+
+static void
+bench_check(struct fut_future *f, const char *what)
+{
+	if (fut_poll(f) != FUT_SUCCEEDED)
+		errx(1, "%s: job %llu did not succeed: %s", what,
+		    (unsigned long long)fut_id(f),
+		    fut_error(f) != NULL ? fut_error(f) : "?");
+}
+
+static void
+mode_pid(void)
+{
+	struct fut_client	*c = bench_connect();
+
+	printf("%ld\n", (long)bench_daemon_pid(c));
+	fut_close(c);
+}
+
+/*
+ * The daemon is not our child (futured --detach), so waitpid cannot
+ * tell us it ended; a pidfd becomes readable when it does.
+ */
+static void
+mode_reap(pid_t pid)
+{
+	struct pollfd	 pfd;
+	int		 fd;
+
+	if ((fd = (int)syscall(SYS_pidfd_open, pid, 0)) == -1) {
+		if (errno == ESRCH)
+			return;
+		err(1, "pidfd_open %ld", (long)pid);
+	}
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while (poll(&pfd, 1, -1) == -1)
+		if (errno != EINTR)
+			err(1, "poll");
+	close(fd);
+}
+
+static void
+mode_rss(void)
+{
+	struct fut_client	*c = bench_connect();
+
+	printf("%ld\n", bench_rss_kb(bench_daemon_pid(c)));
+	fut_close(c);
+}
+
+static void
+mode_rtt(enum fut_kind k, long n)
+{
+	struct fut_client	*c = bench_connect();
+	struct fut_spec		*s = bench_echo(k);
+	struct fut_future	*f;
+	double			 t0 = 0;
+	long			 i, warm = n / 10 + 10;
+
+	/* The first round trips fault in pages and wake up workers. */
+	for (i = -warm; i < n; i++) {
+		if (i == 0)
+			t0 = now_s();
+		if ((f = fut_submit(c, s)) == NULL)
+			errx(1, "fut_submit: %s", fut_client_error(c));
+		if (fut_wait(f, -1) != 0)
+			errx(1, "fut_wait: %s", fut_client_error(c));
+		if (i == -warm)
+			bench_check(f, "rtt");
+		fut_future_free(f);
+	}
+	printf("%.2f\n", (now_s() - t0) / n * 1e6);
+	fut_spec_free(s);
+	fut_close(c);
+}
+
+struct pipe_arg {
+	pthread_barrier_t	*start;
+	enum fut_kind		 kind;
+	long			 batch;
+	long			 n;		/* jobs of this client */
+	int			 exec;		/* exec /bin/true, not echo */
+};
+
+/*
+ * One client: its own connection, as 8 programs would have.  Waits at
+ * the barrier so that the clock starts when every client is connected.
+ */
+static void *
+pipe_thread(void *arg)
+{
+	struct pipe_arg		 *a = arg;
+	struct fut_client	 *c = bench_connect();
+	struct fut_spec		 *s;
+	const struct fut_spec	**specs;
+	struct fut_future	**out;
+	long			  done, i, b;
+	int			  got;
+
+	if (a->exec) {
+		if ((s = fut_spec_new("exec")) == NULL ||
+		    fut_spec_arg(s, "/bin/true") != 0)
+			errx(1, "exec spec");
+	} else
+		s = bench_echo(a->kind);
+	if ((specs = calloc(a->batch, sizeof(*specs))) == NULL ||
+	    (out = calloc(a->batch, sizeof(*out))) == NULL)
+		err(1, "calloc");
+	for (i = 0; i < a->batch; i++)
+		specs[i] = s;
+	pthread_barrier_wait(a->start);
+	for (done = 0; done < a->n; done += b) {
+		b = a->n - done < a->batch ? a->n - done : a->batch;
+		got = fut_submit_all(c, specs, b, out);
+		if (got != b)
+			errx(1, "fut_submit_all: %d of %ld: %s", got, b,
+			    fut_client_error(c));
+		if (fut_wait_all(out, b, -1) != 0)
+			errx(1, "fut_wait_all: %s", fut_client_error(c));
+		bench_check(out[0], a->exec ? "exec" : "pipe");
+		for (i = 0; i < b; i++)
+			fut_future_free(out[i]);
+	}
+	pthread_barrier_wait(a->start);
+	free(out);
+	free(specs);
+	fut_spec_free(s);
+	fut_close(c);
+	return (NULL);
+}
+
+/*
+ * C clients, B jobs per write.  Timed between the two barriers that
+ * every client passes: after connecting, and after its last wait.
+ */
+static void
+mode_pipe(enum fut_kind k, long nclients, long batch, long n, int exec)
+{
+	pthread_barrier_t	 start;
+	pthread_t		*th;
+	struct pipe_arg		 a;
+	double			 t0, t1;
+	long			 i;
+
+	if (nclients < 1 || batch < 1)
+		errx(2, "pipe: C and B must be >= 1");
+	a.start = &start;
+	a.kind = k;
+	a.batch = batch;
+	a.n = n / nclients;
+	a.exec = exec;
+	if ((th = calloc(nclients, sizeof(*th))) == NULL)
+		err(1, "calloc");
+	pthread_barrier_init(&start, NULL, nclients + 1);
+	for (i = 0; i < nclients; i++)
+		if (pthread_create(&th[i], NULL, pipe_thread, &a) != 0)
+			errx(1, "pthread_create");
+	pthread_barrier_wait(&start);
+	t0 = now_s();
+	pthread_barrier_wait(&start);
+	t1 = now_s();
+	for (i = 0; i < nclients; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&start);
+	free(th);
+	printf("%.0f\n", a.n * nclients / (t1 - t0));
+}
+
+/* Child pids of pid's main thread (the loop thread spawns workers). */
+static int
+bench_children(pid_t pid, pid_t *out, int max)
+{
+	char	 path[64];
+	FILE	*f;
+	long	 p;
+	int	 n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children",
+	    (long)pid, (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		err(1, "%s", path);
+	while (n < max && fscanf(f, "%ld", &p) == 1)
+		out[n++] = (pid_t)p;
+	fclose(f);
+	return (n);
+}
+
+/* utime + stime of pid in clock ticks; -1 once it is gone. */
+static long
+bench_cputicks(pid_t pid)
+{
+	char		 path[64], buf[1024], *p;
+	unsigned long	 ut, st;
+	FILE		*f;
+	size_t		 len;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return (-1);
+	len = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[len] = '\0';
+	/* comm may hold spaces: fields count from the last ')'. */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+	    "%lu %lu", &ut, &st) != 2)
+		return (-1);
+	return ((long)(ut + st));
+}
+
+/*
+ * A cpu job that is running is not yet spinning: its Task may still be
+ * on its way to a worker that is being exec'd.  Wait for the state, then
+ * for the worker (-P 1: the daemon's only child) to have burnt two clock
+ * ticks, which only sha256 of /dev/zero does.
+ */
+static void
+bench_wait_spinning(struct fut_client *c, struct fut_future *f)
+{
+	pid_t	 dpid = bench_daemon_pid(c), kids[8];
+	long	 t;
+	int	 n;
+
+	while (fut_poll(f) != FUT_RUNNING)
+		if (fut_poll(f) > FUT_RUNNING)
+			errx(1, "spinner ended: %s", fut_error(f));
+	for (;;) {
+		if ((n = bench_children(dpid, kids, 8)) != 1) {
+			sched_yield();
+			continue;
+		}
+		if ((t = bench_cputicks(kids[0])) >= 2)
+			break;
+		sched_yield();
+	}
+}
+
+static struct fut_spec *
+bench_spinner(void)
+{
+	struct fut_spec	*s;
+
+	if ((s = fut_spec_new("sha256")) == NULL ||
+	    fut_spec_kind(s, FUT_CPU) != 0 || fut_spec_arg(s, "/dev/zero") != 0)
+		errx(1, "sha256 spec");
+	return (s);
+}
+
+static void
+mode_cancel(long n)
+{
+	struct fut_client	*c = bench_connect();
+	struct fut_spec		*s = bench_spinner();
+	struct fut_future	*f;
+	double			 t0, t1;
+	long			 i;
+	int			 rc;
+
+	for (i = 0; i < n; i++) {
+		if ((f = fut_submit(c, s)) == NULL)
+			errx(1, "fut_submit: %s", fut_client_error(c));
+		bench_wait_spinning(c, f);
+		t0 = now_s();
+		if ((rc = fut_cancel(f)) != 1)
+			errx(1, "fut_cancel: %d", rc);
+		if (fut_wait(f, -1) != 0)
+			errx(1, "fut_wait: %s", fut_client_error(c));
+		t1 = now_s();
+		if (fut_poll(f) != FUT_CANCELLED)
+			errx(1, "cancelled job ended in state %d", fut_poll(f));
+		printf("%.2f\n", (t1 - t0) * 1e3);
+		fut_future_free(f);
+	}
+	fut_spec_free(s);
+	fut_close(c);
+}
+
+/*
+ * Hold n cpu jobs in the queue behind one spinner on the only worker
+ * (-P 1), read the daemon's RSS before and after, then cancel the
+ * spinner and wait for every job.  The payload is empty, so all the
+ * growth is the daemon's own bookkeeping (job, queue entry, the waiter
+ * that pushes the completion, the answer buffers).
+ */
+static void
+mode_fill(long n, long batch)
+{
+	struct fut_client	 *c = bench_connect();
+	struct fut_spec		 *s = bench_echo(FUT_CPU), *sp = bench_spinner();
+	const struct fut_spec	**specs;
+	struct fut_future	**all, *spin;
+	pid_t			  dpid = bench_daemon_pid(c);
+	long			  rss0, rss1, rss2, i, b, ok = 0;
+	double			  t0, t1, t2;
+
+	if ((all = calloc(n, sizeof(*all))) == NULL ||
+	    (specs = calloc(batch, sizeof(*specs))) == NULL)
+		err(1, "calloc");
+	for (i = 0; i < batch; i++)
+		specs[i] = s;
+	if ((spin = fut_submit(c, sp)) == NULL)
+		errx(1, "fut_submit: %s", fut_client_error(c));
+	while (fut_poll(spin) != FUT_RUNNING)
+		if (fut_poll(spin) > FUT_RUNNING)
+			errx(1, "spinner ended: %s", fut_error(spin));
+	rss0 = bench_rss_kb(dpid);
+	t0 = now_s();
+	for (i = 0; i < n; i += b) {
+		b = n - i < batch ? n - i : batch;
+		if (fut_submit_all(c, specs, b, all + i) != b)
+			errx(1, "fut_submit_all at %ld: %s", i,
+			    fut_client_error(c));
+	}
+	t1 = now_s();
+	rss1 = bench_rss_kb(dpid);
+	if (fut_cancel(spin) < 0)
+		errx(1, "fut_cancel: %s", fut_client_error(c));
+	/* One at a time: fut_wait_all would rescan all n per read. */
+	for (i = 0; i < n; i++) {
+		if (fut_wait(all[i], -1) != 0)
+			errx(1, "fut_wait: %s", fut_client_error(c));
+		if (fut_poll(all[i]) == FUT_SUCCEEDED)
+			ok++;
+	}
+	t2 = now_s();
+	rss2 = bench_rss_kb(dpid);
+	printf("queued %ld\n", n);
+	printf("rss_before_kb %ld\n", rss0);
+	printf("rss_queued_kb %ld\n", rss1);
+	printf("rss_drained_kb %ld\n", rss2);
+	printf("bytes_per_job %.1f\n", (rss1 - rss0) * 1024.0 / n);
+	printf("submit_per_s %.0f\n", n / (t1 - t0));
+	printf("drained %ld\n", ok);
+	printf("drain_per_s %.0f\n", n / (t2 - t1));
+	for (i = 0; i < n; i++)
+		fut_future_free(all[i]);
+	fut_future_free(spin);
+	free(all);
+	free(specs);
+	fut_spec_free(s);
+	fut_spec_free(sp);
+	fut_close(c);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: futbench pid SOCK | reap PID | rss SOCK |\n"
+	    "       rtt SOCK KIND N | pipe SOCK KIND C B N | exec SOCK P N |\n"
+	    "       cancel SOCK N | fill SOCK N B\n");
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char	*m;
+
+	if (argc < 3)
+		usage();
+	m = argv[1];
+	sockpath = argv[2];
+	if (strcmp(m, "pid") == 0 && argc == 3)
+		mode_pid();
+	else if (strcmp(m, "reap") == 0 && argc == 3)
+		mode_reap((pid_t)atol(argv[2]));
+	else if (strcmp(m, "rss") == 0 && argc == 3)
+		mode_rss();
+	else if (strcmp(m, "rtt") == 0 && argc == 5)
+		mode_rtt(bench_kind(argv[3]), atol(argv[4]));
+	else if (strcmp(m, "pipe") == 0 && argc == 7)
+		mode_pipe(bench_kind(argv[3]), atol(argv[4]), atol(argv[5]),
+		    atol(argv[6]), 0);
+	else if (strcmp(m, "exec") == 0 && argc == 5)
+		mode_pipe(FUT_ASYNC, atol(argv[3]), 1, atol(argv[4]), 1);
+	else if (strcmp(m, "cancel") == 0 && argc == 4)
+		mode_cancel(atol(argv[3]));
+	else if (strcmp(m, "fill") == 0 && argc == 5)
+		mode_fill(atol(argv[3]), atol(argv[4]));
+	else
+		usage();
+	return (0);
+}
