@@ -85,6 +85,16 @@ ck_eq "$(fctl submit -k cpu -d after -w echo)" after "next cpu job after a crash
 ck_exit 0 fctl ping
 pass "a segfaulting handler fails only its job ($EL ms)"
 
+# A job that keeps killing its worker stops after its attempts, failed,
+# with the cause named; the pool serves on at once (no crash loop).
+id=$(fctl submit -r 2 --retry-delay 10ms crash)
+ck_exit 1 fctl wait -t 20s "$id"
+ck_eq "$(fctl --json status "$id" | jfield attempts)" 3 "three attempts"
+ck_match "$(fctl --json status "$id" | jfield error)" "signal 11" "the cause is named"
+timed fctl submit -k cpu -d after -w echo
+[ "$EL" -lt 1000 ] || fail "the next cpu job waited $EL ms after the crashes"
+pass "a job that keeps crashing its worker stops after its attempts"
+
 # stubborn: TERM is blocked, so only the KILL after --grace ends it.
 id=$(fctl submit stubborn)
 wait_until 5 running "$id" || fail "stubborn never ran"
