@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1179,6 +1180,68 @@ request_init(void)
 }
 
 /*
+ * Requests are decoded into a bump arena: everything one frame allocates
+ * goes at once when it has been answered, instead of a free() per field
+ * (malloc and free were a quarter of the daemon's instructions per job).
+ * What does not fit, a large payload say, is malloc()ed and chained for
+ * the reset.  Handlers copy what they keep, so nothing outlives a reset.
+ */
+#define REQUEST_ARENA_SIZE	(64 * 1024)
+
+struct request_big {
+	struct request_big	*next;
+	max_align_t		 data[];
+};
+
+static struct {
+	max_align_t		 block[REQUEST_ARENA_SIZE / sizeof(max_align_t)];
+	size_t			 used;
+	struct request_big	*big;
+} request_arena;
+
+static void *
+request_arena_alloc(void *arg, size_t n)
+{
+	struct request_big	*b;
+	size_t			 units;
+
+	units = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t);
+	if (units <= sizeof(request_arena.block) / sizeof(max_align_t) -
+	    request_arena.used) {
+		request_arena.used += units;
+		return (&request_arena.block[request_arena.used - units]);
+	}
+	if ((b = malloc(sizeof(*b) + n)) == NULL)
+		return (NULL);	/* protobuf-c reports the frame undecodable */
+	b->next = request_arena.big;
+	request_arena.big = b;
+	return (b->data);
+}
+
+static void
+request_arena_free(void *arg, void *p)
+{
+	(void)arg;
+	(void)p;
+}
+
+static void
+request_arena_reset(void)
+{
+	struct request_big	*b;
+
+	while ((b = request_arena.big) != NULL) {
+		request_arena.big = b->next;
+		free(b);
+	}
+	request_arena.used = 0;
+}
+
+static ProtobufCAllocator request_allocator = {
+	request_arena_alloc, request_arena_free, NULL
+};
+
+/*
  * One frame from a client.  Undecodable: an error answer, and -1 so the
  * connection is closed.  Everything else is answered on the connection.
  */
@@ -1187,8 +1250,9 @@ request_dispatch(struct conn *c, const uint8_t *data, size_t len)
 {
 	Futured__Request	*req;
 
-	req = futured__request__unpack(NULL, len, data);
+	req = futured__request__unpack(&request_allocator, len, data);
 	if (req == NULL) {
+		request_arena_reset();
 		log_warnx("connection %llu (uid %lu): undecodable frame of %zu "
 		    "bytes", (unsigned long long)c->id, (unsigned long)c->uid,
 		    len);
@@ -1237,6 +1301,6 @@ request_dispatch(struct conn *c, const uint8_t *data, size_t len)
 		    "unknown request (body %d)", (int)req->body_case);
 		break;
 	}
-	futured__request__free_unpacked(req, NULL);
+	request_arena_reset();
 	return (0);
 }
