@@ -37,6 +37,9 @@ enum config_key {
 	CONFIG_MAX_OUTPUT,
 	CONFIG_WORKER_MEMORY,
 	CONFIG_LOG_LEVEL,
+	CONFIG_JOURNAL,
+	CONFIG_FSYNC,
+	CONFIG_FSYNC_INTERVAL,
 	CONFIG_PLUGIN,		/* the one that may be repeated */
 	CONFIG_NKEYS
 };
@@ -49,6 +52,9 @@ static const char *const config_keys[CONFIG_NKEYS] = {
 	"max-output",
 	"worker-memory",
 	"log-level",
+	"journal",
+	"fsync",
+	"fsync-interval",
 	"plugin",
 };
 
@@ -180,6 +186,19 @@ config_set(enum config_key key, const char *value, int *level, char **cause)
 		if ((n = log_level_from_name(value)) == -1)
 			goto bad;
 		*level = n;
+		return (0);
+	case CONFIG_JOURNAL:
+		settings.journal_path = xstrdup(value);
+		return (0);
+	case CONFIG_FSYNC:
+		if ((n = journal_fsync_from_name(value)) == -1)
+			goto bad;
+		settings.fsync = n;
+		return (0);
+	case CONFIG_FSYNC_INTERVAL:
+		if (duration_parse(value, &settings.fsync_interval_ms) == -1 ||
+		    settings.fsync_interval_ms < 1)
+			goto bad;
 		return (0);
 	case CONFIG_PLUGIN:
 		plugin_add(value);

@@ -190,6 +190,7 @@ struct job {
 #define JOBF_DEADLINE		0x4	/* ... and it is the deadline's */
 #define JOBF_RETRYWAIT		0x8	/* queued, waiting out a retry delay */
 #define JOBF_HELD		0x10	/* queued, held by its group's limit */
+#define JOBF_GHOST		0x20	/* replayed, its handler is gone */
 	int			 refs;
 	struct waiter		*deps;		/* sched.c: waiting on after */
 
@@ -259,6 +260,10 @@ struct settings {
 	int			 max_clients;
 	size_t			 max_unread;
 	uint64_t		 max_queued;	/* per uid */
+	const char		*journal_path;	/* NULL: default, "none" */
+	int			 fsync;		/* JOURNAL_FSYNC_* */
+	int64_t			 fsync_interval_ms;	/* batch */
+	int			 journal_repair;
 };
 extern struct settings	 settings;
 extern struct event_base *base;
@@ -345,6 +350,8 @@ int		 job_cancel(struct job *, enum job_state, int64_t,
 void		 sched_init(void);
 void		 sched_free(void);
 int		 sched_insert(struct job *, char **);	/* assigns id */
+void		 sched_restore(struct job *);	/* journal.c: keeps its id */
+void		 sched_set_next_id(uint64_t);
 struct job	*sched_find(uint64_t);
 void		 sched_foreach(void (*)(struct job *, void *), void *);
 void		 sched_enqueue(struct job *);	/* into its kind's queue */
@@ -369,6 +376,55 @@ struct waiter	*sched_wait(struct job **, size_t, int, int64_t,
 void		 sched_wait_free(struct waiter *);
 size_t		 sched_waiter_jobs(struct waiter *, struct job ***);
 
+/* journal.c: the write-ahead log of jobs; recovery at start. */
+#define JOURNAL_FSYNC_ALWAYS	0	/* fsync before acknowledging */
+#define JOURNAL_FSYNC_BATCH	1	/* acknowledge, fsync on a timer */
+#define JOURNAL_FSYNC_NONE	2
+#define DEFAULT_FSYNC_INTERVAL_MS 50
+#define JOURNAL_HDR_LEN		16	/* magic, version, zeros */
+#define JOURNAL_RECORD_HDR	9	/* length, CRC, type */
+#define JOURNAL_RECORD_MAX	0x7fffffffU
+#define JOURNAL_CHECKPOINT	1	/* record types */
+#define JOURNAL_GROUP		2
+#define JOURNAL_ACCEPT		3
+#define JOURNAL_START		4
+#define JOURNAL_REQUEUE		5
+#define JOURNAL_FINAL		6
+/* Told once the records appended before journal_wait() are durable. */
+struct journal_waiter {
+	void			(*cb)(struct journal_waiter *, const char *);
+	void			*arg;
+	int			 queued;
+	TAILQ_ENTRY(journal_waiter) entry;
+};
+/* Seams for fault injection (tests); write(2) and fsync(2) otherwise. */
+extern ssize_t		(*journal_write_fn)(int, const void *, size_t);
+extern int		(*journal_fsync_fn)(int);
+int		 journal_default_path(char *, size_t);
+int		 journal_fsync_from_name(const char *);
+const char	*journal_fsync_name(int);
+int		 journal_open(char **);		/* replays */
+void		 journal_close(void);
+int		 journal_enabled(void);
+const char	*journal_failed(void);	/* NULL, or why submits are refused */
+int		 journal_flush(void);
+/* cb(w, NULL) when durable, cb(w, why) if it never will be. */
+void		 journal_wait(struct journal_waiter *,
+		    void (*)(struct journal_waiter *, const char *), void *);
+void		 journal_unwait(struct journal_waiter *);
+void		 journal_suspend(int);
+void		 journal_accept(struct job *);
+void		 journal_start(struct job *);
+void		 journal_requeue(struct job *);
+void		 journal_final(struct job *);
+void		 journal_group(struct jobgroup *);
+/* The codec, for the tests. */
+void		 journal_header_encode(uint8_t *);
+void		 journal_record_encode(uint8_t **, size_t *, size_t *, int,
+		    const void *, size_t);
+int		 journal_scan(const uint8_t *, size_t, size_t *, uint64_t *,
+		    int (*)(int, const uint8_t *, size_t, void *), void *);
+
 /* group.c */
 struct jobgroup	*group_get(uid_t, const char *, int);
 void		 group_add(struct jobgroup *, struct job *);
@@ -379,6 +435,7 @@ void		 group_release(struct jobgroup *);
 void		 group_running(struct job *, int);
 void		 group_final(struct job *);
 void		 group_free_all(void);
+void		 group_foreach(void (*)(struct jobgroup *, void *), void *);
 
 /* handler.c: the handler registry and the fut_handler_* accessors. */
 void		 handler_init(void);

@@ -183,6 +183,15 @@ group_final(struct job *j)
 }
 
 void
+group_foreach(void (*cb)(struct jobgroup *, void *), void *arg)
+{
+	struct jobgroup	*g;
+
+	LIST_FOREACH(g, &groups, entry)
+		cb(g, arg);
+}
+
+void
 group_free_all(void)
 {
 	struct jobgroup	*g;

@@ -227,12 +227,22 @@ job_timer_cb(evutil_socket_t fd, short events, void *arg)
 		    duration_format(j->timeout_ms, d, sizeof(d)));
 }
 
-/* The job was accepted: it waits for dependencies or joins its queue. */
+/*
+ * The job was accepted: it waits for dependencies or joins its queue.
+ * A new job is journaled here, before anything else can happen to it; a
+ * job replayed from the journal (submitted_at set) keeps its submission
+ * time, so its deadline still counts from then.
+ */
 void
 job_submitted(struct job *j, int waiting)
 {
-	j->submitted_at = job_now_ms();
-	j->submitted_mono = job_mono_ms();
+	if (j->submitted_at == 0) {
+		j->submitted_at = job_now_ms();
+		j->submitted_mono = job_mono_ms();
+		journal_accept(j);
+	} else
+		j->submitted_mono = job_mono_ms() -
+		    (job_now_ms() - j->submitted_at);
 	j->state = waiting ? JOB_WAITING : JOB_QUEUED;
 	sched_state_changed(j, (enum job_state)-1);
 	job_timer_arm(j);
@@ -258,6 +268,7 @@ job_started(struct job *j, enum job_runner runner)
 	j->started_at = job_now_ms();
 	j->started_mono = job_mono_ms();
 	j->attempts++;
+	journal_start(j);
 	job_timer_arm(j);
 }
 
@@ -346,6 +357,7 @@ job_retry(struct job *j, enum job_state s)
 	j->flags &= ~(JOBF_CANCELLING | JOBF_TIMEDOUT);
 	j->runner = RUNNER_NONE;
 	job_set_state(j, JOB_QUEUED);
+	journal_requeue(j);
 	job_timer_arm(j);
 	if (j->retry_timer == NULL)
 		j->retry_timer = evtimer_new(base, job_retry_cb, j);
@@ -404,6 +416,8 @@ job_finish(struct job *j, enum job_state s, int code, const char *fmt, ...)
 	j->finished_at = job_now_ms();
 	j->runner = RUNNER_NONE;
 	job_set_state(j, s);
+	/* Before waiters and dependents run: their records come after. */
+	journal_final(j);
 	sched_job_final(j);
 }
 

@@ -44,6 +44,13 @@ enum {
 	MAIN_OPT_MAX_UNREAD,
 	MAIN_OPT_MAX_QUEUED
 };
+/* Long options of the journal. */
+enum {
+	MAIN_OPT_JOURNAL = 768,
+	MAIN_OPT_FSYNC,
+	MAIN_OPT_FSYNC_INTERVAL,
+	MAIN_OPT_JOURNAL_REPAIR
+};
 
 /* A size (config_size) within min..max, or a usage error naming it. */
 static uint64_t
@@ -81,6 +88,8 @@ usage(void)
 "               [-c FILE] [--plugin PATH] [--worker-memory SIZE]\n"
 "               [--system] [--read-timeout DUR] [--max-clients N]\n"
 "               [--max-frame SIZE] [--max-unread SIZE] [--max-queued N]\n"
+"               [--journal PATH | --journal none] [--fsync always|batch|none]\n"
+"               [--fsync-interval DUR] [--journal-repair]\n"
 "               [-V] [-h]\n");
 	exit(2);
 }
@@ -243,6 +252,12 @@ main(int argc, char **argv)
 		{ "max-frame",	required_argument,	NULL, MAIN_OPT_MAX_FRAME },
 		{ "max-unread",	required_argument,	NULL, MAIN_OPT_MAX_UNREAD },
 		{ "max-queued",	required_argument,	NULL, MAIN_OPT_MAX_QUEUED },
+		{ "journal",	required_argument,	NULL, MAIN_OPT_JOURNAL },
+		{ "fsync",	required_argument,	NULL, MAIN_OPT_FSYNC },
+		{ "fsync-interval", required_argument,	NULL,
+		    MAIN_OPT_FSYNC_INTERVAL },
+		{ "journal-repair", no_argument,	NULL,
+		    MAIN_OPT_JOURNAL_REPAIR },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
@@ -381,6 +396,28 @@ main(int argc, char **argv)
 			settings.max_queued = main_number(optarg,
 			    "queued job limit", 1, INT_MAX);
 			break;
+		case MAIN_OPT_JOURNAL:
+			settings.journal_path = optarg;
+			break;
+		case MAIN_OPT_FSYNC:
+			if ((settings.fsync = journal_fsync_from_name(optarg)) ==
+			    -1) {
+				fprintf(stderr, "futured: bad fsync policy \"%s\" "
+				    "(want always, batch or none)\n", optarg);
+				exit(2);
+			}
+			break;
+		case MAIN_OPT_FSYNC_INTERVAL:
+			main_duration(optarg, &settings.fsync_interval_ms);
+			if (settings.fsync_interval_ms < 1) {
+				fprintf(stderr, "futured: bad fsync interval "
+				    "\"%s\" (want 1ms or more)\n", optarg);
+				exit(2);
+			}
+			break;
+		case MAIN_OPT_JOURNAL_REPAIR:
+			settings.journal_repair = 1;
+			break;
 		case 'R':
 			ready_fd = main_number(optarg, "fd", 3, 1024);
 			break;
@@ -430,6 +467,9 @@ main(int argc, char **argv)
 	child_init();
 	/* Before any child is spawned: they must not inherit these. */
 	sdnotify_init();
+	/* Replay before serving: no client sees a half-restored table. */
+	if (journal_open(&cause) == -1)
+		fatalx("%s", cause);
 	switch (server_listen_activated(&cause)) {
 	case -1:
 		fatalx("socket activation: %s", cause);
@@ -469,6 +509,7 @@ main(int argc, char **argv)
 	sched_cancel_all(0, "daemon shutting down");
 	pool_proc_shutdown();
 	pool_thread_shutdown();
+	journal_close();
 	server_close();
 	sched_free();
 	group_free_all();

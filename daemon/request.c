@@ -31,7 +31,8 @@
 enum pending_type {
 	PENDING_WAIT,
 	PENDING_CANCEL,
-	PENDING_NOTIFY
+	PENDING_NOTIFY,
+	PENDING_SUBMIT		/* the answer waits for the journal */
 };
 
 struct pending {
@@ -40,6 +41,9 @@ struct pending {
 	enum pending_type	 type;
 	struct waiter		*waiter;
 	int			 with_output;
+	/* submit: the job, until its ACCEPT record is durable */
+	struct journal_waiter	 jw;
+	struct job		*job;
 	/* cancel: which ids took effect, and unknown ids, in request order */
 	uint64_t		*ids;
 	int			*effect;	/* 1, 0, or -1 not found */
@@ -285,6 +289,9 @@ static void
 request_pending_free(struct pending *p)
 {
 	TAILQ_REMOVE(&p->conn->pendings, p, entry);
+	journal_unwait(&p->jw);
+	if (p->job != NULL)
+		job_unref(p->job);
 	free(p->ids);
 	free(p->effect);
 	free(p);
@@ -585,11 +592,54 @@ request_system_refuse(struct conn *c, struct job *j, char **cause)
 	return (1);
 }
 
+/* Acknowledge an accepted job; with notify, push its completion later. */
 static void
-request_submit(struct conn *c, uint64_t reqid, const Futured__SubmitRequest *req)
+request_submit_reply(struct conn *c, uint64_t reqid, struct job *j,
+    int notify)
 {
 	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
 	Futured__SubmitReply	 r = FUTURED__SUBMIT_REPLY__INIT;
+	struct pending		*p;
+
+	r.id = j->id;
+	r.has_state = 1;
+	r.state = request_state_out(j->state);
+	resp.id = reqid;
+	resp.body_case = FUTURED__RESPONSE__BODY_SUBMIT;
+	resp.submit = &r;
+	request_send(c, &resp);
+
+	/* After the answer, so the id is known before its completion. */
+	if (notify) {
+		p = request_pending_new(c, 0, PENDING_NOTIFY);
+		request_park(p, &j, 1, 0, -1, request_notify_cb);
+	}
+}
+
+/*
+ * The journal wrote (and, as the policy says, synced) the job's ACCEPT
+ * record, or failed to: only now may the client hear of its id.
+ */
+static void
+request_submit_durable_cb(struct journal_waiter *w, const char *error)
+{
+	struct pending	*p = w->arg;
+	struct job	*j = p->job;
+
+	job_ref(j);
+	if (error != NULL) {
+		request_error(p->conn, p->reqid, FERR_INTERNAL, "%s", error);
+		/* Refused: it must not run on. */
+		job_cancel(j, JOB_CANCELLED, 0, "%s", error);
+	} else
+		request_submit_reply(p->conn, p->reqid, j, p->with_output);
+	request_pending_free(p);
+	job_unref(j);
+}
+
+static void
+request_submit(struct conn *c, uint64_t reqid, const Futured__SubmitRequest *req)
+{
 	struct pending		*p;
 	struct job		*j;
 	char			*cause = NULL;
@@ -597,6 +647,10 @@ request_submit(struct conn *c, uint64_t reqid, const Futured__SubmitRequest *req
 
 	if (req->spec == NULL) {
 		request_error(c, reqid, FERR_INVALID, "submit without a spec");
+		return;
+	}
+	if (journal_failed() != NULL) {
+		request_error(c, reqid, FERR_INTERNAL, "%s", journal_failed());
 		return;
 	}
 	if ((j = request_job_from_spec(c, req->spec, &code, &cause)) == NULL) {
@@ -632,19 +686,16 @@ request_submit(struct conn *c, uint64_t reqid, const Futured__SubmitRequest *req
 		job_cancel(j, JOB_CANCELLED, 0, "parent %llu %s",
 		    (unsigned long long)j->parent,
 		    job_state_name(j->parent_job->state));
-	r.id = j->id;
-	r.has_state = 1;
-	r.state = request_state_out(j->state);
-	resp.id = reqid;
-	resp.body_case = FUTURED__RESPONSE__BODY_SUBMIT;
-	resp.submit = &r;
-	request_send(c, &resp);
-
-	/* After the answer, so the id is known before its completion. */
-	if (req->has_notify && req->notify) {
-		p = request_pending_new(c, 0, PENDING_NOTIFY);
-		request_park(p, &j, 1, 0, -1, request_notify_cb);
+	if (journal_enabled()) {
+		/* Answered by the flush at the end of this loop turn. */
+		p = request_pending_new(c, reqid, PENDING_SUBMIT);
+		p->job = j;
+		job_ref(j);
+		p->with_output = req->has_notify && req->notify;
+		journal_wait(&p->jw, request_submit_durable_cb, p);
+		return;
 	}
+	request_submit_reply(c, reqid, j, req->has_notify && req->notify);
 }
 
 /* Status, result, list ------------------------------------------------ */
@@ -1046,6 +1097,8 @@ request_group(struct conn *c, uint64_t reqid, const Futured__GroupRequest *req)
 		/* A raised limit lets held jobs go now. */
 		group_release(g);
 	}
+	if (req->has_fail_fast || req->has_parallel)
+		journal_group(g);
 	r.name = g->name;
 	r.fail_fast = g->fail_fast;
 	r.parallel = g->parallel;

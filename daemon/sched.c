@@ -167,40 +167,51 @@ sched_find(uint64_t id)
 }
 
 /*
- * Take a new job into the table and submit it: it waits for its
- * dependencies (each must exist, checked here) or joins its queue.  The
- * table holds the caller's reference from now on.
+ * The dependencies of j (after, input_from) into *depsp, the caller
+ * frees; their number.  strict: each must exist and be the owner's, or
+ * -1 and *cause.  Not strict (a replay): those gone are left out.
  */
-int
-sched_insert(struct job *j, char **cause)
+static int
+sched_deps_get(struct job *j, int strict, struct job ***depsp, char **cause)
 {
-	struct job	**deps = NULL;
+	struct job	**deps = NULL, *d;
 	size_t		  i, n = 0;
 	uint64_t	  id;
 
-	if (j->nafter > 0 || j->input_from != 0) {
-		deps = xreallocarray(NULL, j->nafter + 1, sizeof(*deps));
-		for (i = 0; i < j->nafter + 1; i++) {
-			id = i < j->nafter ? j->after[i] : j->input_from;
-			if (id == 0)
+	*depsp = NULL;
+	if (j->nafter == 0 && j->input_from == 0)
+		return (0);
+	deps = xreallocarray(NULL, j->nafter + 1, sizeof(*deps));
+	for (i = 0; i < j->nafter + 1; i++) {
+		id = i < j->nafter ? j->after[i] : j->input_from;
+		if (id == 0)
+			continue;
+		d = sched_find(id);
+		if (d == NULL || (j->owner != 0 && d->owner != j->owner)) {
+			if (!strict)
 				continue;
-			deps[n] = sched_find(id);
-			if (deps[n] == NULL || (j->owner != 0 &&
-			    deps[n]->owner != j->owner)) {
-				xasprintf(cause, "no such job: %llu",
-				    (unsigned long long)id);
-				free(deps);
-				return (-1);
-			}
-			if (id == j->input_from && j->input_job == NULL) {
-				j->input_job = deps[n];
-				job_ref(j->input_job);
-			}
-			n++;
+			xasprintf(cause, "no such job: %llu",
+			    (unsigned long long)id);
+			free(deps);
+			return (-1);
 		}
+		deps[n] = d;
+		if (id == j->input_from && j->input_job == NULL) {
+			j->input_job = deps[n];
+			job_ref(j->input_job);
+		}
+		n++;
 	}
+	*depsp = deps;
+	return ((int)n);
+}
 
-	j->id = sched_next_id++;
+/* Into the table under j->id. */
+static void
+sched_table_add(struct job *j)
+{
+	size_t	 i;
+
 	j->seq = sched_next_seq++;
 	if (sched_table_len + 1 > sched_table_size)
 		sched_table_grow();
@@ -208,7 +219,12 @@ sched_insert(struct job *j, char **cause)
 	j->hnext = sched_table[i];
 	sched_table[i] = j;
 	sched_table_len++;
+}
 
+/* The job waits for its n dependencies, or joins its queue. */
+static void
+sched_submit(struct job *j, struct job **deps, size_t n)
+{
 	job_submitted(j, n > 0);
 	if (n > 0) {
 		/* The dependent holds a reference: deps_cb may run at once. */
@@ -217,7 +233,63 @@ sched_insert(struct job *j, char **cause)
 		job_unref(j);
 	}
 	free(deps);
+}
+
+/*
+ * Take a new job into the table and submit it: it waits for its
+ * dependencies (each must exist, checked here) or joins its queue.  The
+ * table holds the caller's reference from now on.
+ */
+int
+sched_insert(struct job *j, char **cause)
+{
+	struct job	**deps;
+	int		  n;
+
+	if ((n = sched_deps_get(j, 1, &deps, cause)) == -1)
+		return (-1);
+	j->id = sched_next_id++;
+	sched_table_add(j);
+	sched_submit(j, deps, n);
 	return (0);
+}
+
+/* Ids continue after the journal's: never reused across restarts. */
+void
+sched_set_next_id(uint64_t id)
+{
+	if (id > sched_next_id)
+		sched_next_id = id;
+}
+
+/*
+ * Take a job rebuilt from the journal under its own id.  A final one
+ * joins the finished list as of its finish time, so retention counts
+ * from then; any other waits for those of its dependencies still known
+ * (one that is gone was final, and had succeeded or this job would be
+ * final too) or is queued.
+ */
+void
+sched_restore(struct job *j)
+{
+	struct job	**deps;
+	int		  n;
+
+	if (j->id >= sched_next_id)
+		sched_next_id = j->id + 1;
+	sched_table_add(j);
+	if (JOB_FINAL(j->state)) {
+		sched_state_changed(j, (enum job_state)-1);
+		j->finished_mono = job_mono_ms() -
+		    (job_now_ms() - j->finished_at);
+		TAILQ_INSERT_TAIL(&sched_finished, j, entry);
+		sched_nfinished++;
+		if (sched_retention_ev != NULL)
+			event_active(sched_retention_ev, 0, 0);
+		return;
+	}
+	n = sched_deps_get(j, 0, &deps, NULL);
+	sched_submit(j, deps, n);
 }
 
 /* Forget a finished job: out of the table, its reference dropped. */
@@ -554,13 +626,18 @@ sched_cancel_all(int64_t grace_ms, const char *why)
 	sched_cancel_some(&sc);
 }
 
-/* Cancel the jobs that have not started (shutdown). */
+/*
+ * Cancel the jobs that have not started (shutdown), for their waiters
+ * only: the journal does not record it, so they run after a restart.
+ */
 void
 sched_stop_queued(const char *why)
 {
 	struct sched_cancel	 sc = { 0, why, 1, NULL, 0, 0 };
 
+	journal_suspend(1);
 	sched_cancel_some(&sc);
+	journal_suspend(0);
 }
 
 static void

@@ -38,4 +38,6 @@ settings_defaults(struct settings *s)
 	s->max_clients = DEFAULT_MAX_CLIENTS;
 	s->max_unread = DEFAULT_MAX_UNREAD;
 	s->max_queued = DEFAULT_MAX_QUEUED;
+	s->fsync = JOURNAL_FSYNC_ALWAYS;
+	s->fsync_interval_ms = DEFAULT_FSYNC_INTERVAL_MS;
 }

@@ -17,6 +17,10 @@ export FUTURED_SOCKET
 # No config file of the user running the tests (futured.conf(5)).
 XDG_CONFIG_HOME=$T/config
 export XDG_CONFIG_HOME
+# Nor their journal: a daemon started by hand (not start_daemon) keeps
+# its journal under $T/state, root's too.
+XDG_STATE_HOME=$T/state
+export XDG_STATE_HOME
 DPID=
 TEST_NAME=$(basename "$0" .sh)
 # A token unique to this run, to find our own processes with pgrep.
@@ -67,8 +71,10 @@ wait_until() {
 	done
 }
 
+# A private journal in $T; a --journal in the arguments wins.
 start_daemon() {
-	"$FUTURED" -f -s "$SOCK" -l debug "$@" >>"$T/daemon.log" 2>&1 &
+	"$FUTURED" -f -s "$SOCK" -l debug --journal "$T/journal" "$@" \
+	    >>"$T/daemon.log" 2>&1 &
 	DPID=$!
 	wait_until 10 fctl ping || fail "futured did not come up"
 }

@@ -47,7 +47,8 @@ if command -v systemd-socket-activate >/dev/null 2>&1; then
 	mkdir -m 700 "$T/act"
 	ASOCK=$T/act/f.sock
 	systemd-socket-activate -l "$ASOCK" -E FUTURED_TEST_TOKEN="$TOKEN" \
-	    "$FUTURED" -f -l debug >>"$T/daemon.log" 2>&1 &
+	    "$FUTURED" -f -l debug --journal "$T/act/journal" \
+	    >>"$T/daemon.log" 2>&1 &
 	DPID=$!
 	wait_until 10 test -S "$ASOCK" || fail "systemd-socket-activate listens"
 	ck_eq "$("$FUTURECTL" -s "$ASOCK" submit -w exec -- \

@@ -1,0 +1,1552 @@
+/*
+ * The journal: a write-ahead log of accepted jobs and what became of
+ * them, replayed at start so that a restart (or a crash) loses no job
+ * whose id was acknowledged.  The record format is described in
+ * proto/journal.proto.
+ *
+ * DESIGN.  Appends of one loop turn go into one buffer.  The first
+ * append of a turn activates journal_flush_ev, which libevent runs after
+ * the callbacks already active in that turn (the reads of every client
+ * that had something to say), so one write(2) and one fsync(2) cover
+ * every submit of the turn: group commit.  request.c parks each
+ * SubmitReply behind a journal_waiter and sends it only from the flush,
+ * once the ACCEPT record is on disk (--fsync always), or written to the
+ * kernel (batch: fsync on a timer; none: never).  START, REQUEUE and
+ * FINAL records go through the same buffer but delay nothing.
+ *
+ * A failed write or fsync is final for this process: after an fsync
+ * error the kernel may have dropped the dirty pages, so no later fsync
+ * can prove anything (PostgreSQL learnt this the hard way).  Every
+ * waiting and every later submit is refused with the reason, and the
+ * daemon serves everything else as before.
+ *
+ * Compaction runs on the loop, right after a flush: it writes the live
+ * records (unfinished jobs, finished ones within retention) to
+ * journal.new, fsyncs it, renames it over the journal and fsyncs the
+ * directory.  It is sequential I/O of the live set, at most half the
+ * file it replaces, done when the file reaches twice the live size (and
+ * at least JOURNAL_COMPACT_MIN more): a short pause, amortised over the
+ * appends that grew the file, and the loop's view of the jobs cannot
+ * change under it, which a thread would have to copy or lock.
+ */
+
+#include <sys/types.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <zlib.h>
+
+#include "futured.h"
+#include "journal.pb-c.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define JOURNAL_MAGIC		"FUTJRNL"	/* and a NUL: 8 bytes */
+#define JOURNAL_VERSION		1
+#define JOURNAL_SYSTEM_PATH	"/var/lib/futured/journal"
+#define JOURNAL_USER_PATH	"futured/journal"	/* in XDG_STATE_HOME */
+#define JOURNAL_COMPACT_MIN	(1024 * 1024)
+#define JOURNAL_WRITE_CHUNK	(1024 * 1024)	/* compaction's buffer */
+
+ssize_t	(*journal_write_fn)(int, const void *, size_t) = write;
+int	(*journal_fsync_fn)(int) = fsync;
+
+struct journal_out {
+	uint8_t		*data;
+	size_t		 len;
+	size_t		 cap;
+};
+
+static struct {
+	int		 fd;		/* -1: no journal */
+	int		 ready;		/* replayed: appends may be written */
+	int		 dirfd;
+	char		*path;
+	char		*newpath;
+	struct journal_out buf;		/* appended, not yet written */
+	off_t		 size;		/* bytes in the file */
+	off_t		 compact_at;
+	int		 dirty;		/* written, not fsynced (batch) */
+	int		 suspended;
+	char		*failed;	/* why submits are refused */
+	struct event	*flush_ev;
+	struct event	*sync_ev;
+	TAILQ_HEAD(, journal_waiter) waiters;
+	char	       **strings;	/* interned "ended" texts */
+	size_t		 nstrings;
+	struct fut_handler **ghosts;	/* handlers no longer offered */
+	size_t		 nghosts;
+} journal = { -1, 0, -1, NULL, NULL, { NULL, 0, 0 }, 0, 0, 0, 0, NULL,
+    NULL, NULL, TAILQ_HEAD_INITIALIZER(journal.waiters), NULL, 0, NULL, 0 };
+
+static void	journal_flush_cb(evutil_socket_t, short, void *);
+static void	journal_sync_cb(evutil_socket_t, short, void *);
+
+const char *
+journal_fsync_name(int policy)
+{
+	switch (policy) {
+	case JOURNAL_FSYNC_ALWAYS:
+		return ("always");
+	case JOURNAL_FSYNC_BATCH:
+		return ("batch");
+	case JOURNAL_FSYNC_NONE:
+		return ("none");
+	}
+	return ("unknown");
+}
+
+int
+journal_fsync_from_name(const char *s)
+{
+	if (strcmp(s, "always") == 0)
+		return (JOURNAL_FSYNC_ALWAYS);
+	if (strcmp(s, "batch") == 0)
+		return (JOURNAL_FSYNC_BATCH);
+	if (strcmp(s, "none") == 0)
+		return (JOURNAL_FSYNC_NONE);
+	return (-1);
+}
+
+/*
+ * The default journal into path: /var/lib/futured/journal for --system,
+ * and for root unless $XDG_STATE_HOME says otherwise; else under
+ * $XDG_STATE_HOME or ~/.local/state.  -1 if there is no home to be found.
+ */
+int
+journal_default_path(char *path, size_t len)
+{
+	struct passwd	*pw;
+	const char	*dir, *xdg;
+	int		 n;
+
+	xdg = getenv("XDG_STATE_HOME");
+	if (xdg != NULL && *xdg != '/')
+		xdg = NULL;
+	if (settings.system || (geteuid() == 0 && xdg == NULL))
+		n = snprintf(path, len, "%s", JOURNAL_SYSTEM_PATH);
+	else if (xdg != NULL)
+		n = snprintf(path, len, "%s/%s", xdg, JOURNAL_USER_PATH);
+	else {
+		if ((dir = getenv("HOME")) == NULL || *dir != '/') {
+			if ((pw = getpwuid(geteuid())) == NULL)
+				return (-1);
+			dir = pw->pw_dir;
+		}
+		n = snprintf(path, len, "%s/.local/state/%s", dir,
+		    JOURNAL_USER_PATH);
+	}
+	return (n < 0 || (size_t)n >= len ? -1 : 0);
+}
+
+/* Records ------------------------------------------------------------- */
+
+static void
+journal_out_reserve(struct journal_out *o, size_t n)
+{
+	size_t	 cap;
+
+	if (o->len + n <= o->cap)
+		return;
+	cap = o->cap ? o->cap : 4096;
+	while (cap < o->len + n)
+		cap *= 2;
+	o->data = xreallocarray(o->data, cap, 1);
+	o->cap = cap;
+}
+
+static uint32_t
+journal_get32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3]);
+}
+
+static void
+journal_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+/* The CRC covers the length and the type too: a bad length is caught. */
+static uint32_t
+journal_crc(const uint8_t *rec, size_t plen)
+{
+	uLong	 crc;
+
+	crc = crc32(0L, Z_NULL, 0);
+	crc = crc32(crc, rec, 4);
+	crc = crc32(crc, rec + 8, 1);
+	/* zlib takes a uInt: a record is at most JOURNAL_RECORD_MAX. */
+	crc = crc32(crc, rec + JOURNAL_RECORD_HDR, (uInt)plen);
+	return ((uint32_t)crc);
+}
+
+/* Append one record, a message packed by pack(), to o. */
+static void
+journal_out_record(struct journal_out *o, int type,
+    const ProtobufCMessage *msg)
+{
+	size_t	 plen;
+	uint8_t	*rec;
+
+	plen = protobuf_c_message_get_packed_size(msg);
+	if (plen > JOURNAL_RECORD_MAX)
+		fatalx("%s: record of %zu bytes", __func__, plen);
+	journal_out_reserve(o, JOURNAL_RECORD_HDR + plen);
+	rec = o->data + o->len;
+	journal_put32(rec, (uint32_t)plen);
+	rec[8] = (uint8_t)type;
+	protobuf_c_message_pack(msg, rec + JOURNAL_RECORD_HDR);
+	journal_put32(rec + 4, journal_crc(rec, plen));
+	o->len += JOURNAL_RECORD_HDR + plen;
+}
+
+/* Append one record of raw payload bytes (tests build journals with it). */
+void
+journal_record_encode(uint8_t **data, size_t *len, size_t *cap, int type,
+    const void *payload, size_t plen)
+{
+	struct journal_out	 o = { *data, *len, *cap };
+	uint8_t			*rec;
+
+	journal_out_reserve(&o, JOURNAL_RECORD_HDR + plen);
+	rec = o.data + o.len;
+	journal_put32(rec, (uint32_t)plen);
+	rec[8] = (uint8_t)type;
+	if (plen > 0)
+		memcpy(rec + JOURNAL_RECORD_HDR, payload, plen);
+	journal_put32(rec + 4, journal_crc(rec, plen));
+	o.len += JOURNAL_RECORD_HDR + plen;
+	*data = o.data;
+	*len = o.len;
+	*cap = o.cap;
+}
+
+void
+journal_header_encode(uint8_t *hdr)
+{
+	memset(hdr, 0, JOURNAL_HDR_LEN);
+	memcpy(hdr, JOURNAL_MAGIC, 8);
+	journal_put32(hdr + 8, JOURNAL_VERSION);
+}
+
+/*
+ * Is there a whole record with a good CRC at off?  Its payload length in
+ * *plen if so.
+ */
+static int
+journal_record_ok(const uint8_t *data, size_t len, size_t off, size_t *plen)
+{
+	uint32_t	 n;
+
+	if (len - off < JOURNAL_RECORD_HDR)
+		return (0);
+	n = journal_get32(data + off);
+	if (n > JOURNAL_RECORD_MAX || n > len - off - JOURNAL_RECORD_HDR)
+		return (0);
+	if (data[off + 8] < JOURNAL_CHECKPOINT || data[off + 8] > JOURNAL_FINAL)
+		return (0);
+	if (journal_crc(data + off, n) != journal_get32(data + off + 4))
+		return (0);
+	*plen = n;
+	return (1);
+}
+
+/*
+ * Walk the records of a journal image (header included).  Each good
+ * record goes to cb (which may refuse it: -1).  At the first bad one,
+ * look for any good record after it: none means a torn or garbage tail
+ * (1, *end where to truncate); one means corruption inside the log (-1,
+ * *end its offset, *recno its number from 1).  0: all good.
+ */
+int
+journal_scan(const uint8_t *data, size_t len, size_t *end, uint64_t *recno,
+    int (*cb)(int, const uint8_t *, size_t, void *), void *arg)
+{
+	size_t		 off = JOURNAL_HDR_LEN, plen, o;
+	uint64_t	 n = 0;
+
+	while (off < len) {
+		n++;
+		if (journal_record_ok(data, len, off, &plen) &&
+		    (cb == NULL || cb(data[off + 8], data + off +
+		    JOURNAL_RECORD_HDR, plen, arg) == 0)) {
+			off += JOURNAL_RECORD_HDR + plen;
+			continue;
+		}
+		*end = off;
+		*recno = n;
+		for (o = off + 1; o < len; o++) {
+			if (journal_record_ok(data, len, o, &plen))
+				return (-1);
+		}
+		return (1);
+	}
+	*end = len;
+	*recno = n;
+	return (0);
+}
+
+/* Appending ------------------------------------------------------------ */
+
+int
+journal_enabled(void)
+{
+	return (journal.ready);
+}
+
+/* NULL, or why no job can be accepted now. */
+const char *
+journal_failed(void)
+{
+	return (journal.failed);
+}
+
+static void
+journal_append(int type, const ProtobufCMessage *msg)
+{
+	if (journal.fd == -1 || journal.failed != NULL || journal.suspended)
+		return;
+	if (journal.buf.len == 0 && journal.flush_ev != NULL)
+		event_active(journal.flush_ev, 0, 0);
+	journal_out_record(&journal.buf, type, msg);
+}
+
+/*
+ * While suspended nothing is recorded: shutdown settles the queued jobs
+ * for their waiters, but they stay queued in the journal and run after
+ * the restart (sched_stop_queued).
+ */
+void
+journal_suspend(int on)
+{
+	journal.suspended = on;
+}
+
+static void
+journal_fill_accept(struct job *j, FuturedJournal__Accept *a,
+    FuturedJournal__KeyValue **ptrs, FuturedJournal__KeyValue *kvs)
+{
+	size_t	 i;
+
+	futured_journal__accept__init(a);
+	a->id = j->id;
+	a->owner = j->owner;
+	a->handler = (char *)j->handler->name;
+	a->kind = j->kind;
+	if (j->payload_len > 0) {
+		a->has_payload = 1;
+		a->payload.data = j->payload;
+		a->payload.len = j->payload_len;
+	}
+	a->n_args = j->nargs;
+	a->args = j->args;
+	if (j->envp != NULL) {
+		for (i = 0; j->envp[i] != NULL; i++)
+			;
+		a->n_env = i;
+		a->env = j->envp;
+	}
+	for (i = 0; i < j->nctx; i++) {
+		futured_journal__key_value__init(&kvs[i]);
+		kvs[i].key = j->ctx[i].key;
+		kvs[i].value = j->ctx[i].value;
+		ptrs[i] = &kvs[i];
+	}
+	a->n_ctx = j->nctx;
+	a->ctx = ptrs;
+	a->cwd = j->cwd;
+#define JSET(f, v) do { if ((v) != 0) { a->has_##f = 1; a->f = (v); } } while (0)
+	JSET(timeout_ms, j->timeout_ms);
+	JSET(deadline_ms, j->deadline_ms);
+	JSET(priority, j->priority);
+	JSET(input_from, j->input_from);
+	JSET(retries, j->retries);
+	JSET(retry_delay_ms, j->retry_delay_ms);
+	JSET(retry_timeouts, j->retry_timeouts);
+	JSET(parent, j->parent);
+#undef JSET
+	a->group = j->group;
+	a->n_after = j->nafter;
+	a->after = j->after;
+	a->name = j->name;
+	a->submitted_at = j->submitted_at;
+	/* Queued or later: input_from's output is the payload already. */
+	if (j->input_from != 0 && j->input_job == NULL &&
+	    j->state != JOB_WAITING) {
+		a->has_input_resolved = 1;
+		a->input_resolved = 1;
+	}
+}
+
+static void
+journal_out_accept(struct journal_out *o, struct job *j)
+{
+	FuturedJournal__Accept		 a;
+	FuturedJournal__KeyValue	**ptrs, *kvs;
+
+	ptrs = xcalloc(j->nctx + 1, sizeof(*ptrs) + sizeof(*kvs));
+	kvs = (FuturedJournal__KeyValue *)(ptrs + j->nctx + 1);
+	journal_fill_accept(j, &a, ptrs, kvs);
+	journal_out_record(o, JOURNAL_ACCEPT, &a.base);
+	free(ptrs);
+}
+
+/* The job was accepted: job_submitted(), before anything else of it. */
+void
+journal_accept(struct job *j)
+{
+	if (journal.fd == -1 || journal.failed != NULL || journal.suspended)
+		return;
+	if (journal.buf.len == 0 && journal.flush_ev != NULL)
+		event_active(journal.flush_ev, 0, 0);
+	journal_out_accept(&journal.buf, j);
+}
+
+static void
+journal_fill_start(struct job *j, FuturedJournal__Start *s)
+{
+	futured_journal__start__init(s);
+	s->id = j->id;
+	s->attempt = j->attempts;
+	s->has_started_at = 1;
+	s->started_at = j->started_at;
+}
+
+void
+journal_start(struct job *j)
+{
+	FuturedJournal__Start	 s;
+
+	journal_fill_start(j, &s);
+	journal_append(JOURNAL_START, &s.base);
+}
+
+void
+journal_requeue(struct job *j)
+{
+	FuturedJournal__Requeue	 r = FUTURED_JOURNAL__REQUEUE__INIT;
+
+	r.id = j->id;
+	journal_append(JOURNAL_REQUEUE, &r.base);
+}
+
+static void
+journal_fill_final(struct job *j, FuturedJournal__Final *f)
+{
+	futured_journal__final__init(f);
+	f->id = j->id;
+	f->state = j->state;
+	if (j->exit_status >= 0) {
+		f->has_exit_status = 1;
+		f->exit_status = j->exit_status;
+	}
+	if (j->term_signal > 0) {
+		f->has_signal = 1;
+		f->signal = j->term_signal;
+	}
+	if (j->error_code != FERR_NONE) {
+		f->has_error_code = 1;
+		f->error_code = j->error_code;
+	}
+	f->error = j->error;
+	f->ended = (char *)j->ended;
+	if (j->output.len > 0) {
+		f->has_output = 1;
+		f->output.data = j->output.data;
+		f->output.len = j->output.len;
+	}
+	if (j->output.truncated) {
+		f->has_output_truncated = 1;
+		f->output_truncated = 1;
+	}
+	if (j->errtail.len > 0) {
+		f->has_stderr_tail = 1;
+		f->stderr_tail.data = j->errtail.data;
+		f->stderr_tail.len = j->errtail.len;
+	}
+	if (j->started_at != 0) {
+		f->has_started_at = 1;
+		f->started_at = j->started_at;
+	}
+	f->has_finished_at = 1;
+	f->finished_at = j->finished_at;
+	f->has_attempts = 1;
+	f->attempts = j->attempts;
+}
+
+void
+journal_final(struct job *j)
+{
+	FuturedJournal__Final	 f;
+
+	journal_fill_final(j, &f);
+	journal_append(JOURNAL_FINAL, &f.base);
+}
+
+void
+journal_group(struct jobgroup *g)
+{
+	FuturedJournal__Group	 r = FUTURED_JOURNAL__GROUP__INIT;
+
+	r.owner = g->owner;
+	r.name = g->name;
+	r.has_fail_fast = 1;
+	r.fail_fast = g->fail_fast;
+	r.has_parallel = 1;
+	r.parallel = g->parallel;
+	journal_append(JOURNAL_GROUP, &r.base);
+}
+
+/* Flushing -------------------------------------------------------------- */
+
+static int
+journal_write_all(int fd, const uint8_t *p, size_t len)
+{
+	ssize_t	 n;
+
+	while (len > 0) {
+		n = journal_write_fn(fd, p, len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return (-1);
+		}
+		if (n == 0) {
+			errno = EIO;
+			return (-1);
+		}
+		p += n;
+		len -= n;
+	}
+	return (0);
+}
+
+static void
+journal_answer(const char *error)
+{
+	struct journal_waiter	*w;
+	TAILQ_HEAD(, journal_waiter) ready;
+
+	/* Swap first: a callback may wait again or drop another waiter. */
+	TAILQ_INIT(&ready);
+	TAILQ_CONCAT(&ready, &journal.waiters, entry);
+	while ((w = TAILQ_FIRST(&ready)) != NULL) {
+		TAILQ_REMOVE(&ready, w, entry);
+		w->queued = 0;
+		w->cb(w, error);
+	}
+}
+
+/* Stop accepting for good; say so once, loudly. */
+static void
+journal_fail(const char *op, int error)
+{
+	if (journal.failed != NULL)
+		return;
+	if (error == ENOSPC)
+		xasprintf(&journal.failed, "journal: %s failed: %s (ENOSPC); "
+		    "not accepting jobs", op, strerror(error));
+	else
+		xasprintf(&journal.failed, "journal: %s failed: %s; not "
+		    "accepting jobs", op, strerror(error));
+	log_error("%s: %s (restart futured once the cause is fixed)",
+	    journal.path, journal.failed);
+	journal.buf.len = 0;
+	if (journal.sync_ev != NULL)
+		evtimer_del(journal.sync_ev);
+}
+
+static int
+journal_sync(void)
+{
+	if (!journal.dirty)
+		return (0);
+	if (journal_fsync_fn(journal.fd) == -1) {
+		journal_fail("fsync", errno);
+		return (-1);
+	}
+	journal.dirty = 0;
+	return (0);
+}
+
+static int	journal_compact(char **);
+
+/*
+ * Write what this turn appended, fsync as the policy says, and answer
+ * the waiters: the deferred SubmitReplies go out from here.
+ */
+int
+journal_flush(void)
+{
+	struct timeval	 tv;
+	char		*cause;
+
+	if (journal.fd == -1 || !journal.ready)
+		return (0);
+	if (journal.failed == NULL && journal.buf.len > 0) {
+		if (journal_write_all(journal.fd, journal.buf.data,
+		    journal.buf.len) == -1) {
+			int	 error = errno;
+
+			/* Leave no half record for the next start to find. */
+			if (ftruncate(journal.fd, journal.size) == -1)
+				log_warn("%s: ftruncate", journal.path);
+			journal_fail("write", error);
+		} else {
+			journal.size += journal.buf.len;
+			journal.buf.len = 0;
+			journal.dirty = 1;
+		}
+	}
+	if (journal.failed == NULL) {
+		switch (settings.fsync) {
+		case JOURNAL_FSYNC_ALWAYS:
+			(void)journal_sync();
+			break;
+		case JOURNAL_FSYNC_BATCH:
+			if (journal.dirty && journal.sync_ev != NULL &&
+			    !evtimer_pending(journal.sync_ev, NULL)) {
+				tv.tv_sec = settings.fsync_interval_ms / 1000;
+				tv.tv_usec = (settings.fsync_interval_ms %
+				    1000) * 1000;
+				evtimer_add(journal.sync_ev, &tv);
+			}
+			break;
+		case JOURNAL_FSYNC_NONE:
+			journal.dirty = 0;
+			break;
+		}
+	}
+	journal_answer(journal.failed);
+	if (journal.failed != NULL)
+		return (-1);
+	/* Only with nothing buffered: the snapshot must not be re-appended. */
+	if (journal.size >= journal.compact_at && journal.buf.len == 0 &&
+	    journal_compact(&cause) == -1) {
+		/* The old file is intact: try again after as much growth. */
+		log_warnx("%s: compaction failed: %s", journal.path, cause);
+		free(cause);
+		journal.compact_at = journal.size * 2;
+	}
+	return (0);
+}
+
+static void
+journal_flush_cb(evutil_socket_t fd, short events, void *arg)
+{
+	journal_flush();
+}
+
+static void
+journal_sync_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)journal_sync();
+}
+
+void
+journal_wait(struct journal_waiter *w,
+    void (*cb)(struct journal_waiter *, const char *), void *arg)
+{
+	w->cb = cb;
+	w->arg = arg;
+	w->queued = 1;
+	TAILQ_INSERT_TAIL(&journal.waiters, w, entry);
+	if (journal.flush_ev != NULL)
+		event_active(journal.flush_ev, 0, 0);
+}
+
+void
+journal_unwait(struct journal_waiter *w)
+{
+	if (w->queued) {
+		TAILQ_REMOVE(&journal.waiters, w, entry);
+		w->queued = 0;
+	}
+}
+
+/* Compaction ------------------------------------------------------------ */
+
+struct journal_live {
+	struct job	**jobs;
+	size_t		  n, cap;
+};
+
+static void
+journal_live_cb(struct job *j, void *arg)
+{
+	struct journal_live	*l = arg;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 256;
+		l->jobs = xreallocarray(l->jobs, l->cap, sizeof(*l->jobs));
+	}
+	l->jobs[l->n++] = j;
+}
+
+static int
+journal_id_cmp(const void *a, const void *b)
+{
+	const struct job	*ja = *(struct job *const *)a;
+	const struct job	*jb = *(struct job *const *)b;
+
+	return (ja->id < jb->id ? -1 : ja->id > jb->id);
+}
+
+static void
+journal_group_cb(struct jobgroup *g, void *arg)
+{
+	FuturedJournal__Group	 r = FUTURED_JOURNAL__GROUP__INIT;
+
+	if (!g->fail_fast && g->parallel == 0)
+		return;
+	r.owner = g->owner;
+	r.name = g->name;
+	r.has_fail_fast = 1;
+	r.fail_fast = g->fail_fast;
+	r.has_parallel = 1;
+	r.parallel = g->parallel;
+	journal_out_record(arg, JOURNAL_GROUP, &r.base);
+}
+
+/* The live records of j: what a replay needs to rebuild it as it is. */
+static void
+journal_out_job(struct journal_out *o, struct job *j)
+{
+	FuturedJournal__Start		 s;
+	FuturedJournal__Requeue		 r = FUTURED_JOURNAL__REQUEUE__INIT;
+	FuturedJournal__Final		 f;
+
+	journal_out_accept(o, j);
+	if (JOB_FINAL(j->state)) {
+		journal_fill_final(j, &f);
+		journal_out_record(o, JOURNAL_FINAL, &f.base);
+	} else if (j->attempts > 0) {
+		journal_fill_start(j, &s);
+		journal_out_record(o, JOURNAL_START, &s.base);
+		if (j->state != JOB_RUNNING) {
+			r.id = j->id;
+			journal_out_record(o, JOURNAL_REQUEUE, &r.base);
+		}
+	}
+}
+
+/*
+ * Replace the journal with one of only the live records.  The new file
+ * is locked before it is renamed into place, so no other daemon can take
+ * it in between.
+ */
+static int
+journal_compact(char **cause)
+{
+	FuturedJournal__Checkpoint	 cp = FUTURED_JOURNAL__CHECKPOINT__INIT;
+	struct journal_out		 o = { NULL, 0, 0 };
+	struct journal_live		 l = { NULL, 0, 0 };
+	off_t				 size = 0, old = journal.size;
+	size_t				 i;
+	int				 fd;
+
+	fd = open(journal.newpath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND |
+	    O_CLOEXEC, 0600);
+	if (fd == -1) {
+		xasprintf(cause, "%s: %s", journal.newpath, strerror(errno));
+		return (-1);
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		xasprintf(cause, "%s: %s", journal.newpath, strerror(errno));
+		close(fd);
+		return (-1);
+	}
+	journal_out_reserve(&o, JOURNAL_HDR_LEN);
+	journal_header_encode(o.data);
+	o.len = JOURNAL_HDR_LEN;
+	cp.next_id = sched_total() + 1;
+	cp.has_written_at = 1;
+	cp.written_at = job_now_ms();
+	journal_out_record(&o, JOURNAL_CHECKPOINT, &cp.base);
+	group_foreach(journal_group_cb, &o);
+	sched_foreach(journal_live_cb, &l);
+	if (l.n > 1)
+		qsort(l.jobs, l.n, sizeof(*l.jobs), journal_id_cmp);
+	for (i = 0; i <= l.n; i++) {
+		if (i < l.n)
+			journal_out_job(&o, l.jobs[i]);
+		if (o.len < JOURNAL_WRITE_CHUNK && i < l.n)
+			continue;
+		if (journal_write_all(fd, o.data, o.len) == -1)
+			goto fail;
+		size += o.len;
+		o.len = 0;
+	}
+	free(l.jobs);
+	l.jobs = NULL;
+	/* Even with --fsync none: a rename of unsynced data may be empty. */
+	if (journal_fsync_fn(fd) == -1)
+		goto fail;
+	if (rename(journal.newpath, journal.path) == -1)
+		goto fail;
+	if (fsync(journal.dirfd) == -1)
+		log_warn("%s: fsync of the directory", journal.path);
+	close(journal.fd);
+	journal.fd = fd;
+	journal.size = size;
+	journal.dirty = 0;
+	journal.compact_at = size * 2;
+	if (journal.compact_at < size + JOURNAL_COMPACT_MIN)
+		journal.compact_at = size + JOURNAL_COMPACT_MIN;
+	free(o.data);
+	log_info("%s: compacted %lld to %lld bytes (%zu jobs)", journal.path,
+	    (long long)old, (long long)size, l.n);
+	return (0);
+
+fail:
+	xasprintf(cause, "%s: %s", journal.newpath, strerror(errno));
+	free(l.jobs);
+	free(o.data);
+	close(fd);
+	unlink(journal.newpath);
+	return (-1);
+}
+
+/* Replay ---------------------------------------------------------------- */
+
+struct journal_rep {
+	struct job	*job;
+	int		 running;	/* a START not followed by an end */
+	int		 final;
+	int		 input_resolved;
+};
+
+struct journal_replay {
+	struct journal_rep *reps;	/* in id order */
+	size_t		  n, cap;
+	uint64_t	  next_id;
+	uint64_t	  records;
+};
+
+/* The "ended" texts are static in the daemon: intern the replayed ones. */
+static const char *
+journal_intern(const char *s)
+{
+	size_t	 i;
+
+	if (s == NULL)
+		return (NULL);
+	for (i = 0; i < journal.nstrings; i++) {
+		if (strcmp(journal.strings[i], s) == 0)
+			return (journal.strings[i]);
+	}
+	journal.strings = xreallocarray(journal.strings, journal.nstrings + 1,
+	    sizeof(*journal.strings));
+	journal.strings[journal.nstrings] = xstrdup(s);
+	return (journal.strings[journal.nstrings++]);
+}
+
+/*
+ * A handler that is not offered any more (a plugin was removed): its
+ * finished jobs keep its name; its unfinished ones fail at restore.
+ */
+static const struct fut_handler *
+journal_handler(const char *name, int *ghost)
+{
+	const struct fut_handler	*h;
+	struct fut_handler		*g;
+	size_t				 i;
+
+	*ghost = 0;
+	if ((h = handler_find(name)) != NULL)
+		return (h);
+	*ghost = 1;
+	for (i = 0; i < journal.nghosts; i++) {
+		if (strcmp(journal.ghosts[i]->name, name) == 0)
+			return (journal.ghosts[i]);
+	}
+	g = xcalloc(1, sizeof(*g));
+	g->abi = FUT_HANDLER_ABI;
+	g->name = xstrdup(name);
+	g->description = "no longer offered";
+	journal.ghosts = xreallocarray(journal.ghosts, journal.nghosts + 1,
+	    sizeof(*journal.ghosts));
+	journal.ghosts[journal.nghosts++] = g;
+	return (g);
+}
+
+static struct journal_rep *
+journal_rep_find(struct journal_replay *rp, uint64_t id)
+{
+	size_t	 lo = 0, hi = rp->n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (rp->reps[mid].job->id == id)
+			return (&rp->reps[mid]);
+		if (rp->reps[mid].job->id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (NULL);
+}
+
+static struct job *
+journal_job_from_accept(const FuturedJournal__Accept *a)
+{
+	struct job	*j;
+	size_t		 i;
+	int		 ghost;
+
+	j = job_new();
+	j->id = a->id;
+	j->owner = a->owner;
+	j->kind = a->kind < JOB_NKINDS ? (enum job_kind)a->kind : JOB_ASYNC;
+	j->handler = journal_handler(a->handler, &ghost);
+	j->name = a->name != NULL ? xstrdup(a->name) : NULL;
+	j->group = a->group != NULL ? xstrdup(a->group) : NULL;
+	j->cwd = a->cwd != NULL ? xstrdup(a->cwd) : NULL;
+	if (a->n_args > 0) {
+		j->args = xcalloc(a->n_args, sizeof(*j->args));
+		for (i = 0; i < a->n_args; i++)
+			j->args[i] = xstrdup(a->args[i]);
+		j->nargs = a->n_args;
+	}
+	if (a->n_env > 0) {
+		j->envp = xcalloc(a->n_env + 1, sizeof(*j->envp));
+		for (i = 0; i < a->n_env; i++)
+			j->envp[i] = xstrdup(a->env[i]);
+	}
+	if (a->n_ctx > 0) {
+		j->ctx = xcalloc(a->n_ctx, sizeof(*j->ctx));
+		for (i = 0; i < a->n_ctx; i++) {
+			j->ctx[i].key = xstrdup(a->ctx[i]->key);
+			j->ctx[i].value = xstrdup(a->ctx[i]->value);
+		}
+		j->nctx = a->n_ctx;
+	}
+	if (a->has_payload && a->payload.len > 0) {
+		j->payload = xmemdup(a->payload.data, a->payload.len);
+		j->payload_len = a->payload.len;
+	}
+	j->timeout_ms = a->timeout_ms;
+	j->deadline_ms = a->deadline_ms;
+	j->priority = a->priority;
+	if (j->priority < JOB_PRIO_MIN || j->priority > JOB_PRIO_MAX)
+		j->priority = 0;
+	if (a->n_after > 0) {
+		j->after = xmemdup(a->after, a->n_after * sizeof(*a->after));
+		j->nafter = a->n_after;
+	}
+	j->input_from = a->input_from;
+	j->retries = a->retries;
+	j->retry_delay_ms = a->retry_delay_ms;
+	j->retry_timeouts = a->retry_timeouts;
+	j->parent = a->parent;
+	j->submitted_at = a->submitted_at;
+	if (ghost || !handler_kind_ok(j->handler, j->kind))
+		j->flags |= JOBF_GHOST;
+	return (j);
+}
+
+/* Apply one record; -1 if it cannot be (it is counted as corrupt). */
+static int
+journal_replay_cb(int type, const uint8_t *p, size_t len, void *arg)
+{
+	struct journal_replay		*rp = arg;
+	struct journal_rep		*r;
+	struct jobgroup			*g;
+	struct job			*j;
+	FuturedJournal__Checkpoint	*cp;
+	FuturedJournal__Group		*gr;
+	FuturedJournal__Accept		*a;
+	FuturedJournal__Start		*s;
+	FuturedJournal__Requeue		*rq;
+	FuturedJournal__Final		*f;
+
+	rp->records++;
+	switch (type) {
+	case JOURNAL_CHECKPOINT:
+		if ((cp = futured_journal__checkpoint__unpack(NULL, len,
+		    p)) == NULL)
+			return (-1);
+		if (cp->next_id > rp->next_id)
+			rp->next_id = cp->next_id;
+		futured_journal__checkpoint__free_unpacked(cp, NULL);
+		return (0);
+	case JOURNAL_GROUP:
+		if ((gr = futured_journal__group__unpack(NULL, len, p)) == NULL)
+			return (-1);
+		g = group_get(gr->owner, gr->name, 1);
+		g->fail_fast = gr->fail_fast;
+		g->parallel = gr->parallel;
+		futured_journal__group__free_unpacked(gr, NULL);
+		return (0);
+	case JOURNAL_ACCEPT:
+		if ((a = futured_journal__accept__unpack(NULL, len, p)) == NULL)
+			return (-1);
+		if (a->id == 0 || (rp->n > 0 &&
+		    a->id <= rp->reps[rp->n - 1].job->id)) {
+			/* Written once per id, in id order: never replay twice. */
+			log_warnx("%s: record %llu: job %llu accepted again, "
+			    "ignored", journal.path,
+			    (unsigned long long)rp->records,
+			    (unsigned long long)a->id);
+			futured_journal__accept__free_unpacked(a, NULL);
+			return (0);
+		}
+		if (rp->n == rp->cap) {
+			rp->cap = rp->cap ? rp->cap * 2 : 256;
+			rp->reps = xreallocarray(rp->reps, rp->cap,
+			    sizeof(*rp->reps));
+		}
+		r = &rp->reps[rp->n++];
+		memset(r, 0, sizeof(*r));
+		r->job = journal_job_from_accept(a);
+		r->input_resolved = a->input_resolved;
+		if (a->id >= rp->next_id)
+			rp->next_id = a->id + 1;
+		futured_journal__accept__free_unpacked(a, NULL);
+		return (0);
+	case JOURNAL_START:
+		if ((s = futured_journal__start__unpack(NULL, len, p)) == NULL)
+			return (-1);
+		if ((r = journal_rep_find(rp, s->id)) != NULL && !r->final) {
+			r->running = 1;
+			r->job->attempts = s->attempt;
+			r->job->started_at = s->started_at;
+		}
+		futured_journal__start__free_unpacked(s, NULL);
+		return (0);
+	case JOURNAL_REQUEUE:
+		if ((rq = futured_journal__requeue__unpack(NULL, len,
+		    p)) == NULL)
+			return (-1);
+		if ((r = journal_rep_find(rp, rq->id)) != NULL)
+			r->running = 0;
+		futured_journal__requeue__free_unpacked(rq, NULL);
+		return (0);
+	case JOURNAL_FINAL:
+		if ((f = futured_journal__final__unpack(NULL, len, p)) == NULL)
+			return (-1);
+		if ((r = journal_rep_find(rp, f->id)) == NULL || r->final ||
+		    !JOB_FINAL(f->state) || f->state >= JOB_NSTATES) {
+			futured_journal__final__free_unpacked(f, NULL);
+			return (0);
+		}
+		j = r->job;
+		r->final = 1;
+		r->running = 0;
+		j->state = f->state;
+		j->exit_status = f->has_exit_status ? f->exit_status : -1;
+		j->term_signal = f->signal;
+		j->error_code = f->error_code;
+		free(j->error);
+		j->error = f->error != NULL ? xstrdup(f->error) : NULL;
+		j->ended = journal_intern(f->ended);
+		buf_reset(&j->output);
+		j->output.max = 0;
+		if (f->has_output)
+			buf_append(&j->output, f->output.data, f->output.len);
+		j->output.max = settings.max_output;
+		j->output.truncated = f->output_truncated;
+		if (f->has_stderr_tail)
+			buf_append(&j->errtail, f->stderr_tail.data,
+			    f->stderr_tail.len);
+		j->started_at = f->started_at;
+		j->finished_at = f->finished_at;
+		j->attempts = f->attempts;
+		futured_journal__final__free_unpacked(f, NULL);
+		return (0);
+	}
+	return (-1);
+}
+
+/* Settle a job that cannot go on after the restart, and record it. */
+static void
+journal_restore_failed(struct job *j, const char *fmt, ...)
+    __attribute__((__format__(__printf__, 2, 3)));
+
+static void
+journal_restore_failed(struct job *j, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	free(j->error);
+	va_start(ap, fmt);
+	xvasprintf(&j->error, fmt, ap);
+	va_end(ap);
+	/* Not in the table yet: this is its first state, as replayed. */
+	j->state = JOB_FAILED;
+	j->ended = "daemon restarted";
+	j->finished_at = job_now_ms();
+	log_info("job %llu: %s", (unsigned long long)j->id, j->error);
+	sched_restore(j);
+	journal_final(j);
+}
+
+/* Tie a replayed job to its group and, if it is still known, its parent. */
+static void
+journal_restore_link(struct job *j)
+{
+	struct job	*p;
+
+	if (j->group != NULL)
+		group_add(group_get(j->owner, j->group, 1), j);
+	if (j->parent != 0 && (p = sched_find(j->parent)) != NULL) {
+		j->parent_job = p;
+		job_ref(p);
+		TAILQ_INSERT_TAIL(&p->children, j, centry);
+	}
+}
+
+static int
+journal_finished_cmp(const void *a, const void *b)
+{
+	const struct journal_rep	*ra = a, *rb = b;
+
+	if (ra->job->finished_at != rb->job->finished_at)
+		return (ra->job->finished_at < rb->job->finished_at ? -1 : 1);
+	return (ra->job->id < rb->job->id ? -1 : ra->job->id > rb->job->id);
+}
+
+/*
+ * Rebuild the job table: finished jobs first, oldest first (the order
+ * retention forgets them in), then the others in id order, so that every
+ * dependency and parent is in place before the jobs that name it.
+ */
+static void
+journal_restore(struct journal_replay *rp)
+{
+	struct journal_rep	*r, *fin;
+	struct job		*j;
+	size_t			 i, nfin = 0;
+	int64_t			 now = job_now_ms();
+	u_int			 nq = 0, nrun = 0, nkept = 0, ndrop = 0;
+
+	sched_set_next_id(rp->next_id);
+	fin = xcalloc(rp->n + 1, sizeof(*fin));
+	for (i = 0; i < rp->n; i++) {
+		if (rp->reps[i].final)
+			fin[nfin++] = rp->reps[i];
+	}
+	qsort(fin, nfin, sizeof(*fin), journal_finished_cmp);
+	for (i = 0; i < nfin; i++) {
+		j = fin[i].job;
+		if (j->finished_at + settings.retention_ms < now) {
+			/* sched.c forgot it, or would have by now. */
+			ndrop++;
+			job_unref(j);
+			continue;
+		}
+		journal_restore_link(j);
+		sched_restore(j);
+		nkept++;
+	}
+	free(fin);
+
+	for (i = 0; i < rp->n; i++) {
+		r = &rp->reps[i];
+		j = r->job;
+		if (r->final)
+			continue;
+		journal_restore_link(j);
+		if (j->flags & JOBF_GHOST) {
+			journal_restore_failed(j, "handler \"%s\" does not run "
+			    "as %s any more", j->handler->name,
+			    job_kind_name(j->kind));
+			continue;
+		}
+		if (j->input_from != 0 && !r->input_resolved &&
+		    sched_find(j->input_from) == NULL) {
+			journal_restore_failed(j, "input job %llu was "
+			    "forgotten before the restart",
+			    (unsigned long long)j->input_from);
+			continue;
+		}
+		if (r->running) {
+			nrun++;
+			if (j->attempts > j->retries) {
+				journal_restore_failed(j, "daemon restarted");
+				continue;
+			}
+			log_info("job %llu: was running (attempt %u of %u), "
+			    "queued again", (unsigned long long)j->id,
+			    j->attempts, j->retries + 1);
+			journal_requeue(j);
+		}
+		if (r->input_resolved)
+			j->input_from = 0;
+		sched_restore(j);
+		nq++;
+	}
+	free(rp->reps);
+	log_info("%s: %llu records: %u jobs queued again (%u were running), "
+	    "%u finished kept, %u past retention; next id %llu", journal.path,
+	    (unsigned long long)rp->records, nq, nrun, nkept, ndrop,
+	    (unsigned long long)rp->next_id);
+}
+
+/*
+ * The next id after every good ACCEPT or CHECKPOINT found from off on:
+ * what --journal-repair drops must not have its ids used again.
+ */
+static uint64_t
+journal_ids_after(const uint8_t *data, size_t len, size_t off)
+{
+	FuturedJournal__Accept		*a;
+	FuturedJournal__Checkpoint	*cp;
+	const uint8_t			*p;
+	uint64_t			 next = 0;
+	size_t				 plen;
+
+	while (off < len) {
+		if (!journal_record_ok(data, len, off, &plen)) {
+			off++;
+			continue;
+		}
+		p = data + off + JOURNAL_RECORD_HDR;
+		if (data[off + 8] == JOURNAL_ACCEPT &&
+		    (a = futured_journal__accept__unpack(NULL, plen, p)) != NULL) {
+			if (a->id >= next)
+				next = a->id + 1;
+			futured_journal__accept__free_unpacked(a, NULL);
+		} else if (data[off + 8] == JOURNAL_CHECKPOINT &&
+		    (cp = futured_journal__checkpoint__unpack(NULL, plen,
+		    p)) != NULL) {
+			if (cp->next_id > next)
+				next = cp->next_id;
+			futured_journal__checkpoint__free_unpacked(cp, NULL);
+		}
+		off += JOURNAL_RECORD_HDR + plen;
+	}
+	return (next);
+}
+
+/* Opening --------------------------------------------------------------- */
+
+/* mkdir -p, each new directory 0700. */
+static int
+journal_mkdirs(const char *dir, char **cause)
+{
+	char	*p, *s;
+	int	 last = 0;
+
+	s = xstrdup(dir);
+	for (p = s + 1; !last; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		last = (*p == '\0');
+		*p = '\0';
+		if (mkdir(s, 0700) == -1 && errno != EEXIST) {
+			xasprintf(cause, "cannot create %s: %s", s,
+			    strerror(errno));
+			free(s);
+			return (-1);
+		}
+		if (!last)
+			*p = '/';
+	}
+	free(s);
+	return (0);
+}
+
+static int
+journal_read_all(int fd, uint8_t **data, size_t *len, char **cause)
+{
+	struct stat	 st;
+	size_t		 off = 0;
+	ssize_t		 n;
+
+	if (fstat(fd, &st) == -1) {
+		xasprintf(cause, "%s: %s", journal.path, strerror(errno));
+		return (-1);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		xasprintf(cause, "%s: not a regular file", journal.path);
+		return (-1);
+	}
+	*data = xmalloc(st.st_size + 1);
+	while (off < (size_t)st.st_size) {
+		n = read(fd, *data + off, st.st_size - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			xasprintf(cause, "%s: %s", journal.path,
+			    strerror(errno));
+			free(*data);
+			return (-1);
+		}
+		if (n == 0)
+			break;
+		off += n;
+	}
+	*len = off;
+	return (0);
+}
+
+/* The fault-injection seams, for the tests (FUTURED_TEST_SEAMS builds). */
+#ifdef FUTURED_TEST_SEAMS
+static long	journal_test_writes = -1, journal_test_fsyncs = -1;
+
+static ssize_t
+journal_test_write(int fd, const void *p, size_t len)
+{
+	if (journal_test_writes == 0) {
+		errno = ENOSPC;
+		return (-1);
+	}
+	if (journal_test_writes > 0)
+		journal_test_writes--;
+	return (write(fd, p, len));
+}
+
+static int
+journal_test_fsync(int fd)
+{
+	if (journal_test_fsyncs == 0) {
+		errno = EIO;
+		return (-1);
+	}
+	if (journal_test_fsyncs > 0)
+		journal_test_fsyncs--;
+	return (fsync(fd));
+}
+
+static void
+journal_test_seams(void)
+{
+	const char	*s;
+
+	if ((s = getenv("FUTURED_TEST_FAIL_FSYNC_AFTER")) != NULL) {
+		journal_test_fsyncs = strtol(s, NULL, 10);
+		journal_fsync_fn = journal_test_fsync;
+		log_info("test seam: fsync fails after %ld", journal_test_fsyncs);
+	}
+	if ((s = getenv("FUTURED_TEST_FAIL_WRITE_AFTER")) != NULL) {
+		journal_test_writes = strtol(s, NULL, 10);
+		journal_write_fn = journal_test_write;
+		log_info("test seam: write fails (ENOSPC) after %ld",
+		    journal_test_writes);
+	}
+}
+#endif
+
+/*
+ * Open the journal of settings.journal_path (NULL: the default, "none":
+ * no journal), replay it into the job table and make it ready for
+ * appends.  -1 and *cause (the caller frees) if the daemon must not
+ * start: the file cannot be used, or it is corrupt inside.
+ */
+int
+journal_open(char **cause)
+{
+	struct journal_replay	 rp;
+	char			 path[PATH_MAX], *slash, *dir;
+	uint8_t			*data = NULL, hdr[JOURNAL_HDR_LEN];
+	size_t			 len = 0, end;
+	uint64_t		 recno, next;
+	int			 fd, rv;
+
+	if (settings.journal_path != NULL &&
+	    strcmp(settings.journal_path, "none") == 0) {
+		log_info("no journal: jobs are lost when the daemon stops");
+		return (0);
+	}
+	if (settings.journal_path != NULL) {
+		if (strlen(settings.journal_path) >= sizeof(path)) {
+			xasprintf(cause, "journal path too long");
+			return (-1);
+		}
+		snprintf(path, sizeof(path), "%s", settings.journal_path);
+	} else if (journal_default_path(path, sizeof(path)) == -1) {
+		xasprintf(cause, "no journal path: set XDG_STATE_HOME or HOME, "
+		    "or use --journal");
+		return (-1);
+	}
+	journal.path = xstrdup(path);
+	xasprintf(&journal.newpath, "%s.new", path);
+	slash = strrchr(path, '/');
+	dir = slash == NULL ? xstrdup(".") : slash == path ? xstrdup("/") :
+	    xmemdup(path, slash - path + 1);
+	if (slash != NULL && slash != path)
+		dir[slash - path] = '\0';
+	if (journal_mkdirs(dir, cause) == -1) {
+		free(dir);
+		return (-1);
+	}
+	journal.dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (journal.dirfd == -1) {
+		xasprintf(cause, "%s: %s", dir, strerror(errno));
+		free(dir);
+		return (-1);
+	}
+	free(dir);
+
+	fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
+	if (fd == -1) {
+		xasprintf(cause, "journal %s: %s", path, strerror(errno));
+		return (-1);
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			xasprintf(cause, "journal %s is in use by another "
+			    "futured", path);
+		else
+			xasprintf(cause, "journal %s: lock: %s", path,
+			    strerror(errno));
+		close(fd);
+		return (-1);
+	}
+	journal.fd = fd;
+	if (journal_read_all(fd, &data, &len, cause) == -1)
+		return (-1);
+
+	journal_header_encode(hdr);
+	if (len < JOURNAL_HDR_LEN && memcmp(data, hdr, len) == 0) {
+		/* New, or its creation was cut short. */
+		if (ftruncate(fd, 0) == -1 || journal_write_all(fd, hdr,
+		    sizeof(hdr)) == -1 || fsync(fd) == -1 ||
+		    fsync(journal.dirfd) == -1) {
+			xasprintf(cause, "journal %s: %s", path,
+			    strerror(errno));
+			free(data);
+			return (-1);
+		}
+		free(data);
+		data = xmalloc(sizeof(hdr));
+		memcpy(data, hdr, sizeof(hdr));
+		len = sizeof(hdr);
+	} else if (len < JOURNAL_HDR_LEN || memcmp(data, hdr, 8) != 0) {
+		xasprintf(cause, "%s is not a futured journal", path);
+		free(data);
+		return (-1);
+	} else if (memcmp(data, hdr, JOURNAL_HDR_LEN) != 0) {
+		xasprintf(cause, "journal %s: version %u, this futured reads "
+		    "version %u", path, journal_get32(data + 8),
+		    JOURNAL_VERSION);
+		free(data);
+		return (-1);
+	}
+
+	memset(&rp, 0, sizeof(rp));
+	rp.next_id = 1;
+	rv = journal_scan(data, len, &end, &recno, journal_replay_cb, &rp);
+	if (rv == -1 && !settings.journal_repair) {
+		xasprintf(cause, "journal %s is corrupt at byte %zu (record "
+		    "%llu), with %zu bytes of records after it: refusing to "
+		    "start; --journal-repair drops everything from there",
+		    path, end, (unsigned long long)recno, len - end);
+		free(data);
+		for (end = 0; end < rp.n; end++)
+			job_unref(rp.reps[end].job);
+		free(rp.reps);
+		return (-1);
+	}
+	if (rv == -1 && (next = journal_ids_after(data, len, end)) >
+	    rp.next_id)
+		rp.next_id = next;
+	if (rv != 0) {
+		if (rv == -1)
+			log_warnx("%s: corrupt at byte %zu (record %llu): "
+			    "--journal-repair drops the %zu bytes from there "
+			    "on", path, end, (unsigned long long)recno,
+			    len - end);
+		else
+			log_warnx("%s: dropping a torn or garbage tail of %zu "
+			    "bytes at byte %zu (record %llu)", path, len - end,
+			    end, (unsigned long long)recno);
+		if (ftruncate(fd, end) == -1 || fsync(fd) == -1) {
+			xasprintf(cause, "journal %s: truncate: %s", path,
+			    strerror(errno));
+			free(data);
+			return (-1);
+		}
+	}
+	free(data);
+	journal.size = end;
+	journal.compact_at = 2 * end;
+	if (journal.compact_at < JOURNAL_COMPACT_MIN)
+		journal.compact_at = JOURNAL_COMPACT_MIN;
+
+	if (base != NULL) {
+		journal.flush_ev = event_new(base, -1, 0, journal_flush_cb,
+		    NULL);
+		journal.sync_ev = evtimer_new(base, journal_sync_cb, NULL);
+	}
+	journal_restore(&rp);
+	if (rv == -1) {
+		FuturedJournal__Checkpoint cp = FUTURED_JOURNAL__CHECKPOINT__INIT;
+
+		cp.next_id = sched_total() + 1;
+		journal_out_record(&journal.buf, JOURNAL_CHECKPOINT, &cp.base);
+	}
+	/* What the restore decided (failed, queued again) is durable too. */
+	if (journal.buf.len > 0) {
+		if (journal_write_all(fd, journal.buf.data,
+		    journal.buf.len) == -1 || fsync(fd) == -1) {
+			xasprintf(cause, "journal %s: %s", path,
+			    strerror(errno));
+			return (-1);
+		}
+		journal.size += journal.buf.len;
+		journal.buf.len = 0;
+	}
+	if (journal.flush_ev != NULL)
+		event_del(journal.flush_ev);
+#ifdef FUTURED_TEST_SEAMS
+	journal_test_seams();
+#endif
+	journal.ready = 1;
+	log_info("journal %s: fsync %s%s", path,
+	    journal_fsync_name(settings.fsync),
+	    settings.fsync == JOURNAL_FSYNC_BATCH ? " (on a timer)" : "");
+	return (0);
+}
+
+/* Write what is left (shutdown) and close. */
+void
+journal_close(void)
+{
+	if (journal.fd != -1) {
+		journal_flush();
+		if (journal.failed == NULL && journal.dirty &&
+		    journal_fsync_fn(journal.fd) == -1)
+			log_warn("%s: fsync", journal.path);
+		close(journal.fd);
+		journal.fd = -1;
+	}
+	journal.ready = 0;
+	if (journal.dirfd != -1)
+		close(journal.dirfd);
+	journal.dirfd = -1;
+	if (journal.flush_ev != NULL)
+		event_free(journal.flush_ev);
+	if (journal.sync_ev != NULL)
+		event_free(journal.sync_ev);
+	journal.flush_ev = journal.sync_ev = NULL;
+	free(journal.buf.data);
+	memset(&journal.buf, 0, sizeof(journal.buf));
+	free(journal.path);
+	free(journal.newpath);
+	free(journal.failed);
+	journal.path = journal.newpath = journal.failed = NULL;
+	journal.size = journal.compact_at = 0;
+	journal.dirty = journal.suspended = 0;
+	/*
+	 * journal.strings and journal.ghosts stay: restored jobs point at
+	 * them until sched_free(), and a reopen (tests) reuses them.
+	 */
+}
