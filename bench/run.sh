@@ -20,6 +20,7 @@ set -eu
 : "${PYTHON:=python3}"
 : "${srcdir:=$(dirname "$0")/..}"
 QUICK=${BENCH_QUICK:-0}
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 
 if [ "$QUICK" = 1 ]; then
 	ROUNDS=3 PP_N=20000 BATCH_N=100000 RTT_N=300 PIPE_N=5000
@@ -255,7 +256,8 @@ if [ -x "$GEARBENCH" ] && command -v gearmand >/dev/null 2>&1; then
 	KIDS="$KIDS $!"
 	"$GEARBENCH" ready "$GPORT"
 	for w in $(seq "$(nproc)"); do
-		"$GEARBENCH" worker "$GPORT" &
+		# Its complaint when gearmand goes first is no news.
+		"$GEARBENCH" worker "$GPORT" 2>>"$T/gearworker.log" &
 		KIDS="$KIDS $!"
 	done
 	for r in $(seq "$ROUNDS"); do
@@ -365,6 +367,7 @@ else
 fi
 echo
 echo "futured bench$( [ "$QUICK" = 1 ] && echo ' (quick: smoke test, not figures)'):" \
-    "$ROUNDS rounds, $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg)," \
+    "$ROUNDS rounds, $(nproc) cpus, load $LOAD0 before," \
+    "$(cut -d' ' -f1-3 /proc/loadavg) after," \
     "$(date -u '+%Y-%m-%d %H:%M UTC')"
 cat "$T/table"
