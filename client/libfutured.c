@@ -1602,6 +1602,9 @@ submit_request_init(Futured__Request *req, Futured__SubmitRequest *sr,
 	sr->spec = (Futured__JobSpec *)&s->js;
 	sr->has_notify = 1;
 	sr->notify = 1;
+	/* The outcome is all a future keeps: spare both ends the rest. */
+	sr->has_brief = 1;
+	sr->brief = 1;
 	req->body_case = FUTURED__REQUEST__BODY_SUBMIT;
 	req->submit = sr;
 }
@@ -1776,6 +1779,8 @@ fut_attach(struct fut_client *c, uint64_t id)
 	p.fut = f;
 	sub.n_ids = 1;
 	sub.ids = &id;
+	sub.has_brief = 1;
+	sub.brief = 1;
 	req.body_case = FUTURED__REQUEST__BODY_SUBSCRIBE;
 	req.subscribe = &sub;
 	rc = client_queue_pending_locked(c, &req, &p, PEND_ATTACH);

@@ -41,6 +41,8 @@ struct pending {
 	enum pending_type	 type;
 	struct waiter		*waiter;
 	int			 with_output;
+	int			 brief;		/* notify: outcome only */
+	int			 notify;	/* submit: REQUEST_NOTIFY_* */
 	/* submit: the job, until its ACCEPT record is durable */
 	struct journal_waiter	 jw;
 	struct job		*job;
@@ -259,6 +261,46 @@ request_jobinfo(struct job *j, int with_output, Futured__JobInfo *info)
 	}
 }
 
+/*
+ * The outcome only, for completion pushes that asked to be brief: the
+ * full JobInfo was half of the daemon's instructions per pipelined job.
+ */
+static void
+request_jobinfo_brief(struct job *j, Futured__JobInfo *info)
+{
+	futured__job_info__init(info);
+	info->id = j->id;
+	info->state = request_state_out(j->state);
+	if (j->output.len > 0) {
+		info->has_output = 1;
+		info->output.data = j->output.data;
+		info->output.len = j->output.len;
+	}
+	if (j->output.truncated) {
+		info->has_output_truncated = 1;
+		info->output_truncated = 1;
+	}
+	if (j->exit_status >= 0) {
+		info->has_exit_status = 1;
+		info->exit_status = j->exit_status;
+	}
+	if (j->term_signal > 0) {
+		info->has_signal = 1;
+		info->signal = j->term_signal;
+	}
+	if (j->error_code != FERR_NONE) {
+		info->has_error_code = 1;
+		info->error_code = j->error_code;
+	}
+	if (j->state != JOB_SUCCEEDED)
+		info->error = j->error;
+	if (j->errtail.len > 0) {
+		info->has_stderr_tail = 1;
+		info->stderr_tail.data = j->errtail.data;
+		info->stderr_tail.len = j->errtail.len;
+	}
+}
+
 /* The caller's job, or NULL: others' jobs do not exist for them. */
 static struct job *
 request_find(struct conn *c, uint64_t id)
@@ -368,7 +410,10 @@ request_notify_cb(struct waiter *w, struct job *first, int timed_out,
 	Futured__JobEvent	 ev = FUTURED__JOB_EVENT__INIT;
 	Futured__JobInfo	 info;
 
-	request_jobinfo(first, 1, &info);
+	if (p->brief)
+		request_jobinfo_brief(first, &info);
+	else
+		request_jobinfo(first, 1, &info);
 	ev.job = &info;
 	resp.id = 0;
 	resp.body_case = FUTURED__RESPONSE__BODY_EVENT;
@@ -592,6 +637,11 @@ request_system_refuse(struct conn *c, struct job *j, char **cause)
 	return (1);
 }
 
+/* How a submitter asked to hear of the end: not, in full, or brief. */
+#define REQUEST_NOTIFY_NONE	0
+#define REQUEST_NOTIFY_FULL	1
+#define REQUEST_NOTIFY_BRIEF	2
+
 /* Acknowledge an accepted job; with notify, push its completion later. */
 static void
 request_submit_reply(struct conn *c, uint64_t reqid, struct job *j,
@@ -610,8 +660,9 @@ request_submit_reply(struct conn *c, uint64_t reqid, struct job *j,
 	request_send(c, &resp);
 
 	/* After the answer, so the id is known before its completion. */
-	if (notify) {
+	if (notify != REQUEST_NOTIFY_NONE) {
 		p = request_pending_new(c, 0, PENDING_NOTIFY);
+		p->brief = notify == REQUEST_NOTIFY_BRIEF;
 		request_park(p, &j, 1, 0, -1, request_notify_cb);
 	}
 }
@@ -632,7 +683,7 @@ request_submit_durable_cb(struct journal_waiter *w, const char *error)
 		/* Refused: it must not run on. */
 		job_cancel(j, JOB_CANCELLED, 0, "%s", error);
 	} else
-		request_submit_reply(p->conn, p->reqid, j, p->with_output);
+		request_submit_reply(p->conn, p->reqid, j, p->notify);
 	request_pending_free(p);
 	job_unref(j);
 }
@@ -643,12 +694,15 @@ request_submit(struct conn *c, uint64_t reqid, const Futured__SubmitRequest *req
 	struct pending		*p;
 	struct job		*j;
 	char			*cause = NULL;
-	int			 code;
+	int			 code, notify = REQUEST_NOTIFY_NONE;
 
 	if (req->spec == NULL) {
 		request_error(c, reqid, FERR_INVALID, "submit without a spec");
 		return;
 	}
+	if (req->has_notify && req->notify)
+		notify = req->has_brief && req->brief ? REQUEST_NOTIFY_BRIEF :
+		    REQUEST_NOTIFY_FULL;
 	if (journal_failed() != NULL) {
 		request_error(c, reqid, FERR_INTERNAL, "%s", journal_failed());
 		return;
@@ -691,11 +745,11 @@ request_submit(struct conn *c, uint64_t reqid, const Futured__SubmitRequest *req
 		p = request_pending_new(c, reqid, PENDING_SUBMIT);
 		p->job = j;
 		job_ref(j);
-		p->with_output = req->has_notify && req->notify;
+		p->notify = notify;
 		journal_wait(&p->jw, request_submit_durable_cb, p);
 		return;
 	}
-	request_submit_reply(c, reqid, j, req->has_notify && req->notify);
+	request_submit_reply(c, reqid, j, notify);
 }
 
 /* Status, result, list ------------------------------------------------ */
@@ -1066,6 +1120,7 @@ request_subscribe(struct conn *c, uint64_t reqid,
 	request_send(c, &resp);
 	for (i = 0; i < n; i++) {
 		p = request_pending_new(c, 0, PENDING_NOTIFY);
+		p->brief = req->has_brief && req->brief;
 		request_park(p, &jobs[i], 1, 0, -1, request_notify_cb);
 	}
 	free(ids);
