@@ -3,6 +3,11 @@
  * exited child is reaped with a waitpid(WNOHANG) loop (tmux's
  * server_child_signal()).  Whoever spawned a child registers a callback
  * for its pid and gets the wait status from the loop.
+ *
+ * exec.c spawns from threads, so a command can exit (and be reaped
+ * here) before the loop learns its pid.  Between child_expect() and
+ * child_expect_done() an unknown child's status is kept, and
+ * child_watch() of that pid delivers it at once.
  */
 
 #include <sys/types.h>
@@ -30,6 +35,30 @@ static LIST_HEAD(, child) child_table[CHILD_BUCKETS];
 static u_int		 child_n;
 static struct event	*child_ev;
 
+/* Reaped before anyone watched them, kept while spawns are in flight. */
+struct child_early {
+	pid_t			 pid;
+	int			 status;
+	LIST_ENTRY(child_early)	 entry;
+};
+static LIST_HEAD(, child_early) child_early = LIST_HEAD_INITIALIZER(child_early);
+static u_int		 child_expecting;
+
+static void
+child_keep(pid_t pid, int status)
+{
+	struct child_early	*ce;
+
+	if (child_expecting == 0) {
+		log_debug("%s: unknown child %ld", __func__, (long)pid);
+		return;
+	}
+	ce = xcalloc(1, sizeof(*ce));
+	ce->pid = pid;
+	ce->status = status;
+	LIST_INSERT_HEAD(&child_early, ce, entry);
+}
+
 static void
 child_signal_cb(evutil_socket_t sig, short events, void *arg)
 {
@@ -53,7 +82,7 @@ child_signal_cb(evutil_socket_t sig, short events, void *arg)
 				break;
 		}
 		if (c == NULL) {
-			log_debug("%s: unknown child %ld", __func__, (long)pid);
+			child_keep(pid, status);
 			continue;
 		}
 		LIST_REMOVE(c, entry);
@@ -74,11 +103,24 @@ child_init(void)
 	evsignal_add(child_ev, NULL);
 }
 
+/*
+ * If pid was already reaped (only possible between child_expect() and
+ * child_expect_done()), cb runs before this returns.
+ */
 void
 child_watch(pid_t pid, void (*cb)(pid_t, int, void *), void *arg)
 {
-	struct child	*c;
+	struct child		*c;
+	struct child_early	*ce;
 
+	LIST_FOREACH(ce, &child_early, entry) {
+		if (ce->pid == pid) {
+			LIST_REMOVE(ce, entry);
+			cb(pid, ce->status, arg);
+			free(ce);
+			return;
+		}
+	}
 	c = xcalloc(1, sizeof(*c));
 	c->pid = pid;
 	c->cb = cb;
@@ -103,6 +145,28 @@ child_unwatch(pid_t pid)
 			free(c);
 			return;
 		}
+	}
+}
+
+/* A child is being spawned whose pid the loop does not know yet. */
+void
+child_expect(void)
+{
+	child_expecting++;
+}
+
+/* Its pid is now watched (or it failed to start). */
+void
+child_expect_done(void)
+{
+	struct child_early	*ce;
+
+	if (--child_expecting > 0)
+		return;
+	while ((ce = LIST_FIRST(&child_early)) != NULL) {
+		log_debug("%s: unknown child %ld", __func__, (long)ce->pid);
+		LIST_REMOVE(ce, entry);
+		free(ce);
 	}
 }
 

@@ -502,6 +502,8 @@ int		 worker_main(int, int, char **);
 void		 child_init(void);
 void		 child_watch(pid_t, void (*)(pid_t, int, void *), void *);
 void		 child_unwatch(pid_t);
+void		 child_expect(void);
+void		 child_expect_done(void);
 u_int		 child_count(void);
 
 /* handlers/ */

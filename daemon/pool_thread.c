@@ -17,6 +17,7 @@
  */
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,13 +152,23 @@ pool_thread_done_cb(evutil_socket_t fd, short events, void *arg)
 	}
 }
 
+/*
+ * The threads block every signal (Redis bio.c): the loop takes them
+ * through libevent.  Otherwise the kernel hands a process-directed
+ * signal, SIGCHLD of every exec job above all, to whichever thread is
+ * not blocking it, mostly an idle pool thread: it wakes only to write
+ * to libevent's signal pipe and wake the loop, two wakeups for one.
+ */
 int
 pool_thread_init(int n)
 {
-	int	 i, error;
+	sigset_t	 all, old;
+	int		 i, error;
 
 	pool_thread_ev = event_new(base, -1, 0, pool_thread_done_cb, NULL);
 	pool_thread_ids = xcalloc(n, sizeof(*pool_thread_ids));
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (i = 0; i < n; i++) {
 		error = pthread_create(&pool_thread_ids[i], NULL,
 		    pool_thread_main, NULL);
@@ -167,6 +178,7 @@ pool_thread_init(int n)
 			break;
 		}
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pool_thread_n = i;
 	return (i == n ? 0 : -1);
 }

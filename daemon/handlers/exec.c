@@ -10,6 +10,15 @@
  * holding the pipe open cannot keep the job running.  On cancel the
  * group gets SIGTERM, then SIGKILL after the grace; once the leader is
  * reaped the group is killed outright so no straggler survives.
+ *
+ * posix_spawn returns only once the child has exec'd (CLONE_VFORK): on
+ * this kind of machine 0.1-0.4 ms in which the calling thread stands
+ * still.  So the loop prepares everything (pipes, file actions,
+ * environment) and a few spawner threads make the call; the loop gets
+ * the pid back through event_active() and watches the child from then
+ * on.  A command that exits before that is kept by child.c
+ * (child_expect()).  A command with no payload gets /dev/null, opened
+ * once, as its stdin instead of a pipe.
  */
 
 #include <sys/types.h>
@@ -18,6 +27,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -26,12 +36,15 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <event2/event_struct.h>
 
 #include "futured.h"
 #include "log.h"
 #include "xmalloc.h"
 
 #define EXEC_DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
+#define EXEC_SPAWNERS_MIN	4
+#define EXEC_SPAWNERS_MAX	16
 
 struct exec {
 	struct fut_handler_ctx	*ctx;
@@ -41,7 +54,29 @@ struct exec {
 	struct event		*in_ev, *out_ev, *err_ev;
 	struct event		*kill_ev;	/* SIGKILL after the grace */
 	int			 killed;	/* SIGKILL was sent */
+
+	/* Until the spawner thread is done with it. */
+	int			 spawning;
+	int			 cancel_pending; /* cancelled while spawning */
+	int			 child_fd[3];	/* its stdio; -1: not ours */
+	const char		*path;		/* prog or the trampoline */
+	char			*prog;
+	char			**argv, **env, **spawn_env;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t	 attr;
+	int			 spawn_error;
+	char			 uidbuf[32], nbuf[32]; /* trampoline argv */
+	TAILQ_ENTRY(exec)	 entry;
 };
+TAILQ_HEAD(exec_list, exec);
+
+static pthread_mutex_t	 exec_spawn_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 exec_spawn_cond = PTHREAD_COND_INITIALIZER;
+static struct exec_list	 exec_spawn_todo = TAILQ_HEAD_INITIALIZER(exec_spawn_todo);
+static struct exec_list	 exec_spawn_done = TAILQ_HEAD_INITIALIZER(exec_spawn_done);
+static struct event	 exec_spawn_ev;	/* static: lives as long as we do */
+static int		 exec_spawn_nthreads = -1;	/* -1: not started */
+static int		 exec_devnull = -1;
 
 static void	exec_read(struct exec *, int *, struct event **, int);
 
@@ -275,21 +310,174 @@ exec_as_argv(struct job *j, const char *prog, char **env, char *uidbuf,
 	return (argv);
 }
 
+static void	exec_cancel(struct fut_handler_ctx *);
+
+/* The slow call: in a spawner thread, or in the loop if there is none. */
+static void
+exec_spawn(struct exec *e)
+{
+	e->spawn_error = posix_spawn(&e->pid, e->path, &e->fa, &e->attr,
+	    e->argv, e->spawn_env);
+}
+
+static void *
+exec_spawn_main(void *arg)
+{
+	struct exec	*e;
+
+	for (;;) {
+		pthread_mutex_lock(&exec_spawn_lock);
+		while (TAILQ_EMPTY(&exec_spawn_todo))
+			pthread_cond_wait(&exec_spawn_cond, &exec_spawn_lock);
+		e = TAILQ_FIRST(&exec_spawn_todo);
+		TAILQ_REMOVE(&exec_spawn_todo, e, entry);
+		pthread_mutex_unlock(&exec_spawn_lock);
+
+		exec_spawn(e);
+
+		pthread_mutex_lock(&exec_spawn_lock);
+		TAILQ_INSERT_TAIL(&exec_spawn_done, e, entry);
+		pthread_mutex_unlock(&exec_spawn_lock);
+		event_active(&exec_spawn_ev, EV_READ, 0);
+	}
+	return (NULL);
+}
+
+/*
+ * Loop side, once posix_spawn has returned: drop what only the spawn
+ * needed, then watch the command's pipes and its exit.
+ */
+static void
+exec_spawned_cleanup(struct exec *e)
+{
+	int	 i;
+
+	e->spawning = 0;
+	posix_spawn_file_actions_destroy(&e->fa);
+	posix_spawnattr_destroy(&e->attr);
+	free(e->argv);
+	e->argv = NULL;
+	exec_free_environ(e->env);
+	e->env = NULL;
+	for (i = 0; i < 3; i++) {
+		if (e->child_fd[i] != -1)
+			close(e->child_fd[i]);
+		e->child_fd[i] = -1;
+	}
+}
+
+static void
+exec_spawned(struct exec *e)
+{
+	struct fut_handler_ctx	*ctx = e->ctx;
+
+	exec_spawned_cleanup(e);
+	if (e->spawn_error != 0) {
+		ctx->exit_status = 127;
+		fut_handler_fail(ctx, "exec: %s: %s", e->prog,
+		    strerror(e->spawn_error));
+		free(e->prog);
+		exec_free(e);
+		fut_handler_set_data(ctx, NULL);
+		fut_handler_done(ctx, -1);
+		return;
+	}
+	log_debug("job %llu: exec %s, pid %ld",
+	    (unsigned long long)ctx->job_id, e->prog, (long)e->pid);
+	free(e->prog);
+	e->prog = NULL;
+
+	e->out_ev = event_new(base, e->out, EV_READ | EV_PERSIST,
+	    exec_stdout_cb, e);
+	event_add(e->out_ev, NULL);
+	e->err_ev = event_new(base, e->err, EV_READ | EV_PERSIST,
+	    exec_stderr_cb, e);
+	event_add(e->err_ev, NULL);
+	if (e->in != -1) {
+		e->in_ev = event_new(base, e->in, EV_WRITE | EV_PERSIST,
+		    exec_stdin_cb, e);
+		event_add(e->in_ev, NULL);
+	}
+	if (e->cancel_pending)
+		exec_cancel(ctx);
+	/* Last: if it has exited already, exec_reaped() frees e here. */
+	child_watch(e->pid, exec_reaped, e);
+}
+
+static void
+exec_spawn_done_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct exec_list	 done = TAILQ_HEAD_INITIALIZER(done);
+	struct exec		*e;
+
+	pthread_mutex_lock(&exec_spawn_lock);
+	TAILQ_CONCAT(&done, &exec_spawn_done, entry);
+	pthread_mutex_unlock(&exec_spawn_lock);
+	while ((e = TAILQ_FIRST(&done)) != NULL) {
+		TAILQ_REMOVE(&done, e, entry);
+		exec_spawned(e);
+		child_expect_done();
+	}
+}
+
+/*
+ * Started at the first exec, so that a daemon that runs none has no
+ * spawner.  The threads block every signal: SIGCHLD is the loop's.  If
+ * none starts, the loop spawns itself, as it always used to.
+ */
+static void
+exec_spawn_init(void)
+{
+	pthread_t	 t;
+	sigset_t	 all, old;
+	long		 n;
+	int		 i, error;
+
+	exec_spawn_nthreads = 0;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < EXEC_SPAWNERS_MIN)
+		n = EXEC_SPAWNERS_MIN;
+	if (n > EXEC_SPAWNERS_MAX)
+		n = EXEC_SPAWNERS_MAX;
+	if (event_assign(&exec_spawn_ev, base, -1, 0, exec_spawn_done_cb,
+	    NULL) == -1)
+		return;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (i = 0; i < n; i++) {
+		error = pthread_create(&t, NULL, exec_spawn_main, NULL);
+		if (error != 0) {
+			log_warnx("%s: pthread_create: %s", __func__,
+			    strerror(error));
+			break;
+		}
+		pthread_detach(t);
+		exec_spawn_nthreads++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* The command's stdin when there is no payload: opened once. */
+static int
+exec_stdin_null(void)
+{
+	if (exec_devnull == -1)
+		exec_devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return (exec_devnull);
+}
+
 static int
 exec_start(struct fut_handler_ctx *ctx)
 {
-	struct job			*j = ctx->job;
-	struct exec			*e;
-	struct stat			 sb;
-	posix_spawn_file_actions_t	 fa;
-	posix_spawnattr_t		 attr;
-	sigset_t			 all, none;
-	int				 in[2], out[2], err[2], error;
-	char				*prog, **env, **argv;
-	char				*noenv[] = { NULL };
-	char				 uidbuf[32], nbuf[32];
-	size_t				 i;
-	int				 as_user;
+	struct job	*j = ctx->job;
+	struct exec	*e;
+	struct stat	 sb;
+	sigset_t	 all, none;
+	int		 in[2], out[2], err[2];
+	char		*prog;
+	static char	*noenv[] = { NULL };
+	size_t		 i;
+	int		 as_user;
 
 	if (ctx->nargs == 0) {
 		fut_handler_fail(ctx, "exec: no command given");
@@ -310,56 +498,34 @@ exec_start(struct fut_handler_ctx *ctx)
 		    ctx->args[0]);
 		return (-1);
 	}
-	if (exec_pipe(in, 1) == -1) {
+	/* No payload: /dev/null, a pipe only if it cannot be opened. */
+	in[0] = in[1] = -1;
+	if (ctx->payload_len == 0)
+		in[0] = exec_stdin_null();
+	if (in[0] == -1 && exec_pipe(in, 1) == -1) {
 		fut_handler_fail(ctx, "exec: pipe: %s", strerror(errno));
 		free(prog);
 		return (-1);
 	}
 	if (exec_pipe(out, 0) == -1) {
 		fut_handler_fail(ctx, "exec: pipe: %s", strerror(errno));
-		close(in[0]);
-		close(in[1]);
+		if (in[1] != -1) {
+			close(in[0]);
+			close(in[1]);
+		}
 		free(prog);
 		return (-1);
 	}
 	if (exec_pipe(err, 0) == -1) {
 		fut_handler_fail(ctx, "exec: pipe: %s", strerror(errno));
-		close(in[0]);
-		close(in[1]);
+		if (in[1] != -1) {
+			close(in[0]);
+			close(in[1]);
+		}
 		close(out[0]);
 		close(out[1]);
 		free(prog);
 		return (-1);
-	}
-
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, err[1], STDERR_FILENO);
-#ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCLOSEFROM_NP
-	/* Belt and braces: no daemon descriptor reaches a command. */
-	posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
-#endif
-#ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCHDIR_NP
-	if (j->cwd != NULL && !as_user)
-		posix_spawn_file_actions_addchdir_np(&fa, j->cwd);
-#endif
-	posix_spawnattr_init(&attr);
-	sigfillset(&all);
-	sigemptyset(&none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
-	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-
-	env = exec_environ(j);
-	if (as_user)
-		argv = exec_as_argv(j, prog, env, uidbuf, nbuf, sizeof(uidbuf));
-	else {
-		argv = xcalloc(ctx->nargs + 1, sizeof(*argv));
-		for (i = 0; i < ctx->nargs; i++)
-			argv[i] = ctx->args[i];
 	}
 
 	e = xcalloc(1, sizeof(*e));
@@ -367,43 +533,74 @@ exec_start(struct fut_handler_ctx *ctx)
 	e->in = in[1];
 	e->out = out[0];
 	e->err = err[0];
-	/* The trampoline is root until it drops: it gets no environment. */
-	error = posix_spawn(&e->pid, as_user ? settings.self_exe : prog, &fa,
-	    &attr, argv, as_user ? noenv : env);
+	/* The shared /dev/null stays open: in[1] == -1 says it is that. */
+	e->child_fd[0] = in[1] != -1 ? in[0] : -1;
+	e->child_fd[1] = out[1];
+	e->child_fd[2] = err[1];
+	e->prog = prog;
 
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	free(argv);
-	exec_free_environ(env);
-	close(in[0]);
-	close(out[1]);
-	close(err[1]);
-	if (error != 0) {
-		ctx->exit_status = 127;
-		fut_handler_fail(ctx, "exec: %s: %s", prog, strerror(error));
-		free(prog);
-		exec_free(e);
-		return (-1);
+	posix_spawn_file_actions_init(&e->fa);
+	posix_spawn_file_actions_adddup2(&e->fa, in[0], STDIN_FILENO);
+	posix_spawn_file_actions_adddup2(&e->fa, out[1], STDOUT_FILENO);
+	posix_spawn_file_actions_adddup2(&e->fa, err[1], STDERR_FILENO);
+#ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCLOSEFROM_NP
+	/* Belt and braces: no daemon descriptor reaches a command. */
+	posix_spawn_file_actions_addclosefrom_np(&e->fa, STDERR_FILENO + 1);
+#endif
+#ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCHDIR_NP
+	if (j->cwd != NULL && !as_user)
+		posix_spawn_file_actions_addchdir_np(&e->fa, j->cwd);
+#endif
+	posix_spawnattr_init(&e->attr);
+	sigfillset(&all);
+	sigemptyset(&none);
+	posix_spawnattr_setsigdefault(&e->attr, &all);
+	posix_spawnattr_setsigmask(&e->attr, &none);
+	posix_spawnattr_setpgroup(&e->attr, 0);
+	posix_spawnattr_setflags(&e->attr, POSIX_SPAWN_SETPGROUP |
+	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+
+	e->env = exec_environ(j);
+	if (as_user) {
+		/* The trampoline is root until it drops: no environment. */
+		e->argv = exec_as_argv(j, prog, e->env, e->uidbuf, e->nbuf,
+		    sizeof(e->uidbuf));
+		e->path = settings.self_exe;
+		e->spawn_env = noenv;
+	} else {
+		e->argv = xcalloc(ctx->nargs + 1, sizeof(*e->argv));
+		for (i = 0; i < ctx->nargs; i++)
+			e->argv[i] = ctx->args[i];
+		e->path = prog;
+		e->spawn_env = e->env;
 	}
-	log_debug("job %llu: exec %s, pid %ld", (unsigned long long)j->id,
-	    prog, (long)e->pid);
-	free(prog);
-
-	child_watch(e->pid, exec_reaped, e);
 	fut_handler_set_data(ctx, e);
-	e->out_ev = event_new(base, e->out, EV_READ | EV_PERSIST,
-	    exec_stdout_cb, e);
-	event_add(e->out_ev, NULL);
-	e->err_ev = event_new(base, e->err, EV_READ | EV_PERSIST,
-	    exec_stderr_cb, e);
-	event_add(e->err_ev, NULL);
-	if (ctx->payload_len == 0)
-		exec_close(&e->in, &e->in_ev);
-	else {
-		e->in_ev = event_new(base, e->in, EV_WRITE | EV_PERSIST,
-		    exec_stdin_cb, e);
-		event_add(e->in_ev, NULL);
+
+	if (exec_spawn_nthreads == -1)
+		exec_spawn_init();
+	if (exec_spawn_nthreads == 0) {
+		exec_spawn(e);
+		if (e->spawn_error != 0) {
+			/* Fail through start's return, not done(). */
+			fut_handler_set_data(ctx, NULL);
+			ctx->exit_status = 127;
+			fut_handler_fail(ctx, "exec: %s: %s", prog,
+			    strerror(e->spawn_error));
+			e->spawn_error = 0;
+			exec_spawned_cleanup(e);
+			free(e->prog);
+			exec_free(e);
+			return (-1);
+		}
+		exec_spawned(e);
+		return (0);
 	}
+	e->spawning = 1;
+	child_expect();
+	pthread_mutex_lock(&exec_spawn_lock);
+	TAILQ_INSERT_TAIL(&exec_spawn_todo, e, entry);
+	pthread_cond_signal(&exec_spawn_cond);
+	pthread_mutex_unlock(&exec_spawn_lock);
 	return (0);
 }
 
@@ -426,6 +623,11 @@ exec_cancel(struct fut_handler_ctx *ctx)
 
 	if (e == NULL || e->kill_ev != NULL)
 		return;
+	if (e->spawning) {
+		/* No pid yet: exec_spawned() comes back here. */
+		e->cancel_pending = 1;
+		return;
+	}
 	if (ctx->grace_ms <= 0) {
 		e->killed = 1;
 		killpg(e->pid, SIGKILL);
