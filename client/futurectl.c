@@ -629,6 +629,9 @@ print_outcome(const Futured__JobInfo *ji)
 
 /* Commands. */
 
+static void	 print_progress(const Futured__JobInfo *);
+static uint64_t	 watch_send(struct buf *, uint64_t, int);
+
 static void
 not_implemented(const char *what)
 {
@@ -1024,11 +1027,9 @@ cmd_submit(int argc, char **argv)
 }
 
 /*
- * run: exec the command and exit as it exits.  The output arrives with
- * the final JobEvent and is written at the end.
- * TODO: stream stdout/stderr live once the protocol has output events
- * (the `watch` issue); until then a long command prints nothing until
- * it ends.
+ * run: exec the command and exit as it exits.  Its stdout is streamed as
+ * it comes (a watch); the kept tail of its stderr is written at the end,
+ * since the daemon keeps only a tail.
  */
 static int
 cmd_run(int argc, char **argv)
@@ -1037,6 +1038,8 @@ cmd_run(int argc, char **argv)
 	Futured__Response	*r;
 	Futured__JobInfo	*ji;
 	uint64_t		 id;
+	struct buf		 b;
+	uint64_t		 reqid;
 	int			 i, rc;
 
 	memset(&s, 0, sizeof(s));
@@ -1049,16 +1052,28 @@ cmd_run(int argc, char **argv)
 	spec_args(&s, argc - i, argv + i);
 	spec_exec_context(&s);
 
-	id = submit_spec(&s, 1);
+	id = submit_spec(&s, ctl_json);
 	spec_free(&s);
-	r = ctl_event(id);
-	ji = r->event->job;
-	if (ctl_json)
+	if (ctl_json) {
+		r = ctl_event(id);
+		ji = r->event->job;
 		json_job(ji);
-	else {
-		if (ji->has_output && ji->output.len > 0)
-			write_all(STDOUT_FILENO, ji->output.data,
-			    ji->output.len);
+	} else {
+		/* Stream stdout as the command writes it. */
+		memset(&b, 0, sizeof(b));
+		reqid = watch_send(&b, id, 0);
+		ctl_flush(&b);
+		for (;;) {
+			r = ctl_answer(reqid);
+			ctl_expect(r, FUTURED__RESPONSE__BODY_WATCH);
+			if (r->watch->has_output && r->watch->output.len > 0)
+				write_all(STDOUT_FILENO, r->watch->output.data,
+				    r->watch->output.len);
+			if (r->watch->final)
+				break;
+			futured__response__free_unpacked(r, NULL);
+		}
+		ji = r->watch->job;
 		if (ji->has_stderr_tail && ji->stderr_tail.len > 0)
 			write_all(STDERR_FILENO, ji->stderr_tail.data,
 			    ji->stderr_tail.len);
@@ -1137,6 +1152,41 @@ cmd_status(int argc, char **argv)
 }
 
 /*
+ * wait --progress: watch each job (progress only) alongside the wait,
+ * printing their changes on stderr until the wait's answer comes.
+ */
+static Futured__Response *
+wait_progress(Futured__Request *waitreq, const uint64_t *ids, size_t n)
+{
+	Futured__Response	*r;
+	struct buf		 b;
+	uint64_t		 waitid;
+	size_t			 i;
+
+	if (n == 0)
+		errx(EX_USAGE, "wait: --progress needs job ids");
+	memset(&b, 0, sizeof(b));
+	if (ctl_fd == -1)
+		ctl_open(&b);
+	for (i = 0; i < n; i++)
+		(void)watch_send(&b, ids[i], 1);
+	waitid = ctl_pack(&b, waitreq);
+	ctl_flush(&b);
+	for (;;) {
+		r = ctl_recv(0);
+		if (r->id == waitid)
+			return (r);
+		if (r->body_case == FUTURED__RESPONSE__BODY_WATCH &&
+		    !r->watch->final && !ctl_json)
+			print_progress(r->watch->job);
+		else if (r->body_case == FUTURED__RESPONSE__BODY_ERROR)
+			errx(error_exit(r->error->code), "%s",
+			    r->error->message);
+		futured__response__free_unpacked(r, NULL);
+	}
+}
+
+/*
  * wait: the exit status says how the jobs ended.  With mixed outcomes
  * the worst wins, in this order: failed (1), timed out (4), cancelled
  * (3), all succeeded (0).  -t running out first is 5.
@@ -1158,7 +1208,7 @@ cmd_wait(int argc, char **argv)
 	uint64_t		*ids = NULL;
 	size_t			 i;
 	int			 ch, n, rc, failed = 0, timedout = 0;
-	int			 cancelled = 0;
+	int			 cancelled = 0, progress = 0;
 
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "+t:g:", opts, NULL)) != -1) {
@@ -1175,7 +1225,7 @@ cmd_wait(int argc, char **argv)
 			wr.group = optarg;
 			break;
 		case 'P':
-			not_implemented("wait --progress");
+			progress = 1;
 			break;
 		default:
 			usage();
@@ -1196,7 +1246,10 @@ cmd_wait(int argc, char **argv)
 	wr.with_output = 0;
 	req.body_case = FUTURED__REQUEST__BODY_WAIT;
 	req.wait = &wr;
-	r = ctl_call(&req);
+	if (progress)
+		r = wait_progress(&req, ids, n);
+	else
+		r = ctl_call(&req);
 	ctl_expect(r, FUTURED__RESPONSE__BODY_WAIT);
 
 	if (ctl_json) {
@@ -1650,11 +1703,91 @@ cmd_group(int argc, char **argv)
 	return (EX_OK);
 }
 
+/* One line on stderr for a change of state or progress. */
+static void
+print_progress(const Futured__JobInfo *ji)
+{
+	fprintf(stderr, "futurectl: job %" PRIu64 " %s", ji->id,
+	    state_name(ji->state));
+	if (ji->has_progress && ji->state == FUTURED__STATE__STATE_RUNNING)
+		fprintf(stderr, " %.0f%%", ji->progress * 100);
+	if (ji->progress_msg != NULL && *ji->progress_msg != '\0' &&
+	    !state_final(ji->state))
+		fprintf(stderr, " %s", ji->progress_msg);
+	fputc('\n', stderr);
+}
+
+/* Ask for a job's WatchEvents; returns the request id they carry. */
+static uint64_t
+watch_send(struct buf *b, uint64_t id, int progress_only)
+{
+	Futured__Request	 req = FUTURED__REQUEST__INIT;
+	Futured__WatchRequest	 wq = FUTURED__WATCH_REQUEST__INIT;
+
+	wq.id = id;
+	wq.has_progress_only = 1;
+	wq.progress_only = progress_only;
+	req.body_case = FUTURED__REQUEST__BODY_WATCH;
+	req.watch = &wq;
+	return (ctl_pack(b, &req));
+}
+
+/*
+ * watch ID: state and progress changes on stderr, output on stdout as it
+ * comes (a command's, as it writes it), and the exit status of wait.
+ */
 static int
 cmd_watch(int argc, char **argv)
 {
-	not_implemented("watch");
-	return (EX_USAGE);
+	Futured__Response	*r;
+	Futured__WatchEvent	*ev;
+	struct buf		 b;
+	uint64_t		 reqid;
+	int			 rc, last_state = -1;
+	double			 last_progress = -1;
+
+	if (argc != 2)
+		errx(EX_USAGE, "watch: give one job id");
+	memset(&b, 0, sizeof(b));
+	if (ctl_fd == -1)
+		ctl_open(&b);
+	reqid = watch_send(&b, parse_id(argv[1]), 0);
+	ctl_flush(&b);
+	for (;;) {
+		r = ctl_answer(reqid);
+		ctl_expect(r, FUTURED__RESPONSE__BODY_WATCH);
+		ev = r->watch;
+		if (ctl_json) {
+			/* Borrowed for the print: freed once, with ev. */
+			ev->job->has_output = ev->has_output;
+			ev->job->output = ev->output;
+			json_job(ev->job);
+			ev->job->has_output = 0;
+			ev->job->output.data = NULL;
+			ev->job->output.len = 0;
+		} else {
+			if (ev->has_output && ev->output.len > 0)
+				write_all(STDOUT_FILENO, ev->output.data,
+				    ev->output.len);
+			if (ev->final)
+				print_job_error(ev->job);
+			else if ((int)ev->job->state != last_state ||
+			    (ev->job->has_progress &&
+			    ev->job->progress != last_progress)) {
+				/* Output alone is no news for stderr. */
+				print_progress(ev->job);
+				last_state = ev->job->state;
+				last_progress = ev->job->has_progress ?
+				    ev->job->progress : -1;
+			}
+		}
+		if (ev->final) {
+			rc = state_exit(ev->job->state);
+			futured__response__free_unpacked(r, NULL);
+			return (rc);
+		}
+		futured__response__free_unpacked(r, NULL);
+	}
 }
 
 static const struct cmd {

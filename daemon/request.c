@@ -32,8 +32,12 @@ enum pending_type {
 	PENDING_WAIT,
 	PENDING_CANCEL,
 	PENDING_NOTIFY,
-	PENDING_SUBMIT		/* the answer waits for the journal */
+	PENDING_SUBMIT,		/* the answer waits for the journal */
+	PENDING_WATCH
 };
+
+/* How often a watch looks for news of a running job. */
+#define REQUEST_WATCH_TICK_MS	100
 
 struct pending {
 	struct conn		*conn;
@@ -46,6 +50,13 @@ struct pending {
 	/* submit: the job, until its ACCEPT record is durable */
 	struct journal_waiter	 jw;
 	struct job		*job;
+	/* watch: what the watcher has been told so far */
+	struct event		*tick;
+	size_t			 out_sent;
+	enum job_state		 last_state;
+	double			 last_progress;
+	char			*last_msg;
+	int			 progress_only;
 	/* cancel: which ids took effect, and unknown ids, in request order */
 	uint64_t		*ids;
 	int			*effect;	/* 1, 0, or -1 not found */
@@ -334,6 +345,9 @@ request_pending_free(struct pending *p)
 	journal_unwait(&p->jw);
 	if (p->job != NULL)
 		job_unref(p->job);
+	if (p->tick != NULL)
+		event_free(p->tick);
+	free(p->last_msg);
 	free(p->ids);
 	free(p->effect);
 	free(p);
@@ -1174,6 +1188,129 @@ request_group(struct conn *c, uint64_t reqid, const Futured__GroupRequest *req)
 	request_send(c, &resp);
 }
 
+/* Watch ------------------------------------------------------------------ */
+
+/*
+ * The output a watched job has so far: its own once final, else, for a
+ * job on the loop (exec), what its handler collected; a pool thread's or
+ * worker's output is not readable from here until the job ends.
+ */
+static const struct buf *
+request_watch_output(struct job *j)
+{
+	if (JOB_FINAL(j->state))
+		return (&j->output);
+	if (j->runner == RUNNER_LOOP && j->hctx != NULL)
+		return (&j->hctx->output);
+	return (NULL);
+}
+
+/* Tell the watcher what changed; 0 if there was nothing to say. */
+static int
+request_watch_send(struct pending *p, int final)
+{
+	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
+	Futured__WatchEvent	 ev = FUTURED__WATCH_EVENT__INIT;
+	Futured__JobInfo	 info;
+	struct job		*j = p->job;
+	const struct buf	*out = NULL;
+	int			 news;
+
+	request_jobinfo(j, 0, &info);
+	news = final || j->state != p->last_state ||
+	    (info.has_progress && info.progress != p->last_progress) ||
+	    (j->progress_msg != NULL && (p->last_msg == NULL ||
+	    strcmp(j->progress_msg, p->last_msg) != 0));
+	out = p->progress_only ? NULL : request_watch_output(j);
+	/* A retry starts its output afresh. */
+	if (out != NULL && out->len < p->out_sent)
+		p->out_sent = 0;
+	if (out != NULL && out->len > p->out_sent) {
+		ev.has_output = 1;
+		ev.output.data = out->data + p->out_sent;
+		ev.output.len = out->len - p->out_sent;
+		news = 1;
+	}
+	if (final && j->errtail.len > 0) {
+		/* The stderr tail is kept only whole: it comes at the end. */
+		info.has_stderr_tail = 1;
+		info.stderr_tail.data = j->errtail.data;
+		info.stderr_tail.len = j->errtail.len;
+	}
+	if (news) {
+		ev.job = &info;
+		ev.final = final;
+		resp.id = p->reqid;
+		resp.body_case = FUTURED__RESPONSE__BODY_WATCH;
+		resp.watch = &ev;
+		request_send(p->conn, &resp);
+		if (ev.has_output)
+			p->out_sent += ev.output.len;
+		p->last_state = j->state;
+		p->last_progress = info.has_progress ? info.progress : 0;
+		if (j->progress_msg != NULL && (p->last_msg == NULL ||
+		    strcmp(j->progress_msg, p->last_msg) != 0)) {
+			free(p->last_msg);
+			p->last_msg = xstrdup(j->progress_msg);
+		}
+	}
+	request_jobinfo_clear(&info);
+	return (news);
+}
+
+static void
+request_watch_tick_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct pending	*p = arg;
+	struct timeval	 tv = { 0, REQUEST_WATCH_TICK_MS * 1000 };
+
+	request_watch_send(p, 0);
+	evtimer_add(p->tick, &tv);
+}
+
+static void
+request_watch_final_cb(struct waiter *w, struct job *first, int timed_out,
+    void *arg)
+{
+	struct pending	*p = arg;
+
+	request_watch_send(p, 1);
+	request_pending_free(p);
+}
+
+/*
+ * Follow a job until it is final.  Changes of state and progress and new
+ * output are looked for every REQUEST_WATCH_TICK_MS, which bounds what a
+ * watch costs whatever the job does; the end is told at once.
+ */
+static void
+request_watch(struct conn *c, uint64_t reqid, const Futured__WatchRequest *req)
+{
+	struct pending	*p;
+	struct job	*j;
+	struct timeval	 tv = { 0, REQUEST_WATCH_TICK_MS * 1000 };
+
+	if ((j = request_find(c, req->id)) == NULL) {
+		request_error(c, reqid, FERR_NOT_FOUND, "no such job: %llu",
+		    (unsigned long long)req->id);
+		return;
+	}
+	p = request_pending_new(c, reqid, PENDING_WATCH);
+	p->job = j;
+	job_ref(j);
+	p->progress_only = req->has_progress_only && req->progress_only;
+	p->last_state = (enum job_state)-1;
+	if (JOB_FINAL(j->state)) {
+		request_watch_send(p, 1);
+		request_pending_free(p);
+		return;
+	}
+	request_watch_send(p, 0);
+	p->tick = evtimer_new(base, request_watch_tick_cb, p);
+	evtimer_add(p->tick, &tv);
+	request_park(p, &j, 1, 0, -1, request_watch_final_cb);
+}
+
 /* Handlers, stats, ping ------------------------------------------------- */
 
 struct request_handlers {
@@ -1403,6 +1540,9 @@ request_dispatch(struct conn *c, const uint8_t *data, size_t len)
 		break;
 	case FUTURED__REQUEST__BODY_GROUP:
 		request_group(c, req->id, req->group);
+		break;
+	case FUTURED__REQUEST__BODY_WATCH:
+		request_watch(c, req->id, req->watch);
 		break;
 	default:
 		request_error(c, req->id, FERR_PROTO,
