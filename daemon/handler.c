@@ -198,6 +198,14 @@ fut_handler_ctx_get(struct fut_handler_ctx *ctx, const char *key)
 	return (NULL);
 }
 
+/* main.c puts it in the environment, which workers inherit. */
+const char *
+fut_handler_socket(struct fut_handler_ctx *ctx)
+{
+	(void)ctx;
+	return (getenv("FUTURED_SOCKET"));
+}
+
 int64_t
 fut_handler_timeout_ms(struct fut_handler_ctx *ctx)
 {

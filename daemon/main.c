@@ -451,6 +451,12 @@ main(int argc, char **argv)
 	}
 	if (detach)
 		return (main_detach(argc, argv));
+	/*
+	 * For fut_handler_socket(), here and in the workers, which inherit
+	 * it; set while we are one thread, as setenv() wants.
+	 */
+	if (settings.socket_path != NULL)
+		setenv("FUTURED_SOCKET", settings.socket_path, 1);
 
 	log_init(level, ready_fd != -1);
 	signal(SIGPIPE, SIG_IGN);

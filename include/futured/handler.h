@@ -111,6 +111,15 @@ const char	*fut_handler_arg(struct fut_handler_ctx *, size_t);
 const char	*fut_handler_ctx_get(struct fut_handler_ctx *, const char *key);
 /** Run-time limit in ms, 0 if none (the daemon enforces it anyway). */
 int64_t		 fut_handler_timeout_ms(struct fut_handler_ctx *);
+/**
+ * The daemon's socket, for a handler that submits jobs of its own with
+ * libfutured: fut_connect() to it and give each spec
+ * fut_spec_parent(spec, fut_handler_job_id(ctx)) to make it a child of
+ * this job (context and deadline inherited, cancelled with it).  NULL if
+ * unknown.  From run() or a thread only: fut_wait() would block a loop
+ * handler.
+ */
+const char	*fut_handler_socket(struct fut_handler_ctx *);
 
 /**
  * Append to the output; 0, or -1 when out of memory.  Past futured's

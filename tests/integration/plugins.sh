@@ -51,7 +51,7 @@ start_daemon -j 1 -P 1 --grace 300ms --plugin "$TP"
 
 # Offered, with their kinds.
 fctl handlers >"$T/handlers"
-for h in spin crash stubborn hog tick; do
+for h in spin crash stubborn hog tick child; do
 	grep -q "^$h " "$T/handlers" || fail "handler $h not offered"
 done
 ck_match "$(grep '^spin ' "$T/handlers")" "blocking\\*,cpu" "spin's kinds"
@@ -141,6 +141,18 @@ wait_until 5 sh -c "[ \"\$($FUTURECTL -s $SOCK --json status $id |
     fail "async progress never shown"
 fctl cancel "$id" >/dev/null
 pass "progress from the loop, a thread and a worker"
+
+# A plugin submits through libfutured to fut_handler_socket() with
+# fut_spec_parent(): its job becomes the parent, context inherited.
+for k in blocking cpu; do
+	p=$(fctl submit -k "$k" -C TRACE=t1 child)
+	ck_exit 0 fctl wait "$p"
+	c=$(fctl result "$p")
+	ck_eq "$(fctl --json status "$c" | jfield parent)" "$p" "$k: plugin child's parent"
+	ck_eq "$(fctl --json status "$c" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ctx"]["TRACE"])')" t1 "$k: context inherited"
+	fctl cancel "$c" >/dev/null
+done
+pass "a plugin submits children through libfutured"
 stop_daemon
 
 # hog under --worker-memory: the allocation fails in the worker, not on

@@ -25,6 +25,7 @@
 
 #include <event2/event.h>
 
+#include "futured/futured.h"
 #include "futured/handler.h"
 
 #define HOG_CHUNK	(1024 * 1024)
@@ -167,6 +168,52 @@ tick_cancel(struct fut_handler_ctx *ctx)
 	fut_handler_set_data(ctx, NULL);
 }
 
+/*
+ * child: submit a 30 s sleep of our own through libfutured, as a child
+ * of this job, and output its id.
+ */
+static int
+child_run(struct fut_handler_ctx *ctx)
+{
+	struct fut_client	*c;
+	struct fut_spec		*s;
+	struct fut_future	*f;
+	const char		*sock = fut_handler_socket(ctx);
+	char			 id[32];
+	int			 len;
+
+	if (sock == NULL || (c = fut_connect(sock)) == NULL) {
+		fut_handler_fail(ctx, "child: cannot connect to %s",
+		    sock != NULL ? sock : "(no socket)");
+		return (-1);
+	}
+	s = fut_spec_new("sleep");
+	fut_spec_arg(s, "30s");
+	fut_spec_parent(s, fut_handler_job_id(ctx));
+	if ((f = fut_submit(c, s)) == NULL) {
+		fut_handler_fail(ctx, "child: %s", fut_client_error(c));
+		fut_spec_free(s);
+		fut_close(c);
+		return (-1);
+	}
+	len = snprintf(id, sizeof(id), "%llu",
+	    (unsigned long long)fut_id(f));
+	fut_handler_output(ctx, id, (size_t)len);
+	fut_future_free(f);
+	fut_spec_free(s);
+	fut_close(c);
+	return (0);
+}
+
+static const struct fut_handler child = {
+	.abi = FUT_HANDLER_ABI,
+	.name = "child",
+	.description = "submit a child sleep through libfutured, output its id",
+	.kinds = FUT_HK_BLOCKING | FUT_HK_CPU,
+	.default_kind = FUT_HK_BLOCKING,
+	.run = child_run,
+};
+
 static const struct fut_handler spin = {
 	.abi = FUT_HANDLER_ABI,
 	.name = "spin",
@@ -213,4 +260,4 @@ static const struct fut_handler tick = {
 	.cancel = tick_cancel,
 };
 
-FUT_PLUGIN(&spin, &crash, &stubborn, &hog, &tick)
+FUT_PLUGIN(&spin, &crash, &stubborn, &hog, &tick, &child)
