@@ -191,6 +191,7 @@ struct job {
 #define JOBF_RETRYWAIT		0x8	/* queued, waiting out a retry delay */
 #define JOBF_HELD		0x10	/* queued, held by its group's limit */
 #define JOBF_GHOST		0x20	/* replayed, its handler is gone */
+#define JOBF_POOLED		0x40	/* queued in a cpu worker (pool_proc.c) */
 	int			 refs;
 	struct waiter		*deps;		/* sched.c: waiting on after */
 
@@ -482,6 +483,7 @@ int		 pool_proc_init(int, char **);
 void		 pool_proc_shutdown(void);
 void		 pool_proc_start(struct job *);
 void		 pool_proc_cancel(struct job *, int64_t);
+int		 pool_proc_can_start(const struct job *, u_int);
 u_int		 pool_proc_busy(void);
 int		 pool_proc_count(void);
 

@@ -452,6 +452,11 @@ job_cancel(struct job *j, enum job_state final, int64_t grace_ms,
 		job_finish(j, final, FERR_NONE, NULL);
 		break;
 	case JOB_QUEUED:
+		/* In a cpu worker's FIFO: its worker's answer settles it. */
+		if (j->flags & JOBF_POOLED) {
+			pool_proc_cancel(j, grace_ms);
+			break;
+		}
 		if (j->flags & JOBF_RETRYWAIT) {
 			evtimer_del(j->retry_timer);
 			j->flags &= ~JOBF_RETRYWAIT;

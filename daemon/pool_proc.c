@@ -1,7 +1,8 @@
 /*
  * The cpu pool: P pre-spawned worker processes, each running one job at
- * a time.  This file owns the worker -> job map and every worker's life:
- * spawn, Task out, Outcome in, cancel, reap and respawn.
+ * a time from a short FIFO of jobs assigned to it.  This file owns the
+ * worker -> jobs map and every worker's life: spawn, Tasks out, Outcomes
+ * in, cancel, reap and respawn.
  *
  * DESIGN.  A worker is the daemon's own executable re-run with --worker
  * (posix_spawn, never fork: the daemon has threads).  It talks over a
@@ -9,18 +10,57 @@
  * Each worker leads its own process group, so a cancel (TERM, then KILL
  * after the grace) also reaches whatever the handler started.
  *
+ * Batches.  One Task in flight per worker cost two cross-process wakeups
+ * and ~16 daemon syscalls per job.  So a worker holds a FIFO of up to
+ * POOL_PROC_DEPTH assigned jobs (w->fifo, linked through job->entry, which
+ * is free while a job is neither in a sched.c queue nor final); the Tasks
+ * of one loop turn leave in one write (pool_proc_flush_cb, once per
+ * turn), and the worker reads all that is readable, runs the Tasks in
+ * order and writes, per job, one frame group: the previous Outcome and
+ * this Task's "started" notice.  The daemon reads each worker until
+ * EAGAIN, so under load one read brings many Outcomes.
+ *
+ * Depth only where it pays.  A job queued inside a worker waits behind
+ * the jobs before it, whatever the priorities and however idle the other
+ * workers are; so a worker takes more than one job only while it is
+ * "fast": its last job ran under POOL_PROC_FAST_US and the job it runs
+ * now started less than POOL_PROC_FAST_US ago.  A new worker, or one
+ * that ran anything slow, takes one job at a time, as before; a long job
+ * can hold at most DEPTH-1 short ones behind it, and only when it came
+ * right after short ones.  sched.c asks pool_proc_can_start() before
+ * each cpu job: the cpu slots are the sum over ready workers of what
+ * each may hold, and some worker must have room for that job (a job of
+ * a group with a parallel limit needs an idle one: group.c counts
+ * running jobs).  A slot is given back (sched_slot_release) whenever a
+ * job leaves a FIFO.
+ *
+ * State honesty.  A job in a FIFO stays QUEUED (JOBF_POOLED) until the
+ * worker says it starts it: Outcome{started} calls job_started(), which
+ * arms the timeout, so a timeout counts from the real start.  A job sent
+ * to an idle worker (empty FIFO) starts at once and its Task says so
+ * (running), as before: no notice, no extra write for a lone job.  So
+ * w->job, the started head of the FIFO, is the one job a worker runs.
+ *
+ * Cancel of a job still in a FIFO (job.c calls pool_proc_cancel for a
+ * QUEUED job with JOBF_POOLED) sends Input{cancel}.  The worker checks
+ * its input before each start: it drops the Task and answers
+ * Outcome{skipped}, and the job ends "cancelled while queued" without
+ * the worker being disturbed.  Or the cancel came too late and the
+ * worker's next word is Outcome{started} for it: the job is then running
+ * and is cancelled as a running job, TERM to the worker as always.  The
+ * daemon never guesses which: the worker's answer decides.
+ *
  * The reap (child.c calling pool_proc_child_cb after waitpid) is the one
  * source of truth for a worker's end: EOF on the socket only stops
  * reading, and arms a KILL in case the process lingers without its
  * socket.  Before settling, the reap drains the socket, so an Outcome
- * written just before a crash still counts.  A job being cancelled
- * ignores late Outcomes and is settled by the reap.
- *
- * Slots: sched.c takes a cpu slot before pool_proc_start(); the slot is
- * given back (sched_slot_release) only when a worker is ready for the
- * next job: at once after a normal Outcome, or after the replacement of
- * a dead worker is spawned, possibly after a back-off.  So the scheduler
- * never hands us a job while no worker is idle.
+ * written just before a crash still counts.  Only the running job (the
+ * started head) is settled by the death ("worker killed by signal N");
+ * the unstarted jobs of its FIFO go back to the cpu queue (at the tail of
+ * their priority level), or end cancelled if a cancel was pending.  A
+ * worker being cancelled (PPW_CANCEL) ignores everything it still says:
+ * a job it started after its TERM was sent was never reported running
+ * and goes back to the queue with the others.
  */
 
 #include "config.h"
@@ -58,6 +98,8 @@ extern char	**environ;
 #define POOL_PROC_EOF_KILL_MS	1000	/* socket gone, process not */
 #define POOL_PROC_STOP_MS	1000	/* shutdown: TERM, KILL */
 #define POOL_PROC_READ_MAX	(64 * 1024)
+#define POOL_PROC_DEPTH		16	/* jobs a fast worker may hold */
+#define POOL_PROC_FAST_US	1000	/* a job this short is "fast" */
 
 struct pool_proc_worker {
 	u_int			 idx;
@@ -69,9 +111,16 @@ struct pool_proc_worker {
 	struct evbuffer		*out;
 	struct event		*kill_timer;	/* KILL: grace, EOF */
 	struct event		*respawn_timer;
-	struct job		*job;		/* referenced, or NULL */
+	struct job		*job;		/* running: the started head */
+	struct jobq		 fifo;		/* assigned, referenced */
+	u_int			 nfifo;
+	int			 fast;		/* last job under FAST_US */
+	int64_t			 started_us;	/* w->job's, monotonic */
+	struct {
+		uint64_t	 id;		/* 0: free */
+		int64_t		 grace_ms;
+	}			 cancels[POOL_PROC_DEPTH];	/* sent */
 	int			 flags;
-#define PPW_SLOT		0x01	/* holds a cpu slot */
 #define PPW_CANCEL		0x02	/* cancel/timeout: TERM sent */
 #define PPW_KILLED		0x04	/* KILL sent */
 #define PPW_EOF			0x08	/* socket closed or broken */
@@ -86,12 +135,24 @@ struct pool_proc_worker {
 static struct pool_proc_worker	*pool_proc_workers;
 static int			 pool_proc_n;
 static int			 pool_proc_stopping;
+static struct event		*pool_proc_flush_ev;
 
 static void	pool_proc_read_cb(evutil_socket_t, short, void *);
 static void	pool_proc_write_cb(evutil_socket_t, short, void *);
 static void	pool_proc_kill_cb(evutil_socket_t, short, void *);
 static void	pool_proc_respawn_cb(evutil_socket_t, short, void *);
 static void	pool_proc_child_cb(pid_t, int, void *);
+static void	pool_proc_kill(struct pool_proc_worker *, int64_t);
+static void	pool_proc_flush_cb(evutil_socket_t, short, void *);
+
+static int64_t
+pool_proc_mono_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+}
 
 static void
 pool_proc_timer_ms(struct event *ev, int64_t ms)
@@ -214,7 +275,9 @@ pool_proc_spawn(struct pool_proc_worker *w, char **cause)
 
 	w->pid = pid;
 	w->fd = sv[0];
-	w->flags &= PPW_SLOT;
+	w->flags = 0;
+	w->fast = 0;
+	memset(w->cancels, 0, sizeof(w->cancels));
 	w->spawned_at = job_mono_ms();
 	w->ev_read = event_new(base, w->fd, EV_READ | EV_PERSIST,
 	    pool_proc_read_cb, w);
@@ -277,35 +340,135 @@ pool_proc_broken(struct pool_proc_worker *w, const char *why)
 	pool_proc_signal(w, SIGKILL);
 }
 
-/* A worker is ready for the next job: give its slot back. */
-static void
+/* Can w be given jobs? */
+static int
 pool_proc_ready(struct pool_proc_worker *w)
 {
-	if (!(w->flags & PPW_SLOT))
-		return;
-	if (w->pid <= 0 || w->fd == -1 ||
-	    (w->flags & (PPW_EOF | PPW_BROKEN | PPW_DEAD | PPW_CANCEL)))
-		return;		/* the respawn gives it back */
-	w->flags &= ~PPW_SLOT;
+	return (w->pid > 0 && w->fd != -1 && (w->flags & (PPW_CANCEL |
+	    PPW_EOF | PPW_BROKEN | PPW_DEAD)) == 0);
+}
+
+/* How many jobs w may hold now (see DESIGN: depth only where it pays). */
+static u_int
+pool_proc_room(struct pool_proc_worker *w, int64_t now)
+{
+	if (!pool_proc_ready(w))
+		return (0);
+	if (!w->fast || (w->job != NULL &&
+	    now - w->started_us >= POOL_PROC_FAST_US))
+		return (1);
+	return (POOL_PROC_DEPTH);
+}
+
+/*
+ * The grace of the cancel sent for job id, forgotten as it is read; or,
+ * with set >= 0, remember it.  A cancel for an unstarted job waits for
+ * the worker's answer, and a late one becomes a running job's cancel.
+ */
+static int64_t
+pool_proc_grace(struct pool_proc_worker *w, uint64_t id, int64_t set)
+{
+	int64_t	 g;
+	u_int	 i;
+
+	for (i = 0; i < POOL_PROC_DEPTH; i++) {
+		if (set >= 0 && w->cancels[i].id == 0) {
+			w->cancels[i].id = id;
+			w->cancels[i].grace_ms = set;
+			return (set);
+		}
+		if (set < 0 && w->cancels[i].id == id) {
+			g = w->cancels[i].grace_ms;
+			w->cancels[i].id = 0;
+			return (g);
+		}
+	}
+	return (settings.grace_ms);
+}
+
+/* Take j off w's FIFO and give its slot back. */
+static void
+pool_proc_unlink(struct pool_proc_worker *w, struct job *j)
+{
+	TAILQ_REMOVE(&w->fifo, j, entry);
+	w->nfifo--;
+	if (w->job == j)
+		w->job = NULL;
+	if (j->flags & JOBF_CANCELLING)
+		(void)pool_proc_grace(w, j->id, -1);
+	j->flags &= ~JOBF_POOLED;
 	sched_slot_release(JOB_CPU);
-	sched_kick();
+}
+
+/*
+ * An unstarted job leaves w: ended cancelled if a cancel is pending on
+ * it, else back to the cpu queue.  Drops the FIFO's reference.
+ */
+static void
+pool_proc_unstart(struct pool_proc_worker *w, struct job *j)
+{
+	pool_proc_unlink(w, j);
+	if (j->flags & JOBF_CANCELLING) {
+		job_set_ended(j, (j->flags & JOBF_TIMEDOUT) ?
+		    "timed out while queued" : "cancelled while queued");
+		job_finish(j, JOB_CANCELLED, FERR_NONE, NULL);
+	} else if (!pool_proc_stopping)
+		sched_enqueue(j);
+	job_unref(j);
+}
+
+/* The worker starts j, the head of its FIFO. */
+static void
+pool_proc_started(struct pool_proc_worker *w, struct job *j)
+{
+	j->flags &= ~JOBF_POOLED;
+	w->job = j;
+	w->started_us = pool_proc_mono_us();
+	w->grace_ms = 0;
+	job_started(j, RUNNER_PROC);
 }
 
 /* One Outcome from w's worker. */
 static void
 pool_proc_outcome(struct pool_proc_worker *w, FuturedWorker__Outcome *o)
 {
-	struct job	*j = w->job;
+	struct job	*j;
 	double		 p;
 
+	if (w->flags & PPW_CANCEL)
+		return;		/* the reap settles it all */
+
+	if (o->started) {
+		j = TAILQ_FIRST(&w->fifo);
+		if (j == NULL || j->id != o->job_id || w->job != NULL) {
+			pool_proc_broken(w, "start out of order");
+			return;
+		}
+		pool_proc_started(w, j);
+		/* A cancel that came too late: now it is a running job's. */
+		if (j->flags & JOBF_CANCELLING)
+			pool_proc_kill(w, pool_proc_grace(w, j->id, -1));
+		return;
+	}
+	if (o->skipped) {
+		TAILQ_FOREACH(j, &w->fifo, entry) {
+			if (j->id == o->job_id && j != w->job)
+				break;
+		}
+		if (j == NULL) {
+			pool_proc_broken(w, "skipped an unknown task");
+			return;
+		}
+		pool_proc_unstart(w, j);
+		return;
+	}
+
+	j = w->job;
 	if (j == NULL || o->job_id != j->id) {
 		log_debug("%s: worker %u: stale outcome for job %llu",
 		    __func__, w->idx, (unsigned long long)o->job_id);
 		return;
 	}
-	if (w->flags & PPW_CANCEL)
-		return;		/* the reap settles a cancel */
-
 	if (!o->done) {
 		if (o->has_progress) {
 			p = o->progress;
@@ -322,7 +485,8 @@ pool_proc_outcome(struct pool_proc_worker *w, FuturedWorker__Outcome *o)
 		return;
 	}
 
-	w->job = NULL;
+	w->fast = pool_proc_mono_us() - w->started_us < POOL_PROC_FAST_US;
+	pool_proc_unlink(w, j);
 	buf_reset(&j->output);
 	if (o->has_output && o->output.len > 0 &&
 	    buf_append(&j->output, o->output.data, o->output.len) == -1)
@@ -336,7 +500,6 @@ pool_proc_outcome(struct pool_proc_worker *w, FuturedWorker__Outcome *o)
 		    o->error != NULL && *o->error != '\0' ? o->error :
 		    "handler failed");
 	job_unref(j);
-	pool_proc_ready(w);
 }
 
 /* Decode every whole frame in w->in. */
@@ -486,7 +649,7 @@ pool_proc_respawn(struct pool_proc_worker *w)
 		pool_proc_timer_ms(w->respawn_timer, w->backoff_ms);
 		return;
 	}
-	pool_proc_ready(w);
+	sched_kick();		/* it has room for jobs again */
 }
 
 static void
@@ -502,7 +665,7 @@ pool_proc_settle(struct pool_proc_worker *w, int status)
 	struct job	*j = w->job;
 	int		 sig;
 
-	w->job = NULL;
+	pool_proc_unlink(w, j);
 	if (w->flags & PPW_CANCEL) {
 		/* job.c keeps the reason it was given at cancel time. */
 		if (w->flags & PPW_KILLED)
@@ -535,6 +698,7 @@ static void
 pool_proc_child_cb(pid_t pid, int status, void *arg)
 {
 	struct pool_proc_worker	*w = arg;
+	struct job		*j;
 	int			 cancelled, had_job;
 
 	if (w->pid != pid || !(WIFEXITED(status) || WIFSIGNALED(status)))
@@ -550,17 +714,20 @@ pool_proc_child_cb(pid_t pid, int status, void *arg)
 	w->pid = -1;
 
 	cancelled = (w->flags & PPW_CANCEL) != 0;
-	had_job = w->job != NULL;
+	had_job = w->nfifo > 0;
 	if (w->job != NULL) {
 		if (!cancelled)
 			log_warnx("%s: worker %u (pid %ld) died running job "
 			    "%llu", __func__, w->idx, (long)pid,
 			    (unsigned long long)w->job->id);
 		pool_proc_settle(w, status);
-	} else if (!pool_proc_stopping)
+	} else if (!pool_proc_stopping && w->nfifo == 0)
 		log_warnx("%s: idle worker %u (pid %ld) died", __func__,
 		    w->idx, (long)pid);
-	w->flags &= PPW_SLOT;
+	/* The others never started: back to the queue. */
+	while ((j = TAILQ_FIRST(&w->fifo)) != NULL)
+		pool_proc_unstart(w, j);
+	w->flags = 0;
 
 	if (pool_proc_stopping)
 		return;
@@ -603,6 +770,7 @@ pool_proc_init(int nprocs, char **cause)
 		w->idx = i;
 		w->pid = -1;
 		w->fd = -1;
+		TAILQ_INIT(&w->fifo);
 		if ((w->in = evbuffer_new()) == NULL ||
 		    (w->out = evbuffer_new()) == NULL)
 			fatalx("%s: evbuffer_new", __func__);
@@ -611,6 +779,9 @@ pool_proc_init(int nprocs, char **cause)
 		if (w->kill_timer == NULL || w->respawn_timer == NULL)
 			fatalx("%s: evtimer_new", __func__);
 	}
+	pool_proc_flush_ev = event_new(base, -1, 0, pool_proc_flush_cb, NULL);
+	if (pool_proc_flush_ev == NULL)
+		fatalx("%s: event_new", __func__);
 	for (i = 0; i < nprocs; i++) {
 		if (pool_proc_spawn(&pool_proc_workers[i], cause) == -1) {
 			pool_proc_shutdown();
@@ -621,32 +792,66 @@ pool_proc_init(int nprocs, char **cause)
 	return (0);
 }
 
+/* The worker holding j (running or in its FIFO), or NULL. */
 static struct pool_proc_worker *
 pool_proc_find(struct job *j)
 {
-	int	 i;
-
-	for (i = 0; i < pool_proc_n; i++) {
-		if (pool_proc_workers[i].job == j)
-			return (&pool_proc_workers[i]);
-	}
-	return (NULL);
-}
-
-static struct pool_proc_worker *
-pool_proc_idle(void)
-{
 	struct pool_proc_worker	*w;
+	struct job		*f;
 	int			 i;
 
 	for (i = 0; i < pool_proc_n; i++) {
 		w = &pool_proc_workers[i];
-		if (w->pid > 0 && w->fd != -1 && w->job == NULL &&
-		    (w->flags & (PPW_SLOT | PPW_CANCEL | PPW_EOF |
-		    PPW_BROKEN | PPW_DEAD)) == 0)
-			return (w);
+		TAILQ_FOREACH(f, &w->fifo, entry) {
+			if (f == j)
+				return (w);
+		}
 	}
 	return (NULL);
+}
+
+/*
+ * The worker for j: one with room and the fewest jobs, or NULL.  A job
+ * of a group with a parallel limit goes only to an idle worker: group.c
+ * counts running jobs, so it must start at once, not wait in a FIFO.
+ */
+static struct pool_proc_worker *
+pool_proc_pick(const struct job *j)
+{
+	struct pool_proc_worker	*w, *best = NULL;
+	int64_t			 now = pool_proc_mono_us();
+	u_int			 max;
+	int			 i;
+
+	max = j->grp != NULL && j->grp->parallel > 0 ? 1 : POOL_PROC_DEPTH;
+	for (i = 0; i < pool_proc_n; i++) {
+		w = &pool_proc_workers[i];
+		if (w->nfifo < pool_proc_room(w, now) && w->nfifo < max &&
+		    (best == NULL || w->nfifo < best->nfifo))
+			best = w;
+	}
+	return (best);
+}
+
+/*
+ * sched.c: may j, a cpu job for the workers, start now that used cpu
+ * slots are taken (by jobs in workers and cpu jobs on the loop)?  The
+ * slots are what the ready workers may hold; before the workers exist
+ * (unit tests), the -P count.
+ */
+int
+pool_proc_can_start(const struct job *j, u_int used)
+{
+	int64_t	 now;
+	u_int	 n = 0;
+	int	 i;
+
+	if (pool_proc_workers == NULL)
+		return (used < (u_int)settings.procs);
+	now = pool_proc_mono_us();
+	for (i = 0; i < pool_proc_n; i++)
+		n += pool_proc_room(&pool_proc_workers[i], now);
+	return (used < n && pool_proc_pick(j) != NULL);
 }
 
 static void
@@ -655,20 +860,59 @@ pool_proc_free_cb(const void *data, size_t len, void *arg)
 	free((void *)(uintptr_t)data);
 }
 
+/* Queue one Input frame for w; it leaves with the turn's flush. */
+static int
+pool_proc_send(struct pool_proc_worker *w, FuturedWorker__Input *in)
+{
+	uint8_t	*p;
+	size_t	 len;
+
+	len = futured_worker__input__get_packed_size(in);
+	if (len > UINT32_MAX - FRAME_HDR_LEN)
+		return (-1);
+	p = xmalloc(FRAME_HDR_LEN + len);
+	frame_header_encode(p, (uint32_t)len);
+	futured_worker__input__pack(in, p + FRAME_HDR_LEN);
+	if (evbuffer_add_reference(w->out, p, FRAME_HDR_LEN + len,
+	    pool_proc_free_cb, NULL) == -1)
+		fatalx("%s: evbuffer_add_reference", __func__);
+	event_active(pool_proc_flush_ev, 0, 0);
+	return (0);
+}
+
+/* Once per loop turn: every worker's queued Inputs in one write each. */
+static void
+pool_proc_flush_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct pool_proc_worker	*w;
+	int			 i;
+
+	for (i = 0; i < pool_proc_n; i++) {
+		w = &pool_proc_workers[i];
+		if (w->fd != -1 && !(w->flags & PPW_EOF) &&
+		    evbuffer_get_length(w->out) > 0 &&
+		    !event_pending(w->ev_write, EV_WRITE, NULL))
+			pool_proc_flush(w);
+	}
+}
+
 /*
- * Run j on an idle worker.  sched.c has taken a cpu slot for it; the slot
- * comes back through sched_slot_release() when a worker is free again.
+ * Give j to a worker with room.  sched.c has taken a cpu slot for it; the
+ * slot comes back through sched_slot_release() when j leaves the worker.
+ * An idle worker starts it at once; otherwise it waits in the worker's
+ * FIFO, QUEUED, until the worker says it starts it.
  */
 void
 pool_proc_start(struct job *j)
 {
+	FuturedWorker__Input	  in = FUTURED_WORKER__INPUT__INIT;
 	FuturedWorker__Task	  t = FUTURED_WORKER__TASK__INIT;
 	FuturedWorker__KeyValue	 *kv = NULL, **kvp = NULL;
 	struct pool_proc_worker	 *w;
-	uint8_t			 *p;
-	size_t			  len, i;
+	size_t			  i;
+	int			  rv, idle;
 
-	if ((w = pool_proc_idle()) == NULL) {
+	if ((w = pool_proc_pick(j)) == NULL) {
 		log_warnx("%s: job %llu: no idle worker", __func__,
 		    (unsigned long long)j->id);
 		job_finish(j, JOB_FAILED, FERR_INTERNAL,
@@ -677,6 +921,7 @@ pool_proc_start(struct job *j)
 		sched_kick();
 		return;
 	}
+	idle = w->nfifo == 0;
 
 	t.job_id = j->id;
 	t.handler = (char *)(uintptr_t)j->handler->name;
@@ -705,54 +950,42 @@ pool_proc_start(struct job *j)
 	}
 	t.has_max_output = 1;
 	t.max_output = settings.max_output;
-
-	len = futured_worker__task__get_packed_size(&t);
-	if (len > UINT32_MAX - FRAME_HDR_LEN) {
-		free(kvp);
-		free(kv);
+	if (idle) {
+		t.has_running = 1;
+		t.running = 1;
+	}
+	in.body_case = FUTURED_WORKER__INPUT__BODY_TASK;
+	in.task = &t;
+	rv = pool_proc_send(w, &in);
+	free(kvp);
+	free(kv);
+	if (rv == -1) {
 		job_finish(j, JOB_FAILED, FERR_TOO_BIG, "task too large");
 		sched_slot_release(JOB_CPU);
 		sched_kick();
 		return;
 	}
-	p = xmalloc(FRAME_HDR_LEN + len);
-	frame_header_encode(p, (uint32_t)len);
-	futured_worker__task__pack(&t, p + FRAME_HDR_LEN);
-	free(kvp);
-	free(kv);
 
-	/* Attached before job_started(), so a cancel from there finds it. */
+	/* In the FIFO before job_started(), so a cancel from there finds it. */
 	job_ref(j);
-	w->job = j;
-	w->flags |= PPW_SLOT;
-	w->grace_ms = 0;
-	job_started(j, RUNNER_PROC);
-
-	if (evbuffer_add_reference(w->out, p, FRAME_HDR_LEN + len,
-	    pool_proc_free_cb, NULL) == -1)
-		fatalx("%s: evbuffer_add_reference", __func__);
-	pool_proc_flush(w);
-	log_debug("%s: job %llu on worker %u (pid %ld)", __func__,
-	    (unsigned long long)j->id, w->idx, (long)w->pid);
+	j->flags |= JOBF_POOLED;
+	TAILQ_INSERT_TAIL(&w->fifo, j, entry);
+	w->nfifo++;
+	/* A lone job leaves now; one behind others with the turn's batch. */
+	if (idle) {
+		pool_proc_started(w, j);
+		if (!event_pending(w->ev_write, EV_WRITE, NULL))
+			pool_proc_flush(w);
+	}
+	log_debug("%s: job %llu on worker %u (pid %ld)%s", __func__,
+	    (unsigned long long)j->id, w->idx, (long)w->pid,
+	    idle ? "" : ", queued");
 }
 
-/*
- * Stop j's worker: TERM to its process group, KILL after grace_ms.  The
- * job is settled when the worker is reaped (pool_proc_child_cb).
- */
-void
-pool_proc_cancel(struct job *j, int64_t grace_ms)
+/* Stop w, whose job is being cancelled: TERM, KILL after grace_ms. */
+static void
+pool_proc_kill(struct pool_proc_worker *w, int64_t grace_ms)
 {
-	struct pool_proc_worker	*w;
-
-	if ((w = pool_proc_find(j)) == NULL) {
-		/* Not ours (any more): settle it rather than leave it. */
-		if (!JOB_FINAL(j->state) && j->runner == RUNNER_PROC)
-			job_finish(j, (j->flags & JOBF_TIMEDOUT) ?
-			    JOB_TIMED_OUT : JOB_CANCELLED, FERR_NONE,
-			    "cancelled");
-		return;
-	}
 	if (w->flags & PPW_CANCEL) {
 		/* Already dying; only ever make the KILL come sooner. */
 		if (grace_ms <= 0 && !(w->flags & PPW_KILLED)) {
@@ -766,8 +999,8 @@ pool_proc_cancel(struct job *j, int64_t grace_ms)
 	if (w->pid <= 0)
 		return;		/* already reaped: settled there */
 	log_debug("%s: job %llu: TERM to worker pid %ld, grace %lld ms",
-	    __func__, (unsigned long long)j->id, (long)w->pid,
-	    (long long)w->grace_ms);
+	    __func__, w->job != NULL ? (unsigned long long)w->job->id : 0ULL,
+	    (long)w->pid, (long long)w->grace_ms);
 	if (grace_ms <= 0) {
 		w->flags |= PPW_KILLED;
 		pool_proc_signal(w, SIGKILL);
@@ -775,6 +1008,44 @@ pool_proc_cancel(struct job *j, int64_t grace_ms)
 	}
 	pool_proc_signal(w, SIGTERM);
 	pool_proc_timer_ms(w->kill_timer, grace_ms);
+}
+
+/*
+ * Cancel j.  Running: stop its worker, TERM to its process group, KILL
+ * after grace_ms; the job is settled when the worker is reaped
+ * (pool_proc_child_cb).  Still in a worker's FIFO: ask the worker to drop
+ * it; its answer (skipped, or started) settles it.
+ */
+void
+pool_proc_cancel(struct job *j, int64_t grace_ms)
+{
+	FuturedWorker__Input	 in = FUTURED_WORKER__INPUT__INIT;
+	struct pool_proc_worker	*w;
+
+	if ((w = pool_proc_find(j)) == NULL) {
+		/* Not ours (any more): settle it rather than leave it. */
+		if (!JOB_FINAL(j->state) && (j->runner == RUNNER_PROC ||
+		    (j->flags & JOBF_POOLED))) {
+			j->flags &= ~JOBF_POOLED;
+			job_finish(j, (j->flags & JOBF_TIMEDOUT) ?
+			    JOB_TIMED_OUT : JOB_CANCELLED, FERR_NONE,
+			    "cancelled");
+		}
+		return;
+	}
+	if (w->job == j) {
+		pool_proc_kill(w, grace_ms);
+		return;
+	}
+	/* Dying or gone: the reap ends it, cancelled, with the FIFO. */
+	if (!pool_proc_ready(w))
+		return;
+	(void)pool_proc_grace(w, j->id, grace_ms > 0 ? grace_ms : 0);
+	in.body_case = FUTURED_WORKER__INPUT__BODY_CANCEL;
+	in.cancel = j->id;
+	(void)pool_proc_send(w, &in);
+	log_debug("%s: job %llu: cancel sent to worker %u", __func__,
+	    (unsigned long long)j->id, w->idx);
 }
 
 /* Workers running a job. */
@@ -844,10 +1115,15 @@ pool_proc_shutdown(void)
 
 	for (i = 0; i < pool_proc_n; i++) {
 		w = &pool_proc_workers[i];
-		if ((j = w->job) != NULL) {
-			w->job = NULL;
-			job_finish(j, JOB_FAILED, FERR_SHUTTING_DOWN,
-			    "daemon shutting down");
+		/* The running head fails; the others never started. */
+		while ((j = TAILQ_FIRST(&w->fifo)) != NULL) {
+			pool_proc_unlink(w, j);
+			if (j->state == JOB_RUNNING || !(j->flags &
+			    JOBF_CANCELLING))
+				job_finish(j, JOB_FAILED, FERR_SHUTTING_DOWN,
+				    "daemon shutting down");
+			else
+				job_finish(j, JOB_CANCELLED, FERR_NONE, NULL);
 			job_unref(j);
 		}
 		if (w->pid > 0) {
@@ -880,6 +1156,9 @@ pool_proc_shutdown(void)
 		event_free(w->kill_timer);
 		event_free(w->respawn_timer);
 	}
+	if (pool_proc_flush_ev != NULL)
+		event_free(pool_proc_flush_ev);
+	pool_proc_flush_ev = NULL;
 	free(pool_proc_workers);
 	pool_proc_workers = NULL;
 	pool_proc_n = 0;

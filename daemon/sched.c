@@ -479,8 +479,11 @@ sched_run_cb(evutil_socket_t fd, short events, void *arg)
 	int		 k;
 
 	for (k = 0; k < JOB_NKINDS; k++) {
-		while (sched_used[k] < sched_slots_max(k) &&
-		    (j = sched_peek(k)) != NULL) {
+		/* cpu jobs for the workers may queue inside fast ones. */
+		while ((j = sched_peek(k)) != NULL &&
+		    (k == JOB_CPU && !(j->handler->flags & FUT_HF_LOOP) ?
+		    pool_proc_can_start(j, sched_used[k]) :
+		    sched_used[k] < sched_slots_max(k))) {
 			job_ref(j);
 			sched_dequeue(j);
 			if (group_hold(j)) {

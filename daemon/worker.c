@@ -1,6 +1,6 @@
 /*
- * The main of a `futured --worker` process: read a Task from the daemon,
- * run its handler's run(), write back the Outcome, and again until EOF.
+ * The main of a `futured --worker` process: read Tasks from the daemon,
+ * run their handlers' run() in order, write back the Outcomes, until EOF.
  *
  * The worker is the daemon's own executable (pool_proc.c re-runs it with
  * --worker and its socket on fd 3), so both ends share worker.proto and
@@ -19,6 +19,26 @@
  * fut_handler_progress() sends an Outcome{done=false}, at most one per
  * WORKER_PROGRESS_MS (and always a message change or completion), so a
  * handler reporting in a tight loop cannot flood the daemon.
+ *
+ * Batches (see pool_proc.c's DESIGN).  The daemon may send several Tasks
+ * and Cancels at once.  Before starting each Task the worker reads all
+ * that is readable without blocking; a Cancel for a Task not started yet
+ * drops it and answers Outcome{skipped} (a Cancel for a Task already
+ * started is ignored: the daemon learns of the start from our notice and
+ * cancels it as a running job).  Then one write carries the previous
+ * Task's Outcome and this Task's Outcome{started}.  An Outcome never
+ * waits for a later job to finish: it leaves with the next start, or at
+ * once when nothing else is queued.
+ *
+ * While a handler runs, a watcher thread does that reading instead, but
+ * only once the same handler has run a whole WORKER_WATCH_MS tick: so a
+ * Cancel for a Task queued behind a long job is answered within a tick
+ * or two, while short jobs never wait for (or wake) a second thread.  It
+ * parks after WORKER_PARK_TICKS idle ticks and is woken at the next
+ * start.  One lock, worker_lock, covers worker_in (except the main
+ * thread's blocking read when no handler runs, when the watcher does not
+ * read), worker_tasks, worker_out, every write to the socket and the
+ * watcher's state; the handler runs without it.
  */
 
 #include "config.h"		/* _GNU_SOURCE for struct ucred */
@@ -30,6 +50,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -47,33 +68,6 @@
 /* The peer is the daemon itself; this only stops a runaway allocation. */
 #define WORKER_TASK_MAX		(1U << 30)
 #define WORKER_ERROR_MAX	(64 * 1024)
-
-/* Read exactly len bytes: 1 done, 0 EOF before any byte, -1 otherwise. */
-static int
-worker_read_full(int fd, void *buf, size_t len)
-{
-	uint8_t	*p = buf;
-	size_t	 off = 0;
-	ssize_t	 n;
-
-	while (off < len) {
-		n = read(fd, p + off, len - off);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			log_warn("%s: read", __func__);
-			return (-1);
-		}
-		if (n == 0) {
-			if (off == 0)
-				return (0);
-			log_warnx("%s: short frame", __func__);
-			return (-1);
-		}
-		off += n;
-	}
-	return (1);
-}
 
 static int
 worker_write_full(int fd, const void *buf, size_t len)
@@ -96,11 +90,29 @@ worker_write_full(int fd, const void *buf, size_t len)
 }
 
 #define WORKER_PROGRESS_MS	50
+#define WORKER_READ_MIN		(64 * 1024)
+#define WORKER_WATCH_STACK	(256 * 1024)
+#define WORKER_WATCH_MS		5
+#define WORKER_PARK_TICKS	20
+
+/* A Task read but not started yet. */
+struct worker_task {
+	FuturedWorker__Task		*t;
+	TAILQ_ENTRY(worker_task)	 entry;
+};
+static TAILQ_HEAD(, worker_task) worker_tasks =
+    TAILQ_HEAD_INITIALIZER(worker_tasks);
 
 static int	 worker_fd = -1;
 static int64_t	 worker_progress_last;
-
-static int	 worker_send(int, const FuturedWorker__Outcome *);
+static struct buf worker_in;		/* reader: read, not yet decoded */
+static struct buf worker_out;		/* frames not yet written */
+static pthread_mutex_t worker_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t worker_wake;	/* the watcher's: monotonic */
+static int	 worker_running;	/* a handler runs */
+static uint64_t	 worker_runseq;		/* handlers started */
+static int	 worker_parked;		/* the watcher waits for a start */
+static int	 worker_drained;	/* the last read took all there was */
 
 static int64_t
 worker_mono_ms(void)
@@ -109,6 +121,81 @@ worker_mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/* Room for n more bytes in b. */
+static int
+worker_reserve(struct buf *b, size_t n)
+{
+	size_t	 cap;
+	uint8_t	*p;
+
+	if (b->cap - b->len >= n)
+		return (0);
+	cap = b->cap > 0 ? b->cap : 4096;
+	while (cap - b->len < n) {
+		if (cap > SIZE_MAX / 2)
+			return (-1);
+		cap *= 2;
+	}
+	if ((p = realloc(b->data, cap)) == NULL)
+		return (-1);
+	b->data = p;
+	b->cap = cap;
+	return (0);
+}
+
+/* Queue one Outcome frame for the next worker_flush(). */
+static int
+worker_queue(const FuturedWorker__Outcome *o)
+{
+	size_t	 len, off;
+
+	len = futured_worker__outcome__get_packed_size(o);
+	if (len > UINT32_MAX - FRAME_HDR_LEN) {
+		log_warnx("%s: outcome too large", __func__);
+		return (-1);
+	}
+	off = worker_out.len;
+	if (worker_reserve(&worker_out, FRAME_HDR_LEN + len) == -1)
+		fatal("%s: buf_reserve", __func__);
+	frame_header_encode(worker_out.data + off, (uint32_t)len);
+	futured_worker__outcome__pack(o, worker_out.data + off +
+	    FRAME_HDR_LEN);
+	worker_out.len = off + FRAME_HDR_LEN + len;
+	return (0);
+}
+
+/* Write every queued frame in one go; -1 if the daemon is gone. */
+static int
+worker_flush(void)
+{
+	int	 rv;
+
+	if (worker_out.len == 0)
+		return (0);
+	rv = worker_write_full(worker_fd, worker_out.data, worker_out.len);
+	worker_out.len = 0;
+	return (rv);
+}
+
+/* A short notice about one Task: started or skipped. */
+static int
+worker_notice(uint64_t id, int started)
+{
+	FuturedWorker__Outcome	 o = FUTURED_WORKER__OUTCOME__INIT;
+
+	o.job_id = id;
+	o.has_done = 1;
+	o.done = 0;
+	if (started) {
+		o.has_started = 1;
+		o.started = 1;
+	} else {
+		o.has_skipped = 1;
+		o.skipped = 1;
+	}
+	return (worker_queue(&o));
 }
 
 static void
@@ -128,32 +215,180 @@ worker_progress_cb(struct fut_handler_ctx *ctx, double fraction,
 	o.has_progress = 1;
 	o.progress = fraction;
 	o.progress_msg = (char *)msg;
-	(void)worker_send(worker_fd, &o);
+	pthread_mutex_lock(&worker_lock);
+	if (worker_queue(&o) == 0)
+		(void)worker_flush();
+	pthread_mutex_unlock(&worker_lock);
 }
 
+/*
+ * A Cancel: drop that Task if it has not started, and say so at once.
+ * worker_lock held.
+ */
 static int
-worker_send(int fd, const FuturedWorker__Outcome *o)
+worker_cancel(uint64_t id)
 {
-	uint8_t	*p;
-	size_t	 len;
-	int	 rv;
+	struct worker_task	*wt;
 
-	len = futured_worker__outcome__get_packed_size(o);
-	if (len > UINT32_MAX - FRAME_HDR_LEN) {
-		log_warnx("%s: outcome too large", __func__);
-		return (-1);
+	TAILQ_FOREACH(wt, &worker_tasks, entry) {
+		if (wt->t->job_id == id)
+			break;
 	}
-	p = xmalloc(FRAME_HDR_LEN + len);
-	frame_header_encode(p, (uint32_t)len);
-	futured_worker__outcome__pack(o, p + FRAME_HDR_LEN);
-	rv = worker_write_full(fd, p, FRAME_HDR_LEN + len);
-	free(p);
+	/* Started or done already: the daemon learns it from our notices. */
+	if (wt == NULL)
+		return (0);
+	TAILQ_REMOVE(&worker_tasks, wt, entry);
+	futured_worker__task__free_unpacked(wt->t, NULL);
+	free(wt);
+	if (worker_notice(id, 0) == -1)
+		return (-1);
+	return (worker_flush());
+}
+
+/* Decode every whole frame read so far; -1 on a bad one.  Lock held. */
+static int
+worker_parse(void)
+{
+	FuturedWorker__Input	*in;
+	struct worker_task	*wt;
+	uint32_t		 len;
+	size_t			 off = 0;
+	int			 rv = 0;
+
+	while (worker_in.len - off >= FRAME_HDR_LEN) {
+		if (frame_header_decode(worker_in.data + off, WORKER_TASK_MAX,
+		    &len) == -1) {
+			log_warnx("%s: input of %u bytes", __func__, len);
+			return (-1);
+		}
+		if (worker_in.len - off - FRAME_HDR_LEN < len)
+			break;
+		in = futured_worker__input__unpack(NULL, len,
+		    worker_in.data + off + FRAME_HDR_LEN);
+		off += FRAME_HDR_LEN + len;
+		if (in == NULL) {
+			log_warnx("%s: malformed input", __func__);
+			return (-1);
+		}
+		switch (in->body_case) {
+		case FUTURED_WORKER__INPUT__BODY_TASK:
+			wt = xcalloc(1, sizeof(*wt));
+			wt->t = in->task;
+			in->task = NULL;	/* now ours */
+			in->body_case = FUTURED_WORKER__INPUT__BODY__NOT_SET;
+			TAILQ_INSERT_TAIL(&worker_tasks, wt, entry);
+			break;
+		case FUTURED_WORKER__INPUT__BODY_CANCEL:
+			rv = worker_cancel(in->cancel);
+			break;
+		default:
+			log_warnx("%s: empty input", __func__);
+			rv = -1;
+			break;
+		}
+		futured_worker__input__free_unpacked(in, NULL);
+		if (rv == -1)
+			return (-1);
+	}
+	if (off > 0) {
+		memmove(worker_in.data, worker_in.data + off,
+		    worker_in.len - off);
+		worker_in.len -= off;
+	}
+	return (0);
+}
+
+/*
+ * Read what the daemon sent: block until something comes (no handler
+ * runs, so the watcher does not read), or (!block) only what is there,
+ * with the lock held.  1 read (or nothing there), 0 EOF, -1 error.
+ */
+static int
+worker_fill(int block)
+{
+	ssize_t	 n;
+	int	 rv = 1;
+
+	if (worker_reserve(&worker_in, WORKER_READ_MIN) == -1)
+		fatal("%s: worker_reserve", __func__);
+	for (;;) {
+		n = recv(worker_fd, worker_in.data + worker_in.len,
+		    worker_in.cap - worker_in.len, block ? 0 : MSG_DONTWAIT);
+		if (n != -1 || errno != EINTR)
+			break;
+	}
+	if (block)
+		pthread_mutex_lock(&worker_lock);
+	if (n == -1) {
+		if (block || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+			log_warn("%s: recv", __func__);
+			rv = -1;
+		}
+	} else if (n == 0) {
+		/* EOF stays: the main thread sees it again, blocking. */
+		if (block && worker_in.len > 0) {
+			log_warnx("%s: short frame", __func__);
+			rv = -1;
+		} else if (block)
+			rv = 0;
+	} else {
+		worker_in.len += n;
+		worker_drained = worker_in.len < worker_in.cap;
+		if (worker_parse() == -1)
+			rv = -1;
+		/* A full buffer may have more behind it. */
+		else if (!block && worker_in.len == worker_in.cap)
+			rv = worker_fill(0);
+	}
+	if (block)
+		pthread_mutex_unlock(&worker_lock);
 	return (rv);
 }
 
-/* Run one Task and send its Outcome; -1 if the daemon cannot be told. */
+/*
+ * The watcher thread: while one handler runs for a whole tick, read and
+ * answer what comes (Cancels of queued Tasks above all).  An error is
+ * left for the main thread to find at its next read.
+ */
+static void *
+worker_watch(void *arg)
+{
+	struct timespec	 ts;
+	uint64_t	 seq;
+	int		 idle = 0, was;
+
+	pthread_mutex_lock(&worker_lock);
+	for (;;) {
+		if (!worker_running && idle >= WORKER_PARK_TICKS) {
+			worker_parked = 1;
+			while (!worker_running)
+				pthread_cond_wait(&worker_wake, &worker_lock);
+			worker_parked = 0;
+			idle = 0;
+		}
+		seq = worker_runseq;
+		was = worker_running;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += WORKER_WATCH_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		(void)pthread_cond_timedwait(&worker_wake, &worker_lock, &ts);
+		if (!worker_running) {
+			idle++;
+			continue;
+		}
+		idle = 0;
+		if (was && worker_runseq == seq)
+			(void)worker_fill(0);
+	}
+	return (NULL);
+}
+
+/* Run one Task and queue its Outcome; -1 if it cannot be packed. */
 static int
-worker_run(int fd, const FuturedWorker__Task *t)
+worker_run(const FuturedWorker__Task *t)
 {
 	FuturedWorker__Outcome	  o = FUTURED_WORKER__OUTCOME__INIT;
 	struct fut_handler_ctx	  hc;
@@ -185,7 +420,6 @@ worker_run(int fd, const FuturedWorker__Task *t)
 	hc.output.max = t->has_max_output ? t->max_output : DEFAULT_MAX_OUTPUT;
 	hc.exit_status = -1;
 	hc.progress = worker_progress_cb;
-	worker_fd = fd;
 	worker_progress_last = 0;
 
 	if ((h = handler_find(t->handler)) == NULL) {
@@ -221,7 +455,10 @@ worker_run(int fd, const FuturedWorker__Task *t)
 			hc.error[WORKER_ERROR_MAX] = '\0';
 		o.error = hc.error;
 	}
-	rv = worker_send(fd, &o);
+	pthread_mutex_lock(&worker_lock);
+	worker_running = 0;
+	rv = worker_queue(&o);
+	pthread_mutex_unlock(&worker_lock);
 
 	buf_reset(&hc.output);
 	buf_reset(&hc.errtail);
@@ -298,12 +535,15 @@ int
 worker_main(int fd, int argc, char **argv)
 {
 	FuturedWorker__Task	*t;
+	struct worker_task	*wt;
 	struct ucred		 cr;
 	socklen_t		 crlen = sizeof(cr);
-	uint8_t			 hdr[FRAME_HDR_LEN], *p;
+	pthread_t		 watcher;
+	pthread_attr_t		 ta;
+	pthread_condattr_t	 ca;
+	sigset_t		 all, old;
 	uint64_t		 memory;
-	uint32_t		 len;
-	int			 rv;
+	int			 rv, error;
 
 	log_procname("futured-worker");
 
@@ -331,32 +571,72 @@ worker_main(int fd, int argc, char **argv)
 	handler_init();
 	if (worker_options(argc, argv, &memory) == -1)
 		return (1);
+	worker_fd = fd;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&worker_wake, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_attr_init(&ta);
+	pthread_attr_setstacksize(&ta, WORKER_WATCH_STACK);
+	pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+	/*
+	 * The watcher takes no signal: a TERM for the process must reach
+	 * the handler's thread, which may block it (sigprocmask) and be
+	 * KILLed after the grace, as in a single-threaded worker.
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	error = pthread_create(&watcher, &ta, worker_watch, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&ta);
+	if (error != 0) {
+		log_warnx("%s: pthread_create: %s", __func__, strerror(error));
+		return (1);
+	}
 	/* Last: loading the plugins is not the handlers' allocation. */
 	if (memory > 0)
 		worker_limit(memory);
 
 	for (;;) {
-		if ((rv = worker_read_full(fd, hdr, sizeof(hdr))) <= 0)
-			return (rv == 0 ? 0 : 1);
-		if (frame_header_decode(hdr, WORKER_TASK_MAX, &len) == -1) {
-			log_warnx("%s: task of %u bytes", __func__, len);
+		pthread_mutex_lock(&worker_lock);
+		/* Nothing to run: tell the daemon all, then wait for it. */
+		if (TAILQ_EMPTY(&worker_tasks)) {
+			rv = worker_flush();
+			pthread_mutex_unlock(&worker_lock);
+			if (rv == -1)
+				return (1);
+			if ((rv = worker_fill(1)) <= 0)
+				return (rv == 0 ? 0 : 1);
+			continue;
+		}
+		/*
+		 * A Cancel that came in time drops its Task unstarted.  Right
+		 * after a read that took all there was, nothing can be new.
+		 */
+		if (!worker_drained && worker_fill(0) == -1) {
+			pthread_mutex_unlock(&worker_lock);
 			return (1);
 		}
-		if ((p = malloc(len > 0 ? len : 1)) == NULL) {
-			log_warn("%s: malloc", __func__);
-			return (1);
+		if ((wt = TAILQ_FIRST(&worker_tasks)) == NULL) {
+			pthread_mutex_unlock(&worker_lock);
+			continue;
 		}
-		if (worker_read_full(fd, p, len) != 1) {
-			free(p);
-			return (1);
-		}
-		t = futured_worker__task__unpack(NULL, len, p);
-		free(p);
-		if (t == NULL) {
-			log_warnx("%s: malformed task", __func__);
-			return (1);
-		}
-		rv = worker_run(fd, t);
+		TAILQ_REMOVE(&worker_tasks, wt, entry);
+		t = wt->t;
+		free(wt);
+		worker_drained = 0;
+		rv = 0;
+		if (!t->running)
+			rv = worker_notice(t->job_id, 1);
+		if (rv == 0)
+			rv = worker_flush();
+		worker_running = 1;
+		worker_runseq++;
+		if (worker_parked)
+			pthread_cond_signal(&worker_wake);
+		pthread_mutex_unlock(&worker_lock);
+		if (rv == 0)
+			rv = worker_run(t);
 		futured_worker__task__free_unpacked(t, NULL);
 		if (rv == -1)
 			return (1);
