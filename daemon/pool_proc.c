@@ -100,6 +100,7 @@ extern char	**environ;
 #define POOL_PROC_READ_MAX	(64 * 1024)
 #define POOL_PROC_DEPTH		16	/* jobs a fast worker may hold */
 #define POOL_PROC_FAST_US	1000	/* a job this short is "fast" */
+#define POOL_PROC_IOV		64	/* frames per sendmsg */
 
 struct pool_proc_worker {
 	u_int			 idx;
@@ -578,17 +579,33 @@ pool_proc_read_cb(evutil_socket_t fd, short events, void *arg)
 	pool_proc_read(arg, 0);
 }
 
-/* Send what is queued for w without ever raising SIGPIPE. */
+/*
+ * Send what is queued for w, many frames per sendmsg (each Task is its
+ * own evbuffer chain), without ever raising SIGPIPE.
+ */
 static void
 pool_proc_flush(struct pool_proc_worker *w)
 {
-	struct evbuffer_iovec	 v;
+	struct evbuffer_iovec	 v[POOL_PROC_IOV];
+	struct iovec		 iov[POOL_PROC_IOV];
+	struct msghdr		 msg;
 	ssize_t			 n;
+	int			 i, nv;
 
 	while (w->fd != -1 && evbuffer_get_length(w->out) > 0) {
-		if (evbuffer_peek(w->out, -1, NULL, &v, 1) < 1)
+		if ((nv = evbuffer_peek(w->out, -1, NULL, v,
+		    POOL_PROC_IOV)) < 1)
 			break;
-		n = send(w->fd, v.iov_base, v.iov_len, MSG_NOSIGNAL);
+		if (nv > POOL_PROC_IOV)
+			nv = POOL_PROC_IOV;
+		for (i = 0; i < nv; i++) {
+			iov[i].iov_base = v[i].iov_base;
+			iov[i].iov_len = v[i].iov_len;
+		}
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_iov = iov;
+		msg.msg_iovlen = nv;
+		n = sendmsg(w->fd, &msg, MSG_NOSIGNAL);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
