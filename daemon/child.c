@@ -175,3 +175,27 @@ child_count(void)
 {
 	return (child_n);
 }
+
+/* At exit: what is still watched is forgotten (its process was killed). */
+void
+child_shutdown(void)
+{
+	struct child		*c;
+	struct child_early	*ce;
+	int			 i;
+
+	while ((ce = LIST_FIRST(&child_early)) != NULL) {
+		LIST_REMOVE(ce, entry);
+		free(ce);
+	}
+	for (i = 0; i < CHILD_BUCKETS; i++) {
+		while ((c = LIST_FIRST(&child_table[i])) != NULL) {
+			LIST_REMOVE(c, entry);
+			free(c);
+		}
+	}
+	child_n = 0;
+	if (child_ev != NULL)
+		event_free(child_ev);
+	child_ev = NULL;
+}

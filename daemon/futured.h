@@ -507,6 +507,7 @@ void		 child_unwatch(pid_t);
 void		 child_expect(void);
 void		 child_expect_done(void);
 u_int		 child_count(void);
+void		 child_shutdown(void);
 
 /* handlers/ */
 extern const struct fut_handler handler_exec;

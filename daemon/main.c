@@ -519,6 +519,7 @@ main(int argc, char **argv)
 	server_close();
 	sched_free();
 	group_free_all();
+	child_shutdown();
 	event_free(sigterm);
 	event_free(sigint);
 	event_free(sighup);
