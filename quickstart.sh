@@ -91,7 +91,9 @@ alive() {
 }
 
 echo "==> starting futured on $sock (log in $dir/futured.log)"
-./futured -f -s "$sock" 2>"$dir/futured.log" &
+# Built-in defaults but for where it keeps things: a private socket and
+# journal, so the demo neither meets nor disturbs a futured of yours.
+./futured -f -s "$sock" --journal "$dir/journal" 2>"$dir/futured.log" &
 pid=$!
 
 # Wait for the socket to answer: at most 10 s, and stop early if the
