@@ -154,6 +154,38 @@ request_state_out(enum job_state s)
 	return ((Futured__State)(s + 1));
 }
 
+/* How a final job ended (exit status, signal, error), for both forms. */
+static void
+request_jobinfo_outcome(struct job *j, Futured__JobInfo *info)
+{
+	if (j->error_code != FERR_NONE) {
+		info->has_error_code = 1;
+		info->error_code = j->error_code;
+	}
+	if (!JOB_FINAL(j->state))
+		return;
+	if (j->exit_status >= 0) {
+		info->has_exit_status = 1;
+		info->exit_status = j->exit_status;
+	}
+	if (j->term_signal > 0) {
+		info->has_signal = 1;
+		info->signal = j->term_signal;
+	}
+	if (j->state != JOB_SUCCEEDED)
+		info->error = j->error;
+}
+
+static void
+request_jobinfo_stderr(struct job *j, Futured__JobInfo *info)
+{
+	if (j->errtail.len > 0) {
+		info->has_stderr_tail = 1;
+		info->stderr_tail.data = j->errtail.data;
+		info->stderr_tail.len = j->errtail.len;
+	}
+}
+
 /*
  * The context entries: one block, the pointers first, so that
  * request_jobinfo_clear() frees it with info->ctx.
@@ -211,29 +243,12 @@ request_jobinfo(struct job *j, int with_output, Futured__JobInfo *info)
 		info->progress = j->progress;
 	}
 	info->progress_msg = j->progress_msg;
-	if (j->exit_status >= 0 && JOB_FINAL(j->state)) {
-		info->has_exit_status = 1;
-		info->exit_status = j->exit_status;
-	}
-	if (j->term_signal > 0 && JOB_FINAL(j->state)) {
-		info->has_signal = 1;
-		info->signal = j->term_signal;
-	}
-	if (j->error_code != FERR_NONE) {
-		info->has_error_code = 1;
-		info->error_code = j->error_code;
-	}
-	if (JOB_FINAL(j->state) && j->state != JOB_SUCCEEDED)
-		info->error = j->error;
+	request_jobinfo_outcome(j, info);
 	if (with_output && JOB_FINAL(j->state)) {
 		info->has_output = 1;
 		info->output.data = j->output.data;
 		info->output.len = j->output.len;
-		if (j->errtail.len > 0) {
-			info->has_stderr_tail = 1;
-			info->stderr_tail.data = j->errtail.data;
-			info->stderr_tail.len = j->errtail.len;
-		}
+		request_jobinfo_stderr(j, info);
 	}
 	if (JOB_FINAL(j->state)) {
 		info->has_output_truncated = 1;
@@ -291,25 +306,8 @@ request_jobinfo_brief(struct job *j, Futured__JobInfo *info)
 		info->has_output_truncated = 1;
 		info->output_truncated = 1;
 	}
-	if (j->exit_status >= 0) {
-		info->has_exit_status = 1;
-		info->exit_status = j->exit_status;
-	}
-	if (j->term_signal > 0) {
-		info->has_signal = 1;
-		info->signal = j->term_signal;
-	}
-	if (j->error_code != FERR_NONE) {
-		info->has_error_code = 1;
-		info->error_code = j->error_code;
-	}
-	if (j->state != JOB_SUCCEEDED)
-		info->error = j->error;
-	if (j->errtail.len > 0) {
-		info->has_stderr_tail = 1;
-		info->stderr_tail.data = j->errtail.data;
-		info->stderr_tail.len = j->errtail.len;
-	}
+	request_jobinfo_outcome(j, info);
+	request_jobinfo_stderr(j, info);
 }
 
 /* The caller's job, or NULL: others' jobs do not exist for them. */
@@ -1231,12 +1229,9 @@ request_watch_send(struct pending *p, int final)
 		ev.output.len = out->len - p->out_sent;
 		news = 1;
 	}
-	if (final && j->errtail.len > 0) {
-		/* The stderr tail is kept only whole: it comes at the end. */
-		info.has_stderr_tail = 1;
-		info.stderr_tail.data = j->errtail.data;
-		info.stderr_tail.len = j->errtail.len;
-	}
+	/* The stderr tail is kept only whole: it comes at the end. */
+	if (final)
+		request_jobinfo_stderr(j, &info);
 	if (news) {
 		ev.job = &info;
 		ev.final = final;
