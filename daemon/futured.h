@@ -111,7 +111,7 @@ struct jobgroup {
 	u_int			 parallel;	/* 0: no limit */
 	u_int			 running;
 	TAILQ_HEAD(, job)	 held;		/* queued, over the limit */
-	TAILQ_HEAD(, job)	 members;
+	TAILQ_HEAD(, job_more)	 members;
 	LIST_ENTRY(jobgroup)	 entry;
 };
 
@@ -123,14 +123,17 @@ struct waitref {
 };
 TAILQ_HEAD(waitrefs, waitref);
 
-struct job {
-	uint64_t		 id;
-	uid_t			 owner;
-	enum job_kind		 kind;
-	enum job_state		 state;
-	const struct fut_handler *handler;
-
-	/* The spec; immutable once the job is queued. */
+/*
+ * A job is kept small because a million may sit in a queue: what a
+ * queued job of the plain kind needs is in struct job itself (about 120
+ * bytes); the rest of its spec and everything that only running or
+ * finished jobs, or jobs linked to others, need are in two blocks that
+ * start out shared and read-only (job_spec_none, job_more_none).  Code
+ * reads j->spec->x and j->more->x freely; it writes only through
+ * job_spec_own(j) and job_more(j), which give the job its own block on
+ * first use.  The const pointers make the compiler hold to that.
+ */
+struct job_spec {
 	char			*name;		/* may be NULL */
 	char			*group;		/* may be NULL */
 	char			*cwd;		/* may be NULL */
@@ -139,31 +142,24 @@ struct job {
 	char		       **envp;		/* NULL-terminated KEY=VALUE, or NULL */
 	struct kv		*ctx;
 	size_t			 nctx;
-	uint8_t			*payload;
-	size_t			 payload_len;
-	int			 priority;
 	int64_t			 timeout_ms;	/* from start, 0: none */
 	int64_t			 deadline_ms;	/* from submission, 0: none */
 	uint32_t		 retries;
-	int64_t			 retry_delay_ms;	/* first retry's delay */
 	int			 retry_timeouts;	/* retry timed-out runs too */
+	int64_t			 retry_delay_ms;	/* first retry's delay */
 	uint64_t		 parent;	/* 0: none */
-	struct job		*parent_job;	/* referenced, or NULL */
-	TAILQ_HEAD(, job)	 children;
-	TAILQ_ENTRY(job)	 centry;	/* parent_job's children */
-	struct jobgroup		*grp;		/* or NULL */
-	TAILQ_ENTRY(job)	 gentry;	/* grp's members */
-	struct job		*input_job;	/* input_from, referenced */
 	uint64_t		*after;		/* ids that must succeed first */
 	size_t			 nafter;
 	uint64_t		 input_from;	/* 0: none */
-	uint64_t		 seq;		/* arrival order */
+};
 
-	/* Times in ms since the epoch; 0 until they happen. */
-	int64_t			 submitted_at;
-	int64_t			 started_at;
+struct job_more {
+	struct job		*job;		/* whose block this is */
+
+	/* Times in ms; 0 until they happen. */
+	int64_t			 submitted_mono;	/* set if a deadline */
+	int64_t			 started_at;	/* wall clock, since the epoch */
 	int64_t			 finished_at;
-	int64_t			 submitted_mono;	/* monotonic ms, for limits */
 	int64_t			 started_mono;
 	int64_t			 finished_mono;
 
@@ -173,8 +169,8 @@ struct job {
 	int			 exit_status;	/* -1: none */
 	int			 term_signal;	/* 0: none */
 	int			 error_code;	/* FERR_* */
-	char			*error;
 	uint32_t		 attempts;
+	char			*error;
 	double			 progress;
 	char			*progress_msg;
 	const char		*ended;		/* how it ended, static text */
@@ -184,7 +180,29 @@ struct job {
 	struct fut_handler_ctx	*hctx;
 	struct event		*timer;		/* timeout or deadline */
 	struct event		*retry_timer;	/* back-off before a retry */
-	int			 flags;
+
+	/* Links to other jobs. */
+	struct job		*parent_job;	/* referenced, or NULL */
+	TAILQ_HEAD(, job_more)	 children;
+	TAILQ_ENTRY(job_more)	 centry;	/* parent_job's children */
+	struct jobgroup		*grp;		/* or NULL */
+	TAILQ_ENTRY(job_more)	 gentry;	/* grp's members */
+	struct job		*input_job;	/* input_from, referenced */
+	struct waiter		*deps;		/* sched.c: waiting on after */
+	struct waitrefs		 waiters;
+};
+
+struct job {
+	uint64_t		 id;
+	uint64_t		 seq;		/* arrival order */
+	const struct fut_handler *handler;
+	const struct job_spec	*spec;		/* see above */
+	const struct job_more	*more;
+	uint8_t			*payload;
+	uint32_t		 payload_len;
+	uid_t			 owner;
+	int			 refs;
+	uint16_t		 flags;
 #define JOBF_CANCELLING		0x1	/* cancel asked, process still dying */
 #define JOBF_TIMEDOUT		0x2	/* the pending cancel is a timeout */
 #define JOBF_DEADLINE		0x4	/* ... and it is the deadline's */
@@ -192,12 +210,16 @@ struct job {
 #define JOBF_HELD		0x10	/* queued, held by its group's limit */
 #define JOBF_GHOST		0x20	/* replayed, its handler is gone */
 #define JOBF_POOLED		0x40	/* queued in a cpu worker (pool_proc.c) */
-	int			 refs;
-	struct waiter		*deps;		/* sched.c: waiting on after */
+#define JOBF_NOTIFY_BRIEF	0x80	/* notify: the outcome only */
+	uint8_t			 kind;		/* enum job_kind */
+	uint8_t			 state;		/* enum job_state */
+	int8_t			 priority;
+	int64_t			 submitted_at;	/* wall clock, ms since the epoch */
+	/* The connection told of the end (request.c), by id: 0 none. */
+	uint64_t		 notify;
 
 	TAILQ_ENTRY(job)	 entry;		/* a queue, or the finished list */
 	struct job		*hnext;		/* job table chain */
-	struct waitrefs		 waiters;
 };
 TAILQ_HEAD(jobq, job);
 
@@ -327,6 +349,10 @@ uint8_t		*request_pack_error(int, const char *, size_t *);
 
 /* job.c: the only place a job's state changes. */
 struct job	*job_new(void);
+extern const struct job_spec job_spec_none;
+extern const struct job_more job_more_none;
+struct job_spec	*job_spec_own(struct job *);
+struct job_more	*job_more(struct job *);
 void		 job_ref(struct job *);
 void		 job_unref(struct job *);
 const char	*job_state_name(enum job_state);
@@ -360,6 +386,8 @@ u_int		 sched_running(void);
 void		 sched_cancel_all(int64_t, const char *);
 void		 sched_stop_queued(const char *);
 void		 sched_set_idle_hook(void (*)(void));
+/* Told of each final job whose submitter asked to be (j->notify). */
+void		 sched_set_final_hook(void (*)(struct job *));
 void		 sched_dequeue(struct job *);	/* out of it (cancel) */
 void		 sched_kick(void);		/* start what can, next turn */
 void		 sched_job_final(struct job *);	/* wake waiters, free slot */

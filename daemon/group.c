@@ -45,20 +45,22 @@ group_get(uid_t owner, const char *name, int create)
 void
 group_add(struct jobgroup *g, struct job *j)
 {
-	j->grp = g;
-	TAILQ_INSERT_TAIL(&g->members, j, gentry);
+	struct job_more	*m = job_more(j);
+
+	m->grp = g;
+	TAILQ_INSERT_TAIL(&g->members, m, gentry);
 }
 
 /* The job is being freed. */
 void
 group_remove(struct job *j)
 {
-	if (j->grp == NULL)
+	if (j->more->grp == NULL)
 		return;
 	if (j->flags & JOBF_HELD)
 		group_unhold(j);
-	TAILQ_REMOVE(&j->grp->members, j, gentry);
-	j->grp = NULL;
+	TAILQ_REMOVE(&j->more->grp->members, job_more(j), gentry);
+	job_more(j)->grp = NULL;
 }
 
 /* Keep held jobs in the order their kind's queue would start them. */
@@ -77,7 +79,7 @@ group_before(struct job *a, struct job *b)
 int
 group_hold(struct job *j)
 {
-	struct jobgroup	*g = j->grp;
+	struct jobgroup	*g = j->more->grp;
 	struct job	*h;
 
 	if (g == NULL || g->parallel == 0 || g->running < g->parallel)
@@ -99,7 +101,7 @@ group_hold(struct job *j)
 void
 group_unhold(struct job *j)
 {
-	TAILQ_REMOVE(&j->grp->held, j, entry);
+	TAILQ_REMOVE(&j->more->grp->held, j, entry);
 	j->flags &= ~JOBF_HELD;
 	job_unref(j);
 }
@@ -108,7 +110,7 @@ group_unhold(struct job *j)
 void
 group_running(struct job *j, int started)
 {
-	struct jobgroup	*g = j->grp;
+	struct jobgroup	*g = j->more->grp;
 	struct job	*h;
 
 	if (g == NULL)
@@ -148,15 +150,16 @@ group_release(struct jobgroup *g)
 void
 group_final(struct job *j)
 {
-	struct jobgroup	*g = j->grp;
-	struct job	*m, **victims;
+	struct jobgroup	*g = j->more->grp;
+	struct job_more	*m;
+	struct job	**victims;
 	size_t		 n = 0, i;
 
 	if (g == NULL || !g->fail_fast ||
 	    (j->state != JOB_FAILED && j->state != JOB_TIMED_OUT))
 		return;
 	TAILQ_FOREACH(m, &g->members, gentry) {
-		if (!JOB_FINAL(m->state))
+		if (!JOB_FINAL(m->job->state))
 			n++;
 	}
 	if (n == 0)
@@ -165,9 +168,9 @@ group_final(struct job *j)
 	victims = xcalloc(n, sizeof(*victims));
 	n = 0;
 	TAILQ_FOREACH(m, &g->members, gentry) {
-		if (!JOB_FINAL(m->state)) {
-			job_ref(m);
-			victims[n++] = m;
+		if (!JOB_FINAL(m->job->state)) {
+			job_ref(m->job);
+			victims[n++] = m->job;
 		}
 	}
 	log_info("group %s: job %llu %s, cancelling %zu others (fail-fast)",

@@ -135,11 +135,11 @@ handler_ctx_new(struct job *j)
 	ctx->kind = j->kind;
 	ctx->payload = j->payload;
 	ctx->payload_len = j->payload_len;
-	ctx->args = j->args;
-	ctx->nargs = j->nargs;
-	ctx->ctx = j->ctx;
-	ctx->nctx = j->nctx;
-	ctx->timeout_ms = j->timeout_ms;
+	ctx->args = j->spec->args;
+	ctx->nargs = j->spec->nargs;
+	ctx->ctx = j->spec->ctx;
+	ctx->nctx = j->spec->nctx;
+	ctx->timeout_ms = j->spec->timeout_ms;
 	ctx->output.max = settings.max_output;
 	ctx->errtail.max = settings.stderr_tail;
 	ctx->exit_status = -1;
@@ -258,10 +258,10 @@ handler_progress_loop(struct fut_handler_ctx *ctx, double fraction,
 
 	if (j == NULL)
 		return;
-	j->progress = fraction;
+	job_more(j)->progress = fraction;
 	if (msg != NULL) {
-		free(j->progress_msg);
-		j->progress_msg = xstrdup(msg);
+		free(j->more->progress_msg);
+		job_more(j)->progress_msg = xstrdup(msg);
 	}
 }
 

@@ -87,6 +87,22 @@ job_mono_ms(void)
 	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
+/*
+ * The blocks a job shares until it needs its own (see futured.h).  Their
+ * list heads are never written: a job gets its own block first.
+ */
+const struct job_spec job_spec_none;
+const struct job_more job_more_none = {
+	.exit_status = -1,
+	.children = { NULL,
+	    (struct job_more **)&job_more_none.children.tqh_first },
+	.waiters = { NULL,
+	    (struct waitref **)&job_more_none.waiters.tqh_first }
+};
+
+/* The budget of issue 7: 200 bytes per queued job, malloc's share too. */
+_Static_assert(sizeof(struct job) <= 128, "struct job outgrew 128 bytes");
+
 /* A new job with an empty spec; the caller holds the one reference. */
 struct job *
 job_new(void)
@@ -94,13 +110,36 @@ job_new(void)
 	struct job	*j;
 
 	j = xcalloc(1, sizeof(*j));
-	j->exit_status = -1;
 	j->refs = 1;
-	j->output.max = settings.max_output;
-	j->errtail.max = settings.stderr_tail;
-	TAILQ_INIT(&j->waiters);
-	TAILQ_INIT(&j->children);
+	j->spec = &job_spec_none;
+	j->more = &job_more_none;
 	return (j);
+}
+
+struct job_spec *
+job_spec_own(struct job *j)
+{
+	if (j->spec == &job_spec_none)
+		j->spec = xcalloc(1, sizeof(*j->spec));
+	return ((struct job_spec *)j->spec);
+}
+
+struct job_more *
+job_more(struct job *j)
+{
+	struct job_more	*m;
+
+	if (j->more != &job_more_none)
+		return ((struct job_more *)j->more);
+	m = xcalloc(1, sizeof(*m));
+	m->job = j;
+	m->exit_status = -1;
+	m->output.max = settings.max_output;
+	m->errtail.max = settings.stderr_tail;
+	TAILQ_INIT(&m->children);
+	TAILQ_INIT(&m->waiters);
+	j->more = m;
+	return (m);
 }
 
 void
@@ -110,43 +149,58 @@ job_ref(struct job *j)
 }
 
 static void
-job_free(struct job *j)
+job_spec_free(struct job_spec *s)
 {
 	size_t	 i;
 
+	free(s->name);
+	free(s->group);
+	free(s->cwd);
+	for (i = 0; i < s->nargs; i++)
+		free(s->args[i]);
+	free(s->args);
+	if (s->envp != NULL) {
+		for (i = 0; s->envp[i] != NULL; i++)
+			free(s->envp[i]);
+		free(s->envp);
+	}
+	for (i = 0; i < s->nctx; i++) {
+		free(s->ctx[i].key);
+		free(s->ctx[i].value);
+	}
+	free(s->ctx);
+	free(s->after);
+	free(s);
+}
+
+static void
+job_free(struct job *j)
+{
+	struct job_more	*m;
+
 	group_remove(j);
-	if (j->parent_job != NULL) {
-		TAILQ_REMOVE(&j->parent_job->children, j, centry);
-		job_unref(j->parent_job);
+	if (j->more != &job_more_none) {
+		m = job_more(j);
+		if (m->parent_job != NULL) {
+			TAILQ_REMOVE(&job_more(m->parent_job)->children, m,
+			    centry);
+			job_unref(m->parent_job);
+		}
+		if (m->input_job != NULL)
+			job_unref(m->input_job);
+		if (m->timer != NULL)
+			event_free(m->timer);
+		if (m->retry_timer != NULL)
+			event_free(m->retry_timer);
+		buf_reset(&m->output);
+		buf_reset(&m->errtail);
+		free(m->error);
+		free(m->progress_msg);
+		free(m);
 	}
-	if (j->input_job != NULL)
-		job_unref(j->input_job);
-	if (j->timer != NULL)
-		event_free(j->timer);
-	if (j->retry_timer != NULL)
-		event_free(j->retry_timer);
-	free(j->name);
-	free(j->group);
-	free(j->cwd);
-	for (i = 0; i < j->nargs; i++)
-		free(j->args[i]);
-	free(j->args);
-	if (j->envp != NULL) {
-		for (i = 0; j->envp[i] != NULL; i++)
-			free(j->envp[i]);
-		free(j->envp);
-	}
-	for (i = 0; i < j->nctx; i++) {
-		free(j->ctx[i].key);
-		free(j->ctx[i].value);
-	}
-	free(j->ctx);
-	free(j->after);
+	if (j->spec != &job_spec_none)
+		job_spec_free(job_spec_own(j));
 	free(j->payload);
-	buf_reset(&j->output);
-	buf_reset(&j->errtail);
-	free(j->error);
-	free(j->progress_msg);
 	free(j);
 }
 
@@ -180,24 +234,24 @@ job_timer_arm(struct job *j)
 	struct timeval	 tv;
 
 	/* Monotonic: a wall-clock step must not move a limit. */
-	if (j->deadline_ms > 0)
-		due = j->submitted_mono + j->deadline_ms;
-	if (j->state == JOB_RUNNING && j->timeout_ms > 0 &&
-	    (due == 0 || j->started_mono + j->timeout_ms < due))
-		due = j->started_mono + j->timeout_ms;
+	if (j->spec->deadline_ms > 0)
+		due = j->more->submitted_mono + j->spec->deadline_ms;
+	if (j->state == JOB_RUNNING && j->spec->timeout_ms > 0 &&
+	    (due == 0 || j->more->started_mono + j->spec->timeout_ms < due))
+		due = j->more->started_mono + j->spec->timeout_ms;
 	if (due == 0) {
-		if (j->timer != NULL)
-			evtimer_del(j->timer);
+		if (j->more->timer != NULL)
+			evtimer_del(j->more->timer);
 		return;
 	}
-	if (j->timer == NULL)
-		j->timer = evtimer_new(base, job_timer_cb, j);
+	if (j->more->timer == NULL)
+		job_more(j)->timer = evtimer_new(base, job_timer_cb, j);
 	due -= now;
 	if (due < 0)
 		due = 0;
 	tv.tv_sec = due / 1000;
 	tv.tv_usec = (due % 1000) * 1000;
-	evtimer_add(j->timer, &tv);
+	evtimer_add(j->more->timer, &tv);
 }
 
 /*
@@ -213,18 +267,19 @@ job_timer_cb(evutil_socket_t fd, short events, void *arg)
 
 	if (JOB_FINAL(j->state))
 		return;
-	if (j->deadline_ms > 0 && (j->state != JOB_RUNNING ||
-	    j->timeout_ms <= 0 || j->submitted_mono + j->deadline_ms <=
-	    j->started_mono + j->timeout_ms)) {
+	if (j->spec->deadline_ms > 0 && (j->state != JOB_RUNNING ||
+	    j->spec->timeout_ms <= 0 ||
+	    j->more->submitted_mono + j->spec->deadline_ms <=
+	    j->more->started_mono + j->spec->timeout_ms)) {
 		j->flags |= JOBF_DEADLINE;
 		job_cancel(j, JOB_TIMED_OUT, settings.grace_ms,
 		    "deadline of %s passed%s",
-		    duration_format(j->deadline_ms, d, sizeof(d)),
+		    duration_format(j->spec->deadline_ms, d, sizeof(d)),
 		    j->state == JOB_RUNNING ? "" : " before the job started");
 	} else
 		job_cancel(j, JOB_TIMED_OUT, settings.grace_ms,
 		    "timed out after %s",
-		    duration_format(j->timeout_ms, d, sizeof(d)));
+		    duration_format(j->spec->timeout_ms, d, sizeof(d)));
 }
 
 /*
@@ -236,13 +291,15 @@ job_timer_cb(evutil_socket_t fd, short events, void *arg)
 void
 job_submitted(struct job *j, int waiting)
 {
+	int64_t	 now = job_now_ms(), mono = job_mono_ms();
+
 	if (j->submitted_at == 0) {
-		j->submitted_at = job_now_ms();
-		j->submitted_mono = job_mono_ms();
+		j->submitted_at = now;
 		journal_accept(j);
-	} else
-		j->submitted_mono = job_mono_ms() -
-		    (job_now_ms() - j->submitted_at);
+	}
+	/* Only a deadline counts from submission on the monotonic clock. */
+	if (j->spec->deadline_ms > 0)
+		job_more(j)->submitted_mono = mono - (now - j->submitted_at);
 	j->state = waiting ? JOB_WAITING : JOB_QUEUED;
 	sched_state_changed(j, (enum job_state)-1);
 	job_timer_arm(j);
@@ -263,11 +320,13 @@ job_queued(struct job *j)
 void
 job_started(struct job *j, enum job_runner runner)
 {
+	struct job_more	*m = job_more(j);
+
 	job_set_state(j, JOB_RUNNING);
-	j->runner = runner;
-	j->started_at = job_now_ms();
-	j->started_mono = job_mono_ms();
-	j->attempts++;
+	m->runner = runner;
+	m->started_at = job_now_ms();
+	m->started_mono = job_mono_ms();
+	m->attempts++;
 	journal_start(j);
 	job_timer_arm(j);
 }
@@ -276,17 +335,19 @@ job_started(struct job *j, enum job_runner runner)
 static void
 job_take_outcome(struct job *j, struct fut_handler_ctx *ctx)
 {
-	buf_reset(&j->output);
-	j->output = ctx->output;
+	struct job_more	*m = job_more(j);
+
+	buf_reset(&m->output);
+	m->output = ctx->output;
 	memset(&ctx->output, 0, sizeof(ctx->output));
-	buf_reset(&j->errtail);
-	j->errtail = ctx->errtail;
+	buf_reset(&m->errtail);
+	m->errtail = ctx->errtail;
 	memset(&ctx->errtail, 0, sizeof(ctx->errtail));
-	j->exit_status = ctx->exit_status;
-	j->term_signal = ctx->term_signal;
+	m->exit_status = ctx->exit_status;
+	m->term_signal = ctx->term_signal;
 	if (ctx->error != NULL && !(j->flags & JOBF_CANCELLING)) {
-		free(j->error);
-		j->error = ctx->error;
+		free(m->error);
+		m->error = ctx->error;
 		ctx->error = NULL;
 	}
 }
@@ -311,8 +372,10 @@ job_retry_delay(struct job *j)
 	int64_t		 d;
 	uint32_t	 i;
 
-	d = j->retry_delay_ms > 0 ? j->retry_delay_ms : settings.retry_delay_ms;
-	for (i = 1; i < j->attempts && d < settings.retry_delay_max_ms; i++)
+	d = j->spec->retry_delay_ms > 0 ? j->spec->retry_delay_ms :
+	    settings.retry_delay_ms;
+	for (i = 1; i < j->more->attempts && d < settings.retry_delay_max_ms;
+	    i++)
 		d *= 2;
 	if (d > settings.retry_delay_max_ms)
 		d = settings.retry_delay_max_ms;
@@ -329,42 +392,44 @@ job_retry_delay(struct job *j)
 static int
 job_retry(struct job *j, enum job_state s)
 {
+	struct job_more	*m;
 	struct timeval	 tv;
 	int64_t		 delay;
 
-	if (j->attempts > j->retries || j->state != JOB_RUNNING)
+	if (j->more->attempts > j->spec->retries || j->state != JOB_RUNNING)
 		return (0);
 	if (s == JOB_TIMED_OUT) {
-		if (!j->retry_timeouts || (j->flags & JOBF_DEADLINE))
+		if (!j->spec->retry_timeouts || (j->flags & JOBF_DEADLINE))
 			return (0);
 	} else if (s != JOB_FAILED)
 		return (0);
+	m = job_more(j);
 	delay = job_retry_delay(j);
 	log_info("job %llu: attempt %u %s (%s), retrying in %lld ms",
-	    (unsigned long long)j->id, j->attempts,
+	    (unsigned long long)j->id, m->attempts,
 	    s == JOB_FAILED ? "failed" : "timed out",
-	    j->error != NULL ? j->error : "no error", (long long)delay);
-	buf_reset(&j->output);
-	buf_reset(&j->errtail);
-	j->output.max = settings.max_output;
-	j->errtail.max = settings.stderr_tail;
-	j->exit_status = -1;
-	j->term_signal = 0;
-	free(j->error);
-	j->error = NULL;
-	j->error_code = FERR_NONE;
-	j->ended = NULL;
+	    m->error != NULL ? m->error : "no error", (long long)delay);
+	buf_reset(&m->output);
+	buf_reset(&m->errtail);
+	m->output.max = settings.max_output;
+	m->errtail.max = settings.stderr_tail;
+	m->exit_status = -1;
+	m->term_signal = 0;
+	free(m->error);
+	m->error = NULL;
+	m->error_code = FERR_NONE;
+	m->ended = NULL;
 	j->flags &= ~(JOBF_CANCELLING | JOBF_TIMEDOUT);
-	j->runner = RUNNER_NONE;
+	m->runner = RUNNER_NONE;
 	job_set_state(j, JOB_QUEUED);
 	journal_requeue(j);
 	job_timer_arm(j);
-	if (j->retry_timer == NULL)
-		j->retry_timer = evtimer_new(base, job_retry_cb, j);
+	if (m->retry_timer == NULL)
+		m->retry_timer = evtimer_new(base, job_retry_cb, j);
 	j->flags |= JOBF_RETRYWAIT;
 	tv.tv_sec = delay / 1000;
 	tv.tv_usec = (delay % 1000) * 1000;
-	evtimer_add(j->retry_timer, &tv);
+	evtimer_add(m->retry_timer, &tv);
 	return (1);
 }
 
@@ -372,8 +437,8 @@ job_retry(struct job *j, enum job_state s)
 void
 job_set_ended(struct job *j, const char *how)
 {
-	if (j->ended == NULL)
-		j->ended = how;
+	if (j->more->ended == NULL)
+		job_more(j)->ended = how;
 }
 
 /*
@@ -385,24 +450,27 @@ job_set_ended(struct job *j, const char *how)
 void
 job_finish(struct job *j, enum job_state s, int code, const char *fmt, ...)
 {
-	va_list	 ap;
+	struct job_more	*m;
+	va_list		 ap;
 
 	if (JOB_FINAL(j->state))
 		return;
-	if (j->hctx != NULL) {
-		job_take_outcome(j, j->hctx);
-		j->hctx = NULL;
+	/* Every final job has an outcome. */
+	m = job_more(j);
+	if (m->hctx != NULL) {
+		job_take_outcome(j, m->hctx);
+		m->hctx = NULL;
 	}
 	if (j->flags & JOBF_CANCELLING)
 		s = (j->flags & JOBF_TIMEDOUT) ? JOB_TIMED_OUT : JOB_CANCELLED;
 	else if (fmt != NULL) {
-		free(j->error);
+		free(m->error);
 		va_start(ap, fmt);
-		xvasprintf(&j->error, fmt, ap);
+		xvasprintf(&m->error, fmt, ap);
 		va_end(ap);
 	}
 	if (code != FERR_NONE)
-		j->error_code = code;
+		m->error_code = code;
 	if (job_retry(j, s))
 		return;
 	if (j->flags & JOBF_CANCELLING)
@@ -411,10 +479,10 @@ job_finish(struct job *j, enum job_state s, int code, const char *fmt, ...)
 		job_set_ended(j, "completed");
 	else
 		job_set_ended(j, "failed");
-	if (j->timer != NULL)
-		evtimer_del(j->timer);
-	j->finished_at = job_now_ms();
-	j->runner = RUNNER_NONE;
+	if (m->timer != NULL)
+		evtimer_del(m->timer);
+	m->finished_at = job_now_ms();
+	m->runner = RUNNER_NONE;
 	job_set_state(j, s);
 	/* Before waiters and dependents run: their records come after. */
 	journal_final(j);
@@ -437,9 +505,9 @@ job_cancel(struct job *j, enum job_state final, int64_t grace_ms,
 	if (grace_ms < 0)
 		grace_ms = settings.grace_ms;
 
-	free(j->error);
+	free(j->more->error);
 	va_start(ap, fmt);
-	xvasprintf(&j->error, fmt, ap);
+	xvasprintf(&job_more(j)->error, fmt, ap);
 	va_end(ap);
 	j->flags |= JOBF_CANCELLING;
 	if (final == JOB_TIMED_OUT)
@@ -458,7 +526,7 @@ job_cancel(struct job *j, enum job_state final, int64_t grace_ms,
 			break;
 		}
 		if (j->flags & JOBF_RETRYWAIT) {
-			evtimer_del(j->retry_timer);
+			evtimer_del(j->more->retry_timer);
 			j->flags &= ~JOBF_RETRYWAIT;
 		} else if (j->flags & JOBF_HELD)
 			group_unhold(j);
@@ -469,7 +537,7 @@ job_cancel(struct job *j, enum job_state final, int64_t grace_ms,
 		job_finish(j, final, FERR_NONE, NULL);
 		break;
 	case JOB_RUNNING:
-		switch (j->runner) {
+		switch (j->more->runner) {
 		case RUNNER_LOOP:
 			pool_loop_cancel(j, grace_ms);
 			break;

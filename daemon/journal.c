@@ -353,40 +353,40 @@ journal_fill_accept(struct job *j, FuturedJournal__Accept *a,
 		a->payload.data = j->payload;
 		a->payload.len = j->payload_len;
 	}
-	a->n_args = j->nargs;
-	a->args = j->args;
-	if (j->envp != NULL) {
-		for (i = 0; j->envp[i] != NULL; i++)
+	a->n_args = j->spec->nargs;
+	a->args = j->spec->args;
+	if (j->spec->envp != NULL) {
+		for (i = 0; j->spec->envp[i] != NULL; i++)
 			;
 		a->n_env = i;
-		a->env = j->envp;
+		a->env = j->spec->envp;
 	}
-	for (i = 0; i < j->nctx; i++) {
+	for (i = 0; i < j->spec->nctx; i++) {
 		futured_journal__key_value__init(&kvs[i]);
-		kvs[i].key = j->ctx[i].key;
-		kvs[i].value = j->ctx[i].value;
+		kvs[i].key = j->spec->ctx[i].key;
+		kvs[i].value = j->spec->ctx[i].value;
 		ptrs[i] = &kvs[i];
 	}
-	a->n_ctx = j->nctx;
+	a->n_ctx = j->spec->nctx;
 	a->ctx = ptrs;
-	a->cwd = j->cwd;
+	a->cwd = j->spec->cwd;
 #define JSET(f, v) do { if ((v) != 0) { a->has_##f = 1; a->f = (v); } } while (0)
-	JSET(timeout_ms, j->timeout_ms);
-	JSET(deadline_ms, j->deadline_ms);
+	JSET(timeout_ms, j->spec->timeout_ms);
+	JSET(deadline_ms, j->spec->deadline_ms);
 	JSET(priority, j->priority);
-	JSET(input_from, j->input_from);
-	JSET(retries, j->retries);
-	JSET(retry_delay_ms, j->retry_delay_ms);
-	JSET(retry_timeouts, j->retry_timeouts);
-	JSET(parent, j->parent);
+	JSET(input_from, j->spec->input_from);
+	JSET(retries, j->spec->retries);
+	JSET(retry_delay_ms, j->spec->retry_delay_ms);
+	JSET(retry_timeouts, j->spec->retry_timeouts);
+	JSET(parent, j->spec->parent);
 #undef JSET
-	a->group = j->group;
-	a->n_after = j->nafter;
-	a->after = j->after;
-	a->name = j->name;
+	a->group = j->spec->group;
+	a->n_after = j->spec->nafter;
+	a->after = j->spec->after;
+	a->name = j->spec->name;
 	a->submitted_at = j->submitted_at;
 	/* Queued or later: input_from's output is the payload already. */
-	if (j->input_from != 0 && j->input_job == NULL &&
+	if (j->spec->input_from != 0 && j->more->input_job == NULL &&
 	    j->state != JOB_WAITING) {
 		a->has_input_resolved = 1;
 		a->input_resolved = 1;
@@ -399,8 +399,8 @@ journal_out_accept(struct journal_out *o, struct job *j)
 	FuturedJournal__Accept		 a;
 	FuturedJournal__KeyValue	**ptrs, *kvs;
 
-	ptrs = xcalloc(j->nctx + 1, sizeof(*ptrs) + sizeof(*kvs));
-	kvs = (FuturedJournal__KeyValue *)(ptrs + j->nctx + 1);
+	ptrs = xcalloc(j->spec->nctx + 1, sizeof(*ptrs) + sizeof(*kvs));
+	kvs = (FuturedJournal__KeyValue *)(ptrs + j->spec->nctx + 1);
 	journal_fill_accept(j, &a, ptrs, kvs);
 	journal_out_record(o, JOURNAL_ACCEPT, &a.base);
 	free(ptrs);
@@ -422,9 +422,9 @@ journal_fill_start(struct job *j, FuturedJournal__Start *s)
 {
 	futured_journal__start__init(s);
 	s->id = j->id;
-	s->attempt = j->attempts;
+	s->attempt = j->more->attempts;
 	s->has_started_at = 1;
-	s->started_at = j->started_at;
+	s->started_at = j->more->started_at;
 }
 
 void
@@ -451,42 +451,42 @@ journal_fill_final(struct job *j, FuturedJournal__Final *f)
 	futured_journal__final__init(f);
 	f->id = j->id;
 	f->state = j->state;
-	if (j->exit_status >= 0) {
+	if (j->more->exit_status >= 0) {
 		f->has_exit_status = 1;
-		f->exit_status = j->exit_status;
+		f->exit_status = j->more->exit_status;
 	}
-	if (j->term_signal > 0) {
+	if (j->more->term_signal > 0) {
 		f->has_signal = 1;
-		f->signal = j->term_signal;
+		f->signal = j->more->term_signal;
 	}
-	if (j->error_code != FERR_NONE) {
+	if (j->more->error_code != FERR_NONE) {
 		f->has_error_code = 1;
-		f->error_code = j->error_code;
+		f->error_code = j->more->error_code;
 	}
-	f->error = j->error;
-	f->ended = (char *)j->ended;
-	if (j->output.len > 0) {
+	f->error = j->more->error;
+	f->ended = (char *)j->more->ended;
+	if (j->more->output.len > 0) {
 		f->has_output = 1;
-		f->output.data = j->output.data;
-		f->output.len = j->output.len;
+		f->output.data = j->more->output.data;
+		f->output.len = j->more->output.len;
 	}
-	if (j->output.truncated) {
+	if (j->more->output.truncated) {
 		f->has_output_truncated = 1;
 		f->output_truncated = 1;
 	}
-	if (j->errtail.len > 0) {
+	if (j->more->errtail.len > 0) {
 		f->has_stderr_tail = 1;
-		f->stderr_tail.data = j->errtail.data;
-		f->stderr_tail.len = j->errtail.len;
+		f->stderr_tail.data = j->more->errtail.data;
+		f->stderr_tail.len = j->more->errtail.len;
 	}
-	if (j->started_at != 0) {
+	if (j->more->started_at != 0) {
 		f->has_started_at = 1;
-		f->started_at = j->started_at;
+		f->started_at = j->more->started_at;
 	}
 	f->has_finished_at = 1;
-	f->finished_at = j->finished_at;
+	f->finished_at = j->more->finished_at;
 	f->has_attempts = 1;
-	f->attempts = j->attempts;
+	f->attempts = j->more->attempts;
 }
 
 void
@@ -735,7 +735,7 @@ journal_out_job(struct journal_out *o, struct job *j)
 	if (JOB_FINAL(j->state)) {
 		journal_fill_final(j, &f);
 		journal_out_record(o, JOURNAL_FINAL, &f.base);
-	} else if (j->attempts > 0) {
+	} else if (j->more->attempts > 0) {
 		journal_fill_start(j, &s);
 		journal_out_record(o, JOURNAL_START, &s.base);
 		if (j->state != JOB_RUNNING) {
@@ -902,11 +902,50 @@ journal_rep_find(struct journal_replay *rp, uint64_t id)
 	return (NULL);
 }
 
+static void
+journal_spec_from_accept(struct job_spec *js, const FuturedJournal__Accept *a)
+{
+	size_t	 i;
+
+	js->name = a->name != NULL ? xstrdup(a->name) : NULL;
+	js->group = a->group != NULL ? xstrdup(a->group) : NULL;
+	js->cwd = a->cwd != NULL ? xstrdup(a->cwd) : NULL;
+	if (a->n_args > 0) {
+		js->args = xcalloc(a->n_args, sizeof(*js->args));
+		for (i = 0; i < a->n_args; i++)
+			js->args[i] = xstrdup(a->args[i]);
+		js->nargs = a->n_args;
+	}
+	if (a->n_env > 0) {
+		js->envp = xcalloc(a->n_env + 1, sizeof(*js->envp));
+		for (i = 0; i < a->n_env; i++)
+			js->envp[i] = xstrdup(a->env[i]);
+	}
+	if (a->n_ctx > 0) {
+		js->ctx = xcalloc(a->n_ctx, sizeof(*js->ctx));
+		for (i = 0; i < a->n_ctx; i++) {
+			js->ctx[i].key = xstrdup(a->ctx[i]->key);
+			js->ctx[i].value = xstrdup(a->ctx[i]->value);
+		}
+		js->nctx = a->n_ctx;
+	}
+	js->timeout_ms = a->timeout_ms;
+	js->deadline_ms = a->deadline_ms;
+	if (a->n_after > 0) {
+		js->after = xmemdup(a->after, a->n_after * sizeof(*a->after));
+		js->nafter = a->n_after;
+	}
+	js->input_from = a->input_from;
+	js->retries = a->retries;
+	js->retry_delay_ms = a->retry_delay_ms;
+	js->retry_timeouts = a->retry_timeouts;
+	js->parent = a->parent;
+}
+
 static struct job *
 journal_job_from_accept(const FuturedJournal__Accept *a)
 {
 	struct job	*j;
-	size_t		 i;
 	int		 ghost;
 
 	j = job_new();
@@ -914,46 +953,18 @@ journal_job_from_accept(const FuturedJournal__Accept *a)
 	j->owner = a->owner;
 	j->kind = a->kind < JOB_NKINDS ? (enum job_kind)a->kind : JOB_ASYNC;
 	j->handler = journal_handler(a->handler, &ghost);
-	j->name = a->name != NULL ? xstrdup(a->name) : NULL;
-	j->group = a->group != NULL ? xstrdup(a->group) : NULL;
-	j->cwd = a->cwd != NULL ? xstrdup(a->cwd) : NULL;
-	if (a->n_args > 0) {
-		j->args = xcalloc(a->n_args, sizeof(*j->args));
-		for (i = 0; i < a->n_args; i++)
-			j->args[i] = xstrdup(a->args[i]);
-		j->nargs = a->n_args;
-	}
-	if (a->n_env > 0) {
-		j->envp = xcalloc(a->n_env + 1, sizeof(*j->envp));
-		for (i = 0; i < a->n_env; i++)
-			j->envp[i] = xstrdup(a->env[i]);
-	}
-	if (a->n_ctx > 0) {
-		j->ctx = xcalloc(a->n_ctx, sizeof(*j->ctx));
-		for (i = 0; i < a->n_ctx; i++) {
-			j->ctx[i].key = xstrdup(a->ctx[i]->key);
-			j->ctx[i].value = xstrdup(a->ctx[i]->value);
-		}
-		j->nctx = a->n_ctx;
-	}
 	if (a->has_payload && a->payload.len > 0) {
 		j->payload = xmemdup(a->payload.data, a->payload.len);
 		j->payload_len = a->payload.len;
 	}
-	j->timeout_ms = a->timeout_ms;
-	j->deadline_ms = a->deadline_ms;
-	j->priority = a->priority;
-	if (j->priority < JOB_PRIO_MIN || j->priority > JOB_PRIO_MAX)
-		j->priority = 0;
-	if (a->n_after > 0) {
-		j->after = xmemdup(a->after, a->n_after * sizeof(*a->after));
-		j->nafter = a->n_after;
-	}
-	j->input_from = a->input_from;
-	j->retries = a->retries;
-	j->retry_delay_ms = a->retry_delay_ms;
-	j->retry_timeouts = a->retry_timeouts;
-	j->parent = a->parent;
+	if (a->priority >= JOB_PRIO_MIN && a->priority <= JOB_PRIO_MAX)
+		j->priority = a->priority;
+	if (a->name != NULL || a->group != NULL || a->cwd != NULL ||
+	    a->n_args > 0 || a->n_env > 0 || a->n_ctx > 0 ||
+	    a->timeout_ms != 0 || a->deadline_ms != 0 || a->n_after > 0 ||
+	    a->input_from != 0 || a->retries != 0 || a->retry_delay_ms != 0 ||
+	    a->retry_timeouts || a->parent != 0)
+		journal_spec_from_accept(job_spec_own(j), a);
 	j->submitted_at = a->submitted_at;
 	if (ghost || !handler_kind_ok(j->handler, j->kind))
 		j->flags |= JOBF_GHOST;
@@ -968,6 +979,7 @@ journal_replay_cb(int type, const uint8_t *p, size_t len, void *arg)
 	struct journal_rep		*r;
 	struct jobgroup			*g;
 	struct job			*j;
+	struct job_more			*m;
 	FuturedJournal__Checkpoint	*cp;
 	FuturedJournal__Group		*gr;
 	FuturedJournal__Accept		*a;
@@ -1024,8 +1036,8 @@ journal_replay_cb(int type, const uint8_t *p, size_t len, void *arg)
 			return (-1);
 		if ((r = journal_rep_find(rp, s->id)) != NULL && !r->final) {
 			r->running = 1;
-			r->job->attempts = s->attempt;
-			r->job->started_at = s->started_at;
+			job_more(r->job)->attempts = s->attempt;
+			job_more(r->job)->started_at = s->started_at;
 		}
 		futured_journal__start__free_unpacked(s, NULL);
 		return (0);
@@ -1046,27 +1058,28 @@ journal_replay_cb(int type, const uint8_t *p, size_t len, void *arg)
 			return (0);
 		}
 		j = r->job;
+		m = job_more(j);
 		r->final = 1;
 		r->running = 0;
 		j->state = f->state;
-		j->exit_status = f->has_exit_status ? f->exit_status : -1;
-		j->term_signal = f->signal;
-		j->error_code = f->error_code;
-		free(j->error);
-		j->error = f->error != NULL ? xstrdup(f->error) : NULL;
-		j->ended = journal_intern(f->ended);
-		buf_reset(&j->output);
-		j->output.max = 0;
+		m->exit_status = f->has_exit_status ? f->exit_status : -1;
+		m->term_signal = f->signal;
+		m->error_code = f->error_code;
+		free(m->error);
+		m->error = f->error != NULL ? xstrdup(f->error) : NULL;
+		m->ended = journal_intern(f->ended);
+		buf_reset(&m->output);
+		m->output.max = 0;
 		if (f->has_output)
-			buf_append(&j->output, f->output.data, f->output.len);
-		j->output.max = settings.max_output;
-		j->output.truncated = f->output_truncated;
+			buf_append(&m->output, f->output.data, f->output.len);
+		m->output.max = settings.max_output;
+		m->output.truncated = f->output_truncated;
 		if (f->has_stderr_tail)
-			buf_append(&j->errtail, f->stderr_tail.data,
+			buf_append(&m->errtail, f->stderr_tail.data,
 			    f->stderr_tail.len);
-		j->started_at = f->started_at;
-		j->finished_at = f->finished_at;
-		j->attempts = f->attempts;
+		m->started_at = f->started_at;
+		m->finished_at = f->finished_at;
+		m->attempts = f->attempts;
 		futured_journal__final__free_unpacked(f, NULL);
 		return (0);
 	}
@@ -1083,15 +1096,15 @@ journal_restore_failed(struct job *j, const char *fmt, ...)
 {
 	va_list	 ap;
 
-	free(j->error);
+	free(j->more->error);
 	va_start(ap, fmt);
-	xvasprintf(&j->error, fmt, ap);
+	xvasprintf(&job_more(j)->error, fmt, ap);
 	va_end(ap);
 	/* Not in the table yet: this is its first state, as replayed. */
 	j->state = JOB_FAILED;
-	j->ended = "daemon restarted";
-	j->finished_at = job_now_ms();
-	log_info("job %llu: %s", (unsigned long long)j->id, j->error);
+	job_more(j)->ended = "daemon restarted";
+	job_more(j)->finished_at = job_now_ms();
+	log_info("job %llu: %s", (unsigned long long)j->id, j->more->error);
 	sched_restore(j);
 	journal_final(j);
 }
@@ -1102,12 +1115,12 @@ journal_restore_link(struct job *j)
 {
 	struct job	*p;
 
-	if (j->group != NULL)
-		group_add(group_get(j->owner, j->group, 1), j);
-	if (j->parent != 0 && (p = sched_find(j->parent)) != NULL) {
-		j->parent_job = p;
+	if (j->spec->group != NULL)
+		group_add(group_get(j->owner, j->spec->group, 1), j);
+	if (j->spec->parent != 0 && (p = sched_find(j->spec->parent)) != NULL) {
+		job_more(j)->parent_job = p;
 		job_ref(p);
-		TAILQ_INSERT_TAIL(&p->children, j, centry);
+		TAILQ_INSERT_TAIL(&job_more(p)->children, job_more(j), centry);
 	}
 }
 
@@ -1116,8 +1129,9 @@ journal_finished_cmp(const void *a, const void *b)
 {
 	const struct journal_rep	*ra = a, *rb = b;
 
-	if (ra->job->finished_at != rb->job->finished_at)
-		return (ra->job->finished_at < rb->job->finished_at ? -1 : 1);
+	if (ra->job->more->finished_at != rb->job->more->finished_at)
+		return (ra->job->more->finished_at <
+		    rb->job->more->finished_at ? -1 : 1);
 	return (ra->job->id < rb->job->id ? -1 : ra->job->id > rb->job->id);
 }
 
@@ -1144,7 +1158,7 @@ journal_restore(struct journal_replay *rp)
 	qsort(fin, nfin, sizeof(*fin), journal_finished_cmp);
 	for (i = 0; i < nfin; i++) {
 		j = fin[i].job;
-		if (j->finished_at + settings.retention_ms < now) {
+		if (j->more->finished_at + settings.retention_ms < now) {
 			/* sched.c forgot it, or would have by now. */
 			ndrop++;
 			job_unref(j);
@@ -1168,26 +1182,26 @@ journal_restore(struct journal_replay *rp)
 			    job_kind_name(j->kind));
 			continue;
 		}
-		if (j->input_from != 0 && !r->input_resolved &&
-		    sched_find(j->input_from) == NULL) {
+		if (j->spec->input_from != 0 && !r->input_resolved &&
+		    sched_find(j->spec->input_from) == NULL) {
 			journal_restore_failed(j, "input job %llu was "
 			    "forgotten before the restart",
-			    (unsigned long long)j->input_from);
+			    (unsigned long long)j->spec->input_from);
 			continue;
 		}
 		if (r->running) {
 			nrun++;
-			if (j->attempts > j->retries) {
+			if (j->more->attempts > j->spec->retries) {
 				journal_restore_failed(j, "daemon restarted");
 				continue;
 			}
 			log_info("job %llu: was running (attempt %u of %u), "
 			    "queued again", (unsigned long long)j->id,
-			    j->attempts, j->retries + 1);
+			    j->more->attempts, j->spec->retries + 1);
 			journal_requeue(j);
 		}
 		if (r->input_resolved)
-			j->input_from = 0;
+			job_spec_own(j)->input_from = 0;
 		sched_restore(j);
 		nq++;
 	}

@@ -37,7 +37,7 @@ pool_loop_start(struct job *j)
 	ctx->done = pool_loop_done;
 	ctx->progress = handler_progress_loop;
 	job_ref(j);
-	j->hctx = ctx;
+	job_more(j)->hctx = ctx;
 	job_started(j, RUNNER_LOOP);
 	if (j->handler->start(ctx) == -1) {
 		if (ctx->error == NULL)
@@ -50,7 +50,7 @@ pool_loop_start(struct job *j)
 void
 pool_loop_cancel(struct job *j, int64_t grace_ms)
 {
-	struct fut_handler_ctx	*ctx = j->hctx;
+	struct fut_handler_ctx	*ctx = j->more->hctx;
 
 	if (ctx == NULL)
 		return;

@@ -434,6 +434,7 @@ static void
 pool_proc_outcome(struct pool_proc_worker *w, FuturedWorker__Outcome *o)
 {
 	struct job	*j;
+	struct job_more	*m;
 	double		 p;
 
 	if (w->flags & PPW_CANCEL)
@@ -477,23 +478,24 @@ pool_proc_outcome(struct pool_proc_worker *w, FuturedWorker__Outcome *o)
 				p = 0.0;
 			if (p > 1.0)
 				p = 1.0;
-			j->progress = p;
+			job_more(j)->progress = p;
 		}
 		if (o->progress_msg != NULL) {
-			free(j->progress_msg);
-			j->progress_msg = xstrdup(o->progress_msg);
+			free(j->more->progress_msg);
+			job_more(j)->progress_msg = xstrdup(o->progress_msg);
 		}
 		return;
 	}
 
 	w->fast = pool_proc_mono_us() - w->started_us < POOL_PROC_FAST_US;
 	pool_proc_unlink(w, j);
-	buf_reset(&j->output);
+	m = job_more(j);
+	buf_reset(&m->output);
 	if (o->has_output && o->output.len > 0 &&
-	    buf_append(&j->output, o->output.data, o->output.len) == -1)
+	    buf_append(&m->output, o->output.data, o->output.len) == -1)
 		fatal("%s: buf_append", __func__);
 	if (o->output_truncated)
-		j->output.truncated = 1;
+		m->output.truncated = 1;
 	if (o->ok)
 		job_finish(j, JOB_SUCCEEDED, FERR_NONE, NULL);
 	else
@@ -700,7 +702,7 @@ pool_proc_settle(struct pool_proc_worker *w, int status)
 		    "worker sent a malformed outcome");
 	} else if (WIFSIGNALED(status)) {
 		sig = WTERMSIG(status);
-		j->term_signal = sig;
+		job_more(j)->term_signal = sig;
 		job_finish(j, JOB_FAILED, FERR_NONE,
 		    "worker killed by signal %d (%s)", sig, strsignal(sig));
 	} else {
@@ -840,7 +842,8 @@ pool_proc_pick(const struct job *j)
 	u_int			 max;
 	int			 i;
 
-	max = j->grp != NULL && j->grp->parallel > 0 ? 1 : POOL_PROC_DEPTH;
+	max = j->more->grp != NULL && j->more->grp->parallel > 0 ? 1 :
+	    POOL_PROC_DEPTH;
 	for (i = 0; i < pool_proc_n; i++) {
 		w = &pool_proc_workers[i];
 		if (w->nfifo < pool_proc_room(w, now) && w->nfifo < max &&
@@ -947,23 +950,23 @@ pool_proc_start(struct job *j)
 		t.payload.data = j->payload;
 		t.payload.len = j->payload_len;
 	}
-	t.n_args = j->nargs;
-	t.args = j->args;
-	if (j->nctx > 0) {
-		kv = xcalloc(j->nctx, sizeof(*kv));
-		kvp = xcalloc(j->nctx, sizeof(*kvp));
-		for (i = 0; i < j->nctx; i++) {
+	t.n_args = j->spec->nargs;
+	t.args = j->spec->args;
+	if (j->spec->nctx > 0) {
+		kv = xcalloc(j->spec->nctx, sizeof(*kv));
+		kvp = xcalloc(j->spec->nctx, sizeof(*kvp));
+		for (i = 0; i < j->spec->nctx; i++) {
 			futured_worker__key_value__init(&kv[i]);
-			kv[i].key = j->ctx[i].key;
-			kv[i].value = j->ctx[i].value;
+			kv[i].key = j->spec->ctx[i].key;
+			kv[i].value = j->spec->ctx[i].value;
 			kvp[i] = &kv[i];
 		}
 	}
-	t.n_ctx = j->nctx;
+	t.n_ctx = j->spec->nctx;
 	t.ctx = kvp;
-	if (j->timeout_ms > 0) {
+	if (j->spec->timeout_ms > 0) {
 		t.has_timeout_ms = 1;
-		t.timeout_ms = j->timeout_ms;
+		t.timeout_ms = j->spec->timeout_ms;
 	}
 	t.has_max_output = 1;
 	t.max_output = settings.max_output;
@@ -1041,7 +1044,7 @@ pool_proc_cancel(struct job *j, int64_t grace_ms)
 
 	if ((w = pool_proc_find(j)) == NULL) {
 		/* Not ours (any more): settle it rather than leave it. */
-		if (!JOB_FINAL(j->state) && (j->runner == RUNNER_PROC ||
+		if (!JOB_FINAL(j->state) && (j->more->runner == RUNNER_PROC ||
 		    (j->flags & JOBF_POOLED))) {
 			j->flags &= ~JOBF_POOLED;
 			job_finish(j, (j->flags & JOBF_TIMEDOUT) ?

@@ -77,20 +77,20 @@ pool_thread_progress(struct job *j)
 	struct tp_item	*it;
 	char		*msg = NULL;
 
-	if (j->runner != RUNNER_THREAD || j->hctx == NULL)
+	if (j->more->runner != RUNNER_THREAD || j->more->hctx == NULL)
 		return;
-	it = j->hctx->pool_data;
+	it = j->more->hctx->pool_data;
 	pthread_mutex_lock(&pool_thread_lock);
 	if (it->progress_new) {
-		j->progress = it->progress;
+		job_more(j)->progress = it->progress;
 		msg = it->progress_msg;
 		it->progress_msg = NULL;
 		it->progress_new = 0;
 	}
 	pthread_mutex_unlock(&pool_thread_lock);
 	if (msg != NULL) {
-		free(j->progress_msg);
-		j->progress_msg = msg;
+		free(j->more->progress_msg);
+		job_more(j)->progress_msg = msg;
 	}
 }
 
@@ -194,7 +194,7 @@ pool_thread_start(struct job *j)
 	it->ctx->progress = pool_thread_progress_cb;
 	it->job = j;
 	job_ref(j);
-	j->hctx = it->ctx;
+	job_more(j)->hctx = it->ctx;
 	job_started(j, RUNNER_THREAD);
 	pool_thread_nbusy++;
 
@@ -208,7 +208,7 @@ pool_thread_start(struct job *j)
 void
 pool_thread_cancel(struct job *j)
 {
-	struct fut_handler_ctx	*ctx = j->hctx;
+	struct fut_handler_ctx	*ctx = j->more->hctx;
 	struct tp_item		*it;
 
 	if (ctx == NULL)
@@ -216,7 +216,7 @@ pool_thread_cancel(struct job *j)
 	it = ctx->pool_data;
 	atomic_store(&ctx->cancelled, 1);
 	it->detached = 1;
-	j->hctx = NULL;
+	job_more(j)->hctx = NULL;
 }
 
 u_int

@@ -4,8 +4,9 @@
  *
  * A handler either answers at once (request_reply) or parks a pending
  * answer on the connection behind a waiter of sched.c (wait, cancel,
- * completion push); a connection that goes away drops its pendings, and
- * with them its waiters, so nothing is ever sent to a freed connection.
+ * subscribe); a connection that goes away drops its pendings, and with
+ * them its waiters, so nothing is ever sent to a freed connection.  The
+ * completion a submit asks for is cheaper: see request_sinks.
  * JobInfo messages borrow the job's strings and bytes: they are packed
  * before anything can change the job.
  */
@@ -33,7 +34,8 @@ enum pending_type {
 	PENDING_CANCEL,
 	PENDING_NOTIFY,
 	PENDING_SUBMIT,		/* the answer waits for the journal */
-	PENDING_WATCH
+	PENDING_WATCH,
+	PENDING_SINK		/* the conn takes its jobs' completions */
 };
 
 /* How often a watch looks for news of a running job. */
@@ -62,7 +64,18 @@ struct pending {
 	int			*effect;	/* 1, 0, or -1 not found */
 	size_t			 nids;
 	TAILQ_ENTRY(pending)	 entry;
+	LIST_ENTRY(pending)	 sentry;	/* sink: request_sinks */
 };
+
+/*
+ * A submit that asks for its completion costs the job 8 bytes (the
+ * connection's id in j->notify), not a pending and a waiter: a million
+ * queued jobs must fit.  The connection has one sink, found by its id
+ * when a job ends; a connection gone by then has no sink, and the
+ * completion is dropped.
+ */
+#define REQUEST_SINK_BUCKETS	256
+static LIST_HEAD(, pending) request_sinks[REQUEST_SINK_BUCKETS];
 
 static int64_t	request_started_ms;
 
@@ -158,31 +171,31 @@ request_state_out(enum job_state s)
 static void
 request_jobinfo_outcome(struct job *j, Futured__JobInfo *info)
 {
-	if (j->error_code != FERR_NONE) {
+	if (j->more->error_code != FERR_NONE) {
 		info->has_error_code = 1;
-		info->error_code = j->error_code;
+		info->error_code = j->more->error_code;
 	}
 	if (!JOB_FINAL(j->state))
 		return;
-	if (j->exit_status >= 0) {
+	if (j->more->exit_status >= 0) {
 		info->has_exit_status = 1;
-		info->exit_status = j->exit_status;
+		info->exit_status = j->more->exit_status;
 	}
-	if (j->term_signal > 0) {
+	if (j->more->term_signal > 0) {
 		info->has_signal = 1;
-		info->signal = j->term_signal;
+		info->signal = j->more->term_signal;
 	}
 	if (j->state != JOB_SUCCEEDED)
-		info->error = j->error;
+		info->error = j->more->error;
 }
 
 static void
 request_jobinfo_stderr(struct job *j, Futured__JobInfo *info)
 {
-	if (j->errtail.len > 0) {
+	if (j->more->errtail.len > 0) {
 		info->has_stderr_tail = 1;
-		info->stderr_tail.data = j->errtail.data;
-		info->stderr_tail.len = j->errtail.len;
+		info->stderr_tail.data = j->more->errtail.data;
+		info->stderr_tail.len = j->more->errtail.len;
 	}
 }
 
@@ -196,17 +209,17 @@ request_jobinfo_ctx(struct job *j, Futured__JobInfo *info)
 	Futured__KeyValue	**ptrs, *kvs;
 	size_t			  i;
 
-	if (j->nctx == 0)
+	if (j->spec->nctx == 0)
 		return;
-	ptrs = xcalloc(j->nctx, sizeof(*ptrs) + sizeof(*kvs));
-	kvs = (Futured__KeyValue *)(ptrs + j->nctx);
-	for (i = 0; i < j->nctx; i++) {
+	ptrs = xcalloc(j->spec->nctx, sizeof(*ptrs) + sizeof(*kvs));
+	kvs = (Futured__KeyValue *)(ptrs + j->spec->nctx);
+	for (i = 0; i < j->spec->nctx; i++) {
 		futured__key_value__init(&kvs[i]);
-		kvs[i].key = j->ctx[i].key;
-		kvs[i].value = j->ctx[i].value;
+		kvs[i].key = j->spec->ctx[i].key;
+		kvs[i].value = j->spec->ctx[i].value;
 		ptrs[i] = &kvs[i];
 	}
-	info->n_ctx = j->nctx;
+	info->n_ctx = j->spec->nctx;
 	info->ctx = ptrs;
 }
 
@@ -233,54 +246,54 @@ request_jobinfo(struct job *j, int with_output, Futured__JobInfo *info)
 	info->has_kind = 1;
 	info->kind = request_kind_out(j->kind);
 	info->handler = (char *)j->handler->name;
-	info->name = j->name;
-	info->group = j->group;
+	info->name = j->spec->name;
+	info->group = j->spec->group;
 	if (j->state == JOB_SUCCEEDED) {
 		info->has_progress = 1;
 		info->progress = 1.0;
-	} else if (j->progress > 0) {
+	} else if (j->more->progress > 0) {
 		info->has_progress = 1;
-		info->progress = j->progress;
+		info->progress = j->more->progress;
 	}
-	info->progress_msg = j->progress_msg;
+	info->progress_msg = j->more->progress_msg;
 	request_jobinfo_outcome(j, info);
 	if (with_output && JOB_FINAL(j->state)) {
 		info->has_output = 1;
-		info->output.data = j->output.data;
-		info->output.len = j->output.len;
+		info->output.data = j->more->output.data;
+		info->output.len = j->more->output.len;
 		request_jobinfo_stderr(j, info);
 	}
 	if (JOB_FINAL(j->state)) {
 		info->has_output_truncated = 1;
-		info->output_truncated = j->output.truncated;
+		info->output_truncated = j->more->output.truncated;
 		info->has_output_size = 1;
-		info->output_size = j->output.len;
+		info->output_size = j->more->output.len;
 	}
 	info->has_submitted_at = 1;
 	info->submitted_at = j->submitted_at;
-	if (j->started_at != 0) {
+	if (j->more->started_at != 0) {
 		info->has_started_at = 1;
-		info->started_at = j->started_at;
+		info->started_at = j->more->started_at;
 	}
-	if (j->finished_at != 0) {
+	if (j->more->finished_at != 0) {
 		info->has_finished_at = 1;
-		info->finished_at = j->finished_at;
+		info->finished_at = j->more->finished_at;
 	}
 	info->has_attempts = 1;
-	info->attempts = j->attempts;
-	if (j->retries > 0) {
+	info->attempts = j->more->attempts;
+	if (j->spec->retries > 0) {
 		info->has_retries = 1;
-		info->retries = j->retries;
+		info->retries = j->spec->retries;
 	}
 	if (JOB_FINAL(j->state))
-		info->ended = (char *)j->ended;
-	if (j->parent != 0) {
+		info->ended = (char *)j->more->ended;
+	if (j->spec->parent != 0) {
 		info->has_parent = 1;
-		info->parent = j->parent;
+		info->parent = j->spec->parent;
 	}
 	request_jobinfo_ctx(j, info);
-	info->n_args = j->nargs;
-	info->args = j->args;
+	info->n_args = j->spec->nargs;
+	info->args = j->spec->args;
 	if (j->priority != 0) {
 		info->has_priority = 1;
 		info->priority = j->priority;
@@ -297,12 +310,12 @@ request_jobinfo_brief(struct job *j, Futured__JobInfo *info)
 	futured__job_info__init(info);
 	info->id = j->id;
 	info->state = request_state_out(j->state);
-	if (j->output.len > 0) {
+	if (j->more->output.len > 0) {
 		info->has_output = 1;
-		info->output.data = j->output.data;
-		info->output.len = j->output.len;
+		info->output.data = j->more->output.data;
+		info->output.len = j->more->output.len;
 	}
-	if (j->output.truncated) {
+	if (j->more->output.truncated) {
 		info->has_output_truncated = 1;
 		info->output_truncated = 1;
 	}
@@ -340,6 +353,8 @@ static void
 request_pending_free(struct pending *p)
 {
 	TAILQ_REMOVE(&p->conn->pendings, p, entry);
+	if (p->type == PENDING_SINK)
+		LIST_REMOVE(p, sentry);
 	journal_unwait(&p->jw);
 	if (p->job != NULL)
 		job_unref(p->job);
@@ -413,45 +428,88 @@ request_key_ok(const char *s)
 	return (1);
 }
 
+/* Push a final job's completion event to c. */
 static void
-request_notify_cb(struct waiter *w, struct job *first, int timed_out,
-    void *arg)
+request_event(struct conn *c, struct job *j, int brief)
 {
-	struct pending		*p = arg;
 	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
 	Futured__JobEvent	 ev = FUTURED__JOB_EVENT__INIT;
 	Futured__JobInfo	 info;
 
-	if (p->brief)
-		request_jobinfo_brief(first, &info);
+	if (brief)
+		request_jobinfo_brief(j, &info);
 	else
-		request_jobinfo(first, 1, &info);
+		request_jobinfo(j, 1, &info);
 	ev.job = &info;
 	resp.id = 0;
 	resp.body_case = FUTURED__RESPONSE__BODY_EVENT;
 	resp.event = &ev;
-	request_send(p->conn, &resp);
+	request_send(c, &resp);
 	request_jobinfo_clear(&info);
+}
+
+static void
+request_notify_cb(struct waiter *w, struct job *first, int timed_out,
+    void *arg)
+{
+	struct pending	*p = arg;
+
+	request_event(p->conn, first, p->brief);
 	request_pending_free(p);
+}
+
+/* The connection's sink, made on its first submit that wants one. */
+static void
+request_sink(struct conn *c)
+{
+	struct pending	*p;
+	u_int		 b = c->id % REQUEST_SINK_BUCKETS;
+
+	LIST_FOREACH(p, &request_sinks[b], sentry) {
+		if (p->conn == c)
+			return;
+	}
+	p = request_pending_new(c, 0, PENDING_SINK);
+	LIST_INSERT_HEAD(&request_sinks[b], p, sentry);
+}
+
+/* sched.c: a job with j->notify set is final. */
+static void
+request_job_final(struct job *j)
+{
+	struct pending	*p;
+	uint64_t	 id = j->notify;
+
+	j->notify = 0;
+	LIST_FOREACH(p, &request_sinks[id % REQUEST_SINK_BUCKETS], sentry) {
+		if (p->conn->id == id) {
+			request_event(p->conn, j,
+			    (j->flags & JOBF_NOTIFY_BRIEF) != 0);
+			return;
+		}
+	}
 }
 
 /* Add the parent's context entries that the child does not set. */
 static void
 request_inherit_ctx(struct job *j, const struct job *p)
 {
-	size_t	 i, k;
+	struct job_spec	*js;
+	size_t		 i, k;
 
-	for (i = 0; i < p->nctx; i++) {
-		for (k = 0; k < j->nctx; k++) {
-			if (strcmp(j->ctx[k].key, p->ctx[i].key) == 0)
+	for (i = 0; i < p->spec->nctx; i++) {
+		for (k = 0; k < j->spec->nctx; k++) {
+			if (strcmp(j->spec->ctx[k].key,
+			    p->spec->ctx[i].key) == 0)
 				break;
 		}
-		if (k < j->nctx)
+		if (k < j->spec->nctx)
 			continue;
-		j->ctx = xreallocarray(j->ctx, j->nctx + 1, sizeof(*j->ctx));
-		j->ctx[j->nctx].key = xstrdup(p->ctx[i].key);
-		j->ctx[j->nctx].value = xstrdup(p->ctx[i].value);
-		j->nctx++;
+		js = job_spec_own(j);
+		js->ctx = xreallocarray(js->ctx, js->nctx + 1, sizeof(*js->ctx));
+		js->ctx[js->nctx].key = xstrdup(p->spec->ctx[i].key);
+		js->ctx[js->nctx].value = xstrdup(p->spec->ctx[i].value);
+		js->nctx++;
 	}
 }
 
@@ -467,8 +525,8 @@ request_link(struct conn *c, struct job *j, const Futured__JobSpec *s,
 	struct job	*p;
 	int64_t		 left;
 
-	if (j->group != NULL)
-		group_add(group_get(j->owner, j->group, 1), j);
+	if (j->spec->group != NULL)
+		group_add(group_get(j->owner, j->spec->group, 1), j);
 	if (!s->has_parent || s->parent == 0)
 		return (0);
 	if ((p = request_find(c, s->parent)) == NULL) {
@@ -477,28 +535,46 @@ request_link(struct conn *c, struct job *j, const Futured__JobSpec *s,
 		    (unsigned long long)s->parent);
 		return (-1);
 	}
-	j->parent = p->id;
-	j->parent_job = p;
+	job_spec_own(j)->parent = p->id;
+	job_more(j)->parent_job = p;
 	job_ref(p);
-	TAILQ_INSERT_TAIL(&p->children, j, centry);
+	TAILQ_INSERT_TAIL(&job_more(p)->children, job_more(j), centry);
 	request_inherit_ctx(j, p);
-	if (p->deadline_ms > 0) {
-		left = p->submitted_mono + p->deadline_ms - job_mono_ms();
+	if (p->spec->deadline_ms > 0) {
+		left = p->more->submitted_mono + p->spec->deadline_ms -
+		    job_mono_ms();
 		if (left < 1)
 			left = 1;
-		if (j->deadline_ms == 0 || left < j->deadline_ms)
-			j->deadline_ms = left;
+		if (j->spec->deadline_ms == 0 || left < j->spec->deadline_ms)
+			job_spec_own(j)->deadline_ms = left;
 	}
 	return (0);
 }
 
 /* Build a job from a spec, or say what is wrong with it. */
+/* Whether a spec has nothing that needs a job_spec of its own. */
+static int
+request_spec_plain(const Futured__JobSpec *s)
+{
+	return ((s->name == NULL || *s->name == '\0') &&
+	    (s->group == NULL || *s->group == '\0') &&
+	    (s->cwd == NULL || *s->cwd == '\0') && s->n_args == 0 &&
+	    s->n_env == 0 && s->n_ctx == 0 &&
+	    (!s->has_timeout_ms || s->timeout_ms == 0) &&
+	    (!s->has_deadline_ms || s->deadline_ms == 0) &&
+	    (!s->has_retries || s->retries == 0) &&
+	    (!s->has_retry_delay_ms || s->retry_delay_ms == 0) &&
+	    (!s->has_retry_timeouts || !s->retry_timeouts) &&
+	    s->n_after == 0 && (!s->has_input_from || s->input_from == 0));
+}
+
 static struct job *
 request_job_from_spec(struct conn *c, const Futured__JobSpec *s, int *code,
     char **cause)
 {
 	const struct fut_handler	*h;
 	struct job			*j;
+	struct job_spec			*js;
 	enum job_kind			 kind;
 	size_t				 i;
 
@@ -575,44 +651,52 @@ request_job_from_spec(struct conn *c, const Futured__JobSpec *s, int *code,
 	j->owner = c->uid;
 	j->kind = kind;
 	j->handler = h;
-	j->name = s->name != NULL && *s->name != '\0' ? xstrdup(s->name) : NULL;
-	j->group = s->group != NULL && *s->group != '\0' ? xstrdup(s->group) : NULL;
-	j->cwd = s->cwd != NULL && *s->cwd != '\0' ? xstrdup(s->cwd) : NULL;
-	if (s->n_args > 0) {
-		j->args = xcalloc(s->n_args, sizeof(*j->args));
-		for (i = 0; i < s->n_args; i++)
-			j->args[i] = xstrdup(s->args[i]);
-		j->nargs = s->n_args;
-	}
-	if (s->n_env > 0) {
-		j->envp = xcalloc(s->n_env + 1, sizeof(*j->envp));
-		for (i = 0; i < s->n_env; i++)
-			xasprintf(&j->envp[i], "%s=%s", s->env[i]->key,
-			    s->env[i]->value);
-	}
-	if (s->n_ctx > 0) {
-		j->ctx = xcalloc(s->n_ctx, sizeof(*j->ctx));
-		for (i = 0; i < s->n_ctx; i++) {
-			j->ctx[i].key = xstrdup(s->ctx[i]->key);
-			j->ctx[i].value = xstrdup(s->ctx[i]->value);
-		}
-		j->nctx = s->n_ctx;
-	}
 	if (s->has_payload && s->payload.len > 0) {
 		j->payload = xmemdup(s->payload.data, s->payload.len);
 		j->payload_len = s->payload.len;
 	}
 	j->priority = s->has_priority ? s->priority : 0;
-	j->timeout_ms = s->has_timeout_ms ? s->timeout_ms : 0;
-	j->deadline_ms = s->has_deadline_ms ? s->deadline_ms : 0;
-	j->retries = s->has_retries ? s->retries : 0;
-	j->retry_delay_ms = s->has_retry_delay_ms ? s->retry_delay_ms : 0;
-	j->retry_timeouts = s->has_retry_timeouts && s->retry_timeouts;
-	if (s->n_after > 0) {
-		j->after = xmemdup(s->after, s->n_after * sizeof(*s->after));
-		j->nafter = s->n_after;
+	if (request_spec_plain(s))
+		goto link;
+
+	js = job_spec_own(j);
+	if (s->name != NULL && *s->name != '\0')
+		js->name = xstrdup(s->name);
+	if (s->group != NULL && *s->group != '\0')
+		js->group = xstrdup(s->group);
+	if (s->cwd != NULL && *s->cwd != '\0')
+		js->cwd = xstrdup(s->cwd);
+	if (s->n_args > 0) {
+		js->args = xcalloc(s->n_args, sizeof(*js->args));
+		for (i = 0; i < s->n_args; i++)
+			js->args[i] = xstrdup(s->args[i]);
+		js->nargs = s->n_args;
 	}
-	j->input_from = s->has_input_from ? s->input_from : 0;
+	if (s->n_env > 0) {
+		js->envp = xcalloc(s->n_env + 1, sizeof(*js->envp));
+		for (i = 0; i < s->n_env; i++)
+			xasprintf(&js->envp[i], "%s=%s", s->env[i]->key,
+			    s->env[i]->value);
+	}
+	if (s->n_ctx > 0) {
+		js->ctx = xcalloc(s->n_ctx, sizeof(*js->ctx));
+		for (i = 0; i < s->n_ctx; i++) {
+			js->ctx[i].key = xstrdup(s->ctx[i]->key);
+			js->ctx[i].value = xstrdup(s->ctx[i]->value);
+		}
+		js->nctx = s->n_ctx;
+	}
+	js->timeout_ms = s->has_timeout_ms ? s->timeout_ms : 0;
+	js->deadline_ms = s->has_deadline_ms ? s->deadline_ms : 0;
+	js->retries = s->has_retries ? s->retries : 0;
+	js->retry_delay_ms = s->has_retry_delay_ms ? s->retry_delay_ms : 0;
+	js->retry_timeouts = s->has_retry_timeouts && s->retry_timeouts;
+	if (s->n_after > 0) {
+		js->after = xmemdup(s->after, s->n_after * sizeof(*s->after));
+		js->nafter = s->n_after;
+	}
+	js->input_from = s->has_input_from ? s->input_from : 0;
+link:
 	if (request_link(c, j, s, code, cause) == -1) {
 		job_unref(j);
 		return (NULL);
@@ -638,7 +722,7 @@ request_system_refuse(struct conn *c, struct job *j, char **cause)
 	    strcmp(name, "sleep") == 0)
 		return (0);
 	if (strcmp(name, "sha256") == 0) {
-		if (j->nargs == 0)
+		if (j->spec->nargs == 0)
 			return (0);
 		xasprintf(cause, "sha256 of a file would read it as root: "
 		    "pass its contents as the payload (-D FILE) instead");
@@ -661,7 +745,6 @@ request_submit_reply(struct conn *c, uint64_t reqid, struct job *j,
 {
 	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
 	Futured__SubmitReply	 r = FUTURED__SUBMIT_REPLY__INIT;
-	struct pending		*p;
 
 	r.id = j->id;
 	r.has_state = 1;
@@ -672,11 +755,14 @@ request_submit_reply(struct conn *c, uint64_t reqid, struct job *j,
 	request_send(c, &resp);
 
 	/* After the answer, so the id is known before its completion. */
-	if (notify != REQUEST_NOTIFY_NONE) {
-		p = request_pending_new(c, 0, PENDING_NOTIFY);
-		p->brief = notify == REQUEST_NOTIFY_BRIEF;
-		request_park(p, &j, 1, 0, -1, request_notify_cb);
-	}
+	if (notify == REQUEST_NOTIFY_NONE)
+		return;
+	request_sink(c);
+	j->notify = c->id;
+	if (notify == REQUEST_NOTIFY_BRIEF)
+		j->flags |= JOBF_NOTIFY_BRIEF;
+	if (JOB_FINAL(j->state))
+		request_job_final(j);
 }
 
 /*
@@ -746,12 +832,12 @@ request_submit(struct conn *c, uint64_t reqid, const Futured__SubmitRequest *req
 		return;
 	}
 	/* A child of a job already cancelled goes the same way. */
-	if (j->parent_job != NULL &&
-	    (j->parent_job->state == JOB_CANCELLED ||
-	    j->parent_job->state == JOB_TIMED_OUT))
+	if (j->more->parent_job != NULL &&
+	    (j->more->parent_job->state == JOB_CANCELLED ||
+	    j->more->parent_job->state == JOB_TIMED_OUT))
 		job_cancel(j, JOB_CANCELLED, 0, "parent %llu %s",
-		    (unsigned long long)j->parent,
-		    job_state_name(j->parent_job->state));
+		    (unsigned long long)j->spec->parent,
+		    job_state_name(j->more->parent_job->state));
 	if (journal_enabled()) {
 		/* Answered by the flush at the end of this loop turn. */
 		p = request_pending_new(c, reqid, PENDING_SUBMIT);
@@ -849,8 +935,8 @@ request_collect_cb(struct job *j, void *arg)
 
 	if (rc->conn->uid != 0 && j->owner != rc->conn->uid)
 		return;
-	if (rc->group != NULL && (j->group == NULL ||
-	    strcmp(rc->group, j->group) != 0))
+	if (rc->group != NULL && (j->spec->group == NULL ||
+	    strcmp(rc->group, j->spec->group) != 0))
 		return;
 	if (rc->state >= 0 && (int)j->state != rc->state)
 		return;
@@ -1147,6 +1233,7 @@ request_group(struct conn *c, uint64_t reqid, const Futured__GroupRequest *req)
 	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
 	Futured__GroupReply	 r = FUTURED__GROUP_REPLY__INIT;
 	struct jobgroup		*g;
+	struct job_more		*m;
 	struct job		*j;
 
 	if (*req->name == '\0') {
@@ -1169,7 +1256,8 @@ request_group(struct conn *c, uint64_t reqid, const Futured__GroupRequest *req)
 	r.name = g->name;
 	r.fail_fast = g->fail_fast;
 	r.parallel = g->parallel;
-	TAILQ_FOREACH(j, &g->members, gentry) {
+	TAILQ_FOREACH(m, &g->members, gentry) {
+		j = m->job;
 		r.jobs++;
 		if (j->state == JOB_RUNNING)
 			r.running++;
@@ -1197,9 +1285,9 @@ static const struct buf *
 request_watch_output(struct job *j)
 {
 	if (JOB_FINAL(j->state))
-		return (&j->output);
-	if (j->runner == RUNNER_LOOP && j->hctx != NULL)
-		return (&j->hctx->output);
+		return (&j->more->output);
+	if (j->more->runner == RUNNER_LOOP && j->more->hctx != NULL)
+		return (&j->more->hctx->output);
 	return (NULL);
 }
 
@@ -1217,8 +1305,8 @@ request_watch_send(struct pending *p, int final)
 	request_jobinfo(j, 0, &info);
 	news = final || j->state != p->last_state ||
 	    (info.has_progress && info.progress != p->last_progress) ||
-	    (j->progress_msg != NULL && (p->last_msg == NULL ||
-	    strcmp(j->progress_msg, p->last_msg) != 0));
+	    (j->more->progress_msg != NULL && (p->last_msg == NULL ||
+	    strcmp(j->more->progress_msg, p->last_msg) != 0));
 	out = p->progress_only ? NULL : request_watch_output(j);
 	/* A retry starts its output afresh. */
 	if (out != NULL && out->len < p->out_sent)
@@ -1243,10 +1331,10 @@ request_watch_send(struct pending *p, int final)
 			p->out_sent += ev.output.len;
 		p->last_state = j->state;
 		p->last_progress = info.has_progress ? info.progress : 0;
-		if (j->progress_msg != NULL && (p->last_msg == NULL ||
-		    strcmp(j->progress_msg, p->last_msg) != 0)) {
+		if (j->more->progress_msg != NULL && (p->last_msg == NULL ||
+		    strcmp(j->more->progress_msg, p->last_msg) != 0)) {
 			free(p->last_msg);
-			p->last_msg = xstrdup(j->progress_msg);
+			p->last_msg = xstrdup(j->more->progress_msg);
 		}
 	}
 	request_jobinfo_clear(&info);
@@ -1416,7 +1504,12 @@ request_ping(struct conn *c, uint64_t reqid)
 void
 request_init(void)
 {
+	u_int	 i;
+
 	request_started_ms = job_mono_ms();
+	for (i = 0; i < REQUEST_SINK_BUCKETS; i++)
+		LIST_INIT(&request_sinks[i]);
+	sched_set_final_hook(request_job_final);
 }
 
 /*

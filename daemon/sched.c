@@ -63,6 +63,7 @@ static struct sched_user {
 static size_t		  sched_nusers;
 static struct event	 *sched_ev;
 static void		(*sched_idle_hook)(void);
+static void		(*sched_final_hook)(struct job *);
 static struct jobq	  sched_finished = TAILQ_HEAD_INITIALIZER(sched_finished);
 static size_t		  sched_nfinished;
 static struct event	 *sched_retention_ev;
@@ -98,9 +99,9 @@ sched_free(void)
 	for (i = 0; i < sched_table_size; i++) {
 		for (j = sched_table[i]; j != NULL; j = next) {
 			next = j->hnext;
-			if (j->deps != NULL) {
-				sched_wait_free(j->deps);
-				j->deps = NULL;
+			if (j->more->deps != NULL) {
+				sched_wait_free(j->more->deps);
+				job_more(j)->deps = NULL;
 			}
 			job_unref(j);
 		}
@@ -179,11 +180,12 @@ sched_deps_get(struct job *j, int strict, struct job ***depsp, char **cause)
 	uint64_t	  id;
 
 	*depsp = NULL;
-	if (j->nafter == 0 && j->input_from == 0)
+	if (j->spec->nafter == 0 && j->spec->input_from == 0)
 		return (0);
-	deps = xreallocarray(NULL, j->nafter + 1, sizeof(*deps));
-	for (i = 0; i < j->nafter + 1; i++) {
-		id = i < j->nafter ? j->after[i] : j->input_from;
+	deps = xreallocarray(NULL, j->spec->nafter + 1, sizeof(*deps));
+	for (i = 0; i < j->spec->nafter + 1; i++) {
+		id = i < j->spec->nafter ? j->spec->after[i] :
+		    j->spec->input_from;
 		if (id == 0)
 			continue;
 		d = sched_find(id);
@@ -196,9 +198,9 @@ sched_deps_get(struct job *j, int strict, struct job ***depsp, char **cause)
 			return (-1);
 		}
 		deps[n] = d;
-		if (id == j->input_from && j->input_job == NULL) {
-			j->input_job = deps[n];
-			job_ref(j->input_job);
+		if (id == j->spec->input_from && j->more->input_job == NULL) {
+			job_more(j)->input_job = deps[n];
+			job_ref(j->more->input_job);
 		}
 		n++;
 	}
@@ -229,7 +231,8 @@ sched_submit(struct job *j, struct job **deps, size_t n)
 	if (n > 0) {
 		/* The dependent holds a reference: deps_cb may run at once. */
 		job_ref(j);
-		j->deps = sched_wait(deps, n, 1, -1, sched_deps_cb, j);
+		job_more(j)->deps = sched_wait(deps, n, 1, -1, sched_deps_cb,
+		    j);
 		job_unref(j);
 	}
 	free(deps);
@@ -280,8 +283,8 @@ sched_restore(struct job *j)
 	sched_table_add(j);
 	if (JOB_FINAL(j->state)) {
 		sched_state_changed(j, (enum job_state)-1);
-		j->finished_mono = job_mono_ms() -
-		    (job_now_ms() - j->finished_at);
+		job_more(j)->finished_mono = job_mono_ms() -
+		    (job_now_ms() - j->more->finished_at);
 		TAILQ_INSERT_TAIL(&sched_finished, j, entry);
 		sched_nfinished++;
 		if (sched_retention_ev != NULL)
@@ -325,7 +328,7 @@ sched_retention_cb(evutil_socket_t fd, short events, void *arg)
 	int64_t		 now = job_mono_ms(), due;
 
 	while ((j = TAILQ_FIRST(&sched_finished)) != NULL) {
-		due = j->finished_mono + settings.retention_ms;
+		due = j->more->finished_mono + settings.retention_ms;
 		if (sched_nfinished <= settings.retain_max && due > now) {
 			due -= now;
 			tv.tv_sec = due / 1000;
@@ -362,7 +365,7 @@ sched_deps_cb(struct waiter *w, struct job *first, int timed_out, void *arg)
 	struct job	*j = arg, *d, **rest;
 	size_t		 i, n = 0;
 
-	j->deps = NULL;
+	job_more(j)->deps = NULL;
 	if (JOB_FINAL(j->state))
 		return;
 	for (i = 0; i < w->nrefs; i++) {
@@ -383,16 +386,17 @@ sched_deps_cb(struct waiter *w, struct job *first, int timed_out, void *arg)
 				rest[n++] = w->refs[i].job;
 		}
 		job_ref(j);
-		j->deps = sched_wait(rest, n, 1, -1, sched_deps_cb, j);
+		job_more(j)->deps = sched_wait(rest, n, 1, -1, sched_deps_cb,
+		    j);
 		job_unref(j);
 		free(rest);
 		return;
 	}
-	if ((d = j->input_job) != NULL) {
+	if ((d = j->more->input_job) != NULL) {
 		free(j->payload);
-		j->payload = xmemdup(d->output.data, d->output.len);
-		j->payload_len = d->output.len;
-		j->input_job = NULL;
+		j->payload = xmemdup(d->more->output.data, d->more->output.len);
+		j->payload_len = d->more->output.len;
+		job_more(j)->input_job = NULL;
 		job_unref(d);
 	}
 	job_queued(j);
@@ -559,6 +563,12 @@ sched_state_changed(struct job *j, enum job_state old)
 
 /* Call hook whenever the last running job stops running (shutdown). */
 void
+sched_set_final_hook(void (*hook)(struct job *))
+{
+	sched_final_hook = hook;
+}
+
+void
 sched_set_idle_hook(void (*hook)(void))
 {
 	sched_idle_hook = hook;
@@ -650,8 +660,8 @@ sched_waiter_fire(struct waiter *w, int timed_out)
 
 	for (i = 0; i < w->nrefs; i++) {
 		if (w->refs[i].job != NULL && w->refs[i].waiter != NULL) {
-			TAILQ_REMOVE(&w->refs[i].job->waiters, &w->refs[i],
-			    entry);
+			TAILQ_REMOVE(&job_more(w->refs[i].job)->waiters,
+			    &w->refs[i], entry);
 			w->refs[i].waiter = NULL;
 		}
 	}
@@ -665,21 +675,22 @@ sched_waiter_fire(struct waiter *w, int timed_out)
 static void
 sched_cancel_children(struct job *j)
 {
-	struct job	*c, **kids;
+	struct job_more	*c;
+	struct job	**kids;
 	size_t		 n = 0, i;
 
-	TAILQ_FOREACH(c, &j->children, centry) {
-		if (!JOB_FINAL(c->state))
+	TAILQ_FOREACH(c, &j->more->children, centry) {
+		if (!JOB_FINAL(c->job->state))
 			n++;
 	}
 	if (n == 0)
 		return;
 	kids = xcalloc(n, sizeof(*kids));
 	n = 0;
-	TAILQ_FOREACH(c, &j->children, centry) {
-		if (!JOB_FINAL(c->state)) {
-			job_ref(c);
-			kids[n++] = c;
+	TAILQ_FOREACH(c, &j->more->children, centry) {
+		if (!JOB_FINAL(c->job->state)) {
+			job_ref(c->job);
+			kids[n++] = c->job;
 		}
 	}
 	for (i = 0; i < n; i++) {
@@ -699,25 +710,27 @@ sched_job_final(struct job *j)
 	struct waiter	*w;
 
 	job_ref(j);
-	if (j->deps != NULL) {
-		sched_wait_free(j->deps);
-		j->deps = NULL;
+	if (j->more->deps != NULL) {
+		sched_wait_free(j->more->deps);
+		job_more(j)->deps = NULL;
 	}
 	/* The queue link is free once a job is final: reuse it. */
-	j->finished_mono = job_mono_ms();
+	job_more(j)->finished_mono = job_mono_ms();
 	TAILQ_INSERT_TAIL(&sched_finished, j, entry);
 	sched_nfinished++;
 	if (sched_retention_ev != NULL && (sched_nfinished == 1 ||
 	    sched_nfinished > settings.retain_max))
 		event_active(sched_retention_ev, 0, 0);
-	if (j->input_job != NULL) {
-		job_unref(j->input_job);
-		j->input_job = NULL;
+	if (j->more->input_job != NULL) {
+		job_unref(j->more->input_job);
+		job_more(j)->input_job = NULL;
 	}
 	group_final(j);
 	if (j->state == JOB_CANCELLED || j->state == JOB_TIMED_OUT)
 		sched_cancel_children(j);
-	TAILQ_FOREACH(r, &j->waiters, entry) {
+	if (j->notify != 0 && sched_final_hook != NULL)
+		sched_final_hook(j);
+	TAILQ_FOREACH(r, &j->more->waiters, entry) {
 		w = r->waiter;
 		w->pending--;
 		if (w->first == NULL)
@@ -725,7 +738,7 @@ sched_job_final(struct job *j)
 	}
 	/* Firing a waiter unlinks its refs, so rescan from the top. */
 again:
-	TAILQ_FOREACH(r, &j->waiters, entry) {
+	TAILQ_FOREACH(r, &j->more->waiters, entry) {
 		w = r->waiter;
 		if (w->any || w->pending == 0) {
 			sched_waiter_fire(w, 0);
@@ -771,7 +784,8 @@ sched_wait(struct job **jobs, size_t n, int any, int64_t timeout_ms,
 			continue;
 		}
 		w->refs[i].waiter = w;
-		TAILQ_INSERT_TAIL(&jobs[i]->waiters, &w->refs[i], entry);
+		TAILQ_INSERT_TAIL(&job_more(jobs[i])->waiters, &w->refs[i],
+		    entry);
 		w->pending++;
 	}
 	if (w->pending == 0 || (any && w->first != NULL) || timeout_ms == 0) {
@@ -808,8 +822,8 @@ sched_wait_free(struct waiter *w)
 		return;
 	for (i = 0; i < w->nrefs; i++) {
 		if (w->refs[i].waiter != NULL)
-			TAILQ_REMOVE(&w->refs[i].job->waiters, &w->refs[i],
-			    entry);
+			TAILQ_REMOVE(&job_more(w->refs[i].job)->waiters,
+			    &w->refs[i], entry);
 		job_unref(w->refs[i].job);
 	}
 	if (w->timer != NULL)

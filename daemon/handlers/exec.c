@@ -237,21 +237,21 @@ exec_environ(struct job *j)
 	char	**env;
 	size_t	  n = 0, i, k = 0;
 
-	for (i = 0; j->envp != NULL && j->envp[i] != NULL; i++)
+	for (i = 0; j->spec->envp != NULL && j->spec->envp[i] != NULL; i++)
 		n++;
-	env = xcalloc(n + j->nctx + 4, sizeof(*env));
+	env = xcalloc(n + j->spec->nctx + 4, sizeof(*env));
 	for (i = 0; i < n; i++) {
-		if (strncmp(j->envp[i], "FUTURED_", 8) == 0)
+		if (strncmp(j->spec->envp[i], "FUTURED_", 8) == 0)
 			continue;
-		env[k++] = xstrdup(j->envp[i]);
+		env[k++] = xstrdup(j->spec->envp[i]);
 	}
 	if (n == 0)
 		env[k++] = xstrdup("PATH=" EXEC_DEFAULT_PATH);
 	xasprintf(&env[k++], "FUTURED_SOCKET=%s", settings.socket_path);
 	xasprintf(&env[k++], "FUTURED_JOB_ID=%llu", (unsigned long long)j->id);
-	for (i = 0; i < j->nctx; i++)
-		xasprintf(&env[k++], "FUTURED_CTX_%s=%s", j->ctx[i].key,
-		    j->ctx[i].value);
+	for (i = 0; i < j->spec->nctx; i++)
+		xasprintf(&env[k++], "FUTURED_CTX_%s=%s", j->spec->ctx[i].key,
+		    j->spec->ctx[i].value);
 	env[k] = NULL;
 	return (env);
 }
@@ -295,17 +295,17 @@ exec_as_argv(struct job *j, const char *prog, char **env, char *uidbuf,
 		nenv++;
 	snprintf(uidbuf, bufsize, "%lu", (unsigned long)j->owner);
 	snprintf(nbuf, bufsize, "%zu", nenv);
-	argv = xcalloc(6 + nenv + j->nargs + 1, sizeof(*argv));
+	argv = xcalloc(6 + nenv + j->spec->nargs + 1, sizeof(*argv));
 	argv[k++] = (char *)settings.self_exe;
 	argv[k++] = (char *)"--exec-as";
 	argv[k++] = uidbuf;
-	argv[k++] = j->cwd != NULL ? j->cwd : (char *)"";
+	argv[k++] = j->spec->cwd != NULL ? j->spec->cwd : (char *)"";
 	argv[k++] = (char *)prog;
 	argv[k++] = nbuf;
 	for (i = 0; i < nenv; i++)
 		argv[k++] = env[i];
-	for (i = 0; i < j->nargs; i++)
-		argv[k++] = j->args[i];
+	for (i = 0; i < j->spec->nargs; i++)
+		argv[k++] = j->spec->args[i];
 	argv[k] = NULL;
 	return (argv);
 }
@@ -486,13 +486,13 @@ exec_start(struct fut_handler_ctx *ctx)
 	/* Someone else's job in a --system daemon: run it as them. */
 	as_user = settings.system && j->owner != geteuid();
 	/* as_user: the trampoline enters cwd with the user's rights. */
-	if (!as_user && j->cwd != NULL &&
-	    (stat(j->cwd, &sb) == -1 || !S_ISDIR(sb.st_mode))) {
-		fut_handler_fail(ctx, "exec: working directory %s: %s", j->cwd,
-		    errno != 0 ? strerror(errno) : "not a directory");
+	if (!as_user && j->spec->cwd != NULL &&
+	    (stat(j->spec->cwd, &sb) == -1 || !S_ISDIR(sb.st_mode))) {
+		fut_handler_fail(ctx, "exec: working directory %s: %s",
+		    j->spec->cwd, errno != 0 ? strerror(errno) : "not a directory");
 		return (-1);
 	}
-	if ((prog = exec_resolve(ctx->args[0], j->envp)) == NULL) {
+	if ((prog = exec_resolve(ctx->args[0], j->spec->envp)) == NULL) {
 		ctx->exit_status = 127;
 		fut_handler_fail(ctx, "exec: %s: command not found",
 		    ctx->args[0]);
@@ -548,8 +548,8 @@ exec_start(struct fut_handler_ctx *ctx)
 	posix_spawn_file_actions_addclosefrom_np(&e->fa, STDERR_FILENO + 1);
 #endif
 #ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCHDIR_NP
-	if (j->cwd != NULL && !as_user)
-		posix_spawn_file_actions_addchdir_np(&e->fa, j->cwd);
+	if (j->spec->cwd != NULL && !as_user)
+		posix_spawn_file_actions_addchdir_np(&e->fa, j->spec->cwd);
 #endif
 	posix_spawnattr_init(&e->attr);
 	sigfillset(&all);

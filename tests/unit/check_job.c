@@ -100,15 +100,17 @@ static struct job *
 must_job(const char *handler, const char *arg, const char *payload)
 {
 	struct job	*j;
+	struct job_spec	*js;
 
 	j = job_new();
 	j->handler = handler_find(handler);
 	ck_assert_msg(j->handler != NULL, "no handler %s", handler);
 	j->kind = JOB_ASYNC;
 	if (arg != NULL) {
-		j->args = xcalloc(1, sizeof(*j->args));
-		j->args[0] = xstrdup(arg);
-		j->nargs = 1;
+		js = job_spec_own(j);
+		js->args = xcalloc(1, sizeof(*js->args));
+		js->args[0] = xstrdup(arg);
+		js->nargs = 1;
 	}
 	if (payload != NULL) {
 		j->payload = xmemdup(payload, strlen(payload));
@@ -130,8 +132,11 @@ must_insert(struct job *j)
 static void
 must_after(struct job *j, struct job *dep)
 {
-	j->after = xreallocarray(j->after, j->nafter + 1, sizeof(*j->after));
-	j->after[j->nafter++] = dep->id;
+	struct job_spec	*js = job_spec_own(j);
+
+	js->after = xreallocarray(js->after, js->nafter + 1,
+	    sizeof(*js->after));
+	js->after[js->nafter++] = dep->id;
 }
 
 /* One turn of the loop that does not block: runs the deferred kick. */
@@ -185,9 +190,9 @@ ck_count(enum job_state s, uint64_t n)
 static void
 ck_output(struct job *j, const char *s)
 {
-	ck_assert_uint_eq(j->output.len, strlen(s));
-	if (j->output.len > 0)
-		ck_assert_mem_eq(j->output.data, s, j->output.len);
+	ck_assert_uint_eq(j->more->output.len, strlen(s));
+	if (j->more->output.len > 0)
+		ck_assert_mem_eq(j->more->output.data, s, j->more->output.len);
 }
 
 /* Lifecycle ------------------------------------------------------------ */
@@ -200,17 +205,17 @@ START_TEST(test_echo_succeeds_with_payload_as_output)
 	ck_assert_uint_ne(j->id, 0);
 	ck_state(j, JOB_QUEUED);
 	ck_assert_int_ne(j->submitted_at, 0);
-	ck_assert_int_eq(j->started_at, 0);
+	ck_assert_int_eq(j->more->started_at, 0);
 	ck_count(JOB_QUEUED, 1);
 
 	step();
 	ck_state(j, JOB_SUCCEEDED);
 	ck_output(j, "hello, world");
-	ck_assert_uint_eq(j->attempts, 1);
-	ck_assert_ptr_null(j->error);
-	ck_assert_int_eq(j->error_code, FERR_NONE);
-	ck_assert_int_ge(j->started_at, j->submitted_at);
-	ck_assert_int_ge(j->finished_at, j->started_at);
+	ck_assert_uint_eq(j->more->attempts, 1);
+	ck_assert_ptr_null(j->more->error);
+	ck_assert_int_eq(j->more->error_code, FERR_NONE);
+	ck_assert_int_ge(j->more->started_at, j->submitted_at);
+	ck_assert_int_ge(j->more->finished_at, j->more->started_at);
 	ck_count(JOB_QUEUED, 0);
 	ck_count(JOB_SUCCEEDED, 1);
 	ck_assert_uint_eq(sched_slots_used(JOB_ASYNC), 0);
@@ -229,6 +234,61 @@ START_TEST(test_echo_empty_payload)
 }
 END_TEST
 
+/*
+ * A plain job shares the spec and outcome blocks while it waits in a
+ * queue (that is what keeps a million queued jobs small), gets its own
+ * outcome block when it ends, and the shared blocks stay as they were.
+ */
+START_TEST(test_queued_job_shares_its_blocks)
+{
+	struct job	*j;
+
+	j = must_insert(must_job("echo", NULL, "x"));
+	ck_state(j, JOB_QUEUED);
+	ck_assert_ptr_eq(j->spec, &job_spec_none);
+	ck_assert_ptr_eq(j->more, &job_more_none);
+	ck_assert_int_eq(j->more->exit_status, -1);
+	ck_run_until_final(j);
+	ck_state(j, JOB_SUCCEEDED);
+	ck_assert_ptr_eq(j->spec, &job_spec_none);
+	ck_assert_ptr_ne(j->more, &job_more_none);
+	ck_assert_ptr_eq(j->more->job, j);
+	ck_output(j, "x");
+	ck_assert_uint_eq(job_more_none.output.len, 0);
+	ck_assert_ptr_null(job_more_none.error);
+	ck_assert_uint_eq(job_more_none.attempts, 0);
+	ck_assert_int_eq(job_more_none.started_at, 0);
+	ck_assert(TAILQ_EMPTY(&job_more_none.waiters));
+	ck_assert(TAILQ_EMPTY(&job_more_none.children));
+}
+END_TEST
+
+/* The first write gives a job its own block; later ones reuse it. */
+START_TEST(test_blocks_made_once)
+{
+	struct job	*j;
+	struct job_spec	*js;
+	struct job_more	*m;
+
+	j = job_new();
+	js = job_spec_own(j);
+	ck_assert_ptr_ne(js, &job_spec_none);
+	ck_assert_ptr_eq(job_spec_own(j), js);
+	ck_assert_ptr_eq(j->spec, js);
+	js->name = xstrdup("named");
+	m = job_more(j);
+	ck_assert_ptr_ne(m, &job_more_none);
+	ck_assert_ptr_eq(job_more(j), m);
+	ck_assert_int_eq(m->exit_status, -1);
+	ck_assert_uint_eq(m->output.max, settings.max_output);
+	ck_assert_uint_eq(m->errtail.max, settings.stderr_tail);
+	ck_assert(TAILQ_EMPTY(&m->waiters));
+	buf_append(&m->output, "out", 3);
+	/* Freed with the job (ASan's leak check holds the test to it). */
+	job_unref(j);
+}
+END_TEST
+
 START_TEST(test_cancel_queued_is_immediate)
 {
 	struct job	*j;
@@ -238,13 +298,13 @@ START_TEST(test_cancel_queued_is_immediate)
 	ck_assert_int_eq(job_cancel(j, JOB_CANCELLED, -1, "asked by %s",
 	    "test"), 1);
 	ck_state(j, JOB_CANCELLED);
-	ck_assert_str_eq(j->error, "asked by test");
-	ck_assert_int_eq(j->started_at, 0);
-	ck_assert_int_ne(j->finished_at, 0);
-	ck_assert_uint_eq(j->attempts, 0);
+	ck_assert_str_eq(j->more->error, "asked by test");
+	ck_assert_int_eq(j->more->started_at, 0);
+	ck_assert_int_ne(j->more->finished_at, 0);
+	ck_assert_uint_eq(j->more->attempts, 0);
 
 	ck_assert_int_eq(job_cancel(j, JOB_CANCELLED, -1, "again"), 0);
-	ck_assert_str_eq(j->error, "asked by test");
+	ck_assert_str_eq(j->more->error, "asked by test");
 
 	/* The pending kick finds nothing to start. */
 	step();
@@ -270,7 +330,7 @@ START_TEST(test_cancel_running_frees_its_slot)
 
 	ck_assert_int_eq(job_cancel(sleeper, JOB_CANCELLED, -1, "stop"), 1);
 	ck_state(sleeper, JOB_CANCELLED);
-	ck_assert_str_eq(sleeper->error, "stop");
+	ck_assert_str_eq(sleeper->more->error, "stop");
 	ck_assert_int_eq(job_cancel(sleeper, JOB_CANCELLED, -1, "again"), 0);
 
 	step();
@@ -291,14 +351,14 @@ START_TEST(test_final_state_never_changes)
 
 	job_finish(j, JOB_FAILED, FERR_INTERNAL, "too late");
 	ck_state(j, JOB_SUCCEEDED);
-	ck_assert_ptr_null(j->error);
-	ck_assert_int_eq(j->error_code, FERR_NONE);
+	ck_assert_ptr_null(j->more->error);
+	ck_assert_int_eq(j->more->error_code, FERR_NONE);
 	ck_output(j, "done");
 
 	ck_assert_int_eq(job_cancel(j, JOB_CANCELLED, -1, "too late"), 0);
 	ck_assert_int_eq(job_cancel(j, JOB_TIMED_OUT, -1, "too late"), 0);
 	ck_state(j, JOB_SUCCEEDED);
-	ck_assert_ptr_null(j->error);
+	ck_assert_ptr_null(j->more->error);
 	ck_count(JOB_SUCCEEDED, 1);
 	ck_count(JOB_FAILED, 0);
 }
@@ -311,9 +371,9 @@ START_TEST(test_start_failure_fails_job)
 	j = must_insert(must_job("sleep", "bogus", NULL));
 	step();
 	ck_state(j, JOB_FAILED);
-	ck_assert_uint_eq(j->attempts, 1);
-	ck_assert_ptr_nonnull(j->error);
-	ck_assert_str_eq(j->error, "sleep: bad duration \"bogus\"");
+	ck_assert_uint_eq(j->more->attempts, 1);
+	ck_assert_ptr_nonnull(j->more->error);
+	ck_assert_str_eq(j->more->error, "sleep: bad duration \"bogus\"");
 	ck_assert_uint_eq(sched_slots_used(JOB_ASYNC), 0);
 }
 END_TEST
@@ -325,15 +385,15 @@ START_TEST(test_timeout_while_running)
 	struct job	*j;
 
 	j = must_job("sleep", "10s", NULL);
-	j->timeout_ms = 50;
+	job_spec_own(j)->timeout_ms = 50;
 	must_insert(j);
 	ck_run_until_final(j);
 	ck_state(j, JOB_TIMED_OUT);
-	ck_assert_str_eq(j->error, "timed out after 50ms");
-	ck_assert_int_ne(j->started_at, 0);
-	ck_assert_int_ge(j->finished_at, j->started_at);
-	ck_assert_int_lt(j->finished_at - j->started_at, 5000);
-	ck_assert_uint_eq(j->attempts, 1);
+	ck_assert_str_eq(j->more->error, "timed out after 50ms");
+	ck_assert_int_ne(j->more->started_at, 0);
+	ck_assert_int_ge(j->more->finished_at, j->more->started_at);
+	ck_assert_int_lt(j->more->finished_at - j->more->started_at, 5000);
+	ck_assert_uint_eq(j->more->attempts, 1);
 	ck_assert_uint_eq(sched_slots_used(JOB_ASYNC), 0);
 }
 END_TEST
@@ -343,12 +403,12 @@ START_TEST(test_timeout_is_not_retried)
 	struct job	*j;
 
 	j = must_job("sleep", "10s", NULL);
-	j->timeout_ms = 20;
-	j->retries = 3;
+	job_spec_own(j)->timeout_ms = 20;
+	job_spec_own(j)->retries = 3;
 	must_insert(j);
 	ck_run_until_final(j);
 	ck_state(j, JOB_TIMED_OUT);
-	ck_assert_uint_eq(j->attempts, 1);
+	ck_assert_uint_eq(j->more->attempts, 1);
 }
 END_TEST
 
@@ -362,14 +422,14 @@ START_TEST(test_deadline_while_queued)
 	ck_state(sleeper, JOB_RUNNING);
 
 	j = must_job("echo", NULL, "never");
-	j->deadline_ms = 50;
+	job_spec_own(j)->deadline_ms = 50;
 	must_insert(j);
 	ck_state(j, JOB_QUEUED);
 	ck_run_until_final(j);
 	ck_state(j, JOB_TIMED_OUT);
-	ck_assert_int_eq(j->started_at, 0);
-	ck_assert_uint_eq(j->attempts, 0);
-	ck_assert_str_eq(j->error,
+	ck_assert_int_eq(j->more->started_at, 0);
+	ck_assert_uint_eq(j->more->attempts, 0);
+	ck_assert_str_eq(j->more->error,
 	    "deadline of 50ms passed before the job started");
 	ck_state(sleeper, JOB_RUNNING);
 	ck_count(JOB_QUEUED, 0);
@@ -381,13 +441,13 @@ START_TEST(test_deadline_while_running)
 	struct job	*j;
 
 	j = must_job("sleep", "10s", NULL);
-	j->deadline_ms = 50;
-	j->timeout_ms = 60000;
+	job_spec_own(j)->deadline_ms = 50;
+	job_spec_own(j)->timeout_ms = 60000;
 	must_insert(j);
 	ck_run_until_final(j);
 	ck_state(j, JOB_TIMED_OUT);
-	ck_assert_int_ne(j->started_at, 0);
-	ck_assert_str_eq(j->error, "deadline of 50ms passed");
+	ck_assert_int_ne(j->more->started_at, 0);
+	ck_assert_str_eq(j->more->error, "deadline of 50ms passed");
 }
 END_TEST
 
@@ -422,11 +482,11 @@ START_TEST(test_deadline_reported_when_timer_fires_early)
 	ck_state(sleeper, JOB_RUNNING);
 
 	j = must_job("echo", NULL, "never");
-	j->deadline_ms = 30;
+	job_spec_own(j)->deadline_ms = 30;
 	event_base_once(base, -1, EV_TIMEOUT, insert_late_cb, j, &now);
 	ck_run_until_final(j);
 	ck_state(j, JOB_TIMED_OUT);
-	ck_assert_str_eq(j->error,
+	ck_assert_str_eq(j->more->error,
 	    "deadline of 30ms passed before the job started");
 }
 END_TEST
@@ -438,12 +498,12 @@ START_TEST(test_retries_exhausted_ends_failed)
 	struct job	*j;
 
 	j = must_job("sleep", "bogus", NULL);
-	j->retries = 2;
+	job_spec_own(j)->retries = 2;
 	must_insert(j);
 	ck_run_until_final(j);
 	ck_state(j, JOB_FAILED);
-	ck_assert_uint_eq(j->attempts, 3);
-	ck_assert_str_eq(j->error, "sleep: bad duration \"bogus\"");
+	ck_assert_uint_eq(j->more->attempts, 3);
+	ck_assert_str_eq(j->more->error, "sleep: bad duration \"bogus\"");
 	ck_count(JOB_FAILED, 1);
 	ck_count(JOB_QUEUED, 0);
 	ck_assert_uint_eq(sched_slots_used(JOB_ASYNC), 0);
@@ -456,15 +516,15 @@ START_TEST(test_retry_then_succeed_keeps_last_outcome)
 
 	flaky_failures = 2;
 	j = must_job("t_flaky", NULL, NULL);
-	j->retries = 5;
+	job_spec_own(j)->retries = 5;
 	must_insert(j);
 	ck_run_until_final(j);
 	ck_state(j, JOB_SUCCEEDED);
-	ck_assert_uint_eq(j->attempts, 3);
+	ck_assert_uint_eq(j->more->attempts, 3);
 	/* Nothing of the failed attempts is left. */
 	ck_output(j, "ok");
-	ck_assert_ptr_null(j->error);
-	ck_assert_int_eq(j->error_code, FERR_NONE);
+	ck_assert_ptr_null(j->more->error);
+	ck_assert_int_eq(j->more->error_code, FERR_NONE);
 }
 END_TEST
 
@@ -476,15 +536,15 @@ START_TEST(test_cancel_between_retries)
 	settings.async_slots = 1;
 	flaky_failures = 1;
 	j = must_job("t_flaky", NULL, NULL);
-	j->retries = 1;
+	job_spec_own(j)->retries = 1;
 	must_insert(j);
 	sleeper = must_insert(must_job("sleep", "10s", NULL));
 	/* flaky fails and is requeued behind the sleeper, which starts. */
 	step();
-	ck_assert_uint_eq(j->attempts, 1);
+	ck_assert_uint_eq(j->more->attempts, 1);
 	ck_assert_int_eq(job_cancel(j, JOB_CANCELLED, -1, "stop"), 1);
 	ck_state(j, JOB_CANCELLED);
-	ck_assert_str_eq(j->error, "stop");
+	ck_assert_str_eq(j->more->error, "stop");
 	ck_state(sleeper, JOB_RUNNING);
 	ck_count(JOB_QUEUED, 0);
 }
@@ -501,7 +561,7 @@ START_TEST(test_after_waits_for_success)
 	must_after(b, a);
 	must_insert(b);
 	ck_state(b, JOB_WAITING);
-	ck_assert_ptr_nonnull(b->deps);
+	ck_assert_ptr_nonnull(b->more->deps);
 
 	step();
 	ck_state(a, JOB_RUNNING);
@@ -511,8 +571,8 @@ START_TEST(test_after_waits_for_success)
 	ck_state(a, JOB_SUCCEEDED);
 	ck_state(b, JOB_SUCCEEDED);
 	ck_output(b, "b");
-	ck_assert_int_ge(b->started_at, a->finished_at);
-	ck_assert_ptr_null(b->deps);
+	ck_assert_int_ge(b->more->started_at, a->more->finished_at);
+	ck_assert_ptr_null(b->more->deps);
 }
 END_TEST
 
@@ -528,7 +588,7 @@ START_TEST(test_after_final_dependency)
 	must_after(b, a);
 	must_insert(b);
 	ck_state(b, JOB_QUEUED);
-	ck_assert_ptr_null(b->deps);
+	ck_assert_ptr_null(b->more->deps);
 	step();
 	ck_state(b, JOB_SUCCEEDED);
 }
@@ -548,10 +608,10 @@ START_TEST(test_after_failed_dependency_cancels)
 	ck_run_until_final(b);
 	ck_state(a, JOB_FAILED);
 	ck_state(b, JOB_CANCELLED);
-	ck_assert_int_eq(b->started_at, 0);
+	ck_assert_int_eq(b->more->started_at, 0);
 	snprintf(want, sizeof(want), "dependency %llu failed",
 	    (unsigned long long)a->id);
-	ck_assert_str_eq(b->error, want);
+	ck_assert_str_eq(b->more->error, want);
 }
 END_TEST
 
@@ -579,9 +639,9 @@ START_TEST(test_after_unknown_job_refused)
 	char		*cause = NULL;
 
 	b = must_job("echo", NULL, "b");
-	b->after = xcalloc(1, sizeof(*b->after));
-	b->after[0] = 999999;
-	b->nafter = 1;
+	job_spec_own(b)->after = xcalloc(1, sizeof(*job_spec_own(b)->after));
+	b->spec->after[0] = 999999;
+	job_spec_own(b)->nafter = 1;
 	ck_assert_int_eq(sched_insert(b, &cause), -1);
 	ck_assert_str_eq(cause, "no such job: 999999");
 	ck_assert_ptr_null(sched_find(999999));
@@ -600,14 +660,14 @@ START_TEST(test_cancel_waiting_dependent)
 	must_insert(b);
 	ck_assert_int_eq(job_cancel(b, JOB_CANCELLED, -1, "stop"), 1);
 	ck_state(b, JOB_CANCELLED);
-	ck_assert_ptr_null(b->deps);
-	ck_assert_ptr_null(TAILQ_FIRST(&a->waiters));
+	ck_assert_ptr_null(b->more->deps);
+	ck_assert_ptr_null(TAILQ_FIRST(&a->more->waiters));
 
 	/* a finishing later must not touch b's freed dependency waiter. */
 	ck_run_until_final(a);
 	ck_state(a, JOB_SUCCEEDED);
 	ck_state(b, JOB_CANCELLED);
-	ck_assert_str_eq(b->error, "stop");
+	ck_assert_str_eq(b->more->error, "stop");
 }
 END_TEST
 
@@ -617,7 +677,7 @@ START_TEST(test_input_from_passes_output)
 
 	a = must_insert(must_job("echo", NULL, "from a"));
 	b = must_job("echo", NULL, "ignored");
-	b->input_from = a->id;
+	job_spec_own(b)->input_from = a->id;
 	must_insert(b);
 	ck_state(b, JOB_WAITING);
 	ck_run_until_final(b);
@@ -633,7 +693,7 @@ START_TEST(test_input_from_empty_output)
 
 	a = must_insert(must_job("echo", NULL, NULL));
 	b = must_job("echo", NULL, "ignored");
-	b->input_from = a->id;
+	job_spec_own(b)->input_from = a->id;
 	must_insert(b);
 	ck_run_until_final(b);
 	ck_state(b, JOB_SUCCEEDED);
@@ -651,6 +711,8 @@ job_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_echo_succeeds_with_payload_as_output);
 	tcase_add_test(tc, test_echo_empty_payload);
+	tcase_add_test(tc, test_queued_job_shares_its_blocks);
+	tcase_add_test(tc, test_blocks_made_once);
 	tcase_add_test(tc, test_cancel_queued_is_immediate);
 	tcase_add_test(tc, test_cancel_running_frees_its_slot);
 	tcase_add_test(tc, test_final_state_never_changes);

@@ -289,19 +289,19 @@ check_mixed(void)
 	ck_assert_int_eq(j->state, JOB_QUEUED);
 	ck_assert_ptr_nonnull(j = sched_find(5));
 	ck_assert_int_eq(j->state, JOB_FAILED);
-	ck_assert_str_eq(j->error, "daemon restarted");
-	ck_assert_str_eq(j->ended, "daemon restarted");
+	ck_assert_str_eq(j->more->error, "daemon restarted");
+	ck_assert_str_eq(j->more->ended, "daemon restarted");
 	ck_assert_ptr_nonnull(j = sched_find(6));
 	ck_assert_int_eq(j->state, JOB_QUEUED);
-	ck_assert_uint_eq(j->attempts, 1);
+	ck_assert_uint_eq(j->more->attempts, 1);
 	ck_assert_ptr_nonnull(j = sched_find(7));
 	ck_assert_int_eq(j->state, JOB_SUCCEEDED);
-	ck_assert_uint_eq(j->output.len, 3);
-	ck_assert_int_eq(memcmp(j->output.data, "out", 3), 0);
+	ck_assert_uint_eq(j->more->output.len, 3);
+	ck_assert_int_eq(memcmp(j->more->output.data, "out", 3), 0);
 	ck_assert_ptr_null(sched_find(8));
 	ck_assert_ptr_nonnull(j = sched_find(9));
 	ck_assert_int_eq(j->state, JOB_CANCELLED);
-	ck_assert_str_eq(j->error, "dependency 5 failed");
+	ck_assert_str_eq(j->more->error, "dependency 5 failed");
 	ck_assert_uint_eq(sched_total(), 19);
 }
 
@@ -322,7 +322,7 @@ START_TEST(test_replay_states)
 	ck_assert_int_eq(sched_find(3)->state, JOB_QUEUED);
 	ck_assert_int_eq(sched_find(5)->state, JOB_FAILED);
 	ck_assert_int_eq(sched_find(6)->state, JOB_QUEUED);
-	ck_assert_uint_eq(sched_find(6)->attempts, 1);
+	ck_assert_uint_eq(sched_find(6)->more->attempts, 1);
 	ck_assert_int_eq(sched_find(9)->state, JOB_CANCELLED);
 }
 END_TEST

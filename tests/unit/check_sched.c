@@ -178,11 +178,13 @@ static struct job *
 must_sleeper(const char *arg)
 {
 	struct job	*j;
+	struct job_spec	*js;
 
 	j = must_job("sleep", JOB_ASYNC, 0);
-	j->args = xcalloc(1, sizeof(*j->args));
-	j->args[0] = xstrdup(arg);
-	j->nargs = 1;
+	js = job_spec_own(j);
+	js->args = xcalloc(1, sizeof(*js->args));
+	js->args[0] = xstrdup(arg);
+	js->nargs = 1;
 	return (must_insert(j));
 }
 
@@ -361,8 +363,8 @@ START_TEST(test_full_async_pool_does_not_block_blocking)
 	ck_assert_msg(run_until(&seen.calls, RUN_LIMIT_S * 1000),
 	    "blocking job still %s", job_state_name(b->state));
 	ck_state(b, JOB_SUCCEEDED);
-	ck_assert_uint_eq(b->output.len, 8);
-	ck_assert_mem_eq(b->output.data, "blocking", 8);
+	ck_assert_uint_eq(b->more->output.len, 8);
+	ck_assert_mem_eq(b->more->output.data, "blocking", 8);
 	ck_state(sleeper, JOB_RUNNING);
 	ck_state(queued, JOB_QUEUED);
 	ck_assert_uint_eq(nstarted, 0);
@@ -418,7 +420,7 @@ START_TEST(test_wait_all_fires_once_on_last)
 	ck_assert_ptr_eq(seen.w, w);
 	ck_assert_ptr_eq(seen.first, j[1]);
 	ck_assert_int_eq(seen.timed_out, 0);
-	ck_assert_ptr_null(TAILQ_FIRST(&j[2]->waiters));
+	ck_assert_ptr_null(TAILQ_FIRST(&j[2]->more->waiters));
 
 	step();
 	ck_assert_int_eq(seen.calls, 1);
@@ -437,8 +439,8 @@ START_TEST(test_wait_any_fires_on_first)
 	ck_assert_ptr_eq(seen.first, j[2]);
 	ck_assert_int_eq(seen.timed_out, 0);
 	/* Unlinked from the others: their end calls nothing freed. */
-	ck_assert_ptr_null(TAILQ_FIRST(&j[0]->waiters));
-	ck_assert_ptr_null(TAILQ_FIRST(&j[1]->waiters));
+	ck_assert_ptr_null(TAILQ_FIRST(&j[0]->more->waiters));
+	ck_assert_ptr_null(TAILQ_FIRST(&j[1]->more->waiters));
 	must_finish(j[0], 0);
 	must_finish(j[1], 0);
 	ck_assert_int_eq(seen.calls, 1);
@@ -459,7 +461,7 @@ START_TEST(test_wait_timeout_fires_and_frees)
 	ck_assert_int_eq(seen.calls, 1);
 	ck_assert_int_eq(seen.timed_out, 1);
 	ck_assert_ptr_eq(seen.first, j[0]);
-	ck_assert_ptr_null(TAILQ_FIRST(&j[1]->waiters));
+	ck_assert_ptr_null(TAILQ_FIRST(&j[1]->more->waiters));
 
 	/* The freed waiter is no longer reachable from the jobs. */
 	must_finish(j[1], 0);
@@ -514,7 +516,7 @@ START_TEST(test_wait_any_with_one_final_is_synchronous)
 	ck_assert_int_eq(seen.calls, 1);
 	ck_assert_ptr_eq(seen.first, j[1]);
 	ck_assert_int_eq(seen.timed_out, 0);
-	ck_assert_ptr_null(TAILQ_FIRST(&j[0]->waiters));
+	ck_assert_ptr_null(TAILQ_FIRST(&j[0]->more->waiters));
 }
 END_TEST
 
@@ -528,7 +530,7 @@ START_TEST(test_wait_zero_timeout_polls)
 	ck_assert_int_eq(seen.calls, 1);
 	ck_assert_int_eq(seen.timed_out, 1);
 	ck_assert_ptr_null(seen.first);
-	ck_assert_ptr_null(TAILQ_FIRST(&j[0]->waiters));
+	ck_assert_ptr_null(TAILQ_FIRST(&j[0]->more->waiters));
 }
 END_TEST
 
@@ -543,7 +545,7 @@ START_TEST(test_wait_free_before_firing)
 	w = sched_wait(j, 3, 1, 30, seen_cb, &seen);
 	ck_assert_ptr_nonnull(w);
 	sched_wait_free(w);
-	ck_assert_ptr_null(TAILQ_FIRST(&j[0]->waiters));
+	ck_assert_ptr_null(TAILQ_FIRST(&j[0]->more->waiters));
 
 	must_finish(j[0], 0);
 	/* Past the freed waiter's timeout. */
@@ -619,8 +621,8 @@ START_TEST(test_waiter_callback_settles_other_job)
 	ck_state(j[1], JOB_CANCELLED);
 	ck_assert_int_eq(seen.calls, 1);
 	ck_assert_ptr_eq(seen.first, j[0]);
-	ck_assert_ptr_null(TAILQ_FIRST(&j[0]->waiters));
-	ck_assert_ptr_null(TAILQ_FIRST(&j[1]->waiters));
+	ck_assert_ptr_null(TAILQ_FIRST(&j[0]->more->waiters));
+	ck_assert_ptr_null(TAILQ_FIRST(&j[1]->more->waiters));
 }
 END_TEST
 
