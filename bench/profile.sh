@@ -4,6 +4,7 @@
 # the async no-op round trip and the pipelined async submit.  Counts,
 # not seconds, so they hold on a loaded machine.  Each path runs twice,
 # with 0 and with N jobs, so start-up cost drops out of "per job".
+# Without a journal, as the scheduler rows of `make bench` run.
 #
 #   cd BUILDDIR && sh SRCDIR/bench/profile.sh [N]
 #
@@ -36,7 +37,7 @@ run() {
 	valgrind --tool=callgrind --trace-children=yes \
 	    --trace-children-skip-by-arg='*--worker*' \
 	    --callgrind-out-file="$OUT/daemon.$_name.$_jobs.out" \
-	    ./futured --detach -s "$T/p.sock" -l warn 2>>"$T/vg.log"
+	    ./futured --detach -s "$T/p.sock" --journal none -l warn 2>>"$T/vg.log"
 	_pid=$(./bench/futbench pid "$T/p.sock")
 	./libtool --mode=execute valgrind --tool=callgrind \
 	    --callgrind-out-file="$OUT/client.$_name.$_jobs.out" \
