@@ -25,6 +25,7 @@
 #include "futured.pb-c.h"
 #include "frame.h"
 #include "log.h"
+#include "wire.h"
 #include "xmalloc.h"
 
 #define REQUEST_IDS_MAX		65536	/* ids in one status/wait/cancel */
@@ -90,6 +91,12 @@ request_send(struct conn *c, Futured__Response *resp)
 	size_t	 len;
 	void	*p;
 
+	if ((len = wire_size(resp)) != 0) {
+		p = server_conn_reserve(c, len);
+		wire_pack(resp, p);
+		server_conn_commit(c, len);
+		return;
+	}
 	len = futured__response__get_packed_size(resp);
 	p = server_conn_reserve(c, len);
 	futured__response__pack(resp, p);

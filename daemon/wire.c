@@ -1,0 +1,210 @@
+/*
+ * The two answers the daemon sends for every job, a SubmitReply and the
+ * brief completion JobEvent, packed by hand.  protobuf-c packs by
+ * walking each message's descriptor twice (size, then pack), field by
+ * field, nested messages again for their length: for these small
+ * messages that was a third of the daemon's instructions per pipelined
+ * job.  Anything else, or a JobInfo with a field the brief form does not
+ * set, is left to protobuf-c (wire_size() says 0).  The output is byte
+ * for byte what protobuf-c would produce; tests/unit/check_wire.c holds
+ * the two to that.
+ */
+
+#include <sys/types.h>
+
+#include <stdint.h>
+#include <string.h>
+
+#include "futured.h"
+#include "futured.pb-c.h"
+#include "wire.h"
+
+#define WIRE_VARINT	0
+#define WIRE_LEN	2
+#define WIRE_TAG(n, t)	(((uint32_t)(n) << 3) | (t))
+
+static size_t
+wire_varint_len(uint64_t v)
+{
+	size_t	 n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return (n);
+}
+
+static uint8_t *
+wire_varint(uint8_t *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return (p);
+}
+
+/* int32 and enums: a negative value takes ten bytes, as in protobuf. */
+static uint64_t
+wire_int32(int32_t v)
+{
+	return ((uint64_t)(int64_t)v);
+}
+
+static uint32_t
+wire_zigzag32(int32_t v)
+{
+	return (((uint32_t)v << 1) ^ (uint32_t)(v >> 31));
+}
+
+/* Only the fields request.c's brief form sets; 0 if any other is. */
+static int
+wire_jobinfo_brief_ok(const Futured__JobInfo *i)
+{
+	return (!i->has_kind && i->handler == NULL && i->name == NULL &&
+	    i->group == NULL && !i->has_progress && i->progress_msg == NULL &&
+	    !i->has_submitted_at && !i->has_started_at &&
+	    !i->has_finished_at && !i->has_attempts && i->n_args == 0 &&
+	    !i->has_parent && !i->has_priority && !i->has_output_size &&
+	    i->ended == NULL && !i->has_retries && i->n_ctx == 0 &&
+	    i->base.n_unknown_fields == 0);
+}
+
+static size_t
+wire_len_field(uint32_t field, size_t len)
+{
+	return (wire_varint_len(WIRE_TAG(field, WIRE_LEN)) +
+	    wire_varint_len(len) + len);
+}
+
+static size_t
+wire_jobinfo_size(const Futured__JobInfo *i)
+{
+	size_t	 n;
+
+	n = 1 + wire_varint_len(i->id) + 1 + wire_varint_len(wire_int32(i->state));
+	if (i->has_exit_status)
+		n += 1 + wire_varint_len(wire_zigzag32(i->exit_status));
+	if (i->has_signal)
+		n += 1 + wire_varint_len(wire_int32(i->signal));
+	if (i->has_error_code)
+		n += 1 + wire_varint_len(wire_int32(i->error_code));
+	if (i->error != NULL)
+		n += wire_len_field(12, strlen(i->error));
+	if (i->has_output)
+		n += wire_len_field(13, i->output.len);
+	if (i->has_output_truncated)
+		n += 2;
+	if (i->has_stderr_tail)
+		n += wire_len_field(15, i->stderr_tail.len);
+	return (n);
+}
+
+static uint8_t *
+wire_bytes(uint8_t *p, uint32_t field, const void *data, size_t len)
+{
+	p = wire_varint(p, WIRE_TAG(field, WIRE_LEN));
+	p = wire_varint(p, len);
+	if (len > 0)
+		memcpy(p, data, len);
+	return (p + len);
+}
+
+static uint8_t *
+wire_jobinfo(uint8_t *p, const Futured__JobInfo *i)
+{
+	*p++ = WIRE_TAG(1, WIRE_VARINT);
+	p = wire_varint(p, i->id);
+	*p++ = WIRE_TAG(2, WIRE_VARINT);
+	p = wire_varint(p, wire_int32(i->state));
+	if (i->has_exit_status) {
+		*p++ = WIRE_TAG(9, WIRE_VARINT);
+		p = wire_varint(p, wire_zigzag32(i->exit_status));
+	}
+	if (i->has_signal) {
+		*p++ = WIRE_TAG(10, WIRE_VARINT);
+		p = wire_varint(p, wire_int32(i->signal));
+	}
+	if (i->has_error_code) {
+		*p++ = WIRE_TAG(11, WIRE_VARINT);
+		p = wire_varint(p, wire_int32(i->error_code));
+	}
+	if (i->error != NULL)
+		p = wire_bytes(p, 12, i->error, strlen(i->error));
+	if (i->has_output)
+		p = wire_bytes(p, 13, i->output.data, i->output.len);
+	if (i->has_output_truncated) {
+		*p++ = WIRE_TAG(14, WIRE_VARINT);
+		*p++ = i->output_truncated ? 1 : 0;
+	}
+	if (i->has_stderr_tail)
+		p = wire_bytes(p, 15, i->stderr_tail.data, i->stderr_tail.len);
+	return (p);
+}
+
+/* The length of the body (a SubmitReply or a JobEvent), or 0. */
+static size_t
+wire_body_size(const Futured__Response *r)
+{
+	const Futured__SubmitReply	*s;
+	const Futured__JobEvent		*e;
+	size_t				 n;
+
+	switch (r->body_case) {
+	case FUTURED__RESPONSE__BODY_SUBMIT:
+		s = r->submit;
+		if (s->base.n_unknown_fields != 0)
+			return (0);
+		n = 1 + wire_varint_len(s->id);
+		if (s->has_state)
+			n += 1 + wire_varint_len(wire_int32(s->state));
+		return (n);
+	case FUTURED__RESPONSE__BODY_EVENT:
+		e = r->event;
+		if (e->base.n_unknown_fields != 0 ||
+		    !wire_jobinfo_brief_ok(e->job))
+			return (0);
+		n = wire_jobinfo_size(e->job);
+		return (1 + wire_varint_len(n) + n);
+	default:
+		return (0);
+	}
+}
+
+size_t
+wire_size(const Futured__Response *r)
+{
+	size_t	 n;
+
+	if (r->base.n_unknown_fields != 0 || (n = wire_body_size(r)) == 0)
+		return (0);
+	return (1 + wire_varint_len(r->id) + wire_len_field(r->body_case, n));
+}
+
+size_t
+wire_pack(const Futured__Response *r, uint8_t *out)
+{
+	const Futured__SubmitReply	*s;
+	uint8_t				*p = out;
+
+	*p++ = WIRE_TAG(1, WIRE_VARINT);
+	p = wire_varint(p, r->id);
+	p = wire_varint(p, WIRE_TAG(r->body_case, WIRE_LEN));
+	p = wire_varint(p, wire_body_size(r));
+	if (r->body_case == FUTURED__RESPONSE__BODY_SUBMIT) {
+		s = r->submit;
+		*p++ = WIRE_TAG(1, WIRE_VARINT);
+		p = wire_varint(p, s->id);
+		if (s->has_state) {
+			*p++ = WIRE_TAG(2, WIRE_VARINT);
+			p = wire_varint(p, wire_int32(s->state));
+		}
+	} else {
+		*p++ = WIRE_TAG(1, WIRE_LEN);
+		p = wire_varint(p, wire_jobinfo_size(r->event->job));
+		p = wire_jobinfo(p, r->event->job);
+	}
+	return ((size_t)(p - out));
+}

@@ -1,0 +1,223 @@
+/*
+ * daemon/wire.c: the hand-packed SubmitReply and brief JobEvent must be
+ * byte for byte what protobuf-c packs, for every combination of the
+ * fields they carry, and wire.c must decline every other message.
+ */
+
+#include <check.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "futured.h"
+#include "futured.pb-c.h"
+#include "wire.h"
+
+static const uint64_t ids[] = {
+	0, 1, 127, 128, 16383, 16384, 0xffffffffULL, 0x100000000ULL,
+	UINT64_MAX
+};
+#define NIDS	(sizeof(ids) / sizeof(ids[0]))
+
+/* Pack r both ways and compare; returns the length. */
+static size_t
+ck_same(const Futured__Response *r)
+{
+	size_t	 want, got, n;
+	uint8_t	*a, *b;
+
+	want = futured__response__get_packed_size(r);
+	got = wire_size(r);
+	ck_assert_uint_eq(got, want);
+	a = malloc(want + 1);
+	b = malloc(want + 1);
+	ck_assert(a != NULL && b != NULL);
+	ck_assert_uint_eq(futured__response__pack(r, a), want);
+	n = wire_pack(r, b);
+	ck_assert_uint_eq(n, want);
+	ck_assert_mem_eq(a, b, want);
+	free(a);
+	free(b);
+	return (want);
+}
+
+START_TEST(test_submit_reply)
+{
+	Futured__Response	 r = FUTURED__RESPONSE__INIT;
+	Futured__SubmitReply	 s = FUTURED__SUBMIT_REPLY__INIT;
+	size_t			 i, k;
+	int			 st;
+
+	r.body_case = FUTURED__RESPONSE__BODY_SUBMIT;
+	r.submit = &s;
+	for (i = 0; i < NIDS; i++) {
+		for (k = 0; k < NIDS; k++) {
+			r.id = ids[i];
+			s.id = ids[k];
+			s.has_state = 0;
+			ck_same(&r);
+			s.has_state = 1;
+			for (st = 0; st <= 7; st++) {
+				s.state = st;
+				ck_same(&r);
+			}
+		}
+	}
+}
+END_TEST
+
+START_TEST(test_brief_event)
+{
+	static const int32_t	 ints[] = { 0, 1, 127, 128, 255, -1,
+	    INT32_MIN, INT32_MAX };
+	static const char	*errors[] = { NULL, "", "exit status 1",
+	    "dependency 5 failed" };
+	static const size_t	 lens[] = { 0, 1, 127, 128, 70000 };
+	Futured__Response	 r = FUTURED__RESPONSE__INIT;
+	Futured__JobEvent	 e = FUTURED__JOB_EVENT__INIT;
+	Futured__JobInfo	 j = FUTURED__JOB_INFO__INIT;
+	uint8_t			*data;
+	size_t			 a, b, c, d, l, n = 0;
+
+	data = calloc(1, 70000);
+	ck_assert_ptr_nonnull(data);
+	memset(data, 0xa5, 70000);
+	r.body_case = FUTURED__RESPONSE__BODY_EVENT;
+	r.event = &e;
+	e.job = &j;
+	for (a = 0; a < NIDS; a++) {
+		r.id = ids[a] & 1 ? 0 : ids[a];
+		j.id = ids[NIDS - 1 - a];
+		j.state = 1 + a % 7;
+		for (b = 0; b < sizeof(ints) / sizeof(ints[0]); b++) {
+			j.has_exit_status = b % 2;
+			j.exit_status = ints[b];
+			j.has_signal = b % 3 == 0;
+			j.signal = ints[(b + 1) % 8];
+			j.has_error_code = b % 4 != 0;
+			j.error_code = b % 13;
+			for (c = 0; c < 4; c++) {
+				j.error = (char *)errors[c];
+				for (d = 0; d < 8; d++) {
+					l = lens[(c + d) % 5];
+					j.has_output = d & 1;
+					j.output.data = data;
+					j.output.len = l;
+					j.has_output_truncated = (d & 2) != 0;
+					j.output_truncated = (d & 4) != 0;
+					j.has_stderr_tail = (d & 4) != 0;
+					j.stderr_tail.data = data;
+					j.stderr_tail.len = lens[d % 5];
+					ck_same(&r);
+					n++;
+				}
+			}
+		}
+	}
+	ck_assert_uint_gt(n, 1000);
+	free(data);
+}
+END_TEST
+
+/* What the daemon packs unpacks to what it meant. */
+START_TEST(test_brief_event_unpacks)
+{
+	Futured__Response	 r = FUTURED__RESPONSE__INIT, *u;
+	Futured__JobEvent	 e = FUTURED__JOB_EVENT__INIT;
+	Futured__JobInfo	 j = FUTURED__JOB_INFO__INIT;
+	uint8_t			 buf[256];
+	size_t			 n;
+
+	r.body_case = FUTURED__RESPONSE__BODY_EVENT;
+	r.event = &e;
+	e.job = &j;
+	j.id = 1234567;
+	j.state = FUTURED__STATE__STATE_FAILED;
+	j.has_exit_status = 1;
+	j.exit_status = -3;
+	j.error = "exit status 253";
+	j.has_output = 1;
+	j.output.data = (uint8_t *)"out";
+	j.output.len = 3;
+	ck_assert_uint_le(wire_size(&r), sizeof(buf));
+	n = wire_pack(&r, buf);
+	u = futured__response__unpack(NULL, n, buf);
+	ck_assert_ptr_nonnull(u);
+	ck_assert_int_eq(u->body_case, FUTURED__RESPONSE__BODY_EVENT);
+	ck_assert_uint_eq(u->event->job->id, 1234567);
+	ck_assert_int_eq(u->event->job->state, FUTURED__STATE__STATE_FAILED);
+	ck_assert(u->event->job->has_exit_status);
+	ck_assert_int_eq(u->event->job->exit_status, -3);
+	ck_assert_str_eq(u->event->job->error, "exit status 253");
+	ck_assert_uint_eq(u->event->job->output.len, 3);
+	ck_assert_mem_eq(u->event->job->output.data, "out", 3);
+	ck_assert(!u->event->job->has_stderr_tail);
+	futured__response__free_unpacked(u, NULL);
+}
+END_TEST
+
+/* Everything else is protobuf-c's. */
+START_TEST(test_declines_the_rest)
+{
+	Futured__Response	 r = FUTURED__RESPONSE__INIT;
+	Futured__JobEvent	 e = FUTURED__JOB_EVENT__INIT;
+	Futured__JobInfo	 j = FUTURED__JOB_INFO__INIT;
+	Futured__PingReply	 p = FUTURED__PING_REPLY__INIT;
+	char			*args[] = { "a" };
+
+	r.body_case = FUTURED__RESPONSE__BODY_PING;
+	r.ping = &p;
+	ck_assert_uint_eq(wire_size(&r), 0);
+
+	r.body_case = FUTURED__RESPONSE__BODY_EVENT;
+	r.event = &e;
+	e.job = &j;
+	ck_assert_uint_ne(wire_size(&r), 0);
+	j.has_kind = 1;
+	ck_assert_uint_eq(wire_size(&r), 0);
+	j.has_kind = 0;
+	j.name = "n";
+	ck_assert_uint_eq(wire_size(&r), 0);
+	j.name = NULL;
+	j.has_submitted_at = 1;
+	ck_assert_uint_eq(wire_size(&r), 0);
+	j.has_submitted_at = 0;
+	j.n_args = 1;
+	j.args = args;
+	ck_assert_uint_eq(wire_size(&r), 0);
+	j.n_args = 0;
+	j.has_progress = 1;
+	ck_assert_uint_eq(wire_size(&r), 0);
+	j.has_progress = 0;
+	j.ended = "completed";
+	ck_assert_uint_eq(wire_size(&r), 0);
+	j.ended = NULL;
+	ck_assert_uint_ne(wire_size(&r), 0);
+}
+END_TEST
+
+static Suite *
+wire_suite(void)
+{
+	Suite	*s = suite_create("wire");
+	TCase	*tc = tcase_create("pack");
+
+	tcase_add_test(tc, test_submit_reply);
+	tcase_add_test(tc, test_brief_event);
+	tcase_add_test(tc, test_brief_event_unpacks);
+	tcase_add_test(tc, test_declines_the_rest);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(wire_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
