@@ -52,6 +52,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +146,27 @@ struct pending {
 	uint64_t		 jobid;		/* PEND_REFRESH */
 };
 
+/*
+ * Answers are decoded into a bump arena that is reset after each one:
+ * nearly all of them (submit replies, completion events) are read and
+ * dropped at once, and protobuf-c's malloc and free per field were a
+ * quarter of the client's instructions per pipelined job.  An answer a
+ * caller keeps is decoded again with malloc.  Used by the reader only,
+ * under the client's lock.
+ */
+#define CLIENT_ARENA_SIZE	(16 * 1024)
+
+struct client_big {
+	struct client_big	*next;
+	max_align_t		 data[];
+};
+
+struct client_arena {
+	size_t			 used;
+	struct client_big	*big;		/* what did not fit */
+	max_align_t		 block[CLIENT_ARENA_SIZE / sizeof(max_align_t)];
+};
+
 struct fut_client {
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;
@@ -164,6 +187,7 @@ struct fut_client {
 	struct fut_cbq		 cbq;
 	int			 errcode;
 	char			 errmsg[CLIENT_ERRMAX];
+	struct client_arena	*arena;		/* see client_arena_alloc */
 };
 
 static void	client_fail_locked(struct fut_client *, int, const char *);
@@ -585,9 +609,58 @@ client_orphan_locked(struct fut_client *c, struct pending *p,
 	client_refresh_done_locked(c, p->jobid);
 }
 
-/* Decode one frame's message and hand it to whoever it is for. */
+static void *
+client_arena_alloc(void *arg, size_t n)
+{
+	struct client_arena	*a = arg;
+	struct client_big	*b;
+	size_t			 al = sizeof(max_align_t);
+	void			*p;
+
+	n = (n + al - 1) / al * al;
+	if (n <= sizeof(a->block) - a->used) {
+		p = (uint8_t *)a->block + a->used;
+		a->used += n;
+		return (p);
+	}
+	if (n > SIZE_MAX - sizeof(*b) ||
+	    (b = malloc(sizeof(*b) + n)) == NULL)
+		return (NULL);
+	b->next = a->big;
+	a->big = b;
+	return (b->data);
+}
+
 static void
-client_response_locked(struct fut_client *c, Futured__Response *r)
+client_arena_free(void *arg, void *p)
+{
+	/* Everything goes at client_arena_reset(). */
+}
+
+static void
+client_arena_reset(struct client_arena *a)
+{
+	struct client_big	*b;
+
+	while ((b = a->big) != NULL) {
+		a->big = b->next;
+		free(b);
+	}
+	a->used = 0;
+}
+
+/* Submit replies are not kept: this stands for an accepted one. */
+static Futured__Response	 client_accepted = {
+	.body_case = FUTURED__RESPONSE__BODY_SUBMIT
+};
+
+/*
+ * Hand one decoded answer (in the arena; its frame is data, len) to
+ * whoever it is for.
+ */
+static void
+client_response_locked(struct fut_client *c, Futured__Response *r,
+    const uint8_t *data, size_t len)
 {
 	struct hnode	*n;
 	struct pending	*p;
@@ -605,12 +678,10 @@ client_response_locked(struct fut_client *c, Futured__Response *r)
 			    r->error->code) == FUT_ESHUTDOWN ?
 			    FUT_ESHUTDOWN : FUT_EPROTO, msg);
 		}
-		futured__response__free_unpacked(r, NULL);
 		return;
 	}
 	if ((n = htab_find(&c->pending, r->id)) == NULL) {
 		/* An answer for a request whose waiter gave up. */
-		futured__response__free_unpacked(r, NULL);
 		return;
 	}
 	p = HNODE_TO(struct pending, node, n);
@@ -619,7 +690,6 @@ client_response_locked(struct fut_client *c, Futured__Response *r)
 	case PEND_HELLO:
 	case PEND_REFRESH:
 		client_orphan_locked(c, p, r);
-		futured__response__free_unpacked(r, NULL);
 		free(p);
 		return;
 	case PEND_SUBMIT:
@@ -629,6 +699,9 @@ client_response_locked(struct fut_client *c, Futured__Response *r)
 			if (r->submit->has_state)
 				future_update_locked(p->fut,
 				    r->submit->state);
+			p->resp = &client_accepted;
+			p->done = 1;
+			return;
 		}
 		break;
 	case PEND_ATTACH:
@@ -644,7 +717,9 @@ client_response_locked(struct fut_client *c, Futured__Response *r)
 	default:
 		break;
 	}
-	p->resp = r;
+	/* Kept by its caller: out of the arena. */
+	if ((p->resp = futured__response__unpack(NULL, len, data)) == NULL)
+		p->err = FUT_ENOMEM;
 	p->done = 1;
 }
 
@@ -652,11 +727,20 @@ client_response_locked(struct fut_client *c, Futured__Response *r)
 static void
 client_process_locked(struct fut_client *c)
 {
+	ProtobufCAllocator	 alloc;
 	Futured__Response	*r;
 	uint32_t		 len;
 	size_t			 avail;
 	const uint8_t		*p;
 
+	if (c->arena == NULL &&
+	    (c->arena = calloc(1, sizeof(*c->arena))) == NULL) {
+		client_fail_locked(c, FUT_ENOMEM, "out of memory");
+		return;
+	}
+	alloc.alloc = client_arena_alloc;
+	alloc.free = client_arena_free;
+	alloc.allocator_data = c->arena;
 	while (!c->dead) {
 		avail = c->rbuf.len - c->roff;
 		if (avail < FRAME_HDR_LEN)
@@ -669,14 +753,16 @@ client_process_locked(struct fut_client *c)
 		}
 		if (avail - FRAME_HDR_LEN < len)
 			break;
-		r = futured__response__unpack(NULL, len, p + FRAME_HDR_LEN);
+		r = futured__response__unpack(&alloc, len, p + FRAME_HDR_LEN);
 		c->roff += FRAME_HDR_LEN + len;
 		if (r == NULL) {
+			client_arena_reset(c->arena);
 			client_fail_locked(c, FUT_EPROTO,
 			    "futured sent a message that does not decode");
 			break;
 		}
-		client_response_locked(c, r);
+		client_response_locked(c, r, p + FRAME_HDR_LEN, len);
+		client_arena_reset(c->arena);
 	}
 	if (c->roff == c->rbuf.len) {
 		c->rbuf.len = 0;
@@ -954,7 +1040,7 @@ pending_drop_locked(struct fut_client *c, struct pending *p)
 {
 	if (!p->done && htab_find(&c->pending, p->node.key) == &p->node)
 		htab_remove(&c->pending, &p->node);
-	if (p->resp != NULL)
+	if (p->resp != NULL && p->resp != &client_accepted)
 		futured__response__free_unpacked(p->resp, NULL);
 	p->resp = NULL;
 }
@@ -1122,6 +1208,9 @@ client_free(struct fut_client *c)
 {
 	buf_reset(&c->rbuf);
 	buf_reset(&c->wbuf);
+	if (c->arena != NULL)
+		client_arena_reset(c->arena);
+	free(c->arena);
 	free(c->pending.b);
 	free(c->futures.b);
 	pthread_mutex_destroy(&c->lock);
