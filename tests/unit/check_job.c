@@ -15,13 +15,9 @@
 
 #include "futured.h"
 #include "log.h"
+#include "testlib.h"
 #include "xmalloc.h"
 
-/* Defined by daemon/main.c, which the tests do not link. */
-struct settings		 settings;
-struct event_base	*base;
-
-#define RUN_LIMIT_S	5	/* no test should need the loop longer */
 
 /*
  * flaky: fails (with some output) while flaky_failures is positive, then
@@ -61,20 +57,7 @@ setup(void)
 	char	*cause = NULL;
 	int	 k, st;
 
-	log_setlevel(LOG_LEVEL_WARN);
-	memset(&settings, 0, sizeof(settings));
-	settings_defaults(&settings);
-	settings.threads = 1;
-	settings.procs = 1;
-	settings.async_slots = 16;
-	settings.grace_ms = 100;
-	settings.max_output = 1024;
-	settings.stderr_tail = 256;
-	settings.max_frame = 4096;
-	settings.retry_delay_ms = 10;
-	base = event_base_new();
-	ck_assert_ptr_nonnull(base);
-	handler_init();
+	loop_setup();
 	if (handler_find(handler_flaky.name) == NULL)
 		ck_assert_msg(handler_register(&handler_flaky, &cause) == 0,
 		    "%s", cause);
@@ -86,14 +69,6 @@ setup(void)
 	flaky_failures = 0;
 }
 
-static void
-teardown(void)
-{
-	sched_cancel_all(0, "test over");
-	sched_free();
-	event_base_free(base);
-	base = NULL;
-}
 
 /* A new async job of handler, with one argument and a payload if given. */
 static struct job *
@@ -119,16 +94,6 @@ must_job(const char *handler, const char *arg, const char *payload)
 	return (j);
 }
 
-/* Hand j to the scheduler, which keeps it (and our pointer valid). */
-static struct job *
-must_insert(struct job *j)
-{
-	char	*cause = NULL;
-
-	ck_assert_msg(sched_insert(j, &cause) == 0, "sched_insert: %s", cause);
-	return (j);
-}
-
 static void
 must_after(struct job *j, struct job *dep)
 {
@@ -137,44 +102,6 @@ must_after(struct job *j, struct job *dep)
 	js->after = xreallocarray(js->after, js->nafter + 1,
 	    sizeof(*js->after));
 	js->after[js->nafter++] = dep->id;
-}
-
-/* One turn of the loop that does not block: runs the deferred kick. */
-static void
-step(void)
-{
-	event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-}
-
-static void
-run_limit_cb(evutil_socket_t fd, short events, void *arg)
-{
-	*(int *)arg = 1;
-}
-
-/* Run the loop until j is final; fail after RUN_LIMIT_S. */
-static void
-ck_run_until_final(struct job *j)
-{
-	struct event	*limit;
-	struct timeval	 tv = { RUN_LIMIT_S, 0 };
-	int		 expired = 0;
-
-	limit = evtimer_new(base, run_limit_cb, &expired);
-	evtimer_add(limit, &tv);
-	while (!JOB_FINAL(j->state) && !expired)
-		event_base_loop(base, EVLOOP_ONCE);
-	event_free(limit);
-	ck_assert_msg(JOB_FINAL(j->state), "job %llu still %s after %ds",
-	    (unsigned long long)j->id, job_state_name(j->state), RUN_LIMIT_S);
-}
-
-static void
-ck_state(struct job *j, enum job_state s)
-{
-	ck_assert_msg(j->state == s, "job %llu is %s, expected %s",
-	    (unsigned long long)j->id, job_state_name(j->state),
-	    job_state_name(s));
 }
 
 /* How many async jobs of this test are in state s. */
@@ -708,7 +635,7 @@ job_suite(void)
 	TCase	*tc;
 
 	tc = tcase_create("lifecycle");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, loop_teardown);
 	tcase_add_test(tc, test_echo_succeeds_with_payload_as_output);
 	tcase_add_test(tc, test_echo_empty_payload);
 	tcase_add_test(tc, test_queued_job_shares_its_blocks);
@@ -720,7 +647,7 @@ job_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, loop_teardown);
 	tcase_add_test(tc, test_timeout_while_running);
 	tcase_add_test(tc, test_timeout_is_not_retried);
 	tcase_add_test(tc, test_deadline_while_queued);
@@ -729,14 +656,14 @@ job_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("retries");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, loop_teardown);
 	tcase_add_test(tc, test_retries_exhausted_ends_failed);
 	tcase_add_test(tc, test_retry_then_succeed_keeps_last_outcome);
 	tcase_add_test(tc, test_cancel_between_retries);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("dependencies");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, loop_teardown);
 	tcase_add_test(tc, test_after_waits_for_success);
 	tcase_add_test(tc, test_after_final_dependency);
 	tcase_add_test(tc, test_after_failed_dependency_cancels);

@@ -12,17 +12,12 @@
 #include <string.h>
 
 #include <event2/event.h>
-#include <event2/thread.h>
 
 #include "futured.h"
 #include "log.h"
+#include "testlib.h"
 #include "xmalloc.h"
 
-/* Defined by daemon/main.c, which the tests do not link. */
-struct settings		 settings;
-struct event_base	*base;
-
-#define RUN_LIMIT_S	5	/* no test should need the loop longer */
 #define MAX_JOBS	64
 
 /* t_record: note the job's id in started[], then succeed at once. */
@@ -115,22 +110,7 @@ setup(void)
 {
 	char	*cause = NULL;
 
-	log_setlevel(LOG_LEVEL_WARN);
-	memset(&settings, 0, sizeof(settings));
-	settings_defaults(&settings);
-	settings.threads = 1;
-	settings.procs = 1;
-	settings.async_slots = 16;
-	settings.grace_ms = 100;
-	settings.max_output = 1024;
-	settings.stderr_tail = 256;
-	settings.max_frame = 4096;
-	settings.retry_delay_ms = 10;
-	/* The blocking pool wakes the loop from its threads. */
-	ck_assert_int_eq(evthread_use_pthreads(), 0);
-	base = event_base_new();
-	ck_assert_ptr_nonnull(base);
-	handler_init();
+	loop_setup();
 	if (handler_find(handler_record.name) == NULL) {
 		ck_assert_msg(handler_register(&handler_record, &cause) == 0,
 		    "%s", cause);
@@ -142,14 +122,6 @@ setup(void)
 	nheld = 0;
 }
 
-static void
-teardown(void)
-{
-	sched_cancel_all(0, "test over");
-	sched_free();
-	event_base_free(base);
-	base = NULL;
-}
 
 static struct job *
 must_job(const char *handler, enum job_kind kind, int priority)
@@ -161,15 +133,6 @@ must_job(const char *handler, enum job_kind kind, int priority)
 	ck_assert_msg(j->handler != NULL, "no handler %s", handler);
 	j->kind = kind;
 	j->priority = priority;
-	return (j);
-}
-
-static struct job *
-must_insert(struct job *j)
-{
-	char	*cause = NULL;
-
-	ck_assert_msg(sched_insert(j, &cause) == 0, "sched_insert: %s", cause);
 	return (j);
 }
 
@@ -199,42 +162,6 @@ must_finish(struct job *j, int status)
 	ctx = hold_take(j->id);
 	ck_assert_ptr_nonnull(ctx);
 	fut_handler_done(ctx, status);
-}
-
-static void
-step(void)
-{
-	event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-}
-
-static void
-run_limit_cb(evutil_socket_t fd, short events, void *arg)
-{
-	*(int *)arg = 1;
-}
-
-/* Run the loop until *flag is set or ms pass; return *flag. */
-static int
-run_until(const int *flag, int64_t ms)
-{
-	struct event	*limit;
-	struct timeval	 tv = { ms / 1000, (ms % 1000) * 1000 };
-	int		 expired = 0;
-
-	limit = evtimer_new(base, run_limit_cb, &expired);
-	evtimer_add(limit, &tv);
-	while (!*flag && !expired)
-		event_base_loop(base, EVLOOP_ONCE);
-	event_free(limit);
-	return (*flag);
-}
-
-static void
-ck_state(struct job *j, enum job_state s)
-{
-	ck_assert_msg(j->state == s, "job %llu is %s, expected %s",
-	    (unsigned long long)j->id, job_state_name(j->state),
-	    job_state_name(s));
 }
 
 /* Queues --------------------------------------------------------------- */
@@ -680,7 +607,7 @@ sched_suite(void)
 	TCase	*tc;
 
 	tc = tcase_create("queues");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, loop_teardown);
 	tcase_add_test(tc, test_priority_order);
 	tcase_add_test(tc, test_priority_extremes);
 	tcase_add_test(tc, test_equal_priority_keeps_arrival_order);
@@ -690,7 +617,7 @@ sched_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("waiters");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, loop_teardown);
 	tcase_add_test(tc, test_wait_all_fires_once_on_last);
 	tcase_add_test(tc, test_wait_any_fires_on_first);
 	tcase_add_test(tc, test_wait_timeout_fires_and_frees);
@@ -705,7 +632,7 @@ sched_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("table");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, loop_teardown);
 	/* A few seconds for 100000 jobs under the sanitizers. */
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_table_finds_every_job);
