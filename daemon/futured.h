@@ -34,7 +34,7 @@
 
 struct event_base;
 struct event;
-struct bufferevent;
+struct evbuffer;
 
 #define FUTURED_VERSION		PACKAGE_VERSION
 
@@ -306,22 +306,31 @@ struct conn {
 	uint64_t		 id;
 	uid_t			 uid;
 	pid_t			 pid;
-	struct bufferevent	*bev;
+	struct evbuffer		*in;		/* a frame split between reads */
+	struct evbuffer		*out;		/* answers not yet written */
+	struct event		*ev_read;
+	struct event		*ev_write;	/* added while the socket is full */
 	int			 flags;
 #define CONN_CLOSING		0x1	/* flush the output, then free */
 #define CONN_DEAD		0x2	/* free on the next loop turn */
+#define CONN_DIRTY		0x4	/* on the list the turn's flush writes */
+#define CONN_BLOCKED		0x8	/* ev_write is added */
 	uint32_t		 version;	/* negotiated protocol version */
 	struct pendings		 pendings;	/* request.c: answers owed */
-	struct event		*read_ev;	/* deadline of a started frame */
+	struct event		*read_timer;	/* deadline of a started frame */
 	/*
-	 * Set: answers go here, packed, instead of to bev (NULL then).
+	 * Set: answers go here, packed, instead of to out (NULL then).
 	 * The seam that lets tests and fuzzers run request_dispatch()
 	 * without a socket.
 	 */
 	void			(*sendfn)(struct conn *, const void *, size_t);
 	void			*sendarg;
 	TAILQ_ENTRY(conn)	 entry;
+	TAILQ_ENTRY(conn)	 dirty_entry;
 };
+struct msghdr;
+/* Fault injection and counting: the one call that writes to clients. */
+extern ssize_t		(*server_sendmsg_fn)(int, const struct msghdr *, int);
 int		 server_listen(const char *, char **);
 int		 server_listen_fd(int);
 struct conn	*server_conn_new(int);

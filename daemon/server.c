@@ -1,9 +1,29 @@
 /*
  * The listening socket and the connections: accept, peer credentials,
- * framing in both directions.  Frames are cut out of a connection's
- * input buffer as they arrive, many per read, and handed to request.c;
- * answers are appended to its output buffer, which libevent flushes
- * once per loop turn.  A connection is freed in server_conn_free() only.
+ * framing in both directions.  A connection is freed in
+ * server_conn_free() only.
+ *
+ * DESIGN.  A round trip should cost the daemon three syscalls: the
+ * epoll_wait that finds the request, one read and one write.  So a
+ * connection has a plain persistent EV_READ event, not a bufferevent
+ * (which sizes each read with FIONREAD and adds then removes EV_WRITE
+ * for every answer: three syscalls more).  One read(2) per wakeup goes
+ * into a buffer shared by all connections, and the complete frames in
+ * it, many per read, are handed to request.c from there; only a frame
+ * split between reads is put together in the connection's input buffer.
+ *
+ * Answers are appended to the connection's output buffer and the
+ * connection to a dirty list; the first of a turn activates
+ * server_flush_ev, which libevent runs after the callbacks active before
+ * it.  It steps back, a few times at most, behind those activated after
+ * it (the journal's flush, which releases the SubmitReplies, and the
+ * scheduler's run, which may finish the job and push its completion), so
+ * that what a turn answers a client leaves in one sendmsg(2).  An event
+ * of lower priority would not do: libevent 2.1 runs only the first
+ * non-empty priority per epoll_wait, so a lower one costs a second
+ * epoll_wait and starves while busier ones keep coming.  Only a socket
+ * that takes less than all of it gets an EV_WRITE event, deleted once
+ * the output is drained.
  *
  * A client is trusted with nothing: the length of a frame is checked
  * before it is buffered, a frame must be complete within the read timeout
@@ -25,7 +45,6 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "futured.h"
@@ -33,6 +52,13 @@
 #include "log.h"
 #include "sockpath.h"
 #include "xmalloc.h"
+
+#define SERVER_READ_MAX		(64 * 1024)	/* one read(2) per wakeup */
+#define SERVER_IOV		128		/* chains per sendmsg(2) */
+#define SERVER_FLUSH_YIELDS	8		/* see server_flush_cb() */
+#define SERVER_CLOSE_WAIT	5		/* s, for the peer to read */
+
+ssize_t	(*server_sendmsg_fn)(int, const struct msghdr *, int) = sendmsg;
 
 static int		 server_fd = -1;
 static char		*server_path;		/* NULL: not ours to unlink */
@@ -42,6 +68,10 @@ static TAILQ_HEAD(, conn) server_conns = TAILQ_HEAD_INITIALIZER(server_conns);
 static u_int		 server_n;
 static uint64_t		 server_next_id = 1;
 static struct event	*server_reap_ev;
+static struct event	*server_flush_ev;
+static u_int		 server_flush_yields;
+static TAILQ_HEAD(, conn) server_dirty = TAILQ_HEAD_INITIALIZER(server_dirty);
+static uint8_t		 server_rbuf[SERVER_READ_MAX];
 static uint64_t		 server_refused;	/* in this burst at the limit */
 static u_int		 server_pauses;		/* accept at EMFILE, in a row */
 static uint8_t		*server_scratch;	/* packed answers for sendfn */
@@ -49,7 +79,22 @@ static size_t		 server_scratch_size;
 
 static void	server_accept_cb(evutil_socket_t, short, void *);
 static void	server_reap_cb(evutil_socket_t, short, void *);
+static void	server_flush_cb(evutil_socket_t, short, void *);
+static void	server_read_cb(evutil_socket_t, short, void *);
+static void	server_write_cb(evutil_socket_t, short, void *);
 static void	server_read_timeout_cb(evutil_socket_t, short, void *);
+
+/* Also reached without server_listen_fd(): the fuzzers' connections. */
+static void
+server_init_events(void)
+{
+	if (server_reap_ev == NULL)
+		server_reap_ev = event_new(base, -1, 0, server_reap_cb, NULL);
+	if (server_flush_ev == NULL)
+		server_flush_ev = event_new(base, -1, 0, server_flush_cb, NULL);
+	if (server_reap_ev == NULL || server_flush_ev == NULL)
+		fatalx("%s: event_new", __func__);
+}
 
 /* The directory must be ours alone: not a symlink, our uid, mode 0700. */
 static int
@@ -183,8 +228,7 @@ server_listen_fd(int fd)
 	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
 		return (-1);
 	server_fd = fd;
-	if (server_reap_ev == NULL)
-		server_reap_ev = event_new(base, -1, 0, server_reap_cb, NULL);
+	server_init_events();
 	server_accept_ev = event_new(base, fd, EV_READ | EV_PERSIST,
 	    server_accept_cb, NULL);
 	event_add(server_accept_ev, NULL);
@@ -268,11 +312,20 @@ server_conn_free(struct conn *c)
 {
 	request_conn_free(c);
 	TAILQ_REMOVE(&server_conns, c, entry);
+	if (c->flags & CONN_DIRTY)
+		TAILQ_REMOVE(&server_dirty, c, dirty_entry);
 	server_n--;
-	if (c->read_ev != NULL)
-		event_free(c->read_ev);
-	if (c->bev != NULL)
-		bufferevent_free(c->bev);
+	if (c->read_timer != NULL)
+		event_free(c->read_timer);
+	if (c->ev_read != NULL)
+		event_free(c->ev_read);
+	if (c->ev_write != NULL)
+		event_free(c->ev_write);
+	if (c->in != NULL)
+		evbuffer_free(c->in);
+	if (c->out != NULL)
+		evbuffer_free(c->out);
+	close(c->fd);
 	free(c);
 	if (server_refused > 0 && server_n < (u_int)settings.max_clients) {
 		log_warnx("%s: below the limit of %d connections again, "
@@ -282,25 +335,135 @@ server_conn_free(struct conn *c)
 	}
 }
 
-/* Output flushed on a closing connection: now it can go. */
+/* Have c's output written by this turn's flush. */
 static void
-server_write_cb(struct bufferevent *bev, void *arg)
+server_conn_dirty(struct conn *c)
 {
-	struct conn	*c = arg;
+	/* A blocked connection is written when its socket has room. */
+	if (c->flags & (CONN_DIRTY | CONN_BLOCKED | CONN_DEAD))
+		return;
+	if (TAILQ_EMPTY(&server_dirty))
+		event_active(server_flush_ev, 0, 0);
+	c->flags |= CONN_DIRTY;
+	TAILQ_INSERT_TAIL(&server_dirty, c, dirty_entry);
+}
 
+/*
+ * Write c's output, many frames per sendmsg, without ever raising
+ * SIGPIPE.  0: all written, 1: the socket is full, -1: error.
+ */
+static int
+server_conn_write(struct conn *c)
+{
+	struct evbuffer_iovec	 v[SERVER_IOV];
+	struct iovec		 iov[SERVER_IOV];
+	struct msghdr		 msg;
+	size_t			 want;
+	ssize_t			 n;
+	int			 i, nv;
+
+	while (evbuffer_get_length(c->out) > 0) {
+		nv = evbuffer_peek(c->out, -1, NULL, v, SERVER_IOV);
+		if (nv > SERVER_IOV)
+			nv = SERVER_IOV;
+		want = 0;
+		for (i = 0; i < nv; i++) {
+			iov[i].iov_base = v[i].iov_base;
+			iov[i].iov_len = v[i].iov_len;
+			want += v[i].iov_len;
+		}
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_iov = iov;
+		msg.msg_iovlen = nv;
+		n = server_sendmsg_fn(c->fd, &msg,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return (1);
+			return (-1);
+		}
+		evbuffer_drain(c->out, (size_t)n);
+		/* Short: the socket is full; asking again would be EAGAIN. */
+		if ((size_t)n < want)
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * Write what is queued.  If the socket takes less, wait for room (at
+ * most SERVER_CLOSE_WAIT at a time once closing: a peer that never reads
+ * its error must not keep us waiting).  A closing connection goes once
+ * its output is out.
+ */
+static void
+server_conn_flush(struct conn *c)
+{
+	struct timeval	 tv = { SERVER_CLOSE_WAIT, 0 };
+
+	switch (server_conn_write(c)) {
+	case -1:
+		log_debug("connection %llu: %s", (unsigned long long)c->id,
+		    strerror(errno));
+		server_conn_free(c);
+		return;
+	case 1:
+		if (!(c->flags & CONN_BLOCKED)) {
+			c->flags |= CONN_BLOCKED;
+			event_add(c->ev_write, (c->flags & CONN_CLOSING) ?
+			    &tv : NULL);
+		}
+		return;
+	}
+	if (c->flags & CONN_BLOCKED) {
+		c->flags &= ~CONN_BLOCKED;
+		event_del(c->ev_write);
+	}
 	if (c->flags & CONN_CLOSING)
 		server_conn_free(c);
 }
 
 static void
-server_event_cb(struct bufferevent *bev, short what, void *arg)
+server_write_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct conn	*c = arg;
 
-	if (what & BEV_EVENT_ERROR)
-		log_debug("connection %llu: %s", (unsigned long long)c->id,
-		    strerror(EVUTIL_SOCKET_ERROR()));
-	server_conn_free(c);
+	if (events & EV_TIMEOUT) {
+		log_debug("connection %llu: closing, and its answers not "
+		    "read for %d s", (unsigned long long)c->id,
+		    SERVER_CLOSE_WAIT);
+		server_conn_free(c);
+		return;
+	}
+	server_conn_flush(c);
+}
+
+/*
+ * Once per loop turn: every dirty connection's output in one write.
+ * Callbacks activated after this one may still answer the same clients
+ * (the journal's flush, the scheduler's run), so while any is active, go
+ * behind it.  At most SERVER_FLUSH_YIELDS times: a loop kept busy by the
+ * pool threads' results must not hold the answers back.
+ */
+static void
+server_flush_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct conn	*c;
+
+	if (server_flush_yields < SERVER_FLUSH_YIELDS &&
+	    event_base_get_num_events(base, EVENT_BASE_COUNT_ACTIVE) > 0) {
+		server_flush_yields++;
+		event_active(server_flush_ev, 0, 0);
+		return;
+	}
+	server_flush_yields = 0;
+	while ((c = TAILQ_FIRST(&server_dirty)) != NULL) {
+		TAILQ_REMOVE(&server_dirty, c, dirty_entry);
+		c->flags &= ~CONN_DIRTY;
+		server_conn_flush(c);
+	}
 }
 
 /* A frame stayed incomplete for too long: drop the connection. */
@@ -313,8 +476,7 @@ server_read_timeout_cb(evutil_socket_t fd, short events, void *arg)
 	if (c->flags & CONN_CLOSING)
 		return;
 	xasprintf(&msg, "incomplete frame for %lld ms (%zu bytes buffered)",
-	    (long long)settings.read_timeout_ms,
-	    evbuffer_get_length(bufferevent_get_input(c->bev)));
+	    (long long)settings.read_timeout_ms, evbuffer_get_length(c->in));
 	log_warnx("connection %llu (uid %lu): %s, dropping it",
 	    (unsigned long long)c->id, (unsigned long)c->uid, msg);
 	request_send_error(c, FERR_PROTO, msg);
@@ -334,58 +496,135 @@ server_read_deadline(struct conn *c, int progress)
 
 	if (settings.read_timeout_ms <= 0 || (c->flags & CONN_CLOSING))
 		return;
-	if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
-		if (c->read_ev != NULL)
-			evtimer_del(c->read_ev);
+	if (evbuffer_get_length(c->in) == 0) {
+		if (c->read_timer != NULL)
+			evtimer_del(c->read_timer);
 		return;
 	}
-	if (c->read_ev == NULL)
-		c->read_ev = evtimer_new(base, server_read_timeout_cb, c);
-	else if (!progress && evtimer_pending(c->read_ev, NULL))
+	if (c->read_timer == NULL)
+		c->read_timer = evtimer_new(base, server_read_timeout_cb, c);
+	else if (!progress && evtimer_pending(c->read_timer, NULL))
 		return;
 	tv.tv_sec = settings.read_timeout_ms / 1000;
 	tv.tv_usec = (settings.read_timeout_ms % 1000) * 1000;
-	evtimer_add(c->read_ev, &tv);
+	evtimer_add(c->read_timer, &tv);
+}
+
+/* A header over --max-frame: say so and close, buffering none of it. */
+static void
+server_frame_too_big(struct conn *c, uint32_t len)
+{
+	char	*msg;
+
+	xasprintf(&msg, "frame of %u bytes is over the limit of %u", len,
+	    settings.max_frame);
+	log_warnx("connection %llu (uid %lu): %s", (unsigned long long)c->id,
+	    (unsigned long)c->uid, msg);
+	request_send_error(c, FERR_TOO_BIG, msg);
+	free(msg);
+	server_conn_close(c);
+}
+
+/*
+ * Dispatch the complete frames at the start of p; returns the bytes they
+ * took.  The rest, if any, is the start of a frame.
+ */
+static size_t
+server_frames(struct conn *c, const uint8_t *p, size_t n, int *progress)
+{
+	size_t		 off = 0;
+	uint32_t	 len;
+
+	while (!(c->flags & CONN_CLOSING) && n - off >= FRAME_HDR_LEN) {
+		if (frame_header_decode(p + off, settings.max_frame,
+		    &len) == -1) {
+			server_frame_too_big(c, len);
+			break;
+		}
+		if (n - off - FRAME_HDR_LEN < len)
+			break;
+		if (request_dispatch(c, p + off + FRAME_HDR_LEN, len) == -1)
+			server_conn_close(c);
+		off += FRAME_HDR_LEN + len;
+		*progress = 1;
+	}
+	return (off);
+}
+
+/*
+ * Complete the frame begun in an earlier read with the bytes at p, and
+ * dispatch it; returns the bytes taken.  Only what the frame needs is
+ * taken, so the length is checked before more than its header is
+ * buffered, and the frames after it go through server_frames().
+ */
+static size_t
+server_frame_finish(struct conn *c, const uint8_t *p, size_t n,
+    int *progress)
+{
+	uint8_t		 hdr[FRAME_HDR_LEN], *f;
+	size_t		 have, take, used = 0;
+	uint32_t	 len;
+
+	if ((have = evbuffer_get_length(c->in)) < FRAME_HDR_LEN) {
+		take = FRAME_HDR_LEN - have < n ? FRAME_HDR_LEN - have : n;
+		evbuffer_add(c->in, p, take);
+		used = take;
+		if ((have += take) < FRAME_HDR_LEN)
+			return (used);
+	}
+	evbuffer_copyout(c->in, hdr, sizeof(hdr));
+	if (frame_header_decode(hdr, settings.max_frame, &len) == -1) {
+		server_frame_too_big(c, len);
+		return (n);
+	}
+	take = FRAME_HDR_LEN + len - have;
+	if (take > n - used)
+		take = n - used;
+	evbuffer_add(c->in, p + used, take);
+	used += take;
+	if ((have += take) < FRAME_HDR_LEN + len)
+		return (used);
+	f = evbuffer_pullup(c->in, -1);
+	if (request_dispatch(c, f + FRAME_HDR_LEN, len) == -1)
+		server_conn_close(c);
+	evbuffer_drain(c->in, have);
+	*progress = 1;
+	return (used);
 }
 
 static void
-server_read_cb(struct bufferevent *bev, void *arg)
+server_read_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct conn	*c = arg;
-	struct evbuffer	*in = bufferevent_get_input(bev);
-	uint8_t		 hdr[FRAME_HDR_LEN], *p;
-	uint32_t	 len;
-	char		*msg;
+	ssize_t		 n;
+	size_t		 used;
 	int		 progress = 0;
 
-	while (!(c->flags & CONN_CLOSING)) {
-		if (evbuffer_copyout(in, hdr, sizeof(hdr)) < (ssize_t)sizeof(hdr))
-			break;
-		if (frame_header_decode(hdr, settings.max_frame, &len) == -1) {
-			xasprintf(&msg, "frame of %u bytes is over the limit "
-			    "of %u", len, settings.max_frame);
-			log_warnx("connection %llu (uid %lu): %s",
-			    (unsigned long long)c->id, (unsigned long)c->uid,
-			    msg);
-			request_send_error(c, FERR_TOO_BIG, msg);
-			free(msg);
-			server_conn_close(c);
-			break;
-		}
-		if (evbuffer_get_length(in) < sizeof(hdr) + len) {
-			/* Do not wake up again until the frame is complete. */
-			bufferevent_setwatermark(bev, EV_READ,
-			    sizeof(hdr) + len, 0);
-			server_read_deadline(c, progress);
+	if ((n = read(c->fd, server_rbuf, sizeof(server_rbuf))) == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
-		}
-		p = evbuffer_pullup(in, sizeof(hdr) + len);
-		if (request_dispatch(c, p + sizeof(hdr), len) == -1)
-			server_conn_close(c);
-		evbuffer_drain(in, sizeof(hdr) + len);
-		progress = 1;
+		log_debug("connection %llu: %s", (unsigned long long)c->id,
+		    strerror(errno));
+		server_conn_free(c);
+		return;
 	}
-	bufferevent_setwatermark(bev, EV_READ, 0, 0);
+	if (n == 0) {
+		/* Perhaps shut down for writing only: it may still read. */
+		if (!(c->flags & CONN_BLOCKED) &&
+		    evbuffer_get_length(c->out) > 0)
+			(void)server_conn_write(c);
+		server_conn_free(c);
+		return;
+	}
+	used = 0;
+	if (evbuffer_get_length(c->in) > 0)
+		used = server_frame_finish(c, server_rbuf, (size_t)n,
+		    &progress);
+	if (used < (size_t)n)
+		used += server_frames(c, server_rbuf + used, (size_t)n - used,
+		    &progress);
+	if (!(c->flags & CONN_CLOSING) && used < (size_t)n)
+		evbuffer_add(c->in, server_rbuf + used, (size_t)n - used);
 	server_read_deadline(c, progress);
 }
 
@@ -429,8 +668,7 @@ server_conn_new(int fd)
 		close(fd);
 		return (NULL);
 	}
-	if (server_reap_ev == NULL)
-		server_reap_ev = event_new(base, -1, 0, server_reap_cb, NULL);
+	server_init_events();
 	c = xcalloc(1, sizeof(*c));
 	c->fd = fd;
 	c->id = server_next_id++;
@@ -438,10 +676,16 @@ server_conn_new(int fd)
 	c->pid = cred.pid;
 	c->version = FUTURED_PROTOCOL_VERSION;
 	TAILQ_INIT(&c->pendings);
-	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-	bufferevent_setcb(c->bev, server_read_cb, server_write_cb,
-	    server_event_cb, c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->in = evbuffer_new();
+	c->out = evbuffer_new();
+	c->ev_read = event_new(base, fd, EV_READ | EV_PERSIST, server_read_cb,
+	    c);
+	c->ev_write = event_new(base, fd, EV_WRITE | EV_PERSIST,
+	    server_write_cb, c);
+	if (c->in == NULL || c->out == NULL || c->ev_read == NULL ||
+	    c->ev_write == NULL)
+		fatalx("%s: out of memory", __func__);
+	event_add(c->ev_read, NULL);
 	TAILQ_INSERT_TAIL(&server_conns, c, entry);
 	server_n++;
 	log_debug("connection %llu: uid %lu pid %ld",
@@ -499,16 +743,22 @@ server_conn_overfull(struct conn *c)
 {
 	if (c->flags & CONN_DEAD)
 		return (1);
-	if (c->bev == NULL || evbuffer_get_length(bufferevent_get_output(
-	    c->bev)) <= settings.max_unread)
+	if (c->out == NULL || evbuffer_get_length(c->out) <=
+	    settings.max_unread)
 		return (0);
 	log_warnx("connection %llu (uid %lu): over %zu bytes of unread "
 	    "answers, dropping it", (unsigned long long)c->id,
 	    (unsigned long)c->uid, settings.max_unread);
 	c->flags |= CONN_CLOSING | CONN_DEAD;
-	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-	if (c->read_ev != NULL)
-		evtimer_del(c->read_ev);
+	event_del(c->ev_read);
+	event_del(c->ev_write);
+	c->flags &= ~CONN_BLOCKED;
+	if (c->flags & CONN_DIRTY) {
+		TAILQ_REMOVE(&server_dirty, c, dirty_entry);
+		c->flags &= ~CONN_DIRTY;
+	}
+	if (c->read_timer != NULL)
+		evtimer_del(c->read_timer);
 	request_conn_free(c);
 	event_active(server_reap_ev, 0, 0);
 	return (1);
@@ -537,8 +787,9 @@ server_conn_send(struct conn *c, const void *p, size_t len)
 	if (server_conn_overfull(c))
 		return;
 	frame_header_encode(hdr, len);
-	evbuffer_add(bufferevent_get_output(c->bev), hdr, sizeof(hdr));
-	evbuffer_add(bufferevent_get_output(c->bev), p, len);
+	evbuffer_add(c->out, hdr, sizeof(hdr));
+	evbuffer_add(c->out, p, len);
+	server_conn_dirty(c);
 }
 
 static struct evbuffer_iovec server_reserved;
@@ -551,8 +802,6 @@ static struct evbuffer_iovec server_reserved;
 void *
 server_conn_reserve(struct conn *c, size_t len)
 {
-	struct evbuffer	*out;
-
 	if (c->sendfn != NULL) {
 		if (len > server_scratch_size) {
 			server_scratch = xreallocarray(server_scratch, len, 1);
@@ -560,8 +809,7 @@ server_conn_reserve(struct conn *c, size_t len)
 		}
 		return (server_scratch);
 	}
-	out = bufferevent_get_output(c->bev);
-	if (evbuffer_reserve_space(out, FRAME_HDR_LEN + len,
+	if (evbuffer_reserve_space(c->out, FRAME_HDR_LEN + len,
 	    &server_reserved, 1) != 1)
 		fatalx("%s: evbuffer_reserve_space", __func__);
 	frame_header_encode(server_reserved.iov_base, len);
@@ -571,42 +819,42 @@ server_conn_reserve(struct conn *c, size_t len)
 void
 server_conn_commit(struct conn *c, size_t len)
 {
-	struct evbuffer	*out;
-
 	if (c->sendfn != NULL) {
 		c->sendfn(c, server_scratch, len);
 		return;
 	}
-	out = bufferevent_get_output(c->bev);
 	server_reserved.iov_len = FRAME_HDR_LEN + len;
-	evbuffer_commit_space(out, &server_reserved, 1);
-	server_conn_overfull(c);
+	evbuffer_commit_space(c->out, &server_reserved, 1);
+	if (!server_conn_overfull(c))
+		server_conn_dirty(c);
 }
 
 /* Flush what is queued, then free; nothing more is read. */
 void
 server_conn_close(struct conn *c)
 {
-	struct timeval	 tv = { 5, 0 };
+	struct timeval	 tv = { SERVER_CLOSE_WAIT, 0 };
 
 	if (c->flags & CONN_CLOSING)
 		return;
 	c->flags |= CONN_CLOSING;
-	if (c->read_ev != NULL)
-		evtimer_del(c->read_ev);
-	if (c->bev == NULL) {
+	if (c->read_timer != NULL)
+		evtimer_del(c->read_timer);
+	if (c->out == NULL) {
 		/* A test double: its owner frees it. */
 		request_conn_free(c);
 		return;
 	}
-	bufferevent_disable(c->bev, EV_READ);
-	/* A peer that never reads its error must not keep us waiting. */
-	bufferevent_set_timeouts(c->bev, NULL, &tv);
+	event_del(c->ev_read);
 	request_conn_free(c);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
-		/* Nothing to flush; free from the loop, not under our caller. */
-		bufferevent_trigger(c->bev, EV_WRITE, BEV_TRIG_DEFER_CALLBACKS);
-	}
+	/*
+	 * The turn's flush writes what is queued and frees it, even with
+	 * nothing queued: never under our caller.
+	 */
+	if (c->flags & CONN_BLOCKED)
+		event_add(c->ev_write, &tv);
+	else
+		server_conn_dirty(c);
 }
 
 uid_t
@@ -643,17 +891,28 @@ server_stop_accepting(void)
 	}
 }
 
+/*
+ * At exit.  The loop may have stopped before this turn's flush ran: what
+ * the sockets take still goes, the rest is dropped.
+ */
 void
 server_close(void)
 {
 	struct conn	*c, *next;
 
 	server_stop_accepting();
-	TAILQ_FOREACH_SAFE(c, &server_conns, entry, next)
+	TAILQ_FOREACH_SAFE(c, &server_conns, entry, next) {
+		if (!(c->flags & (CONN_DEAD | CONN_BLOCKED)))
+			(void)server_conn_write(c);
 		server_conn_free(c);
+	}
 	if (server_reap_ev != NULL)
 		event_free(server_reap_ev);
 	server_reap_ev = NULL;
+	if (server_flush_ev != NULL)
+		event_free(server_flush_ev);
+	server_flush_ev = NULL;
+	server_flush_yields = 0;
 	free(server_scratch);
 	server_scratch = NULL;
 	server_scratch_size = 0;
