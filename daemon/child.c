@@ -1,8 +1,11 @@
 /*
- * Child processes: SIGCHLD arrives as a libevent signal event and every
- * exited child is reaped with a waitpid(WNOHANG) loop (tmux's
- * server_child_signal()).  Whoever spawned a child registers a callback
- * for its pid and gets the wait status from the loop.
+ * Child processes: every exited child is reaped with a waitpid(WNOHANG)
+ * loop when SIGCHLD arrives (tmux's server_child_signal()).  Whoever
+ * spawned a child registers a callback for its pid and gets the wait
+ * status from the loop.  SIGCHLD is blocked in every thread (child_init()
+ * runs before there is a second one) and read from a signalfd that the
+ * loop watches: one read per wakeup, where libevent's signal event cost
+ * a handler, its write to a pipe, rt_sigreturn and two reads.
  *
  * exec.c spawns from threads, so a command can exit (and be reaped
  * here) before the loop learns its pid.  Between child_expect() and
@@ -11,11 +14,13 @@
  */
 
 #include <sys/types.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -34,6 +39,7 @@ struct child {
 static LIST_HEAD(, child) child_table[CHILD_BUCKETS];
 static u_int		 child_n;
 static struct event	*child_ev;
+static int		 child_sigfd = -1;	/* -1: a libevent signal event */
 
 /* Reaped before anyone watched them, kept while spawns are in flight. */
 struct child_early {
@@ -60,12 +66,17 @@ child_keep(pid_t pid, int status)
 }
 
 static void
-child_signal_cb(evutil_socket_t sig, short events, void *arg)
+child_signal_cb(evutil_socket_t fd, short events, void *arg)
 {
-	struct child	*c;
-	pid_t		 pid;
-	int		 status;
+	struct signalfd_siginfo	 ssi[4];
+	struct child		*c;
+	pid_t			 pid;
+	int			 status;
 
+	/* SIGCHLD is not queued: one read takes it. */
+	if (child_sigfd != -1 && read(child_sigfd, ssi, sizeof(ssi)) == -1 &&
+	    errno != EAGAIN && errno != EINTR)
+		log_warn("%s: read", __func__);
 	for (;;) {
 		pid = waitpid(-1, &status, WNOHANG);
 		if (pid == 0)
@@ -92,15 +103,33 @@ child_signal_cb(evutil_socket_t sig, short events, void *arg)
 	}
 }
 
+/*
+ * Before any thread is created: SIGCHLD must stay blocked in all of them
+ * for the signalfd to see it.  Children get their own mask (posix_spawn's
+ * POSIX_SPAWN_SETSIGMASK).
+ */
 void
 child_init(void)
 {
-	int	 i;
+	sigset_t	 set;
+	int		 i;
 
 	for (i = 0; i < CHILD_BUCKETS; i++)
 		LIST_INIT(&child_table[i]);
-	child_ev = evsignal_new(base, SIGCHLD, child_signal_cb, NULL);
-	evsignal_add(child_ev, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == 0 &&
+	    (child_sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) !=
+	    -1)
+		child_ev = event_new(base, child_sigfd, EV_READ | EV_PERSIST,
+		    child_signal_cb, NULL);
+	else {
+		log_warn("%s: signalfd", __func__);
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		child_ev = evsignal_new(base, SIGCHLD, child_signal_cb, NULL);
+	}
+	if (child_ev == NULL || event_add(child_ev, NULL) == -1)
+		fatalx("%s: cannot watch SIGCHLD", __func__);
 }
 
 /*
@@ -128,8 +157,8 @@ child_watch(pid_t pid, void (*cb)(pid_t, int, void *), void *arg)
 	LIST_INSERT_HEAD(&child_table[pid % CHILD_BUCKETS], c, entry);
 	child_n++;
 	/*
-	 * No race with an early exit: the SIGCHLD handler only runs from
-	 * the loop, which is busy here registering it.
+	 * No race with an early exit: SIGCHLD is only handled by the loop,
+	 * which is busy here registering it.
 	 */
 }
 
@@ -198,4 +227,7 @@ child_shutdown(void)
 	if (child_ev != NULL)
 		event_free(child_ev);
 	child_ev = NULL;
+	if (child_sigfd != -1)
+		close(child_sigfd);
+	child_sigfd = -1;
 }

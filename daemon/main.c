@@ -464,13 +464,14 @@ main(int argc, char **argv)
 		fatalx("evthread_use_pthreads");
 	if ((base = event_base_new()) == NULL)
 		fatalx("event_base_new");
+	/* While we are one thread: it blocks SIGCHLD (a signalfd reads it). */
+	child_init();
 
 	handler_init();
 	if (plugin_load_all(&cause) == -1)
 		fatalx("%s", cause);
 	request_init();
 	sched_init();
-	child_init();
 	/* Before any child is spawned: they must not inherit these. */
 	sdnotify_init();
 	/* Replay before serving: no client sees a half-restored table. */
