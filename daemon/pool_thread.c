@@ -153,11 +153,11 @@ pool_thread_done_cb(evutil_socket_t fd, short events, void *arg)
 }
 
 /*
- * The threads block every signal (Redis bio.c): the loop takes them
- * through libevent.  Otherwise the kernel hands a process-directed
- * signal, SIGCHLD of every exec job above all, to whichever thread is
- * not blocking it, mostly an idle pool thread: it wakes only to write
- * to libevent's signal pipe and wake the loop, two wakeups for one.
+ * The threads block every signal (Redis bio.c): the loop takes them,
+ * through libevent or, SIGCHLD, a signalfd (child.c).  Otherwise the
+ * kernel hands a process-directed signal to whichever thread is not
+ * blocking it, mostly an idle pool thread, which wakes only to write to
+ * libevent's signal pipe and wake the loop: two wakeups for one.
  */
 int
 pool_thread_init(int n)
