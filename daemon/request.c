@@ -558,7 +558,6 @@ request_link(struct conn *c, struct job *j, const Futured__JobSpec *s,
 	return (0);
 }
 
-/* Build a job from a spec, or say what is wrong with it. */
 /* Whether a spec has nothing that needs a job_spec of its own. */
 static int
 request_spec_plain(const Futured__JobSpec *s)
@@ -575,6 +574,7 @@ request_spec_plain(const Futured__JobSpec *s)
 	    s->n_after == 0 && (!s->has_input_from || s->input_from == 0));
 }
 
+/* Build a job from a spec, or say what is wrong with it. */
 static struct job *
 request_job_from_spec(struct conn *c, const Futured__JobSpec *s, int *code,
     char **cause)

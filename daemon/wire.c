@@ -84,7 +84,8 @@ wire_jobinfo_size(const Futured__JobInfo *i)
 {
 	size_t	 n;
 
-	n = 1 + wire_varint_len(i->id) + 1 + wire_varint_len(wire_int32(i->state));
+	n = 1 + wire_varint_len(i->id) +
+	    1 + wire_varint_len(wire_int32(i->state));
 	if (i->has_exit_status)
 		n += 1 + wire_varint_len(wire_zigzag32(i->exit_status));
 	if (i->has_signal)
