@@ -542,18 +542,42 @@ pool_proc_parse(struct pool_proc_worker *w)
 }
 
 /*
+ * One read(2) into w->in.  evbuffer_read() would size it with an
+ * ioctl(FIONREAD) first: a system call per read for nothing.
+ */
+static ssize_t
+pool_proc_read_once(struct pool_proc_worker *w, size_t *room)
+{
+	struct evbuffer_iovec	 v;
+	ssize_t			 n;
+
+	if (evbuffer_reserve_space(w->in, POOL_PROC_READ_MAX, &v, 1) != 1)
+		fatalx("%s: evbuffer_reserve_space", __func__);
+	*room = v.iov_len;
+	if ((n = read(w->fd, v.iov_base, v.iov_len)) > 0) {
+		v.iov_len = (size_t)n;
+		if (evbuffer_commit_space(w->in, &v, 1) != 0)
+			fatalx("%s: evbuffer_commit_space", __func__);
+	}
+	return (n);
+}
+
+/*
  * Read what the worker wrote.  drain: the process is gone, read until
- * EOF or empty instead of one turn's worth.
+ * EOF or empty instead of one turn's worth.  A read that does not fill
+ * the room it had found the socket empty: no second read to hear EAGAIN.
  */
 static void
 pool_proc_read(struct pool_proc_worker *w, int drain)
 {
-	int	 n, i;
+	ssize_t	 n;
+	size_t	 room;
+	int	 i;
 
 	for (i = 0; drain || i < 16; i++) {
 		if (w->fd == -1 || (w->flags & (PPW_RDEOF | PPW_BROKEN)))
 			break;
-		n = evbuffer_read(w->in, w->fd, POOL_PROC_READ_MAX);
+		n = pool_proc_read_once(w, &room);
 		if (n == 0) {
 			w->flags |= PPW_RDEOF;
 			pool_proc_parse(w);
@@ -572,6 +596,8 @@ pool_proc_read(struct pool_proc_worker *w, int drain)
 			break;
 		}
 		pool_proc_parse(w);
+		if (!drain && (size_t)n < room)
+			break;
 	}
 }
 
