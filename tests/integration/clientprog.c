@@ -485,6 +485,30 @@ cmd_close(int argc, char **argv)
 }
 
 /*
+ * orphan: submit jobs that end after their client has gone (the daemon
+ * must drop their completions, not send them to a freed connection) and
+ * print their ids for the script to wait on.
+ */
+static int
+cmd_orphan(int argc, char **argv)
+{
+	struct fut_client	*c = must_connect();
+	struct fut_spec		*s = sleep_spec(argc > 1 ? argv[1] : "200ms");
+	struct fut_future	*f[4];
+	size_t			 i;
+
+	for (i = 0; i < 4; i++)
+		f[i] = must_submit(c, s);
+	for (i = 0; i < 4; i++)
+		printf("%" PRIu64 "\n", fut_id(f[i]));
+	fut_spec_free(s);
+	fut_close(c);
+	for (i = 0; i < 4; i++)
+		fut_future_free(f[i]);
+	return (0);
+}
+
+/*
  * stress: many threads hammer one shared client with every call at once.
  * It proves no answer goes to the wrong thread, every done-callback runs
  * exactly once (including ones that submit from inside the callback), and
@@ -1096,6 +1120,7 @@ static const struct {
 	{ "dispatch",		cmd_dispatch },
 	{ "attach",		cmd_attach },
 	{ "close",		cmd_close },
+	{ "orphan",		cmd_orphan },
 	{ "stress",		cmd_stress },
 	{ "lost",		cmd_lost },
 };

@@ -3,7 +3,8 @@
 # fut_submit_all pipelining a batch in one round trip, fut_poll never
 # blocking, fut_wait's timeout and cancel's took-effect answer, event-loop
 # integration through fut_client_fd/fut_client_dispatch/fut_on_done,
-# fut_attach to a job made by futurectl, and futures outliving fut_close.
+# fut_attach to a job made by futurectl, futures outliving fut_close,
+# and jobs that end after their client has gone.
 # Then "stress": 16 threads on one client mixing every call, callbacks
 # that submit, an event loop dispatching beside them, and futures shared
 # across threads; under --enable-tsan any data race makes it exit
@@ -21,6 +22,15 @@ for cmd in echo-kinds "threads 50" "submit-all 2000" poll wait-timeout \
 	"$CLIENTPROG" $cmd || fail "clientprog $cmd"
 	pass "clientprog $cmd"
 done
+
+# Jobs whose client is gone before they end: their completions are
+# dropped (under ASan a send to the freed connection would show).
+ids=$("$CLIENTPROG" orphan 300ms) || fail "clientprog orphan"
+# shellcheck disable=SC2086
+ck_exit 0 fctl wait -t 10s $ids
+ck_eq "$(fctl submit -d still-here -w echo)" still-here \
+    "daemon serves on after completions for a gone client"
+pass "clientprog orphan: completions for a client that left"
 
 id=$(fctl submit -d attached echo)
 ck_eq "$("$CLIENTPROG" attach "$id")" attached "attach to a futurectl job"
