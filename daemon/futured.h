@@ -199,7 +199,7 @@ struct job {
 	const struct job_spec	*spec;		/* see above */
 	const struct job_more	*more;
 	uint8_t			*payload;
-	uint32_t		 payload_len;
+	size_t			 payload_len;
 	uid_t			 owner;
 	int			 refs;
 	uint16_t		 flags;
