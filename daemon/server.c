@@ -736,7 +736,10 @@ server_accept_cb(evutil_socket_t lfd, short events, void *arg)
 
 /*
  * Too much unread output: the client is not reading its answers.  Drop
- * it from the loop (never under our caller, who may still use it).
+ * it from the loop, and free it, with its pendings, only in the reap:
+ * our caller may be one of those pendings, answering from a waiter's
+ * callback among others on the same job.  Until then what is sent to it
+ * is dropped here.
  */
 static int
 server_conn_overfull(struct conn *c)
@@ -759,7 +762,6 @@ server_conn_overfull(struct conn *c)
 	}
 	if (c->read_timer != NULL)
 		evtimer_del(c->read_timer);
-	request_conn_free(c);
 	event_active(server_reap_ev, 0, 0);
 	return (1);
 }

@@ -116,6 +116,35 @@ wait_until 5 grep -q "unread answers, dropping" "$T/daemon.log" ||
 ck_eq "$(fctl ping >/dev/null && echo up)" up "daemon serves on"
 pass "answers left unread are capped by --max-unread"
 
+# The same limit crossed while answers parked on a job go out together:
+# ten waits on a job with a big output, none read.  The connection is
+# dropped between two of those answers; the rest must not be sent to it
+# (nor its waiters freed twice) and the daemon serves on.
+python3 - "$SOCK" <<'PY' || fail "unread answers of parked waits"
+import sys, time, wire
+path = sys.argv[1]
+s = wire.connect(path)
+spec = wire.field(1, 2, b"sleep") + wire.field(4, 2, b"500ms")
+s.sendall(wire.frame(wire.request(1, 11, wire.field(1, 2, spec))))
+gate = dict(wire.fields(dict(wire.fields(wire.read_frame(s)))[12]))[1]
+spec = (wire.field(1, 2, b"echo") + wire.field(3, 2, b"z" * 60000) +
+    wire.field(12, 0, gate))
+s.sendall(wire.frame(wire.request(2, 11, wire.field(1, 2, spec))))
+job = dict(wire.fields(dict(wire.fields(wire.read_frame(s)))[12]))[1]
+wait = wire.field(1, 0, job) + wire.field(5, 0, 1)
+s.sendall(b"".join(wire.frame(wire.request(i, 13, wait))
+    for i in range(3, 13)))
+time.sleep(1.5)
+try:
+    data = wire.read_to_eof(s)
+    assert len(data) < 10 * 60000, len(data)
+except ConnectionResetError:
+    pass
+PY
+ck_eq "$(fctl ping >/dev/null && echo up)" up \
+    "daemon serves on after dropping a client inside its answers"
+pass "--max-unread crossed by parked answers"
+
 # --max-queued: at most 3 jobs not yet running per user.
 blocker=$(fctl submit sleep 30s)
 for i in 1 2 3; do
