@@ -291,7 +291,7 @@ job_timer_cb(evutil_socket_t fd, short events, void *arg)
 void
 job_submitted(struct job *j, int waiting)
 {
-	int64_t	 now = job_now_ms(), mono = job_mono_ms();
+	int64_t	 now = job_now_ms();
 
 	if (j->submitted_at == 0) {
 		j->submitted_at = now;
@@ -299,7 +299,8 @@ job_submitted(struct job *j, int waiting)
 	}
 	/* Only a deadline counts from submission on the monotonic clock. */
 	if (j->spec->deadline_ms > 0)
-		job_more(j)->submitted_mono = mono - (now - j->submitted_at);
+		job_more(j)->submitted_mono = job_mono_ms() -
+		    (now - j->submitted_at);
 	j->state = waiting ? JOB_WAITING : JOB_QUEUED;
 	sched_state_changed(j, (enum job_state)-1);
 	job_timer_arm(j);

@@ -145,42 +145,52 @@ wire_jobinfo(uint8_t *p, const Futured__JobInfo *i)
 	return (p);
 }
 
-/* The length of the body (a SubmitReply or a JobEvent), or 0. */
 static size_t
-wire_body_size(const Futured__Response *r)
+wire_submit_size(const Futured__SubmitReply *s)
 {
-	const Futured__SubmitReply	*s;
-	const Futured__JobEvent		*e;
-	size_t				 n;
+	size_t	 n;
 
+	n = 1 + wire_varint_len(s->id);
+	if (s->has_state)
+		n += 1 + wire_varint_len(wire_int32(s->state));
+	return (n);
+}
+
+/* A JobEvent of a JobInfo of jn bytes. */
+static size_t
+wire_event_size(size_t jn)
+{
+	return (1 + wire_varint_len(jn) + jn);
+}
+
+/*
+ * The body (a SubmitReply or a JobEvent) is field number body_case of
+ * the Response: protobuf-c numbers a oneof's cases by their fields.
+ */
+size_t
+wire_size(const Futured__Response *r)
+{
+	const Futured__JobEvent	*e;
+	size_t			 n;
+
+	if (r->base.n_unknown_fields != 0)
+		return (0);
 	switch (r->body_case) {
 	case FUTURED__RESPONSE__BODY_SUBMIT:
-		s = r->submit;
-		if (s->base.n_unknown_fields != 0)
+		if (r->submit->base.n_unknown_fields != 0)
 			return (0);
-		n = 1 + wire_varint_len(s->id);
-		if (s->has_state)
-			n += 1 + wire_varint_len(wire_int32(s->state));
-		return (n);
+		n = wire_submit_size(r->submit);
+		break;
 	case FUTURED__RESPONSE__BODY_EVENT:
 		e = r->event;
 		if (e->base.n_unknown_fields != 0 ||
 		    !wire_jobinfo_brief_ok(e->job))
 			return (0);
-		n = wire_jobinfo_size(e->job);
-		return (1 + wire_varint_len(n) + n);
+		n = wire_event_size(wire_jobinfo_size(e->job));
+		break;
 	default:
 		return (0);
 	}
-}
-
-size_t
-wire_size(const Futured__Response *r)
-{
-	size_t	 n;
-
-	if (r->base.n_unknown_fields != 0 || (n = wire_body_size(r)) == 0)
-		return (0);
 	return (1 + wire_varint_len(r->id) + wire_len_field(r->body_case, n));
 }
 
@@ -189,13 +199,14 @@ wire_pack(const Futured__Response *r, uint8_t *out)
 {
 	const Futured__SubmitReply	*s;
 	uint8_t				*p = out;
+	size_t				 jn;
 
 	*p++ = WIRE_TAG(1, WIRE_VARINT);
 	p = wire_varint(p, r->id);
 	p = wire_varint(p, WIRE_TAG(r->body_case, WIRE_LEN));
-	p = wire_varint(p, wire_body_size(r));
 	if (r->body_case == FUTURED__RESPONSE__BODY_SUBMIT) {
 		s = r->submit;
+		p = wire_varint(p, wire_submit_size(s));
 		*p++ = WIRE_TAG(1, WIRE_VARINT);
 		p = wire_varint(p, s->id);
 		if (s->has_state) {
@@ -203,8 +214,10 @@ wire_pack(const Futured__Response *r, uint8_t *out)
 			p = wire_varint(p, wire_int32(s->state));
 		}
 	} else {
+		jn = wire_jobinfo_size(r->event->job);
+		p = wire_varint(p, wire_event_size(jn));
 		*p++ = WIRE_TAG(1, WIRE_LEN);
-		p = wire_varint(p, wire_jobinfo_size(r->event->job));
+		p = wire_varint(p, jn);
 		p = wire_jobinfo(p, r->event->job);
 	}
 	return ((size_t)(p - out));
