@@ -28,13 +28,8 @@
 #include "futured.h"
 #include "frame.h"
 #include "log.h"
+#include "testlib.h"
 #include "xmalloc.h"
-
-/* Defined by daemon/main.c, which the tests do not link. */
-struct settings		 settings;
-struct event_base	*base;
-
-#define RUN_LIMIT_MS	5000	/* no test should need the loop longer */
 
 /* Response body field numbers, from proto/futured.proto. */
 #define BODY_ERROR	10
@@ -306,57 +301,47 @@ next_answer(struct answer *a)
 	return (1);
 }
 
-/* One loop turn, not waiting for anything. */
-static void
-step(void)
-{
-	event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-}
+struct answers {
+	struct answer	*out;
+	size_t		 n;
+	size_t		 got;
+	int		 eof;
+};
 
-static void
-run_limit_cb(evutil_socket_t fd, short events, void *arg)
+static int
+answers_in(void *arg)
 {
-	*(int *)arg = 1;
+	struct answers	*as = arg;
+
+	as->eof = take_input();
+	while (as->got < as->n && next_answer(&as->out[as->got]))
+		as->got++;
+	return (as->got == as->n || as->eof);
 }
 
 /* Turn the loop, reading sv[1], until n answers are in or EOF. */
 static void
 run_answers(struct answer *out, size_t n, int *eof)
 {
-	struct event	*limit;
-	struct timeval	 tv = { RUN_LIMIT_MS / 1000, 0 };
-	size_t		 got = 0;
-	int		 expired = 0;
+	struct answers	 as = { out, n, 0, 0 };
 
-	*eof = 0;
-	limit = evtimer_new(base, run_limit_cb, &expired);
-	evtimer_add(limit, &tv);
-	while (!expired) {
-		*eof = take_input();
-		while (got < n && next_answer(&out[got]))
-			got++;
-		if (got == n || *eof)
-			break;
-		event_base_loop(base, EVLOOP_ONCE);
-	}
-	event_free(limit);
-	ck_assert_msg(got == n, "%zu answers of %zu", got, n);
+	run_loop_until(answers_in, &as, RUN_LIMIT_S * 1000);
+	*eof = as.eof;
+	ck_assert_msg(as.got == n, "%zu answers of %zu", as.got, n);
+}
+
+static int
+closed(void *arg)
+{
+	return (take_input());
 }
 
 /* Turn the loop, reading sv[1], until the daemon has closed it. */
 static void
 run_until_closed(void)
 {
-	struct event	*limit;
-	struct timeval	 tv = { RUN_LIMIT_MS / 1000, 0 };
-	int		 expired = 0;
-
-	limit = evtimer_new(base, run_limit_cb, &expired);
-	evtimer_add(limit, &tv);
-	while (!expired && !take_input())
-		event_base_loop(base, EVLOOP_ONCE);
-	event_free(limit);
-	ck_assert_msg(!expired, "connection still open");
+	ck_assert_msg(run_loop_until(closed, NULL, RUN_LIMIT_S * 1000),
+	    "connection still open");
 	ck_assert_uint_eq(server_nconns(), 0);
 }
 
@@ -522,23 +507,38 @@ START_TEST(test_submit_answered_after_journal_write)
 }
 END_TEST
 
+/*
+ * Shrink the daemon's send buffer, so that it takes little at a time,
+ * and put n pings (ids 1 to n, 16 bytes at most each) in buf; returns
+ * their length.
+ */
+static size_t
+small_socket_pings(uint8_t *buf, size_t n)
+{
+	struct msg	 f;
+	size_t		 i, len = 0;
+	int		 sz = 4096;
+
+	ck_assert_int_eq(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz,
+	    sizeof(sz)), 0);
+	for (i = 0; i < n; i++) {
+		f = ping(i + 1);
+		ck_assert_uint_le(f.len, 16);
+		memcpy(buf + len, f.b, f.len);
+		len += f.len;
+	}
+	return (len);
+}
+
 /* The socket takes a part: the rest goes when it has room, in order. */
 START_TEST(test_full_socket_gets_the_rest)
 {
 	static struct answer	 a[3000];
 	static uint8_t		 all[3000 * 16];
-	struct msg		 f;
-	size_t			 i, len = 0;
-	int			 sz = 4096, eof;
+	size_t			 i, len;
+	int			 eof;
 
-	ck_assert_int_eq(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz,
-	    sizeof(sz)), 0);
-	for (i = 0; i < 3000; i++) {
-		f = ping(i + 1);
-		ck_assert_uint_le(f.len, 16);
-		memcpy(all + len, f.b, f.len);
-		len += f.len;
-	}
+	len = small_socket_pings(all, 3000);
 	must_write(all, len);
 	step();
 	ck_assert_msg(c->flags & CONN_BLOCKED, "the socket took it all");
@@ -555,17 +555,10 @@ START_TEST(test_close_flushes_first)
 {
 	static struct answer	 a[3001];
 	static uint8_t		 all[3000 * 16 + FRAME_HDR_LEN];
-	struct msg		 f;
-	size_t			 i, len = 0;
-	int			 sz = 4096, eof;
+	size_t			 i, len;
+	int			 eof;
 
-	ck_assert_int_eq(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz,
-	    sizeof(sz)), 0);
-	for (i = 0; i < 3000; i++) {
-		f = ping(i + 1);
-		memcpy(all + len, f.b, f.len);
-		len += f.len;
-	}
+	len = small_socket_pings(all, 3000);
 	frame_header_encode(all + len, settings.max_frame + 1);
 	len += FRAME_HDR_LEN;
 	must_write(all, len);
@@ -581,18 +574,11 @@ END_TEST
 START_TEST(test_unread_answers_capped)
 {
 	static uint8_t	 all[1000 * 16];
-	struct msg	 f;
-	size_t		 i, len = 0;
-	int		 sz = 4096, turns;
+	size_t		 len;
+	int		 turns;
 
 	settings.max_unread = 8192;
-	ck_assert_int_eq(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz,
-	    sizeof(sz)), 0);
-	for (i = 0; i < 1000; i++) {
-		f = ping(i + 1);
-		memcpy(all + len, f.b, f.len);
-		len += f.len;
-	}
+	len = small_socket_pings(all, 1000);
 	for (turns = 0; turns < 100 && server_nconns() > 0; turns++) {
 		(void)write(sv[1], all, len);
 		step();

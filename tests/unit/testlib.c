@@ -67,34 +67,44 @@ run_limit_cb(evutil_socket_t fd, short events, void *arg)
 }
 
 int
-run_until(const int *flag, int64_t ms)
+run_loop_until(int (*done)(void *), void *arg, int64_t ms)
 {
 	struct event	*limit;
 	struct timeval	 tv = { ms / 1000, (ms % 1000) * 1000 };
-	int		 expired = 0;
+	int		 expired = 0, ok;
 
 	limit = evtimer_new(base, run_limit_cb, &expired);
 	evtimer_add(limit, &tv);
-	while (!*flag && !expired)
+	while (!(ok = done(arg)) && !expired)
 		event_base_loop(base, EVLOOP_ONCE);
 	event_free(limit);
-	return (*flag);
+	return (ok);
+}
+
+static int
+flag_set(void *arg)
+{
+	return (*(const int *)arg);
+}
+
+int
+run_until(const int *flag, int64_t ms)
+{
+	return (run_loop_until(flag_set, (void *)flag, ms));
+}
+
+static int
+job_final(void *arg)
+{
+	return (JOB_FINAL(((struct job *)arg)->state));
 }
 
 void
 ck_run_until_final(struct job *j)
 {
-	struct event	*limit;
-	struct timeval	 tv = { RUN_LIMIT_S, 0 };
-	int		 expired = 0;
-
-	limit = evtimer_new(base, run_limit_cb, &expired);
-	evtimer_add(limit, &tv);
-	while (!JOB_FINAL(j->state) && !expired)
-		event_base_loop(base, EVLOOP_ONCE);
-	event_free(limit);
-	ck_assert_msg(JOB_FINAL(j->state), "job %llu still %s after %ds",
-	    (unsigned long long)j->id, job_state_name(j->state), RUN_LIMIT_S);
+	ck_assert_msg(run_loop_until(job_final, j, RUN_LIMIT_S * 1000),
+	    "job %llu still %s after %ds", (unsigned long long)j->id,
+	    job_state_name(j->state), RUN_LIMIT_S);
 }
 
 void

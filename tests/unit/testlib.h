@@ -1,7 +1,8 @@
 /*
- * What the unit tests of the scheduler and the job state machine share:
- * a daemon's settings and event base without sockets, and helpers that
- * run the loop and check a job's state.
+ * What the unit tests of the daemon's loop share: its settings and event
+ * base (main.c's, which they do not link), a fixture without sockets
+ * for the scheduler and job tests, and helpers that run the loop and
+ * check a job's state.
  */
 
 #ifndef FUTURED_TESTLIB_H
@@ -20,6 +21,8 @@ void		 loop_teardown(void);
 struct job	*must_insert(struct job *);
 /* One turn of the loop that does not block: runs the deferred kick. */
 void		 step(void);
+/* Run the loop until done(arg) holds or ms pass; returns done(arg). */
+int		 run_loop_until(int (*)(void *), void *, int64_t);
 /* Run the loop until *flag is set or ms pass; returns *flag. */
 int		 run_until(const int *, int64_t);
 /* Run the loop until j is final; fail after RUN_LIMIT_S. */
