@@ -64,6 +64,7 @@
 #include "futured/futured.h"
 #pragma GCC visibility pop
 
+#include "arena.h"
 #include "buf.h"
 #include "frame.h"
 #include "sockpath.h"
@@ -156,17 +157,6 @@ struct pending {
  */
 #define CLIENT_ARENA_SIZE	(16 * 1024)
 
-struct client_big {
-	struct client_big	*next;
-	max_align_t		 data[];
-};
-
-struct client_arena {
-	size_t			 used;
-	struct client_big	*big;		/* what did not fit */
-	max_align_t		 block[CLIENT_ARENA_SIZE / sizeof(max_align_t)];
-};
-
 struct fut_client {
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;
@@ -187,7 +177,8 @@ struct fut_client {
 	struct fut_cbq		 cbq;
 	int			 errcode;
 	char			 errmsg[CLIENT_ERRMAX];
-	struct client_arena	*arena;		/* see client_arena_alloc */
+	struct arena		 arena;		/* answers, decoded */
+	max_align_t		*arena_block;	/* its block, at the first read */
 };
 
 static void	client_fail_locked(struct fut_client *, int, const char *);
@@ -609,46 +600,6 @@ client_orphan_locked(struct fut_client *c, struct pending *p,
 	client_refresh_done_locked(c, p->jobid);
 }
 
-static void *
-client_arena_alloc(void *arg, size_t n)
-{
-	struct client_arena	*a = arg;
-	struct client_big	*b;
-	size_t			 al = sizeof(max_align_t);
-	void			*p;
-
-	n = (n + al - 1) / al * al;
-	if (n <= sizeof(a->block) - a->used) {
-		p = (uint8_t *)a->block + a->used;
-		a->used += n;
-		return (p);
-	}
-	if (n > SIZE_MAX - sizeof(*b) ||
-	    (b = malloc(sizeof(*b) + n)) == NULL)
-		return (NULL);
-	b->next = a->big;
-	a->big = b;
-	return (b->data);
-}
-
-static void
-client_arena_free(void *arg, void *p)
-{
-	/* Everything goes at client_arena_reset(). */
-}
-
-static void
-client_arena_reset(struct client_arena *a)
-{
-	struct client_big	*b;
-
-	while ((b = a->big) != NULL) {
-		a->big = b->next;
-		free(b);
-	}
-	a->used = 0;
-}
-
 /* Submit replies are not kept: this stands for an accepted one. */
 static Futured__Response	 client_accepted = {
 	.body_case = FUTURED__RESPONSE__BODY_SUBMIT
@@ -727,20 +678,18 @@ client_response_locked(struct fut_client *c, Futured__Response *r,
 static void
 client_process_locked(struct fut_client *c)
 {
-	ProtobufCAllocator	 alloc;
 	Futured__Response	*r;
 	uint32_t		 len;
 	size_t			 avail;
 	const uint8_t		*p;
 
-	if (c->arena == NULL &&
-	    (c->arena = calloc(1, sizeof(*c->arena))) == NULL) {
-		client_fail_locked(c, FUT_ENOMEM, "out of memory");
-		return;
+	if (c->arena_block == NULL) {
+		if ((c->arena_block = malloc(CLIENT_ARENA_SIZE)) == NULL) {
+			client_fail_locked(c, FUT_ENOMEM, "out of memory");
+			return;
+		}
+		arena_init(&c->arena, c->arena_block, CLIENT_ARENA_SIZE);
 	}
-	alloc.alloc = client_arena_alloc;
-	alloc.free = client_arena_free;
-	alloc.allocator_data = c->arena;
 	while (!c->dead) {
 		avail = c->rbuf.len - c->roff;
 		if (avail < FRAME_HDR_LEN)
@@ -753,16 +702,17 @@ client_process_locked(struct fut_client *c)
 		}
 		if (avail - FRAME_HDR_LEN < len)
 			break;
-		r = futured__response__unpack(&alloc, len, p + FRAME_HDR_LEN);
+		r = futured__response__unpack(&c->arena.pb, len,
+		    p + FRAME_HDR_LEN);
 		c->roff += FRAME_HDR_LEN + len;
 		if (r == NULL) {
-			client_arena_reset(c->arena);
+			arena_reset(&c->arena);
 			client_fail_locked(c, FUT_EPROTO,
 			    "futured sent a message that does not decode");
 			break;
 		}
 		client_response_locked(c, r, p + FRAME_HDR_LEN, len);
-		client_arena_reset(c->arena);
+		arena_reset(&c->arena);
 	}
 	if (c->roff == c->rbuf.len) {
 		c->rbuf.len = 0;
@@ -1208,9 +1158,8 @@ client_free(struct fut_client *c)
 {
 	buf_reset(&c->rbuf);
 	buf_reset(&c->wbuf);
-	if (c->arena != NULL)
-		client_arena_reset(c->arena);
-	free(c->arena);
+	arena_reset(&c->arena);
+	free(c->arena_block);
 	free(c->pending.b);
 	free(c->futures.b);
 	pthread_mutex_destroy(&c->lock);

@@ -23,6 +23,7 @@
 
 #include "futured.h"
 #include "futured.pb-c.h"
+#include "arena.h"
 #include "frame.h"
 #include "log.h"
 #include "wire.h"
@@ -1508,17 +1509,6 @@ request_ping(struct conn *c, uint64_t reqid)
 	request_send(c, &resp);
 }
 
-void
-request_init(void)
-{
-	u_int	 i;
-
-	request_started_ms = job_mono_ms();
-	for (i = 0; i < REQUEST_SINK_BUCKETS; i++)
-		LIST_INIT(&request_sinks[i]);
-	sched_set_final_hook(request_job_final);
-}
-
 /*
  * Requests are decoded into a bump arena: everything one frame allocates
  * goes at once when it has been answered, instead of a free() per field
@@ -1528,58 +1518,20 @@ request_init(void)
  */
 #define REQUEST_ARENA_SIZE	(64 * 1024)
 
-struct request_big {
-	struct request_big	*next;
-	max_align_t		 data[];
-};
+static max_align_t	 request_block[REQUEST_ARENA_SIZE / sizeof(max_align_t)];
+static struct arena	 request_arena;
 
-static struct {
-	max_align_t		 block[REQUEST_ARENA_SIZE / sizeof(max_align_t)];
-	size_t			 used;
-	struct request_big	*big;
-} request_arena;
-
-static void *
-request_arena_alloc(void *arg, size_t n)
+void
+request_init(void)
 {
-	struct request_big	*b;
-	size_t			 units;
+	u_int	 i;
 
-	units = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t);
-	if (units <= sizeof(request_arena.block) / sizeof(max_align_t) -
-	    request_arena.used) {
-		request_arena.used += units;
-		return (&request_arena.block[request_arena.used - units]);
-	}
-	if ((b = malloc(sizeof(*b) + n)) == NULL)
-		return (NULL);	/* protobuf-c reports the frame undecodable */
-	b->next = request_arena.big;
-	request_arena.big = b;
-	return (b->data);
+	request_started_ms = job_mono_ms();
+	arena_init(&request_arena, request_block, sizeof(request_block));
+	for (i = 0; i < REQUEST_SINK_BUCKETS; i++)
+		LIST_INIT(&request_sinks[i]);
+	sched_set_final_hook(request_job_final);
 }
-
-static void
-request_arena_free(void *arg, void *p)
-{
-	(void)arg;
-	(void)p;
-}
-
-static void
-request_arena_reset(void)
-{
-	struct request_big	*b;
-
-	while ((b = request_arena.big) != NULL) {
-		request_arena.big = b->next;
-		free(b);
-	}
-	request_arena.used = 0;
-}
-
-static ProtobufCAllocator request_allocator = {
-	request_arena_alloc, request_arena_free, NULL
-};
 
 /*
  * One frame from a client.  Undecodable: an error answer, and -1 so the
@@ -1590,9 +1542,9 @@ request_dispatch(struct conn *c, const uint8_t *data, size_t len)
 {
 	Futured__Request	*req;
 
-	req = futured__request__unpack(&request_allocator, len, data);
+	req = futured__request__unpack(&request_arena.pb, len, data);
 	if (req == NULL) {
-		request_arena_reset();
+		arena_reset(&request_arena);
 		log_warnx("connection %llu (uid %lu): undecodable frame of %zu "
 		    "bytes", (unsigned long long)c->id, (unsigned long)c->uid,
 		    len);
@@ -1644,6 +1596,6 @@ request_dispatch(struct conn *c, const uint8_t *data, size_t len)
 		    "unknown request (body %d)", (int)req->body_case);
 		break;
 	}
-	request_arena_reset();
+	arena_reset(&request_arena);
 	return (0);
 }
