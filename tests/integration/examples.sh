@@ -18,15 +18,10 @@ for prog in poll_loop libevent_loop demo; do
 	pass "examples/$prog: $(tail -n 1 "$T/ex.out")"
 done
 
-# Python: with the uninstalled library, and not in sanitizer builds
-# (python3 would have to load the sanitizer runtime first).
-if [ -z "${SAN_FLAGS:-}" ] && [ "${PYTHON:-:}" != ":" ]; then
-	FUTURED_LIBRARY=$abs_top_builddir/.libs/libfutured.so.0
-	PYTHONPATH=$abs_top_srcdir/bindings/python
-	PYTHONDONTWRITEBYTECODE=1
-	export FUTURED_LIBRARY PYTHONPATH PYTHONDONTWRITEBYTECODE
+# Python: with the uninstalled library (python_env in lib.sh).
+if python_env; then
 	for py in asyncio_loop.py demo.py; do
-		"$PYTHON" "$abs_top_srcdir/examples/$py" >"$T/ex.out" 2>&1 || {
+		pyrun "$abs_top_srcdir/examples/$py" >"$T/ex.out" 2>&1 || {
 			cat "$T/ex.out" >&2
 			fail "examples/$py"
 		}

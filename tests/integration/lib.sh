@@ -114,6 +114,50 @@ must() {
 	"$@" || fail "'$*' failed"
 }
 
+# python_env: point python3 at this build's uninstalled libfutured and at
+# the binding in the source tree; run it with pyrun.  In a sanitizer build
+# python3 must load the sanitizer's runtime before anything else, so pyrun
+# preloads it into python3 only: python3 drops LD_PRELOAD at startup
+# (a sitecustomize in $T), since other programs deadlock or crash with
+# that runtime, pkill and sh among them, and an exec job gets the
+# client's environment.  python3 never frees its own memory at exit, so
+# LeakSanitizer is off there (the C tests look for libfutured's leaks).
+# Returns 1, having said why, when python3 cannot run the binding here.
+python_env() {
+	: "${abs_top_builddir:?}" "${abs_top_srcdir:?}"
+	if [ "${PYTHON:-:}" = ":" ] || ! "$PYTHON" -c 'import ctypes' \
+	    2>/dev/null; then
+		echo "skip: no python3"
+		return 1
+	fi
+	FUTURED_LIBRARY=$abs_top_builddir/.libs/libfutured.so.0
+	PYTHONPATH=$abs_top_srcdir/bindings/python
+	PYTHONDONTWRITEBYTECODE=1
+	export FUTURED_LIBRARY PYTHONPATH PYTHONDONTWRITEBYTECODE
+	PY_SAN_ENV=
+	case "${SAN_FLAGS:-}" in
+	*address*)	_rt=libasan.so ;;
+	*thread*)	_rt=libtsan.so ;;
+	*)		return 0 ;;
+	esac
+	_rt=$(${CC:-cc} -print-file-name=$_rt 2>/dev/null) || _rt=
+	case "$_rt" in
+	/*)	;;
+	*)	echo "skip: no sanitizer runtime to preload into python3"
+		return 1 ;;
+	esac
+	mkdir -p "$T/pysan"
+	echo 'import os; os.environ.pop("LD_PRELOAD", None)' \
+	    >"$T/pysan/sitecustomize.py"
+	PY_SAN_ENV="LD_PRELOAD=$_rt PYTHONPATH=$T/pysan:$PYTHONPATH"
+	PY_SAN_ENV="$PY_SAN_ENV ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0"
+}
+
+pyrun() {
+	# shellcheck disable=SC2086
+	env ${PY_SAN_ENV:-} "$PYTHON" "$@"
+}
+
 # One field of futurectl's --json line for a job.
 jfield() {
 	python3 -c '

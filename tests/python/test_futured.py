@@ -12,6 +12,8 @@ fork, trio, and a daemon that dies under the waiters.
 
 import asyncio
 import concurrent.futures
+import faulthandler
+import gc
 import os
 import shutil
 import signal
@@ -25,6 +27,10 @@ import unittest
 import futured
 
 SLEEP = 0.5
+
+# make check's time limit ends a hung run with SIGTERM: say where each
+# thread was.
+faulthandler.register(signal.SIGTERM, all_threads=True, chain=True)
 
 
 class TestBasics(unittest.TestCase):
@@ -52,6 +58,18 @@ class TestBasics(unittest.TestCase):
         with futured.Client(os.environ["FUTURED_SOCKET"]) as c:
             self.assertEqual(c.submit("echo", data=b"x").result(5), b"x")
             self.assertGreaterEqual(c.fileno(), 0)
+            f = c.submit("echo", data=b"kept")
+            self.assertEqual(f.result(5), b"kept")
+        # Closed: the client is gone from libfutured, its finished future
+        # keeps its outcome, and dropping the object must not close it
+        # again (that was a use-after-free, caught by ASan here).
+        self.assertEqual(c.fileno(), -1)
+        self.assertEqual(f.result(0), b"kept")
+        with self.assertRaises(ValueError):
+            c.submit("echo")
+        c.close()
+        del c
+        gc.collect()
 
     def test_no_daemon(self):
         with self.assertRaises(futured.ConnectionLost):

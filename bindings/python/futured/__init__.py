@@ -496,8 +496,11 @@ class Client:
             if self._closed:
                 return
             self._closed = True
+            # fut_close() may free the client: nothing, __del__ included,
+            # may pass the pointer to libfutured again.
+            c, self._c = self._c, None
         if self._pid == os.getpid():
-            lib.fut_close(self._c)
+            lib.fut_close(c)
 
     def fileno(self):
         """The connection's file descriptor (for an event loop)."""
@@ -512,7 +515,10 @@ class Client:
             raise ConnectionLost(self._error(), rc)
 
     def _error(self):
-        return lib.fut_client_error(self._c).decode("utf-8", "replace")
+        c = self._c
+        if c is None:
+            return "futured.Client is closed"
+        return lib.fut_client_error(c).decode("utf-8", "replace")
 
     def _raise(self, what):
         code = lib.fut_client_errcode(self._c)
