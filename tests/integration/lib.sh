@@ -41,7 +41,9 @@ cleanup() {
 	exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM
+trap 'exit 1' INT
+trap 'echo "FAIL ($TEST_NAME): SIGTERM (over make check'"'"'s TEST_TIMEOUT?)" >&2
+    exit 1' TERM
 
 fail() {
 	echo "FAIL ($TEST_NAME): $*" >&2
