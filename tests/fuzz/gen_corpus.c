@@ -1,8 +1,10 @@
 /*
- * Writes the seed corpus of the fuzz targets: valid client conversations
- * (framed, packed Requests) built here with protobuf-c, so no binary seed
- * is ever committed.  Usage: gen_corpus DIR; it fills DIR/fuzz_frame and
- * DIR/fuzz_request with the same seeds (both read the wire format).
+ * Writes the seed corpus of the fuzz targets, built here with protobuf-c
+ * so that no binary seed is ever committed.  Usage: gen_corpus DIR.  It
+ * fills DIR/fuzz_frame and DIR/fuzz_request with the same valid client
+ * conversations (framed, packed Requests: both read that wire format),
+ * and DIR/fuzz_client with daemon answers (framed, packed Responses) to
+ * the requests fuzz_client.c's script makes.
  */
 
 #include <sys/stat.h>
@@ -36,14 +38,14 @@ add(Futured__Request *req)
 }
 
 static void
-save(const char *dir, const char *name)
+save_to(const char *dir, const char *name, const char *const *targets,
+    size_t ntargets)
 {
-	const char	*targets[] = { "fuzz_frame", "fuzz_request" };
 	char		 path[4096];
 	FILE		*f;
 	size_t		 i;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < ntargets; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, targets[i]);
 		mkdir(path, 0755);
 		snprintf(path, sizeof(path), "%s/%s/%s", dir, targets[i], name);
@@ -54,6 +56,14 @@ save(const char *dir, const char *name)
 	}
 	seedlen = 0;
 	reqid = 0;
+}
+
+static void
+save(const char *dir, const char *name)
+{
+	const char	*targets[] = { "fuzz_frame", "fuzz_request" };
+
+	save_to(dir, name, targets, 2);
 }
 
 static void
@@ -173,6 +183,309 @@ simple(int which)
 	add(&r);
 }
 
+/* Daemon answers, for fuzz_client. */
+
+static void
+save_client(const char *dir, const char *name)
+{
+	const char	*targets[] = { "fuzz_client" };
+
+	save_to(dir, name, targets, 1);
+}
+
+static void
+answer(Futured__Response *r, uint64_t id)
+{
+	size_t	 len;
+
+	r->id = id;
+	len = futured__response__get_packed_size(r);
+	if (seedlen + FRAME_HDR_LEN + len > sizeof(seed))
+		errx(1, "seed too big");
+	frame_header_encode(seed + seedlen, len);
+	futured__response__pack(r, seed + seedlen + FRAME_HDR_LEN);
+	seedlen += FRAME_HDR_LEN + len;
+}
+
+static void
+raw(const void *p, size_t len)
+{
+	if (seedlen + len > sizeof(seed))
+		errx(1, "seed too big");
+	memcpy(seed + seedlen, p, len);
+	seedlen += len;
+}
+
+static void
+hello_reply(uint64_t id, uint32_t version)
+{
+	Futured__Response	 r = FUTURED__RESPONSE__INIT;
+	Futured__HelloReply	 h = FUTURED__HELLO_REPLY__INIT;
+
+	h.version = version;
+	h.server_version = (char *)"0.1.0";
+	r.body_case = FUTURED__RESPONSE__BODY_HELLO;
+	r.hello = &h;
+	answer(&r, id);
+}
+
+static void
+submit_reply(uint64_t id, uint64_t job, Futured__State state)
+{
+	Futured__Response	 r = FUTURED__RESPONSE__INIT;
+	Futured__SubmitReply	 s = FUTURED__SUBMIT_REPLY__INIT;
+
+	s.id = job;
+	s.has_state = 1;
+	s.state = state;
+	r.body_case = FUTURED__RESPONSE__BODY_SUBMIT;
+	r.submit = &s;
+	answer(&r, id);
+}
+
+static void
+error_reply(uint64_t id, Futured__ErrorCode code, const char *msg)
+{
+	Futured__Response	 r = FUTURED__RESPONSE__INIT;
+	Futured__Error		 e = FUTURED__ERROR__INIT;
+
+	e.code = code;
+	e.message = (char *)msg;
+	r.body_case = FUTURED__RESPONSE__BODY_ERROR;
+	r.error = &e;
+	answer(&r, id);
+}
+
+static void
+subscribe_reply(uint64_t id, uint64_t job)
+{
+	Futured__Response	 r = FUTURED__RESPONSE__INIT;
+	Futured__SubscribeReply	 s = FUTURED__SUBSCRIBE_REPLY__INIT;
+
+	s.n_ids = 1;
+	s.ids = &job;
+	r.body_case = FUTURED__RESPONSE__BODY_SUBSCRIBE;
+	r.subscribe = &s;
+	answer(&r, id);
+}
+
+static void
+status_reply(uint64_t id, uint64_t job, Futured__State state)
+{
+	Futured__Response	 r = FUTURED__RESPONSE__INIT;
+	Futured__StatusReply	 s = FUTURED__STATUS_REPLY__INIT;
+	Futured__JobInfo	 ji = FUTURED__JOB_INFO__INIT, *jobs[1];
+
+	ji.id = job;
+	ji.state = state;
+	ji.handler = (char *)"echo";
+	ji.has_progress = 1;
+	ji.progress = 0.5;
+	jobs[0] = &ji;
+	s.n_jobs = 1;
+	s.jobs = jobs;
+	r.body_case = FUTURED__RESPONSE__BODY_STATUS;
+	r.status = &s;
+	answer(&r, id);
+}
+
+static void
+cancel_reply(uint64_t id, uint64_t job, int took, Futured__ErrorCode code)
+{
+	Futured__Response	 r = FUTURED__RESPONSE__INIT;
+	Futured__CancelReply	 c = FUTURED__CANCEL_REPLY__INIT;
+	Futured__CancelOutcome	 o = FUTURED__CANCEL_OUTCOME__INIT, *os[1];
+
+	o.id = job;
+	o.took_effect = took;
+	o.has_state = 1;
+	o.state = FUTURED__STATE__STATE_RUNNING;
+	if (code != FUTURED__ERROR_CODE__ERR_NONE) {
+		o.has_error_code = 1;
+		o.error_code = code;
+	}
+	os[0] = &o;
+	c.n_outcomes = job == 0 ? 0 : 1;
+	c.outcomes = os;
+	r.body_case = FUTURED__RESPONSE__BODY_CANCEL;
+	r.cancel = &c;
+	answer(&r, id);
+}
+
+/* A JobEvent (id 0) with a final JobInfo, as the daemon pushes it. */
+static void
+event(uint64_t job, Futured__State state, const char *out, int status,
+    int sig, const char *errmsg)
+{
+	Futured__Response	 r = FUTURED__RESPONSE__INIT;
+	Futured__JobEvent	 e = FUTURED__JOB_EVENT__INIT;
+	Futured__JobInfo	 ji = FUTURED__JOB_INFO__INIT;
+
+	ji.id = job;
+	ji.state = state;
+	if (out != NULL) {
+		ji.has_output = 1;
+		ji.output.data = (uint8_t *)out;
+		ji.output.len = strlen(out);
+	}
+	if (status >= 0) {
+		ji.has_exit_status = 1;
+		ji.exit_status = status;
+	}
+	if (sig != 0) {
+		ji.has_signal = 1;
+		ji.signal = sig;
+	}
+	if (errmsg != NULL) {
+		ji.error = (char *)errmsg;
+		ji.has_error_code = 1;
+		ji.error_code = FUTURED__ERROR_CODE__ERR_INTERNAL;
+		ji.has_stderr_tail = 1;
+		ji.stderr_tail.data = (uint8_t *)"boom\n";
+		ji.stderr_tail.len = 5;
+	}
+	e.job = &ji;
+	r.body_case = FUTURED__RESPONSE__BODY_EVENT;
+	r.event = &e;
+	answer(&r, 0);
+}
+
+static void
+ping_reply(uint64_t id)
+{
+	Futured__Response	 r = FUTURED__RESPONSE__INIT;
+	Futured__PingReply	 p = FUTURED__PING_REPLY__INIT;
+
+	p.server_version = (char *)"0.1.0";
+	p.protocol_version = 1;
+	r.body_case = FUTURED__RESPONSE__BODY_PING;
+	r.ping = &p;
+	answer(&r, id);
+}
+
+/*
+ * fuzz_client's request ids: 1 Hello, 2 submit, 3 and 4 submit_all,
+ * 5 subscribe to job 42 (fut_attach) and 6 its status, 7 the status
+ * fut_poll() asks for and 8 the cancel of the first job, when that job
+ * is still open.  The jobs here are 100, 101, 102 and 42.
+ */
+static void
+client_seeds(const char *dir)
+{
+	const Futured__State	 queued = FUTURED__STATE__STATE_QUEUED;
+	const Futured__State	 running = FUTURED__STATE__STATE_RUNNING;
+	const Futured__State	 ok = FUTURED__STATE__STATE_SUCCEEDED;
+	const Futured__State	 failed = FUTURED__STATE__STATE_FAILED;
+	const Futured__State	 cancelled = FUTURED__STATE__STATE_CANCELLED;
+	const Futured__State	 timedout = FUTURED__STATE__STATE_TIMED_OUT;
+	const uint8_t		 huge[] = { 0xff, 0xff, 0xff, 0xff };
+	const uint8_t		 junk[] = { 0, 0, 0, 3, 0xff, 0xff, 0xff };
+	size_t			 cut;
+
+	/* Every call answered, then every job ends. */
+	hello_reply(1, 1);
+	submit_reply(2, 100, queued);
+	submit_reply(3, 101, queued);
+	submit_reply(4, 102, FUTURED__STATE__STATE_WAITING);
+	subscribe_reply(5, 42);
+	status_reply(6, 42, running);
+	status_reply(7, 100, running);
+	cancel_reply(8, 100, 1, FUTURED__ERROR_CODE__ERR_NONE);
+	event(100, cancelled, NULL, -1, 15, "cancelled");
+	event(101, ok, "hello\n", 0, 0, NULL);
+	event(102, failed, "partial", 3, 0, "exited 3");
+	event(42, timedout, NULL, -1, 9, "timed out");
+	save_client(dir, "answered");
+
+	/* Jobs that end before the next call; final states in a status. */
+	hello_reply(1, 1);
+	submit_reply(2, 100, running);
+	event(100, ok, "early", 0, 0, NULL);
+	submit_reply(3, 101, queued);
+	submit_reply(4, 102, queued);
+	event(101, failed, NULL, 1, 0, "exited 1");
+	subscribe_reply(5, 42);
+	status_reply(6, 42, ok);
+	event(42, ok, "", 0, 0, NULL);
+	event(102, cancelled, NULL, -1, 0, NULL);
+	save_client(dir, "early-events");
+
+	/* Refusals, then the daemon shuts down. */
+	hello_reply(1, 1);
+	error_reply(2, FUTURED__ERROR_CODE__ERR_UNKNOWN_HANDLER,
+	    "unknown handler: echo");
+	submit_reply(3, 101, queued);
+	error_reply(4, FUTURED__ERROR_CODE__ERR_QUEUE_FULL, "queue full");
+	error_reply(5, FUTURED__ERROR_CODE__ERR_NOT_FOUND, "no such job");
+	error_reply(6, FUTURED__ERROR_CODE__ERR_NOT_FOUND, "no such job");
+	error_reply(0, FUTURED__ERROR_CODE__ERR_SHUTTING_DOWN,
+	    "shutting down");
+	save_client(dir, "refused");
+
+	/* Another protocol version. */
+	hello_reply(1, 2);
+	submit_reply(2, 100, queued);
+	save_client(dir, "hello-version");
+	error_reply(1, FUTURED__ERROR_CODE__ERR_VERSION, "version 1");
+	submit_reply(2, 100, queued);
+	save_client(dir, "hello-refused");
+
+	/* Answers of the wrong kind, for ids sent and not, and jobs not. */
+	hello_reply(1, 1);
+	status_reply(2, 100, queued);
+	submit_reply(3, 101, queued);
+	ping_reply(4);
+	submit_reply(5, 42, queued);
+	submit_reply(999, 7, queued);
+	event(555, ok, "stray", 0, 0, NULL);
+	event(101, running, NULL, -1, 0, NULL);
+	event(101, ok, "once", 0, 0, NULL);
+	event(101, failed, "twice", 1, 0, "again");
+	error_reply(0, FUTURED__ERROR_CODE__ERR_PROTO, "bad frame");
+	save_client(dir, "wrong-bodies");
+	ping_reply(1);
+	submit_reply(2, 100, queued);
+	save_client(dir, "hello-wrong-body");
+
+	/* A subscribe without the job, odd refreshes, a bad cancel. */
+	hello_reply(1, 1);
+	submit_reply(2, 100, queued);
+	submit_reply(3, 100, queued);	/* the same job twice */
+	submit_reply(4, 102, queued);
+	subscribe_reply(5, 41);
+	ping_reply(6);
+	submit_reply(7, 100, ok);
+	cancel_reply(8, 0, 0, FUTURED__ERROR_CODE__ERR_NONE);
+	event(100, ok, "shared", 0, 0, NULL);
+	save_client(dir, "odd-answers");
+	hello_reply(1, 1);
+	submit_reply(2, 100, queued);
+	submit_reply(3, 101, queued);
+	submit_reply(4, 102, queued);
+	subscribe_reply(5, 42);
+	status_reply(6, 42, running);
+	status_reply(7, 100, running);
+	cancel_reply(8, 100, 0, FUTURED__ERROR_CODE__ERR_NOT_FOUND);
+	save_client(dir, "cancel-refused");
+
+	/* Broken streams: a frame over the limit, junk, a cut frame. */
+	hello_reply(1, 1);
+	submit_reply(2, 100, queued);
+	raw(huge, sizeof(huge));
+	save_client(dir, "oversize");
+	hello_reply(1, 1);
+	submit_reply(2, 100, queued);
+	raw(junk, sizeof(junk));
+	save_client(dir, "undecodable");
+	hello_reply(1, 1);
+	submit_reply(2, 100, queued);
+	submit_reply(3, 101, queued);
+	cut = seedlen;
+	submit_reply(4, 102, queued);
+	seedlen = cut + (seedlen - cut) / 2;
+	save_client(dir, "truncated");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -204,5 +517,7 @@ main(int argc, char **argv)
 	simple(FUTURED__REQUEST__BODY_HANDLERS);
 	simple(FUTURED__REQUEST__BODY_STATS);
 	save(argv[1], "handlers-stats");
+
+	client_seeds(argv[1]);
 	return (0);
 }
