@@ -443,6 +443,7 @@ int		 journal_fsync_from_name(const char *);
 const char	*journal_fsync_name(int);
 int		 journal_open(char **);		/* replays */
 void		 journal_close(void);
+void		 journal_free(void);	/* after sched_free() */
 int		 journal_enabled(void);
 const char	*journal_failed(void);	/* NULL, or why submits are refused */
 int		 journal_flush(void);

@@ -1561,6 +1561,27 @@ journal_close(void)
 	journal.dirty = journal.suspended = 0;
 	/*
 	 * journal.strings and journal.ghosts stay: restored jobs point at
-	 * them until sched_free(), and a reopen (tests) reuses them.
+	 * them until sched_free(), and a reopen (tests) reuses them;
+	 * journal_free() frees them.
 	 */
+}
+
+/* Free the interned texts and ghost handlers: only after sched_free(). */
+void
+journal_free(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < journal.nstrings; i++)
+		free(journal.strings[i]);
+	free(journal.strings);
+	journal.strings = NULL;
+	journal.nstrings = 0;
+	for (i = 0; i < journal.nghosts; i++) {
+		free((char *)(uintptr_t)journal.ghosts[i]->name);
+		free(journal.ghosts[i]);
+	}
+	free(journal.ghosts);
+	journal.ghosts = NULL;
+	journal.nghosts = 0;
 }

@@ -520,6 +520,7 @@ main(int argc, char **argv)
 	server_close();
 	sched_free();
 	group_free_all();
+	journal_free();
 	child_shutdown();
 	event_free(sigterm);
 	event_free(sigint);

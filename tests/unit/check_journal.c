@@ -194,6 +194,7 @@ replay_teardown(void)
 	sched_cancel_all(0, "end of test");
 	sched_free();
 	group_free_all();
+	journal_free();
 	event_base_free(base);
 	base = NULL;
 	journal_write_fn = write;
