@@ -1158,7 +1158,8 @@ journal_restore(struct journal_replay *rp)
 	qsort(fin, nfin, sizeof(*fin), journal_finished_cmp);
 	for (i = 0; i < nfin; i++) {
 		j = fin[i].job;
-		if (j->more->finished_at + settings.retention_ms < now) {
+		/* Not finished_at + retention: a corrupt time may overflow. */
+		if (j->more->finished_at < now - settings.retention_ms) {
 			/* sched.c forgot it, or would have by now. */
 			ndrop++;
 			job_unref(j);

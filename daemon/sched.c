@@ -276,6 +276,7 @@ void
 sched_restore(struct job *j)
 {
 	struct job	**deps;
+	int64_t		  now, age;
 	int		  n;
 
 	if (j->id >= sched_next_id)
@@ -283,8 +284,19 @@ sched_restore(struct job *j)
 	sched_table_add(j);
 	if (JOB_FINAL(j->state)) {
 		sched_state_changed(j, (enum job_state)-1);
-		job_more(j)->finished_mono = job_mono_ms() -
-		    (job_now_ms() - j->more->finished_at);
+		/*
+		 * The age, kept within [0, retention] so that a time from
+		 * the future (a clock stepped back, a corrupt journal) or
+		 * from long ago cannot overflow: it is as if now, or gone.
+		 */
+		now = job_now_ms();
+		if (j->more->finished_at >= now)
+			age = 0;
+		else if (j->more->finished_at < now - settings.retention_ms)
+			age = settings.retention_ms;
+		else
+			age = now - j->more->finished_at;
+		job_more(j)->finished_mono = job_mono_ms() - age;
 		TAILQ_INSERT_TAIL(&sched_finished, j, entry);
 		sched_nfinished++;
 		if (sched_retention_ev != NULL)

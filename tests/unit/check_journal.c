@@ -4,8 +4,9 @@
  * queued jobs queue again, running ones fail with "daemon restarted" or
  * are queued again with the attempt counted (once: a second replay does
  * not count it again), finished ones keep their outcome until retention,
- * ids continue after the highest, and an fsync failure is reported to
- * the waiting submit and refuses the next.
+ * ids continue after the highest, finish times out of range overflow
+ * nothing, and an fsync failure is reported to the waiting submit and
+ * refuses the next.
  */
 
 #include <sys/stat.h>
@@ -374,6 +375,32 @@ START_TEST(test_replay_torn_tail)
 }
 END_TEST
 
+START_TEST(test_replay_finished_at_extremes)
+{
+	struct image	 m;
+	char		 d[PATH_MAX + 32], *cause = NULL;
+
+	/*
+	 * A finish time from the far future (a clock stepped back, or bits
+	 * gone bad under a good CRC) is kept as if just now, one from the
+	 * far past is forgotten; neither may overflow the retention sums.
+	 */
+	snprintf(d, sizeof(d), "%s/state", dir);
+	ck_assert_int_eq(mkdir(d, 0700), 0);
+	image_header(&m);
+	accept_rec(&m, 1, 0, 0);
+	final_rec(&m, 1, INT64_MAX);
+	accept_rec(&m, 2, 0, 0);
+	final_rec(&m, 2, INT64_MIN);
+	image_write(&m);
+	free(m.data);
+	ck_assert_msg(journal_open(&cause) == 0, "%s", cause);
+	ck_assert_ptr_nonnull(sched_find(1));
+	ck_assert_int_eq(sched_find(1)->state, JOB_SUCCEEDED);
+	ck_assert_ptr_null(sched_find(2));
+}
+END_TEST
+
 static int	fsyncs_left;
 
 static int
@@ -455,6 +482,7 @@ journal_suite(void)
 	tcase_add_test(tc, test_replay_states);
 	tcase_add_test(tc, test_replay_corrupt);
 	tcase_add_test(tc, test_replay_torn_tail);
+	tcase_add_test(tc, test_replay_finished_at_extremes);
 	tcase_add_test(tc, test_fsync_failure);
 	suite_add_tcase(s, tc);
 	return (s);
