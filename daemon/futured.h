@@ -422,6 +422,12 @@ size_t		 sched_waiter_jobs(struct waiter *, struct job ***);
 #define JOURNAL_HDR_LEN		16	/* magic, version, zeros */
 #define JOURNAL_RECORD_HDR	9	/* length, CRC, type */
 #define JOURNAL_RECORD_MAX	0x7fffffffU
+/*
+ * Job ids in a journal are below 2^63: a million jobs a second would take
+ * 292 000 years to get there, so a larger one is corruption, and to
+ * follow it would leave sched.c no id to give (it would wrap to 0).
+ */
+#define JOURNAL_ID_MAX		(UINT64_C(1) << 63)
 #define JOURNAL_CHECKPOINT	1	/* record types */
 #define JOURNAL_GROUP		2
 #define JOURNAL_ACCEPT		3

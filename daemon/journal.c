@@ -993,6 +993,13 @@ journal_replay_cb(int type, const uint8_t *p, size_t len, void *arg)
 		if ((cp = futured_journal__checkpoint__unpack(NULL, len,
 		    p)) == NULL)
 			return (-1);
+		if (cp->next_id > JOURNAL_ID_MAX) {
+			log_warnx("%s: record %llu: next id %llu out of range",
+			    journal.path, (unsigned long long)rp->records,
+			    (unsigned long long)cp->next_id);
+			futured_journal__checkpoint__free_unpacked(cp, NULL);
+			return (-1);
+		}
 		if (cp->next_id > rp->next_id)
 			rp->next_id = cp->next_id;
 		futured_journal__checkpoint__free_unpacked(cp, NULL);
@@ -1008,6 +1015,13 @@ journal_replay_cb(int type, const uint8_t *p, size_t len, void *arg)
 	case JOURNAL_ACCEPT:
 		if ((a = futured_journal__accept__unpack(NULL, len, p)) == NULL)
 			return (-1);
+		if (a->id >= JOURNAL_ID_MAX) {
+			log_warnx("%s: record %llu: job id %llu out of range",
+			    journal.path, (unsigned long long)rp->records,
+			    (unsigned long long)a->id);
+			futured_journal__accept__free_unpacked(a, NULL);
+			return (-1);
+		}
 		if (a->id == 0 || (rp->n > 0 &&
 		    a->id <= rp->reps[rp->n - 1].job->id)) {
 			/* Written once per id, in id order: never replay twice. */
@@ -1234,13 +1248,13 @@ journal_ids_after(const uint8_t *data, size_t len, size_t off)
 		p = data + off + JOURNAL_RECORD_HDR;
 		if (data[off + 8] == JOURNAL_ACCEPT &&
 		    (a = futured_journal__accept__unpack(NULL, plen, p)) != NULL) {
-			if (a->id >= next)
+			if (a->id >= next && a->id < JOURNAL_ID_MAX)
 				next = a->id + 1;
 			futured_journal__accept__free_unpacked(a, NULL);
 		} else if (data[off + 8] == JOURNAL_CHECKPOINT &&
 		    (cp = futured_journal__checkpoint__unpack(NULL, plen,
 		    p)) != NULL) {
-			if (cp->next_id > next)
+			if (cp->next_id > next && cp->next_id <= JOURNAL_ID_MAX)
 				next = cp->next_id;
 			futured_journal__checkpoint__free_unpacked(cp, NULL);
 		}

@@ -4,9 +4,9 @@
  * queued jobs queue again, running ones fail with "daemon restarted" or
  * are queued again with the attempt counted (once: a second replay does
  * not count it again), finished ones keep their outcome until retention,
- * ids continue after the highest, finish times out of range overflow
- * nothing, and an fsync failure is reported to the waiting submit and
- * refuses the next.
+ * ids continue after the highest (an id out of range is corruption),
+ * finish times out of range overflow nothing, and an fsync failure is
+ * reported to the waiting submit and refuses the next.
  */
 
 #include <sys/stat.h>
@@ -401,6 +401,42 @@ START_TEST(test_replay_finished_at_extremes)
 }
 END_TEST
 
+START_TEST(test_replay_id_out_of_range)
+{
+	FuturedJournal__Checkpoint	 cp = FUTURED_JOURNAL__CHECKPOINT__INIT;
+	struct image			 m;
+	char				 d[PATH_MAX + 32], *cause = NULL;
+
+	/*
+	 * An id of 2^63 or more is corruption: taken as is, the next id
+	 * would wrap to 0 and then repeat the ids of live jobs.
+	 */
+	snprintf(d, sizeof(d), "%s/state", dir);
+	ck_assert_int_eq(mkdir(d, 0700), 0);
+	image_header(&m);
+	accept_rec(&m, 1, 0, 0);
+	accept_rec(&m, UINT64_MAX, 0, 0);
+	accept_rec(&m, 3, 0, 0);
+	cp.next_id = UINT64_MAX;
+	image_msg(&m, JOURNAL_CHECKPOINT, &cp.base);
+	image_write(&m);
+	free(m.data);
+	ck_assert_int_eq(journal_open(&cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "(record 2)"));
+	free(cause);
+	journal_close();
+	sched_cancel_all(0, "restart");
+	sched_free();
+	sched_init();
+	settings.journal_repair = 1;
+	ck_assert_msg(journal_open(&cause) == 0, "%s", cause);
+	ck_assert_ptr_nonnull(sched_find(1));
+	ck_assert_ptr_null(sched_find(3));
+	/* Job 3's id stays used; the bad checkpoint is not followed. */
+	ck_assert_uint_eq(sched_total(), 3);
+}
+END_TEST
+
 static int	fsyncs_left;
 
 static int
@@ -483,6 +519,7 @@ journal_suite(void)
 	tcase_add_test(tc, test_replay_corrupt);
 	tcase_add_test(tc, test_replay_torn_tail);
 	tcase_add_test(tc, test_replay_finished_at_extremes);
+	tcase_add_test(tc, test_replay_id_out_of_range);
 	tcase_add_test(tc, test_fsync_failure);
 	suite_add_tcase(s, tc);
 	return (s);
