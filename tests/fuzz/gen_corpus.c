@@ -1,10 +1,16 @@
 /*
- * Writes the seed corpus of the fuzz targets, built here with protobuf-c
- * so that no binary seed is ever committed.  Usage: gen_corpus DIR.  It
- * fills DIR/fuzz_frame and DIR/fuzz_request with the same valid client
- * conversations (framed, packed Requests: both read that wire format),
- * and DIR/fuzz_client with daemon answers (framed, packed Responses) to
- * the requests fuzz_client.c's script makes.
+ * Writes the seed corpus of the fuzz targets, built here so that no
+ * binary seed is ever committed.  Usage: gen_corpus DIR; it fills
+ * - DIR/fuzz_frame and DIR/fuzz_request with the same seeds, valid
+ *   client conversations (framed, packed Requests; both read the wire
+ *   format);
+ * - DIR/fuzz_client with daemon answers (framed, packed Responses) to
+ *   the requests fuzz_client.c's script makes;
+ * - DIR/fuzz_journal with journals of every record type, encoded by
+ *   journal.c's own record encoder, and the damaged ones a crash or a
+ *   full disk leaves (torn tail, a flipped bit, an older version);
+ * - DIR/fuzz_config with config files covering every key of
+ *   futured.conf(5).
  */
 
 #include <sys/stat.h>
@@ -15,8 +21,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "futured.h"
 #include "futured.pb-c.h"
+#include "journal.pb-c.h"
 #include "frame.h"
 
 static uint8_t	 seed[1 << 16];
@@ -37,23 +46,34 @@ add(Futured__Request *req)
 	seedlen += FRAME_HDR_LEN + len;
 }
 
+/* main.c's globals, for journal.c's encoder. */
+struct settings		 settings;
+struct event_base	*base;
+
+static void
+save_file(const char *dir, const char *target, const char *name,
+    const void *data, size_t len)
+{
+	char	 path[4096];
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, target);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/%s/%s", dir, target, name);
+	if ((f = fopen(path, "wb")) == NULL)
+		err(1, "%s", path);
+	if (fwrite(data, 1, len, f) != len || fclose(f) != 0)
+		err(1, "%s", path);
+}
+
 static void
 save_to(const char *dir, const char *name, const char *const *targets,
     size_t ntargets)
 {
-	char		 path[4096];
-	FILE		*f;
-	size_t		 i;
+	size_t	 i;
 
-	for (i = 0; i < ntargets; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, targets[i]);
-		mkdir(path, 0755);
-		snprintf(path, sizeof(path), "%s/%s/%s", dir, targets[i], name);
-		if ((f = fopen(path, "wb")) == NULL)
-			err(1, "%s", path);
-		if (fwrite(seed, 1, seedlen, f) != seedlen || fclose(f) != 0)
-			err(1, "%s", path);
-	}
+	for (i = 0; i < ntargets; i++)
+		save_file(dir, targets[i], name, seed, seedlen);
 	seedlen = 0;
 	reqid = 0;
 }
@@ -486,6 +506,304 @@ client_seeds(const char *dir)
 	save_client(dir, "truncated");
 }
 
+/* Journals ------------------------------------------------------------ */
+
+static uint8_t	*jdata;
+static size_t	 jlen, jcap;
+
+static void
+jheader(void)
+{
+	jcap = 4096;
+	if ((jdata = malloc(jcap)) == NULL)
+		err(1, NULL);
+	journal_header_encode(jdata);
+	jlen = JOURNAL_HDR_LEN;
+}
+
+static void
+jrecord(int type, const ProtobufCMessage *m)
+{
+	size_t	 n = protobuf_c_message_get_packed_size(m);
+	uint8_t	*p;
+
+	if ((p = malloc(n + 1)) == NULL)
+		err(1, NULL);
+	protobuf_c_message_pack(m, p);
+	journal_record_encode(&jdata, &jlen, &jcap, type, p, n);
+	free(p);
+}
+
+static void
+jsave(const char *dir, const char *name, size_t len)
+{
+	save_file(dir, "fuzz_journal", name, jdata, len);
+}
+
+static void
+jcheckpoint(uint64_t next_id)
+{
+	FuturedJournal__Checkpoint	 cp = FUTURED_JOURNAL__CHECKPOINT__INIT;
+
+	cp.next_id = next_id;
+	cp.has_written_at = 1;
+	cp.written_at = 1700000000000LL;
+	jrecord(JOURNAL_CHECKPOINT, &cp.base);
+}
+
+static void
+jgroup(const char *name, int fail_fast, uint32_t parallel)
+{
+	FuturedJournal__Group	 g = FUTURED_JOURNAL__GROUP__INIT;
+
+	g.owner = 1000;
+	g.name = (char *)name;
+	g.has_fail_fast = 1;
+	g.fail_fast = fail_fast;
+	g.has_parallel = 1;
+	g.parallel = parallel;
+	jrecord(JOURNAL_GROUP, &g.base);
+}
+
+/* An ACCEPT with every field a spec can have. */
+static void
+jaccept(uint64_t id, const char *handler, uint32_t kind, uint64_t after,
+    uint64_t input_from, uint64_t parent, const char *group)
+{
+	FuturedJournal__Accept		 a = FUTURED_JOURNAL__ACCEPT__INIT;
+	FuturedJournal__KeyValue	 kv = FUTURED_JOURNAL__KEY_VALUE__INIT;
+	FuturedJournal__KeyValue	*kvs[1];
+	char				*args[2], *env[1];
+
+	a.id = id;
+	a.owner = 1000;
+	a.handler = (char *)handler;
+	a.kind = kind;
+	a.has_payload = 1;
+	a.payload.data = (uint8_t *)"payload";
+	a.payload.len = 7;
+	args[0] = (char *)"-c";
+	args[1] = (char *)"true";
+	a.n_args = 2;
+	a.args = args;
+	env[0] = (char *)"LANG=C";
+	a.n_env = 1;
+	a.env = env;
+	kv.key = (char *)"TRACE";
+	kv.value = (char *)"seed";
+	kvs[0] = &kv;
+	a.n_ctx = 1;
+	a.ctx = kvs;
+	a.cwd = (char *)"/";
+	a.has_timeout_ms = 1;
+	a.timeout_ms = 60000;
+	a.has_deadline_ms = 1;
+	a.deadline_ms = 4000000000000LL;
+	a.has_priority = 1;
+	a.priority = -3;
+	a.group = (char *)group;
+	if (after != 0) {
+		a.n_after = 1;
+		a.after = &after;
+	}
+	if (input_from != 0) {
+		a.has_input_from = 1;
+		a.input_from = input_from;
+	}
+	a.has_retries = 1;
+	a.retries = 2;
+	a.name = (char *)"seed job";
+	a.has_retry_delay_ms = 1;
+	a.retry_delay_ms = 100;
+	a.has_retry_timeouts = 1;
+	a.retry_timeouts = 1;
+	if (parent != 0) {
+		a.has_parent = 1;
+		a.parent = parent;
+	}
+	a.submitted_at = 1700000000000LL;
+	jrecord(JOURNAL_ACCEPT, &a.base);
+}
+
+static void
+jstart(uint64_t id, uint32_t attempt)
+{
+	FuturedJournal__Start	 st = FUTURED_JOURNAL__START__INIT;
+
+	st.id = id;
+	st.attempt = attempt;
+	st.has_started_at = 1;
+	st.started_at = 1700000000100LL;
+	jrecord(JOURNAL_START, &st.base);
+}
+
+static void
+jrequeue(uint64_t id)
+{
+	FuturedJournal__Requeue	 r = FUTURED_JOURNAL__REQUEUE__INIT;
+
+	r.id = id;
+	jrecord(JOURNAL_REQUEUE, &r.base);
+}
+
+static void
+jfinal(uint64_t id, uint32_t state, int64_t finished_at)
+{
+	FuturedJournal__Final	 f = FUTURED_JOURNAL__FINAL__INIT;
+
+	f.id = id;
+	f.state = state;
+	f.has_exit_status = 1;
+	f.exit_status = state == JOB_SUCCEEDED ? 0 : 1;
+	if (state == JOB_CANCELLED) {
+		f.has_signal = 1;
+		f.signal = 15;
+	}
+	if (state != JOB_SUCCEEDED) {
+		f.has_error_code = 1;
+		f.error_code = 1;
+		f.error = (char *)"it went wrong";
+	}
+	f.ended = (char *)"completed";
+	f.has_output = 1;
+	f.output.data = (uint8_t *)"output";
+	f.output.len = 6;
+	f.has_output_truncated = 1;
+	f.output_truncated = 1;
+	f.has_stderr_tail = 1;
+	f.stderr_tail.data = (uint8_t *)"warning";
+	f.stderr_tail.len = 7;
+	f.has_started_at = 1;
+	f.started_at = finished_at > INT64_MIN + 10 ? finished_at - 10 :
+	    finished_at;
+	f.has_finished_at = 1;
+	f.finished_at = finished_at;
+	f.has_attempts = 1;
+	f.attempts = 1;
+	jrecord(JOURNAL_FINAL, &f.base);
+}
+
+static void
+journals(const char *dir)
+{
+	/* Recent enough to be kept: an hour before this run. */
+	int64_t	 recent = (int64_t)time(NULL) * 1000 - 3600 * 1000;
+	size_t	 len;
+
+	jheader();
+	jsave(dir, "empty", 0);
+	jsave(dir, "header", jlen);
+	jsave(dir, "header-cut", JOURNAL_HDR_LEN / 2);
+
+	/* Every record type, every job state. */
+	jcheckpoint(5);
+	jgroup("g", 1, 2);
+	jaccept(5, "echo", JOB_ASYNC, 0, 0, 0, "g");		/* queued */
+	jaccept(6, "exec", JOB_BLOCKING, 0, 0, 5, "g");		/* running */
+	jstart(6, 1);
+	jaccept(7, "sha256", JOB_CPU, 0, 0, 0, NULL);		/* requeued */
+	jstart(7, 1);
+	jrequeue(7);
+	jaccept(8, "echo", JOB_ASYNC, 0, 0, 0, NULL);		/* succeeded */
+	jstart(8, 1);
+	jfinal(8, JOB_SUCCEEDED, recent);
+	jaccept(9, "exec", JOB_ASYNC, 0, 0, 0, NULL);		/* failed */
+	jstart(9, 3);
+	jfinal(9, JOB_FAILED, recent + 1);
+	jaccept(10, "sleep", JOB_ASYNC, 0, 0, 0, NULL);	/* cancelled */
+	jfinal(10, JOB_CANCELLED, recent + 2);
+	jaccept(11, "exec", JOB_CPU, 0, 0, 0, NULL);		/* old */
+	jfinal(11, JOB_TIMED_OUT, 1000);
+	jaccept(12, "echo", JOB_ASYNC, 5, 8, 0, NULL);		/* waiting */
+	jaccept(13, "plugin-gone", JOB_ASYNC, 0, 0, 0, NULL);	/* ghost */
+	jaccept(14, "sleep", JOB_CPU, 0, 0, 0, NULL);		/* bad kind */
+	jaccept(15, "echo", JOB_ASYNC, 0, 99, 0, NULL);	/* lost input */
+	jaccept(16, "echo", JOB_ASYNC, 9, 0, 0, NULL);		/* dep failed */
+	jaccept(8, "echo", JOB_ASYNC, 0, 0, 0, NULL);		/* again */
+	jsave(dir, "all-records", jlen);
+	len = jlen;
+
+	/* What a crash or a full disk leaves. */
+	jsave(dir, "torn-tail", len - 3);
+	jdata[JOURNAL_HDR_LEN + JOURNAL_RECORD_HDR + 1] ^= 0x10;
+	jsave(dir, "corrupt-inside", len);
+	jdata[JOURNAL_HDR_LEN + JOURNAL_RECORD_HDR + 1] ^= 0x10;
+	jdata[11]++;		/* the low byte of the version */
+	jsave(dir, "newer-version", len);
+	jdata[11]--;
+	free(jdata);
+
+	/* As compaction writes it: a checkpoint, then the live jobs. */
+	jheader();
+	jcheckpoint(100);
+	jgroup("batch", 0, 4);
+	jaccept(40, "echo", JOB_ASYNC, 0, 0, 0, "batch");
+	jfinal(40, JOB_SUCCEEDED, recent);
+	jaccept(41, "echo", JOB_ASYNC, 40, 40, 40, "batch");
+	jaccept(42, "exec", JOB_BLOCKING, 41, 0, 0, "batch");
+	jstart(42, 1);
+	jsave(dir, "compacted", jlen);
+	free(jdata);
+
+	/* Numbers at their limits: a replay must overflow nothing. */
+	jheader();
+	jcheckpoint(UINT64_MAX);
+	jgroup("wide", 1, UINT32_MAX);
+	jaccept(INT64_MAX, "echo", JOB_ASYNC, UINT64_MAX, UINT64_MAX,
+	    UINT64_MAX, "wide");
+	jstart(INT64_MAX, UINT32_MAX);
+	jaccept(UINT64_MAX - 1, "echo", JOB_ASYNC, 0, 0, 0, NULL);
+	jfinal(UINT64_MAX - 1, JOB_SUCCEEDED, INT64_MAX);
+	jaccept(UINT64_MAX, "echo", UINT32_MAX, 0, 0, 0, NULL);
+	jfinal(UINT64_MAX, UINT32_MAX, INT64_MIN);
+	jsave(dir, "limits", jlen);
+	free(jdata);
+}
+
+/* Config files ------------------------------------------------------- */
+
+static void
+cfg(const char *dir, const char *name, const char *text)
+{
+	save_file(dir, "fuzz_config", name, text, strlen(text));
+}
+
+static void
+configs(const char *dir)
+{
+	cfg(dir, "every-key",
+	    "# futured.conf(5): every key\n"
+	    "socket = /run/futured/futured.sock\n"
+	    "threads = 8\n"
+	    "procs = 2\n"
+	    "grace = 250ms\n"
+	    "shutdown-grace = 1.5m\n"
+	    "max-output = 1048576\n"
+	    "worker-memory = 512M\n"
+	    "log-level = debug\n"
+	    "journal = /var/lib/futured/journal\n"
+	    "fsync = batch\n"
+	    "fsync-interval = 20ms\n"
+	    "plugin = /usr/lib/futured/a.so\n"
+	    "plugin = /usr/lib/futured/b.so\n");
+	cfg(dir, "comments-blanks",
+	    "\n   # indented comment\n"
+	    "\tthreads=1\t# trailing comment\n"
+	    "socket = /tmp/a#b.sock\r\n"
+	    "grace = 2h\n"
+	    "worker-memory = 0\n"
+	    "journal = none\n"
+	    "fsync = always\n"
+	    "log-level = warn\n");
+	cfg(dir, "units",
+	    "shutdown-grace = 30\nworker-memory = 2g\nmax-output = 1\n"
+	    "fsync = none\nfsync-interval = 1s\nlog-level = error\n"
+	    "procs = 4096\n");
+	cfg(dir, "bad-line", "threads = 2\nprocs = 0\n");
+	cfg(dir, "no-equals", "log-level info\n");
+	cfg(dir, "twice", "procs = 1\nprocs = 2\n");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -519,5 +837,8 @@ main(int argc, char **argv)
 	save(argv[1], "handlers-stats");
 
 	client_seeds(argv[1]);
+
+	journals(argv[1]);
+	configs(argv[1]);
 	return (0);
 }
