@@ -1123,6 +1123,25 @@ journal_restore_failed(struct job *j, const char *fmt, ...)
 	journal_final(j);
 }
 
+/*
+ * A job can only wait on older ones (a submit names jobs that exist), so
+ * the restore, in id order, finds each in its final state.  The id of a
+ * newer one that j names, from a corrupt record, or 0.
+ */
+static uint64_t
+journal_dep_newer(const struct job *j)
+{
+	size_t	 i;
+
+	for (i = 0; i < j->spec->nafter; i++) {
+		if (j->spec->after[i] >= j->id)
+			return (j->spec->after[i]);
+	}
+	if (j->spec->input_from >= j->id)
+		return (j->spec->input_from);
+	return (0);
+}
+
 /* Tie a replayed job to its group and, if it is still known, its parent. */
 static void
 journal_restore_link(struct job *j)
@@ -1159,6 +1178,7 @@ journal_restore(struct journal_replay *rp)
 {
 	struct journal_rep	*r, *fin;
 	struct job		*j;
+	uint64_t		 dep;
 	size_t			 i, nfin = 0;
 	int64_t			 now = job_now_ms();
 	u_int			 nq = 0, nrun = 0, nkept = 0, ndrop = 0;
@@ -1195,6 +1215,16 @@ journal_restore(struct journal_replay *rp)
 			journal_restore_failed(j, "handler \"%s\" does not run "
 			    "as %s any more", j->handler->name,
 			    job_kind_name(j->kind));
+			continue;
+		}
+		/*
+		 * Else it would wait on a job not restored yet, and the
+		 * next restart, with that one final, could decide otherwise.
+		 */
+		if ((dep = journal_dep_newer(j)) != 0) {
+			journal_restore_failed(j, "depends on job %llu, which "
+			    "is not older (corrupt journal)",
+			    (unsigned long long)dep);
 			continue;
 		}
 		if (j->spec->input_from != 0 && !r->input_resolved &&

@@ -5,8 +5,9 @@
  * are queued again with the attempt counted (once: a second replay does
  * not count it again), finished ones keep their outcome until retention,
  * ids continue after the highest (an id out of range is corruption),
- * finish times out of range overflow nothing, and an fsync failure is
- * reported to the waiting submit and refuses the next.
+ * finish times out of range overflow nothing, a job waiting on a newer
+ * one fails, and an fsync failure is reported to the waiting submit and
+ * refuses the next.
  */
 
 #include <sys/stat.h>
@@ -437,6 +438,38 @@ START_TEST(test_replay_id_out_of_range)
 }
 END_TEST
 
+START_TEST(test_replay_newer_dependency)
+{
+	struct image	 m;
+	char		 d[PATH_MAX + 32], *cause = NULL;
+	struct job	*j;
+
+	/*
+	 * Job 1 waits on job 2, which no submit allows: the restore, in id
+	 * order, queued 1 as if 2 were gone, and had 2 then failed (say its
+	 * handler was gone), the next restart cancelled 1.  It fails now.
+	 */
+	snprintf(d, sizeof(d), "%s/state", dir);
+	ck_assert_int_eq(mkdir(d, 0700), 0);
+	image_header(&m);
+	accept_rec(&m, 1, 0, 2);
+	accept_rec(&m, 2, 0, 0);
+	image_write(&m);
+	free(m.data);
+	ck_assert_msg(journal_open(&cause) == 0, "%s", cause);
+	ck_assert_ptr_nonnull(j = sched_find(1));
+	ck_assert_int_eq(j->state, JOB_FAILED);
+	ck_assert_ptr_nonnull(strstr(j->more->error, "depends on job 2"));
+	journal_close();
+	sched_cancel_all(0, "restart");
+	sched_free();
+	group_free_all();
+	sched_init();
+	ck_assert_msg(journal_open(&cause) == 0, "%s", cause);
+	ck_assert_int_eq(sched_find(1)->state, JOB_FAILED);
+}
+END_TEST
+
 static int	fsyncs_left;
 
 static int
@@ -520,6 +553,7 @@ journal_suite(void)
 	tcase_add_test(tc, test_replay_torn_tail);
 	tcase_add_test(tc, test_replay_finished_at_extremes);
 	tcase_add_test(tc, test_replay_id_out_of_range);
+	tcase_add_test(tc, test_replay_newer_dependency);
 	tcase_add_test(tc, test_fsync_failure);
 	suite_add_tcase(s, tc);
 	return (s);
