@@ -173,8 +173,6 @@ END_TEST
 static void
 replay_setup(void)
 {
-	char	*cause;
-
 	settings_defaults(&settings);
 	log_init(LOG_LEVEL_WARN, 0);
 	snprintf(dir, sizeof(dir), "/tmp/check_journal.XXXXXX");
@@ -184,7 +182,35 @@ replay_setup(void)
 	base = event_base_new();
 	handler_init();
 	sched_init();
-	(void)cause;
+}
+
+/* What the daemon's exit does to the journal and the job table. */
+static void
+replay_stop(const char *why)
+{
+	journal_close();
+	sched_cancel_all(0, why);
+	sched_free();
+	group_free_all();
+}
+
+/* A restart: the next journal_open() replays into an empty table. */
+static void
+replay_restart(void)
+{
+	replay_stop("restart");
+	sched_init();
+}
+
+/* The journal's directory, made as the daemon would, and a new image. */
+static void
+replay_image(struct image *m)
+{
+	char	 d[PATH_MAX + 32];
+
+	snprintf(d, sizeof(d), "%s/state", dir);
+	ck_assert_int_eq(mkdir(d, 0700), 0);
+	image_header(m);
 }
 
 static void
@@ -192,10 +218,7 @@ replay_teardown(void)
 {
 	char	 cmd[PATH_MAX + 32];
 
-	journal_close();
-	sched_cancel_all(0, "end of test");
-	sched_free();
-	group_free_all();
+	replay_stop("end of test");
 	journal_free();
 	event_base_free(base);
 	base = NULL;
@@ -260,11 +283,8 @@ write_mixed(void)
 {
 	FuturedJournal__Checkpoint	 cp = FUTURED_JOURNAL__CHECKPOINT__INIT;
 	struct image			 m;
-	char				 d[PATH_MAX + 32];
 
-	snprintf(d, sizeof(d), "%s/state", dir);
-	ck_assert_int_eq(mkdir(d, 0700), 0);
-	image_header(&m);
+	replay_image(&m);
 	cp.next_id = 20;
 	image_msg(&m, JOURNAL_CHECKPOINT, &cp.base);
 	accept_rec(&m, 3, 0, 0);			/* queued */
@@ -316,11 +336,7 @@ START_TEST(test_replay_states)
 	ck_assert_msg(journal_open(&cause) == 0, "%s", cause);
 	check_mixed();
 	/* What the restore decided is journaled: a second replay agrees. */
-	journal_close();
-	sched_cancel_all(0, "restart");
-	sched_free();
-	group_free_all();
-	sched_init();
+	replay_restart();
 	ck_assert_msg(journal_open(&cause) == 0, "%s", cause);
 	ck_assert_int_eq(sched_find(3)->state, JOB_QUEUED);
 	ck_assert_int_eq(sched_find(5)->state, JOB_FAILED);
@@ -347,10 +363,7 @@ START_TEST(test_replay_corrupt)
 	ck_assert_int_eq(journal_open(&cause), -1);
 	ck_assert_ptr_nonnull(strstr(cause, "corrupt at byte 16 (record 1)"));
 	free(cause);
-	journal_close();
-	sched_cancel_all(0, "restart");
-	sched_free();
-	sched_init();
+	replay_restart();
 	settings.journal_repair = 1;
 	ck_assert_msg(journal_open(&cause) == 0, "%s", cause);
 	/* Nothing survives, but the ids used after the cut stay used. */
@@ -379,16 +392,14 @@ END_TEST
 START_TEST(test_replay_finished_at_extremes)
 {
 	struct image	 m;
-	char		 d[PATH_MAX + 32], *cause = NULL;
+	char		*cause = NULL;
 
 	/*
 	 * A finish time from the far future (a clock stepped back, or bits
 	 * gone bad under a good CRC) is kept as if just now, one from the
 	 * far past is forgotten; neither may overflow the retention sums.
 	 */
-	snprintf(d, sizeof(d), "%s/state", dir);
-	ck_assert_int_eq(mkdir(d, 0700), 0);
-	image_header(&m);
+	replay_image(&m);
 	accept_rec(&m, 1, 0, 0);
 	final_rec(&m, 1, INT64_MAX);
 	accept_rec(&m, 2, 0, 0);
@@ -406,15 +417,13 @@ START_TEST(test_replay_id_out_of_range)
 {
 	FuturedJournal__Checkpoint	 cp = FUTURED_JOURNAL__CHECKPOINT__INIT;
 	struct image			 m;
-	char				 d[PATH_MAX + 32], *cause = NULL;
+	char				*cause = NULL;
 
 	/*
 	 * An id of 2^63 or more is corruption: taken as is, the next id
 	 * would wrap to 0 and then repeat the ids of live jobs.
 	 */
-	snprintf(d, sizeof(d), "%s/state", dir);
-	ck_assert_int_eq(mkdir(d, 0700), 0);
-	image_header(&m);
+	replay_image(&m);
 	accept_rec(&m, 1, 0, 0);
 	accept_rec(&m, UINT64_MAX, 0, 0);
 	accept_rec(&m, 3, 0, 0);
@@ -425,10 +434,7 @@ START_TEST(test_replay_id_out_of_range)
 	ck_assert_int_eq(journal_open(&cause), -1);
 	ck_assert_ptr_nonnull(strstr(cause, "(record 2)"));
 	free(cause);
-	journal_close();
-	sched_cancel_all(0, "restart");
-	sched_free();
-	sched_init();
+	replay_restart();
 	settings.journal_repair = 1;
 	ck_assert_msg(journal_open(&cause) == 0, "%s", cause);
 	ck_assert_ptr_nonnull(sched_find(1));
@@ -441,7 +447,7 @@ END_TEST
 START_TEST(test_replay_newer_dependency)
 {
 	struct image	 m;
-	char		 d[PATH_MAX + 32], *cause = NULL;
+	char		*cause = NULL;
 	struct job	*j;
 
 	/*
@@ -449,9 +455,7 @@ START_TEST(test_replay_newer_dependency)
 	 * order, queued 1 as if 2 were gone, and had 2 then failed (say its
 	 * handler was gone), the next restart cancelled 1.  It fails now.
 	 */
-	snprintf(d, sizeof(d), "%s/state", dir);
-	ck_assert_int_eq(mkdir(d, 0700), 0);
-	image_header(&m);
+	replay_image(&m);
 	accept_rec(&m, 1, 0, 2);
 	accept_rec(&m, 2, 0, 0);
 	image_write(&m);
@@ -460,11 +464,7 @@ START_TEST(test_replay_newer_dependency)
 	ck_assert_ptr_nonnull(j = sched_find(1));
 	ck_assert_int_eq(j->state, JOB_FAILED);
 	ck_assert_ptr_nonnull(strstr(j->more->error, "depends on job 2"));
-	journal_close();
-	sched_cancel_all(0, "restart");
-	sched_free();
-	group_free_all();
-	sched_init();
+	replay_restart();
 	ck_assert_msg(journal_open(&cause) == 0, "%s", cause);
 	ck_assert_int_eq(sched_find(1)->state, JOB_FAILED);
 }
