@@ -11,7 +11,6 @@
 
 #include <sys/types.h>
 
-#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,38 +21,23 @@
 #include <event2/event.h>
 
 #include "futured.h"
+#include "fuzzfile.h"
 #include "log.h"
 
 /* main.c's globals: the daemon's main() is not linked in. */
 struct settings		 settings;
 struct event_base	*base;
 
-static char		 dir[PATH_MAX];
-static char		 path[PATH_MAX + 16];
+static const char	*path;
 
 int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-static void
-fuzz_config_rmdir(void)
-{
-	unlink(path);
-	rmdir(dir);
-}
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char	*tmp;
-
 	log_init(LOG_LEVEL_ERROR, 0);
-	if ((tmp = getenv("TMPDIR")) == NULL || *tmp != '/')
-		tmp = "/tmp";
-	snprintf(dir, sizeof(dir), "%s/fuzz_config.XXXXXX", tmp);
-	if (mkdtemp(dir) == NULL)
-		abort();
-	snprintf(path, sizeof(path), "%s/futured.conf", dir);
-	atexit(fuzz_config_rmdir);
+	path = fuzzfile_init("fuzz_config", "futured.conf", 0);
 	return (0);
 }
 
@@ -80,14 +64,9 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char	*cause = NULL;
-	int	 fd, level = LOG_LEVEL_INFO;
+	int	 level = LOG_LEVEL_INFO;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd == -1)
-		abort();
-	if (size > 0 && write(fd, data, size) != (ssize_t)size)
-		abort();
-	close(fd);
+	fuzzfile_write(data, size);
 
 	settings_defaults(&settings);
 	if (config_load(path, 1, &level, &cause) == -1) {

@@ -27,7 +27,6 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 
-#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,6 +37,7 @@
 #include <event2/event.h>
 
 #include "futured.h"
+#include "fuzzfile.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -47,8 +47,7 @@
 struct settings		 settings;
 struct event_base	*base;
 
-static char		 dir[PATH_MAX];
-static char		 path[PATH_MAX + 16];
+static const char	*path;
 
 struct fuzz_jobs {
 	uint64_t	 next_id;
@@ -61,48 +60,14 @@ struct fuzz_jobs {
 int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-static void
-fuzz_journal_rmdir(void)
-{
-	char	 sub[PATH_MAX + 16];
-
-	unlink(path);
-	snprintf(sub, sizeof(sub), "%s.new", path);
-	unlink(sub);
-	rmdir(dir);
-}
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char	*tmp;
-
 	log_init(LOG_LEVEL_ERROR, 0);
 	/* tmpfs if there is one: every input is written and fsynced. */
-	if (access("/dev/shm", W_OK) == 0)
-		tmp = "/dev/shm";
-	else if ((tmp = getenv("TMPDIR")) == NULL || *tmp != '/')
-		tmp = "/tmp";
-	snprintf(dir, sizeof(dir), "%s/fuzz_journal.XXXXXX", tmp);
-	if (mkdtemp(dir) == NULL)
-		abort();
-	snprintf(path, sizeof(path), "%s/journal", dir);
-	atexit(fuzz_journal_rmdir);
+	path = fuzzfile_init("fuzz_journal", "journal", 1);
 	handler_init();
 	return (0);
-}
-
-static void
-fuzz_journal_write(const uint8_t *data, size_t size)
-{
-	int	 fd;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd == -1)
-		abort();
-	if (size > 0 && write(fd, data, size) != (ssize_t)size)
-		abort();
-	close(fd);
 }
 
 static void
@@ -226,7 +191,7 @@ fuzz_journal_one(const uint8_t *data, size_t size)
 	    memcmp(data, hdr, JOURNAL_HDR_LEN) == 0 :
 	    memcmp(data, hdr, size) == 0;
 
-	fuzz_journal_write(data, size);
+	fuzzfile_write(data, size);
 	fuzz_journal_setup(0);
 	if (journal_open(&cause) == -1) {
 		if (cause == NULL)
