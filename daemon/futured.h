@@ -215,7 +215,7 @@ struct job {
 	uint8_t			 state;		/* enum job_state */
 	int8_t			 priority;
 	int64_t			 submitted_at;	/* wall clock, ms since the epoch */
-	/* The connection told of the end (request.c), by id: 0 none. */
+	/* The connection told of the end (request_watch.c), by id: 0 none. */
 	uint64_t		 notify;
 
 	TAILQ_ENTRY(job)	 entry;		/* a queue, or the finished list */

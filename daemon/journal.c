@@ -8,7 +8,7 @@
  * append of a turn activates journal_flush_ev, which libevent runs after
  * the callbacks already active in that turn (the reads of every client
  * that had something to say), so one write(2) and one fsync(2) cover
- * every submit of the turn: group commit.  request.c parks each
+ * every submit of the turn: group commit.  request_submit.c parks each
  * SubmitReply behind a journal_waiter and sends it only from the flush,
  * once the ACCEPT record is on disk (--fsync always), or written to the
  * kernel (batch: fsync on a timer; none: never).  START, REQUEUE and

@@ -1,19 +1,19 @@
 /*
  * Requests: decode a frame, dispatch on its body, answer.  This and
- * libfutured.c are the only files that know protobuf-c's names.
+ * libfutured.c are the only files that know protobuf-c's names (with
+ * request_submit.c and request_watch.c, split from it along its seams).
  *
  * A handler either answers at once (request_reply) or parks a pending
  * answer on the connection behind a waiter of sched.c (wait, cancel,
  * subscribe); a connection that goes away drops its pendings, and with
  * them its waiters, so nothing is ever sent to a freed connection.  The
- * completion a submit asks for is cheaper: see request_sinks.
+ * completion a submit asks for is cheaper: see request_watch.c's sinks.
  * JobInfo messages borrow the job's strings and bytes: they are packed
  * before anything can change the job.
  */
 
 #include <sys/types.h>
 
-#include <ctype.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,66 +27,12 @@
 #include "frame.h"
 #include "log.h"
 #include "wire.h"
+#include "request.h"
 #include "xmalloc.h"
-
-#define REQUEST_IDS_MAX		65536	/* ids in one status/wait/cancel */
-
-enum pending_type {
-	PENDING_WAIT,
-	PENDING_CANCEL,
-	PENDING_NOTIFY,
-	PENDING_SUBMIT,		/* the answer waits for the journal */
-	PENDING_WATCH,
-	PENDING_SINK		/* the conn takes its jobs' completions */
-};
-
-/* How often a watch looks for news of a running job. */
-#define REQUEST_WATCH_TICK_MS	100
-
-struct pending {
-	struct conn		*conn;
-	uint64_t		 reqid;
-	enum pending_type	 type;
-	struct waiter		*waiter;
-	int			 with_output;
-	int			 brief;		/* notify: outcome only */
-	int			 notify;	/* submit: REQUEST_NOTIFY_* */
-	/* submit: the job, until its ACCEPT record is durable */
-	struct journal_waiter	 jw;
-	struct job		*job;
-	/* watch: what the watcher has been told so far */
-	struct event		*tick;
-	size_t			 out_sent;
-	enum job_state		 last_state;
-	double			 last_progress;
-	char			*last_msg;
-	int			 progress_only;
-	/* cancel: which ids took effect, and unknown ids, in request order */
-	uint64_t		*ids;
-	int			*effect;	/* 1, 0, or -1 not found */
-	size_t			 nids;
-	TAILQ_ENTRY(pending)	 entry;
-	LIST_ENTRY(pending)	 sentry;	/* sink: request_sinks */
-};
-
-/*
- * A submit that asks for its completion costs the job 8 bytes (the
- * connection's id in j->notify), not a pending and a waiter: a million
- * queued jobs must fit.  The connection has one sink, found by its id
- * when a job ends; a connection gone by then has no sink, and the
- * completion is dropped.
- */
-#define REQUEST_SINK_BUCKETS	256
-static LIST_HEAD(, pending) request_sinks[REQUEST_SINK_BUCKETS];
 
 static int64_t	request_started_ms;
 
-struct request_ctx {
-	struct conn	*conn;
-	uint64_t	 reqid;
-};
-
-static void
+void
 request_send(struct conn *c, Futured__Response *resp)
 {
 	size_t	 len;
@@ -104,11 +50,11 @@ request_send(struct conn *c, Futured__Response *resp)
 	server_conn_commit(c, len);
 }
 
-static void
+void
 request_error(struct conn *c, uint64_t reqid, int code, const char *fmt, ...)
     __attribute__((__format__(__printf__, 4, 5)));
 
-static void
+void
 request_error(struct conn *c, uint64_t reqid, int code, const char *fmt, ...)
 {
 	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
@@ -155,7 +101,7 @@ request_pack_error(int code, const char *msg, size_t *lenp)
 	return (p);
 }
 
-static Futured__Kind
+Futured__Kind
 request_kind_out(enum job_kind k)
 {
 	switch (k) {
@@ -169,7 +115,7 @@ request_kind_out(enum job_kind k)
 	return (FUTURED__KIND__KIND_DEFAULT);
 }
 
-static Futured__State
+Futured__State
 request_state_out(enum job_state s)
 {
 	return ((Futured__State)(s + 1));
@@ -197,7 +143,7 @@ request_jobinfo_outcome(struct job *j, Futured__JobInfo *info)
 		info->error = j->more->error;
 }
 
-static void
+void
 request_jobinfo_stderr(struct job *j, Futured__JobInfo *info)
 {
 	if (j->more->errtail.len > 0) {
@@ -232,7 +178,7 @@ request_jobinfo_ctx(struct job *j, Futured__JobInfo *info)
 }
 
 /* What request_jobinfo() allocated, once the answer is packed. */
-static void
+void
 request_jobinfo_clear(Futured__JobInfo *info)
 {
 	free(info->ctx);
@@ -244,7 +190,7 @@ request_jobinfo_clear(Futured__JobInfo *info)
  * Fill info from j, borrowing the job's memory.  Output only when asked
  * and the job is final.
  */
-static void
+void
 request_jobinfo(struct job *j, int with_output, Futured__JobInfo *info)
 {
 	futured__job_info__init(info);
@@ -312,7 +258,7 @@ request_jobinfo(struct job *j, int with_output, Futured__JobInfo *info)
  * The outcome only, for completion pushes that asked to be brief: the
  * full JobInfo was half of the daemon's instructions per pipelined job.
  */
-static void
+void
 request_jobinfo_brief(struct job *j, Futured__JobInfo *info)
 {
 	futured__job_info__init(info);
@@ -332,7 +278,7 @@ request_jobinfo_brief(struct job *j, Futured__JobInfo *info)
 }
 
 /* The caller's job, or NULL: others' jobs do not exist for them. */
-static struct job *
+struct job *
 request_find(struct conn *c, uint64_t id)
 {
 	struct job	*j;
@@ -344,7 +290,7 @@ request_find(struct conn *c, uint64_t id)
 	return (j);
 }
 
-static struct pending *
+struct pending *
 request_pending_new(struct conn *c, uint64_t reqid, enum pending_type type)
 {
 	struct pending	*p;
@@ -357,7 +303,7 @@ request_pending_new(struct conn *c, uint64_t reqid, enum pending_type type)
 	return (p);
 }
 
-static void
+void
 request_pending_free(struct pending *p)
 {
 	TAILQ_REMOVE(&p->conn->pendings, p, entry);
@@ -386,7 +332,7 @@ request_conn_free(struct conn *c)
 }
 
 /* Park p behind a waiter; its callback may run (and free p) at once. */
-static void
+void
 request_park(struct pending *p, struct job **jobs, size_t n, int any,
     int64_t timeout_ms,
     void (*cb)(struct waiter *, struct job *, int, void *))
@@ -423,440 +369,6 @@ request_hello(struct conn *c, uint64_t reqid, const Futured__Hello *req)
 }
 
 /* Submit --------------------------------------------------------------- */
-
-static int
-request_key_ok(const char *s)
-{
-	if (*s == '\0')
-		return (0);
-	for (; *s != '\0'; s++) {
-		if (!isalnum((unsigned char)*s) && *s != '_')
-			return (0);
-	}
-	return (1);
-}
-
-/* Push a final job's completion event to c. */
-static void
-request_event(struct conn *c, struct job *j, int brief)
-{
-	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
-	Futured__JobEvent	 ev = FUTURED__JOB_EVENT__INIT;
-	Futured__JobInfo	 info;
-
-	if (brief)
-		request_jobinfo_brief(j, &info);
-	else
-		request_jobinfo(j, 1, &info);
-	ev.job = &info;
-	resp.id = 0;
-	resp.body_case = FUTURED__RESPONSE__BODY_EVENT;
-	resp.event = &ev;
-	request_send(c, &resp);
-	request_jobinfo_clear(&info);
-}
-
-static void
-request_notify_cb(struct waiter *w, struct job *first, int timed_out,
-    void *arg)
-{
-	struct pending	*p = arg;
-
-	request_event(p->conn, first, p->brief);
-	request_pending_free(p);
-}
-
-/* The connection's sink, made on its first submit that wants one. */
-static void
-request_sink(struct conn *c)
-{
-	struct pending	*p;
-	u_int		 b = c->id % REQUEST_SINK_BUCKETS;
-
-	LIST_FOREACH(p, &request_sinks[b], sentry) {
-		if (p->conn == c)
-			return;
-	}
-	p = request_pending_new(c, 0, PENDING_SINK);
-	LIST_INSERT_HEAD(&request_sinks[b], p, sentry);
-}
-
-/* sched.c: a job with j->notify set is final. */
-static void
-request_job_final(struct job *j)
-{
-	struct pending	*p;
-	uint64_t	 id = j->notify;
-
-	j->notify = 0;
-	LIST_FOREACH(p, &request_sinks[id % REQUEST_SINK_BUCKETS], sentry) {
-		if (p->conn->id == id) {
-			request_event(p->conn, j,
-			    (j->flags & JOBF_NOTIFY_BRIEF) != 0);
-			return;
-		}
-	}
-}
-
-/* Add the parent's context entries that the child does not set. */
-static void
-request_inherit_ctx(struct job *j, const struct job *p)
-{
-	struct job_spec	*js;
-	size_t		 i, k;
-
-	for (i = 0; i < p->spec->nctx; i++) {
-		for (k = 0; k < j->spec->nctx; k++) {
-			if (strcmp(j->spec->ctx[k].key,
-			    p->spec->ctx[i].key) == 0)
-				break;
-		}
-		if (k < j->spec->nctx)
-			continue;
-		js = job_spec_own(j);
-		js->ctx = xreallocarray(js->ctx, js->nctx + 1, sizeof(*js->ctx));
-		js->ctx[js->nctx].key = xstrdup(p->spec->ctx[i].key);
-		js->ctx[js->nctx].value = xstrdup(p->spec->ctx[i].value);
-		js->nctx++;
-	}
-}
-
-/*
- * Tie a new job to its group and its parent.  A child inherits the
- * parent's context (its own entries win) and the earlier of the two
- * deadlines, and is cancelled with its parent (sched.c).
- */
-static int
-request_link(struct conn *c, struct job *j, const Futured__JobSpec *s,
-    int *code, char **cause)
-{
-	struct job	*p;
-	int64_t		 left;
-
-	if (j->spec->group != NULL)
-		group_add(group_get(j->owner, j->spec->group, 1), j);
-	if (!s->has_parent || s->parent == 0)
-		return (0);
-	if ((p = request_find(c, s->parent)) == NULL) {
-		*code = FERR_NOT_FOUND;
-		xasprintf(cause, "no such parent job: %llu",
-		    (unsigned long long)s->parent);
-		return (-1);
-	}
-	job_spec_own(j)->parent = p->id;
-	job_more(j)->parent_job = p;
-	job_ref(p);
-	TAILQ_INSERT_TAIL(&job_more(p)->children, job_more(j), centry);
-	request_inherit_ctx(j, p);
-	if (p->spec->deadline_ms > 0) {
-		left = p->more->submitted_mono + p->spec->deadline_ms -
-		    job_mono_ms();
-		if (left < 1)
-			left = 1;
-		if (j->spec->deadline_ms == 0 || left < j->spec->deadline_ms)
-			job_spec_own(j)->deadline_ms = left;
-	}
-	return (0);
-}
-
-/* Whether a spec has nothing that needs a job_spec of its own. */
-static int
-request_spec_plain(const Futured__JobSpec *s)
-{
-	return ((s->name == NULL || *s->name == '\0') &&
-	    (s->group == NULL || *s->group == '\0') &&
-	    (s->cwd == NULL || *s->cwd == '\0') && s->n_args == 0 &&
-	    s->n_env == 0 && s->n_ctx == 0 &&
-	    (!s->has_timeout_ms || s->timeout_ms == 0) &&
-	    (!s->has_deadline_ms || s->deadline_ms == 0) &&
-	    (!s->has_retries || s->retries == 0) &&
-	    (!s->has_retry_delay_ms || s->retry_delay_ms == 0) &&
-	    (!s->has_retry_timeouts || !s->retry_timeouts) &&
-	    s->n_after == 0 && (!s->has_input_from || s->input_from == 0));
-}
-
-/* Build a job from a spec, or say what is wrong with it. */
-static struct job *
-request_job_from_spec(struct conn *c, const Futured__JobSpec *s, int *code,
-    char **cause)
-{
-	const struct fut_handler	*h;
-	struct job			*j;
-	struct job_spec			*js;
-	enum job_kind			 kind;
-	size_t				 i;
-
-	*code = FERR_INVALID;
-	if ((h = handler_find(s->handler)) == NULL) {
-		*code = FERR_UNKNOWN_HANDLER;
-		xasprintf(cause, "unknown handler \"%s\"", s->handler);
-		return (NULL);
-	}
-	switch (s->kind) {
-	case FUTURED__KIND__KIND_DEFAULT:
-		kind = handler_default_kind(h);
-		break;
-	case FUTURED__KIND__KIND_ASYNC:
-		kind = JOB_ASYNC;
-		break;
-	case FUTURED__KIND__KIND_BLOCKING:
-		kind = JOB_BLOCKING;
-		break;
-	case FUTURED__KIND__KIND_CPU:
-		kind = JOB_CPU;
-		break;
-	default:
-		xasprintf(cause, "unknown kind %d", (int)s->kind);
-		return (NULL);
-	}
-	if (!handler_kind_ok(h, kind)) {
-		*code = FERR_BAD_KIND;
-		xasprintf(cause, "handler \"%s\" does not run as %s (it accepts:%s%s%s)",
-		    h->name, job_kind_name(kind),
-		    (h->kinds & FUT_HK_ASYNC) ? " async" : "",
-		    (h->kinds & FUT_HK_BLOCKING) ? " blocking" : "",
-		    (h->kinds & FUT_HK_CPU) ? " cpu" : "");
-		return (NULL);
-	}
-	if (s->has_priority && (s->priority < JOB_PRIO_MIN || s->priority > JOB_PRIO_MAX)) {
-		xasprintf(cause, "priority %d is outside %d..%d", s->priority,
-		    JOB_PRIO_MIN, JOB_PRIO_MAX);
-		return (NULL);
-	}
-	if (s->has_timeout_ms && s->timeout_ms < 0) {
-		xasprintf(cause, "negative timeout");
-		return (NULL);
-	}
-	if (s->has_deadline_ms && s->deadline_ms < 0) {
-		xasprintf(cause, "negative deadline");
-		return (NULL);
-	}
-	if (s->has_retry_delay_ms && s->retry_delay_ms < 0) {
-		xasprintf(cause, "negative retry delay");
-		return (NULL);
-	}
-	for (i = 0; i < s->n_ctx; i++) {
-		if (!request_key_ok(s->ctx[i]->key)) {
-			xasprintf(cause, "bad context key \"%s\" (want [A-Za-z0-9_]+)",
-			    s->ctx[i]->key);
-			return (NULL);
-		}
-	}
-	for (i = 0; i < s->n_env; i++) {
-		if (*s->env[i]->key == '\0' || strchr(s->env[i]->key, '=')) {
-			xasprintf(cause, "bad environment name \"%s\"",
-			    s->env[i]->key);
-			return (NULL);
-		}
-	}
-	if (s->has_payload && s->payload.len > settings.max_frame) {
-		*code = FERR_TOO_BIG;
-		xasprintf(cause, "payload too large");
-		return (NULL);
-	}
-
-	j = job_new();
-	j->owner = c->uid;
-	j->kind = kind;
-	j->handler = h;
-	if (s->has_payload && s->payload.len > 0) {
-		j->payload = xmemdup(s->payload.data, s->payload.len);
-		j->payload_len = s->payload.len;
-	}
-	j->priority = s->has_priority ? s->priority : 0;
-	if (request_spec_plain(s))
-		goto link;
-
-	js = job_spec_own(j);
-	if (s->name != NULL && *s->name != '\0')
-		js->name = xstrdup(s->name);
-	if (s->group != NULL && *s->group != '\0')
-		js->group = xstrdup(s->group);
-	if (s->cwd != NULL && *s->cwd != '\0')
-		js->cwd = xstrdup(s->cwd);
-	if (s->n_args > 0) {
-		js->args = xcalloc(s->n_args, sizeof(*js->args));
-		for (i = 0; i < s->n_args; i++)
-			js->args[i] = xstrdup(s->args[i]);
-		js->nargs = s->n_args;
-	}
-	if (s->n_env > 0) {
-		js->envp = xcalloc(s->n_env + 1, sizeof(*js->envp));
-		for (i = 0; i < s->n_env; i++)
-			xasprintf(&js->envp[i], "%s=%s", s->env[i]->key,
-			    s->env[i]->value);
-	}
-	if (s->n_ctx > 0) {
-		js->ctx = xcalloc(s->n_ctx, sizeof(*js->ctx));
-		for (i = 0; i < s->n_ctx; i++) {
-			js->ctx[i].key = xstrdup(s->ctx[i]->key);
-			js->ctx[i].value = xstrdup(s->ctx[i]->value);
-		}
-		js->nctx = s->n_ctx;
-	}
-	js->timeout_ms = s->has_timeout_ms ? s->timeout_ms : 0;
-	js->deadline_ms = s->has_deadline_ms ? s->deadline_ms : 0;
-	js->retries = s->has_retries ? s->retries : 0;
-	js->retry_delay_ms = s->has_retry_delay_ms ? s->retry_delay_ms : 0;
-	js->retry_timeouts = s->has_retry_timeouts && s->retry_timeouts;
-	if (s->n_after > 0) {
-		js->after = xmemdup(s->after, s->n_after * sizeof(*s->after));
-		js->nafter = s->n_after;
-	}
-	js->input_from = s->has_input_from ? s->input_from : 0;
-link:
-	if (request_link(c, j, s, code, cause) == -1) {
-		job_unref(j);
-		return (NULL);
-	}
-	return (j);
-}
-
-/*
- * A --system daemon runs as root.  exec drops to the submitter (through
- * the --exec-as trampoline); echo, sleep and sha256 of a payload touch
- * nothing of the system.  Every other handler, and sha256 of a FILE
- * (it would read the file as root), runs with the daemon's privileges,
- * so only root may submit them.
- */
-static int
-request_system_refuse(struct conn *c, struct job *j, char **cause)
-{
-	const char	*name = j->handler->name;
-
-	if (!settings.system || c->uid == 0)
-		return (0);
-	if (strcmp(name, "exec") == 0 || strcmp(name, "echo") == 0 ||
-	    strcmp(name, "sleep") == 0)
-		return (0);
-	if (strcmp(name, "sha256") == 0) {
-		if (j->spec->nargs == 0)
-			return (0);
-		xasprintf(cause, "sha256 of a file would read it as root: "
-		    "pass its contents as the payload (-D FILE) instead");
-		return (1);
-	}
-	xasprintf(cause, "handler \"%s\" runs inside the system daemon, "
-	    "as root: only root may submit it", name);
-	return (1);
-}
-
-/* How a submitter asked to hear of the end: not, in full, or brief. */
-#define REQUEST_NOTIFY_NONE	0
-#define REQUEST_NOTIFY_FULL	1
-#define REQUEST_NOTIFY_BRIEF	2
-
-/* Acknowledge an accepted job; with notify, push its completion later. */
-static void
-request_submit_reply(struct conn *c, uint64_t reqid, struct job *j,
-    int notify)
-{
-	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
-	Futured__SubmitReply	 r = FUTURED__SUBMIT_REPLY__INIT;
-
-	r.id = j->id;
-	r.has_state = 1;
-	r.state = request_state_out(j->state);
-	resp.id = reqid;
-	resp.body_case = FUTURED__RESPONSE__BODY_SUBMIT;
-	resp.submit = &r;
-	request_send(c, &resp);
-
-	/* After the answer, so the id is known before its completion. */
-	if (notify == REQUEST_NOTIFY_NONE)
-		return;
-	request_sink(c);
-	j->notify = c->id;
-	if (notify == REQUEST_NOTIFY_BRIEF)
-		j->flags |= JOBF_NOTIFY_BRIEF;
-	if (JOB_FINAL(j->state))
-		request_job_final(j);
-}
-
-/*
- * The journal wrote (and, as the policy says, synced) the job's ACCEPT
- * record, or failed to: only now may the client hear of its id.
- */
-static void
-request_submit_durable_cb(struct journal_waiter *w, const char *error)
-{
-	struct pending	*p = w->arg;
-	struct job	*j = p->job;
-
-	job_ref(j);
-	if (error != NULL) {
-		request_error(p->conn, p->reqid, FERR_INTERNAL, "%s", error);
-		/* Refused: it must not run on. */
-		job_cancel(j, JOB_CANCELLED, 0, "%s", error);
-	} else
-		request_submit_reply(p->conn, p->reqid, j, p->notify);
-	request_pending_free(p);
-	job_unref(j);
-}
-
-static void
-request_submit(struct conn *c, uint64_t reqid, const Futured__SubmitRequest *req)
-{
-	struct pending		*p;
-	struct job		*j;
-	char			*cause = NULL;
-	int			 code, notify = REQUEST_NOTIFY_NONE;
-
-	if (req->spec == NULL) {
-		request_error(c, reqid, FERR_INVALID, "submit without a spec");
-		return;
-	}
-	if (req->has_notify && req->notify)
-		notify = req->has_brief && req->brief ? REQUEST_NOTIFY_BRIEF :
-		    REQUEST_NOTIFY_FULL;
-	if (journal_failed() != NULL) {
-		request_error(c, reqid, FERR_INTERNAL, "%s", journal_failed());
-		return;
-	}
-	if ((j = request_job_from_spec(c, req->spec, &code, &cause)) == NULL) {
-		request_error(c, reqid, code, "%s", cause);
-		free(cause);
-		return;
-	}
-	if (request_system_refuse(c, j, &cause)) {
-		request_error(c, reqid, FERR_PERM, "%s", cause);
-		free(cause);
-		job_unref(j);
-		return;
-	}
-	if (sched_user_pending(c->uid) >= settings.max_queued) {
-		request_error(c, reqid, FERR_QUEUE_FULL,
-		    "queue full: %llu jobs queued for uid %lu",
-		    (unsigned long long)sched_user_pending(c->uid),
-		    (unsigned long)c->uid);
-		job_unref(j);
-		return;
-	}
-	if (sched_insert(j, &cause) == -1) {
-		/* The one way to fail here: a dependency that does not exist. */
-		request_error(c, reqid, FERR_NOT_FOUND, "%s", cause);
-		free(cause);
-		job_unref(j);
-		return;
-	}
-	/* A child of a job already cancelled goes the same way. */
-	if (j->more->parent_job != NULL &&
-	    (j->more->parent_job->state == JOB_CANCELLED ||
-	    j->more->parent_job->state == JOB_TIMED_OUT))
-		job_cancel(j, JOB_CANCELLED, 0, "parent %llu %s",
-		    (unsigned long long)j->spec->parent,
-		    job_state_name(j->more->parent_job->state));
-	if (journal_enabled()) {
-		/* Answered by the flush at the end of this loop turn. */
-		p = request_pending_new(c, reqid, PENDING_SUBMIT);
-		p->job = j;
-		job_ref(j);
-		p->notify = notify;
-		journal_wait(&p->jw, request_submit_durable_cb, p);
-		return;
-	}
-	request_submit_reply(c, reqid, j, notify);
-}
 
 /* Status, result, list ------------------------------------------------ */
 
@@ -1191,48 +703,6 @@ request_cancel(struct conn *c, uint64_t reqid, const Futured__CancelRequest *req
 	free(live);
 	free(jobs);
 }
-
-/* Subscribe ------------------------------------------------------------ */
-
-static void
-request_subscribe(struct conn *c, uint64_t reqid,
-    const Futured__SubscribeRequest *req)
-{
-	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
-	Futured__SubscribeReply	 r = FUTURED__SUBSCRIBE_REPLY__INIT;
-	struct pending		*p;
-	struct job		*j, **jobs;
-	uint64_t		*ids;
-	size_t			 i, n = 0;
-
-	if (req->n_ids > REQUEST_IDS_MAX) {
-		request_error(c, reqid, FERR_INVALID, "too many ids (%zu)",
-		    req->n_ids);
-		return;
-	}
-	ids = xcalloc(req->n_ids ? req->n_ids : 1, sizeof(*ids));
-	jobs = xcalloc(req->n_ids ? req->n_ids : 1, sizeof(*jobs));
-	for (i = 0; i < req->n_ids; i++) {
-		if ((j = request_find(c, req->ids[i])) == NULL)
-			continue;
-		jobs[n] = j;
-		ids[n++] = j->id;
-	}
-	r.n_ids = n;
-	r.ids = ids;
-	resp.id = reqid;
-	resp.body_case = FUTURED__RESPONSE__BODY_SUBSCRIBE;
-	resp.subscribe = &r;
-	request_send(c, &resp);
-	for (i = 0; i < n; i++) {
-		p = request_pending_new(c, 0, PENDING_NOTIFY);
-		p->brief = req->has_brief && req->brief;
-		request_park(p, &jobs[i], 1, 0, -1, request_notify_cb);
-	}
-	free(ids);
-	free(jobs);
-}
-
 /* Groups --------------------------------------------------------------- */
 
 static void
@@ -1283,125 +753,6 @@ request_group(struct conn *c, uint64_t reqid, const Futured__GroupRequest *req)
 }
 
 /* Watch ------------------------------------------------------------------ */
-
-/*
- * The output a watched job has so far: its own once final, else, for a
- * job on the loop (exec), what its handler collected; a pool thread's or
- * worker's output is not readable from here until the job ends.
- */
-static const struct buf *
-request_watch_output(struct job *j)
-{
-	if (JOB_FINAL(j->state))
-		return (&j->more->output);
-	if (j->more->runner == RUNNER_LOOP && j->more->hctx != NULL)
-		return (&j->more->hctx->output);
-	return (NULL);
-}
-
-/* Tell the watcher what changed; 0 if there was nothing to say. */
-static int
-request_watch_send(struct pending *p, int final)
-{
-	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
-	Futured__WatchEvent	 ev = FUTURED__WATCH_EVENT__INIT;
-	Futured__JobInfo	 info;
-	struct job		*j = p->job;
-	const struct buf	*out = NULL;
-	int			 news;
-
-	request_jobinfo(j, 0, &info);
-	news = final || j->state != p->last_state ||
-	    (info.has_progress && info.progress != p->last_progress) ||
-	    (j->more->progress_msg != NULL && (p->last_msg == NULL ||
-	    strcmp(j->more->progress_msg, p->last_msg) != 0));
-	out = p->progress_only ? NULL : request_watch_output(j);
-	/* A retry starts its output afresh. */
-	if (out != NULL && out->len < p->out_sent)
-		p->out_sent = 0;
-	if (out != NULL && out->len > p->out_sent) {
-		ev.has_output = 1;
-		ev.output.data = out->data + p->out_sent;
-		ev.output.len = out->len - p->out_sent;
-		news = 1;
-	}
-	/* The stderr tail is kept only whole: it comes at the end. */
-	if (final)
-		request_jobinfo_stderr(j, &info);
-	if (news) {
-		ev.job = &info;
-		ev.final = final;
-		resp.id = p->reqid;
-		resp.body_case = FUTURED__RESPONSE__BODY_WATCH;
-		resp.watch = &ev;
-		request_send(p->conn, &resp);
-		if (ev.has_output)
-			p->out_sent += ev.output.len;
-		p->last_state = j->state;
-		p->last_progress = info.has_progress ? info.progress : 0;
-		if (j->more->progress_msg != NULL && (p->last_msg == NULL ||
-		    strcmp(j->more->progress_msg, p->last_msg) != 0)) {
-			free(p->last_msg);
-			p->last_msg = xstrdup(j->more->progress_msg);
-		}
-	}
-	request_jobinfo_clear(&info);
-	return (news);
-}
-
-static void
-request_watch_tick_cb(evutil_socket_t fd, short events, void *arg)
-{
-	struct pending	*p = arg;
-	struct timeval	 tv = { 0, REQUEST_WATCH_TICK_MS * 1000 };
-
-	request_watch_send(p, 0);
-	evtimer_add(p->tick, &tv);
-}
-
-static void
-request_watch_final_cb(struct waiter *w, struct job *first, int timed_out,
-    void *arg)
-{
-	struct pending	*p = arg;
-
-	request_watch_send(p, 1);
-	request_pending_free(p);
-}
-
-/*
- * Follow a job until it is final.  Changes of state and progress and new
- * output are looked for every REQUEST_WATCH_TICK_MS, which bounds what a
- * watch costs whatever the job does; the end is told at once.
- */
-static void
-request_watch(struct conn *c, uint64_t reqid, const Futured__WatchRequest *req)
-{
-	struct pending	*p;
-	struct job	*j;
-	struct timeval	 tv = { 0, REQUEST_WATCH_TICK_MS * 1000 };
-
-	if ((j = request_find(c, req->id)) == NULL) {
-		request_error(c, reqid, FERR_NOT_FOUND, "no such job: %llu",
-		    (unsigned long long)req->id);
-		return;
-	}
-	p = request_pending_new(c, reqid, PENDING_WATCH);
-	p->job = j;
-	job_ref(j);
-	p->progress_only = req->has_progress_only && req->progress_only;
-	p->last_state = (enum job_state)-1;
-	if (JOB_FINAL(j->state)) {
-		request_watch_send(p, 1);
-		request_pending_free(p);
-		return;
-	}
-	request_watch_send(p, 0);
-	p->tick = evtimer_new(base, request_watch_tick_cb, p);
-	evtimer_add(p->tick, &tv);
-	request_park(p, &j, 1, 0, -1, request_watch_final_cb);
-}
-
 /* Handlers, stats, ping ------------------------------------------------- */
 
 struct request_handlers {
@@ -1524,13 +875,9 @@ static struct arena	 request_arena;
 void
 request_init(void)
 {
-	u_int	 i;
-
 	request_started_ms = job_mono_ms();
 	arena_init(&request_arena, request_block, sizeof(request_block));
-	for (i = 0; i < REQUEST_SINK_BUCKETS; i++)
-		LIST_INIT(&request_sinks[i]);
-	sched_set_final_hook(request_job_final);
+	request_watch_init();
 }
 
 /*

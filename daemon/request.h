@@ -1,0 +1,87 @@
+/*
+ * What request.c, request_submit.c and request_watch.c share: the answers
+ * a connection is owed and the helpers that fill and send them.  Private
+ * to those three files; the rest of the daemon knows only futured.h's
+ * request_* calls.
+ */
+
+#ifndef FUTURED_REQUEST_H
+#define FUTURED_REQUEST_H
+
+#include "futured.pb-c.h"
+
+#define REQUEST_IDS_MAX		65536	/* ids in one status/wait/cancel */
+
+enum pending_type {
+	PENDING_WAIT,
+	PENDING_CANCEL,
+	PENDING_NOTIFY,
+	PENDING_SUBMIT,		/* the answer waits for the journal */
+	PENDING_WATCH,
+	PENDING_SINK		/* the conn takes its jobs' completions */
+};
+
+
+struct pending {
+	struct conn		*conn;
+	uint64_t		 reqid;
+	enum pending_type	 type;
+	struct waiter		*waiter;
+	int			 with_output;
+	int			 brief;		/* notify: outcome only */
+	int			 notify;	/* submit: REQUEST_NOTIFY_* */
+	/* submit: the job, until its ACCEPT record is durable */
+	struct journal_waiter	 jw;
+	struct job		*job;
+	/* watch: what the watcher has been told so far */
+	struct event		*tick;
+	size_t			 out_sent;
+	enum job_state		 last_state;
+	double			 last_progress;
+	char			*last_msg;
+	int			 progress_only;
+	/* cancel: which ids took effect, and unknown ids, in request order */
+	uint64_t		*ids;
+	int			*effect;	/* 1, 0, or -1 not found */
+	size_t			 nids;
+	TAILQ_ENTRY(pending)	 entry;
+	LIST_ENTRY(pending)	 sentry;	/* sink: request_sinks */
+};
+
+/* How a submitter asked to hear of the end: not, in full, or brief. */
+#define REQUEST_NOTIFY_NONE	0
+#define REQUEST_NOTIFY_FULL	1
+#define REQUEST_NOTIFY_BRIEF	2
+
+/* request.c */
+void		 request_send(struct conn *, Futured__Response *);
+void		 request_error(struct conn *, uint64_t, int, const char *, ...)
+		    __attribute__((__format__(__printf__, 4, 5)));
+Futured__Kind	 request_kind_out(enum job_kind);
+Futured__State	 request_state_out(enum job_state);
+/* Fill info from j, borrowing its memory; request_jobinfo_clear() after. */
+void		 request_jobinfo(struct job *, int, Futured__JobInfo *);
+void		 request_jobinfo_brief(struct job *, Futured__JobInfo *);
+void		 request_jobinfo_stderr(struct job *, Futured__JobInfo *);
+void		 request_jobinfo_clear(Futured__JobInfo *);
+struct job	*request_find(struct conn *, uint64_t);
+struct pending	*request_pending_new(struct conn *, uint64_t, enum pending_type);
+void		 request_pending_free(struct pending *);
+void		 request_park(struct pending *, struct job **, size_t, int, int64_t,
+		    void (*)(struct waiter *, struct job *, int, void *));
+
+/* request_submit.c */
+void		 request_submit(struct conn *, uint64_t,
+		    const Futured__SubmitRequest *);
+
+/* request_watch.c: what is pushed unasked */
+void		 request_watch_init(void);
+void		 request_sink(struct conn *);
+/* A final job whose submitter asked to be told (j->notify set). */
+void		 request_job_final(struct job *);
+void		 request_event(struct conn *, struct job *, int);
+void		 request_subscribe(struct conn *, uint64_t,
+		    const Futured__SubscribeRequest *);
+void		 request_watch(struct conn *, uint64_t, const Futured__WatchRequest *);
+
+#endif /* FUTURED_REQUEST_H */

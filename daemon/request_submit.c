@@ -1,0 +1,386 @@
+/*
+ * Submit: turn a protobuf JobSpec into a job, link it, insert it, and
+ * answer once its ACCEPT record is durable.
+ */
+
+#include <sys/types.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "futured.h"
+#include "request.h"
+#include "log.h"
+#include "xmalloc.h"
+
+static int
+request_key_ok(const char *s)
+{
+	if (*s == '\0')
+		return (0);
+	for (; *s != '\0'; s++) {
+		if (!isalnum((unsigned char)*s) && *s != '_')
+			return (0);
+	}
+	return (1);
+}
+
+/* Add the parent's context entries that the child does not set. */
+static void
+request_inherit_ctx(struct job *j, const struct job *p)
+{
+	struct job_spec	*js;
+	size_t		 i, k;
+
+	for (i = 0; i < p->spec->nctx; i++) {
+		for (k = 0; k < j->spec->nctx; k++) {
+			if (strcmp(j->spec->ctx[k].key,
+			    p->spec->ctx[i].key) == 0)
+				break;
+		}
+		if (k < j->spec->nctx)
+			continue;
+		js = job_spec_own(j);
+		js->ctx = xreallocarray(js->ctx, js->nctx + 1, sizeof(*js->ctx));
+		js->ctx[js->nctx].key = xstrdup(p->spec->ctx[i].key);
+		js->ctx[js->nctx].value = xstrdup(p->spec->ctx[i].value);
+		js->nctx++;
+	}
+}
+
+/*
+ * Tie a new job to its group and its parent.  A child inherits the
+ * parent's context (its own entries win) and the earlier of the two
+ * deadlines, and is cancelled with its parent (sched.c).
+ */
+static int
+request_link(struct conn *c, struct job *j, const Futured__JobSpec *s,
+    int *code, char **cause)
+{
+	struct job	*p;
+	int64_t		 left;
+
+	if (j->spec->group != NULL)
+		group_add(group_get(j->owner, j->spec->group, 1), j);
+	if (!s->has_parent || s->parent == 0)
+		return (0);
+	if ((p = request_find(c, s->parent)) == NULL) {
+		*code = FERR_NOT_FOUND;
+		xasprintf(cause, "no such parent job: %llu",
+		    (unsigned long long)s->parent);
+		return (-1);
+	}
+	job_spec_own(j)->parent = p->id;
+	job_more(j)->parent_job = p;
+	job_ref(p);
+	TAILQ_INSERT_TAIL(&job_more(p)->children, job_more(j), centry);
+	request_inherit_ctx(j, p);
+	if (p->spec->deadline_ms > 0) {
+		left = p->more->submitted_mono + p->spec->deadline_ms -
+		    job_mono_ms();
+		if (left < 1)
+			left = 1;
+		if (j->spec->deadline_ms == 0 || left < j->spec->deadline_ms)
+			job_spec_own(j)->deadline_ms = left;
+	}
+	return (0);
+}
+
+/* Whether a spec has nothing that needs a job_spec of its own. */
+static int
+request_spec_plain(const Futured__JobSpec *s)
+{
+	return ((s->name == NULL || *s->name == '\0') &&
+	    (s->group == NULL || *s->group == '\0') &&
+	    (s->cwd == NULL || *s->cwd == '\0') && s->n_args == 0 &&
+	    s->n_env == 0 && s->n_ctx == 0 &&
+	    (!s->has_timeout_ms || s->timeout_ms == 0) &&
+	    (!s->has_deadline_ms || s->deadline_ms == 0) &&
+	    (!s->has_retries || s->retries == 0) &&
+	    (!s->has_retry_delay_ms || s->retry_delay_ms == 0) &&
+	    (!s->has_retry_timeouts || !s->retry_timeouts) &&
+	    s->n_after == 0 && (!s->has_input_from || s->input_from == 0));
+}
+
+/* Build a job from a spec, or say what is wrong with it. */
+static struct job *
+request_job_from_spec(struct conn *c, const Futured__JobSpec *s, int *code,
+    char **cause)
+{
+	const struct fut_handler	*h;
+	struct job			*j;
+	struct job_spec			*js;
+	enum job_kind			 kind;
+	size_t				 i;
+
+	*code = FERR_INVALID;
+	if ((h = handler_find(s->handler)) == NULL) {
+		*code = FERR_UNKNOWN_HANDLER;
+		xasprintf(cause, "unknown handler \"%s\"", s->handler);
+		return (NULL);
+	}
+	switch (s->kind) {
+	case FUTURED__KIND__KIND_DEFAULT:
+		kind = handler_default_kind(h);
+		break;
+	case FUTURED__KIND__KIND_ASYNC:
+		kind = JOB_ASYNC;
+		break;
+	case FUTURED__KIND__KIND_BLOCKING:
+		kind = JOB_BLOCKING;
+		break;
+	case FUTURED__KIND__KIND_CPU:
+		kind = JOB_CPU;
+		break;
+	default:
+		xasprintf(cause, "unknown kind %d", (int)s->kind);
+		return (NULL);
+	}
+	if (!handler_kind_ok(h, kind)) {
+		*code = FERR_BAD_KIND;
+		xasprintf(cause, "handler \"%s\" does not run as %s (it accepts:%s%s%s)",
+		    h->name, job_kind_name(kind),
+		    (h->kinds & FUT_HK_ASYNC) ? " async" : "",
+		    (h->kinds & FUT_HK_BLOCKING) ? " blocking" : "",
+		    (h->kinds & FUT_HK_CPU) ? " cpu" : "");
+		return (NULL);
+	}
+	if (s->has_priority && (s->priority < JOB_PRIO_MIN || s->priority > JOB_PRIO_MAX)) {
+		xasprintf(cause, "priority %d is outside %d..%d", s->priority,
+		    JOB_PRIO_MIN, JOB_PRIO_MAX);
+		return (NULL);
+	}
+	if (s->has_timeout_ms && s->timeout_ms < 0) {
+		xasprintf(cause, "negative timeout");
+		return (NULL);
+	}
+	if (s->has_deadline_ms && s->deadline_ms < 0) {
+		xasprintf(cause, "negative deadline");
+		return (NULL);
+	}
+	if (s->has_retry_delay_ms && s->retry_delay_ms < 0) {
+		xasprintf(cause, "negative retry delay");
+		return (NULL);
+	}
+	for (i = 0; i < s->n_ctx; i++) {
+		if (!request_key_ok(s->ctx[i]->key)) {
+			xasprintf(cause, "bad context key \"%s\" (want [A-Za-z0-9_]+)",
+			    s->ctx[i]->key);
+			return (NULL);
+		}
+	}
+	for (i = 0; i < s->n_env; i++) {
+		if (*s->env[i]->key == '\0' || strchr(s->env[i]->key, '=')) {
+			xasprintf(cause, "bad environment name \"%s\"",
+			    s->env[i]->key);
+			return (NULL);
+		}
+	}
+	if (s->has_payload && s->payload.len > settings.max_frame) {
+		*code = FERR_TOO_BIG;
+		xasprintf(cause, "payload too large");
+		return (NULL);
+	}
+
+	j = job_new();
+	j->owner = c->uid;
+	j->kind = kind;
+	j->handler = h;
+	if (s->has_payload && s->payload.len > 0) {
+		j->payload = xmemdup(s->payload.data, s->payload.len);
+		j->payload_len = s->payload.len;
+	}
+	j->priority = s->has_priority ? s->priority : 0;
+	if (request_spec_plain(s))
+		goto link;
+
+	js = job_spec_own(j);
+	if (s->name != NULL && *s->name != '\0')
+		js->name = xstrdup(s->name);
+	if (s->group != NULL && *s->group != '\0')
+		js->group = xstrdup(s->group);
+	if (s->cwd != NULL && *s->cwd != '\0')
+		js->cwd = xstrdup(s->cwd);
+	if (s->n_args > 0) {
+		js->args = xcalloc(s->n_args, sizeof(*js->args));
+		for (i = 0; i < s->n_args; i++)
+			js->args[i] = xstrdup(s->args[i]);
+		js->nargs = s->n_args;
+	}
+	if (s->n_env > 0) {
+		js->envp = xcalloc(s->n_env + 1, sizeof(*js->envp));
+		for (i = 0; i < s->n_env; i++)
+			xasprintf(&js->envp[i], "%s=%s", s->env[i]->key,
+			    s->env[i]->value);
+	}
+	if (s->n_ctx > 0) {
+		js->ctx = xcalloc(s->n_ctx, sizeof(*js->ctx));
+		for (i = 0; i < s->n_ctx; i++) {
+			js->ctx[i].key = xstrdup(s->ctx[i]->key);
+			js->ctx[i].value = xstrdup(s->ctx[i]->value);
+		}
+		js->nctx = s->n_ctx;
+	}
+	js->timeout_ms = s->has_timeout_ms ? s->timeout_ms : 0;
+	js->deadline_ms = s->has_deadline_ms ? s->deadline_ms : 0;
+	js->retries = s->has_retries ? s->retries : 0;
+	js->retry_delay_ms = s->has_retry_delay_ms ? s->retry_delay_ms : 0;
+	js->retry_timeouts = s->has_retry_timeouts && s->retry_timeouts;
+	if (s->n_after > 0) {
+		js->after = xmemdup(s->after, s->n_after * sizeof(*s->after));
+		js->nafter = s->n_after;
+	}
+	js->input_from = s->has_input_from ? s->input_from : 0;
+link:
+	if (request_link(c, j, s, code, cause) == -1) {
+		job_unref(j);
+		return (NULL);
+	}
+	return (j);
+}
+
+/*
+ * A --system daemon runs as root.  exec drops to the submitter (through
+ * the --exec-as trampoline); echo, sleep and sha256 of a payload touch
+ * nothing of the system.  Every other handler, and sha256 of a FILE
+ * (it would read the file as root), runs with the daemon's privileges,
+ * so only root may submit them.
+ */
+static int
+request_system_refuse(struct conn *c, struct job *j, char **cause)
+{
+	const char	*name = j->handler->name;
+
+	if (!settings.system || c->uid == 0)
+		return (0);
+	if (strcmp(name, "exec") == 0 || strcmp(name, "echo") == 0 ||
+	    strcmp(name, "sleep") == 0)
+		return (0);
+	if (strcmp(name, "sha256") == 0) {
+		if (j->spec->nargs == 0)
+			return (0);
+		xasprintf(cause, "sha256 of a file would read it as root: "
+		    "pass its contents as the payload (-D FILE) instead");
+		return (1);
+	}
+	xasprintf(cause, "handler \"%s\" runs inside the system daemon, "
+	    "as root: only root may submit it", name);
+	return (1);
+}
+
+
+/* Acknowledge an accepted job; with notify, push its completion later. */
+static void
+request_submit_reply(struct conn *c, uint64_t reqid, struct job *j,
+    int notify)
+{
+	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
+	Futured__SubmitReply	 r = FUTURED__SUBMIT_REPLY__INIT;
+
+	r.id = j->id;
+	r.has_state = 1;
+	r.state = request_state_out(j->state);
+	resp.id = reqid;
+	resp.body_case = FUTURED__RESPONSE__BODY_SUBMIT;
+	resp.submit = &r;
+	request_send(c, &resp);
+
+	/* After the answer, so the id is known before its completion. */
+	if (notify == REQUEST_NOTIFY_NONE)
+		return;
+	request_sink(c);
+	j->notify = c->id;
+	if (notify == REQUEST_NOTIFY_BRIEF)
+		j->flags |= JOBF_NOTIFY_BRIEF;
+	if (JOB_FINAL(j->state))
+		request_job_final(j);
+}
+
+/*
+ * The journal wrote (and, as the policy says, synced) the job's ACCEPT
+ * record, or failed to: only now may the client hear of its id.
+ */
+static void
+request_submit_durable_cb(struct journal_waiter *w, const char *error)
+{
+	struct pending	*p = w->arg;
+	struct job	*j = p->job;
+
+	job_ref(j);
+	if (error != NULL) {
+		request_error(p->conn, p->reqid, FERR_INTERNAL, "%s", error);
+		/* Refused: it must not run on. */
+		job_cancel(j, JOB_CANCELLED, 0, "%s", error);
+	} else
+		request_submit_reply(p->conn, p->reqid, j, p->notify);
+	request_pending_free(p);
+	job_unref(j);
+}
+
+void
+request_submit(struct conn *c, uint64_t reqid, const Futured__SubmitRequest *req)
+{
+	struct pending		*p;
+	struct job		*j;
+	char			*cause = NULL;
+	int			 code, notify = REQUEST_NOTIFY_NONE;
+
+	if (req->spec == NULL) {
+		request_error(c, reqid, FERR_INVALID, "submit without a spec");
+		return;
+	}
+	if (req->has_notify && req->notify)
+		notify = req->has_brief && req->brief ? REQUEST_NOTIFY_BRIEF :
+		    REQUEST_NOTIFY_FULL;
+	if (journal_failed() != NULL) {
+		request_error(c, reqid, FERR_INTERNAL, "%s", journal_failed());
+		return;
+	}
+	if ((j = request_job_from_spec(c, req->spec, &code, &cause)) == NULL) {
+		request_error(c, reqid, code, "%s", cause);
+		free(cause);
+		return;
+	}
+	if (request_system_refuse(c, j, &cause)) {
+		request_error(c, reqid, FERR_PERM, "%s", cause);
+		free(cause);
+		job_unref(j);
+		return;
+	}
+	if (sched_user_pending(c->uid) >= settings.max_queued) {
+		request_error(c, reqid, FERR_QUEUE_FULL,
+		    "queue full: %llu jobs queued for uid %lu",
+		    (unsigned long long)sched_user_pending(c->uid),
+		    (unsigned long)c->uid);
+		job_unref(j);
+		return;
+	}
+	if (sched_insert(j, &cause) == -1) {
+		/* The one way to fail here: a dependency that does not exist. */
+		request_error(c, reqid, FERR_NOT_FOUND, "%s", cause);
+		free(cause);
+		job_unref(j);
+		return;
+	}
+	/* A child of a job already cancelled goes the same way. */
+	if (j->more->parent_job != NULL &&
+	    (j->more->parent_job->state == JOB_CANCELLED ||
+	    j->more->parent_job->state == JOB_TIMED_OUT))
+		job_cancel(j, JOB_CANCELLED, 0, "parent %llu %s",
+		    (unsigned long long)j->spec->parent,
+		    job_state_name(j->more->parent_job->state));
+	if (journal_enabled()) {
+		/* Answered by the flush at the end of this loop turn. */
+		p = request_pending_new(c, reqid, PENDING_SUBMIT);
+		p->job = j;
+		job_ref(j);
+		p->notify = notify;
+		journal_wait(&p->jw, request_submit_durable_cb, p);
+		return;
+	}
+	request_submit_reply(c, reqid, j, notify);
+}
