@@ -1,0 +1,499 @@
+/*
+ * The journal's replay: rebuild the job table from the records of a
+ * journal image at start (journal_open() reads the file and calls in).
+ */
+
+#include <sys/types.h>
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "futured.h"
+#include "journal.pb-c.h"
+#include "journal.h"
+#include "log.h"
+#include "xmalloc.h"
+
+/* Replayed jobs point at these until sched_free(): see journal_free(). */
+static char		**journal_strings;	/* interned "ended" texts */
+static size_t		  journal_nstrings;
+static struct fut_handler **journal_ghosts;	/* handlers no longer offered */
+static size_t		  journal_nghosts;
+
+/* The "ended" texts are static in the daemon: intern the replayed ones. */
+static const char *
+journal_intern(const char *s)
+{
+	size_t	 i;
+
+	if (s == NULL)
+		return (NULL);
+	for (i = 0; i < journal_nstrings; i++) {
+		if (strcmp(journal_strings[i], s) == 0)
+			return (journal_strings[i]);
+	}
+	journal_strings = xreallocarray(journal_strings, journal_nstrings + 1,
+	    sizeof(*journal_strings));
+	journal_strings[journal_nstrings] = xstrdup(s);
+	return (journal_strings[journal_nstrings++]);
+}
+
+/*
+ * A handler that is not offered any more (a plugin was removed): its
+ * finished jobs keep its name; its unfinished ones fail at restore.
+ */
+static const struct fut_handler *
+journal_handler(const char *name, int *ghost)
+{
+	const struct fut_handler	*h;
+	struct fut_handler		*g;
+	size_t				 i;
+
+	*ghost = 0;
+	if ((h = handler_find(name)) != NULL)
+		return (h);
+	*ghost = 1;
+	for (i = 0; i < journal_nghosts; i++) {
+		if (strcmp(journal_ghosts[i]->name, name) == 0)
+			return (journal_ghosts[i]);
+	}
+	g = xcalloc(1, sizeof(*g));
+	g->abi = FUT_HANDLER_ABI;
+	g->name = xstrdup(name);
+	g->description = "no longer offered";
+	journal_ghosts = xreallocarray(journal_ghosts, journal_nghosts + 1,
+	    sizeof(*journal_ghosts));
+	journal_ghosts[journal_nghosts++] = g;
+	return (g);
+}
+
+static struct journal_rep *
+journal_rep_find(struct journal_replay *rp, uint64_t id)
+{
+	size_t	 lo = 0, hi = rp->n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (rp->reps[mid].job->id == id)
+			return (&rp->reps[mid]);
+		if (rp->reps[mid].job->id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (NULL);
+}
+
+static void
+journal_spec_from_accept(struct job_spec *js, const FuturedJournal__Accept *a)
+{
+	size_t	 i;
+
+	js->name = a->name != NULL ? xstrdup(a->name) : NULL;
+	js->group = a->group != NULL ? xstrdup(a->group) : NULL;
+	js->cwd = a->cwd != NULL ? xstrdup(a->cwd) : NULL;
+	if (a->n_args > 0) {
+		js->args = xcalloc(a->n_args, sizeof(*js->args));
+		for (i = 0; i < a->n_args; i++)
+			js->args[i] = xstrdup(a->args[i]);
+		js->nargs = a->n_args;
+	}
+	if (a->n_env > 0) {
+		js->envp = xcalloc(a->n_env + 1, sizeof(*js->envp));
+		for (i = 0; i < a->n_env; i++)
+			js->envp[i] = xstrdup(a->env[i]);
+	}
+	if (a->n_ctx > 0) {
+		js->ctx = xcalloc(a->n_ctx, sizeof(*js->ctx));
+		for (i = 0; i < a->n_ctx; i++) {
+			js->ctx[i].key = xstrdup(a->ctx[i]->key);
+			js->ctx[i].value = xstrdup(a->ctx[i]->value);
+		}
+		js->nctx = a->n_ctx;
+	}
+	js->timeout_ms = a->timeout_ms;
+	js->deadline_ms = a->deadline_ms;
+	if (a->n_after > 0) {
+		js->after = xmemdup(a->after, a->n_after * sizeof(*a->after));
+		js->nafter = a->n_after;
+	}
+	js->input_from = a->input_from;
+	js->retries = a->retries;
+	js->retry_delay_ms = a->retry_delay_ms;
+	js->retry_timeouts = a->retry_timeouts;
+	js->parent = a->parent;
+}
+
+static struct job *
+journal_job_from_accept(const FuturedJournal__Accept *a)
+{
+	struct job	*j;
+	int		 ghost;
+
+	j = job_new();
+	j->id = a->id;
+	j->owner = a->owner;
+	j->kind = a->kind < JOB_NKINDS ? (enum job_kind)a->kind : JOB_ASYNC;
+	j->handler = journal_handler(a->handler, &ghost);
+	if (a->has_payload && a->payload.len > 0) {
+		j->payload = xmemdup(a->payload.data, a->payload.len);
+		j->payload_len = a->payload.len;
+	}
+	if (a->priority >= JOB_PRIO_MIN && a->priority <= JOB_PRIO_MAX)
+		j->priority = a->priority;
+	if (a->name != NULL || a->group != NULL || a->cwd != NULL ||
+	    a->n_args > 0 || a->n_env > 0 || a->n_ctx > 0 ||
+	    a->timeout_ms != 0 || a->deadline_ms != 0 || a->n_after > 0 ||
+	    a->input_from != 0 || a->retries != 0 || a->retry_delay_ms != 0 ||
+	    a->retry_timeouts || a->parent != 0)
+		journal_spec_from_accept(job_spec_own(j), a);
+	j->submitted_at = a->submitted_at;
+	if (ghost || !handler_kind_ok(j->handler, j->kind))
+		j->flags |= JOBF_GHOST;
+	return (j);
+}
+
+/* Apply one record; -1 if it cannot be (it is counted as corrupt). */
+int
+journal_replay_cb(int type, const uint8_t *p, size_t len, void *arg)
+{
+	struct journal_replay		*rp = arg;
+	struct journal_rep		*r;
+	struct jobgroup			*g;
+	struct job			*j;
+	struct job_more			*m;
+	FuturedJournal__Checkpoint	*cp;
+	FuturedJournal__Group		*gr;
+	FuturedJournal__Accept		*a;
+	FuturedJournal__Start		*s;
+	FuturedJournal__Requeue		*rq;
+	FuturedJournal__Final		*f;
+
+	rp->records++;
+	switch (type) {
+	case JOURNAL_CHECKPOINT:
+		if ((cp = futured_journal__checkpoint__unpack(NULL, len,
+		    p)) == NULL)
+			return (-1);
+		if (cp->next_id > JOURNAL_ID_MAX) {
+			log_warnx("%s: record %llu: next id %llu out of range",
+			    rp->path, (unsigned long long)rp->records,
+			    (unsigned long long)cp->next_id);
+			futured_journal__checkpoint__free_unpacked(cp, NULL);
+			return (-1);
+		}
+		if (cp->next_id > rp->next_id)
+			rp->next_id = cp->next_id;
+		futured_journal__checkpoint__free_unpacked(cp, NULL);
+		return (0);
+	case JOURNAL_GROUP:
+		if ((gr = futured_journal__group__unpack(NULL, len, p)) == NULL)
+			return (-1);
+		g = group_get(gr->owner, gr->name, 1);
+		g->fail_fast = gr->fail_fast;
+		g->parallel = gr->parallel;
+		futured_journal__group__free_unpacked(gr, NULL);
+		return (0);
+	case JOURNAL_ACCEPT:
+		if ((a = futured_journal__accept__unpack(NULL, len, p)) == NULL)
+			return (-1);
+		if (a->id >= JOURNAL_ID_MAX) {
+			log_warnx("%s: record %llu: job id %llu out of range",
+			    rp->path, (unsigned long long)rp->records,
+			    (unsigned long long)a->id);
+			futured_journal__accept__free_unpacked(a, NULL);
+			return (-1);
+		}
+		if (a->id == 0 || (rp->n > 0 &&
+		    a->id <= rp->reps[rp->n - 1].job->id)) {
+			/* Written once per id, in id order: never replay twice. */
+			log_warnx("%s: record %llu: job %llu accepted again, "
+			    "ignored", rp->path,
+			    (unsigned long long)rp->records,
+			    (unsigned long long)a->id);
+			futured_journal__accept__free_unpacked(a, NULL);
+			return (0);
+		}
+		if (rp->n == rp->cap) {
+			rp->cap = rp->cap ? rp->cap * 2 : 256;
+			rp->reps = xreallocarray(rp->reps, rp->cap,
+			    sizeof(*rp->reps));
+		}
+		r = &rp->reps[rp->n++];
+		memset(r, 0, sizeof(*r));
+		r->job = journal_job_from_accept(a);
+		r->input_resolved = a->input_resolved;
+		if (a->id >= rp->next_id)
+			rp->next_id = a->id + 1;
+		futured_journal__accept__free_unpacked(a, NULL);
+		return (0);
+	case JOURNAL_START:
+		if ((s = futured_journal__start__unpack(NULL, len, p)) == NULL)
+			return (-1);
+		if ((r = journal_rep_find(rp, s->id)) != NULL && !r->final) {
+			r->running = 1;
+			job_more(r->job)->attempts = s->attempt;
+			job_more(r->job)->started_at = s->started_at;
+		}
+		futured_journal__start__free_unpacked(s, NULL);
+		return (0);
+	case JOURNAL_REQUEUE:
+		if ((rq = futured_journal__requeue__unpack(NULL, len,
+		    p)) == NULL)
+			return (-1);
+		if ((r = journal_rep_find(rp, rq->id)) != NULL)
+			r->running = 0;
+		futured_journal__requeue__free_unpacked(rq, NULL);
+		return (0);
+	case JOURNAL_FINAL:
+		if ((f = futured_journal__final__unpack(NULL, len, p)) == NULL)
+			return (-1);
+		if ((r = journal_rep_find(rp, f->id)) == NULL || r->final ||
+		    !JOB_FINAL(f->state) || f->state >= JOB_NSTATES) {
+			futured_journal__final__free_unpacked(f, NULL);
+			return (0);
+		}
+		j = r->job;
+		m = job_more(j);
+		r->final = 1;
+		r->running = 0;
+		j->state = f->state;
+		m->exit_status = f->has_exit_status ? f->exit_status : -1;
+		m->term_signal = f->signal;
+		m->error_code = f->error_code;
+		free(m->error);
+		m->error = f->error != NULL ? xstrdup(f->error) : NULL;
+		m->ended = journal_intern(f->ended);
+		buf_reset(&m->output);
+		m->output.max = 0;
+		if (f->has_output)
+			buf_append(&m->output, f->output.data, f->output.len);
+		m->output.max = settings.max_output;
+		m->output.truncated = f->output_truncated;
+		if (f->has_stderr_tail)
+			buf_append(&m->errtail, f->stderr_tail.data,
+			    f->stderr_tail.len);
+		m->started_at = f->started_at;
+		m->finished_at = f->finished_at;
+		m->attempts = f->attempts;
+		futured_journal__final__free_unpacked(f, NULL);
+		return (0);
+	}
+	return (-1);
+}
+
+/* Settle a job that cannot go on after the restart, and record it. */
+static void
+journal_restore_failed(struct job *j, const char *fmt, ...)
+    __attribute__((__format__(__printf__, 2, 3)));
+
+static void
+journal_restore_failed(struct job *j, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	free(j->more->error);
+	va_start(ap, fmt);
+	xvasprintf(&job_more(j)->error, fmt, ap);
+	va_end(ap);
+	/* Not in the table yet: this is its first state, as replayed. */
+	j->state = JOB_FAILED;
+	job_more(j)->ended = "daemon restarted";
+	job_more(j)->finished_at = job_now_ms();
+	log_info("job %llu: %s", (unsigned long long)j->id, j->more->error);
+	sched_restore(j);
+	journal_final(j);
+}
+
+/*
+ * A job can only wait on older ones (a submit names jobs that exist), so
+ * the restore, in id order, finds each in its final state.  The id of a
+ * newer one that j names, from a corrupt record, or 0.
+ */
+static uint64_t
+journal_dep_newer(const struct job *j)
+{
+	size_t	 i;
+
+	for (i = 0; i < j->spec->nafter; i++) {
+		if (j->spec->after[i] >= j->id)
+			return (j->spec->after[i]);
+	}
+	if (j->spec->input_from >= j->id)
+		return (j->spec->input_from);
+	return (0);
+}
+
+/* Tie a replayed job to its group and, if it is still known, its parent. */
+static void
+journal_restore_link(struct job *j)
+{
+	struct job	*p;
+
+	if (j->spec->group != NULL)
+		group_add(group_get(j->owner, j->spec->group, 1), j);
+	if (j->spec->parent != 0 && (p = sched_find(j->spec->parent)) != NULL) {
+		job_more(j)->parent_job = p;
+		job_ref(p);
+		TAILQ_INSERT_TAIL(&job_more(p)->children, job_more(j), centry);
+	}
+}
+
+static int
+journal_finished_cmp(const void *a, const void *b)
+{
+	const struct journal_rep	*ra = a, *rb = b;
+
+	if (ra->job->more->finished_at != rb->job->more->finished_at)
+		return (ra->job->more->finished_at <
+		    rb->job->more->finished_at ? -1 : 1);
+	return (ra->job->id < rb->job->id ? -1 : ra->job->id > rb->job->id);
+}
+
+/*
+ * Rebuild the job table: finished jobs first, oldest first (the order
+ * retention forgets them in), then the others in id order, so that every
+ * dependency and parent is in place before the jobs that name it.
+ */
+void
+journal_restore(struct journal_replay *rp)
+{
+	struct journal_rep	*r, *fin;
+	struct job		*j;
+	uint64_t		 dep;
+	size_t			 i, nfin = 0;
+	int64_t			 now = job_now_ms();
+	u_int			 nq = 0, nrun = 0, nkept = 0, ndrop = 0;
+
+	sched_set_next_id(rp->next_id);
+	fin = xcalloc(rp->n + 1, sizeof(*fin));
+	for (i = 0; i < rp->n; i++) {
+		if (rp->reps[i].final)
+			fin[nfin++] = rp->reps[i];
+	}
+	qsort(fin, nfin, sizeof(*fin), journal_finished_cmp);
+	for (i = 0; i < nfin; i++) {
+		j = fin[i].job;
+		/* Not finished_at + retention: a corrupt time may overflow. */
+		if (j->more->finished_at < now - settings.retention_ms) {
+			/* sched.c forgot it, or would have by now. */
+			ndrop++;
+			job_unref(j);
+			continue;
+		}
+		journal_restore_link(j);
+		sched_restore(j);
+		nkept++;
+	}
+	free(fin);
+
+	for (i = 0; i < rp->n; i++) {
+		r = &rp->reps[i];
+		j = r->job;
+		if (r->final)
+			continue;
+		journal_restore_link(j);
+		if (j->flags & JOBF_GHOST) {
+			journal_restore_failed(j, "handler \"%s\" does not run "
+			    "as %s any more", j->handler->name,
+			    job_kind_name(j->kind));
+			continue;
+		}
+		/*
+		 * Else it would wait on a job not restored yet, and the
+		 * next restart, with that one final, could decide otherwise.
+		 */
+		if ((dep = journal_dep_newer(j)) != 0) {
+			journal_restore_failed(j, "depends on job %llu, which "
+			    "is not older (corrupt journal)",
+			    (unsigned long long)dep);
+			continue;
+		}
+		if (j->spec->input_from != 0 && !r->input_resolved &&
+		    sched_find(j->spec->input_from) == NULL) {
+			journal_restore_failed(j, "input job %llu was "
+			    "forgotten before the restart",
+			    (unsigned long long)j->spec->input_from);
+			continue;
+		}
+		if (r->running) {
+			nrun++;
+			if (j->more->attempts > j->spec->retries) {
+				journal_restore_failed(j, "daemon restarted");
+				continue;
+			}
+			log_info("job %llu: was running (attempt %u of %u), "
+			    "queued again", (unsigned long long)j->id,
+			    j->more->attempts, j->spec->retries + 1);
+			journal_requeue(j);
+		}
+		if (r->input_resolved)
+			job_spec_own(j)->input_from = 0;
+		sched_restore(j);
+		nq++;
+	}
+	free(rp->reps);
+	log_info("%s: %llu records: %u jobs queued again (%u were running), "
+	    "%u finished kept, %u past retention; next id %llu", rp->path,
+	    (unsigned long long)rp->records, nq, nrun, nkept, ndrop,
+	    (unsigned long long)rp->next_id);
+}
+
+/*
+ * The next id after every good ACCEPT or CHECKPOINT found from off on:
+ * what --journal-repair drops must not have its ids used again.
+ */
+uint64_t
+journal_ids_after(const uint8_t *data, size_t len, size_t off)
+{
+	FuturedJournal__Accept		*a;
+	FuturedJournal__Checkpoint	*cp;
+	const uint8_t			*p;
+	uint64_t			 next = 0;
+	size_t				 plen;
+
+	while (off < len) {
+		if (!journal_record_ok(data, len, off, &plen)) {
+			off++;
+			continue;
+		}
+		p = data + off + JOURNAL_RECORD_HDR;
+		if (data[off + 8] == JOURNAL_ACCEPT &&
+		    (a = futured_journal__accept__unpack(NULL, plen, p)) != NULL) {
+			if (a->id >= next && a->id < JOURNAL_ID_MAX)
+				next = a->id + 1;
+			futured_journal__accept__free_unpacked(a, NULL);
+		} else if (data[off + 8] == JOURNAL_CHECKPOINT &&
+		    (cp = futured_journal__checkpoint__unpack(NULL, plen,
+		    p)) != NULL) {
+			if (cp->next_id > next && cp->next_id <= JOURNAL_ID_MAX)
+				next = cp->next_id;
+			futured_journal__checkpoint__free_unpacked(cp, NULL);
+		}
+		off += JOURNAL_RECORD_HDR + plen;
+	}
+	return (next);
+}
+
+/* Free the interned texts and ghost handlers: only after sched_free(). */
+void
+journal_free(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < journal_nstrings; i++)
+		free(journal_strings[i]);
+	free(journal_strings);
+	journal_strings = NULL;
+	journal_nstrings = 0;
+	for (i = 0; i < journal_nghosts; i++) {
+		free((char *)(uintptr_t)journal_ghosts[i]->name);
+		free(journal_ghosts[i]);
+	}
+	free(journal_ghosts);
+	journal_ghosts = NULL;
+	journal_nghosts = 0;
+}
