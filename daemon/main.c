@@ -27,6 +27,7 @@
 #include "duration.h"
 #include "frame.h"
 #include "log.h"
+#include "pool.h"
 #include "sockpath.h"
 #include "xmalloc.h"
 
@@ -485,10 +486,8 @@ main(int argc, char **argv)
 			fatalx("%s", cause);
 		break;
 	}
-	if (pool_thread_init(settings.threads) == -1)
-		fatalx("cannot start %d threads", settings.threads);
-	if (pool_proc_init(settings.procs, &cause) == -1)
-		fatalx("cannot start worker processes: %s", cause);
+	if (pool_init(&cause) == -1)
+		fatalx("%s", cause);
 
 	sigterm = evsignal_new(base, SIGTERM, main_signal_cb, NULL);
 	sigint = evsignal_new(base, SIGINT, main_signal_cb, NULL);
@@ -514,8 +513,7 @@ main(int argc, char **argv)
 		sdnotify_send("STOPPING=1");
 	server_stop_accepting();
 	sched_cancel_all(0, "daemon shutting down");
-	pool_proc_shutdown();
-	pool_thread_shutdown();
+	pool_shutdown();
 	journal_close();
 	server_close();
 	sched_free();

@@ -147,7 +147,7 @@ exec_read(struct exec *e, int *fd, struct event **ev, int is_err)
 		if (is_err)
 			buf_append_tail(&e->ctx->errtail, buf, n);
 		else
-			buf_append(&e->ctx->output, buf, n);
+			(void)fut_handler_output(e->ctx, buf, n);
 	}
 }
 
