@@ -36,7 +36,11 @@
  *
  * State honesty.  A job in a FIFO stays QUEUED (JOBF_POOLED) until the
  * worker says it starts it: Outcome{started} calls job_started(), which
- * arms the timeout, so a timeout counts from the real start.  A job sent
+ * arms the timeout, so a timeout counts from the real start.  But its
+ * attempt (and START record) counts from the handover, written before
+ * its Task leaves (launch): the worker may start it at any time without
+ * a word first, and a crash must never lose an attempt that ran.  A job
+ * given back unstarted is uncounted (job_unbegin).  A job sent
  * to an idle worker (empty FIFO) starts at once and its Task says so
  * (running), as before: no notice, no extra write for a lone job.  So
  * w->job, the started head of the FIFO, is the one job a worker runs.

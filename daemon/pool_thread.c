@@ -310,7 +310,7 @@ static void
 pool_thread_launch(void)
 {
 	struct tp_item	*it;
-	u_int		 n = pool_thread_nready;
+	u_int		 i, n = pool_thread_nready;
 
 	if (n == 0)
 		return;
@@ -318,10 +318,9 @@ pool_thread_launch(void)
 		it->launched = 1;
 	pthread_mutex_lock(&pool_thread_lock);
 	TAILQ_CONCAT(&pool_thread_todo, &pool_thread_ready, entry);
-	if (n == 1)
+	/* One thread per item: a broadcast would wake idle ones for none. */
+	for (i = 0; i < n && i < (u_int)pool_thread_n; i++)
 		pthread_cond_signal(&pool_thread_cond);
-	else
-		pthread_cond_broadcast(&pool_thread_cond);
 	pthread_mutex_unlock(&pool_thread_lock);
 	pool_thread_nready = 0;
 }

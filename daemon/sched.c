@@ -6,9 +6,12 @@
  * levels makes push and pop O(1) whatever the queue length.  Starting
  * jobs happens in one deferred event per loop turn (sched_kick), never
  * from inside a state change, so settling a job can never recurse into
- * starting another.  A kind runs at most sched_slots_max() jobs; a pool
- * gives a slot back with sched_slot_release() only when its resource
- * (thread, worker process, child) is really free again.
+ * starting another.  A kind runs at most sched_slots_max() jobs (or what
+ * its pool's can_start() allows); a pool gives a slot back with
+ * sched_slot_release() only when its resource (thread, worker process,
+ * child) is really free again.  The jobs of a round go to their pools
+ * (pool_of, pool.h) with their START records appended; one journal
+ * write, then the pools launch them: no attempt runs unrecorded.
  *
  * A waiter is one "tell me when all/any of these jobs are final" with an
  * optional timeout.  Jobs point to their waiters through waitrefs, so
@@ -534,6 +537,11 @@ static void
 sched_run_cb(evutil_socket_t fd, short events, void *arg)
 {
 	while (sched_start_some() > 0) {
+		/*
+		 * A journal that failed writes nothing more: the daemon runs
+		 * on without it, as it does for everything else, until the
+		 * restart its error asks for.
+		 */
 		(void)journal_flush();
 		pool_launch();
 	}
