@@ -462,6 +462,7 @@ void		 journal_free(void);	/* after sched_free() */
 int		 journal_enabled(void);
 const char	*journal_failed(void);	/* NULL, or why submits are refused */
 int		 journal_flush(void);
+int		 journal_write(void);	/* no fsync, no answers */
 /* cb(w, NULL) when durable, cb(w, why) if it never will be. */
 void		 journal_wait(struct journal_waiter *,
 		    void (*)(struct journal_waiter *, const char *), void *);

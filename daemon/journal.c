@@ -435,6 +435,40 @@ journal_sync(void)
 static int	journal_compact(char **);
 
 /*
+ * Write what was appended, and only that: no fsync, no answers.  What is
+ * written survives a kill -9 of the daemon, so sched.c writes a round's
+ * START records with this before the pools run the round's jobs; the
+ * turn's journal_flush() then syncs them as the policy says.  -1 if the
+ * journal failed (now or before).
+ */
+int
+journal_write(void)
+{
+	int	 error;
+
+	if (journal.fd == -1 || !journal.ready)
+		return (0);
+#ifdef FUTURED_TEST_SEAMS
+	journal_test_hold();
+#endif
+	if (journal.failed == NULL && journal.buf.len > 0) {
+		if (journal_write_all(journal.fd, journal.buf.data,
+		    journal.buf.len) == -1) {
+			error = errno;
+			/* Leave no half record for the next start to find. */
+			if (ftruncate(journal.fd, journal.size) == -1)
+				log_warn("%s: ftruncate", journal.path);
+			journal_fail("write", error);
+		} else {
+			journal.size += journal.buf.len;
+			journal.buf.len = 0;
+			journal.dirty = 1;
+		}
+	}
+	return (journal.failed != NULL ? -1 : 0);
+}
+
+/*
  * Write what this turn appended, fsync as the policy says, and answer
  * the waiters: the deferred SubmitReplies go out from here.
  */
@@ -446,24 +480,7 @@ journal_flush(void)
 
 	if (journal.fd == -1 || !journal.ready)
 		return (0);
-#ifdef FUTURED_TEST_SEAMS
-	journal_test_hold();
-#endif
-	if (journal.failed == NULL && journal.buf.len > 0) {
-		if (journal_write_all(journal.fd, journal.buf.data,
-		    journal.buf.len) == -1) {
-			int	 error = errno;
-
-			/* Leave no half record for the next start to find. */
-			if (ftruncate(journal.fd, journal.size) == -1)
-				log_warn("%s: ftruncate", journal.path);
-			journal_fail("write", error);
-		} else {
-			journal.size += journal.buf.len;
-			journal.buf.len = 0;
-			journal.dirty = 1;
-		}
-	}
+	(void)journal_write();
 	if (journal.failed == NULL) {
 		switch (settings.fsync) {
 		case JOURNAL_FSYNC_ALWAYS:
