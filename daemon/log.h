@@ -14,6 +14,7 @@
 #define LOG_LEVEL_DEBUG	3
 
 void	log_init(int, int);		/* level, to syslog? */
+void	log_stderr_too(int);
 void	log_setlevel(int);
 int	log_getlevel(void);
 int	log_level_from_name(const char *);

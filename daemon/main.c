@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -170,18 +171,24 @@ main_signal_cb(evutil_socket_t sig, short events, void *arg)
 	evtimer_add(main_drain_ev, &tv);
 }
 
-/* Re-execute ourselves in a new session; return once it listens. */
+/*
+ * Re-execute ourselves in a new session; return once it listens.  Until
+ * then the child's stderr is a pipe to us: if it dies instead, what it
+ * said (the reason, as it logs it) is shown here, where the user looks.
+ */
 static int
 main_detach(int argc, char **argv)
 {
 	posix_spawnattr_t	 attr;
 	posix_spawn_file_actions_t fa;
-	char			**nargv, fdarg[32], c;
-	int			 p[2], i, k = 0, error;
+	struct pollfd		 pfd[2];
+	char			**nargv, fdarg[32], said[4096];
+	int			 p[2], e[2], i, k = 0, error, ready = 0;
+	size_t			 nsaid = 0;
 	pid_t			 pid;
 	ssize_t			 n;
 
-	if (pipe2(p, O_CLOEXEC) == -1)
+	if (pipe2(p, O_CLOEXEC) == -1 || pipe2(e, O_CLOEXEC) == -1)
 		fatal("pipe");
 	nargv = xcalloc(argc + 4, sizeof(*nargv));
 	nargv[k++] = (char *)settings.self_exe;
@@ -198,8 +205,7 @@ main_detach(int argc, char **argv)
 	    O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null",
 	    O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null",
-	    O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, e[1], STDERR_FILENO);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 3);
 	posix_spawnattr_init(&attr);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
@@ -209,19 +215,46 @@ main_detach(int argc, char **argv)
 	posix_spawnattr_destroy(&attr);
 	free(nargv);
 	close(p[1]);
+	close(e[1]);
 	if (error != 0) {
 		errno = error;
 		fatal("posix_spawn %s", settings.self_exe);
 	}
-	do
-		n = read(p[0], &c, 1);
-	while (n == -1 && errno == EINTR);
-	if (n != 1) {
-		fprintf(stderr, "futured: the detached daemon failed to start "
-		    "(see syslog)\n");
-		return (1);
+	/* Until the ready byte, or both ends close: it died. */
+	pfd[0].fd = p[0];
+	pfd[1].fd = e[0];
+	pfd[0].events = pfd[1].events = POLLIN;
+	while (!ready && (pfd[0].fd != -1 || pfd[1].fd != -1)) {
+		if (poll(pfd, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+		if (pfd[0].revents != 0) {
+			n = read(p[0], fdarg, 1);
+			if (n == 1)
+				ready = 1;
+			else if (n == 0 || errno != EINTR)
+				pfd[0].fd = -1;
+		}
+		if (pfd[1].revents != 0) {
+			/* Keep the first 4 KiB: the cause comes first. */
+			n = read(e[0], said + nsaid, sizeof(said) - 1 - nsaid);
+			if (n > 0)
+				nsaid += n;
+			else if (n == 0 || errno != EINTR ||
+			    nsaid == sizeof(said) - 1)
+				pfd[1].fd = -1;
+		}
 	}
-	return (0);
+	close(p[0]);
+	close(e[0]);
+	if (ready)
+		return (0);
+	said[nsaid] = '\0';
+	fprintf(stderr, "futured: the detached daemon failed to start%s\n%s",
+	    nsaid != 0 ? ":" : " (it said nothing: see syslog)", said);
+	return (1);
 }
 
 int
@@ -266,7 +299,7 @@ main(int argc, char **argv)
 	char		 path[PATH_MAX], exe[PATH_MAX], *cause;
 	char		 confpath[PATH_MAX];
 	const char	*conf = NULL;
-	int		 ch, detach = 0, level = LOG_LEVEL_INFO, ready_fd = -1;
+	int		 ch, detach = 0, level = LOG_LEVEL_INFO, ready_fd = -1, fd;
 	int		 noconf = 0, cmdline_plugins = 0;
 	ssize_t		 n;
 
@@ -459,6 +492,7 @@ main(int argc, char **argv)
 		setenv("FUTURED_SOCKET", settings.socket_path, 1);
 
 	log_init(level, ready_fd != -1);
+	log_stderr_too(ready_fd != -1);
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() == -1)
 		fatalx("evthread_use_pthreads");
@@ -503,6 +537,12 @@ main(int argc, char **argv)
 	    settings.socket_path, settings.threads, settings.procs);
 	sdnotify_send("READY=1");
 	if (ready_fd != -1) {
+		/* From here on syslog only: stderr was the starter's pipe. */
+		log_stderr_too(0);
+		if ((fd = open("/dev/null", O_WRONLY)) != -1) {
+			(void)dup2(fd, STDERR_FILENO);
+			close(fd);
+		}
 		(void)write(ready_fd, "", 1);
 		close(ready_fd);
 	}

@@ -45,3 +45,11 @@ ck_eq "$(fctl submit -d detached -w echo)" detached "detached daemon serves"
 pkill -TERM -f -- "-s $SOCK --ready-fd" || fail "no detached daemon to stop"
 wait_until 5 sh -c "[ ! -e $SOCK ]" || fail "detached daemon left its socket"
 pass "--detach"
+
+# A detached daemon that cannot start says why, where the user looks.
+out=$("$FUTURED" --detach -s "$SOCK" --journal /proc/nonexistent/journal 2>&1) &&
+    fail "--detach of a daemon that cannot start exited 0"
+ck_match "$out" "failed to start:" "--detach reports the failure"
+ck_match "$out" "/proc/nonexistent" "--detach says why, not 'see syslog'"
+[ ! -e "$SOCK" ] || fail "a failed detached start left a socket"
+pass "--detach says why the daemon failed"
