@@ -647,8 +647,8 @@ journal_compact(char **cause)
 	if (journal.compact_at < size + JOURNAL_COMPACT_MIN)
 		journal.compact_at = size + JOURNAL_COMPACT_MIN;
 	free(o.data);
-	log_info("%s: compacted %lld to %lld bytes (%zu jobs)", journal.path,
-	    (long long)old, (long long)size, l.n);
+	log_info("%s: compacted %lld to %lld bytes (%zu job%s)", journal.path,
+	    (long long)old, (long long)size, l.n, LOG_PLURAL(l.n));
 	return (0);
 
 fail:

@@ -436,9 +436,10 @@ journal_restore(struct journal_replay *rp)
 		nq++;
 	}
 	free(rp->reps);
-	log_info("%s: %llu records: %u jobs queued again (%u were running), "
-	    "%u finished kept, %u past retention; next id %llu", rp->path,
-	    (unsigned long long)rp->records, nq, nrun, nkept, ndrop,
+	log_info("%s: %llu record%s: %u job%s queued again (%u were "
+	    "running), %u finished kept, %u past retention; next id %llu",
+	    rp->path, (unsigned long long)rp->records,
+	    LOG_PLURAL(rp->records), nq, LOG_PLURAL(nq), nrun, nkept, ndrop,
 	    (unsigned long long)rp->next_id);
 }
 

@@ -13,6 +13,9 @@
 #define LOG_LEVEL_INFO	2
 #define LOG_LEVEL_DEBUG	3
 
+/* "1 job", "2 jobs": "%u job%s", n, LOG_PLURAL(n). */
+#define LOG_PLURAL(n)	((n) == 1 ? "" : "s")
+
 void	log_init(int, int);		/* level, to syslog? */
 void	log_stderr_too(int);
 void	log_setlevel(int);

@@ -115,7 +115,8 @@ static void
 main_duration(const char *s, int64_t *ms)
 {
 	if (duration_parse(s, ms) == -1) {
-		fprintf(stderr, "futured: bad duration \"%s\"\n", s);
+		fprintf(stderr, "futured: bad duration \"%s\" (want 250ms, "
+		    "10s, 1.5m, 2h or a bare number of seconds)\n", s);
 		exit(2);
 	}
 }
@@ -131,8 +132,8 @@ main_drain_check(void)
 static void
 main_drain_cb(evutil_socket_t fd, short events, void *arg)
 {
-	log_info("shutdown grace over, cancelling %u running jobs",
-	    sched_running());
+	log_info("shutdown grace over, cancelling %u running job%s",
+	    sched_running(), LOG_PLURAL(sched_running()));
 	sched_cancel_all(settings.grace_ms, "daemon shutting down");
 	main_drain_check();
 }
@@ -392,7 +393,7 @@ main(int argc, char **argv)
 			break;
 		case 'O':
 			/* 0 would read as "no limit" to struct buf. */
-			settings.max_output = main_number(optarg,
+			settings.max_output = main_size(optarg,
 			    "output limit", 1, INT_MAX);
 			break;
 		case 'l':
@@ -406,12 +407,7 @@ main(int argc, char **argv)
 			settings.system = 1;
 			break;
 		case MAIN_OPT_READ_TIMEOUT:
-			if (duration_parse(optarg,
-			    &settings.read_timeout_ms) == -1) {
-				fprintf(stderr, "futured: bad duration \"%s\"\n",
-				    optarg);
-				exit(2);
-			}
+			main_duration(optarg, &settings.read_timeout_ms);
 			break;
 		case MAIN_OPT_MAX_CLIENTS:
 			settings.max_clients = main_number(optarg,

@@ -353,8 +353,9 @@ request_submit(struct conn *c, uint64_t reqid, const Futured__SubmitRequest *req
 	}
 	if (sched_user_pending(c->uid) >= settings.max_queued) {
 		request_error(c, reqid, FERR_QUEUE_FULL,
-		    "queue full: %llu jobs queued for uid %lu",
+		    "queue full: %llu job%s queued for uid %lu",
 		    (unsigned long long)sched_user_pending(c->uid),
+		    LOG_PLURAL(sched_user_pending(c->uid)),
 		    (unsigned long)c->uid);
 		job_unref(j);
 		return;

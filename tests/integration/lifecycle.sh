@@ -46,6 +46,13 @@ pkill -TERM -f -- "-s $SOCK --ready-fd" || fail "no detached daemon to stop"
 wait_until 5 sh -c "[ ! -e $SOCK ]" || fail "detached daemon left its socket"
 pass "--detach"
 
+# Option errors name the value and the accepted forms.
+out=$("$FUTURED" -s "$SOCK" --read-timeout 5x 2>&1) && fail "--read-timeout 5x accepted"
+ck_match "$out" 'bad duration "5x" \(want 250ms, 10s, 1.5m, 2h' "bad duration lists the forms"
+out=$("$FUTURED" -s "$SOCK" --max-output 2x 2>&1) && fail "--max-output 2x accepted"
+ck_match "$out" 'bad output limit "2x" .*K, M or G' "bad size lists the forms"
+pass "option errors name the accepted forms"
+
 # A detached daemon that cannot start says why, where the user looks.
 out=$("$FUTURED" --detach -s "$SOCK" --journal /proc/nonexistent/journal 2>&1) &&
     fail "--detach of a daemon that cannot start exited 0"
