@@ -525,28 +525,50 @@ request_list(struct conn *c, uint64_t reqid, const Futured__ListRequest *req)
 
 /* Wait ------------------------------------------------------------------ */
 
-/* The targets of a wait or cancel: ids, or a group.  NULL: answered. */
-static size_t
+/*
+ * Whether the caller has a group of that name, with or without jobs: an
+ * empty group is something to wait for (at once), a misspelt one is not.
+ */
+static int
+request_group_known(struct conn *c, const char *name, size_t njobs)
+{
+	return (njobs > 0 || group_get(c->uid, name, 0) != NULL);
+}
+
+/*
+ * The targets of a wait or cancel, ids or a group, in *out and *np (none
+ * is fine: an empty group).  -1: the request was answered with an error.
+ */
+static int
 request_targets(struct conn *c, uint64_t reqid, uint64_t *ids, size_t nids,
-    const char *group, struct job ***out, int strict)
+    const char *group, struct job ***out, size_t *np, int strict)
 {
 	struct job	**jobs;
-	size_t		  i;
+	size_t		  i, n;
 
+	*out = NULL;
+	*np = 0;
 	if (group != NULL && *group != '\0') {
 		if (nids > 0) {
 			request_error(c, reqid, FERR_INVALID,
 			    "give ids or a group, not both");
-			*out = NULL;
-			return (0);
+			return (-1);
 		}
-		return (request_collect(c, group, -1, out));
+		n = request_collect(c, group, -1, &jobs);
+		if (!request_group_known(c, group, n)) {
+			free(jobs);
+			request_error(c, reqid, FERR_NOT_FOUND,
+			    "no such group: %s", group);
+			return (-1);
+		}
+		*out = jobs != NULL ? jobs : xcalloc(1, sizeof(*jobs));
+		*np = n;
+		return (0);
 	}
 	if (nids > REQUEST_IDS_MAX) {
 		request_error(c, reqid, FERR_INVALID, "too many ids (%zu)",
 		    nids);
-		*out = NULL;
-		return (0);
+		return (-1);
 	}
 	jobs = xcalloc(nids ? nids : 1, sizeof(*jobs));
 	for (i = 0; i < nids; i++) {
@@ -555,12 +577,12 @@ request_targets(struct conn *c, uint64_t reqid, uint64_t *ids, size_t nids,
 			request_error(c, reqid, FERR_NOT_FOUND,
 			    "no such job: %llu", (unsigned long long)ids[i]);
 			free(jobs);
-			*out = NULL;
-			return (0);
+			return (-1);
 		}
 	}
 	*out = jobs;
-	return (nids);
+	*np = nids;
+	return (0);
 }
 
 static void
@@ -610,9 +632,8 @@ request_wait(struct conn *c, uint64_t reqid, const Futured__WaitRequest *req)
 		request_error(c, reqid, FERR_INVALID, "wait for what? no ids");
 		return;
 	}
-	n = request_targets(c, reqid, req->ids, req->n_ids, req->group,
-	    &jobs, 1);
-	if (jobs == NULL)
+	if (request_targets(c, reqid, req->ids, req->n_ids, req->group,
+	    &jobs, &n, 1) == -1)
 		return;
 	p = request_pending_new(c, reqid, PENDING_WAIT);
 	p->with_output = req->has_with_output && req->with_output;
@@ -669,9 +690,8 @@ request_cancel(struct conn *c, uint64_t reqid, const Futured__CancelRequest *req
 	struct job	**jobs, **live;
 	size_t		  i, n, nlive = 0;
 
-	n = request_targets(c, reqid, req->ids, req->n_ids, req->group,
-	    &jobs, 0);
-	if (jobs == NULL)
+	if (request_targets(c, reqid, req->ids, req->n_ids, req->group,
+	    &jobs, &n, 0) == -1)
 		return;
 	p = request_pending_new(c, reqid, PENDING_CANCEL);
 	p->nids = n;
