@@ -3,7 +3,7 @@
  * under every kind.
  */
 
-#include "futured.h"
+#include "futured/handler.h"
 
 static int
 echo_run(struct fut_handler_ctx *ctx)

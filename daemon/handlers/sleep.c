@@ -6,7 +6,7 @@
 
 #include <event2/event.h>
 
-#include "futured.h"
+#include "futured/handler.h"
 #include "duration.h"
 
 static void
