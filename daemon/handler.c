@@ -74,6 +74,35 @@ handler_register(const struct fut_handler *h, char **cause)
 	return (0);
 }
 
+/*
+ * Whether a --system daemon refuses job j of a user other than root:
+ * 1 with *cause set, or 0.  The handler says (FUT_HF_SYSTEM_SAFE and its
+ * system_check()), never a list of names.
+ */
+int
+handler_system_refuse(struct job *j, char **cause)
+{
+	const struct fut_handler	*h = j->handler;
+	struct fut_handler_ctx		*ctx;
+	int				 rv = 0;
+
+	if (!(h->flags & FUT_HF_SYSTEM_SAFE)) {
+		xasprintf(cause, "handler \"%s\" runs inside the system "
+		    "daemon, as root: only root may submit it", h->name);
+		return (1);
+	}
+	if (h->system_check == NULL)
+		return (0);
+	ctx = handler_ctx_new(j);
+	if (h->system_check(ctx) == -1) {
+		xasprintf(cause, "%s", ctx->error != NULL ? ctx->error :
+		    "refused by its handler");
+		rv = 1;
+	}
+	handler_ctx_free(ctx);
+	return (rv);
+}
+
 const struct fut_handler *
 handler_find(const char *name)
 {

@@ -32,6 +32,7 @@ const struct fut_handler handler_echo = {
 	.description = "output = payload",
 	.kinds = FUT_HK_ASYNC | FUT_HK_BLOCKING | FUT_HK_CPU,
 	.default_kind = FUT_HK_ASYNC,
+	.flags = FUT_HF_SYSTEM_SAFE,
 	.run = echo_run,
 	.start = echo_start,
 };

@@ -698,7 +698,7 @@ const struct fut_handler handler_exec = {
 	.description = "run ARGs as a command; payload to stdin, output = stdout",
 	.kinds = FUT_HK_ASYNC | FUT_HK_BLOCKING | FUT_HK_CPU,
 	.default_kind = FUT_HK_ASYNC,
-	.flags = FUT_HF_LOOP,
+	.flags = FUT_HF_LOOP | FUT_HF_SYSTEM_SAFE,
 	.start = exec_start,
 	.cancel = exec_cancel,
 };

@@ -41,7 +41,7 @@ extern "C" {
  * futured refuses a handler whose abi differs from its own; abi stays
  * the first member of struct fut_handler so that it can always be read.
  */
-#define FUT_HANDLER_ABI		1
+#define FUT_HANDLER_ABI		2
 
 /** Kind bits for fut_handler.kinds. */
 #define FUT_HK_ASYNC		0x1
@@ -54,6 +54,13 @@ extern "C" {
  * it counts against.  exec uses it: its work is a child process.
  */
 #define FUT_HF_LOOP		0x1
+/**
+ * fut_handler.flags: any user may submit it to a --system daemon, which
+ * runs as root: the handler does nothing with root's rights on a user's
+ * behalf (exec runs the command as its owner).  Without it only root
+ * may.  system_check() may still refuse a job by its arguments.
+ */
+#define FUT_HF_SYSTEM_SAFE	0x2
 
 struct event_base;
 struct fut_handler_ctx;
@@ -71,6 +78,13 @@ struct fut_handler {
 	int		(*start)(struct fut_handler_ctx *);
 	/** Async kind: undo start(); may be NULL if nothing to undo. */
 	void		(*cancel)(struct fut_handler_ctx *);
+	/**
+	 * FUT_HF_SYSTEM_SAFE: at submit to a --system daemon by another
+	 * user than root, -1 after fut_handler_fail() refuses the job
+	 * (the message goes to the client); may be NULL.  On the loop,
+	 * before the job is accepted: only the spec accessors answer.
+	 */
+	int		(*system_check)(struct fut_handler_ctx *);
 };
 
 /**
