@@ -240,6 +240,9 @@ struct fut_handler_ctx {
 	const struct kv		*ctx;
 	size_t			 nctx;
 	int64_t			 timeout_ms;
+	const char		*cwd;		/* NULL: none */
+	char *const		*envp;		/* NULL: none sent */
+	uid_t			 owner;
 
 	struct buf		 output;
 	struct buf		 errtail;	/* exec: stderr tail */
@@ -252,6 +255,7 @@ struct fut_handler_ctx {
 	struct job		*job;		/* NULL outside the loop */
 	struct event_base	*base;
 	void			*hdata;
+	int			 child_expecting; /* fut_handler_expect_child() */
 	int64_t			 grace_ms;	/* cancel: TERM, then KILL after */
 	/* Where fut_handler_progress() goes; set by the pool. */
 	void			(*progress)(struct fut_handler_ctx *, double,
@@ -489,6 +493,7 @@ const struct fut_handler *handler_find(const char *);
 void		 handler_foreach(void (*)(const struct fut_handler *, void *),
 		    void *);
 int		 handler_kind_ok(const struct fut_handler *, enum job_kind);
+int		 handler_system_refuse(struct job *, char **);
 enum job_kind	 handler_default_kind(const struct fut_handler *);
 struct fut_handler_ctx *handler_ctx_new(struct job *);	/* loop only */
 void		 handler_ctx_free(struct fut_handler_ctx *);

@@ -253,23 +253,9 @@ link:
 static int
 request_system_refuse(struct conn *c, struct job *j, char **cause)
 {
-	const char	*name = j->handler->name;
-
 	if (!settings.system || c->uid == 0)
 		return (0);
-	if (strcmp(name, "exec") == 0 || strcmp(name, "echo") == 0 ||
-	    strcmp(name, "sleep") == 0)
-		return (0);
-	if (strcmp(name, "sha256") == 0) {
-		if (j->spec->nargs == 0)
-			return (0);
-		xasprintf(cause, "sha256 of a file would read it as root: "
-		    "pass its contents as the payload (-D FILE) instead");
-		return (1);
-	}
-	xasprintf(cause, "handler \"%s\" runs inside the system daemon, "
-	    "as root: only root may submit it", name);
-	return (1);
+	return (handler_system_refuse(j, cause));
 }
 
 

@@ -23,6 +23,7 @@
 #define SHA256_CHUNK	(64 * 1024)
 
 static int	sha256_run(struct fut_handler_ctx *);
+static int	sha256_system_check(struct fut_handler_ctx *);
 
 const struct fut_handler handler_sha256 = {
 	FUT_HANDLER_ABI,
@@ -30,11 +31,23 @@ const struct fut_handler handler_sha256 = {
 	"hex SHA-256 of the payload, or of the file named in ARG",
 	FUT_HK_BLOCKING | FUT_HK_CPU,
 	FUT_HK_CPU,
-	0,
+	FUT_HF_SYSTEM_SAFE,
 	sha256_run,
 	NULL,
-	NULL
+	NULL,
+	sha256_system_check
 };
+
+/* A FILE argument would be read with root's rights. */
+static int
+sha256_system_check(struct fut_handler_ctx *ctx)
+{
+	if (fut_handler_nargs(ctx) == 0)
+		return (0);
+	fut_handler_fail(ctx, "sha256 of a file would read it as root: "
+	    "pass its contents as the payload (-D FILE) instead");
+	return (-1);
+}
 
 /* Hash the file at path into md; -1 after fut_handler_fail(). */
 static int
