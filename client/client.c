@@ -248,7 +248,10 @@ client_run_cbs_locked(struct fut_client *c)
 	while ((cb = TAILQ_FIRST(&c->cbq)) != NULL) {
 		TAILQ_REMOVE(&c->cbq, cb, entry);
 		pthread_mutex_unlock(&c->lock);
-		cb->fn(cb->f, cb->arg);
+		if (cb->w != NULL)
+			watch_run_cb(cb);
+		else
+			cb->fn(cb->f, cb->arg);
 		free(cb);
 		pthread_mutex_lock(&c->lock);
 	}
@@ -332,6 +335,9 @@ client_response_locked(struct fut_client *c, Futured__Response *r,
 	p = HTAB_ENTRY(struct pending, node, n);
 	htab_remove(&c->pending, n);
 	switch (p->type) {
+	case PEND_WATCH:
+		watch_response_locked(c, p, r, data, len);
+		return;
 	case PEND_HELLO:
 	case PEND_REFRESH:
 		client_orphan_locked(c, p, r);
@@ -430,6 +436,10 @@ client_fail_locked(struct fut_client *c, int err, const char *msg)
 		p = HTAB_ENTRY(struct pending, node, n);
 		if (p->type == PEND_HELLO || p->type == PEND_REFRESH) {
 			free(p);
+			continue;
+		}
+		if (p->type == PEND_WATCH) {
+			watch_lost_locked(c, p, err, msg);
 			continue;
 		}
 		p->done = 1;
@@ -745,6 +755,40 @@ client_call_locked(struct fut_client *c, Futured__Request *req,
 		return (client_seterr_wait_locked(c, rc));
 	}
 	return (0);
+}
+
+/*
+ * One request whose answer has the body wanted: 0 with *resp set (the
+ * caller frees it), or < 0 with the reason in the client's error.
+ */
+int
+client_request(struct fut_client *c, Futured__Request *req,
+    Futured__Response__BodyCase body, Futured__Response **resp)
+{
+	struct pending	 p;
+	int		 rc;
+
+	*resp = NULL;
+	if (c == NULL)
+		return (FUT_EINVAL);
+	pthread_mutex_lock(&c->lock);
+	if (c->dead) {
+		rc = client_seterr_wait_locked(c, c->dead_err);
+		client_unlock(c);
+		return (rc);
+	}
+	memset(&p, 0, sizeof(p));
+	if ((rc = client_call_locked(c, req, &p, PEND_WAIT)) == 0) {
+		if (p.resp->body_case != body)
+			rc = client_seterr_resp_locked(c, p.resp);
+		else {
+			*resp = p.resp;
+			p.resp = NULL;
+		}
+	}
+	client_pending_drop_locked(c, &p);
+	client_unlock(c);
+	return (rc);
 }
 
 /* Connection. */

@@ -34,11 +34,17 @@
 	    (var) = (tvar))
 #endif
 
-/* A done-callback, on its future's list and then on the client's queue. */
+/*
+ * A done-callback, on its future's list and then on the client's queue;
+ * or a watch event (w set) for a watch's callback, on the queue only.
+ */
 struct fut_cb {
 	struct fut_future	*f;
 	void			(*fn)(struct fut_future *, void *);
 	void			*arg;
+	struct fut_watch	*w;
+	struct fut_event	*ev;		/* NULL: the stream failed */
+	int			 err;
 	TAILQ_ENTRY(fut_cb)	 entry;
 };
 TAILQ_HEAD(fut_cbq, fut_cb);
@@ -72,6 +78,7 @@ struct fut_future {
 #define PEND_ATTACH	2	/* ... and registers fut on SubscribeReply */
 #define PEND_REFRESH	3	/* fire and forget StatusRequest (fut_poll) */
 #define PEND_HELLO	4	/* fire and forget Hello */
+#define PEND_WATCH	5	/* a watch's stream: stays until final */
 
 struct pending {
 	struct hnode		 node;		/* in c->pending, key request id */
@@ -80,7 +87,8 @@ struct pending {
 	int			 err;		/* FUT_E* when the connection went */
 	Futured__Response	*resp;
 	struct fut_future	*fut;
-	uint64_t		 jobid;		/* PEND_REFRESH */
+	uint64_t		 jobid;		/* PEND_REFRESH, PEND_WATCH */
+	struct fut_watch	*w;		/* PEND_WATCH */
 };
 
 /*
@@ -117,6 +125,43 @@ struct fut_client {
 };
 
 
+/*
+ * A job info: a view of one JobInfo, which lives in own (a Response
+ * decoded with malloc) or, for one in a list or event, in its owner's.
+ */
+struct fut_info {
+	Futured__Response		*own;
+	const Futured__JobInfo		*ji;
+};
+
+struct fut_infos {
+	Futured__Response		*r;
+	size_t				 n;
+	struct fut_info			*v;
+};
+
+/* A watch event, or the error that ended a job's stream (err < 0). */
+struct fut_event {
+	Futured__Response		*r;
+	struct fut_info			 info;
+	const Futured__WatchEvent	*we;
+	uint64_t			 id;
+	int				 err;
+	char				*errmsg;
+	TAILQ_ENTRY(fut_event)		 entry;
+};
+TAILQ_HEAD(fut_eventq, fut_event);
+
+struct fut_watch {
+	struct fut_client	*c;
+	unsigned int		 flags;
+	void			(*cb)(const struct fut_event *, int, void *);
+	void			*arg;
+	struct fut_eventq	 q;		/* iterator form */
+	int			 open;		/* streams not yet ended */
+	int			 closed;	/* the caller is done with it */
+};
+
 typedef int	(*client_pred)(void *);
 
 /* client.c */
@@ -144,8 +189,20 @@ int		 client_wait_locked(struct fut_client *, client_pred, void *,
 int		 client_pending_done_pred(void *);
 int		 client_call_locked(struct fut_client *, Futured__Request *,
 		    struct pending *, int);
-/* Begin a call: the lock taken, 0 or the error of a dead client. */
-int		 client_enter(struct fut_client *);
+/* One request, one answer of the body wanted: 0 with *resp ours, or < 0. */
+int		 client_request(struct fut_client *, Futured__Request *,
+		    Futured__Response__BodyCase, Futured__Response **);
+
+/* info.c */
+void		 info_init(struct fut_info *, Futured__Response *,
+		    const Futured__JobInfo *);
+
+/* watch.c */
+void		 watch_response_locked(struct fut_client *, struct pending *,
+		    Futured__Response *, const uint8_t *, size_t);
+void		 watch_lost_locked(struct fut_client *, struct pending *, int,
+		    const char *);
+void		 watch_run_cb(struct fut_cb *);
 
 /* future.c */
 void		 future_register_locked(struct fut_future *, uint64_t);
