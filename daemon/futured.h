@@ -212,7 +212,8 @@ struct job {
 #define JOBF_POOLED		0x40	/* queued in a cpu worker (pool_proc.c) */
 #define JOBF_NOTIFY_BRIEF	0x80	/* notify: the outcome only */
 	uint8_t			 kind;		/* enum job_kind */
-	uint8_t			 state;		/* enum job_state */
+	/* enum job_state; const: only job.c changes it (through a cast). */
+	const uint8_t		 state;
 	int8_t			 priority;
 	int64_t			 submitted_at;	/* wall clock, ms since the epoch */
 	/* The connection told of the end (request_watch.c), by id: 0 none. */
@@ -381,6 +382,13 @@ void		 job_set_ended(struct job *, const char *);
 int		 job_cancel(struct job *, enum job_state, int64_t,
 		    const char *, ...)
 		    __attribute__((__format__(__printf__, 4, 5)));
+/*
+ * A job rebuilt from the journal, before sched_restore() takes it: the
+ * final state its record gives, or FAILED because it cannot go on.
+ */
+void		 job_restore_final(struct job *, enum job_state);
+void		 job_restore_failed(struct job *, const char *, ...)
+		    __attribute__((__format__(__printf__, 2, 3)));
 
 /* sched.c */
 void		 sched_init(void);

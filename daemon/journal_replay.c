@@ -5,7 +5,6 @@
 
 #include <sys/types.h>
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,7 +259,7 @@ journal_replay_cb(int type, const uint8_t *p, size_t len, void *arg)
 		m = job_more(j);
 		r->final = 1;
 		r->running = 0;
-		j->state = f->state;
+		job_restore_final(j, f->state);
 		m->exit_status = f->has_exit_status ? f->exit_status : -1;
 		m->term_signal = f->signal;
 		m->error_code = f->error_code;
@@ -283,29 +282,6 @@ journal_replay_cb(int type, const uint8_t *p, size_t len, void *arg)
 		return (0);
 	}
 	return (-1);
-}
-
-/* Settle a job that cannot go on after the restart, and record it. */
-static void
-journal_restore_failed(struct job *j, const char *fmt, ...)
-    __attribute__((__format__(__printf__, 2, 3)));
-
-static void
-journal_restore_failed(struct job *j, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	free(j->more->error);
-	va_start(ap, fmt);
-	xvasprintf(&job_more(j)->error, fmt, ap);
-	va_end(ap);
-	/* Not in the table yet: this is its first state, as replayed. */
-	j->state = JOB_FAILED;
-	job_more(j)->ended = "daemon restarted";
-	job_more(j)->finished_at = job_now_ms();
-	log_info("job %llu: %s", (unsigned long long)j->id, j->more->error);
-	sched_restore(j);
-	journal_final(j);
 }
 
 /*
@@ -397,7 +373,7 @@ journal_restore(struct journal_replay *rp)
 			continue;
 		journal_restore_link(j);
 		if (j->flags & JOBF_GHOST) {
-			journal_restore_failed(j, "handler \"%s\" does not run "
+			job_restore_failed(j, "handler \"%s\" does not run "
 			    "as %s any more", j->handler->name,
 			    job_kind_name(j->kind));
 			continue;
@@ -407,14 +383,14 @@ journal_restore(struct journal_replay *rp)
 		 * next restart, with that one final, could decide otherwise.
 		 */
 		if ((dep = journal_dep_newer(j)) != 0) {
-			journal_restore_failed(j, "depends on job %llu, which "
+			job_restore_failed(j, "depends on job %llu, which "
 			    "is not older (corrupt journal)",
 			    (unsigned long long)dep);
 			continue;
 		}
 		if (j->spec->input_from != 0 && !r->input_resolved &&
 		    sched_find(j->spec->input_from) == NULL) {
-			journal_restore_failed(j, "input job %llu was "
+			job_restore_failed(j, "input job %llu was "
 			    "forgotten before the restart",
 			    (unsigned long long)j->spec->input_from);
 			continue;
@@ -422,7 +398,7 @@ journal_restore(struct journal_replay *rp)
 		if (r->running) {
 			nrun++;
 			if (j->more->attempts > j->spec->retries) {
-				journal_restore_failed(j, "daemon restarted");
+				job_restore_failed(j, "daemon restarted");
 				continue;
 			}
 			log_info("job %llu: was running (attempt %u of %u), "
