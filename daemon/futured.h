@@ -212,8 +212,10 @@ struct job {
 #define JOBF_POOLED		0x40	/* queued in a cpu worker (pool_proc.c) */
 #define JOBF_NOTIFY_BRIEF	0x80	/* notify: the outcome only */
 	uint8_t			 kind;		/* enum job_kind */
-	uint8_t			 state;		/* enum job_state */
-	int8_t			 priority;
+	/* enum job_state; const: only job.c changes it (through a cast). */
+	const uint8_t		 state;
+	/* Wide enough for any asked, until job_link_check() rules on it. */
+	int32_t			 priority;
 	int64_t			 submitted_at;	/* wall clock, ms since the epoch */
 	/* The connection told of the end (request_watch.c), by id: 0 none. */
 	uint64_t		 notify;
@@ -385,6 +387,22 @@ void		 job_set_ended(struct job *, const char *);
 int		 job_cancel(struct job *, enum job_state, int64_t,
 		    const char *, ...)
 		    __attribute__((__format__(__printf__, 4, 5)));
+/*
+ * A job rebuilt from the journal, before sched_restore() takes it: the
+ * final state its record gives, or FAILED because it cannot go on.
+ */
+void		 job_restore_final(struct job *, enum job_state);
+void		 job_restore_failed(struct job *, const char *, ...)
+		    __attribute__((__format__(__printf__, 2, 3)));
+
+/*
+ * job_link.c: a job's spec checked, and the job tied to its group and
+ * parent, for a submit and a journal replay alike.
+ */
+#define JOB_LINK_REPLAY		0x1	/* from the journal: see job_link.c */
+int		 job_link_check(const struct job *, int, int *, char **);
+int		 job_link(struct job *, int, int *, char **);
+void		 job_link_follow(struct job *);	/* once in the table */
 
 /* sched.c */
 void		 sched_init(void);
