@@ -266,10 +266,16 @@ class TestWait(unittest.TestCase):
         slow.cancel()
 
     def test_as_completed(self):
-        fs = [futured.submit("sleep", "%dms" % (300 - 100 * i))
-              for i in range(3)]
-        order = list(futured.as_completed(fs, timeout=5))
-        self.assertEqual(order, fs[::-1])
+        # A chain, so that the order of completion is certain however
+        # loaded the machine: each starts after the one before it ends
+        # and sleeps, so their ends are half a second apart, whenever
+        # they were submitted.
+        first = futured.submit("sleep", "1s")
+        second = futured.submit("sleep", "500ms", after=[first])
+        third = futured.submit("sleep", "500ms", after=[second])
+        order = list(futured.as_completed([third, second, first],
+                                          timeout=30))
+        self.assertEqual(order, [first, second, third])
         slow = futured.submit("sleep", "5s")
         with self.assertRaises(TimeoutError):
             list(futured.as_completed([slow], timeout=0.2))
