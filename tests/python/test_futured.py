@@ -331,12 +331,28 @@ class TestAsyncio(unittest.TestCase):
             h = futured.submit("echo", data=b"b")
             h.result(5)
             self.assertEqual(await h, b"b")
-            # wait_for: the wait runs out, the job goes on.
-            k = futured.submit("sleep", "5s")
+            # wait_for running out cancels the job with the awaiting
+            # task, as for a concurrent future under wrap_future() ...
+            k = futured.submit("sleep", "30s")
             with self.assertRaises(asyncio.TimeoutError):
                 await asyncio.wait_for(k, 0.1)
-            self.assertFalse(k.done())
-            k.cancel()
+            with self.assertRaises(futured.JobCancelled):
+                k.result(10)
+            # ... and so does task.cancel() ...
+            m = futured.submit("sleep", "30s")
+            t = asyncio.ensure_future(m)
+            await asyncio.sleep(0.05)
+            t.cancel()
+            with self.assertRaises(asyncio.CancelledError):
+                await t
+            with self.assertRaises(futured.JobCancelled):
+                m.result(10)
+            # ... while shield() keeps the job going.
+            s = futured.submit("sleep", "5s")
+            with self.assertRaises(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(s), 0.1)
+            self.assertFalse(s.done())
+            s.cancel()
 
         asyncio.run(main())
 
@@ -409,6 +425,12 @@ class TestTrio(unittest.TestCase):
             with self.assertRaises(futured.JobFailed):
                 await futured.submit("exec", "false")
             self.assertEqual(await futured.submit("echo", data=b"t"), b"t")
+            # A cancel scope that ends the wait cancels the job.
+            f = futured.submit("sleep", "30s")
+            with trio.move_on_after(0.1):
+                await f
+            with self.assertRaises(futured.JobCancelled):
+                f.result(10)
 
         trio.run(main)
 

@@ -416,6 +416,12 @@ class Future:
         try:
             self._add_done_callback(wake)
             await afut
+        except BaseException:
+            # The awaiting task was cancelled (task.cancel(),
+            # asyncio.wait_for() running out): the job goes with it, as a
+            # concurrent future does under asyncio.wrap_future().
+            self._cancel_quietly()
+            raise
         finally:
             self.client._unwatch(loop)
 
@@ -431,7 +437,21 @@ class Future:
 
         self.client._trio_watch(trio)
         self._add_done_callback(wake)
-        await ev.wait()
+        try:
+            await ev.wait()
+        except BaseException:
+            # A cancel scope ended the wait: cancel the job too.
+            self._cancel_quietly()
+            raise
+
+    def _cancel_quietly(self):
+        # Never raises: the caller is already on its way out with an
+        # exception of its own.  Does not wait for the job to be final.
+        if not self._done:
+            try:
+                lib.fut_cancel(self._ptr)
+            except Exception:
+                pass
 
 
 def _asyncio_wake(afut):
