@@ -111,6 +111,20 @@ main_number(const char *s, const char *what, long min, long max)
 	return ((int)n);
 }
 
+/* path, or path made absolute against the working directory. */
+static const char *
+main_abspath(const char *path)
+{
+	char	 cwd[PATH_MAX], *abs;
+
+	if (path[0] == '/')
+		return (path);
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		fatal("getcwd");
+	xasprintf(&abs, "%s/%s", cwd, path);
+	return (abs);
+}
+
 static void
 main_duration(const char *s, int64_t *ms)
 {
@@ -478,6 +492,15 @@ main(int argc, char **argv)
 			fatal("socket path");
 		settings.socket_path = path;
 	}
+	/*
+	 * The daemon works in / (below), so that it holds no directory busy
+	 * and no job or handler resolves a path against wherever it was
+	 * started: its own paths are made absolute first.
+	 */
+	settings.socket_path = main_abspath(settings.socket_path);
+	if (settings.journal_path != NULL &&
+	    strcmp(settings.journal_path, "none") != 0)
+		settings.journal_path = main_abspath(settings.journal_path);
 	if (detach)
 		return (main_detach(argc, argv));
 	/*
@@ -515,6 +538,8 @@ main(int argc, char **argv)
 			fatalx("%s", cause);
 		break;
 	}
+	if (chdir("/") == -1)
+		fatal("chdir /");
 	if (pool_thread_init(settings.threads) == -1)
 		fatalx("cannot start %d threads", settings.threads);
 	if (pool_proc_init(settings.procs, &cause) == -1)
