@@ -4,8 +4,9 @@
  * (sha256sum's digest column).  The digest is OpenSSL's EVP; a file is
  * read in 64 KiB chunks, checking for a cancel between them.
  *
- * A relative file name is resolved against the worker's (the daemon's)
- * directory: the job's cwd does not reach the handler.
+ * A relative file name means the submitter's directory, as it would in
+ * the submitter's shell: it is opened relative to the job's cwd (the
+ * daemon's, /, when the client sent none).
  */
 
 #include <sys/types.h>
@@ -53,13 +54,24 @@ sha256_system_check(struct fut_handler_ctx *ctx)
 static int
 sha256_file(struct fut_handler_ctx *ctx, EVP_MD_CTX *md, const char *path)
 {
-	uint8_t	*buf;
-	ssize_t	 n;
-	int	 fd, rv = -1;
+	const char	*cwd = fut_handler_cwd(ctx);
+	uint8_t		*buf;
+	ssize_t		 n;
+	int		 dfd = AT_FDCWD, fd, rv = -1;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		fut_handler_fail(ctx, "cannot open %s: %s", path,
+	if (path[0] != '/' && cwd != NULL &&
+	    (dfd = open(cwd, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		fut_handler_fail(ctx, "cannot open %s: %s", cwd,
 		    strerror(errno));
+		return (-1);
+	}
+	fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
+	if (dfd != AT_FDCWD)
+		close(dfd);
+	if (fd == -1) {
+		fut_handler_fail(ctx, "cannot open %s%s%s: %s",
+		    dfd != AT_FDCWD ? cwd : "", dfd != AT_FDCWD ? "/" : "",
+		    path, strerror(errno));
 		return (-1);
 	}
 	if ((buf = malloc(SHA256_CHUNK)) == NULL) {

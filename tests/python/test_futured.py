@@ -54,6 +54,22 @@ class TestBasics(unittest.TestCase):
         self.assertEqual(f.result(5).strip(), b"ba7816bf8f01cfea414140de5dae2223"
                          b"b00361a396177a9cb410ff61f20015ad")
 
+    def test_relative_path_means_our_directory(self):
+        # sha256 FILE with a relative FILE reads it from this process's
+        # directory, not the daemon's (/).
+        here = os.getcwd()
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "rel.txt"), "wb") as fp:
+                fp.write(b"abc")
+            os.chdir(d)
+            try:
+                f = futured.submit("sha256", "rel.txt", kind="blocking")
+                out = f.result(10)
+            finally:
+                os.chdir(here)
+        self.assertEqual(out.strip(), b"ba7816bf8f01cfea414140de5dae2223"
+                         b"b00361a396177a9cb410ff61f20015ad")
+
     def test_explicit_client(self):
         with futured.Client(os.environ["FUTURED_SOCKET"]) as c:
             self.assertEqual(c.submit("echo", data=b"x").result(5), b"x")

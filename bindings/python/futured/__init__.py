@@ -561,10 +561,11 @@ class Client:
         after: jobs (ids or Futures) that must succeed first; input_from:
         a job whose output becomes the payload.  group, priority (-20
         first .. 20 last), ctx (dict, inherited by jobs it submits),
-        retries, name.  For exec, the command gets this process's
-        environment with env (a dict) on top, and cwd (default: the
-        current directory), as futurectl does; other handlers get env
-        as given.  Raises Error (e.g. an unknown handler) or
+        retries, name.  cwd (default: the current directory, for a job
+        with arguments) is where relative paths among them are
+        resolved.  For exec, the command gets this process's
+        environment with env (a dict) on top, as futurectl does; other
+        handlers get env as given.  Raises Error (e.g. an unknown handler) or
         ConnectionLost.
         """
         self._check()
@@ -618,12 +619,15 @@ class Client:
         for k, v in (ctx or {}).items():
             ck(lib.fut_spec_ctx(spec, _bytes(k), _bytes(v)),
                "ctx key %r" % (k,))
+        # A relative path among the arguments means this directory, as
+        # it would in a shell; a job without arguments needs none (and
+        # stays the daemon's smallest kind of job).
+        if cwd is None and (args or _bytes(handler) == b"exec"):
+            cwd = os.getcwd()
         if _bytes(handler) == b"exec":
             full = dict(os.environb)
             for k, v in (env or {}).items():
                 full[_bytes(k)] = _bytes(v)
-            if cwd is None:
-                cwd = os.getcwd()
         else:
             full = {_bytes(k): _bytes(v) for k, v in (env or {}).items()}
         for k, v in full.items():
