@@ -40,10 +40,8 @@ struct pending {
 	double			 last_progress;
 	char			*last_msg;
 	int			 progress_only;
-	/* cancel: which ids took effect, and unknown ids, in request order */
-	uint64_t		*ids;
-	int			*effect;	/* 1, 0, or -1 not found */
-	size_t			 nids;
+	/* cancel: whether it took effect, job by job in request order */
+	int			*effect;
 	TAILQ_ENTRY(pending)	 entry;
 	LIST_ENTRY(pending)	 sentry;	/* sink: request_sinks */
 };
@@ -65,6 +63,10 @@ void		 request_jobinfo_brief(struct job *, Futured__JobInfo *);
 void		 request_jobinfo_stderr(struct job *, Futured__JobInfo *);
 void		 request_jobinfo_clear(Futured__JobInfo *);
 struct job	*request_find(struct conn *, uint64_t);
+int		 request_not_found(struct conn *, uint64_t, const uint64_t *,
+		    size_t);
+int		 request_ids_check(struct conn *, uint64_t, const char *,
+		    const uint64_t *, size_t);
 struct pending	*request_pending_new(struct conn *, uint64_t, enum pending_type);
 void		 request_pending_free(struct pending *);
 void		 request_park(struct pending *, struct job **, size_t, int, int64_t,
