@@ -31,6 +31,8 @@
 #include "xmalloc.h"
 
 static int64_t	request_started_ms;
+/* REQUEST_RUNNING, or stopping: request_shutdown(). */
+int		request_stopping;
 
 /* configure.ac's number is the one futured.proto states. */
 _Static_assert(FUTURED__PROTOCOL__PROTOCOL_VERSION == FUTURED_PROTOCOL_VERSION,
@@ -356,6 +358,99 @@ request_ids_check(struct conn *c, uint64_t reqid, const char *what,
 		return (-1);
 	}
 	return (request_not_found(c, reqid, ids, n));
+}
+
+/* The first job of jobs that has not started, or NULL. */
+static struct job *
+request_unstarted(struct job **jobs, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		if (jobs[i]->state == JOB_WAITING ||
+		    jobs[i]->state == JOB_QUEUED)
+			return (jobs[i]);
+	}
+	return (NULL);
+}
+
+/*
+ * Stopping with a journal: a job that has not started will not end
+ * before the daemon does, and must not be said to (the journal runs it
+ * after the restart).  Refuse to wait for one; -1 when it answered.
+ */
+int
+request_refuse_unstarted(struct conn *c, uint64_t reqid, struct job **jobs,
+    size_t n)
+{
+	struct job	*j;
+
+	if (request_stopping != REQUEST_STOPPING_KEEP ||
+	    (j = request_unstarted(jobs, n)) == NULL)
+		return (0);
+	request_error(c, reqid, FERR_SHUTTING_DOWN, "futured is shutting "
+	    "down and job %llu has not started: the journal keeps it for the "
+	    "restart", (unsigned long long)j->id);
+	return (-1);
+}
+
+/*
+ * The answers the connection is owed about jobs that have not started,
+ * with the daemon stopping and the journal keeping them: a wait or watch
+ * gets ERR_SHUTTING_DOWN now, not at exit; a connection owed a pushed
+ * completion (notify, subscribe) gets it with id 0, and is closed.
+ */
+static void
+request_shutdown_conn(struct conn *c, void *arg)
+{
+	struct pending	*p, *next;
+	struct job	**jobs;
+	size_t		  n;
+	int		  push = 0;
+
+	TAILQ_FOREACH_SAFE(p, &c->pendings, entry, next) {
+		switch (p->type) {
+		case PENDING_WAIT:
+		case PENDING_WATCH:
+			n = sched_waiter_jobs(p->waiter, &jobs);
+			if (request_refuse_unstarted(c, p->reqid, jobs,
+			    n) == -1) {
+				sched_wait_free(p->waiter);
+				request_pending_free(p);
+			}
+			free(jobs);
+			break;
+		case PENDING_NOTIFY:
+			n = sched_waiter_jobs(p->waiter, &jobs);
+			if (request_unstarted(jobs, n) != NULL)
+				push = 1;
+			free(jobs);
+			break;
+		case PENDING_SINK:
+			push |= p->shutdown;
+			break;
+		default:
+			break;
+		}
+	}
+	if (!push)
+		return;
+	request_error(c, 0, FERR_SHUTTING_DOWN, "shutting down, and jobs "
+	    "this connection is to be told of have not started: the journal "
+	    "keeps them for the restart");
+	server_conn_close(c);
+}
+
+void
+request_shutdown(int keep)
+{
+	if (request_stopping != REQUEST_RUNNING)
+		return;
+	request_stopping = keep ? REQUEST_STOPPING_KEEP : REQUEST_STOPPING;
+	if (!keep)
+		return;
+	request_sinks_shutdown();
+	server_foreach_conn(request_shutdown_conn, NULL);
 }
 
 struct pending *
@@ -686,6 +781,10 @@ request_wait(struct conn *c, uint64_t reqid, const Futured__WaitRequest *req)
 	if (request_targets(c, reqid, "wait for", req->ids, req->n_ids,
 	    req->group, &jobs, &n) == -1)
 		return;
+	if (request_refuse_unstarted(c, reqid, jobs, n) == -1) {
+		free(jobs);
+		return;
+	}
 	p = request_pending_new(c, reqid, PENDING_WAIT);
 	p->with_output = req->has_with_output && req->with_output;
 	request_park(p, jobs, n, req->has_any && req->any,

@@ -92,6 +92,33 @@ request_job_final(struct job *j)
 	}
 }
 
+static void
+request_sinks_shutdown_cb(struct job *j, void *arg)
+{
+	struct pending	*p;
+	uint64_t	 id = j->notify;
+
+	if (id == 0 || (j->state != JOB_WAITING && j->state != JOB_QUEUED))
+		return;
+	j->notify = 0;
+	LIST_FOREACH(p, &request_sinks[id % REQUEST_SINK_BUCKETS], sentry) {
+		if (p->conn->id == id) {
+			p->shutdown = 1;
+			return;
+		}
+	}
+}
+
+/*
+ * Stopping, the journal keeping the jobs that have not started: their
+ * completions will not come from this daemon.  Mark the sinks that wait
+ * for one (request_shutdown() closes them) and forget the jobs' notify.
+ */
+void
+request_sinks_shutdown(void)
+{
+	sched_foreach(request_sinks_shutdown_cb, NULL);
+}
 
 /* Subscribe ------------------------------------------------------------ */
 
@@ -112,6 +139,10 @@ request_subscribe(struct conn *c, uint64_t reqid,
 	jobs = xcalloc(n, sizeof(*jobs));
 	for (i = 0; i < n; i++)
 		jobs[i] = request_find(c, req->ids[i]);
+	if (request_refuse_unstarted(c, reqid, jobs, n) == -1) {
+		free(jobs);
+		return;
+	}
 	r.n_ids = n;
 	r.ids = req->ids;
 	resp.id = reqid;
@@ -227,6 +258,8 @@ request_watch(struct conn *c, uint64_t reqid, const Futured__WatchRequest *req)
 	if (request_not_found(c, reqid, &req->id, 1) == -1)
 		return;
 	j = request_find(c, req->id);
+	if (request_refuse_unstarted(c, reqid, &j, 1) == -1)
+		return;
 	p = request_pending_new(c, reqid, PENDING_WATCH);
 	p->job = j;
 	job_ref(j);
