@@ -351,6 +351,7 @@ void		 server_conn_commit(struct conn *, size_t);
 void		 server_conn_close(struct conn *);
 uid_t		 server_conn_uid(struct conn *);
 u_int		 server_nconns(void);
+void		 server_foreach_conn(void (*)(struct conn *, void *), void *);
 
 /* request.c */
 void		 request_init(void);
@@ -361,6 +362,12 @@ void		 request_conn_free(struct conn *);	/* drops its waiters */
 void		 request_send_error(struct conn *, int, const char *);
 /* A whole error frame (header included) for id 0; caller frees. */
 uint8_t		*request_pack_error(int, const char *, size_t *);
+/*
+ * The daemon is stopping: refuse submits; if the journal keeps the jobs
+ * that have not started (1), tell their waiters the daemon is going
+ * away, and refuse to wait for them.
+ */
+void		 request_shutdown(int);
 
 /* job.c: the only place a job's state changes. */
 struct job	*job_new(void);
@@ -416,6 +423,7 @@ void		 sched_enqueue(struct job *);	/* into its kind's queue */
 u_int		 sched_running(void);
 void		 sched_cancel_all(int64_t, const char *);
 void		 sched_stop_queued(const char *);
+void		 sched_hold(void);		/* start no more jobs */
 void		 sched_set_idle_hook(void (*)(void));
 /* Told of each final job whose submitter asked to be (j->notify). */
 void		 sched_set_final_hook(void (*)(struct job *));

@@ -135,6 +135,47 @@ main_duration(const char *s, int64_t *ms)
 	}
 }
 
+struct main_running {
+	struct job	**jobs;
+	size_t		  n, cap;
+};
+
+static void
+main_running_cb(struct job *j, void *arg)
+{
+	struct main_running	*mr = arg;
+
+	if (j->state != JOB_RUNNING)
+		return;
+	if (mr->n == mr->cap) {
+		mr->cap = mr->cap ? mr->cap * 2 : 64;
+		mr->jobs = xreallocarray(mr->jobs, mr->cap, sizeof(*mr->jobs));
+	}
+	job_ref(j);
+	mr->jobs[mr->n++] = j;
+}
+
+/*
+ * Cancel the running jobs, and those alone: their waiters and the
+ * journal both hear "cancelled", a final state they keep.  The jobs that
+ * have not started stay as the journal has them (or were settled at the
+ * signal without a journal).
+ */
+static void
+main_cancel_running(int64_t grace_ms)
+{
+	struct main_running	 mr = { NULL, 0, 0 };
+	size_t			 i;
+
+	sched_foreach(main_running_cb, &mr);
+	for (i = 0; i < mr.n; i++) {
+		job_cancel(mr.jobs[i], JOB_CANCELLED, grace_ms,
+		    "daemon shutting down");
+		job_unref(mr.jobs[i]);
+	}
+	free(mr.jobs);
+}
+
 /* Everything is final, or the grace ran out: stop the loop. */
 static void
 main_drain_check(void)
@@ -148,7 +189,7 @@ main_drain_cb(evutil_socket_t fd, short events, void *arg)
 {
 	log_info("shutdown grace over, cancelling %u running job%s",
 	    sched_running(), LOG_PLURAL(sched_running()));
-	sched_cancel_all(settings.grace_ms, "daemon shutting down");
+	main_cancel_running(settings.grace_ms);
 	main_drain_check();
 }
 
@@ -159,6 +200,25 @@ main_idle(void)
 		event_base_loopbreak(base);
 }
 
+/*
+ * The jobs that have not started will not start before we exit.  With a
+ * journal they run after the restart: hold them as they are, and tell
+ * their waiters that the daemon is going away, not that they ended.
+ * Without one they are lost for good: cancel them, and say why.
+ */
+static void
+main_stop_unstarted(void)
+{
+	int	 keep = journal_enabled();
+
+	request_shutdown(keep);
+	if (keep)
+		sched_hold();
+	else
+		sched_stop_queued("daemon shutting down without a journal: "
+		    "the job is lost");
+}
+
 static void
 main_signal_cb(evutil_socket_t sig, short events, void *arg)
 {
@@ -166,7 +226,7 @@ main_signal_cb(evutil_socket_t sig, short events, void *arg)
 
 	if (main_stopping) {
 		log_info("signal %d again, cancelling everything now", (int)sig);
-		sched_cancel_all(0, "daemon shutting down");
+		main_cancel_running(0);
 		main_drain_check();
 		return;
 	}
@@ -174,8 +234,7 @@ main_signal_cb(evutil_socket_t sig, short events, void *arg)
 	sdnotify_send("STOPPING=1");
 	log_info("signal %d, shutting down", (int)sig);
 	server_stop_accepting();
-	/* Queued jobs will never start: settle them now for any waiter. */
-	sched_stop_queued("daemon shutting down");
+	main_stop_unstarted();
 	if (sched_running() == 0) {
 		event_base_loopbreak(base);
 		return;
@@ -574,8 +633,18 @@ main(int argc, char **argv)
 	if (!main_stopping)
 		sdnotify_send("STOPPING=1");
 	server_stop_accepting();
-	sched_cancel_all(0, "daemon shutting down");
+	if (!main_stopping)
+		main_stop_unstarted();
+	main_cancel_running(0);
+	/*
+	 * What has not started goes with the process, not into the
+	 * journal: the queued jobs and those in a cpu worker's FIFO, which
+	 * pool_proc_shutdown() settles.
+	 */
+	sched_stop_queued("daemon shutting down");
+	journal_suspend(1);
 	pool_proc_shutdown();
+	journal_suspend(0);
 	pool_thread_shutdown();
 	journal_close();
 	server_close();

@@ -210,6 +210,11 @@ request_submit(struct conn *c, uint64_t reqid, const Futured__SubmitRequest *req
 		request_error(c, reqid, FERR_INVALID, "submit without a spec");
 		return;
 	}
+	if (request_stopping != REQUEST_RUNNING) {
+		request_error(c, reqid, FERR_SHUTTING_DOWN,
+		    "futured is shutting down: not accepting jobs");
+		return;
+	}
 	if (req->has_notify && req->notify)
 		notify = req->has_brief && req->brief ? REQUEST_NOTIFY_BRIEF :
 		    REQUEST_NOTIFY_FULL;

@@ -67,6 +67,7 @@ static void		(*sched_final_hook)(struct job *);
 static struct jobq	  sched_finished = TAILQ_HEAD_INITIALIZER(sched_finished);
 static size_t		  sched_nfinished;
 static struct event	 *sched_retention_ev;
+static int		  sched_held;	/* shutdown: start nothing more */
 
 static void	sched_run_cb(evutil_socket_t, short, void *);
 static void	sched_retention_cb(evutil_socket_t, short, void *);
@@ -487,6 +488,16 @@ sched_slot_release(enum job_kind k)
 	sched_kick();
 }
 
+/*
+ * Start nothing more (shutdown with a journal): queued jobs stay queued,
+ * as the journal has them, and run after the restart.
+ */
+void
+sched_hold(void)
+{
+	sched_held = 1;
+}
+
 /* Start queued jobs while their kind has free slots. */
 static void
 sched_run_cb(evutil_socket_t fd, short events, void *arg)
@@ -494,6 +505,8 @@ sched_run_cb(evutil_socket_t fd, short events, void *arg)
 	struct job	*j;
 	int		 k;
 
+	if (sched_held)
+		return;
 	for (k = 0; k < JOB_NKINDS; k++) {
 		/* cpu jobs for the workers may queue inside fast ones. */
 		while ((j = sched_peek(k)) != NULL &&

@@ -34,6 +34,14 @@ ck_exit 7 fctl result 999999
 ck_exit 7 fctl cancel 999999
 ck_match "$(cat "$T/out") $(cat "$T/err")" "999999" "cancel names the unknown id"
 ck_exit 2 fctl result notanumber
+# One unknown id spoils none of the others: the daemon refuses a request
+# with an unknown id whole, so futurectl must not send them together.
+s=$(fctl submit sleep 30s)
+ck_exit 7 fctl cancel "$s" 999999
+ck_match "$(cat "$T/out")" "^$s cancelled" "the known job is cancelled"
+ck_match "$(cat "$T/err")" "999999" "the unknown one is named"
+ck_exit 7 fctl status "$s" 999999
+ck_match "$(cat "$T/out")" "^$s +cancelled" "the known job's status"
 pass "no such job: exit 7"
 
 # Every request gets one answer: a group that does not exist is no such
