@@ -258,6 +258,7 @@ struct fut_handler_ctx {
 	struct event_base	*base;
 	void			*hdata;
 	int			 child_expecting; /* fut_handler_expect_child() */
+	char			*cgroup;	/* the job's, or NULL */
 	int64_t			 grace_ms;	/* cancel: TERM, then KILL after */
 	/* Where fut_handler_progress() goes; set by the pool. */
 	void			(*progress)(struct fut_handler_ctx *, double,
@@ -558,8 +559,20 @@ int		 pool_proc_count(void);
 void		 sdnotify_init(void);		/* takes $NOTIFY_SOCKET */
 int		 sdnotify_send(const char *);	/* "READY=1" */
 
-/* execas.c: main() of the --exec-as trampoline (--system jobs). */
+/*
+ * execas.c: main() of the --exec-as trampoline (--system jobs) and of
+ * --exec-in (a command joins its job's cgroup).
+ */
 int		 execas_main(int, char **);
+int		 execas_in_main(int, char **);
+
+/* cgroup.c */
+void		 cgroup_init(const char *);
+const char	*cgroup_dir(void);
+char		*cgroup_job_new(uint64_t);
+int		 cgroup_job_kill(const char *);
+void		 cgroup_job_free(char *);
+void		 cgroup_shutdown(void);
 
 /*
  * worker.c: main() of a --worker process; fd is its socketpair end, and

@@ -188,6 +188,7 @@ handler_ctx_free(struct fut_handler_ctx *ctx)
 		return;
 	buf_reset(&ctx->output);
 	buf_reset(&ctx->errtail);
+	cgroup_job_free(ctx->cgroup);
 	free(ctx->error);
 	free(ctx);
 }
@@ -371,6 +372,29 @@ fut_handler_exec_as(struct fut_handler_ctx *ctx)
 	    settings.self_exe == NULL)
 		return (NULL);
 	return (settings.self_exe);
+}
+
+/* The job's cgroup is made at the first call. */
+const char *
+fut_handler_exec_in(struct fut_handler_ctx *ctx, const char **dir)
+{
+	if (ctx->job == NULL || settings.self_exe == NULL ||
+	    cgroup_dir() == NULL)
+		return (NULL);
+	if (ctx->cgroup == NULL &&
+	    (ctx->cgroup = cgroup_job_new(ctx->job_id)) == NULL)
+		return (NULL);
+	if (dir != NULL)
+		*dir = ctx->cgroup;
+	return (settings.self_exe);
+}
+
+int
+fut_handler_kill_all(struct fut_handler_ctx *ctx)
+{
+	if (ctx->cgroup == NULL)
+		return (-1);
+	return (cgroup_job_kill(ctx->cgroup));
 }
 
 int64_t

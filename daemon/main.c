@@ -363,6 +363,8 @@ main(int argc, char **argv)
 	/* Before anything else: this process is root until it drops. */
 	if (argc >= 2 && strcmp(argv[1], "--exec-as") == 0)
 		return (execas_main(argc - 1, argv + 1));
+	if (argc >= 2 && strcmp(argv[1], "--exec-in") == 0)
+		return (execas_in_main(argc - 1, argv + 1));
 	/* Only pool_proc_spawn() writes what follows --worker. */
 	if (argc >= 2 && strcmp(argv[1], "--worker") == 0) {
 		log_procname("futured-worker");
@@ -583,6 +585,8 @@ main(int argc, char **argv)
 	}
 	if (chdir("/") == -1)
 		fatal("chdir /");
+	/* The socket is ours: so are the cgroups named after it. */
+	cgroup_init(settings.socket_path);
 	if (pool_thread_init(settings.threads) == -1)
 		fatalx("cannot start %d threads", settings.threads);
 	if (pool_proc_init(settings.procs, &cause) == -1)
@@ -626,6 +630,7 @@ main(int argc, char **argv)
 	group_free_all();
 	journal_free();
 	child_shutdown();
+	cgroup_shutdown();
 	event_free(sigterm);
 	event_free(sigint);
 	event_free(sighup);

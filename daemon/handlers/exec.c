@@ -30,6 +30,12 @@
  * EXEC_RETRY_MS, instead of failing.  A waiting command's job counts as
  * running (it took its kind's slot), so its timeout runs.
  *
+ * Where the daemon gives jobs cgroups (fut_handler_exec_in()), the
+ * command is spawned through the --exec-in trampoline, which joins the
+ * job's cgroup before the command runs; the SIGKILL of a cancel then
+ * goes to the whole cgroup too (fut_handler_kill_all()), reaching what
+ * left the process group.
+ *
  * Like any plugin, exec sees the daemon only through futured/handler.h.
  */
 
@@ -234,6 +240,7 @@ exec_reaped(pid_t pid, int status, void *arg)
 
 	if (fut_handler_cancelled(ctx)) {
 		killpg(pid, SIGKILL);
+		(void)fut_handler_kill_all(ctx);
 		fut_handler_set_ended(ctx, e->killed ?
 		    "killed after the grace" : "terminated");
 	}
@@ -362,25 +369,39 @@ exec_pipe(int fds[2], int ours)
 }
 
 /*
- * argv of the --exec-as trampoline (execas.c) for a --system daemon's
- * job of another user: uid, cwd, program, the environment, then the
- * command's own argv.  The strings are borrowed; free the array only.
+ * argv of the trampoline (execas.c): --exec-in DIR to join the job's
+ * cgroup first, if it has one; then, for a --system daemon's job of
+ * another user, --exec-as with uid, cwd, program and the environment;
+ * then the program and the command's own argv.  The strings are
+ * borrowed; free the array only.
  */
 static char **
-exec_as_argv(struct fut_handler_ctx *ctx, const char *prog, char **env,
+exec_tramp_argv(struct fut_handler_ctx *ctx, const char *tramp,
+    const char *cgdir, int as_user, const char *prog, char **env,
     char *uidbuf, char *nbuf, size_t bufsize)
 {
 	const char	 *cwd = fut_handler_cwd(ctx);
 	char		**argv;
 	size_t		  nenv = 0, nargs = fut_handler_nargs(ctx), i, k = 0;
 
-	while (env[nenv] != NULL)
+	while (as_user && env[nenv] != NULL)
 		nenv++;
 	snprintf(uidbuf, bufsize, "%lu", (unsigned long)fut_handler_owner(ctx));
 	snprintf(nbuf, bufsize, "%zu", nenv);
-	if ((argv = calloc(6 + nenv + nargs + 1, sizeof(*argv))) == NULL)
+	if ((argv = calloc(8 + nenv + nargs + 1, sizeof(*argv))) == NULL)
 		return (NULL);
-	argv[k++] = (char *)(uintptr_t)fut_handler_exec_as(ctx);
+	argv[k++] = (char *)(uintptr_t)tramp;
+	if (cgdir != NULL) {
+		argv[k++] = (char *)(uintptr_t)"--exec-in";
+		argv[k++] = (char *)(uintptr_t)cgdir;
+	}
+	if (!as_user) {
+		argv[k++] = (char *)(uintptr_t)prog;
+		for (i = 0; i < nargs; i++)
+			argv[k++] = (char *)(uintptr_t)fut_handler_arg(ctx, i);
+		argv[k] = NULL;
+		return (argv);
+	}
 	argv[k++] = (char *)(uintptr_t)"--exec-as";
 	argv[k++] = uidbuf;
 	argv[k++] = (char *)(uintptr_t)(cwd != NULL ? cwd : "");
@@ -581,7 +602,8 @@ exec_launch(struct fut_handler_ctx *ctx)
 	struct stat	 sb;
 	sigset_t	 all, none;
 	int		 in[2], out[2], err[2];
-	const char	*cwd = fut_handler_cwd(ctx), *exec_as;
+	const char	*cwd = fut_handler_cwd(ctx), *exec_as, *exec_in;
+	const char	*cgdir = NULL;
 	char		*prog;
 	static char	*noenv[] = { NULL };
 	size_t		 i, nargs = fut_handler_nargs(ctx), plen;
@@ -661,13 +683,19 @@ exec_launch(struct fut_handler_ctx *ctx)
 	posix_spawnattr_setflags(&e->attr, POSIX_SPAWN_SETPGROUP |
 	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 
+	exec_in = fut_handler_exec_in(ctx, &cgdir);
 	if ((e->env = exec_environ(ctx)) != NULL) {
 		if (exec_as != NULL) {
 			/* The trampoline is root until it drops: no env. */
-			e->argv = exec_as_argv(ctx, prog, e->env, e->uidbuf,
-			    e->nbuf, sizeof(e->uidbuf));
+			e->argv = exec_tramp_argv(ctx, exec_as, cgdir, 1, prog,
+			    e->env, e->uidbuf, e->nbuf, sizeof(e->uidbuf));
 			e->path = exec_as;
 			e->spawn_env = noenv;
+		} else if (exec_in != NULL) {
+			e->argv = exec_tramp_argv(ctx, exec_in, cgdir, 0, prog,
+			    e->env, e->uidbuf, e->nbuf, sizeof(e->uidbuf));
+			e->path = exec_in;
+			e->spawn_env = e->env;
 		} else if ((e->argv = calloc(nargs + 1,
 		    sizeof(*e->argv))) != NULL) {
 			for (i = 0; i < nargs; i++)
@@ -849,6 +877,7 @@ exec_kill_cb(evutil_socket_t fd, short events, void *arg)
 	    "still running after the grace, killing");
 	e->killed = 1;
 	killpg(e->pid, SIGKILL);
+	(void)fut_handler_kill_all(e->ctx);
 }
 
 static void
@@ -876,6 +905,7 @@ exec_cancel(struct fut_handler_ctx *ctx)
 	if (grace_ms <= 0) {
 		e->killed = 1;
 		killpg(e->pid, SIGKILL);
+		(void)fut_handler_kill_all(ctx);
 		return;
 	}
 	killpg(e->pid, SIGTERM);
