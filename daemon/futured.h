@@ -170,6 +170,10 @@ struct job_more {
 	int			 term_signal;	/* 0: none */
 	int			 error_code;	/* FERR_* */
 	uint32_t		 attempts;
+	/* The command of attempt proc_attempt (fut_handler_set_process()). */
+	pid_t			 proc_pid;	/* 0: none */
+	uint32_t		 proc_attempt;
+	uint64_t		 proc_start;	/* clock ticks after boot */
 	char			*error;
 	double			 progress;
 	char			*progress_msg;
@@ -483,6 +487,8 @@ void		 journal_unwait(struct journal_waiter *);
 void		 journal_suspend(int);
 void		 journal_accept(struct job *);
 void		 journal_start(struct job *);
+void		 journal_process(struct job *);
+const char	*journal_boot_id(void);
 void		 journal_requeue(struct job *);
 void		 journal_final(struct job *);
 void		 journal_group(struct jobgroup *);
@@ -587,6 +593,7 @@ void		 child_unwatch(pid_t);
 void		 child_expect(void);
 void		 child_expect_done(void);
 u_int		 child_count(void);
+int		 child_start_time(pid_t, uint64_t *);
 void		 child_shutdown(void);
 
 /* handlers/ */

@@ -460,6 +460,21 @@ fut_handler_watch_child(struct fut_handler_ctx *ctx, pid_t pid,
 }
 
 void
+fut_handler_set_process(struct fut_handler_ctx *ctx, pid_t pid)
+{
+	struct job_more	*m;
+	uint64_t	 start;
+
+	if (ctx->job == NULL || pid <= 0 || child_start_time(pid, &start) == -1)
+		return;
+	m = job_more(ctx->job);
+	m->proc_pid = pid;
+	m->proc_attempt = m->attempts;
+	m->proc_start = start;
+	journal_process(ctx->job);
+}
+
+void
 fut_handler_expect_child(struct fut_handler_ctx *ctx)
 {
 	if (ctx->child_expecting)

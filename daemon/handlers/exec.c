@@ -506,6 +506,8 @@ exec_spawned(struct exec *e)
 	}
 	if (e->cancel_pending)
 		exec_cancel(ctx);
+	/* For a daemon restarted after a crash to end it. */
+	fut_handler_set_process(ctx, e->pid);
 	/*
 	 * Last: if it has exited already, exec_reaped() frees e, and the
 	 * job may be gone, before this returns.

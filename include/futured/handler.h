@@ -238,6 +238,13 @@ typedef void	(*fut_handler_child_cb)(pid_t, int status, void *arg);
 void		 fut_handler_watch_child(struct fut_handler_ctx *, pid_t,
 		    fut_handler_child_cb, void *);
 /**
+ * The job's command is pid, the leader of its own process group: the
+ * daemon records it (with its start time) in the journal, and if the
+ * daemon dies, the one started after it ends that group, if it still
+ * runs, when it fails or requeues the job.
+ */
+void		 fut_handler_set_process(struct fut_handler_ctx *, pid_t);
+/**
  * For a handler that spawns off the loop (in a thread of its own): call
  * on the loop before the spawn, so that a child which exits before the
  * loop knows its pid keeps its status for fut_handler_watch_child().  If
