@@ -170,6 +170,10 @@ struct job_more {
 	int			 term_signal;	/* 0: none */
 	int			 error_code;	/* FERR_* */
 	uint32_t		 attempts;
+	/* The command of attempt proc_attempt (fut_handler_set_process()). */
+	pid_t			 proc_pid;	/* 0: none */
+	uint32_t		 proc_attempt;
+	uint64_t		 proc_start;	/* clock ticks after boot */
 	char			*error;
 	double			 progress;
 	char			*progress_msg;
@@ -258,6 +262,7 @@ struct fut_handler_ctx {
 	struct event_base	*base;
 	void			*hdata;
 	int			 child_expecting; /* fut_handler_expect_child() */
+	char			*cgroup;	/* the job's, or NULL */
 	int64_t			 grace_ms;	/* cancel: TERM, then KILL after */
 	/* Where fut_handler_progress() goes; set by the pool. */
 	void			(*progress)(struct fut_handler_ctx *, double,
@@ -490,6 +495,8 @@ void		 journal_unwait(struct journal_waiter *);
 void		 journal_suspend(int);
 void		 journal_accept(struct job *);
 void		 journal_start(struct job *);
+void		 journal_process(struct job *);
+const char	*journal_boot_id(void);
 void		 journal_requeue(struct job *);
 void		 journal_final(struct job *);
 void		 journal_group(struct jobgroup *);
@@ -566,8 +573,20 @@ int		 pool_proc_count(void);
 void		 sdnotify_init(void);		/* takes $NOTIFY_SOCKET */
 int		 sdnotify_send(const char *);	/* "READY=1" */
 
-/* execas.c: main() of the --exec-as trampoline (--system jobs). */
+/*
+ * execas.c: main() of the --exec-as trampoline (--system jobs) and of
+ * --exec-in (a command joins its job's cgroup).
+ */
 int		 execas_main(int, char **);
+int		 execas_in_main(int, char **);
+
+/* cgroup.c */
+void		 cgroup_init(const char *);
+const char	*cgroup_dir(void);
+char		*cgroup_job_new(uint64_t);
+int		 cgroup_job_kill(const char *);
+void		 cgroup_job_free(char *);
+void		 cgroup_shutdown(void);
 
 /*
  * worker.c: main() of a --worker process; fd is its socketpair end, and
@@ -582,6 +601,7 @@ void		 child_unwatch(pid_t);
 void		 child_expect(void);
 void		 child_expect_done(void);
 u_int		 child_count(void);
+int		 child_start_time(pid_t, uint64_t *);
 void		 child_shutdown(void);
 
 /* handlers/ */

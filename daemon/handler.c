@@ -188,6 +188,7 @@ handler_ctx_free(struct fut_handler_ctx *ctx)
 		return;
 	buf_reset(&ctx->output);
 	buf_reset(&ctx->errtail);
+	cgroup_job_free(ctx->cgroup);
 	free(ctx->error);
 	free(ctx);
 }
@@ -373,6 +374,29 @@ fut_handler_exec_as(struct fut_handler_ctx *ctx)
 	return (settings.self_exe);
 }
 
+/* The job's cgroup is made at the first call. */
+const char *
+fut_handler_exec_in(struct fut_handler_ctx *ctx, const char **dir)
+{
+	if (ctx->job == NULL || settings.self_exe == NULL ||
+	    cgroup_dir() == NULL)
+		return (NULL);
+	if (ctx->cgroup == NULL &&
+	    (ctx->cgroup = cgroup_job_new(ctx->job_id)) == NULL)
+		return (NULL);
+	if (dir != NULL)
+		*dir = ctx->cgroup;
+	return (settings.self_exe);
+}
+
+int
+fut_handler_kill_all(struct fut_handler_ctx *ctx)
+{
+	if (ctx->cgroup == NULL)
+		return (-1);
+	return (cgroup_job_kill(ctx->cgroup));
+}
+
 int64_t
 fut_handler_grace_ms(struct fut_handler_ctx *ctx)
 {
@@ -433,6 +457,21 @@ fut_handler_watch_child(struct fut_handler_ctx *ctx, pid_t pid,
 	child_watch(pid, cb, arg);
 	if (expecting)
 		child_expect_done();
+}
+
+void
+fut_handler_set_process(struct fut_handler_ctx *ctx, pid_t pid)
+{
+	struct job_more	*m;
+	uint64_t	 start;
+
+	if (ctx->job == NULL || pid <= 0 || child_start_time(pid, &start) == -1)
+		return;
+	m = job_more(ctx->job);
+	m->proc_pid = pid;
+	m->proc_attempt = m->attempts;
+	m->proc_start = start;
+	journal_process(ctx->job);
 }
 
 void

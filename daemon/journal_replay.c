@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,6 +236,13 @@ journal_replay_cb(int type, const uint8_t *p, size_t len, void *arg)
 			r->running = 1;
 			job_more(r->job)->attempts = s->attempt;
 			job_more(r->job)->started_at = s->started_at;
+			r->pid = 0;
+			if (s->has_pid && s->pid > 0 && s->has_proc_start &&
+			    s->boot_id != NULL && journal_boot_id() != NULL &&
+			    strcmp(s->boot_id, journal_boot_id()) == 0) {
+				r->pid = s->pid;
+				r->proc_start = s->proc_start;
+			}
 		}
 		futured_journal__start__free_unpacked(s, NULL);
 		return (0);
@@ -295,6 +303,32 @@ journal_finished_cmp(const void *a, const void *b)
 }
 
 /*
+ * A job that was running when the previous daemon died fails or runs
+ * again: end what is left of its command, the process group it led,
+ * but only while its leader is the very process that was started (same
+ * pid, start time and boot), never a process that merely reuses the
+ * pid.  A group whose leader is gone is left alone: its id may be
+ * another's by now.  (Per-job cgroups, cgroup.c, end even those.)
+ */
+static void
+journal_end_process(struct journal_rep *r)
+{
+	uint64_t	 start;
+
+	if (r->pid <= 0)
+		return;
+	if (child_start_time(r->pid, &start) == -1 || start != r->proc_start)
+		return;
+	if (killpg(r->pid, SIGKILL) == -1) {
+		log_warn("job %llu: killpg %ld", (unsigned long long)r->job->id,
+		    (long)r->pid);
+		return;
+	}
+	log_info("job %llu: killed process group %ld, left running by the "
+	    "previous daemon", (unsigned long long)r->job->id, (long)r->pid);
+}
+
+/*
  * Rebuild the job table: finished jobs first, oldest first (the order
  * retention forgets them in), then the others in id order, so that every
  * dependency and parent is in place before the jobs that name it.
@@ -337,6 +371,8 @@ journal_restore(struct journal_replay *rp)
 		j = r->job;
 		if (r->final)
 			continue;
+		if (r->running)
+			journal_end_process(r);
 		(void)job_link(j, JOB_LINK_REPLAY, NULL, NULL);
 		if (j->flags & JOBF_GHOST) {
 			job_restore_failed(j, "handler \"%s\" does not run "

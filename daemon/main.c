@@ -7,6 +7,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -52,6 +53,47 @@ enum {
 	MAIN_OPT_FSYNC_INTERVAL,
 	MAIN_OPT_JOURNAL_REPAIR
 };
+
+/* RLIMIT_NOFILE when the hard limit is unlimited (fs.nr_open's default). */
+#define MAIN_NOFILE_UNLIMITED	1048576
+
+/*
+ * Every running command holds pipes, every client a socket: take the
+ * soft descriptor limit up to the hard one (daemons are expected to;
+ * systemd's default soft limit is 1024, for select()).  exec sizes its
+ * concurrency by what this leaves.
+ */
+static void
+main_nofile(void)
+{
+	struct rlimit	 rl;
+	rlim_t		 old, want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_warn("%s: getrlimit", __func__);
+		return;
+	}
+	old = rl.rlim_cur;
+	want = rl.rlim_max;
+	if (want == RLIM_INFINITY)
+		want = MAIN_NOFILE_UNLIMITED;
+	if (old != RLIM_INFINITY && old >= want) {
+		log_info("open files: %llu", (unsigned long long)old);
+		return;
+	}
+	if (old == RLIM_INFINITY) {
+		log_info("open files: unlimited");
+		return;
+	}
+	rl.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_warn("%s: setrlimit %llu", __func__,
+		    (unsigned long long)rl.rlim_cur);
+		return;
+	}
+	log_info("open files: %llu (raised from %llu)",
+	    (unsigned long long)rl.rlim_cur, (unsigned long long)old);
+}
 
 /* A size (config_size) within min..max, or a usage error naming it. */
 static uint64_t
@@ -380,6 +422,8 @@ main(int argc, char **argv)
 	/* Before anything else: this process is root until it drops. */
 	if (argc >= 2 && strcmp(argv[1], "--exec-as") == 0)
 		return (execas_main(argc - 1, argv + 1));
+	if (argc >= 2 && strcmp(argv[1], "--exec-in") == 0)
+		return (execas_in_main(argc - 1, argv + 1));
 	/* Only pool_proc_spawn() writes what follows --worker. */
 	if (argc >= 2 && strcmp(argv[1], "--worker") == 0) {
 		log_procname("futured-worker");
@@ -571,6 +615,7 @@ main(int argc, char **argv)
 
 	log_init(level, ready_fd != -1);
 	log_stderr_too(ready_fd != -1);
+	main_nofile();
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() == -1)
 		fatalx("evthread_use_pthreads");
@@ -599,6 +644,8 @@ main(int argc, char **argv)
 	}
 	if (chdir("/") == -1)
 		fatal("chdir /");
+	/* The socket is ours: so are the cgroups named after it. */
+	cgroup_init(settings.socket_path);
 	if (pool_thread_init(settings.threads) == -1)
 		fatalx("cannot start %d threads", settings.threads);
 	if (pool_proc_init(settings.procs, &cause) == -1)
@@ -652,6 +699,7 @@ main(int argc, char **argv)
 	group_free_all();
 	journal_free();
 	child_shutdown();
+	cgroup_shutdown();
 	event_free(sigterm);
 	event_free(sigint);
 	event_free(sighup);

@@ -20,11 +20,28 @@
  * (fut_handler_expect_child()).  A command with no payload gets
  * /dev/null, opened once, as its stdin instead of a pipe.
  *
+ * Commands are limited by descriptors too: each holds up to three of
+ * the daemon's (its pipes) while it runs, six while it is spawned.  The
+ * first exec sizes the number running at once from RLIMIT_NOFILE (which
+ * futured raised to the hard limit), keeping a reserve for clients, the
+ * journal and workers; the others wait their turn in FIFO order, as do
+ * commands that met EMFILE or ENFILE anyway (another part of the daemon
+ * used the descriptors): they are retried when a command ends, or after
+ * EXEC_RETRY_MS, instead of failing.  A waiting command's job counts as
+ * running (it took its kind's slot), so its timeout runs.
+ *
+ * Where the daemon gives jobs cgroups (fut_handler_exec_in()), the
+ * command is spawned through the --exec-in trampoline, which joins the
+ * job's cgroup before the command runs; the SIGKILL of a cancel then
+ * goes to the whole cgroup too (fut_handler_kill_all()), reaching what
+ * left the process group.
+ *
  * Like any plugin, exec sees the daemon only through futured/handler.h.
  */
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -46,6 +63,9 @@
 #define EXEC_DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
 #define EXEC_SPAWNERS_MIN	4
 #define EXEC_SPAWNERS_MAX	16
+#define EXEC_FDS_PER_COMMAND	4	/* 3 while it runs, 6 in the spawn */
+#define EXEC_FD_RESERVE		64	/* for all but commands, at most */
+#define EXEC_RETRY_MS		100	/* after EMFILE, if nothing ends */
 
 struct exec {
 	struct fut_handler_ctx	*ctx;
@@ -55,6 +75,7 @@ struct exec {
 	struct event		*in_ev, *out_ev, *err_ev;
 	struct event		*kill_ev;	/* SIGKILL after the grace */
 	int			 killed;	/* SIGKILL was sent */
+	int			 waiting;	/* for descriptors: no fds yet */
 
 	/* Until the spawner thread is done with it. */
 	int			 spawning;
@@ -78,6 +99,13 @@ static struct exec_list	 exec_spawn_done = TAILQ_HEAD_INITIALIZER(exec_spawn_don
 static struct event	 exec_spawn_ev;	/* static: lives as long as we do */
 static int		 exec_spawn_nthreads = -1;	/* -1: not started */
 static int		 exec_devnull = -1;
+
+/* Commands waiting for descriptors; only the loop touches these. */
+static struct exec_list	 exec_waiting = TAILQ_HEAD_INITIALIZER(exec_waiting);
+static unsigned int	 exec_nrunning;	/* commands holding descriptors */
+static unsigned int	 exec_max;	/* of those at once; 0: not sized */
+static struct event	*exec_wake_ev;	/* start waiting commands */
+static int		 exec_starved;	/* logged for this wait, until empty */
 static struct event_base *exec_base;
 
 static void	exec_read(struct exec *, int *, struct event **, int);
@@ -95,6 +123,34 @@ exec_close(int *fd, struct event **ev)
 	}
 }
 
+static struct exec *
+exec_new(struct fut_handler_ctx *ctx)
+{
+	struct exec	*e;
+	int		 i;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return (NULL);
+	e->ctx = ctx;
+	e->in = e->out = e->err = -1;
+	for (i = 0; i < 3; i++)
+		e->child_fd[i] = -1;
+	return (e);
+}
+
+/* Start waiting commands at the next turn of the loop, or in ms. */
+static void
+exec_wake(int ms)
+{
+	struct timeval	 tv;
+
+	if (exec_wake_ev == NULL || TAILQ_EMPTY(&exec_waiting))
+		return;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(exec_wake_ev, &tv);
+}
+
 static void
 exec_free(struct exec *e)
 {
@@ -103,6 +159,10 @@ exec_free(struct exec *e)
 	exec_close(&e->err, &e->err_ev);
 	if (e->kill_ev != NULL)
 		event_free(e->kill_ev);
+	if (!e->waiting) {
+		exec_nrunning--;
+		exec_wake(0);
+	}
 	free(e);
 }
 
@@ -180,6 +240,7 @@ exec_reaped(pid_t pid, int status, void *arg)
 
 	if (fut_handler_cancelled(ctx)) {
 		killpg(pid, SIGKILL);
+		(void)fut_handler_kill_all(ctx);
 		fut_handler_set_ended(ctx, e->killed ?
 		    "killed after the grace" : "terminated");
 	}
@@ -308,25 +369,39 @@ exec_pipe(int fds[2], int ours)
 }
 
 /*
- * argv of the --exec-as trampoline (execas.c) for a --system daemon's
- * job of another user: uid, cwd, program, the environment, then the
- * command's own argv.  The strings are borrowed; free the array only.
+ * argv of the trampoline (execas.c): --exec-in DIR to join the job's
+ * cgroup first, if it has one; then, for a --system daemon's job of
+ * another user, --exec-as with uid, cwd, program and the environment;
+ * then the program and the command's own argv.  The strings are
+ * borrowed; free the array only.
  */
 static char **
-exec_as_argv(struct fut_handler_ctx *ctx, const char *prog, char **env,
+exec_tramp_argv(struct fut_handler_ctx *ctx, const char *tramp,
+    const char *cgdir, int as_user, const char *prog, char **env,
     char *uidbuf, char *nbuf, size_t bufsize)
 {
 	const char	 *cwd = fut_handler_cwd(ctx);
 	char		**argv;
 	size_t		  nenv = 0, nargs = fut_handler_nargs(ctx), i, k = 0;
 
-	while (env[nenv] != NULL)
+	while (as_user && env[nenv] != NULL)
 		nenv++;
 	snprintf(uidbuf, bufsize, "%lu", (unsigned long)fut_handler_owner(ctx));
 	snprintf(nbuf, bufsize, "%zu", nenv);
-	if ((argv = calloc(6 + nenv + nargs + 1, sizeof(*argv))) == NULL)
+	if ((argv = calloc(8 + nenv + nargs + 1, sizeof(*argv))) == NULL)
 		return (NULL);
-	argv[k++] = (char *)(uintptr_t)fut_handler_exec_as(ctx);
+	argv[k++] = (char *)(uintptr_t)tramp;
+	if (cgdir != NULL) {
+		argv[k++] = (char *)(uintptr_t)"--exec-in";
+		argv[k++] = (char *)(uintptr_t)cgdir;
+	}
+	if (!as_user) {
+		argv[k++] = (char *)(uintptr_t)prog;
+		for (i = 0; i < nargs; i++)
+			argv[k++] = (char *)(uintptr_t)fut_handler_arg(ctx, i);
+		argv[k] = NULL;
+		return (argv);
+	}
 	argv[k++] = (char *)(uintptr_t)"--exec-as";
 	argv[k++] = uidbuf;
 	argv[k++] = (char *)(uintptr_t)(cwd != NULL ? cwd : "");
@@ -431,6 +506,8 @@ exec_spawned(struct exec *e)
 	}
 	if (e->cancel_pending)
 		exec_cancel(ctx);
+	/* For a daemon restarted after a crash to end it. */
+	fut_handler_set_process(ctx, e->pid);
 	/*
 	 * Last: if it has exited already, exec_reaped() frees e, and the
 	 * job may be gone, before this returns.
@@ -516,22 +593,23 @@ exec_start_unwind(int in[2], int out[2], int err[2])
 	}
 }
 
+/*
+ * Start the command: 0 started, -1 failed (fut_handler_fail() called),
+ * 1 out of descriptors (nothing kept: try again later).
+ */
 static int
-exec_start(struct fut_handler_ctx *ctx)
+exec_launch(struct fut_handler_ctx *ctx)
 {
 	struct exec	*e;
 	struct stat	 sb;
 	sigset_t	 all, none;
 	int		 in[2], out[2], err[2];
-	const char	*cwd = fut_handler_cwd(ctx), *exec_as;
+	const char	*cwd = fut_handler_cwd(ctx), *exec_as, *exec_in;
+	const char	*cgdir = NULL;
 	char		*prog;
 	static char	*noenv[] = { NULL };
 	size_t		 i, nargs = fut_handler_nargs(ctx), plen;
 
-	if (nargs == 0) {
-		fut_handler_fail(ctx, "exec: no command given");
-		return (-1);
-	}
 	exec_as = fut_handler_exec_as(ctx);
 	/* exec_as: the trampoline enters cwd with the user's rights. */
 	if (exec_as == NULL && cwd != NULL &&
@@ -559,19 +637,24 @@ exec_start(struct fut_handler_ctx *ctx)
 		in[0] = exec_stdin_null();
 	if ((in[0] == -1 && exec_pipe(in, 1) == -1) ||
 	    exec_pipe(out, 0) == -1 || exec_pipe(err, 0) == -1) {
+		if (errno == EMFILE || errno == ENFILE) {
+			exec_start_unwind(in, out, err);
+			free(prog);
+			return (1);
+		}
 		fut_handler_fail(ctx, "exec: pipe: %s", strerror(errno));
 		exec_start_unwind(in, out, err);
 		free(prog);
 		return (-1);
 	}
 
-	if ((e = calloc(1, sizeof(*e))) == NULL) {
+	if ((e = exec_new(ctx)) == NULL) {
 		fut_handler_fail(ctx, "exec: out of memory");
 		exec_start_unwind(in, out, err);
 		free(prog);
 		return (-1);
 	}
-	e->ctx = ctx;
+	exec_nrunning++;
 	e->in = in[1];
 	e->out = out[0];
 	e->err = err[0];
@@ -602,13 +685,19 @@ exec_start(struct fut_handler_ctx *ctx)
 	posix_spawnattr_setflags(&e->attr, POSIX_SPAWN_SETPGROUP |
 	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 
+	exec_in = fut_handler_exec_in(ctx, &cgdir);
 	if ((e->env = exec_environ(ctx)) != NULL) {
 		if (exec_as != NULL) {
 			/* The trampoline is root until it drops: no env. */
-			e->argv = exec_as_argv(ctx, prog, e->env, e->uidbuf,
-			    e->nbuf, sizeof(e->uidbuf));
+			e->argv = exec_tramp_argv(ctx, exec_as, cgdir, 1, prog,
+			    e->env, e->uidbuf, e->nbuf, sizeof(e->uidbuf));
 			e->path = exec_as;
 			e->spawn_env = noenv;
+		} else if (exec_in != NULL) {
+			e->argv = exec_tramp_argv(ctx, exec_in, cgdir, 0, prog,
+			    e->env, e->uidbuf, e->nbuf, sizeof(e->uidbuf));
+			e->path = exec_in;
+			e->spawn_env = e->env;
 		} else if ((e->argv = calloc(nargs + 1,
 		    sizeof(*e->argv))) != NULL) {
 			for (i = 0; i < nargs; i++)
@@ -655,6 +744,132 @@ exec_start(struct fut_handler_ctx *ctx)
 	return (0);
 }
 
+/* Queue a command until descriptors free up; -1 when out of memory. */
+static int
+exec_wait(struct fut_handler_ctx *ctx, int head)
+{
+	struct exec	*e;
+
+	if ((e = exec_new(ctx)) == NULL) {
+		fut_handler_fail(ctx, "exec: out of memory");
+		return (-1);
+	}
+	e->waiting = 1;
+	if (head)
+		TAILQ_INSERT_HEAD(&exec_waiting, e, entry);
+	else
+		TAILQ_INSERT_TAIL(&exec_waiting, e, entry);
+	fut_handler_set_data(ctx, e);
+	return (0);
+}
+
+/* Out of descriptors with commands to start: say so once per wait. */
+static void
+exec_starving(struct fut_handler_ctx *ctx, int emfile)
+{
+	if (exec_starved)
+		return;
+	exec_starved = 1;
+	if (emfile)
+		fut_handler_log(ctx, FUT_LOG_WARN, "exec: out of descriptors "
+		    "with %u commands running: the others wait their turn",
+		    exec_nrunning);
+	else
+		fut_handler_log(ctx, FUT_LOG_INFO, "exec: the descriptors "
+		    "allow %u commands at once: the others wait their turn",
+		    exec_max);
+}
+
+static void
+exec_wake_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct fut_handler_ctx	*ctx;
+	struct exec		*w;
+	int			 rv;
+
+	while ((w = TAILQ_FIRST(&exec_waiting)) != NULL &&
+	    exec_nrunning < exec_max) {
+		TAILQ_REMOVE(&exec_waiting, w, entry);
+		ctx = w->ctx;
+		fut_handler_set_data(ctx, NULL);
+		rv = exec_launch(ctx);
+		if (rv == 1) {
+			/* Still none: first in line again, retried later. */
+			TAILQ_INSERT_HEAD(&exec_waiting, w, entry);
+			fut_handler_set_data(ctx, w);
+			exec_starving(ctx, 1);
+			exec_wake(EXEC_RETRY_MS);
+			return;
+		}
+		free(w);
+		if (rv == -1)
+			fut_handler_done(ctx, -1);
+	}
+	if (TAILQ_EMPTY(&exec_waiting))
+		exec_starved = 0;
+}
+
+/*
+ * How many commands the descriptors allow at once: what the limit
+ * leaves after a reserve, EXEC_FDS_PER_COMMAND each.
+ */
+static void
+exec_size(struct fut_handler_ctx *ctx)
+{
+	struct rlimit	 rl;
+	rlim_t		 n = 1024, reserve;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		n = rl.rlim_cur == RLIM_INFINITY ? 1048576 : rl.rlim_cur;
+	reserve = n / 2 < EXEC_FD_RESERVE ? n / 2 : EXEC_FD_RESERVE;
+	n = (n - reserve) / EXEC_FDS_PER_COMMAND;
+	if (n > 1000000)
+		n = 1000000;
+	exec_max = n > 0 ? (unsigned int)n : 1;
+	exec_base = fut_handler_base(ctx);
+	exec_wake_ev = evtimer_new(exec_base, exec_wake_cb, NULL);
+	fut_handler_log(ctx, FUT_LOG_DEBUG, "exec: at most %u commands at once",
+	    exec_max);
+}
+
+static int
+exec_start(struct fut_handler_ctx *ctx)
+{
+	int	 rv;
+
+	if (fut_handler_nargs(ctx) == 0) {
+		fut_handler_fail(ctx, "exec: no command given");
+		return (-1);
+	}
+	if (exec_max == 0)
+		exec_size(ctx);
+	/* Behind those already waiting: first come, first served. */
+	if (!TAILQ_EMPTY(&exec_waiting) || exec_nrunning >= exec_max) {
+		exec_starving(ctx, 0);
+		return (exec_wait(ctx, 0));
+	}
+	if ((rv = exec_launch(ctx)) != 1)
+		return (rv);
+	exec_starving(ctx, 1);
+	if (exec_wait(ctx, 0) == -1)
+		return (-1);
+	exec_wake(EXEC_RETRY_MS);
+	return (0);
+}
+
+/* A waiting command cancelled: it ends at the next turn of the loop. */
+static void
+exec_wait_cancel_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct exec		*e = arg;
+	struct fut_handler_ctx	*ctx = e->ctx;
+
+	fut_handler_set_ended(ctx, "cancelled while waiting for descriptors");
+	fut_handler_set_data(ctx, NULL);
+	exec_free(e);
+	fut_handler_done(ctx, -1);
+}
+
 static void
 exec_kill_cb(evutil_socket_t fd, short events, void *arg)
 {
@@ -664,6 +879,7 @@ exec_kill_cb(evutil_socket_t fd, short events, void *arg)
 	    "still running after the grace, killing");
 	e->killed = 1;
 	killpg(e->pid, SIGKILL);
+	(void)fut_handler_kill_all(e->ctx);
 }
 
 static void
@@ -675,6 +891,14 @@ exec_cancel(struct fut_handler_ctx *ctx)
 
 	if (e == NULL || e->kill_ev != NULL)
 		return;
+	if (e->waiting) {
+		/* done() is for later: cancel() must not call it. */
+		TAILQ_REMOVE(&exec_waiting, e, entry);
+		e->kill_ev = evtimer_new(exec_base, exec_wait_cancel_cb, e);
+		tv.tv_sec = tv.tv_usec = 0;
+		evtimer_add(e->kill_ev, &tv);
+		return;
+	}
 	if (e->spawning) {
 		/* No pid yet: exec_spawned() comes back here. */
 		e->cancel_pending = 1;
@@ -683,6 +907,7 @@ exec_cancel(struct fut_handler_ctx *ctx)
 	if (grace_ms <= 0) {
 		e->killed = 1;
 		killpg(e->pid, SIGKILL);
+		(void)fut_handler_kill_all(ctx);
 		return;
 	}
 	killpg(e->pid, SIGTERM);
@@ -697,7 +922,7 @@ const struct fut_handler handler_exec = {
 	.name = "exec",
 	.description = "run ARGs as a command; payload to stdin, output = stdout",
 	.kinds = FUT_HK_ASYNC | FUT_HK_BLOCKING | FUT_HK_CPU,
-	.default_kind = FUT_HK_ASYNC,
+	.default_kind = FUT_HK_CPU,
 	.flags = FUT_HF_LOOP | FUT_HF_SYSTEM_SAFE,
 	.start = exec_start,
 	.cancel = exec_cancel,

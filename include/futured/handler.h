@@ -195,6 +195,23 @@ uid_t		 fut_handler_owner(struct fut_handler_ctx *);
  * owner's rights and executes PROG.
  */
 const char	*fut_handler_exec_as(struct fut_handler_ctx *);
+/**
+ * NULL when commands keep their process group alone.  Otherwise the
+ * daemon gives each job a cgroup of its own, *dir, which a command must
+ * join before it executes anything: spawn the program this returns as
+ *	PATH --exec-in DIR PROG ARGV...
+ * (with the command's environment) or, when fut_handler_exec_as() is
+ * not NULL, as PATH --exec-in DIR --exec-as ... (empty environment).
+ * The daemon removes the cgroup when the job ends.
+ */
+const char	*fut_handler_exec_in(struct fut_handler_ctx *,
+		    const char **dir);
+/**
+ * SIGKILL to every process in the job's cgroup, wherever it went
+ * (setsid): 0, or -1 when the job has none (then the process group is
+ * all there is).
+ */
+int		 fut_handler_kill_all(struct fut_handler_ctx *);
 /** The grace between SIGTERM and SIGKILL of this cancel, in ms. */
 int64_t		 fut_handler_grace_ms(struct fut_handler_ctx *);
 /**
@@ -220,6 +237,13 @@ typedef void	(*fut_handler_child_cb)(pid_t, int status, void *arg);
  */
 void		 fut_handler_watch_child(struct fut_handler_ctx *, pid_t,
 		    fut_handler_child_cb, void *);
+/**
+ * The job's command is pid, the leader of its own process group: the
+ * daemon records it (with its start time) in the journal, and if the
+ * daemon dies, the one started after it ends that group, if it still
+ * runs, when it fails or requeues the job.
+ */
+void		 fut_handler_set_process(struct fut_handler_ctx *, pid_t);
 /**
  * For a handler that spawns off the loop (in a thread of its own): call
  * on the loop before the spawn, so that a child which exits before the
