@@ -1338,6 +1338,28 @@ cmd_result(int argc, char **argv)
 	return (rc);
 }
 
+/* One line (or JSON object) for a job a cancel reached. */
+static void
+print_cancel(const Futured__CancelOutcome *o)
+{
+	struct json	 j;
+
+	if (ctl_json) {
+		json_begin(&j, stdout);
+		json_uint(&j, "id", o->id);
+		json_bool(&j, "took_effect", o->took_effect);
+		if (o->has_state)
+			json_string(&j, "state", state_name(o->state));
+		else
+			json_null(&j, "state");
+		json_end(&j);
+	} else if (o->took_effect)
+		printf("%" PRIu64 " cancelled\n", o->id);
+	else
+		printf("%" PRIu64 " already finished (%s)\n", o->id,
+		    o->has_state ? state_name(o->state) : "unknown");
+}
+
 static int
 cmd_cancel(int argc, char **argv)
 {
@@ -1349,9 +1371,8 @@ cmd_cancel(int argc, char **argv)
 	Futured__Request	 req = FUTURED__REQUEST__INIT;
 	Futured__CancelRequest	 cr = FUTURED__CANCEL_REQUEST__INIT;
 	Futured__Response	*r;
-	Futured__CancelOutcome	*o;
-	struct json		 j;
-	uint64_t		*ids = NULL;
+	struct buf		 b;
+	uint64_t		*ids = NULL, *reqids;
 	size_t			 i;
 	int			 ch, n, rc = EX_OK;
 
@@ -1378,36 +1399,53 @@ cmd_cancel(int argc, char **argv)
 		err(EX_FAILED, NULL);
 	for (ch = 0; ch < n; ch++)
 		ids[ch] = parse_id(argv[optind + ch]);
-	cr.ids = ids;
-	cr.n_ids = n;
 	req.body_case = FUTURED__REQUEST__BODY_CANCEL;
 	req.cancel = &cr;
-	r = ctl_call(&req);
-	ctl_expect(r, FUTURED__RESPONSE__BODY_CANCEL);
-	for (i = 0; i < r->cancel->n_outcomes; i++) {
-		o = r->cancel->outcomes[i];
-		if (o->has_error_code &&
-		    o->error_code != FUTURED__ERROR_CODE__ERR_NONE) {
-			warnx("no such job: %" PRIu64, o->id);
-			rc = EX_NOTFOUND;
-			continue;
-		}
-		if (ctl_json) {
-			json_begin(&j, stdout);
-			json_uint(&j, "id", o->id);
-			json_bool(&j, "took_effect", o->took_effect);
-			if (o->has_state)
-				json_string(&j, "state", state_name(o->state));
-			else
-				json_null(&j, "state");
-			json_end(&j);
-		} else if (o->took_effect)
-			printf("%" PRIu64 " cancelled\n", o->id);
-		else
-			printf("%" PRIu64 " already finished (%s)\n", o->id,
-			    o->has_state ? state_name(o->state) : "unknown");
+	if (n == 0) {
+		r = ctl_call(&req);
+		ctl_expect(r, FUTURED__RESPONSE__BODY_CANCEL);
+		for (i = 0; i < r->cancel->n_outcomes; i++)
+			print_cancel(r->cancel->outcomes[i]);
+		futured__response__free_unpacked(r, NULL);
+		return (rc);
 	}
-	futured__response__free_unpacked(r, NULL);
+	/*
+	 * One request per id, in one write: a daemon cancels none of a
+	 * request's jobs if one is unknown, and one unknown id spoils none.
+	 */
+	if ((reqids = calloc(n, sizeof(*reqids))) == NULL)
+		err(EX_FAILED, NULL);
+	memset(&b, 0, sizeof(b));
+	ctl_open(&b);
+	cr.n_ids = 1;
+	for (ch = 0; ch < n; ch++) {
+		cr.ids = &ids[ch];
+		reqids[ch] = ctl_pack(&b, &req);
+	}
+	ctl_flush(&b);
+	for (ch = 0; ch < n; ch++) {
+		r = ctl_answer(reqids[ch]);
+		if (r->body_case == FUTURED__RESPONSE__BODY_ERROR &&
+		    (r->error->code == FUTURED__ERROR_CODE__ERR_NOT_FOUND ||
+		    r->error->code == FUTURED__ERROR_CODE__ERR_PERM)) {
+			warnx("no such job: %" PRIu64, ids[ch]);
+			rc = EX_NOTFOUND;
+		} else {
+			ctl_expect(r, FUTURED__RESPONSE__BODY_CANCEL);
+			for (i = 0; i < r->cancel->n_outcomes; i++) {
+				/* An older daemon's way of saying it. */
+				if (r->cancel->outcomes[i]->has_error_code &&
+				    r->cancel->outcomes[i]->error_code !=
+				    FUTURED__ERROR_CODE__ERR_NONE) {
+					warnx("no such job: %" PRIu64, ids[ch]);
+					rc = EX_NOTFOUND;
+				} else
+					print_cancel(r->cancel->outcomes[i]);
+			}
+		}
+		futured__response__free_unpacked(r, NULL);
+	}
+	free(reqids);
 	free(ids);
 	return (rc);
 }

@@ -163,6 +163,10 @@ struct job_more {
 	int			 term_signal;	/* 0: none */
 	int			 error_code;	/* FERR_* */
 	uint32_t		 attempts;
+	/* The command of attempt proc_attempt (fut_handler_set_process()). */
+	pid_t			 proc_pid;	/* 0: none */
+	uint32_t		 proc_attempt;
+	uint64_t		 proc_start;	/* clock ticks after boot */
 	char			*error;
 	double			 progress;
 	char			*progress_msg;
@@ -205,8 +209,10 @@ struct job {
 #define JOBF_POOLED		0x40	/* queued inside its pool (a cpu worker) */
 #define JOBF_NOTIFY_BRIEF	0x80	/* notify: the outcome only */
 	uint8_t			 kind;		/* enum job_kind */
-	uint8_t			 state;		/* enum job_state */
-	int8_t			 priority;
+	/* enum job_state; const: only job.c changes it (through a cast). */
+	const uint8_t		 state;
+	/* Wide enough for any asked, until job_link_check() rules on it. */
+	int32_t			 priority;
 	int64_t			 submitted_at;	/* wall clock, ms since the epoch */
 	/* The connection told of the end (request_watch.c), by id: 0 none. */
 	uint64_t		 notify;
@@ -233,6 +239,9 @@ struct fut_handler_ctx {
 	const struct kv		*ctx;
 	size_t			 nctx;
 	int64_t			 timeout_ms;
+	const char		*cwd;		/* NULL: none */
+	char *const		*envp;		/* NULL: none sent */
+	uid_t			 owner;
 
 	struct buf		 output;
 	struct buf		 errtail;	/* exec: stderr tail */
@@ -245,6 +254,8 @@ struct fut_handler_ctx {
 	struct job		*job;		/* NULL outside the loop */
 	struct event_base	*base;
 	void			*hdata;
+	int			 child_expecting; /* fut_handler_expect_child() */
+	char			*cgroup;	/* the job's, or NULL */
 	int64_t			 grace_ms;	/* cancel: TERM, then KILL after */
 	/* Where fut_handler_progress() goes; set by the pool. */
 	void			(*progress)(struct fut_handler_ctx *, double,
@@ -344,6 +355,7 @@ void		 server_conn_commit(struct conn *, size_t);
 void		 server_conn_close(struct conn *);
 uid_t		 server_conn_uid(struct conn *);
 u_int		 server_nconns(void);
+void		 server_foreach_conn(void (*)(struct conn *, void *), void *);
 
 /* request.c */
 void		 request_init(void);
@@ -354,6 +366,12 @@ void		 request_conn_free(struct conn *);	/* drops its waiters */
 void		 request_send_error(struct conn *, int, const char *);
 /* A whole error frame (header included) for id 0; caller frees. */
 uint8_t		*request_pack_error(int, const char *, size_t *);
+/*
+ * The daemon is stopping: refuse submits; if the journal keeps the jobs
+ * that have not started (1), tell their waiters the daemon is going
+ * away, and refuse to wait for them.
+ */
+void		 request_shutdown(int);
 
 /* job.c: the only place a job's state changes. */
 struct job	*job_new(void);
@@ -374,6 +392,8 @@ void		 job_queued(struct job *);	/* WAITING -> QUEUED */
 void		 job_begin(struct job *, const struct pool *);
 /* The pool gives back an attempt that never started (not re-queued). */
 void		 job_unbegin(struct job *);
+void		 job_finish_unrecorded(struct job *, enum job_state, int,
+		    const char *);
 void		 job_started(struct job *);	/* the pool runs it now */
 /* A running job's progress or output changed: tell its watchers. */
 void		 job_news(struct job *);
@@ -386,6 +406,22 @@ void		 job_set_ended(struct job *, const char *);
 int		 job_cancel(struct job *, enum job_state, int64_t,
 		    const char *, ...)
 		    __attribute__((__format__(__printf__, 4, 5)));
+/*
+ * A job rebuilt from the journal, before sched_restore() takes it: the
+ * final state its record gives, or FAILED because it cannot go on.
+ */
+void		 job_restore_final(struct job *, enum job_state);
+void		 job_restore_failed(struct job *, const char *, ...)
+		    __attribute__((__format__(__printf__, 2, 3)));
+
+/*
+ * job_link.c: a job's spec checked, and the job tied to its group and
+ * parent, for a submit and a journal replay alike.
+ */
+#define JOB_LINK_REPLAY		0x1	/* from the journal: see job_link.c */
+int		 job_link_check(const struct job *, int, int *, char **);
+int		 job_link(struct job *, int, int *, char **);
+void		 job_link_follow(struct job *);	/* once in the table */
 
 /* sched.c */
 void		 sched_init(void);
@@ -399,6 +435,7 @@ void		 sched_enqueue(struct job *);	/* into its kind's queue */
 u_int		 sched_running(void);
 void		 sched_cancel_all(int64_t, const char *);
 void		 sched_stop_queued(const char *);
+void		 sched_hold(void);		/* start no more jobs */
 void		 sched_set_idle_hook(void (*)(void));
 /* Told of each final job whose submitter asked to be (j->notify). */
 void		 sched_set_final_hook(void (*)(struct job *));
@@ -470,6 +507,8 @@ void		 journal_unwait(struct journal_waiter *);
 void		 journal_suspend(int);
 void		 journal_accept(struct job *);
 void		 journal_start(struct job *);
+void		 journal_process(struct job *);
+const char	*journal_boot_id(void);
 void		 journal_requeue(struct job *);
 void		 journal_final(struct job *);
 void		 journal_group(struct jobgroup *);
@@ -499,6 +538,7 @@ const struct fut_handler *handler_find(const char *);
 void		 handler_foreach(void (*)(const struct fut_handler *, void *),
 		    void *);
 int		 handler_kind_ok(const struct fut_handler *, enum job_kind);
+int		 handler_system_refuse(struct job *, char **);
 enum job_kind	 handler_default_kind(const struct fut_handler *);
 struct fut_handler_ctx *handler_ctx_new(struct job *);	/* loop only */
 void		 handler_ctx_free(struct fut_handler_ctx *);
@@ -526,8 +566,20 @@ int		 config_load(const char *, int, int *, char **);
 void		 sdnotify_init(void);		/* takes $NOTIFY_SOCKET */
 int		 sdnotify_send(const char *);	/* "READY=1" */
 
-/* execas.c: main() of the --exec-as trampoline (--system jobs). */
+/*
+ * execas.c: main() of the --exec-as trampoline (--system jobs) and of
+ * --exec-in (a command joins its job's cgroup).
+ */
 int		 execas_main(int, char **);
+int		 execas_in_main(int, char **);
+
+/* cgroup.c */
+void		 cgroup_init(const char *);
+const char	*cgroup_dir(void);
+char		*cgroup_job_new(uint64_t);
+int		 cgroup_job_kill(const char *);
+void		 cgroup_job_free(char *);
+void		 cgroup_shutdown(void);
 
 /*
  * worker.c: main() of a --worker process; fd is its socketpair end, and
@@ -542,6 +594,7 @@ void		 child_unwatch(pid_t);
 void		 child_expect(void);
 void		 child_expect_done(void);
 u_int		 child_count(void);
+int		 child_start_time(pid_t, uint64_t *);
 void		 child_shutdown(void);
 
 /* handlers/ */

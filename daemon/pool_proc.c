@@ -1175,15 +1175,22 @@ pool_proc_shutdown(void)
 
 	for (i = 0; i < pool_proc_n; i++) {
 		w = &pool_proc_workers[i];
-		/* The running head fails; the others never started. */
+		/*
+		 * The running head fails; the others never started and are
+		 * given back, recorded so: they run after the restart.  Both
+		 * end for their waiters only, as the journal has them.
+		 */
 		while ((j = TAILQ_FIRST(&w->fifo)) != NULL) {
 			pool_proc_unlink(w, j);
-			if (j->state == JOB_RUNNING || !(j->flags &
-			    JOBF_CANCELLING))
-				job_finish(j, JOB_FAILED, FERR_SHUTTING_DOWN,
-				    "daemon shutting down");
-			else
-				job_finish(j, JOB_CANCELLED, FERR_NONE, NULL);
+			if (j->state != JOB_RUNNING)
+				job_unbegin(j);
+			if (j->state == JOB_RUNNING ||
+			    !(j->flags & JOBF_CANCELLING))
+				job_finish_unrecorded(j, JOB_FAILED,
+				    FERR_SHUTTING_DOWN, "daemon shutting down");
+			else	/* the reason given at cancel time stands */
+				job_finish_unrecorded(j, JOB_CANCELLED,
+				    FERR_NONE, "daemon shutting down");
 			job_unref(j);
 		}
 		if (w->pid > 0) {

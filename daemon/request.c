@@ -31,6 +31,12 @@
 #include "xmalloc.h"
 
 static int64_t	request_started_ms;
+/* REQUEST_RUNNING, or stopping: request_shutdown(). */
+int		request_stopping;
+
+/* configure.ac's number is the one futured.proto states. */
+_Static_assert(FUTURED__PROTOCOL__PROTOCOL_VERSION == FUTURED_PROTOCOL_VERSION,
+    "proto/futured.proto's PROTOCOL_VERSION is not FUTURED_PROTOCOL_VERSION");
 
 void
 request_send(struct conn *c, Futured__Response *resp)
@@ -289,6 +295,163 @@ request_find(struct conn *c, uint64_t id)
 	return (j);
 }
 
+/*
+ * Answer ERR_NOT_FOUND if any of ids is not the caller's job, listing
+ * them all in Error.ids: one answer for an unknown id, whatever the
+ * request (a request about several jobs does nothing to any of them).
+ * Returns -1 when it answered.
+ */
+int
+request_not_found(struct conn *c, uint64_t reqid, const uint64_t *ids,
+    size_t n)
+{
+	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
+	Futured__Error		 err = FUTURED__ERROR__INIT;
+	uint64_t		*bad = NULL;
+	size_t			 i, nbad = 0, off;
+	char			 msg[256];
+
+	for (i = 0; i < n; i++) {
+		if (request_find(c, ids[i]) != NULL)
+			continue;
+		if (bad == NULL)
+			bad = xcalloc(n - i, sizeof(*bad));
+		bad[nbad++] = ids[i];
+	}
+	if (nbad == 0)
+		return (0);
+	off = snprintf(msg, sizeof(msg), "no such job%s:", nbad > 1 ? "s" : "");
+	for (i = 0; i < nbad && off < sizeof(msg) - 32; i++)
+		off += snprintf(msg + off, sizeof(msg) - off, " %llu",
+		    (unsigned long long)bad[i]);
+	if (i < nbad)
+		snprintf(msg + off, sizeof(msg) - off, " and %zu more",
+		    nbad - i);
+	err.code = FUTURED__ERROR_CODE__ERR_NOT_FOUND;
+	err.message = msg;
+	err.n_ids = nbad;
+	err.ids = bad;
+	resp.id = reqid;
+	resp.body_case = FUTURED__RESPONSE__BODY_ERROR;
+	resp.error = &err;
+	request_send(c, &resp);
+	free(bad);
+	return (-1);
+}
+
+/*
+ * The ids a request names: at least one, at most REQUEST_IDS_MAX, all
+ * the caller's.  -1 when it answered (ERR_INVALID or ERR_NOT_FOUND).
+ */
+int
+request_ids_check(struct conn *c, uint64_t reqid, const char *what,
+    const uint64_t *ids, size_t n)
+{
+	if (n == 0) {
+		request_error(c, reqid, FERR_INVALID, "%s what? no ids", what);
+		return (-1);
+	}
+	if (n > REQUEST_IDS_MAX) {
+		request_error(c, reqid, FERR_INVALID,
+		    "too many ids (%zu, the limit is %d)", n, REQUEST_IDS_MAX);
+		return (-1);
+	}
+	return (request_not_found(c, reqid, ids, n));
+}
+
+/* The first job of jobs that has not started, or NULL. */
+static struct job *
+request_unstarted(struct job **jobs, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		if (jobs[i]->state == JOB_WAITING ||
+		    jobs[i]->state == JOB_QUEUED)
+			return (jobs[i]);
+	}
+	return (NULL);
+}
+
+/*
+ * Stopping with a journal: a job that has not started will not end
+ * before the daemon does, and must not be said to (the journal runs it
+ * after the restart).  Refuse to wait for one; -1 when it answered.
+ */
+int
+request_refuse_unstarted(struct conn *c, uint64_t reqid, struct job **jobs,
+    size_t n)
+{
+	struct job	*j;
+
+	if (request_stopping != REQUEST_STOPPING_KEEP ||
+	    (j = request_unstarted(jobs, n)) == NULL)
+		return (0);
+	request_error(c, reqid, FERR_SHUTTING_DOWN, "futured is shutting "
+	    "down and job %llu has not started: the journal keeps it for the "
+	    "restart", (unsigned long long)j->id);
+	return (-1);
+}
+
+/*
+ * The answers the connection is owed about jobs that have not started,
+ * with the daemon stopping and the journal keeping them: a wait or watch
+ * gets ERR_SHUTTING_DOWN now, not at exit; a connection owed a pushed
+ * completion (notify, subscribe) gets it with id 0, and is closed.
+ */
+static void
+request_shutdown_conn(struct conn *c, void *arg)
+{
+	struct pending	*p, *next;
+	struct job	**jobs;
+	size_t		  n;
+	int		  push = 0;
+
+	TAILQ_FOREACH_SAFE(p, &c->pendings, entry, next) {
+		switch (p->type) {
+		case PENDING_WAIT:
+		case PENDING_WATCH:
+			n = sched_waiter_jobs(p->waiter, &jobs);
+			if (request_refuse_unstarted(c, p->reqid, jobs,
+			    n) == -1) {
+				sched_wait_free(p->waiter);
+				request_pending_free(p);
+			}
+			free(jobs);
+			break;
+		case PENDING_NOTIFY:
+			n = sched_waiter_jobs(p->waiter, &jobs);
+			if (request_unstarted(jobs, n) != NULL)
+				push = 1;
+			free(jobs);
+			break;
+		case PENDING_SINK:
+			push |= p->shutdown;
+			break;
+		default:
+			break;
+		}
+	}
+	if (!push)
+		return;
+	request_error(c, 0, FERR_SHUTTING_DOWN, "shutting down, and jobs "
+	    "this connection is to be told of have not started: the journal "
+	    "keeps them for the restart");
+	server_conn_close(c);
+}
+
+void
+request_shutdown(int keep)
+{
+	if (request_stopping != REQUEST_RUNNING)
+		return;
+	request_stopping = keep ? REQUEST_STOPPING_KEEP : REQUEST_STOPPING;
+	if (!keep)
+		return;
+	request_sinks_shutdown();
+	server_foreach_conn(request_shutdown_conn, NULL);
+}
+
 struct pending *
 request_pending_new(struct conn *c, uint64_t reqid, enum pending_type type)
 {
@@ -314,7 +477,6 @@ request_pending_free(struct pending *p)
 	if (p->news != NULL)
 		event_free(p->news);
 	free(p->last_msg);
-	free(p->ids);
 	free(p->effect);
 	free(p);
 }
@@ -361,6 +523,16 @@ request_hello(struct conn *c, uint64_t reqid, const Futured__Hello *req)
 	c->version = req->version;
 	r.version = FUTURED_PROTOCOL_VERSION;
 	r.server_version = (char *)FUTURED_VERSION;
+	r.has_max_frame = 1;
+	r.max_frame = settings.max_frame;
+	r.has_max_output = 1;
+	r.max_output = settings.max_output;
+	r.has_max_ids = 1;
+	r.max_ids = REQUEST_IDS_MAX;
+	r.has_max_queued = 1;
+	r.max_queued = settings.max_queued;
+	r.has_stderr_tail = 1;
+	r.stderr_tail = settings.stderr_tail;
 	resp.id = reqid;
 	resp.body_case = FUTURED__RESPONSE__BODY_HELLO;
 	resp.hello = &r;
@@ -377,27 +549,15 @@ request_status(struct conn *c, uint64_t reqid, const Futured__StatusRequest *req
 	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
 	Futured__StatusReply	 r = FUTURED__STATUS_REPLY__INIT;
 	Futured__JobInfo	*infos, **ptrs;
-	struct job		*j;
 	size_t			 i;
 
-	if (req->n_ids > REQUEST_IDS_MAX) {
-		request_error(c, reqid, FERR_INVALID, "too many ids (%zu)",
-		    req->n_ids);
+	if (request_ids_check(c, reqid, "status of", req->ids,
+	    req->n_ids) == -1)
 		return;
-	}
-	infos = xcalloc(req->n_ids ? req->n_ids : 1, sizeof(*infos));
-	ptrs = xcalloc(req->n_ids ? req->n_ids : 1, sizeof(*ptrs));
+	infos = xcalloc(req->n_ids, sizeof(*infos));
+	ptrs = xcalloc(req->n_ids, sizeof(*ptrs));
 	for (i = 0; i < req->n_ids; i++) {
-		if ((j = request_find(c, req->ids[i])) != NULL)
-			request_jobinfo(j, 0, &infos[i]);
-		else {
-			futured__job_info__init(&infos[i]);
-			infos[i].id = req->ids[i];
-			infos[i].state = FUTURED__STATE__STATE_UNKNOWN;
-			infos[i].has_error_code = 1;
-			infos[i].error_code = FUTURED__ERROR_CODE__ERR_NOT_FOUND;
-			infos[i].error = (char *)"no such job";
-		}
+		request_jobinfo(request_find(c, req->ids[i]), 0, &infos[i]);
 		ptrs[i] = &infos[i];
 	}
 	r.n_jobs = req->n_ids;
@@ -420,11 +580,9 @@ request_result(struct conn *c, uint64_t reqid, const Futured__ResultRequest *req
 	Futured__JobInfo	 info;
 	struct job		*j;
 
-	if ((j = request_find(c, req->id)) == NULL) {
-		request_error(c, reqid, FERR_NOT_FOUND, "no such job: %llu",
-		    (unsigned long long)req->id);
+	if (request_not_found(c, reqid, &req->id, 1) == -1)
 		return;
-	}
+	j = request_find(c, req->id);
 	if (!JOB_FINAL(j->state)) {
 		request_error(c, reqid, FERR_NOT_READY, "job %llu is %s",
 		    (unsigned long long)j->id, job_state_name(j->state));
@@ -524,42 +682,56 @@ request_list(struct conn *c, uint64_t reqid, const Futured__ListRequest *req)
 
 /* Wait ------------------------------------------------------------------ */
 
-/* The targets of a wait or cancel: ids, or a group.  NULL: answered. */
-static size_t
-request_targets(struct conn *c, uint64_t reqid, uint64_t *ids, size_t nids,
-    const char *group, struct job ***out, int strict)
+/*
+ * Whether the caller has a group of that name, with or without jobs: an
+ * empty group is something to wait for (at once), a misspelt one is not.
+ */
+static int
+request_group_known(struct conn *c, const char *name, size_t njobs)
+{
+	return (njobs > 0 || group_get(c->uid, name, 0) != NULL);
+}
+
+/*
+ * The targets of a wait or cancel, ids or a group, in *out and *np (none
+ * is fine: an empty group).  -1: the request was answered with an error:
+ * neither ids nor a group, both, an unknown group or an unknown id.
+ */
+static int
+request_targets(struct conn *c, uint64_t reqid, const char *what,
+    uint64_t *ids, size_t nids, const char *group, struct job ***out,
+    size_t *np)
 {
 	struct job	**jobs;
-	size_t		  i;
+	size_t		  i, n;
 
+	*out = NULL;
+	*np = 0;
 	if (group != NULL && *group != '\0') {
 		if (nids > 0) {
 			request_error(c, reqid, FERR_INVALID,
 			    "give ids or a group, not both");
-			*out = NULL;
-			return (0);
+			return (-1);
 		}
-		return (request_collect(c, group, -1, out));
-	}
-	if (nids > REQUEST_IDS_MAX) {
-		request_error(c, reqid, FERR_INVALID, "too many ids (%zu)",
-		    nids);
-		*out = NULL;
+		n = request_collect(c, group, -1, &jobs);
+		if (!request_group_known(c, group, n)) {
+			free(jobs);
+			request_error(c, reqid, FERR_NOT_FOUND,
+			    "no such group: %s", group);
+			return (-1);
+		}
+		*out = jobs != NULL ? jobs : xcalloc(1, sizeof(*jobs));
+		*np = n;
 		return (0);
 	}
-	jobs = xcalloc(nids ? nids : 1, sizeof(*jobs));
-	for (i = 0; i < nids; i++) {
+	if (request_ids_check(c, reqid, what, ids, nids) == -1)
+		return (-1);
+	jobs = xcalloc(nids, sizeof(*jobs));
+	for (i = 0; i < nids; i++)
 		jobs[i] = request_find(c, ids[i]);
-		if (jobs[i] == NULL && strict) {
-			request_error(c, reqid, FERR_NOT_FOUND,
-			    "no such job: %llu", (unsigned long long)ids[i]);
-			free(jobs);
-			*out = NULL;
-			return (0);
-		}
-	}
 	*out = jobs;
-	return (nids);
+	*np = nids;
+	return (0);
 }
 
 static void
@@ -605,14 +777,13 @@ request_wait(struct conn *c, uint64_t reqid, const Futured__WaitRequest *req)
 	struct job	**jobs;
 	size_t		  n;
 
-	if (req->n_ids == 0 && (req->group == NULL || *req->group == '\0')) {
-		request_error(c, reqid, FERR_INVALID, "wait for what? no ids");
+	if (request_targets(c, reqid, "wait for", req->ids, req->n_ids,
+	    req->group, &jobs, &n) == -1)
+		return;
+	if (request_refuse_unstarted(c, reqid, jobs, n) == -1) {
+		free(jobs);
 		return;
 	}
-	n = request_targets(c, reqid, req->ids, req->n_ids, req->group,
-	    &jobs, 1);
-	if (jobs == NULL)
-		return;
 	p = request_pending_new(c, reqid, PENDING_WAIT);
 	p->with_output = req->has_with_output && req->with_output;
 	request_park(p, jobs, n, req->has_any && req->any,
@@ -630,26 +801,22 @@ request_cancel_cb(struct waiter *w, struct job *first, int timed_out,
 	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
 	Futured__CancelReply	 r = FUTURED__CANCEL_REPLY__INIT;
 	Futured__CancelOutcome	*outs, **ptrs;
-	struct job		*j;
-	size_t			 i;
+	struct job		**jobs;
+	size_t			 i, n;
 
-	outs = xcalloc(p->nids ? p->nids : 1, sizeof(*outs));
-	ptrs = xcalloc(p->nids ? p->nids : 1, sizeof(*ptrs));
-	for (i = 0; i < p->nids; i++) {
+	/* The waiter holds the jobs, in request order. */
+	n = sched_waiter_jobs(w, &jobs);
+	outs = xcalloc(n ? n : 1, sizeof(*outs));
+	ptrs = xcalloc(n ? n : 1, sizeof(*ptrs));
+	for (i = 0; i < n; i++) {
 		futured__cancel_outcome__init(&outs[i]);
-		outs[i].id = p->ids[i];
-		if (p->effect[i] < 0 ||
-		    (j = request_find(p->conn, p->ids[i])) == NULL) {
-			outs[i].has_error_code = 1;
-			outs[i].error_code = FUTURED__ERROR_CODE__ERR_NOT_FOUND;
-		} else {
-			outs[i].took_effect = p->effect[i];
-			outs[i].has_state = 1;
-			outs[i].state = request_state_out(j->state);
-		}
+		outs[i].id = jobs[i]->id;
+		outs[i].took_effect = p->effect[i];
+		outs[i].has_state = 1;
+		outs[i].state = request_state_out(jobs[i]->state);
 		ptrs[i] = &outs[i];
 	}
-	r.n_outcomes = p->nids;
+	r.n_outcomes = n;
 	r.outcomes = ptrs;
 	resp.id = p->reqid;
 	resp.body_case = FUTURED__RESPONSE__BODY_CANCEL;
@@ -657,6 +824,7 @@ request_cancel_cb(struct waiter *w, struct job *first, int timed_out,
 	request_send(p->conn, &resp);
 	free(outs);
 	free(ptrs);
+	free(jobs);
 	request_pending_free(p);
 }
 
@@ -665,43 +833,26 @@ static void
 request_cancel(struct conn *c, uint64_t reqid, const Futured__CancelRequest *req)
 {
 	struct pending	*p;
-	struct job	**jobs, **live;
-	size_t		  i, n, nlive = 0;
+	struct job	**jobs;
+	size_t		  i, n;
 
-	n = request_targets(c, reqid, req->ids, req->n_ids, req->group,
-	    &jobs, 0);
-	if (jobs == NULL)
+	if (request_targets(c, reqid, "cancel", req->ids, req->n_ids,
+	    req->group, &jobs, &n) == -1)
 		return;
 	p = request_pending_new(c, reqid, PENDING_CANCEL);
-	p->nids = n;
-	p->ids = xcalloc(n ? n : 1, sizeof(*p->ids));
 	p->effect = xcalloc(n ? n : 1, sizeof(*p->effect));
-	live = xcalloc(n ? n : 1, sizeof(*live));
-	for (i = 0; i < n; i++) {
-		if (jobs[i] == NULL) {
-			p->ids[i] = req->ids[i];
-			p->effect[i] = -1;
-			continue;
-		}
-		p->ids[i] = jobs[i]->id;
-		/* Hold them: cancelling may settle and wake others. */
+	/* Hold them: cancelling may settle and wake others. */
+	for (i = 0; i < n; i++)
 		job_ref(jobs[i]);
-	}
-	for (i = 0; i < n; i++) {
-		if (jobs[i] == NULL)
-			continue;
+	for (i = 0; i < n; i++)
 		p->effect[i] = job_cancel(jobs[i], JOB_CANCELLED,
 		    req->grace_ms, "cancelled");
-		live[nlive++] = jobs[i];
-	}
-	request_park(p, live, nlive, 0, -1, request_cancel_cb);
-	for (i = 0; i < n; i++) {
-		if (jobs[i] != NULL)
-			job_unref(jobs[i]);
-	}
-	free(live);
+	request_park(p, jobs, n, 0, -1, request_cancel_cb);
+	for (i = 0; i < n; i++)
+		job_unref(jobs[i]);
 	free(jobs);
 }
+
 /* Groups --------------------------------------------------------------- */
 
 static void
@@ -895,6 +1046,12 @@ request_dispatch(struct conn *c, const uint8_t *data, size_t len)
 		    "bytes", (unsigned long long)c->id, (unsigned long)c->uid,
 		    len);
 		request_error(c, 0, FERR_PROTO, "undecodable frame");
+		return (-1);
+	}
+	if (req->id == 0) {
+		/* Its answer could not be told from an unasked one. */
+		arena_reset(&request_arena);
+		request_error(c, 0, FERR_PROTO, "request id 0 (ids start at 1)");
 		return (-1);
 	}
 	switch (req->body_case) {

@@ -12,6 +12,12 @@
 
 #define REQUEST_IDS_MAX		65536	/* ids in one status/wait/cancel */
 
+/* request_stopping: whether the daemon is stopping, and how. */
+#define REQUEST_RUNNING		0
+#define REQUEST_STOPPING	1	/* unstarted jobs are cancelled */
+#define REQUEST_STOPPING_KEEP	2	/* the journal keeps them */
+extern int	request_stopping;
+
 enum pending_type {
 	PENDING_WAIT,
 	PENDING_CANCEL,
@@ -40,10 +46,10 @@ struct pending {
 	double			 last_progress;
 	char			*last_msg;
 	int			 progress_only;
-	/* cancel: which ids took effect, and unknown ids, in request order */
-	uint64_t		*ids;
-	int			*effect;	/* 1, 0, or -1 not found */
-	size_t			 nids;
+	/* sink: a job it is to be told of will not start (shutdown) */
+	int			 shutdown;
+	/* cancel: whether it took effect, job by job in request order */
+	int			*effect;
 	TAILQ_ENTRY(pending)	 entry;
 	LIST_ENTRY(pending)	 sentry;	/* sink: request_sinks */
 };
@@ -65,6 +71,12 @@ void		 request_jobinfo_brief(struct job *, Futured__JobInfo *);
 void		 request_jobinfo_stderr(struct job *, Futured__JobInfo *);
 void		 request_jobinfo_clear(Futured__JobInfo *);
 struct job	*request_find(struct conn *, uint64_t);
+int		 request_not_found(struct conn *, uint64_t, const uint64_t *,
+		    size_t);
+int		 request_ids_check(struct conn *, uint64_t, const char *,
+		    const uint64_t *, size_t);
+int		 request_refuse_unstarted(struct conn *, uint64_t, struct job **,
+		    size_t);
 struct pending	*request_pending_new(struct conn *, uint64_t, enum pending_type);
 void		 request_pending_free(struct pending *);
 void		 request_park(struct pending *, struct job **, size_t, int, int64_t,
@@ -79,6 +91,7 @@ void		 request_watch_init(void);
 void		 request_sink(struct conn *);
 /* A final job whose submitter asked to be told (j->notify set). */
 void		 request_job_final(struct job *);
+void		 request_sinks_shutdown(void);
 void		 request_event(struct conn *, struct job *, int);
 void		 request_subscribe(struct conn *, uint64_t,
 		    const Futured__SubscribeRequest *);

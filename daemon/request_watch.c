@@ -89,6 +89,33 @@ request_job_final(struct job *j)
 	}
 }
 
+static void
+request_sinks_shutdown_cb(struct job *j, void *arg)
+{
+	struct pending	*p;
+	uint64_t	 id = j->notify;
+
+	if (id == 0 || (j->state != JOB_WAITING && j->state != JOB_QUEUED))
+		return;
+	j->notify = 0;
+	LIST_FOREACH(p, &request_sinks[id % REQUEST_SINK_BUCKETS], sentry) {
+		if (p->conn->id == id) {
+			p->shutdown = 1;
+			return;
+		}
+	}
+}
+
+/*
+ * Stopping, the journal keeping the jobs that have not started: their
+ * completions will not come from this daemon.  Mark the sinks that wait
+ * for one (request_shutdown() closes them) and forget the jobs' notify.
+ */
+void
+request_sinks_shutdown(void)
+{
+	sched_foreach(request_sinks_shutdown_cb, NULL);
+}
 
 /* Subscribe ------------------------------------------------------------ */
 
@@ -99,25 +126,22 @@ request_subscribe(struct conn *c, uint64_t reqid,
 	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
 	Futured__SubscribeReply	 r = FUTURED__SUBSCRIBE_REPLY__INIT;
 	struct pending		*p;
-	struct job		*j, **jobs;
-	uint64_t		*ids;
-	size_t			 i, n = 0;
+	struct job		**jobs;
+	size_t			 i, n;
 
-	if (req->n_ids > REQUEST_IDS_MAX) {
-		request_error(c, reqid, FERR_INVALID, "too many ids (%zu)",
-		    req->n_ids);
+	if (request_ids_check(c, reqid, "subscribe to", req->ids,
+	    req->n_ids) == -1)
+		return;
+	n = req->n_ids;
+	jobs = xcalloc(n, sizeof(*jobs));
+	for (i = 0; i < n; i++)
+		jobs[i] = request_find(c, req->ids[i]);
+	if (request_refuse_unstarted(c, reqid, jobs, n) == -1) {
+		free(jobs);
 		return;
 	}
-	ids = xcalloc(req->n_ids ? req->n_ids : 1, sizeof(*ids));
-	jobs = xcalloc(req->n_ids ? req->n_ids : 1, sizeof(*jobs));
-	for (i = 0; i < req->n_ids; i++) {
-		if ((j = request_find(c, req->ids[i])) == NULL)
-			continue;
-		jobs[n] = j;
-		ids[n++] = j->id;
-	}
 	r.n_ids = n;
-	r.ids = ids;
+	r.ids = req->ids;
 	resp.id = reqid;
 	resp.body_case = FUTURED__RESPONSE__BODY_SUBSCRIBE;
 	resp.subscribe = &r;
@@ -127,7 +151,6 @@ request_subscribe(struct conn *c, uint64_t reqid,
 		p->brief = req->has_brief && req->brief;
 		request_park(p, &jobs[i], 1, 0, -1, request_notify_cb);
 	}
-	free(ids);
 	free(jobs);
 }
 
@@ -222,11 +245,11 @@ request_watch(struct conn *c, uint64_t reqid, const Futured__WatchRequest *req)
 	struct pending	*p;
 	struct job	*j;
 
-	if ((j = request_find(c, req->id)) == NULL) {
-		request_error(c, reqid, FERR_NOT_FOUND, "no such job: %llu",
-		    (unsigned long long)req->id);
+	if (request_not_found(c, reqid, &req->id, 1) == -1)
 		return;
-	}
+	j = request_find(c, req->id);
+	if (request_refuse_unstarted(c, reqid, &j, 1) == -1)
+		return;
 	p = request_pending_new(c, reqid, PENDING_WATCH);
 	p->job = j;
 	job_ref(j);

@@ -72,6 +72,7 @@ static void		(*sched_final_hook)(struct job *);
 static struct jobq	  sched_finished = TAILQ_HEAD_INITIALIZER(sched_finished);
 static size_t		  sched_nfinished;
 static struct event	 *sched_retention_ev;
+static int		  sched_held;	/* shutdown: start nothing more */
 
 static void	sched_run_cb(evutil_socket_t, short, void *);
 static void	sched_retention_cb(evutil_socket_t, short, void *);
@@ -493,6 +494,16 @@ sched_slot_release(enum job_kind k)
 }
 
 /*
+ * Start nothing more (shutdown with a journal): queued jobs stay queued,
+ * as the journal has them, and run after the restart.
+ */
+void
+sched_hold(void)
+{
+	sched_held = 1;
+}
+
+/*
  * Hand the queued jobs that may start to their pools; 0 if none could.
  * A kind's jobs start while its pool says so (the cpu workers may hold
  * more than one job each), else while the kind has free slots.
@@ -504,6 +515,8 @@ sched_start_some(void)
 	struct job		*j;
 	int			 k, n = 0;
 
+	if (sched_held)
+		return (0);
 	for (k = 0; k < JOB_NKINDS; k++) {
 		while ((j = sched_peek(k)) != NULL) {
 			p = pool_of(j);

@@ -865,6 +865,18 @@ server_conn_uid(struct conn *c)
 	return (c->uid);
 }
 
+/* cb may close the connection it is given. */
+void
+server_foreach_conn(void (*cb)(struct conn *, void *), void *arg)
+{
+	struct conn	*c, *next;
+
+	TAILQ_FOREACH_SAFE(c, &server_conns, entry, next) {
+		if (!(c->flags & CONN_CLOSING))
+			cb(c, arg);
+	}
+}
+
 u_int
 server_nconns(void)
 {

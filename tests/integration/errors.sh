@@ -34,7 +34,30 @@ ck_exit 7 fctl result 999999
 ck_exit 7 fctl cancel 999999
 ck_match "$(cat "$T/out") $(cat "$T/err")" "999999" "cancel names the unknown id"
 ck_exit 2 fctl result notanumber
+# One unknown id spoils none of the others: the daemon refuses a request
+# with an unknown id whole, so futurectl must not send them together.
+s=$(fctl submit sleep 30s)
+ck_exit 7 fctl cancel "$s" 999999
+ck_match "$(cat "$T/out")" "^$s cancelled" "the known job is cancelled"
+ck_match "$(cat "$T/err")" "999999" "the unknown one is named"
+ck_exit 7 fctl status "$s" 999999
+ck_match "$(cat "$T/out")" "^$s +cancelled" "the known job's status"
 pass "no such job: exit 7"
+
+# Every request gets one answer: a group that does not exist is no such
+# group (it used to leave wait and cancel hanging, -t or not), and one
+# that exists with no jobs has nothing to wait for or cancel.  timeout(1)
+# turns a hang into a failure (124).
+ck_exit 7 timeout 10 "$FUTURECTL" -s "$SOCK" wait -g nosuchgroup
+ck_match "$(cat "$T/err")" "no such group: nosuchgroup" "wait names the group"
+ck_exit 7 timeout 10 "$FUTURECTL" -s "$SOCK" wait -t 1s -g nosuchgroup
+ck_exit 7 timeout 10 "$FUTURECTL" -s "$SOCK" cancel -g nosuchgroup
+ck_match "$(cat "$T/err")" "no such group: nosuchgroup" "cancel names the group"
+must fctl group emptygroup >/dev/null
+ck_exit 0 timeout 10 "$FUTURECTL" -s "$SOCK" wait -g emptygroup
+ck_eq "$(cat "$T/out")" "" "an empty group's wait lists no job"
+ck_exit 0 timeout 10 "$FUTURECTL" -s "$SOCK" cancel -g emptygroup
+pass "wait and cancel of an unknown or empty group are answered"
 
 # A failed command: exit 1, the error and stderr tail come back.
 ck_exit 1 fctl submit -w exec -- sh -c 'echo oops >&2; exit 9'
