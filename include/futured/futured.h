@@ -293,7 +293,9 @@ int		 fut_wait_group(struct fut_client *, const char *group,
 /**
  * Cancel jobs by id, or every unfinished job of a group (ids NULL, n 0);
  * grace_ms is a command's time between SIGTERM and SIGKILL (-1: the
- * daemon's).  *out gets one outcome per job; see fut_cancels_get().
+ * daemon's).  *out gets one outcome per job; see fut_cancels_get().  An
+ * id of no job of the caller's refuses the whole request: FUT_ENOTFOUND,
+ * the unknown ids named in fut_client_error(), nothing cancelled.
  */
 int		 fut_cancel_jobs(struct fut_client *, const uint64_t *ids,
 		    size_t n, const char *group, int64_t grace_ms,
@@ -301,8 +303,7 @@ int		 fut_cancel_jobs(struct fut_client *, const uint64_t *ids,
 size_t		 fut_cancels_count(const struct fut_cancels *);
 /**
  * Outcome i: the job's id, whether the cancel took effect and the state
- * after it (-1 if unknown).  Returns FUT_OK, or the FUT_E* code of that
- * job alone (FUT_ENOTFOUND for an id not found).
+ * after it.  Returns FUT_OK, or FUT_EINVAL past the last outcome.
  */
 int		 fut_cancels_get(const struct fut_cancels *, size_t,
 		    uint64_t *id, int *took_effect, int *state);

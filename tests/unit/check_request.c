@@ -419,8 +419,11 @@ END_TEST
 
 START_TEST(test_status_own_jobs_only)
 {
+	Futured__Request	 req = FUTURED__REQUEST__INIT;
+	Futured__StatusRequest	 st = FUTURED__STATUS_REQUEST__INIT;
 	Futured__JobInfo	*ji;
-	uint64_t		 id;
+	Futured__Response	*r;
+	uint64_t		 id, ids[2];
 
 	id = must_sleep(1, "30s", "g");
 	ji = status1(2, id);
@@ -428,12 +431,28 @@ START_TEST(test_status_own_jobs_only)
 	ck_assert_int_eq(ji->state, FUTURED__STATE__STATE_QUEUED);
 	ck_assert_str_eq(ji->handler, "sleep");
 	ck_assert_str_eq(ji->group, "g");
-	ji = status1(3, 77);
-	ck_assert_int_eq(ji->state, FUTURED__STATE__STATE_UNKNOWN);
-	ck_assert_int_eq(ji->error_code, FERR_NOT_FOUND);
+	/* An unknown id among known ones: the whole request is refused. */
+	ids[0] = id;
+	ids[1] = 77;
+	st.n_ids = 2;
+	st.ids = ids;
+	req.id = 3;
+	req.body_case = FUTURED__REQUEST__BODY_STATUS;
+	req.status = &st;
+	dispatch(&req);
+	r = must_answer(3);
+	ck_assert_int_eq(r->body_case, FUTURED__RESPONSE__BODY_ERROR);
+	ck_assert_int_eq(r->error->code, FERR_NOT_FOUND);
+	ck_assert_uint_eq(r->error->n_ids, 1);
+	ck_assert_uint_eq(r->error->ids[0], 77);
 	/* Another user sees nothing of it; root sees it. */
 	conn.uid = UID + 1;
-	ck_assert_int_eq(status1(4, id)->state, FUTURED__STATE__STATE_UNKNOWN);
+	req.id = 4;
+	st.n_ids = 1;
+	dispatch(&req);
+	r = must_answer(4);
+	ck_assert_int_eq(r->body_case, FUTURED__RESPONSE__BODY_ERROR);
+	ck_assert_int_eq(r->error->code, FERR_NOT_FOUND);
 	conn.uid = 0;
 	ck_assert_int_eq(status1(5, id)->state, FUTURED__STATE__STATE_QUEUED);
 }
@@ -453,17 +472,25 @@ START_TEST(test_cancel)
 	req.id = 2;
 	req.body_case = FUTURED__REQUEST__BODY_CANCEL;
 	req.cancel = &cr;
+	/* An unknown id: refused whole, naming it, nothing cancelled. */
 	dispatch(&req);
 	r = must_answer(2);
+	ck_assert_int_eq(r->body_case, FUTURED__RESPONSE__BODY_ERROR);
+	ck_assert_int_eq(r->error->code, FERR_NOT_FOUND);
+	ck_assert_uint_eq(r->error->n_ids, 1);
+	ck_assert_uint_eq(r->error->ids[0], 55);
+	ck_state(sched_find(ids[0]), JOB_QUEUED);
+	/* The known one alone is cancelled. */
+	cr.n_ids = 1;
+	req.id = 3;
+	dispatch(&req);
+	r = must_answer(3);
 	ck_assert_int_eq(r->body_case, FUTURED__RESPONSE__BODY_CANCEL);
-	ck_assert_uint_eq(r->cancel->n_outcomes, 2);
+	ck_assert_uint_eq(r->cancel->n_outcomes, 1);
 	ck_assert_uint_eq(r->cancel->outcomes[0]->id, ids[0]);
 	ck_assert(r->cancel->outcomes[0]->took_effect);
 	ck_assert_int_eq(r->cancel->outcomes[0]->state,
 	    FUTURED__STATE__STATE_CANCELLED);
-	ck_assert_uint_eq(r->cancel->outcomes[1]->id, 55);
-	ck_assert(!r->cancel->outcomes[1]->took_effect);
-	ck_assert_int_eq(r->cancel->outcomes[1]->error_code, FERR_NOT_FOUND);
 	ck_state(sched_find(ids[0]), JOB_CANCELLED);
 }
 END_TEST
