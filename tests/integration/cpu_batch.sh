@@ -4,7 +4,9 @@
 # the worker or the job it runs; a worker killed with -9 while jobs wait
 # behind its running one fails only that one, and the others run on its
 # replacement and succeed; a timeout counts from the job's real start,
-# not from when it was handed to the worker, and still fires after it.
+# not from when it was handed to the worker, and still fires after it;
+# the jobs of a FIFO at SIGTERM never started, and run after the
+# restart, once, though their attempt was journaled when handed over.
 # Bursts are sent as one write with wire.py, so that one loop turn hands
 # them all to the one worker (-P 1).
 
@@ -146,3 +148,30 @@ stop_daemon
 # shellcheck disable=SC2086
 ! kill -0 $w0 2>/dev/null || fail "a worker outlived the daemon"
 pass "clean stop"
+
+# SIGTERM with jobs in a FIFO: their attempts were journaled when they
+# were handed to the worker (a worker may start them at any time), so
+# the shutdown gives them back, recorded: after the restart they run,
+# once, rather than fail as interrupted.
+start_daemon -P 1 --shutdown-grace 200ms
+warm
+mkfifo "$T/gate3"
+set -- $(burst "sha256|0|$T/gate3" "echo|0|f1" "echo|0|f2")
+long=$1
+shift
+wait_until 5 sh -c "$FUTURECTL -s $SOCK status $long | grep -q running" ||
+    fail "long job never ran"
+for q in "$@"; do
+	ck_eq "$(job_state "$q")" queued "job $q waits in the FIFO"
+done
+stop_daemon
+start_daemon -P 1
+ck_exit 0 fctl wait -t 10s "$@"
+i=1
+for q in "$@"; do
+	ck_eq "$(fctl result "$q")" "f$i" "job $q ran after the restart"
+	ck_eq "$(field_of "$q" attempts)" 1 "job $q: one attempt"
+	i=$((i + 1))
+done
+stop_daemon
+pass "a FIFO's jobs at SIGTERM run after the restart, once"
