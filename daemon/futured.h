@@ -35,6 +35,7 @@
 struct event_base;
 struct event;
 struct evbuffer;
+struct pool;
 
 #define FUTURED_VERSION		PACKAGE_VERSION
 
@@ -89,14 +90,6 @@ enum job_state {
 #define FERR_PERM		10
 #define FERR_INTERNAL		11
 #define FERR_SHUTTING_DOWN	12
-
-/* Which pool runs a job that is running. */
-enum job_runner {
-	RUNNER_NONE,
-	RUNNER_LOOP,		/* pool_loop.c: on the event loop */
-	RUNNER_THREAD,		/* pool_thread.c */
-	RUNNER_PROC		/* pool_proc.c: a worker process */
-};
 
 struct kv {
 	char	*key;
@@ -179,8 +172,8 @@ struct job_more {
 	char			*progress_msg;
 	const char		*ended;		/* how it ended, static text */
 
-	/* Running. */
-	enum job_runner		 runner;
+	/* Running: the pool it was handed to (pool.h), or NULL. */
+	const struct pool	*pool;
 	struct fut_handler_ctx	*hctx;
 	struct event		*timer;		/* timeout or deadline */
 	struct event		*retry_timer;	/* back-off before a retry */
@@ -213,7 +206,7 @@ struct job {
 #define JOBF_RETRYWAIT		0x8	/* queued, waiting out a retry delay */
 #define JOBF_HELD		0x10	/* queued, held by its group's limit */
 #define JOBF_GHOST		0x20	/* replayed, its handler is gone */
-#define JOBF_POOLED		0x40	/* queued in a cpu worker (pool_proc.c) */
+#define JOBF_POOLED		0x40	/* queued inside its pool (a cpu worker) */
 #define JOBF_NOTIFY_BRIEF	0x80	/* notify: the outcome only */
 	uint8_t			 kind;		/* enum job_kind */
 	/* enum job_state; const: only job.c changes it (through a cast). */
@@ -267,6 +260,12 @@ struct fut_handler_ctx {
 	/* Where fut_handler_progress() goes; set by the pool. */
 	void			(*progress)(struct fut_handler_ctx *, double,
 				    const char *);
+	/*
+	 * Where fut_handler_output() goes, set by a pool that hands output
+	 * on as it comes; NULL: into output.
+	 */
+	int			(*append)(struct fut_handler_ctx *,
+				    const void *, size_t);
 	/* Called by fut_handler_done(); set by the pool that started it. */
 	void			(*done)(struct fut_handler_ctx *, int);
 	void			*pool_data;
@@ -389,7 +388,13 @@ int64_t		 job_now_ms(void);		/* wall clock, ms */
 int64_t		 job_mono_ms(void);		/* monotonic, ms */
 void		 job_submitted(struct job *, int);	/* -> WAITING or QUEUED */
 void		 job_queued(struct job *);	/* WAITING -> QUEUED */
-void		 job_started(struct job *, enum job_runner);
+/* sched.c: the attempt is handed to a pool, its START record appended. */
+void		 job_begin(struct job *, const struct pool *);
+/* The pool gives back an attempt that never started (not re-queued). */
+void		 job_unbegin(struct job *);
+void		 job_started(struct job *);	/* the pool runs it now */
+/* A running job's progress or output changed: tell its watchers. */
+void		 job_news(struct job *);
 /* Final state; the outcome is taken from hctx if there is one. */
 void		 job_finish(struct job *, enum job_state, int, const char *, ...)
 		    __attribute__((__format__(__printf__, 4, 5)));
@@ -447,6 +452,10 @@ struct waiter	*sched_wait(struct job **, size_t, int, int64_t,
 		    void (*)(struct waiter *, struct job *, int, void *),
 		    void *);
 void		 sched_wait_free(struct waiter *);
+/* Also call cb(w, job, arg) on news (progress, output) of a job. */
+void		 sched_wait_news(struct waiter *,
+		    void (*)(struct waiter *, struct job *, void *));
+void		 sched_job_news(struct job *);
 size_t		 sched_waiter_jobs(struct waiter *, struct job ***);
 
 /* journal.c: the write-ahead log of jobs; recovery at start. */
@@ -488,6 +497,7 @@ void		 journal_free(void);	/* after sched_free() */
 int		 journal_enabled(void);
 const char	*journal_failed(void);	/* NULL, or why submits are refused */
 int		 journal_flush(void);
+int		 journal_write(void);	/* no fsync, no answers */
 /* cb(w, NULL) when durable, cb(w, why) if it never will be. */
 void		 journal_wait(struct journal_waiter *,
 		    void (*)(struct journal_waiter *, const char *), void *);
@@ -548,26 +558,7 @@ int		 config_default_path(char *, size_t);
 int		 config_size(const char *, uint64_t *);
 int		 config_load(const char *, int, int *, char **);
 
-/* pool_loop.c */
-void		 pool_loop_start(struct job *);
-void		 pool_loop_cancel(struct job *, int64_t);
-
-/* pool_thread.c */
-int		 pool_thread_init(int);
-void		 pool_thread_shutdown(void);
-void		 pool_thread_start(struct job *);
-void		 pool_thread_cancel(struct job *);
-void		 pool_thread_progress(struct job *);
-u_int		 pool_thread_busy(void);
-
-/* pool_proc.c */
-int		 pool_proc_init(int, char **);
-void		 pool_proc_shutdown(void);
-void		 pool_proc_start(struct job *);
-void		 pool_proc_cancel(struct job *, int64_t);
-int		 pool_proc_can_start(const struct job *, u_int);
-u_int		 pool_proc_busy(void);
-int		 pool_proc_count(void);
+/* pool.c, pool_loop.c, pool_thread.c, pool_proc.c: see pool.h */
 
 /* sdnotify.c: sd_notify(3) without libsystemd. */
 void		 sdnotify_init(void);		/* takes $NOTIFY_SOCKET */

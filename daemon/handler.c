@@ -251,9 +251,12 @@ fut_handler_timeout_ms(struct fut_handler_ctx *ctx)
 	return (ctx->timeout_ms);
 }
 
+/* The pool may hand output on as it comes (ctx->append), see pool.h. */
 int
 fut_handler_output(struct fut_handler_ctx *ctx, const void *p, size_t len)
 {
+	if (ctx->append != NULL)
+		return (ctx->append(ctx, p, len));
 	return (buf_append(&ctx->output, p, len));
 }
 
@@ -273,8 +276,8 @@ fut_handler_fail(struct fut_handler_ctx *ctx, const char *fmt, ...)
 
 /*
  * Progress goes where the pool that runs the job says: into the job on
- * the loop, into the pool's item for a thread (picked up by the loop),
- * up the socket from a worker process.
+ * the loop, to the loop from a thread, up the socket from a worker
+ * process.
  */
 void
 fut_handler_progress(struct fut_handler_ctx *ctx, double fraction,

@@ -28,6 +28,7 @@
 
 #include "futured.h"
 #include "duration.h"
+#include "pool.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -326,30 +327,83 @@ job_queued(struct job *j)
 	sched_enqueue(j);
 }
 
-/* A pool took the job off its queue and is about to run it. */
+/*
+ * sched.c hands the job's next attempt to pool p.  The attempt counts
+ * from here, and its START record is appended here: sched.c writes it
+ * before the pool may let the job run, so that a crash can never lose
+ * an attempt that ran (the replay fails or retries it, counted).
+ */
 void
-job_started(struct job *j, enum job_runner runner)
+job_begin(struct job *j, const struct pool *p)
+{
+	struct job_more	*m = job_more(j);
+	int64_t		 was = m->started_at;
+
+	m->pool = p;
+	m->attempts++;
+	/*
+	 * The record says when the attempt was handed over; the job's own
+	 * start is the pool's to say (job_started): a cpu job may wait in
+	 * its worker's FIFO first.
+	 */
+	m->started_at = job_now_ms();
+	journal_start(j);
+	m->started_at = was;
+}
+
+/*
+ * The pool gives back an attempt it never started (a cpu worker that
+ * died with the job still in its FIFO): uncounted, and so recorded.
+ */
+void
+job_unbegin(struct job *j)
+{
+	struct job_more	*m = job_more(j);
+
+	if (m->attempts > 0)
+		m->attempts--;
+	m->pool = NULL;
+	journal_requeue(j);
+}
+
+/* The pool runs the job now: RUNNING, and the run-time limit counts. */
+void
+job_started(struct job *j)
 {
 	struct job_more	*m = job_more(j);
 
 	job_set_state(j, JOB_RUNNING);
-	m->runner = runner;
 	m->started_at = job_now_ms();
 	m->started_mono = job_mono_ms();
-	m->attempts++;
-	journal_start(j);
 	job_timer_arm(j);
 }
 
-/* Take the handler's outcome; the pool keeps (and frees) the context. */
+void
+job_news(struct job *j)
+{
+	sched_job_news(j);
+}
+
+/*
+ * Take the handler's outcome; the pool keeps (and frees) the context.
+ * Output a pool handed on while the job ran is in the job already: what
+ * the context holds comes after it.
+ */
 static void
 job_take_outcome(struct job *j, struct fut_handler_ctx *ctx)
 {
 	struct job_more	*m = job_more(j);
 
-	buf_reset(&m->output);
-	m->output = ctx->output;
-	memset(&ctx->output, 0, sizeof(ctx->output));
+	if (m->output.len == 0 && !m->output.truncated) {
+		buf_reset(&m->output);
+		m->output = ctx->output;
+		memset(&ctx->output, 0, sizeof(ctx->output));
+	} else {
+		if (buf_append(&m->output, ctx->output.data,
+		    ctx->output.len) == -1)
+			fatal("%s: buf_append", __func__);
+		m->output.truncated |= ctx->output.truncated;
+	}
 	buf_reset(&m->errtail);
 	m->errtail = ctx->errtail;
 	memset(&ctx->errtail, 0, sizeof(ctx->errtail));
@@ -430,7 +484,7 @@ job_retry(struct job *j, enum job_state s)
 	m->error_code = FERR_NONE;
 	m->ended = NULL;
 	j->flags &= ~(JOBF_CANCELLING | JOBF_TIMEDOUT);
-	m->runner = RUNNER_NONE;
+	m->pool = NULL;
 	job_set_state(j, JOB_QUEUED);
 	journal_requeue(j);
 	job_timer_arm(j);
@@ -492,7 +546,7 @@ job_finish(struct job *j, enum job_state s, int code, const char *fmt, ...)
 	if (m->timer != NULL)
 		evtimer_del(m->timer);
 	m->finished_at = job_now_ms();
-	m->runner = RUNNER_NONE;
+	m->pool = NULL;
 	job_set_state(j, s);
 	/* Before waiters and dependents run: their records come after. */
 	journal_final(j);
@@ -530,9 +584,9 @@ job_cancel(struct job *j, enum job_state final, int64_t grace_ms,
 		job_finish(j, final, FERR_NONE, NULL);
 		break;
 	case JOB_QUEUED:
-		/* In a cpu worker's FIFO: its worker's answer settles it. */
+		/* Waiting inside its pool: the pool's answer settles it. */
 		if (j->flags & JOBF_POOLED) {
-			pool_proc_cancel(j, grace_ms);
+			j->more->pool->cancel(j, grace_ms);
 			break;
 		}
 		if (j->flags & JOBF_RETRYWAIT) {
@@ -547,23 +601,11 @@ job_cancel(struct job *j, enum job_state final, int64_t grace_ms,
 		job_finish(j, final, FERR_NONE, NULL);
 		break;
 	case JOB_RUNNING:
-		switch (j->more->runner) {
-		case RUNNER_LOOP:
-			pool_loop_cancel(j, grace_ms);
-			break;
-		case RUNNER_THREAD:
-			pool_thread_cancel(j);
-			job_set_ended(j, "stopped: cancel flag set, thread "
-			    "left to return");
-			job_finish(j, final, FERR_NONE, NULL);
-			break;
-		case RUNNER_PROC:
-			pool_proc_cancel(j, grace_ms);
-			break;
-		case RUNNER_NONE:
-			fatalx("%s: running job %llu has no runner", __func__,
+		if (j->more->pool == NULL)
+			fatalx("%s: running job %llu has no pool", __func__,
 			    (unsigned long long)j->id);
-		}
+		/* It settles the job, now or once its resource is free. */
+		j->more->pool->cancel(j, grace_ms);
 		break;
 	default:
 		fatalx("%s: bad state %d", __func__, j->state);

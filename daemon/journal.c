@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -59,6 +60,10 @@
 #define JOURNAL_WRITE_CHUNK	(1024 * 1024)	/* compaction's buffer */
 
 ssize_t	(*journal_write_fn)(int, const void *, size_t) = write;
+#ifdef FUTURED_TEST_SEAMS
+static void	journal_test_hold(void);
+static int	journal_test_start;	/* STARTs appended */
+#endif
 int	(*journal_fsync_fn)(int) = fsync;
 
 static struct {
@@ -303,6 +308,9 @@ journal_start(struct job *j)
 
 	journal_fill_start(j, &s);
 	journal_append(JOURNAL_START, &s.base);
+#ifdef FUTURED_TEST_SEAMS
+	journal_test_start++;
+#endif
 }
 
 /* The attempt's command is known: START again, naming its process. */
@@ -318,6 +326,8 @@ journal_requeue(struct job *j)
 	FuturedJournal__Requeue	 r = FUTURED_JOURNAL__REQUEUE__INIT;
 
 	r.id = j->id;
+	r.has_attempts = 1;
+	r.attempts = j->more->attempts;
 	journal_append(JOURNAL_REQUEUE, &r.base);
 }
 
@@ -463,6 +473,40 @@ journal_sync(void)
 static int	journal_compact(char **);
 
 /*
+ * Write what was appended, and only that: no fsync, no answers.  What is
+ * written survives a kill -9 of the daemon, so sched.c writes a round's
+ * START records with this before the pools run the round's jobs; the
+ * turn's journal_flush() then syncs them as the policy says.  -1 if the
+ * journal failed (now or before).
+ */
+int
+journal_write(void)
+{
+	int	 error;
+
+	if (journal.fd == -1 || !journal.ready)
+		return (0);
+#ifdef FUTURED_TEST_SEAMS
+	journal_test_hold();
+#endif
+	if (journal.failed == NULL && journal.buf.len > 0) {
+		if (journal_write_all(journal.fd, journal.buf.data,
+		    journal.buf.len) == -1) {
+			error = errno;
+			/* Leave no half record for the next start to find. */
+			if (ftruncate(journal.fd, journal.size) == -1)
+				log_warn("%s: ftruncate", journal.path);
+			journal_fail("write", error);
+		} else {
+			journal.size += journal.buf.len;
+			journal.buf.len = 0;
+			journal.dirty = 1;
+		}
+	}
+	return (journal.failed != NULL ? -1 : 0);
+}
+
+/*
  * Write what this turn appended, fsync as the policy says, and answer
  * the waiters: the deferred SubmitReplies go out from here.
  */
@@ -474,21 +518,7 @@ journal_flush(void)
 
 	if (journal.fd == -1 || !journal.ready)
 		return (0);
-	if (journal.failed == NULL && journal.buf.len > 0) {
-		if (journal_write_all(journal.fd, journal.buf.data,
-		    journal.buf.len) == -1) {
-			int	 error = errno;
-
-			/* Leave no half record for the next start to find. */
-			if (ftruncate(journal.fd, journal.size) == -1)
-				log_warn("%s: ftruncate", journal.path);
-			journal_fail("write", error);
-		} else {
-			journal.size += journal.buf.len;
-			journal.buf.len = 0;
-			journal.dirty = 1;
-		}
-	}
+	(void)journal_write();
 	if (journal.failed == NULL) {
 		switch (settings.fsync) {
 		case JOURNAL_FSYNC_ALWAYS:
@@ -614,8 +644,14 @@ journal_out_job(struct journal_out *o, struct job *j)
 	} else if (j->more->attempts > 0) {
 		journal_fill_start(j, &s);
 		journal_out_record(o, JOURNAL_START, &s.base);
-		if (j->state != JOB_RUNNING) {
+		/*
+		 * A job in a pool's FIFO (JOBF_POOLED) may start at any
+		 * time without a word first: its attempt stands as begun.
+		 */
+		if (j->state != JOB_RUNNING && !(j->flags & JOBF_POOLED)) {
 			r.id = j->id;
+			r.has_attempts = 1;
+			r.attempts = j->more->attempts;
 			journal_out_record(o, JOURNAL_REQUEUE, &r.base);
 		}
 	}
@@ -763,6 +799,29 @@ journal_read_all(int fd, uint8_t **data, size_t *len, char **cause)
 /* The fault-injection seams, for the tests (FUTURED_TEST_SEAMS builds). */
 #ifdef FUTURED_TEST_SEAMS
 static long	journal_test_writes = -1, journal_test_fsyncs = -1;
+static long	journal_test_hold_at, journal_test_hold_ms;
+
+/*
+ * FUTURED_TEST_HOLD_START=N,MS: the write of the Nth START record waits
+ * MS first, as a loop held there would, so that a test can kill -9 the
+ * daemon while the record is only in memory (issue 11).
+ */
+static void
+journal_test_hold(void)
+{
+	struct timespec	 ts;
+
+	if (journal_test_hold_ms <= 0 || journal_test_start <
+	    journal_test_hold_at)
+		return;
+	log_info("test seam: holding a START record %ld ms before its write",
+	    journal_test_hold_ms);
+	ts.tv_sec = journal_test_hold_ms / 1000;
+	ts.tv_nsec = (journal_test_hold_ms % 1000) * 1000000L;
+	journal_test_hold_ms = 0;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
 
 static ssize_t
 journal_test_write(int fd, const void *p, size_t len)
@@ -792,11 +851,19 @@ static void
 journal_test_seams(void)
 {
 	const char	*s;
+	char		*end;
 
 	if ((s = getenv("FUTURED_TEST_FAIL_FSYNC_AFTER")) != NULL) {
 		journal_test_fsyncs = strtol(s, NULL, 10);
 		journal_fsync_fn = journal_test_fsync;
 		log_info("test seam: fsync fails after %ld", journal_test_fsyncs);
+	}
+	if ((s = getenv("FUTURED_TEST_HOLD_START")) != NULL) {
+		journal_test_hold_at = strtol(s, &end, 10);
+		if (*end == ',')
+			journal_test_hold_ms = strtol(end + 1, NULL, 10);
+		log_info("test seam: START %ld is held %ld ms",
+		    journal_test_hold_at, journal_test_hold_ms);
 	}
 	if ((s = getenv("FUTURED_TEST_FAIL_WRITE_AFTER")) != NULL) {
 		journal_test_writes = strtol(s, NULL, 10);

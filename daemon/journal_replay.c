@@ -250,8 +250,11 @@ journal_replay_cb(int type, const uint8_t *p, size_t len, void *arg)
 		if ((rq = futured_journal__requeue__unpack(NULL, len,
 		    p)) == NULL)
 			return (-1);
-		if ((r = journal_rep_find(rp, rq->id)) != NULL)
+		if ((r = journal_rep_find(rp, rq->id)) != NULL && !r->final) {
 			r->running = 0;
+			if (rq->has_attempts)
+				job_more(r->job)->attempts = rq->attempts;
+		}
 		futured_journal__requeue__free_unpacked(rq, NULL);
 		return (0);
 	case JOURNAL_FINAL:

@@ -29,6 +29,7 @@
 #include "duration.h"
 #include "frame.h"
 #include "log.h"
+#include "pool.h"
 #include "sockpath.h"
 #include "xmalloc.h"
 
@@ -646,10 +647,8 @@ main(int argc, char **argv)
 		fatal("chdir /");
 	/* The socket is ours: so are the cgroups named after it. */
 	cgroup_init(settings.socket_path);
-	if (pool_thread_init(settings.threads) == -1)
-		fatalx("cannot start %d threads", settings.threads);
-	if (pool_proc_init(settings.procs, &cause) == -1)
-		fatalx("cannot start worker processes: %s", cause);
+	if (pool_init(&cause) == -1)
+		fatalx("%s", cause);
 
 	sigterm = evsignal_new(base, SIGTERM, main_signal_cb, NULL);
 	sigint = evsignal_new(base, SIGINT, main_signal_cb, NULL);
@@ -686,13 +685,12 @@ main(int argc, char **argv)
 	/*
 	 * What has not started goes with the process, not into the
 	 * journal: the queued jobs and those in a cpu worker's FIFO, which
-	 * pool_proc_shutdown() settles.
+	 * the pools' shutdown settles.
 	 */
 	sched_stop_queued("daemon shutting down");
 	journal_suspend(1);
-	pool_proc_shutdown();
+	pool_shutdown();
 	journal_suspend(0);
-	pool_thread_shutdown();
 	journal_close();
 	server_close();
 	sched_free();

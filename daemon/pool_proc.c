@@ -36,13 +36,17 @@
  *
  * State honesty.  A job in a FIFO stays QUEUED (JOBF_POOLED) until the
  * worker says it starts it: Outcome{started} calls job_started(), which
- * arms the timeout, so a timeout counts from the real start.  A job sent
+ * arms the timeout, so a timeout counts from the real start.  But its
+ * attempt (and START record) counts from the handover, written before
+ * its Task leaves (launch): the worker may start it at any time without
+ * a word first, and a crash must never lose an attempt that ran.  A job
+ * given back unstarted is uncounted (job_unbegin).  A job sent
  * to an idle worker (empty FIFO) starts at once and its Task says so
  * (running), as before: no notice, no extra write for a lone job.  So
  * w->job, the started head of the FIFO, is the one job a worker runs.
  *
- * Cancel of a job still in a FIFO (job.c calls pool_proc_cancel for a
- * QUEUED job with JOBF_POOLED) sends Input{cancel}.  The worker checks
+ * Cancel of a job still in a FIFO (job.c calls the table's cancel for
+ * a QUEUED job with JOBF_POOLED) sends Input{cancel}.  The worker checks
  * its input before each start: it drops the Task and answers
  * Outcome{skipped}, and the job ends "cancelled while queued" without
  * the worker being disturbed.  Or the cancel came too late and the
@@ -86,6 +90,7 @@
 #include "futured.h"
 #include "frame.h"
 #include "log.h"
+#include "pool.h"
 #include "xmalloc.h"
 #include "worker.pb-c.h"
 
@@ -145,6 +150,7 @@ static void	pool_proc_respawn_cb(evutil_socket_t, short, void *);
 static void	pool_proc_child_cb(pid_t, int, void *);
 static void	pool_proc_kill(struct pool_proc_worker *, int64_t);
 static void	pool_proc_flush_cb(evutil_socket_t, short, void *);
+static void	pool_proc_shutdown(void);
 
 static int64_t
 pool_proc_mono_us(void)
@@ -409,6 +415,7 @@ static void
 pool_proc_unstart(struct pool_proc_worker *w, struct job *j)
 {
 	pool_proc_unlink(w, j);
+	job_unbegin(j);
 	if (j->flags & JOBF_CANCELLING) {
 		job_set_ended(j, (j->flags & JOBF_TIMEDOUT) ?
 		    "timed out while queued" : "cancelled while queued");
@@ -426,7 +433,7 @@ pool_proc_started(struct pool_proc_worker *w, struct job *j)
 	w->job = j;
 	w->started_us = pool_proc_mono_us();
 	w->grace_ms = 0;
-	job_started(j, RUNNER_PROC);
+	job_started(j);
 }
 
 /* One Outcome from w's worker. */
@@ -471,26 +478,33 @@ pool_proc_outcome(struct pool_proc_worker *w, FuturedWorker__Outcome *o)
 		    __func__, w->idx, (unsigned long long)o->job_id);
 		return;
 	}
+	m = job_more(j);
 	if (!o->done) {
+		/* Progress, or output as it comes: into the job, and news. */
 		if (o->has_progress) {
 			p = o->progress;
 			if (!(p >= 0.0))
 				p = 0.0;
 			if (p > 1.0)
 				p = 1.0;
-			job_more(j)->progress = p;
+			m->progress = p;
 		}
 		if (o->progress_msg != NULL) {
-			free(j->more->progress_msg);
-			job_more(j)->progress_msg = xstrdup(o->progress_msg);
+			free(m->progress_msg);
+			m->progress_msg = xstrdup(o->progress_msg);
 		}
+		if (o->has_output && o->output.len > 0 &&
+		    buf_append(&m->output, o->output.data, o->output.len) == -1)
+			fatal("%s: buf_append", __func__);
+		if (o->output_truncated)
+			m->output.truncated = 1;
+		job_news(j);
 		return;
 	}
 
 	w->fast = pool_proc_mono_us() - w->started_us < POOL_PROC_FAST_US;
 	pool_proc_unlink(w, j);
-	m = job_more(j);
-	buf_reset(&m->output);
+	/* The rest of the output: what came before is in the job. */
 	if (o->has_output && o->output.len > 0 &&
 	    buf_append(&m->output, o->output.data, o->output.len) == -1)
 		fatal("%s: buf_append", __func__);
@@ -798,12 +812,13 @@ pool_proc_child_cb(pid_t pid, int status, void *arg)
 	pool_proc_respawn(w);
 }
 
-/* Spawn nprocs workers; -1 and *cause (caller frees) on failure. */
-int
-pool_proc_init(int nprocs, char **cause)
+/* Spawn the -P workers; -1 and *cause (caller frees) on failure. */
+static int
+pool_proc_init(char **cause)
 {
 	struct pool_proc_worker	*w;
-	int			 i;
+	char			*why;
+	int			 i, nprocs = settings.procs;
 
 	if (nprocs < 0)
 		nprocs = 0;
@@ -828,7 +843,10 @@ pool_proc_init(int nprocs, char **cause)
 	if (pool_proc_flush_ev == NULL)
 		fatalx("%s: event_new", __func__);
 	for (i = 0; i < nprocs; i++) {
-		if (pool_proc_spawn(&pool_proc_workers[i], cause) == -1) {
+		if (pool_proc_spawn(&pool_proc_workers[i], &why) == -1) {
+			xasprintf(cause, "cannot start worker processes: %s",
+			    why);
+			free(why);
 			pool_proc_shutdown();
 			return (-1);
 		}
@@ -885,7 +903,7 @@ pool_proc_pick(const struct job *j)
  * slots are what the ready workers may hold; before the workers exist
  * (unit tests), the -P count.
  */
-int
+static int
 pool_proc_can_start(const struct job *j, u_int used)
 {
 	int64_t	 now;
@@ -926,7 +944,10 @@ pool_proc_send(struct pool_proc_worker *w, FuturedWorker__Input *in)
 	return (0);
 }
 
-/* Once per loop turn: every worker's queued Inputs in one write each. */
+/*
+ * Once per loop turn, and at launch(): every worker's queued Inputs in
+ * one write each.
+ */
 static void
 pool_proc_flush_cb(evutil_socket_t fd, short events, void *arg)
 {
@@ -946,9 +967,11 @@ pool_proc_flush_cb(evutil_socket_t fd, short events, void *arg)
  * Give j to a worker with room.  sched.c has taken a cpu slot for it; the
  * slot comes back through sched_slot_release() when j leaves the worker.
  * An idle worker starts it at once; otherwise it waits in the worker's
- * FIFO, QUEUED, until the worker says it starts it.
+ * FIFO, QUEUED, until the worker says it starts it.  Either way its Task
+ * leaves at launch(), once the journal has its START: a job in a FIFO
+ * may start at any time, so its attempt counts from here.
  */
-void
+static void
 pool_proc_start(struct job *j)
 {
 	FuturedWorker__Input	  in = FUTURED_WORKER__INPUT__INIT;
@@ -1017,12 +1040,8 @@ pool_proc_start(struct job *j)
 	j->flags |= JOBF_POOLED;
 	TAILQ_INSERT_TAIL(&w->fifo, j, entry);
 	w->nfifo++;
-	/* A lone job leaves now; one behind others with the turn's batch. */
-	if (idle) {
+	if (idle)
 		pool_proc_started(w, j);
-		if (!event_pending(w->ev_write, EV_WRITE, NULL))
-			pool_proc_flush(w);
-	}
 	log_debug("%s: job %llu on worker %u (pid %ld)%s", __func__,
 	    (unsigned long long)j->id, w->idx, (long)w->pid,
 	    idle ? "" : ", queued");
@@ -1062,7 +1081,7 @@ pool_proc_kill(struct pool_proc_worker *w, int64_t grace_ms)
  * (pool_proc_child_cb).  Still in a worker's FIFO: ask the worker to drop
  * it; its answer (skipped, or started) settles it.
  */
-void
+static void
 pool_proc_cancel(struct job *j, int64_t grace_ms)
 {
 	FuturedWorker__Input	 in = FUTURED_WORKER__INPUT__INIT;
@@ -1070,7 +1089,7 @@ pool_proc_cancel(struct job *j, int64_t grace_ms)
 
 	if ((w = pool_proc_find(j)) == NULL) {
 		/* Not ours (any more): settle it rather than leave it. */
-		if (!JOB_FINAL(j->state) && (j->more->runner == RUNNER_PROC ||
+		if (!JOB_FINAL(j->state) && (j->more->pool == &pool_proc_ops ||
 		    (j->flags & JOBF_POOLED))) {
 			j->flags &= ~JOBF_POOLED;
 			job_finish(j, (j->flags & JOBF_TIMEDOUT) ?
@@ -1094,31 +1113,26 @@ pool_proc_cancel(struct job *j, int64_t grace_ms)
 	    (unsigned long long)j->id, w->idx);
 }
 
-/* Workers running a job. */
-u_int
-pool_proc_busy(void)
+/* Workers running a job; worker processes alive (at most -P). */
+static void
+pool_proc_stats(struct pool_stats *ps)
 {
-	u_int	 n = 0;
 	int	 i;
 
+	ps->busy = 0;
+	ps->size = 0;
 	for (i = 0; i < pool_proc_n; i++) {
 		if (pool_proc_workers[i].job != NULL)
-			n++;
+			ps->busy++;
+		if (pool_proc_workers[i].pid > 0)
+			ps->size++;
 	}
-	return (n);
 }
 
-/* Worker processes alive now (at most the -P count). */
-int
-pool_proc_count(void)
+static void
+pool_proc_launch(void)
 {
-	int	 i, n = 0;
-
-	for (i = 0; i < pool_proc_n; i++) {
-		if (pool_proc_workers[i].pid > 0)
-			n++;
-	}
-	return (n);
+	pool_proc_flush_cb(-1, 0, NULL);
 }
 
 /* Reap w if it is gone; 1 when it is (or was never) there. */
@@ -1146,7 +1160,7 @@ pool_proc_reap(struct pool_proc_worker *w, int block)
  * Stop every worker: fail their jobs, TERM, KILL what is left after
  * POOL_PROC_STOP_MS, reap (blocking; this is shutdown), free it all.
  */
-void
+static void
 pool_proc_shutdown(void)
 {
 	struct pool_proc_worker	*w;
@@ -1209,3 +1223,14 @@ pool_proc_shutdown(void)
 	pool_proc_workers = NULL;
 	pool_proc_n = 0;
 }
+
+const struct pool pool_proc_ops = {
+	.name = "proc",
+	.init = pool_proc_init,
+	.shutdown = pool_proc_shutdown,
+	.can_start = pool_proc_can_start,
+	.start = pool_proc_start,
+	.launch = pool_proc_launch,
+	.cancel = pool_proc_cancel,
+	.stats = pool_proc_stats,
+};

@@ -200,7 +200,6 @@ void
 request_jobinfo(struct job *j, int with_output, Futured__JobInfo *info)
 {
 	futured__job_info__init(info);
-	pool_thread_progress(j);
 	info->id = j->id;
 	info->state = request_state_out(j->state);
 	info->has_kind = 1;
@@ -475,8 +474,8 @@ request_pending_free(struct pending *p)
 	journal_unwait(&p->jw);
 	if (p->job != NULL)
 		job_unref(p->job);
-	if (p->tick != NULL)
-		event_free(p->tick);
+	if (p->news != NULL)
+		event_free(p->news);
 	free(p->last_msg);
 	free(p->effect);
 	free(p);

@@ -39,8 +39,8 @@ struct pending {
 	/* submit: the job, until its ACCEPT record is durable */
 	struct journal_waiter	 jw;
 	struct job		*job;
-	/* watch: what the watcher has been told so far */
-	struct event		*tick;
+	/* watch: active when the job has news; what was told so far */
+	struct event		*news;
 	size_t			 out_sent;
 	enum job_state		 last_state;
 	double			 last_progress;

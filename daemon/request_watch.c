@@ -16,9 +16,6 @@
 #include "log.h"
 #include "xmalloc.h"
 
-/* How often a watch looks for news of a running job. */
-#define REQUEST_WATCH_TICK_MS	100
-
 /*
  * A submit that asks for its completion costs the job 8 bytes (the
  * connection's id in j->notify), not a pending and a waiter: a million
@@ -159,21 +156,9 @@ request_subscribe(struct conn *c, uint64_t reqid,
 
 
 /*
- * The output a watched job has so far: its own once final, else, for a
- * job on the loop (exec), what its handler collected; a pool thread's or
- * worker's output is not readable from here until the job ends.
+ * Tell the watcher what changed; 0 if there was nothing to say.  The
+ * job's output is where its pool puts it as it comes, in the job.
  */
-static const struct buf *
-request_watch_output(struct job *j)
-{
-	if (JOB_FINAL(j->state))
-		return (&j->more->output);
-	if (j->more->runner == RUNNER_LOOP && j->more->hctx != NULL)
-		return (&j->more->hctx->output);
-	return (NULL);
-}
-
-/* Tell the watcher what changed; 0 if there was nothing to say. */
 static int
 request_watch_send(struct pending *p, int final)
 {
@@ -189,7 +174,7 @@ request_watch_send(struct pending *p, int final)
 	    (info.has_progress && info.progress != p->last_progress) ||
 	    (j->more->progress_msg != NULL && (p->last_msg == NULL ||
 	    strcmp(j->more->progress_msg, p->last_msg) != 0));
-	out = p->progress_only ? NULL : request_watch_output(j);
+	out = p->progress_only ? NULL : &j->more->output;
 	/* A retry starts its output afresh. */
 	if (out != NULL && out->len < p->out_sent)
 		p->out_sent = 0;
@@ -223,14 +208,20 @@ request_watch_send(struct pending *p, int final)
 	return (news);
 }
 
+/* The news of one loop turn, told in one event. */
 static void
-request_watch_tick_cb(evutil_socket_t fd, short events, void *arg)
+request_watch_push_cb(evutil_socket_t fd, short events, void *arg)
+{
+	request_watch_send(arg, 0);
+}
+
+/* sched.c: the job's state, progress or output changed. */
+static void
+request_watch_news_cb(struct waiter *w, struct job *j, void *arg)
 {
 	struct pending	*p = arg;
-	struct timeval	 tv = { 0, REQUEST_WATCH_TICK_MS * 1000 };
 
-	request_watch_send(p, 0);
-	evtimer_add(p->tick, &tv);
+	event_active(p->news, 0, 0);
 }
 
 static void
@@ -244,16 +235,15 @@ request_watch_final_cb(struct waiter *w, struct job *first, int timed_out,
 }
 
 /*
- * Follow a job until it is final.  Changes of state and progress and new
- * output are looked for every REQUEST_WATCH_TICK_MS, which bounds what a
- * watch costs whatever the job does; the end is told at once.
+ * Follow a job until it is final.  Its pool tells of changes of state,
+ * progress and output as they happen (job_news), and they are pushed
+ * once per loop turn however many came; the end is told at once.
  */
 void
 request_watch(struct conn *c, uint64_t reqid, const Futured__WatchRequest *req)
 {
 	struct pending	*p;
 	struct job	*j;
-	struct timeval	 tv = { 0, REQUEST_WATCH_TICK_MS * 1000 };
 
 	if (request_not_found(c, reqid, &req->id, 1) == -1)
 		return;
@@ -271,9 +261,11 @@ request_watch(struct conn *c, uint64_t reqid, const Futured__WatchRequest *req)
 		return;
 	}
 	request_watch_send(p, 0);
-	p->tick = evtimer_new(base, request_watch_tick_cb, p);
-	evtimer_add(p->tick, &tv);
+	if ((p->news = event_new(base, -1, 0, request_watch_push_cb,
+	    p)) == NULL)
+		fatalx("%s: event_new", __func__);
 	request_park(p, &j, 1, 0, -1, request_watch_final_cb);
+	sched_wait_news(p->waiter, request_watch_news_cb);
 }
 
 void

@@ -6,9 +6,12 @@
  * levels makes push and pop O(1) whatever the queue length.  Starting
  * jobs happens in one deferred event per loop turn (sched_kick), never
  * from inside a state change, so settling a job can never recurse into
- * starting another.  A kind runs at most sched_slots_max() jobs; a pool
- * gives a slot back with sched_slot_release() only when its resource
- * (thread, worker process, child) is really free again.
+ * starting another.  A kind runs at most sched_slots_max() jobs (or what
+ * its pool's can_start() allows); a pool gives a slot back with
+ * sched_slot_release() only when its resource (thread, worker process,
+ * child) is really free again.  The jobs of a round go to their pools
+ * (pool_of, pool.h) with their START records appended; one journal
+ * write, then the pools launch them: no attempt runs unrecorded.
  *
  * A waiter is one "tell me when all/any of these jobs are final" with an
  * optional timeout.  Jobs point to their waiters through waitrefs, so
@@ -27,6 +30,7 @@
 
 #include "futured.h"
 #include "log.h"
+#include "pool.h"
 #include "xmalloc.h"
 
 struct waiter {
@@ -37,6 +41,7 @@ struct waiter {
 	struct job	*first;
 	struct event	*timer;
 	void		(*cb)(struct waiter *, struct job *, int, void *);
+	void		(*news)(struct waiter *, struct job *, void *);
 	void		*arg;
 };
 
@@ -498,21 +503,26 @@ sched_hold(void)
 	sched_held = 1;
 }
 
-/* Start queued jobs while their kind has free slots. */
-static void
-sched_run_cb(evutil_socket_t fd, short events, void *arg)
+/*
+ * Hand the queued jobs that may start to their pools; 0 if none could.
+ * A kind's jobs start while its pool says so (the cpu workers may hold
+ * more than one job each), else while the kind has free slots.
+ */
+static int
+sched_start_some(void)
 {
-	struct job	*j;
-	int		 k;
+	const struct pool	*p;
+	struct job		*j;
+	int			 k, n = 0;
 
 	if (sched_held)
-		return;
+		return (0);
 	for (k = 0; k < JOB_NKINDS; k++) {
-		/* cpu jobs for the workers may queue inside fast ones. */
-		while ((j = sched_peek(k)) != NULL &&
-		    (k == JOB_CPU && !(j->handler->flags & FUT_HF_LOOP) ?
-		    pool_proc_can_start(j, sched_used[k]) :
-		    sched_used[k] < sched_slots_max(k))) {
+		while ((j = sched_peek(k)) != NULL) {
+			p = pool_of(j);
+			if (p->can_start != NULL ? !p->can_start(j,
+			    sched_used[k]) : sched_used[k] >= sched_slots_max(k))
+				break;
 			job_ref(j);
 			sched_dequeue(j);
 			if (group_hold(j)) {
@@ -520,14 +530,35 @@ sched_run_cb(evutil_socket_t fd, short events, void *arg)
 				continue;
 			}
 			sched_used[k]++;
-			if ((j->handler->flags & FUT_HF_LOOP) || k == JOB_ASYNC)
-				pool_loop_start(j);
-			else if (k == JOB_BLOCKING)
-				pool_thread_start(j);
-			else
-				pool_proc_start(j);
+			job_begin(j, p);
+			p->start(j);
 			job_unref(j);
+			n++;
 		}
+	}
+	return (n);
+}
+
+/*
+ * Start queued jobs, in rounds: each round hands jobs to their pools,
+ * writes their START records in one write, and only then lets the pools
+ * run them (pool.h): a written record survives a kill -9 of the daemon.
+ * The fsync the policy asks for comes with the turn's journal_flush(),
+ * so that a round costs a write, never a second fsync per turn.  A
+ * round ends when the slots are full; the jobs that finish at once in
+ * launch() give theirs back, so another round may follow.
+ */
+static void
+sched_run_cb(evutil_socket_t fd, short events, void *arg)
+{
+	while (sched_start_some() > 0) {
+		/*
+		 * A journal that failed writes nothing more: the daemon runs
+		 * on without it, as it does for everything else, until the
+		 * restart its error asks for.
+		 */
+		(void)journal_write();
+		pool_launch();
 	}
 }
 
@@ -575,6 +606,9 @@ sched_state_changed(struct job *j, enum job_state old)
 	if ((int)old >= 0)
 		sched_counts[j->kind][old]--;
 	sched_counts[j->kind][j->state]++;
+	/* A watcher hears of the end from its waiter. */
+	if (!JOB_FINAL(j->state))
+		sched_job_news(j);
 	if (j->state == JOB_RUNNING) {
 		sched_running_total++;
 		group_running(j, 1);
@@ -824,6 +858,26 @@ sched_wait(struct job **jobs, size_t n, int any, int64_t timeout_ms,
 		evtimer_add(w->timer, &tv);
 	}
 	return (w);
+}
+
+/* Also tell cb of news (progress, output) of the waiter's jobs. */
+void
+sched_wait_news(struct waiter *w,
+    void (*cb)(struct waiter *, struct job *, void *))
+{
+	w->news = cb;
+}
+
+/* A running job's progress or output changed: tell who asked to know. */
+void
+sched_job_news(struct job *j)
+{
+	struct waitref	*r, *next;
+
+	TAILQ_FOREACH_SAFE(r, &j->more->waiters, entry, next) {
+		if (r->waiter->news != NULL)
+			r->waiter->news(r->waiter, j, r->waiter->arg);
+	}
 }
 
 /* The jobs a waiter watches, for building its answer. */

@@ -18,7 +18,11 @@
  *
  * fut_handler_progress() sends an Outcome{done=false}, at most one per
  * WORKER_PROGRESS_MS (and always a message change or completion), so a
- * handler reporting in a tight loop cannot flood the daemon.
+ * handler reporting in a tight loop cannot flood the daemon.  Output
+ * goes up as it comes too, but only from a handler that runs a while:
+ * the watcher thread (below) sends what is new each tick, as an
+ * Outcome{done=false} with output, and the final Outcome carries the
+ * rest.  So a short job's output still leaves in one frame.
  *
  * Batches (see pool_proc.c's DESIGN).  The daemon may send several Tasks
  * and Cancels at once.  Before starting each Task the worker reads all
@@ -37,8 +41,9 @@
  * parks after WORKER_PARK_TICKS idle ticks and is woken at the next
  * start.  One lock, worker_lock, covers worker_in (except the main
  * thread's blocking read when no handler runs, when the watcher does not
- * read), worker_tasks, worker_out, every write to the socket and the
- * watcher's state; the handler runs without it.
+ * read), worker_tasks, worker_out, every write to the socket, the
+ * running handler's output and the watcher's state; the handler runs
+ * without it.
  */
 
 #include "config.h"		/* _GNU_SOURCE for struct ucred */
@@ -113,6 +118,8 @@ static int	 worker_running;	/* a handler runs */
 static uint64_t	 worker_runseq;		/* handlers started */
 static int	 worker_parked;		/* the watcher waits for a start */
 static int	 worker_drained;	/* the last read took all there was */
+static struct fut_handler_ctx *worker_cur;	/* the running handler's */
+static size_t	 worker_out_sent;	/* of its output, sent already */
 
 static int64_t
 worker_mono_ms(void)
@@ -219,6 +226,57 @@ worker_progress_cb(struct fut_handler_ctx *ctx, double fraction,
 	if (worker_queue(&o) == 0)
 		(void)worker_flush();
 	pthread_mutex_unlock(&worker_lock);
+}
+
+/* The handler's output; the watcher may be reading it. */
+static int
+worker_append_cb(struct fut_handler_ctx *ctx, const void *p, size_t len)
+{
+	int	 rv;
+
+	pthread_mutex_lock(&worker_lock);
+	rv = buf_append(&ctx->output, p, len);
+	pthread_mutex_unlock(&worker_lock);
+	return (rv);
+}
+
+/*
+ * The running handler's output not sent yet, into o (borrowed: send
+ * before it changes); 0 if there is none.  Lock held.
+ */
+static int
+worker_output_new(FuturedWorker__Outcome *o)
+{
+	struct fut_handler_ctx	*ctx = worker_cur;
+
+	if (ctx == NULL || ctx->output.len <= worker_out_sent)
+		return (0);
+	o->has_output = 1;
+	o->output.data = ctx->output.data + worker_out_sent;
+	o->output.len = ctx->output.len - worker_out_sent;
+	worker_out_sent = ctx->output.len;
+	return (1);
+}
+
+/* The watcher: send the output a long handler wrote since last time. */
+static void
+worker_output_send(void)
+{
+	FuturedWorker__Outcome	 o = FUTURED_WORKER__OUTCOME__INIT;
+
+	if (worker_cur == NULL)
+		return;
+	o.job_id = worker_cur->job_id;
+	o.has_done = 1;
+	o.done = 0;
+	if (!worker_output_new(&o))
+		return;
+	if (worker_cur->output.truncated) {
+		o.has_output_truncated = 1;
+		o.output_truncated = 1;
+	}
+	if (worker_queue(&o) == 0)
+		(void)worker_flush();
 }
 
 /*
@@ -380,8 +438,10 @@ worker_watch(void *arg)
 			continue;
 		}
 		idle = 0;
-		if (was && worker_runseq == seq)
+		if (was && worker_runseq == seq) {
 			(void)worker_fill(0);
+			worker_output_send();
+		}
 	}
 	return (NULL);
 }
@@ -420,7 +480,12 @@ worker_run(const FuturedWorker__Task *t)
 	hc.output.max = t->has_max_output ? t->max_output : DEFAULT_MAX_OUTPUT;
 	hc.exit_status = -1;
 	hc.progress = worker_progress_cb;
+	hc.append = worker_append_cb;
 	worker_progress_last = 0;
+	pthread_mutex_lock(&worker_lock);
+	worker_cur = &hc;
+	worker_out_sent = 0;
+	pthread_mutex_unlock(&worker_lock);
 
 	if ((h = handler_find(t->handler)) == NULL) {
 		xasprintf(&hc.error, "unknown handler %s", t->handler);
@@ -441,11 +506,6 @@ worker_run(const FuturedWorker__Task *t)
 	o.done = 1;
 	o.has_ok = 1;
 	o.ok = (rc == 0);
-	if (hc.output.len > 0) {
-		o.has_output = 1;
-		o.output.data = hc.output.data;
-		o.output.len = hc.output.len;
-	}
 	o.has_output_truncated = 1;
 	o.output_truncated = hc.output.truncated != 0;
 	if (rc != 0) {
@@ -457,6 +517,9 @@ worker_run(const FuturedWorker__Task *t)
 	}
 	pthread_mutex_lock(&worker_lock);
 	worker_running = 0;
+	/* What the watcher has not sent of the output. */
+	(void)worker_output_new(&o);
+	worker_cur = NULL;
 	rv = worker_queue(&o);
 	pthread_mutex_unlock(&worker_lock);
 

@@ -6,7 +6,9 @@
 # dropped, corruption inside the log stops the start with its offset
 # and --journal-repair gets past it; an fsync or write failure (ENOSPC)
 # stops acknowledgements with a clear error while everything else is
-# served; compaction keeps the file bounded; ids are never reused.
+# served; compaction keeps the file bounded; ids are never reused; an
+# attempt begins only once its START record is written, so a kill -9
+# just before that write never makes a command run twice (every pool).
 
 . "$TESTLIB"
 
@@ -271,3 +273,53 @@ else
 	fi
 	unset FUTURED_TEST_FAIL_WRITE_AFTER
 fi
+
+# 10. An attempt begins only once its START is written (issue 11).  A
+# job waits in the queue behind a blocker (-j 1, -P 1); the blocker is
+# cancelled, and the seam holds the daemon just before it writes the
+# job's START (the second), as a loop held there would be.  Begun before
+# its record, the job ran then, the record was lost with the kill -9,
+# and the replay ran it again.  Under every pool: exec on the loop, a
+# handler in a pool thread and one in a cpu worker.
+: "${PLUGINDIR:?PLUGINDIR must name the directory of the test plugins}"
+TP=$PLUGINDIR/testplugin.so
+for k in exec blocking cpu; do
+	rm -f "$J" "$T/runs.$k"
+	: >"$T/daemon.log"
+	FUTURED_TEST_HOLD_START=2,3000
+	export FUTURED_TEST_HOLD_START
+	start_daemon -j 1 -P 1 --plugin "$TP"
+	unset FUTURED_TEST_HOLD_START
+	if ! grep -q "test seam: START 2 is held" "$T/daemon.log"; then
+		echo "ok - SKIP START before the attempt: no test seams"
+		stop_daemon
+		break
+	fi
+	kind=blocking
+	[ "$k" != cpu ] || kind=cpu
+	blocker=$(fctl submit -k "$kind" spin)
+	wait_until 10 sh -c "$FUTURECTL -s $SOCK status $blocker | grep -q running" ||
+	    fail "$k: the blocker never ran"
+	if [ "$k" = exec ]; then
+		id=$(fctl submit -k blocking exec -- sh -c "echo run >>$T/runs.$k")
+	else
+		id=$(fctl submit -k "$kind" mark "$T/runs.$k")
+	fi
+	ck_eq "$(job_state "$id")" queued "$k: queued behind the blocker"
+	# In the background: its answer may wait behind the held write.
+	fctl cancel "$blocker" >/dev/null 2>&1 &
+	cpid=$!
+	wait_until 10 grep -q "test seam: holding a START" "$T/daemon.log" ||
+	    fail "$k: the START was never held"
+	# Long enough for a job begun too early to have run: it never may.
+	wait_until 1 test -s "$T/runs.$k" || true
+	ck_eq "$(cat "$T/runs.$k" 2>/dev/null)" "" "$k: nothing ran before its START was written"
+	kill9_daemon
+	wait "$cpid" || true
+	start_daemon -j 1 -P 1 --plugin "$TP"
+	ck_exit 0 fctl wait -t 10s "$id"
+	ck_eq "$(cat "$T/runs.$k")" run "$k: ran once, after the restart"
+	ck_match "$(fctl --json status "$id" | jfield attempts)" "^1$" "$k: one attempt"
+	stop_daemon
+	pass "$k: no attempt before its START is written, none twice"
+done

@@ -2,7 +2,9 @@
 # reaches the watcher while the command still runs; watch exits as wait
 # does (0, 1, 3, 7); --json gives one object per event, the last final;
 # wait --progress reports the state changes on stderr and exits as wait;
-# run streams stdout before the command ends and keeps its exit status.
+# run streams stdout before the command ends and keeps its exit status;
+# output from a pool thread and from a cpu worker reaches a watcher as it
+# is written (each line within 200 ms), not when the job ends.
 
 . "$TESTLIB"
 start_daemon
@@ -68,3 +70,35 @@ ck_eq "$(cat "$T/r.out")" "$(printf 'early\nlate')" "run output"
 pass "run streams stdout"
 
 stop_daemon
+
+# A pool thread's and a cpu worker's output, pushed as it is written: a
+# handler writes a line a second, stamped with the time it wrote it, and
+# each must reach the watcher within 200 ms of that (but the first, which
+# may come before the watch does).
+: "${PLUGINDIR:?PLUGINDIR must name the directory of the test plugins}"
+[ -z "$DPID" ] || stop_daemon
+start_daemon -P 1 --plugin "$PLUGINDIR/testplugin.so"
+for k in blocking cpu; do
+	id=$(fctl submit -k "$k" lines 4 1000)
+	worst=$(python3 - "$FUTURECTL" "$SOCK" "$id" <<'PY') ||
+import subprocess, sys, time
+w = subprocess.Popen([sys.argv[1], "-s", sys.argv[2], "watch", sys.argv[3]],
+    stdout=subprocess.PIPE)
+worst, n = 0, 0
+for line in w.stdout:
+    now = time.time() * 1000
+    f = line.split()
+    late = now - int(f[2])
+    n += 1
+    if n == 1:
+        continue
+    worst = max(worst, late)
+    assert late < 200, "line %s came %d ms after it was written" % (
+        f[1].decode(), late)
+assert w.wait() == 0, "watch failed"
+assert n == 4, "%d lines" % n
+print(int(worst))
+PY
+	    fail "$k: output not pushed as it is written"
+	pass "$k: a running handler's output is pushed (worst $worst ms)"
+done

@@ -14,14 +14,23 @@
  *             argument "abort" aborts as xmalloc-style code does
  *   tick      async: outputs "tick N" every INTERVAL (default 10ms),
  *             COUNT times (default: until cancelled), on a loop timer
+ *   lines     blocking, cpu: outputs "line N T" (T: when, in ms since
+ *             the epoch) COUNT times (default 3), MS apart (default
+ *             1000), or until cancelled: output from a pool thread or
+ *             a worker while the job runs
+ *   mark      blocking, cpu: appends "run" to the file FILE, so that a
+ *             test can count how often a job ran
  */
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -168,6 +177,60 @@ tick_cancel(struct fut_handler_ctx *ctx)
 	fut_handler_set_data(ctx, NULL);
 }
 
+static int
+lines_run(struct fut_handler_ctx *ctx)
+{
+	struct timespec	 ts, now;
+	const char	*a;
+	char		 line[64];
+	long		 i, count = 3, ms = 1000;
+	int		 len;
+
+	if ((a = fut_handler_arg(ctx, 0)) != NULL)
+		count = strtol(a, NULL, 10);
+	if ((a = fut_handler_arg(ctx, 1)) != NULL)
+		ms = strtol(a, NULL, 10);
+	for (i = 1; i <= count; i++) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		len = snprintf(line, sizeof(line), "line %ld %lld\n", i,
+		    (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+		fut_handler_output(ctx, line, (size_t)len);
+		fut_handler_progress(ctx, (double)i / count, NULL);
+		if (i == count)
+			break;
+		ts.tv_sec = ms / 1000;
+		ts.tv_nsec = (ms % 1000) * 1000000L;
+		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+			;
+		if (fut_handler_cancelled(ctx)) {
+			fut_handler_fail(ctx, "lines: cancelled");
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+static int
+mark_run(struct fut_handler_ctx *ctx)
+{
+	const char	*path = fut_handler_arg(ctx, 0);
+	int		 fd;
+
+	if (path == NULL) {
+		fut_handler_fail(ctx, "mark: no file");
+		return (-1);
+	}
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0600)) == -1 || write(fd, "run\n", 4) != 4) {
+		fut_handler_fail(ctx, "mark: %s: %s", path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return (-1);
+	}
+	close(fd);
+	return (0);
+}
+
 /*
  * child: submit a 30 s sleep of our own through libfutured, as a child
  * of this job, and output its id.
@@ -260,4 +323,22 @@ static const struct fut_handler tick = {
 	.cancel = tick_cancel,
 };
 
-FUT_PLUGIN(&spin, &crash, &stubborn, &hog, &tick, &child)
+static const struct fut_handler lines = {
+	.abi = FUT_HANDLER_ABI,
+	.name = "lines",
+	.description = "test: output a line, sleep [COUNT [MS]]",
+	.kinds = FUT_HK_BLOCKING | FUT_HK_CPU,
+	.default_kind = FUT_HK_BLOCKING,
+	.run = lines_run,
+};
+
+static const struct fut_handler mark = {
+	.abi = FUT_HANDLER_ABI,
+	.name = "mark",
+	.description = "test: append a line to FILE",
+	.kinds = FUT_HK_BLOCKING | FUT_HK_CPU,
+	.default_kind = FUT_HK_BLOCKING,
+	.run = mark_run,
+};
+
+FUT_PLUGIN(&spin, &crash, &stubborn, &hog, &tick, &child, &lines, &mark)

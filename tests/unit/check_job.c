@@ -48,6 +48,26 @@ static const struct fut_handler handler_flaky = {
 	.start = flaky_start,
 };
 
+/* t_part: outputs "part" at start and runs until part_ctx is finished. */
+static struct fut_handler_ctx	*part_ctx;
+
+static int
+part_start(struct fut_handler_ctx *ctx)
+{
+	part_ctx = ctx;
+	fut_handler_output(ctx, "part", 4);
+	return (0);
+}
+
+static const struct fut_handler handler_part = {
+	.abi = FUT_HANDLER_ABI,
+	.name = "t_part",
+	.description = "output part, run until told",
+	.kinds = FUT_HK_ASYNC,
+	.default_kind = FUT_HK_ASYNC,
+	.start = part_start,
+};
+
 /* Counters at setup: sched.c keeps them across sched_free (CK_FORK=no). */
 static uint64_t	 counts0[JOB_NKINDS][JOB_NSTATES];
 
@@ -58,9 +78,13 @@ setup(void)
 	int	 k, st;
 
 	loop_setup();
-	if (handler_find(handler_flaky.name) == NULL)
+	if (handler_find(handler_flaky.name) == NULL) {
 		ck_assert_msg(handler_register(&handler_flaky, &cause) == 0,
 		    "%s", cause);
+		ck_assert_msg(handler_register(&handler_part, &cause) == 0,
+		    "%s", cause);
+	}
+	part_ctx = NULL;
 	sched_init();
 	for (k = 0; k < JOB_NKINDS; k++) {
 		for (st = 0; st < JOB_NSTATES; st++)
@@ -628,6 +652,57 @@ START_TEST(test_input_from_empty_output)
 }
 END_TEST
 
+/* Output -------------------------------------------------------------- */
+
+START_TEST(test_loop_output_is_the_jobs_while_running)
+{
+	struct job	*j;
+
+	j = must_insert(must_job("t_part", NULL, NULL));
+	step();
+	ck_state(j, JOB_RUNNING);
+	ck_assert_ptr_nonnull(part_ctx);
+	/* In the job as it comes, where a watch reads it. */
+	ck_output(j, "part");
+	fut_handler_output(part_ctx, "+rest", 5);
+	ck_output(j, "part+rest");
+	fut_handler_done(part_ctx, 0);
+	ck_state(j, JOB_SUCCEEDED);
+	ck_output(j, "part+rest");
+	ck_assert_uint_eq(j->more->attempts, 1);
+	ck_assert_ptr_null(j->more->pool);
+}
+END_TEST
+
+static int
+part_started(void *arg)
+{
+	return (part_ctx != NULL);
+}
+
+START_TEST(test_retry_starts_output_afresh)
+{
+	struct job	*j;
+
+	j = must_job("t_part", NULL, NULL);
+	job_spec_own(j)->retries = 1;
+	job_spec_own(j)->retry_delay_ms = 1;
+	must_insert(j);
+	step();
+	ck_output(j, "part");
+	fut_handler_done(part_ctx, -1);
+	ck_state(j, JOB_QUEUED);
+	ck_output(j, "");
+	part_ctx = NULL;
+	ck_assert(run_loop_until(part_started, NULL, RUN_LIMIT_S * 1000));
+	ck_output(j, "part");
+	fut_handler_done(part_ctx, 0);
+	ck_state(j, JOB_SUCCEEDED);
+	ck_output(j, "part");
+	ck_assert_uint_eq(j->more->attempts, 2);
+}
+END_TEST
+
 static Suite *
 job_suite(void)
 {
@@ -644,6 +719,12 @@ job_suite(void)
 	tcase_add_test(tc, test_cancel_running_frees_its_slot);
 	tcase_add_test(tc, test_final_state_never_changes);
 	tcase_add_test(tc, test_start_failure_fails_job);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("output");
+	tcase_add_checked_fixture(tc, setup, loop_teardown);
+	tcase_add_test(tc, test_loop_output_is_the_jobs_while_running);
+	tcase_add_test(tc, test_retry_starts_output_afresh);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");

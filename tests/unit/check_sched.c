@@ -3,18 +3,23 @@
  * waiters (all, any, timeout, freed early) and the job table, on a real
  * event base without sockets.  Two handlers of the tests' own make the
  * order observable: t_record notes the order jobs start in, t_hold runs
- * until the test finishes it.
+ * until the test finishes it.  A fake pool (pool.h's table, filled here
+ * and put in place of the threads) proves that sched.c and job.c reach
+ * a pool only through its table, in the order the table promises.
  */
 
 #include <check.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
 #include "futured.h"
 #include "log.h"
+#include "pool.h"
 #include "testlib.h"
 #include "xmalloc.h"
 
@@ -86,6 +91,40 @@ static const struct fut_handler handler_hold = {
 	.cancel = hold_cancel,
 };
 
+static int	*news_count;
+
+static void
+count_news_cb(struct waiter *w, struct job *j, void *arg)
+{
+	if (news_count != NULL)
+		(*news_count)++;
+}
+
+/* t_stream: blocking, outputs "one", waits for stream_go, outputs "two". */
+static atomic_int	 stream_go;
+
+static int
+stream_run(struct fut_handler_ctx *ctx)
+{
+	struct timespec	 ts = { 0, 1000 * 1000 };
+
+	fut_handler_output(ctx, "one", 3);
+	fut_handler_progress(ctx, 0.5, "half");
+	while (!atomic_load(&stream_go))
+		nanosleep(&ts, NULL);
+	fut_handler_output(ctx, "two", 3);
+	return (0);
+}
+
+static const struct fut_handler handler_stream = {
+	.abi = FUT_HANDLER_ABI,
+	.name = "t_stream",
+	.description = "output one, wait, output two",
+	.kinds = FUT_HK_BLOCKING,
+	.default_kind = FUT_HK_BLOCKING,
+	.run = stream_run,
+};
+
 /* What a waiter's callback saw. */
 struct seen {
 	int		 calls;
@@ -115,6 +154,8 @@ setup(void)
 		ck_assert_msg(handler_register(&handler_record, &cause) == 0,
 		    "%s", cause);
 		ck_assert_msg(handler_register(&handler_hold, &cause) == 0,
+		    "%s", cause);
+		ck_assert_msg(handler_register(&handler_stream, &cause) == 0,
 		    "%s", cause);
 	}
 	sched_init();
@@ -276,7 +317,7 @@ START_TEST(test_full_async_pool_does_not_block_blocking)
 
 	settings.async_slots = 1;
 	settings.threads = 1;
-	ck_assert_int_eq(pool_thread_init(1), 0);
+	ck_assert_int_eq(pool_thread_ops.init(NULL), 0);
 	sleeper = must_sleeper("10s");
 	step();
 	ck_state(sleeper, JOB_RUNNING);
@@ -297,7 +338,7 @@ START_TEST(test_full_async_pool_does_not_block_blocking)
 	ck_assert_uint_eq(nstarted, 0);
 	ck_assert_uint_eq(sched_slots_used(JOB_BLOCKING), 0);
 
-	pool_thread_shutdown();
+	pool_thread_ops.shutdown();
 }
 END_TEST
 
@@ -600,6 +641,320 @@ START_TEST(test_table_ids_are_unique)
 }
 END_TEST
 
+static int
+has_output(void *arg)
+{
+	struct job	*j = arg;
+
+	return (j->more->output.len > 0 && j->more->progress_msg != NULL);
+}
+
+/* A pool thread's output and progress are the job's while it runs. */
+START_TEST(test_thread_output_reaches_the_job_while_running)
+{
+	struct job	*j;
+	struct waiter	*w;
+	struct seen	 seen = { 0 };
+	int		 news = 0;
+
+	settings.threads = 1;
+	atomic_store(&stream_go, 0);
+	ck_assert_int_eq(pool_thread_ops.init(NULL), 0);
+	j = must_insert(must_job("t_stream", JOB_BLOCKING, 0));
+	w = sched_wait(&j, 1, 0, -1, seen_cb, &seen);
+	sched_wait_news(w, count_news_cb);
+	news_count = &news;
+	ck_assert(run_loop_until(has_output, j, RUN_LIMIT_S * 1000));
+	ck_state(j, JOB_RUNNING);
+	ck_assert_uint_eq(j->more->output.len, 3);
+	ck_assert_mem_eq(j->more->output.data, "one", 3);
+	ck_assert_str_eq(j->more->progress_msg, "half");
+	ck_assert_int_gt(news, 1);	/* running, then output */
+	atomic_store(&stream_go, 1);
+	ck_run_until_final(j);
+	ck_state(j, JOB_SUCCEEDED);
+	ck_assert_uint_eq(j->more->output.len, 6);
+	ck_assert_mem_eq(j->more->output.data, "onetwo", 6);
+	ck_assert_int_eq(seen.calls, 1);
+	news_count = NULL;
+	pool_thread_ops.shutdown();
+}
+END_TEST
+
+/* The pool table ------------------------------------------------------- */
+
+/* The fake pool: records each call, in order, and what it saw then. */
+static struct fake_call {
+	char		 op;		/* s start, l launch, c cancel, k can */
+	struct job	*job;
+	enum job_state	 state;
+	uint32_t	 attempts;
+	const struct pool *pool;
+}			 fake_calls[MAX_JOBS];
+static size_t		 fake_ncalls;
+static struct job	*fake_running[MAX_JOBS];
+static size_t		 fake_nrunning, fake_nlaunched;
+static u_int		 fake_room;
+extern const struct pool fake_pool;
+
+static void
+fake_note(char op, struct job *j)
+{
+	struct fake_call	*c;
+
+	ck_assert_uint_lt(fake_ncalls, MAX_JOBS);
+	c = &fake_calls[fake_ncalls++];
+	c->op = op;
+	c->job = j;
+	if (j != NULL) {
+		c->state = j->state;
+		c->attempts = j->more->attempts;
+		c->pool = j->more->pool;
+	}
+}
+
+static int
+fake_can_start(const struct job *j, u_int used)
+{
+	fake_note('k', (struct job *)(uintptr_t)j);
+	return (used < fake_room);
+}
+
+static void
+fake_start(struct job *j)
+{
+	fake_note('s', j);
+	job_ref(j);
+	job_started(j);
+	fake_running[fake_nrunning++] = j;
+}
+
+static void
+fake_launch(void)
+{
+	fake_note('l', NULL);
+	fake_nlaunched = fake_nrunning;
+}
+
+/* Settle j as a pool would, its slot given back. */
+static void
+fake_settle(struct job *j, enum job_state s)
+{
+	size_t	 i;
+
+	for (i = 0; i < fake_nrunning; i++) {
+		if (fake_running[i] == j) {
+			fake_running[i] = fake_running[--fake_nrunning];
+			break;
+		}
+	}
+	job_finish(j, s, FERR_NONE, NULL);
+	sched_slot_release(j->kind);
+	job_unref(j);
+}
+
+static void
+fake_cancel(struct job *j, int64_t grace_ms)
+{
+	fake_note('c', j);
+	fake_settle(j, JOB_CANCELLED);
+}
+
+const struct pool fake_pool = {
+	.name = "fake",
+	.can_start = fake_can_start,
+	.start = fake_start,
+	.launch = fake_launch,
+	.cancel = fake_cancel,
+};
+
+static void
+fake_setup(void)
+{
+	setup();
+	fake_ncalls = fake_nrunning = fake_nlaunched = 0;
+	fake_room = 2;
+	pool_override(JOB_BLOCKING, &fake_pool);
+}
+
+static void
+fake_teardown(void)
+{
+	pool_override(JOB_BLOCKING, NULL);
+	loop_teardown();
+}
+
+/* Where the one launch call is; fails if there is not exactly one. */
+static int
+fake_launch_at(void)
+{
+	size_t	 i;
+	int	 at = -1;
+
+	for (i = 0; i < fake_ncalls; i++) {
+		if (fake_calls[i].op == 'l') {
+			ck_assert_int_eq(at, -1);
+			at = (int)i;
+		}
+	}
+	ck_assert_int_ne(at, -1);
+	return (at);
+}
+
+static int
+fake_last_start(void)
+{
+	size_t	 i;
+	int	 at = -1;
+
+	for (i = 0; i < fake_ncalls; i++) {
+		if (fake_calls[i].op == 's')
+			at = (int)i;
+	}
+	return (at);
+}
+
+START_TEST(test_pool_of_follows_the_kind)
+{
+	struct job	*j;
+	int		 k;
+
+	pool_override(JOB_BLOCKING, NULL);
+	j = must_job("echo", JOB_ASYNC, 0);
+	ck_assert_ptr_eq(pool_of(j), &pool_loop_ops);
+	j->kind = JOB_BLOCKING;
+	ck_assert_ptr_eq(pool_of(j), &pool_thread_ops);
+	j->kind = JOB_CPU;
+	ck_assert_ptr_eq(pool_of(j), &pool_proc_ops);
+	/* exec's work is a child the loop watches, whatever its kind. */
+	j->handler = handler_find("exec");
+	for (k = 0; k < JOB_NKINDS; k++) {
+		j->kind = k;
+		ck_assert_ptr_eq(pool_of(j), &pool_loop_ops);
+	}
+	job_unref(j);
+	pool_override(JOB_BLOCKING, &fake_pool);
+}
+END_TEST
+
+START_TEST(test_pool_starts_then_launches)
+{
+	struct job	*j[3];
+	size_t		 i, nstart = 0;
+
+	for (i = 0; i < 3; i++)
+		j[i] = must_insert(must_job("echo", JOB_BLOCKING, 0));
+	step();
+	/* Two fit: each asked, begun (counted, its pool set), taken. */
+	ck_state(j[0], JOB_RUNNING);
+	ck_state(j[1], JOB_RUNNING);
+	ck_state(j[2], JOB_QUEUED);
+	ck_assert_uint_eq(sched_slots_used(JOB_BLOCKING), 2);
+	for (i = 0; i < fake_ncalls; i++) {
+		if (fake_calls[i].op != 's')
+			continue;
+		ck_assert_ptr_eq(fake_calls[i].job, j[nstart]);
+		ck_assert_int_eq(fake_calls[i].state, JOB_QUEUED);
+		ck_assert_uint_eq(fake_calls[i].attempts, 1);
+		ck_assert_ptr_eq(fake_calls[i].pool, &fake_pool);
+		nstart++;
+	}
+	ck_assert_uint_eq(nstart, 2);
+	/* One launch, after both starts: the round's STARTs written first. */
+	ck_assert_int_gt(fake_launch_at(), fake_last_start());
+	ck_assert_uint_eq(fake_nlaunched, 2);
+
+	/* A slot given back lets the third start, in a round of its own. */
+	fake_settle(j[0], JOB_SUCCEEDED);
+	fake_ncalls = 0;
+	step();
+	ck_state(j[0], JOB_SUCCEEDED);
+	ck_state(j[2], JOB_RUNNING);
+	ck_assert_ptr_eq(j[2]->more->pool, &fake_pool);
+	ck_assert_int_gt(fake_launch_at(), fake_last_start());
+	fake_settle(j[1], JOB_SUCCEEDED);
+	fake_settle(j[2], JOB_FAILED);
+	ck_assert_ptr_null(j[2]->more->pool);
+	ck_assert_uint_eq(sched_slots_used(JOB_BLOCKING), 0);
+}
+END_TEST
+
+START_TEST(test_pool_cancel_goes_through_the_table)
+{
+	struct job	*j;
+
+	j = must_insert(must_job("echo", JOB_BLOCKING, 0));
+	step();
+	ck_state(j, JOB_RUNNING);
+	fake_ncalls = 0;
+	ck_assert_int_eq(job_cancel(j, JOB_CANCELLED, 0, "test"), 1);
+	ck_assert_uint_eq(fake_ncalls, 1);
+	ck_assert_int_eq(fake_calls[0].op, 'c');
+	ck_assert_ptr_eq(fake_calls[0].job, j);
+	ck_state(j, JOB_CANCELLED);
+	ck_assert_str_eq(j->more->error, "test");
+	ck_assert_uint_eq(sched_slots_used(JOB_BLOCKING), 0);
+}
+END_TEST
+
+START_TEST(test_pool_unbegin_uncounts)
+{
+	struct job	*j;
+
+	j = must_insert(must_job("echo", JOB_BLOCKING, 0));
+	fake_room = 0;
+	step();
+	ck_state(j, JOB_QUEUED);
+	ck_assert_uint_eq(j->more->attempts, 0);
+	sched_dequeue(j);
+	job_begin(j, &fake_pool);
+	ck_assert_uint_eq(j->more->attempts, 1);
+	ck_assert_ptr_eq(j->more->pool, &fake_pool);
+	job_unbegin(j);
+	ck_assert_uint_eq(j->more->attempts, 0);
+	ck_assert_ptr_null(j->more->pool);
+	sched_enqueue(j);
+	fake_room = 1;
+	step();
+	ck_state(j, JOB_RUNNING);
+	ck_assert_uint_eq(j->more->attempts, 1);
+	fake_settle(j, JOB_SUCCEEDED);
+}
+END_TEST
+
+/* Output and progress a pool hands on reach a waiter that asked. */
+static int	 news_calls;
+
+static void
+news_cb(struct waiter *w, struct job *j, void *arg)
+{
+	news_calls++;
+}
+
+START_TEST(test_pool_news_reaches_waiter)
+{
+	struct job	*j;
+	struct waiter	*w;
+	struct seen	 seen = { 0 };
+
+	j = must_insert(must_job("echo", JOB_BLOCKING, 0));
+	w = sched_wait(&j, 1, 0, -1, seen_cb, &seen);
+	ck_assert_ptr_nonnull(w);
+	sched_wait_news(w, news_cb);
+	news_calls = 0;
+	step();
+	/* queued -> running is news too. */
+	ck_state(j, JOB_RUNNING);
+	ck_assert_int_eq(news_calls, 1);
+	job_news(j);
+	ck_assert_int_eq(news_calls, 2);
+	fake_settle(j, JOB_SUCCEEDED);
+	/* The end is the waiter's own callback, not news. */
+	ck_assert_int_eq(news_calls, 2);
+	ck_assert_int_eq(seen.calls, 1);
+}
+END_TEST
+
 static Suite *
 sched_suite(void)
 {
@@ -614,6 +969,16 @@ sched_suite(void)
 	tcase_add_test(tc, test_slots_limit_running_jobs);
 	tcase_add_test(tc, test_full_async_pool_does_not_block_blocking);
 	tcase_add_test(tc, test_full_blocking_pool_does_not_block_async);
+	tcase_add_test(tc, test_thread_output_reaches_the_job_while_running);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("pools");
+	tcase_add_checked_fixture(tc, fake_setup, fake_teardown);
+	tcase_add_test(tc, test_pool_of_follows_the_kind);
+	tcase_add_test(tc, test_pool_starts_then_launches);
+	tcase_add_test(tc, test_pool_cancel_goes_through_the_table);
+	tcase_add_test(tc, test_pool_unbegin_uncounts);
+	tcase_add_test(tc, test_pool_news_reaches_waiter);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("waiters");
