@@ -30,6 +30,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -37,6 +38,8 @@
 #include "log.h"
 #include "pool.h"
 #include "xmalloc.h"
+
+#define POOL_THREAD_PROGRESS_MS	50	/* the loop told at most this often */
 
 struct tp_item {
 	struct fut_handler_ctx	*ctx;
@@ -48,6 +51,8 @@ struct tp_item {
 	double			 progress;
 	char			*progress_msg;
 	int			 progress_new;
+	int64_t			 progress_told;	/* ms, monotonic */
+	char			*told_msg;	/* the last message posted */
 	struct buf		 out;		/* output the loop has not taken */
 	size_t			 out_total;	/* all the output so far */
 	int			 out_truncated;
@@ -88,16 +93,34 @@ pool_thread_news_locked(struct tp_item *it)
 	return (1);
 }
 
-/* A handler's progress, from its thread. */
+/*
+ * A handler's progress, from its thread.  The loop hears of it at most
+ * once per POOL_THREAD_PROGRESS_MS, but at once of a new message or of
+ * completion, as from a worker (worker.c): a handler reporting in a
+ * tight loop must not keep the loop busy.  What it is not told now it
+ * takes with the next news or the result.
+ */
 static void
 pool_thread_progress_cb(struct fut_handler_ctx *ctx, double fraction,
     const char *msg)
 {
 	struct tp_item	*it = ctx->pool_data;
+	struct timespec	 ts;
 	char		*copy = NULL;
-	int		 wake;
+	int64_t		 now;
+	int		 tell, wake = 0;
 
-	if (msg != NULL)
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	tell = fraction >= 1 || now - it->progress_told >=
+	    POOL_THREAD_PROGRESS_MS;
+	if (msg != NULL && (it->told_msg == NULL ||
+	    strcmp(msg, it->told_msg) != 0)) {
+		free(it->told_msg);
+		it->told_msg = strdup(msg);
+		tell = 1;
+	}
+	if (msg != NULL && tell)
 		copy = strdup(msg);
 	pthread_mutex_lock(&pool_thread_lock);
 	it->progress = fraction;
@@ -106,7 +129,10 @@ pool_thread_progress_cb(struct fut_handler_ctx *ctx, double fraction,
 		it->progress_msg = copy;
 	}
 	it->progress_new = 1;
-	wake = pool_thread_news_locked(it);
+	if (tell) {
+		it->progress_told = now;
+		wake = pool_thread_news_locked(it);
+	}
 	pthread_mutex_unlock(&pool_thread_lock);
 	if (wake)
 		event_active(pool_thread_ev, EV_READ, 0);
@@ -233,6 +259,16 @@ pool_thread_done_cb(evutil_socket_t fd, short events, void *arg)
 		TAILQ_REMOVE(&done, it, entry);
 		j = it->job;
 		if (!it->detached) {
+			/* Progress it was not told of yet: the thread is done. */
+			if (it->progress_new) {
+				job_more(j)->progress = it->progress;
+				if (it->progress_msg != NULL) {
+					free(j->more->progress_msg);
+					job_more(j)->progress_msg =
+					    it->progress_msg;
+					it->progress_msg = NULL;
+				}
+			}
 			if (it->rc != 0 && it->ctx->error == NULL)
 				fut_handler_fail(it->ctx, "%s failed",
 				    j->handler->name);
@@ -241,6 +277,7 @@ pool_thread_done_cb(evutil_socket_t fd, short events, void *arg)
 		}
 		handler_ctx_free(it->ctx);
 		free(it->progress_msg);
+		free(it->told_msg);
 		buf_reset(&it->out);
 		pool_thread_nbusy--;
 		sched_slot_release(j->kind);

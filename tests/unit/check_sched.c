@@ -125,6 +125,32 @@ static const struct fut_handler handler_stream = {
 	.run = stream_run,
 };
 
+/*
+ * t_chatty: blocking, reports progress 200 times a millisecond apart,
+ * slowly enough that the loop would take each one on its own.
+ */
+static int
+chatty_run(struct fut_handler_ctx *ctx)
+{
+	struct timespec	 ts = { 0, 1000 * 1000 };
+	int		 i;
+
+	for (i = 1; i <= 200; i++) {
+		fut_handler_progress(ctx, i / 400.0, NULL);
+		nanosleep(&ts, NULL);
+	}
+	return (0);
+}
+
+static const struct fut_handler handler_chatty = {
+	.abi = FUT_HANDLER_ABI,
+	.name = "t_chatty",
+	.description = "report progress in a tight loop",
+	.kinds = FUT_HK_BLOCKING,
+	.default_kind = FUT_HK_BLOCKING,
+	.run = chatty_run,
+};
+
 /* What a waiter's callback saw. */
 struct seen {
 	int		 calls;
@@ -156,6 +182,8 @@ setup(void)
 		ck_assert_msg(handler_register(&handler_hold, &cause) == 0,
 		    "%s", cause);
 		ck_assert_msg(handler_register(&handler_stream, &cause) == 0,
+		    "%s", cause);
+		ck_assert_msg(handler_register(&handler_chatty, &cause) == 0,
 		    "%s", cause);
 	}
 	sched_init();
@@ -641,6 +669,31 @@ START_TEST(test_table_ids_are_unique)
 }
 END_TEST
 
+/* A thread reporting progress in a tight loop wakes the loop seldom. */
+START_TEST(test_thread_progress_is_throttled)
+{
+	struct job	*j;
+	struct waiter	*w;
+	struct seen	 seen = { 0 };
+	int		 news = 0;
+
+	settings.threads = 1;
+	ck_assert_int_eq(pool_thread_ops.init(NULL), 0);
+	j = must_insert(must_job("t_chatty", JOB_BLOCKING, 0));
+	w = sched_wait(&j, 1, 0, -1, seen_cb, &seen);
+	sched_wait_news(w, count_news_cb);
+	news_count = &news;
+	ck_run_until_final(j);
+	ck_state(j, JOB_SUCCEEDED);
+	/* The last report reaches the job, however few were told. */
+	ck_assert(j->more->progress == 200 / 400.0);
+	/* Running, then one per 50 ms of the 200 or more: not 200. */
+	ck_assert_int_lt(news, 40);
+	news_count = NULL;
+	pool_thread_ops.shutdown();
+}
+END_TEST
+
 static int
 has_output(void *arg)
 {
@@ -970,6 +1023,7 @@ sched_suite(void)
 	tcase_add_test(tc, test_full_async_pool_does_not_block_blocking);
 	tcase_add_test(tc, test_full_blocking_pool_does_not_block_async);
 	tcase_add_test(tc, test_thread_output_reaches_the_job_while_running);
+	tcase_add_test(tc, test_thread_progress_is_throttled);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("pools");
