@@ -816,8 +816,8 @@ stress_thr_cb(void *arg)
 			}
 			fut_watch_close(w);
 			if (rc != 0 || k != 1 || got != strlen(data))
-				STRESS_FAIL(t, "watch: %d, %d finals, %zu bytes",
-				    rc, k, got);
+				STRESS_FAIL(t, "watch: %d, %d finals, "
+				    "%zu bytes", rc, k, got);
 			if ((rc = fut_status(c, fut_id(f), &ji)) != 0 ||
 			    fut_info_state(ji) != FUT_SUCCEEDED)
 				STRESS_FAIL(t, "status: %d", rc);
