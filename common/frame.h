@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 #define FRAME_HDR_LEN		4
 /* Default limit on one frame; the daemon's is set by --max-frame. */
 #define FUTURED_FRAME_MAX	(16U * 1024 * 1024)
@@ -16,5 +18,31 @@
 /* Decode a header; -1 when the length exceeds max (nothing allocated). */
 int	frame_header_decode(const uint8_t *, uint32_t, uint32_t *);
 void	frame_header_encode(uint8_t *, uint32_t);
+
+/*
+ * A frame reader: bytes read from a stream go in, whole frames come out.
+ * Zero-initialised with max set is ready.  A frame handed out points into
+ * the reader and is valid until the next frame_reader_append() or
+ * frame_reader_compact().
+ */
+struct frame_reader {
+	struct buf	 in;
+	size_t		 off;		/* bytes at in's head already taken */
+	uint32_t	 max;		/* longest frame accepted */
+};
+
+int	frame_reader_append(struct frame_reader *, const void *, size_t);
+/*
+ * 1 with the next frame's message in *msg, *len; 0 when no whole frame
+ * is there yet; -1 when the next frame is over max (*len says how long
+ * it claims to be): the stream is then beyond repair.
+ */
+int	frame_reader_next(struct frame_reader *, const uint8_t **,
+	    uint32_t *);
+/* Bytes not yet taken as frames. */
+size_t	frame_reader_pending(const struct frame_reader *);
+/* Drop the frames taken, keeping a partial one. */
+void	frame_reader_compact(struct frame_reader *);
+void	frame_reader_reset(struct frame_reader *);
 
 #endif

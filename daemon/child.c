@@ -18,7 +18,10 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -197,6 +200,39 @@ child_expect_done(void)
 		LIST_REMOVE(ce, entry);
 		free(ce);
 	}
+}
+
+/*
+ * When process pid started, in clock ticks after boot (field 22 of
+ * /proc/PID/stat): with the pid, it names one process for good.
+ */
+int
+child_start_time(pid_t pid, uint64_t *start)
+{
+	char			 path[64], buf[1024], *p;
+	unsigned long long	 v;
+	ssize_t			 n;
+	int			 fd, i;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (-1);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return (-1);
+	buf[n] = '\0';
+	/* The name, field 2, may hold spaces and parentheses: skip it. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return (-1);
+	for (i = 3; i <= 22; i++) {
+		if ((p = strchr(p + 1, ' ')) == NULL)
+			return (-1);
+	}
+	if (sscanf(p + 1, "%llu", &v) != 1)
+		return (-1);
+	*start = v;
+	return (0);
 }
 
 u_int

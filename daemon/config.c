@@ -172,9 +172,10 @@ config_set(enum config_key key, const char *value, int *level, char **cause)
 		return (0);
 	case CONFIG_MAX_OUTPUT:
 		/* 0 would read as "no limit" to struct buf: refuse it. */
-		if (config_number(value, 1, INT_MAX, &n) == -1)
+		if (config_size(value, &size) == -1 || size < 1 ||
+		    size > INT_MAX)
 			goto bad;
-		settings.max_output = n;
+		settings.max_output = size;
 		return (0);
 	case CONFIG_WORKER_MEMORY:
 		if (config_size(value, &size) == -1 ||

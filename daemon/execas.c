@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
@@ -44,6 +45,41 @@ execas_fail(int status, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\n");
 	_exit(status);
+}
+
+/*
+ *	futured --exec-in DIR PROG ARGV...
+ *	futured --exec-in DIR --exec-as UID CWD PROG NENV ENV... ARGV...
+ *
+ * Join the cgroup DIR (0 in its cgroup.procs: this process), before
+ * anything of the command runs, so that nothing it forks stays outside,
+ * then execute PROG with our environment, or go on as --exec-as (still
+ * root: the move needs the rights the daemon has).  argv[0] is
+ * "--exec-in".
+ */
+int
+execas_in_main(int argc, char **argv)
+{
+	char	 path[PATH_MAX];
+	int	 fd;
+
+	if (argc < 4)
+		execas_fail(EXECAS_FAIL, "usage: futured --exec-in DIR PROG "
+		    "ARGV...");
+	if ((size_t)snprintf(path, sizeof(path), "%s/cgroup.procs",
+	    argv[1]) >= sizeof(path))
+		execas_fail(EXECAS_FAIL, "cgroup path too long");
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1 ||
+	    write(fd, "0", 1) != 1)
+		execas_fail(EXECAS_FAIL, "cannot join cgroup %s: %s", argv[1],
+		    strerror(errno));
+	close(fd);
+	if (strcmp(argv[2], "--exec-as") == 0)
+		return (execas_main(argc - 2, argv + 2));
+	closefrom(STDERR_FILENO + 1);
+	execv(argv[2], argv + 3);
+	execas_fail(errno == ENOENT ? EXECAS_NOTFOUND : EXECAS_FAIL,
+	    "%s: %s", argv[2], strerror(errno));
 }
 
 /* argv[0] is "--exec-as". */

@@ -170,6 +170,10 @@ struct job_more {
 	int			 term_signal;	/* 0: none */
 	int			 error_code;	/* FERR_* */
 	uint32_t		 attempts;
+	/* The command of attempt proc_attempt (fut_handler_set_process()). */
+	pid_t			 proc_pid;	/* 0: none */
+	uint32_t		 proc_attempt;
+	uint64_t		 proc_start;	/* clock ticks after boot */
 	char			*error;
 	double			 progress;
 	char			*progress_msg;
@@ -212,8 +216,10 @@ struct job {
 #define JOBF_POOLED		0x40	/* queued in a cpu worker (pool_proc.c) */
 #define JOBF_NOTIFY_BRIEF	0x80	/* notify: the outcome only */
 	uint8_t			 kind;		/* enum job_kind */
-	uint8_t			 state;		/* enum job_state */
-	int8_t			 priority;
+	/* enum job_state; const: only job.c changes it (through a cast). */
+	const uint8_t		 state;
+	/* Wide enough for any asked, until job_link_check() rules on it. */
+	int32_t			 priority;
 	int64_t			 submitted_at;	/* wall clock, ms since the epoch */
 	/* The connection told of the end (request_watch.c), by id: 0 none. */
 	uint64_t		 notify;
@@ -240,6 +246,9 @@ struct fut_handler_ctx {
 	const struct kv		*ctx;
 	size_t			 nctx;
 	int64_t			 timeout_ms;
+	const char		*cwd;		/* NULL: none */
+	char *const		*envp;		/* NULL: none sent */
+	uid_t			 owner;
 
 	struct buf		 output;
 	struct buf		 errtail;	/* exec: stderr tail */
@@ -252,6 +261,8 @@ struct fut_handler_ctx {
 	struct job		*job;		/* NULL outside the loop */
 	struct event_base	*base;
 	void			*hdata;
+	int			 child_expecting; /* fut_handler_expect_child() */
+	char			*cgroup;	/* the job's, or NULL */
 	int64_t			 grace_ms;	/* cancel: TERM, then KILL after */
 	/* Where fut_handler_progress() goes; set by the pool. */
 	void			(*progress)(struct fut_handler_ctx *, double,
@@ -388,6 +399,22 @@ void		 job_set_ended(struct job *, const char *);
 int		 job_cancel(struct job *, enum job_state, int64_t,
 		    const char *, ...)
 		    __attribute__((__format__(__printf__, 4, 5)));
+/*
+ * A job rebuilt from the journal, before sched_restore() takes it: the
+ * final state its record gives, or FAILED because it cannot go on.
+ */
+void		 job_restore_final(struct job *, enum job_state);
+void		 job_restore_failed(struct job *, const char *, ...)
+		    __attribute__((__format__(__printf__, 2, 3)));
+
+/*
+ * job_link.c: a job's spec checked, and the job tied to its group and
+ * parent, for a submit and a journal replay alike.
+ */
+#define JOB_LINK_REPLAY		0x1	/* from the journal: see job_link.c */
+int		 job_link_check(const struct job *, int, int *, char **);
+int		 job_link(struct job *, int, int *, char **);
+void		 job_link_follow(struct job *);	/* once in the table */
 
 /* sched.c */
 void		 sched_init(void);
@@ -468,6 +495,8 @@ void		 journal_unwait(struct journal_waiter *);
 void		 journal_suspend(int);
 void		 journal_accept(struct job *);
 void		 journal_start(struct job *);
+void		 journal_process(struct job *);
+const char	*journal_boot_id(void);
 void		 journal_requeue(struct job *);
 void		 journal_final(struct job *);
 void		 journal_group(struct jobgroup *);
@@ -497,6 +526,7 @@ const struct fut_handler *handler_find(const char *);
 void		 handler_foreach(void (*)(const struct fut_handler *, void *),
 		    void *);
 int		 handler_kind_ok(const struct fut_handler *, enum job_kind);
+int		 handler_system_refuse(struct job *, char **);
 enum job_kind	 handler_default_kind(const struct fut_handler *);
 struct fut_handler_ctx *handler_ctx_new(struct job *);	/* loop only */
 void		 handler_ctx_free(struct fut_handler_ctx *);
@@ -543,8 +573,20 @@ int		 pool_proc_count(void);
 void		 sdnotify_init(void);		/* takes $NOTIFY_SOCKET */
 int		 sdnotify_send(const char *);	/* "READY=1" */
 
-/* execas.c: main() of the --exec-as trampoline (--system jobs). */
+/*
+ * execas.c: main() of the --exec-as trampoline (--system jobs) and of
+ * --exec-in (a command joins its job's cgroup).
+ */
 int		 execas_main(int, char **);
+int		 execas_in_main(int, char **);
+
+/* cgroup.c */
+void		 cgroup_init(const char *);
+const char	*cgroup_dir(void);
+char		*cgroup_job_new(uint64_t);
+int		 cgroup_job_kill(const char *);
+void		 cgroup_job_free(char *);
+void		 cgroup_shutdown(void);
 
 /*
  * worker.c: main() of a --worker process; fd is its socketpair end, and
@@ -559,6 +601,7 @@ void		 child_unwatch(pid_t);
 void		 child_expect(void);
 void		 child_expect_done(void);
 u_int		 child_count(void);
+int		 child_start_time(pid_t, uint64_t *);
 void		 child_shutdown(void);
 
 /* handlers/ */

@@ -5,9 +5,11 @@
  */
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "futured.h"
 #include "log.h"
@@ -70,6 +72,35 @@ handler_register(const struct fut_handler *h, char **cause)
 	}
 	handlers[nhandlers++] = h;
 	return (0);
+}
+
+/*
+ * Whether a --system daemon refuses job j of a user other than root:
+ * 1 with *cause set, or 0.  The handler says (FUT_HF_SYSTEM_SAFE and its
+ * system_check()), never a list of names.
+ */
+int
+handler_system_refuse(struct job *j, char **cause)
+{
+	const struct fut_handler	*h = j->handler;
+	struct fut_handler_ctx		*ctx;
+	int				 rv = 0;
+
+	if (!(h->flags & FUT_HF_SYSTEM_SAFE)) {
+		xasprintf(cause, "handler \"%s\" runs inside the system "
+		    "daemon, as root: only root may submit it", h->name);
+		return (1);
+	}
+	if (h->system_check == NULL)
+		return (0);
+	ctx = handler_ctx_new(j);
+	if (h->system_check(ctx) == -1) {
+		xasprintf(cause, "%s", ctx->error != NULL ? ctx->error :
+		    "refused by its handler");
+		rv = 1;
+	}
+	handler_ctx_free(ctx);
+	return (rv);
 }
 
 const struct fut_handler *
@@ -140,6 +171,9 @@ handler_ctx_new(struct job *j)
 	ctx->ctx = j->spec->ctx;
 	ctx->nctx = j->spec->nctx;
 	ctx->timeout_ms = j->spec->timeout_ms;
+	ctx->cwd = j->spec->cwd;
+	ctx->envp = j->spec->envp;
+	ctx->owner = j->owner;
 	ctx->output.max = settings.max_output;
 	ctx->errtail.max = settings.stderr_tail;
 	ctx->exit_status = -1;
@@ -154,6 +188,7 @@ handler_ctx_free(struct fut_handler_ctx *ctx)
 		return;
 	buf_reset(&ctx->output);
 	buf_reset(&ctx->errtail);
+	cgroup_job_free(ctx->cgroup);
 	free(ctx->error);
 	free(ctx);
 }
@@ -198,11 +233,15 @@ fut_handler_ctx_get(struct fut_handler_ctx *ctx, const char *key)
 	return (NULL);
 }
 
-/* main.c puts it in the environment, which workers inherit. */
+/*
+ * main.c puts it in the environment, which workers inherit; on the loop
+ * the daemon's own setting, which socket activation may have changed.
+ */
 const char *
 fut_handler_socket(struct fut_handler_ctx *ctx)
 {
-	(void)ctx;
+	if (ctx->job != NULL && settings.socket_path != NULL)
+		return (settings.socket_path);
 	return (getenv("FUTURED_SOCKET"));
 }
 
@@ -294,4 +333,185 @@ void *
 fut_handler_data(struct fut_handler_ctx *ctx)
 {
 	return (ctx->hdata);
+}
+
+const char *
+fut_handler_cwd(struct fut_handler_ctx *ctx)
+{
+	return (ctx->cwd);
+}
+
+char *const *
+fut_handler_env(struct fut_handler_ctx *ctx)
+{
+	return (ctx->envp);
+}
+
+const char *
+fut_handler_ctx_entry(struct fut_handler_ctx *ctx, size_t i,
+    const char **key)
+{
+	if (i >= ctx->nctx)
+		return (NULL);
+	if (key != NULL)
+		*key = ctx->ctx[i].key;
+	return (ctx->ctx[i].value);
+}
+
+uid_t
+fut_handler_owner(struct fut_handler_ctx *ctx)
+{
+	return (ctx->owner);
+}
+
+/* Someone else's job in a --system daemon: run it as them. */
+const char *
+fut_handler_exec_as(struct fut_handler_ctx *ctx)
+{
+	if (!settings.system || ctx->owner == geteuid() ||
+	    settings.self_exe == NULL)
+		return (NULL);
+	return (settings.self_exe);
+}
+
+/* The job's cgroup is made at the first call. */
+const char *
+fut_handler_exec_in(struct fut_handler_ctx *ctx, const char **dir)
+{
+	if (ctx->job == NULL || settings.self_exe == NULL ||
+	    cgroup_dir() == NULL)
+		return (NULL);
+	if (ctx->cgroup == NULL &&
+	    (ctx->cgroup = cgroup_job_new(ctx->job_id)) == NULL)
+		return (NULL);
+	if (dir != NULL)
+		*dir = ctx->cgroup;
+	return (settings.self_exe);
+}
+
+int
+fut_handler_kill_all(struct fut_handler_ctx *ctx)
+{
+	if (ctx->cgroup == NULL)
+		return (-1);
+	return (cgroup_job_kill(ctx->cgroup));
+}
+
+int64_t
+fut_handler_grace_ms(struct fut_handler_ctx *ctx)
+{
+	return (ctx->grace_ms);
+}
+
+/*
+ * The job keeps the pointer (and the journal records the text), so a
+ * handler's string is interned: a few distinct ones, kept for good.
+ */
+#define HANDLER_ENDED_MAX	64
+static char	*handler_ended[HANDLER_ENDED_MAX];
+
+static const char *
+handler_ended_intern(const char *how)
+{
+	size_t	 i;
+
+	for (i = 0; i < HANDLER_ENDED_MAX && handler_ended[i] != NULL; i++) {
+		if (strcmp(handler_ended[i], how) == 0)
+			return (handler_ended[i]);
+	}
+	if (i == HANDLER_ENDED_MAX)
+		return ("ended");
+	handler_ended[i] = xstrdup(how);
+	return (handler_ended[i]);
+}
+
+void
+fut_handler_set_ended(struct fut_handler_ctx *ctx, const char *how)
+{
+	if (ctx->job == NULL || how == NULL || ctx->job->more->ended != NULL)
+		return;
+	job_set_ended(ctx->job, handler_ended_intern(how));
+}
+
+void
+fut_handler_set_exit(struct fut_handler_ctx *ctx, int status, int sig)
+{
+	ctx->exit_status = status;
+	ctx->term_signal = sig;
+}
+
+void
+fut_handler_stderr(struct fut_handler_ctx *ctx, const void *p, size_t len)
+{
+	buf_append_tail(&ctx->errtail, p, len);
+}
+
+void
+fut_handler_watch_child(struct fut_handler_ctx *ctx, pid_t pid,
+    fut_handler_child_cb cb, void *arg)
+{
+	int	 expecting = ctx->child_expecting;
+
+	ctx->child_expecting = 0;
+	/* cb may end the job, and free ctx, before this returns. */
+	child_watch(pid, cb, arg);
+	if (expecting)
+		child_expect_done();
+}
+
+void
+fut_handler_set_process(struct fut_handler_ctx *ctx, pid_t pid)
+{
+	struct job_more	*m;
+	uint64_t	 start;
+
+	if (ctx->job == NULL || pid <= 0 || child_start_time(pid, &start) == -1)
+		return;
+	m = job_more(ctx->job);
+	m->proc_pid = pid;
+	m->proc_attempt = m->attempts;
+	m->proc_start = start;
+	journal_process(ctx->job);
+}
+
+void
+fut_handler_expect_child(struct fut_handler_ctx *ctx)
+{
+	if (ctx->child_expecting)
+		return;
+	ctx->child_expecting = 1;
+	child_expect();
+}
+
+void
+fut_handler_expect_child_done(struct fut_handler_ctx *ctx)
+{
+	if (!ctx->child_expecting)
+		return;
+	ctx->child_expecting = 0;
+	child_expect_done();
+}
+
+void
+fut_handler_log(struct fut_handler_ctx *ctx, int level, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 msg[1024];
+
+	if (level > log_getlevel())
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	switch (level) {
+	case FUT_LOG_WARN:
+		log_warnx("job %llu: %s", (unsigned long long)ctx->job_id, msg);
+		break;
+	case FUT_LOG_INFO:
+		log_info("job %llu: %s", (unsigned long long)ctx->job_id, msg);
+		break;
+	default:
+		log_debug("job %llu: %s", (unsigned long long)ctx->job_id, msg);
+		break;
+	}
 }

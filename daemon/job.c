@@ -7,7 +7,8 @@
  * WAITING and QUEUED may also go straight to CANCELLED or TIMED_OUT, and a
  * failed RUNNING job with retries left goes back to QUEUED.  A final
  * state never changes.  Each change is reported to sched.c, which keeps
- * the counters, wakes waiters and starts what can start.
+ * the counters, wakes waiters and starts what can start.  A job rebuilt
+ * from the journal gets its first state here too (job_restore_*).
  *
  * One timer per job enforces both limits: the deadline (counted from
  * submission) while the job waits, and the earlier of deadline and
@@ -17,6 +18,7 @@
 #include <sys/types.h>
 
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,6 +213,13 @@ job_unref(struct job *j)
 		job_free(j);
 }
 
+/* The one store to j->state: futured.h makes it const everywhere else. */
+static void
+job_state_set(struct job *j, enum job_state s)
+{
+	*(uint8_t *)(uintptr_t)&j->state = s;
+}
+
 static void
 job_set_state(struct job *j, enum job_state s)
 {
@@ -220,7 +229,7 @@ job_set_state(struct job *j, enum job_state s)
 		fatalx("%s: job %llu: %s -> %s", __func__,
 		    (unsigned long long)j->id, job_state_name(old),
 		    job_state_name(s));
-	j->state = s;
+	job_state_set(j, s);
 	sched_state_changed(j, old);
 	log_debug("job %llu: %s -> %s", (unsigned long long)j->id,
 	    job_state_name(old), job_state_name(s));
@@ -301,7 +310,7 @@ job_submitted(struct job *j, int waiting)
 	if (j->spec->deadline_ms > 0)
 		job_more(j)->submitted_mono = job_mono_ms() -
 		    (now - j->submitted_at);
-	j->state = waiting ? JOB_WAITING : JOB_QUEUED;
+	job_state_set(j, waiting ? JOB_WAITING : JOB_QUEUED);
 	sched_state_changed(j, (enum job_state)-1);
 	job_timer_arm(j);
 	if (!waiting)
@@ -560,4 +569,40 @@ job_cancel(struct job *j, enum job_state final, int64_t grace_ms,
 		fatalx("%s: bad state %d", __func__, j->state);
 	}
 	return (1);
+}
+
+/*
+ * A replayed job takes the final state of its FINAL record.  It is not
+ * in the table yet: sched_restore() counts it in that state, as its
+ * first, so no change is reported here.
+ */
+void
+job_restore_final(struct job *j, enum job_state s)
+{
+	if (!JOB_FINAL(s) || (unsigned)s >= JOB_NSTATES)
+		fatalx("%s: job %llu: %s is not final", __func__,
+		    (unsigned long long)j->id, job_state_name(s));
+	job_state_set(j, s);
+}
+
+/*
+ * A replayed job that cannot go on after the restart (its handler is
+ * gone, its record is corrupt, it ran out of attempts) fails, and the
+ * journal records it, so that the next restart agrees.
+ */
+void
+job_restore_failed(struct job *j, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	free(j->more->error);
+	va_start(ap, fmt);
+	xvasprintf(&job_more(j)->error, fmt, ap);
+	va_end(ap);
+	job_restore_final(j, JOB_FAILED);
+	job_more(j)->ended = "daemon restarted";
+	job_more(j)->finished_at = job_now_ms();
+	log_info("job %llu: %s", (unsigned long long)j->id, j->more->error);
+	sched_restore(j);
+	journal_final(j);
 }

@@ -255,14 +255,45 @@ journal_accept(struct job *j)
 	journal_out_accept(&journal.buf, j);
 }
 
+/* This boot's id, read once; NULL if unknown. */
+const char *
+journal_boot_id(void)
+{
+	static char	 id[64];
+	static int	 done;
+	FILE		*f;
+
+	if (!done) {
+		done = 1;
+		if ((f = fopen("/proc/sys/kernel/random/boot_id", "re")) !=
+		    NULL) {
+			if (fgets(id, sizeof(id), f) == NULL)
+				id[0] = '\0';
+			id[strcspn(id, "\n")] = '\0';
+			fclose(f);
+		}
+	}
+	return (id[0] != '\0' ? id : NULL);
+}
+
 static void
 journal_fill_start(struct job *j, FuturedJournal__Start *s)
 {
+	const struct job_more	*m = j->more;
+
 	futured_journal__start__init(s);
 	s->id = j->id;
-	s->attempt = j->more->attempts;
+	s->attempt = m->attempts;
 	s->has_started_at = 1;
-	s->started_at = j->more->started_at;
+	s->started_at = m->started_at;
+	/* Only this attempt's process: an earlier one is gone. */
+	if (m->proc_pid > 0 && m->proc_attempt == m->attempts &&
+	    journal_boot_id() != NULL) {
+		s->has_pid = s->has_proc_start = 1;
+		s->pid = m->proc_pid;
+		s->proc_start = m->proc_start;
+		s->boot_id = (char *)(uintptr_t)journal_boot_id();
+	}
 }
 
 void
@@ -272,6 +303,13 @@ journal_start(struct job *j)
 
 	journal_fill_start(j, &s);
 	journal_append(JOURNAL_START, &s.base);
+}
+
+/* The attempt's command is known: START again, naming its process. */
+void
+journal_process(struct job *j)
+{
+	journal_start(j);
 }
 
 void
@@ -647,8 +685,8 @@ journal_compact(char **cause)
 	if (journal.compact_at < size + JOURNAL_COMPACT_MIN)
 		journal.compact_at = size + JOURNAL_COMPACT_MIN;
 	free(o.data);
-	log_info("%s: compacted %lld to %lld bytes (%zu jobs)", journal.path,
-	    (long long)old, (long long)size, l.n);
+	log_info("%s: compacted %lld to %lld bytes (%zu job%s)", journal.path,
+	    (long long)old, (long long)size, l.n, LOG_PLURAL(l.n));
 	return (0);
 
 fail:

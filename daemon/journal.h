@@ -23,6 +23,8 @@ struct journal_rep {
 	int		 running;	/* a START not followed by an end */
 	int		 final;
 	int		 input_resolved;
+	pid_t		 pid;		/* its command, to end; 0: none */
+	uint64_t	 proc_start;
 };
 
 struct journal_replay {

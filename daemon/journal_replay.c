@@ -5,7 +5,7 @@
 
 #include <sys/types.h>
 
-#include <stdarg.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,8 +142,7 @@ journal_job_from_accept(const FuturedJournal__Accept *a)
 		j->payload = xmemdup(a->payload.data, a->payload.len);
 		j->payload_len = a->payload.len;
 	}
-	if (a->priority >= JOB_PRIO_MIN && a->priority <= JOB_PRIO_MAX)
-		j->priority = a->priority;
+	j->priority = a->priority;	/* job_link_check() rules on it */
 	if (a->name != NULL || a->group != NULL || a->cwd != NULL ||
 	    a->n_args > 0 || a->n_env > 0 || a->n_ctx > 0 ||
 	    a->timeout_ms != 0 || a->deadline_ms != 0 || a->n_after > 0 ||
@@ -237,6 +236,13 @@ journal_replay_cb(int type, const uint8_t *p, size_t len, void *arg)
 			r->running = 1;
 			job_more(r->job)->attempts = s->attempt;
 			job_more(r->job)->started_at = s->started_at;
+			r->pid = 0;
+			if (s->has_pid && s->pid > 0 && s->has_proc_start &&
+			    s->boot_id != NULL && journal_boot_id() != NULL &&
+			    strcmp(s->boot_id, journal_boot_id()) == 0) {
+				r->pid = s->pid;
+				r->proc_start = s->proc_start;
+			}
 		}
 		futured_journal__start__free_unpacked(s, NULL);
 		return (0);
@@ -260,7 +266,7 @@ journal_replay_cb(int type, const uint8_t *p, size_t len, void *arg)
 		m = job_more(j);
 		r->final = 1;
 		r->running = 0;
-		j->state = f->state;
+		job_restore_final(j, f->state);
 		m->exit_status = f->has_exit_status ? f->exit_status : -1;
 		m->term_signal = f->signal;
 		m->error_code = f->error_code;
@@ -285,63 +291,6 @@ journal_replay_cb(int type, const uint8_t *p, size_t len, void *arg)
 	return (-1);
 }
 
-/* Settle a job that cannot go on after the restart, and record it. */
-static void
-journal_restore_failed(struct job *j, const char *fmt, ...)
-    __attribute__((__format__(__printf__, 2, 3)));
-
-static void
-journal_restore_failed(struct job *j, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	free(j->more->error);
-	va_start(ap, fmt);
-	xvasprintf(&job_more(j)->error, fmt, ap);
-	va_end(ap);
-	/* Not in the table yet: this is its first state, as replayed. */
-	j->state = JOB_FAILED;
-	job_more(j)->ended = "daemon restarted";
-	job_more(j)->finished_at = job_now_ms();
-	log_info("job %llu: %s", (unsigned long long)j->id, j->more->error);
-	sched_restore(j);
-	journal_final(j);
-}
-
-/*
- * A job can only wait on older ones (a submit names jobs that exist), so
- * the restore, in id order, finds each in its final state.  The id of a
- * newer one that j names, from a corrupt record, or 0.
- */
-static uint64_t
-journal_dep_newer(const struct job *j)
-{
-	size_t	 i;
-
-	for (i = 0; i < j->spec->nafter; i++) {
-		if (j->spec->after[i] >= j->id)
-			return (j->spec->after[i]);
-	}
-	if (j->spec->input_from >= j->id)
-		return (j->spec->input_from);
-	return (0);
-}
-
-/* Tie a replayed job to its group and, if it is still known, its parent. */
-static void
-journal_restore_link(struct job *j)
-{
-	struct job	*p;
-
-	if (j->spec->group != NULL)
-		group_add(group_get(j->owner, j->spec->group, 1), j);
-	if (j->spec->parent != 0 && (p = sched_find(j->spec->parent)) != NULL) {
-		job_more(j)->parent_job = p;
-		job_ref(p);
-		TAILQ_INSERT_TAIL(&job_more(p)->children, job_more(j), centry);
-	}
-}
-
 static int
 journal_finished_cmp(const void *a, const void *b)
 {
@@ -354,6 +303,32 @@ journal_finished_cmp(const void *a, const void *b)
 }
 
 /*
+ * A job that was running when the previous daemon died fails or runs
+ * again: end what is left of its command, the process group it led,
+ * but only while its leader is the very process that was started (same
+ * pid, start time and boot), never a process that merely reuses the
+ * pid.  A group whose leader is gone is left alone: its id may be
+ * another's by now.  (Per-job cgroups, cgroup.c, end even those.)
+ */
+static void
+journal_end_process(struct journal_rep *r)
+{
+	uint64_t	 start;
+
+	if (r->pid <= 0)
+		return;
+	if (child_start_time(r->pid, &start) == -1 || start != r->proc_start)
+		return;
+	if (killpg(r->pid, SIGKILL) == -1) {
+		log_warn("job %llu: killpg %ld", (unsigned long long)r->job->id,
+		    (long)r->pid);
+		return;
+	}
+	log_info("job %llu: killed process group %ld, left running by the "
+	    "previous daemon", (unsigned long long)r->job->id, (long)r->pid);
+}
+
+/*
  * Rebuild the job table: finished jobs first, oldest first (the order
  * retention forgets them in), then the others in id order, so that every
  * dependency and parent is in place before the jobs that name it.
@@ -363,8 +338,9 @@ journal_restore(struct journal_replay *rp)
 {
 	struct journal_rep	*r, *fin;
 	struct job		*j;
-	uint64_t		 dep;
+	char			*cause;
 	size_t			 i, nfin = 0;
+	int			 code;
 	int64_t			 now = job_now_ms();
 	u_int			 nq = 0, nrun = 0, nkept = 0, ndrop = 0;
 
@@ -384,7 +360,7 @@ journal_restore(struct journal_replay *rp)
 			job_unref(j);
 			continue;
 		}
-		journal_restore_link(j);
+		(void)job_link(j, JOB_LINK_REPLAY, NULL, NULL);
 		sched_restore(j);
 		nkept++;
 	}
@@ -395,26 +371,29 @@ journal_restore(struct journal_replay *rp)
 		j = r->job;
 		if (r->final)
 			continue;
-		journal_restore_link(j);
+		if (r->running)
+			journal_end_process(r);
+		(void)job_link(j, JOB_LINK_REPLAY, NULL, NULL);
 		if (j->flags & JOBF_GHOST) {
-			journal_restore_failed(j, "handler \"%s\" does not run "
+			job_restore_failed(j, "handler \"%s\" does not run "
 			    "as %s any more", j->handler->name,
 			    job_kind_name(j->kind));
 			continue;
 		}
 		/*
-		 * Else it would wait on a job not restored yet, and the
-		 * next restart, with that one final, could decide otherwise.
+		 * Held to a submit's rules: a record that breaks them is
+		 * corrupt.  One that names a newer job, say, would wait on
+		 * a job not restored yet, and the next restart, with that
+		 * one final, could decide otherwise.
 		 */
-		if ((dep = journal_dep_newer(j)) != 0) {
-			journal_restore_failed(j, "depends on job %llu, which "
-			    "is not older (corrupt journal)",
-			    (unsigned long long)dep);
+		if (job_link_check(j, JOB_LINK_REPLAY, &code, &cause) == -1) {
+			job_restore_failed(j, "corrupt journal: %s", cause);
+			free(cause);
 			continue;
 		}
 		if (j->spec->input_from != 0 && !r->input_resolved &&
 		    sched_find(j->spec->input_from) == NULL) {
-			journal_restore_failed(j, "input job %llu was "
+			job_restore_failed(j, "input job %llu was "
 			    "forgotten before the restart",
 			    (unsigned long long)j->spec->input_from);
 			continue;
@@ -422,7 +401,7 @@ journal_restore(struct journal_replay *rp)
 		if (r->running) {
 			nrun++;
 			if (j->more->attempts > j->spec->retries) {
-				journal_restore_failed(j, "daemon restarted");
+				job_restore_failed(j, "daemon restarted");
 				continue;
 			}
 			log_info("job %llu: was running (attempt %u of %u), "
@@ -433,12 +412,14 @@ journal_restore(struct journal_replay *rp)
 		if (r->input_resolved)
 			job_spec_own(j)->input_from = 0;
 		sched_restore(j);
+		job_link_follow(j);
 		nq++;
 	}
 	free(rp->reps);
-	log_info("%s: %llu records: %u jobs queued again (%u were running), "
-	    "%u finished kept, %u past retention; next id %llu", rp->path,
-	    (unsigned long long)rp->records, nq, nrun, nkept, ndrop,
+	log_info("%s: %llu record%s: %u job%s queued again (%u were "
+	    "running), %u finished kept, %u past retention; next id %llu",
+	    rp->path, (unsigned long long)rp->records,
+	    LOG_PLURAL(rp->records), nq, LOG_PLURAL(nq), nrun, nkept, ndrop,
 	    (unsigned long long)rp->next_id);
 }
 

@@ -16,6 +16,7 @@
 
 static int	 log_level = LOG_LEVEL_INFO;
 static int	 log_syslog;
+static int	 log_tee;	/* stderr as well as syslog */
 static const char *log_name = "futured";
 
 void
@@ -25,6 +26,17 @@ log_init(int level, int to_syslog)
 	log_syslog = to_syslog;
 	if (to_syslog)
 		openlog(log_name, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+/*
+ * A detached daemon logs to syslog, and to stderr as well until it is
+ * ready: its stderr is then a pipe to the "futured --detach" that
+ * started it, which shows why a start failed.
+ */
+void
+log_stderr_too(int on)
+{
+	log_tee = on;
 }
 
 void
@@ -74,7 +86,8 @@ log_vwrite(int level, int prio, const char *fmt, va_list ap, int err)
 	}
 	if (log_syslog) {
 		syslog(prio, "%s", msg);
-		return;
+		if (!log_tee)
+			return;
 	}
 	n = snprintf(line, sizeof(line), "%s[%ld]: %s\n", log_name,
 	    (long)getpid(), msg);

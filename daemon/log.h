@@ -13,7 +13,11 @@
 #define LOG_LEVEL_INFO	2
 #define LOG_LEVEL_DEBUG	3
 
+/* "1 job", "2 jobs": "%u job%s", n, LOG_PLURAL(n). */
+#define LOG_PLURAL(n)	((n) == 1 ? "" : "s")
+
 void	log_init(int, int);		/* level, to syslog? */
+void	log_stderr_too(int);
 void	log_setlevel(int);
 int	log_getlevel(void);
 int	log_level_from_name(const char *);

@@ -7,12 +7,14 @@
  */
 
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -51,6 +53,47 @@ enum {
 	MAIN_OPT_FSYNC_INTERVAL,
 	MAIN_OPT_JOURNAL_REPAIR
 };
+
+/* RLIMIT_NOFILE when the hard limit is unlimited (fs.nr_open's default). */
+#define MAIN_NOFILE_UNLIMITED	1048576
+
+/*
+ * Every running command holds pipes, every client a socket: take the
+ * soft descriptor limit up to the hard one (daemons are expected to;
+ * systemd's default soft limit is 1024, for select()).  exec sizes its
+ * concurrency by what this leaves.
+ */
+static void
+main_nofile(void)
+{
+	struct rlimit	 rl;
+	rlim_t		 old, want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_warn("%s: getrlimit", __func__);
+		return;
+	}
+	old = rl.rlim_cur;
+	want = rl.rlim_max;
+	if (want == RLIM_INFINITY)
+		want = MAIN_NOFILE_UNLIMITED;
+	if (old != RLIM_INFINITY && old >= want) {
+		log_info("open files: %llu", (unsigned long long)old);
+		return;
+	}
+	if (old == RLIM_INFINITY) {
+		log_info("open files: unlimited");
+		return;
+	}
+	rl.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_warn("%s: setrlimit %llu", __func__,
+		    (unsigned long long)rl.rlim_cur);
+		return;
+	}
+	log_info("open files: %llu (raised from %llu)",
+	    (unsigned long long)rl.rlim_cur, (unsigned long long)old);
+}
 
 /* A size (config_size) within min..max, or a usage error naming it. */
 static uint64_t
@@ -110,11 +153,26 @@ main_number(const char *s, const char *what, long min, long max)
 	return ((int)n);
 }
 
+/* path, or path made absolute against the working directory. */
+static const char *
+main_abspath(const char *path)
+{
+	char	 cwd[PATH_MAX], *abs;
+
+	if (path[0] == '/')
+		return (path);
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		fatal("getcwd");
+	xasprintf(&abs, "%s/%s", cwd, path);
+	return (abs);
+}
+
 static void
 main_duration(const char *s, int64_t *ms)
 {
 	if (duration_parse(s, ms) == -1) {
-		fprintf(stderr, "futured: bad duration \"%s\"\n", s);
+		fprintf(stderr, "futured: bad duration \"%s\" (want 250ms, "
+		    "10s, 1.5m, 2h or a bare number of seconds)\n", s);
 		exit(2);
 	}
 }
@@ -171,8 +229,8 @@ main_drain_check(void)
 static void
 main_drain_cb(evutil_socket_t fd, short events, void *arg)
 {
-	log_info("shutdown grace over, cancelling %u running jobs",
-	    sched_running());
+	log_info("shutdown grace over, cancelling %u running job%s",
+	    sched_running(), LOG_PLURAL(sched_running()));
 	main_cancel_running(settings.grace_ms);
 	main_drain_check();
 }
@@ -229,18 +287,24 @@ main_signal_cb(evutil_socket_t sig, short events, void *arg)
 	evtimer_add(main_drain_ev, &tv);
 }
 
-/* Re-execute ourselves in a new session; return once it listens. */
+/*
+ * Re-execute ourselves in a new session; return once it listens.  Until
+ * then the child's stderr is a pipe to us: if it dies instead, what it
+ * said (the reason, as it logs it) is shown here, where the user looks.
+ */
 static int
 main_detach(int argc, char **argv)
 {
 	posix_spawnattr_t	 attr;
 	posix_spawn_file_actions_t fa;
-	char			**nargv, fdarg[32], c;
-	int			 p[2], i, k = 0, error;
+	struct pollfd		 pfd[2];
+	char			**nargv, fdarg[32], said[4096];
+	int			 p[2], e[2], i, k = 0, error, ready = 0;
+	size_t			 nsaid = 0;
 	pid_t			 pid;
 	ssize_t			 n;
 
-	if (pipe2(p, O_CLOEXEC) == -1)
+	if (pipe2(p, O_CLOEXEC) == -1 || pipe2(e, O_CLOEXEC) == -1)
 		fatal("pipe");
 	nargv = xcalloc(argc + 4, sizeof(*nargv));
 	nargv[k++] = (char *)settings.self_exe;
@@ -257,8 +321,7 @@ main_detach(int argc, char **argv)
 	    O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null",
 	    O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null",
-	    O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, e[1], STDERR_FILENO);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 3);
 	posix_spawnattr_init(&attr);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
@@ -268,19 +331,46 @@ main_detach(int argc, char **argv)
 	posix_spawnattr_destroy(&attr);
 	free(nargv);
 	close(p[1]);
+	close(e[1]);
 	if (error != 0) {
 		errno = error;
 		fatal("posix_spawn %s", settings.self_exe);
 	}
-	do
-		n = read(p[0], &c, 1);
-	while (n == -1 && errno == EINTR);
-	if (n != 1) {
-		fprintf(stderr, "futured: the detached daemon failed to start "
-		    "(see syslog)\n");
-		return (1);
+	/* Until the ready byte, or both ends close: it died. */
+	pfd[0].fd = p[0];
+	pfd[1].fd = e[0];
+	pfd[0].events = pfd[1].events = POLLIN;
+	while (!ready && (pfd[0].fd != -1 || pfd[1].fd != -1)) {
+		if (poll(pfd, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+		if (pfd[0].revents != 0) {
+			n = read(p[0], fdarg, 1);
+			if (n == 1)
+				ready = 1;
+			else if (n == 0 || errno != EINTR)
+				pfd[0].fd = -1;
+		}
+		if (pfd[1].revents != 0) {
+			/* Keep the first 4 KiB: the cause comes first. */
+			n = read(e[0], said + nsaid, sizeof(said) - 1 - nsaid);
+			if (n > 0)
+				nsaid += n;
+			else if (n == 0 || errno != EINTR ||
+			    nsaid == sizeof(said) - 1)
+				pfd[1].fd = -1;
+		}
 	}
-	return (0);
+	close(p[0]);
+	close(e[0]);
+	if (ready)
+		return (0);
+	said[nsaid] = '\0';
+	fprintf(stderr, "futured: the detached daemon failed to start%s\n%s",
+	    nsaid != 0 ? ":" : " (it said nothing: see syslog)", said);
+	return (1);
 }
 
 int
@@ -325,13 +415,15 @@ main(int argc, char **argv)
 	char		 path[PATH_MAX], exe[PATH_MAX], *cause;
 	char		 confpath[PATH_MAX];
 	const char	*conf = NULL;
-	int		 ch, detach = 0, level = LOG_LEVEL_INFO, ready_fd = -1;
+	int		 ch, detach = 0, level = LOG_LEVEL_INFO, ready_fd = -1, fd;
 	int		 noconf = 0, cmdline_plugins = 0;
 	ssize_t		 n;
 
 	/* Before anything else: this process is root until it drops. */
 	if (argc >= 2 && strcmp(argv[1], "--exec-as") == 0)
 		return (execas_main(argc - 1, argv + 1));
+	if (argc >= 2 && strcmp(argv[1], "--exec-in") == 0)
+		return (execas_in_main(argc - 1, argv + 1));
 	/* Only pool_proc_spawn() writes what follows --worker. */
 	if (argc >= 2 && strcmp(argv[1], "--worker") == 0) {
 		log_procname("futured-worker");
@@ -418,7 +510,7 @@ main(int argc, char **argv)
 			break;
 		case 'O':
 			/* 0 would read as "no limit" to struct buf. */
-			settings.max_output = main_number(optarg,
+			settings.max_output = main_size(optarg,
 			    "output limit", 1, INT_MAX);
 			break;
 		case 'l':
@@ -432,12 +524,7 @@ main(int argc, char **argv)
 			settings.system = 1;
 			break;
 		case MAIN_OPT_READ_TIMEOUT:
-			if (duration_parse(optarg,
-			    &settings.read_timeout_ms) == -1) {
-				fprintf(stderr, "futured: bad duration \"%s\"\n",
-				    optarg);
-				exit(2);
-			}
+			main_duration(optarg, &settings.read_timeout_ms);
 			break;
 		case MAIN_OPT_MAX_CLIENTS:
 			settings.max_clients = main_number(optarg,
@@ -508,6 +595,15 @@ main(int argc, char **argv)
 			fatal("socket path");
 		settings.socket_path = path;
 	}
+	/*
+	 * The daemon works in / (below), so that it holds no directory busy
+	 * and no job or handler resolves a path against wherever it was
+	 * started: its own paths are made absolute first.
+	 */
+	settings.socket_path = main_abspath(settings.socket_path);
+	if (settings.journal_path != NULL &&
+	    strcmp(settings.journal_path, "none") != 0)
+		settings.journal_path = main_abspath(settings.journal_path);
 	if (detach)
 		return (main_detach(argc, argv));
 	/*
@@ -518,6 +614,8 @@ main(int argc, char **argv)
 		setenv("FUTURED_SOCKET", settings.socket_path, 1);
 
 	log_init(level, ready_fd != -1);
+	log_stderr_too(ready_fd != -1);
+	main_nofile();
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() == -1)
 		fatalx("evthread_use_pthreads");
@@ -544,6 +642,10 @@ main(int argc, char **argv)
 			fatalx("%s", cause);
 		break;
 	}
+	if (chdir("/") == -1)
+		fatal("chdir /");
+	/* The socket is ours: so are the cgroups named after it. */
+	cgroup_init(settings.socket_path);
 	if (pool_thread_init(settings.threads) == -1)
 		fatalx("cannot start %d threads", settings.threads);
 	if (pool_proc_init(settings.procs, &cause) == -1)
@@ -562,6 +664,12 @@ main(int argc, char **argv)
 	    settings.socket_path, settings.threads, settings.procs);
 	sdnotify_send("READY=1");
 	if (ready_fd != -1) {
+		/* From here on syslog only: stderr was the starter's pipe. */
+		log_stderr_too(0);
+		if ((fd = open("/dev/null", O_WRONLY)) != -1) {
+			(void)dup2(fd, STDERR_FILENO);
+			close(fd);
+		}
 		(void)write(ready_fd, "", 1);
 		close(ready_fd);
 	}
@@ -591,6 +699,7 @@ main(int argc, char **argv)
 	group_free_all();
 	journal_free();
 	child_shutdown();
+	cgroup_shutdown();
 	event_free(sigterm);
 	event_free(sigint);
 	event_free(sighup);

@@ -1,11 +1,10 @@
 /*
- * Submit: turn a protobuf JobSpec into a job, link it, insert it, and
- * answer once its ACCEPT record is durable.
+ * Submit: turn a protobuf JobSpec into a job, have job_link.c check and
+ * link it, insert it, and answer once its ACCEPT record is durable.
  */
 
 #include <sys/types.h>
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,79 +15,6 @@
 #include "request.h"
 #include "log.h"
 #include "xmalloc.h"
-
-static int
-request_key_ok(const char *s)
-{
-	if (*s == '\0')
-		return (0);
-	for (; *s != '\0'; s++) {
-		if (!isalnum((unsigned char)*s) && *s != '_')
-			return (0);
-	}
-	return (1);
-}
-
-/* Add the parent's context entries that the child does not set. */
-static void
-request_inherit_ctx(struct job *j, const struct job *p)
-{
-	struct job_spec	*js;
-	size_t		 i, k;
-
-	for (i = 0; i < p->spec->nctx; i++) {
-		for (k = 0; k < j->spec->nctx; k++) {
-			if (strcmp(j->spec->ctx[k].key,
-			    p->spec->ctx[i].key) == 0)
-				break;
-		}
-		if (k < j->spec->nctx)
-			continue;
-		js = job_spec_own(j);
-		js->ctx = xreallocarray(js->ctx, js->nctx + 1, sizeof(*js->ctx));
-		js->ctx[js->nctx].key = xstrdup(p->spec->ctx[i].key);
-		js->ctx[js->nctx].value = xstrdup(p->spec->ctx[i].value);
-		js->nctx++;
-	}
-}
-
-/*
- * Tie a new job to its group and its parent.  A child inherits the
- * parent's context (its own entries win) and the earlier of the two
- * deadlines, and is cancelled with its parent (sched.c).
- */
-static int
-request_link(struct conn *c, struct job *j, const Futured__JobSpec *s,
-    int *code, char **cause)
-{
-	struct job	*p;
-	int64_t		 left;
-
-	if (j->spec->group != NULL)
-		group_add(group_get(j->owner, j->spec->group, 1), j);
-	if (!s->has_parent || s->parent == 0)
-		return (0);
-	if ((p = request_find(c, s->parent)) == NULL) {
-		*code = FERR_NOT_FOUND;
-		xasprintf(cause, "no such parent job: %llu",
-		    (unsigned long long)s->parent);
-		return (-1);
-	}
-	job_spec_own(j)->parent = p->id;
-	job_more(j)->parent_job = p;
-	job_ref(p);
-	TAILQ_INSERT_TAIL(&job_more(p)->children, job_more(j), centry);
-	request_inherit_ctx(j, p);
-	if (p->spec->deadline_ms > 0) {
-		left = p->more->submitted_mono + p->spec->deadline_ms -
-		    job_mono_ms();
-		if (left < 1)
-			left = 1;
-		if (j->spec->deadline_ms == 0 || left < j->spec->deadline_ms)
-			job_spec_own(j)->deadline_ms = left;
-	}
-	return (0);
-}
 
 /* Whether a spec has nothing that needs a job_spec of its own. */
 static int
@@ -103,10 +29,16 @@ request_spec_plain(const Futured__JobSpec *s)
 	    (!s->has_retries || s->retries == 0) &&
 	    (!s->has_retry_delay_ms || s->retry_delay_ms == 0) &&
 	    (!s->has_retry_timeouts || !s->retry_timeouts) &&
-	    s->n_after == 0 && (!s->has_input_from || s->input_from == 0));
+	    s->n_after == 0 && (!s->has_input_from || s->input_from == 0) &&
+	    (!s->has_parent || s->parent == 0));
 }
 
-/* Build a job from a spec, or say what is wrong with it. */
+/*
+ * The job a spec asks for, not yet checked (job_link_check()) nor linked
+ * (job_link()); NULL if the spec cannot even be put in the daemon's
+ * terms: a handler or a kind it does not know, an environment entry it
+ * could not write as NAME=VALUE.
+ */
 static struct job *
 request_job_from_spec(struct conn *c, const Futured__JobSpec *s, int *code,
     char **cause)
@@ -140,50 +72,13 @@ request_job_from_spec(struct conn *c, const Futured__JobSpec *s, int *code,
 		xasprintf(cause, "unknown kind %d", (int)s->kind);
 		return (NULL);
 	}
-	if (!handler_kind_ok(h, kind)) {
-		*code = FERR_BAD_KIND;
-		xasprintf(cause, "handler \"%s\" does not run as %s (it accepts:%s%s%s)",
-		    h->name, job_kind_name(kind),
-		    (h->kinds & FUT_HK_ASYNC) ? " async" : "",
-		    (h->kinds & FUT_HK_BLOCKING) ? " blocking" : "",
-		    (h->kinds & FUT_HK_CPU) ? " cpu" : "");
-		return (NULL);
-	}
-	if (s->has_priority && (s->priority < JOB_PRIO_MIN || s->priority > JOB_PRIO_MAX)) {
-		xasprintf(cause, "priority %d is outside %d..%d", s->priority,
-		    JOB_PRIO_MIN, JOB_PRIO_MAX);
-		return (NULL);
-	}
-	if (s->has_timeout_ms && s->timeout_ms < 0) {
-		xasprintf(cause, "negative timeout");
-		return (NULL);
-	}
-	if (s->has_deadline_ms && s->deadline_ms < 0) {
-		xasprintf(cause, "negative deadline");
-		return (NULL);
-	}
-	if (s->has_retry_delay_ms && s->retry_delay_ms < 0) {
-		xasprintf(cause, "negative retry delay");
-		return (NULL);
-	}
-	for (i = 0; i < s->n_ctx; i++) {
-		if (!request_key_ok(s->ctx[i]->key)) {
-			xasprintf(cause, "bad context key \"%s\" (want [A-Za-z0-9_]+)",
-			    s->ctx[i]->key);
-			return (NULL);
-		}
-	}
+	/* An empty name is job_link_check()'s to refuse; this one is lost. */
 	for (i = 0; i < s->n_env; i++) {
-		if (*s->env[i]->key == '\0' || strchr(s->env[i]->key, '=')) {
+		if (strchr(s->env[i]->key, '=') != NULL) {
 			xasprintf(cause, "bad environment name \"%s\"",
 			    s->env[i]->key);
 			return (NULL);
 		}
-	}
-	if (s->has_payload && s->payload.len > settings.max_frame) {
-		*code = FERR_TOO_BIG;
-		xasprintf(cause, "payload too large");
-		return (NULL);
 	}
 
 	j = job_new();
@@ -196,7 +91,7 @@ request_job_from_spec(struct conn *c, const Futured__JobSpec *s, int *code,
 	}
 	j->priority = s->has_priority ? s->priority : 0;
 	if (request_spec_plain(s))
-		goto link;
+		return (j);
 
 	js = job_spec_own(j);
 	if (s->name != NULL && *s->name != '\0')
@@ -235,11 +130,7 @@ request_job_from_spec(struct conn *c, const Futured__JobSpec *s, int *code,
 		js->nafter = s->n_after;
 	}
 	js->input_from = s->has_input_from ? s->input_from : 0;
-link:
-	if (request_link(c, j, s, code, cause) == -1) {
-		job_unref(j);
-		return (NULL);
-	}
+	js->parent = s->has_parent ? s->parent : 0;
 	return (j);
 }
 
@@ -253,23 +144,9 @@ link:
 static int
 request_system_refuse(struct conn *c, struct job *j, char **cause)
 {
-	const char	*name = j->handler->name;
-
 	if (!settings.system || c->uid == 0)
 		return (0);
-	if (strcmp(name, "exec") == 0 || strcmp(name, "echo") == 0 ||
-	    strcmp(name, "sleep") == 0)
-		return (0);
-	if (strcmp(name, "sha256") == 0) {
-		if (j->spec->nargs == 0)
-			return (0);
-		xasprintf(cause, "sha256 of a file would read it as root: "
-		    "pass its contents as the payload (-D FILE) instead");
-		return (1);
-	}
-	xasprintf(cause, "handler \"%s\" runs inside the system daemon, "
-	    "as root: only root may submit it", name);
-	return (1);
+	return (handler_system_refuse(j, cause));
 }
 
 
@@ -350,6 +227,13 @@ request_submit(struct conn *c, uint64_t reqid, const Futured__SubmitRequest *req
 		free(cause);
 		return;
 	}
+	if (job_link_check(j, 0, &code, &cause) == -1 ||
+	    job_link(j, 0, &code, &cause) == -1) {
+		request_error(c, reqid, code, "%s", cause);
+		free(cause);
+		job_unref(j);
+		return;
+	}
 	if (request_system_refuse(c, j, &cause)) {
 		request_error(c, reqid, FERR_PERM, "%s", cause);
 		free(cause);
@@ -358,8 +242,9 @@ request_submit(struct conn *c, uint64_t reqid, const Futured__SubmitRequest *req
 	}
 	if (sched_user_pending(c->uid) >= settings.max_queued) {
 		request_error(c, reqid, FERR_QUEUE_FULL,
-		    "queue full: %llu jobs queued for uid %lu",
+		    "queue full: %llu job%s queued for uid %lu",
 		    (unsigned long long)sched_user_pending(c->uid),
+		    LOG_PLURAL(sched_user_pending(c->uid)),
 		    (unsigned long)c->uid);
 		job_unref(j);
 		return;
@@ -371,13 +256,7 @@ request_submit(struct conn *c, uint64_t reqid, const Futured__SubmitRequest *req
 		job_unref(j);
 		return;
 	}
-	/* A child of a job already cancelled goes the same way. */
-	if (j->more->parent_job != NULL &&
-	    (j->more->parent_job->state == JOB_CANCELLED ||
-	    j->more->parent_job->state == JOB_TIMED_OUT))
-		job_cancel(j, JOB_CANCELLED, 0, "parent %llu %s",
-		    (unsigned long long)j->spec->parent,
-		    job_state_name(j->more->parent_job->state));
+	job_link_follow(j);
 	if (journal_enabled()) {
 		/* Answered by the flush at the end of this loop turn. */
 		p = request_pending_new(c, reqid, PENDING_SUBMIT);

@@ -3,7 +3,7 @@
  * under every kind.
  */
 
-#include "futured.h"
+#include "futured/handler.h"
 
 static int
 echo_run(struct fut_handler_ctx *ctx)
@@ -32,6 +32,7 @@ const struct fut_handler handler_echo = {
 	.description = "output = payload",
 	.kinds = FUT_HK_ASYNC | FUT_HK_BLOCKING | FUT_HK_CPU,
 	.default_kind = FUT_HK_ASYNC,
+	.flags = FUT_HF_SYSTEM_SAFE,
 	.run = echo_run,
 	.start = echo_start,
 };

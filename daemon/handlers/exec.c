@@ -16,12 +16,32 @@
  * still.  So the loop prepares everything (pipes, file actions,
  * environment) and a few spawner threads make the call; the loop gets
  * the pid back through event_active() and watches the child from then
- * on.  A command that exits before that is kept by child.c
- * (child_expect()).  A command with no payload gets /dev/null, opened
- * once, as its stdin instead of a pipe.
+ * on.  A command that exits before that is kept by the daemon
+ * (fut_handler_expect_child()).  A command with no payload gets
+ * /dev/null, opened once, as its stdin instead of a pipe.
+ *
+ * Commands are limited by descriptors too: each holds up to three of
+ * the daemon's (its pipes) while it runs, six while it is spawned.  The
+ * first exec sizes the number running at once from RLIMIT_NOFILE (which
+ * futured raised to the hard limit), keeping a reserve for clients, the
+ * journal and workers; the others wait their turn in FIFO order, as do
+ * commands that met EMFILE or ENFILE anyway (another part of the daemon
+ * used the descriptors): they are retried when a command ends, or after
+ * EXEC_RETRY_MS, instead of failing.  A waiting command's job counts as
+ * running (it took its kind's slot), so its timeout runs.
+ *
+ * Where the daemon gives jobs cgroups (fut_handler_exec_in()), the
+ * command is spawned through the --exec-in trampoline, which joins the
+ * job's cgroup before the command runs; the SIGKILL of a cancel then
+ * goes to the whole cgroup too (fut_handler_kill_all()), reaching what
+ * left the process group.
+ *
+ * Like any plugin, exec sees the daemon only through futured/handler.h.
  */
 
 #include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -38,13 +58,14 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
-#include "futured.h"
-#include "log.h"
-#include "xmalloc.h"
+#include "futured/handler.h"
 
 #define EXEC_DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
 #define EXEC_SPAWNERS_MIN	4
 #define EXEC_SPAWNERS_MAX	16
+#define EXEC_FDS_PER_COMMAND	4	/* 3 while it runs, 6 in the spawn */
+#define EXEC_FD_RESERVE		64	/* for all but commands, at most */
+#define EXEC_RETRY_MS		100	/* after EMFILE, if nothing ends */
 
 struct exec {
 	struct fut_handler_ctx	*ctx;
@@ -54,6 +75,7 @@ struct exec {
 	struct event		*in_ev, *out_ev, *err_ev;
 	struct event		*kill_ev;	/* SIGKILL after the grace */
 	int			 killed;	/* SIGKILL was sent */
+	int			 waiting;	/* for descriptors: no fds yet */
 
 	/* Until the spawner thread is done with it. */
 	int			 spawning;
@@ -78,6 +100,14 @@ static struct event	 exec_spawn_ev;	/* static: lives as long as we do */
 static int		 exec_spawn_nthreads = -1;	/* -1: not started */
 static int		 exec_devnull = -1;
 
+/* Commands waiting for descriptors; only the loop touches these. */
+static struct exec_list	 exec_waiting = TAILQ_HEAD_INITIALIZER(exec_waiting);
+static unsigned int	 exec_nrunning;	/* commands holding descriptors */
+static unsigned int	 exec_max;	/* of those at once; 0: not sized */
+static struct event	*exec_wake_ev;	/* start waiting commands */
+static int		 exec_starved;	/* logged for this wait, until empty */
+static struct event_base *exec_base;
+
 static void	exec_read(struct exec *, int *, struct event **, int);
 
 static void
@@ -93,6 +123,34 @@ exec_close(int *fd, struct event **ev)
 	}
 }
 
+static struct exec *
+exec_new(struct fut_handler_ctx *ctx)
+{
+	struct exec	*e;
+	int		 i;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return (NULL);
+	e->ctx = ctx;
+	e->in = e->out = e->err = -1;
+	for (i = 0; i < 3; i++)
+		e->child_fd[i] = -1;
+	return (e);
+}
+
+/* Start waiting commands at the next turn of the loop, or in ms. */
+static void
+exec_wake(int ms)
+{
+	struct timeval	 tv;
+
+	if (exec_wake_ev == NULL || TAILQ_EMPTY(&exec_waiting))
+		return;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(exec_wake_ev, &tv);
+}
+
 static void
 exec_free(struct exec *e)
 {
@@ -101,6 +159,10 @@ exec_free(struct exec *e)
 	exec_close(&e->err, &e->err_ev);
 	if (e->kill_ev != NULL)
 		event_free(e->kill_ev);
+	if (!e->waiting) {
+		exec_nrunning--;
+		exec_wake(0);
+	}
 	free(e);
 }
 
@@ -108,10 +170,12 @@ static void
 exec_stdin_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct exec		*e = arg;
-	struct fut_handler_ctx	*ctx = e->ctx;
+	const char		*payload;
+	size_t			 len;
 	ssize_t			 n;
 
-	n = write(e->in, ctx->payload + e->in_off, ctx->payload_len - e->in_off);
+	payload = fut_handler_payload(e->ctx, &len);
+	n = write(e->in, payload + e->in_off, len - e->in_off);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
@@ -120,7 +184,7 @@ exec_stdin_cb(evutil_socket_t fd, short events, void *arg)
 		return;
 	}
 	e->in_off += n;
-	if (e->in_off == ctx->payload_len)
+	if (e->in_off == len)
 		exec_close(&e->in, &e->in_ev);
 }
 
@@ -145,9 +209,9 @@ exec_read(struct exec *e, int *fd, struct event **ev, int is_err)
 			return;
 		}
 		if (is_err)
-			buf_append_tail(&e->ctx->errtail, buf, n);
+			fut_handler_stderr(e->ctx, buf, n);
 		else
-			buf_append(&e->ctx->output, buf, n);
+			(void)fut_handler_output(e->ctx, buf, n);
 	}
 }
 
@@ -172,27 +236,28 @@ exec_reaped(pid_t pid, int status, void *arg)
 {
 	struct exec		*e = arg;
 	struct fut_handler_ctx	*ctx = e->ctx;
-	int			 ok = 0;
+	int			 ok = 0, st;
 
 	if (fut_handler_cancelled(ctx)) {
 		killpg(pid, SIGKILL);
-		job_set_ended(ctx->job, e->killed ? "killed after the grace" :
-		    "terminated");
+		(void)fut_handler_kill_all(ctx);
+		fut_handler_set_ended(ctx, e->killed ?
+		    "killed after the grace" : "terminated");
 	}
 	exec_read(e, &e->out, &e->out_ev, 0);
 	exec_read(e, &e->err, &e->err_ev, 1);
 	if (WIFEXITED(status)) {
-		ctx->exit_status = WEXITSTATUS(status);
-		if (ctx->exit_status == 0)
+		st = WEXITSTATUS(status);
+		fut_handler_set_exit(ctx, st, 0);
+		if (st == 0)
 			ok = 1;
 		else
-			fut_handler_fail(ctx, "exited with status %d",
-			    ctx->exit_status);
+			fut_handler_fail(ctx, "exited with status %d", st);
 	} else if (WIFSIGNALED(status)) {
-		ctx->term_signal = WTERMSIG(status);
-		fut_handler_fail(ctx, "killed by signal %d (%s)%s",
-		    ctx->term_signal, strsignal(ctx->term_signal),
-		    e->killed ? " after the grace" : "");
+		st = WTERMSIG(status);
+		fut_handler_set_exit(ctx, -1, st);
+		fut_handler_fail(ctx, "killed by signal %d (%s)%s", st,
+		    strsignal(st), e->killed ? " after the grace" : "");
 	}
 	exec_free(e);
 	fut_handler_set_data(ctx, NULL);
@@ -208,7 +273,7 @@ exec_resolve(const char *file, char *const *envp)
 	size_t		 i;
 
 	if (strchr(file, '/') != NULL)
-		return (xstrdup(file));
+		return (strdup(file));
 	for (i = 0; envp != NULL && envp[i] != NULL; i++) {
 		if (strncmp(envp[i], "PATH=", 5) == 0) {
 			path = envp[i] + 5;
@@ -219,8 +284,9 @@ exec_resolve(const char *file, char *const *envp)
 		q = strchr(p, ':');
 		if (q == NULL)
 			q = p + strlen(p);
-		xasprintf(&cand, "%.*s%s%s", (int)(q - p), p,
-		    q == p ? "" : "/", file);
+		if (asprintf(&cand, "%.*s%s%s", (int)(q - p), p,
+		    q == p ? "" : "/", file) == -1)
+			return (NULL);
 		if (access(cand, X_OK) == 0)
 			return (cand);
 		free(cand);
@@ -230,40 +296,63 @@ exec_resolve(const char *file, char *const *envp)
 	return (NULL);
 }
 
-/* The command's environment: the job's, plus FUTURED_* entries. */
-static char **
-exec_environ(struct job *j)
-{
-	char	**env;
-	size_t	  n = 0, i, k = 0;
-
-	for (i = 0; j->spec->envp != NULL && j->spec->envp[i] != NULL; i++)
-		n++;
-	env = xcalloc(n + j->spec->nctx + 4, sizeof(*env));
-	for (i = 0; i < n; i++) {
-		if (strncmp(j->spec->envp[i], "FUTURED_", 8) == 0)
-			continue;
-		env[k++] = xstrdup(j->spec->envp[i]);
-	}
-	if (n == 0)
-		env[k++] = xstrdup("PATH=" EXEC_DEFAULT_PATH);
-	xasprintf(&env[k++], "FUTURED_SOCKET=%s", settings.socket_path);
-	xasprintf(&env[k++], "FUTURED_JOB_ID=%llu", (unsigned long long)j->id);
-	for (i = 0; i < j->spec->nctx; i++)
-		xasprintf(&env[k++], "FUTURED_CTX_%s=%s", j->spec->ctx[i].key,
-		    j->spec->ctx[i].value);
-	env[k] = NULL;
-	return (env);
-}
-
 static void
 exec_free_environ(char **env)
 {
 	size_t	 i;
 
+	if (env == NULL)
+		return;
 	for (i = 0; env[i] != NULL; i++)
 		free(env[i]);
 	free(env);
+}
+
+/*
+ * The command's environment: the job's, plus FUTURED_* entries; NULL
+ * when out of memory.
+ */
+static char **
+exec_environ(struct fut_handler_ctx *ctx)
+{
+	char *const	 *envp = fut_handler_env(ctx);
+	const char	 *key, *value, *sock;
+	char		**env;
+	size_t		  n = 0, nctx = 0, i, k = 0;
+
+	for (i = 0; envp != NULL && envp[i] != NULL; i++)
+		n++;
+	while (fut_handler_ctx_entry(ctx, nctx, NULL) != NULL)
+		nctx++;
+	if ((env = calloc(n + nctx + 4, sizeof(*env))) == NULL)
+		return (NULL);
+	for (i = 0; i < n; i++) {
+		if (strncmp(envp[i], "FUTURED_", 8) == 0)
+			continue;
+		if ((env[k++] = strdup(envp[i])) == NULL)
+			goto fail;
+	}
+	if (n == 0 && (env[k++] = strdup("PATH=" EXEC_DEFAULT_PATH)) == NULL)
+		goto fail;
+	if ((sock = fut_handler_socket(ctx)) == NULL)
+		sock = "";
+	if (asprintf(&env[k++], "FUTURED_SOCKET=%s", sock) == -1)
+		goto fail;
+	if (asprintf(&env[k++], "FUTURED_JOB_ID=%llu",
+	    (unsigned long long)fut_handler_job_id(ctx)) == -1)
+		goto fail;
+	for (i = 0; i < nctx; i++) {
+		value = fut_handler_ctx_entry(ctx, i, &key);
+		if (asprintf(&env[k++], "FUTURED_CTX_%s=%s", key, value) == -1)
+			goto fail;
+	}
+	env[k] = NULL;
+	return (env);
+fail:
+	/* A failed asprintf leaves its pointer undefined. */
+	env[k - 1] = NULL;
+	exec_free_environ(env);
+	return (NULL);
 }
 
 static int
@@ -280,32 +369,48 @@ exec_pipe(int fds[2], int ours)
 }
 
 /*
- * argv of the --exec-as trampoline (execas.c) for a --system daemon's
- * job of another user: uid, cwd, program, the environment, then the
- * command's own argv.  The strings are borrowed; free the array only.
+ * argv of the trampoline (execas.c): --exec-in DIR to join the job's
+ * cgroup first, if it has one; then, for a --system daemon's job of
+ * another user, --exec-as with uid, cwd, program and the environment;
+ * then the program and the command's own argv.  The strings are
+ * borrowed; free the array only.
  */
 static char **
-exec_as_argv(struct job *j, const char *prog, char **env, char *uidbuf,
-    char *nbuf, size_t bufsize)
+exec_tramp_argv(struct fut_handler_ctx *ctx, const char *tramp,
+    const char *cgdir, int as_user, const char *prog, char **env,
+    char *uidbuf, char *nbuf, size_t bufsize)
 {
-	char	**argv;
-	size_t	  nenv = 0, i, k = 0;
+	const char	 *cwd = fut_handler_cwd(ctx);
+	char		**argv;
+	size_t		  nenv = 0, nargs = fut_handler_nargs(ctx), i, k = 0;
 
-	while (env[nenv] != NULL)
+	while (as_user && env[nenv] != NULL)
 		nenv++;
-	snprintf(uidbuf, bufsize, "%lu", (unsigned long)j->owner);
+	snprintf(uidbuf, bufsize, "%lu", (unsigned long)fut_handler_owner(ctx));
 	snprintf(nbuf, bufsize, "%zu", nenv);
-	argv = xcalloc(6 + nenv + j->spec->nargs + 1, sizeof(*argv));
-	argv[k++] = (char *)settings.self_exe;
-	argv[k++] = (char *)"--exec-as";
+	if ((argv = calloc(8 + nenv + nargs + 1, sizeof(*argv))) == NULL)
+		return (NULL);
+	argv[k++] = (char *)(uintptr_t)tramp;
+	if (cgdir != NULL) {
+		argv[k++] = (char *)(uintptr_t)"--exec-in";
+		argv[k++] = (char *)(uintptr_t)cgdir;
+	}
+	if (!as_user) {
+		argv[k++] = (char *)(uintptr_t)prog;
+		for (i = 0; i < nargs; i++)
+			argv[k++] = (char *)(uintptr_t)fut_handler_arg(ctx, i);
+		argv[k] = NULL;
+		return (argv);
+	}
+	argv[k++] = (char *)(uintptr_t)"--exec-as";
 	argv[k++] = uidbuf;
-	argv[k++] = j->spec->cwd != NULL ? j->spec->cwd : (char *)"";
-	argv[k++] = (char *)prog;
+	argv[k++] = (char *)(uintptr_t)(cwd != NULL ? cwd : "");
+	argv[k++] = (char *)(uintptr_t)prog;
 	argv[k++] = nbuf;
 	for (i = 0; i < nenv; i++)
 		argv[k++] = env[i];
-	for (i = 0; i < j->spec->nargs; i++)
-		argv[k++] = j->spec->args[i];
+	for (i = 0; i < nargs; i++)
+		argv[k++] = (char *)(uintptr_t)fut_handler_arg(ctx, i);
 	argv[k] = NULL;
 	return (argv);
 }
@@ -373,7 +478,8 @@ exec_spawned(struct exec *e)
 
 	exec_spawned_cleanup(e);
 	if (e->spawn_error != 0) {
-		ctx->exit_status = 127;
+		fut_handler_expect_child_done(ctx);
+		fut_handler_set_exit(ctx, 127, 0);
 		fut_handler_fail(ctx, "exec: %s: %s", e->prog,
 		    strerror(e->spawn_error));
 		free(e->prog);
@@ -382,26 +488,31 @@ exec_spawned(struct exec *e)
 		fut_handler_done(ctx, -1);
 		return;
 	}
-	log_debug("job %llu: exec %s, pid %ld",
-	    (unsigned long long)ctx->job_id, e->prog, (long)e->pid);
+	fut_handler_log(ctx, FUT_LOG_DEBUG, "exec %s, pid %ld", e->prog,
+	    (long)e->pid);
 	free(e->prog);
 	e->prog = NULL;
 
-	e->out_ev = event_new(base, e->out, EV_READ | EV_PERSIST,
+	e->out_ev = event_new(exec_base, e->out, EV_READ | EV_PERSIST,
 	    exec_stdout_cb, e);
 	event_add(e->out_ev, NULL);
-	e->err_ev = event_new(base, e->err, EV_READ | EV_PERSIST,
+	e->err_ev = event_new(exec_base, e->err, EV_READ | EV_PERSIST,
 	    exec_stderr_cb, e);
 	event_add(e->err_ev, NULL);
 	if (e->in != -1) {
-		e->in_ev = event_new(base, e->in, EV_WRITE | EV_PERSIST,
+		e->in_ev = event_new(exec_base, e->in, EV_WRITE | EV_PERSIST,
 		    exec_stdin_cb, e);
 		event_add(e->in_ev, NULL);
 	}
 	if (e->cancel_pending)
 		exec_cancel(ctx);
-	/* Last: if it has exited already, exec_reaped() frees e here. */
-	child_watch(e->pid, exec_reaped, e);
+	/* For a daemon restarted after a crash to end it. */
+	fut_handler_set_process(ctx, e->pid);
+	/*
+	 * Last: if it has exited already, exec_reaped() frees e, and the
+	 * job may be gone, before this returns.
+	 */
+	fut_handler_watch_child(ctx, e->pid, exec_reaped, e);
 }
 
 static void
@@ -416,7 +527,6 @@ exec_spawn_done_cb(evutil_socket_t fd, short events, void *arg)
 	while ((e = TAILQ_FIRST(&done)) != NULL) {
 		TAILQ_REMOVE(&done, e, entry);
 		exec_spawned(e);
-		child_expect_done();
 	}
 }
 
@@ -426,7 +536,7 @@ exec_spawn_done_cb(evutil_socket_t fd, short events, void *arg)
  * none starts, the loop spawns itself, as it always used to.
  */
 static void
-exec_spawn_init(void)
+exec_spawn_init(struct fut_handler_ctx *ctx, struct event_base *evb)
 {
 	pthread_t	 t;
 	sigset_t	 all, old;
@@ -434,12 +544,13 @@ exec_spawn_init(void)
 	int		 i, error;
 
 	exec_spawn_nthreads = 0;
+	exec_base = evb;
 	n = sysconf(_SC_NPROCESSORS_ONLN);
 	if (n < EXEC_SPAWNERS_MIN)
 		n = EXEC_SPAWNERS_MIN;
 	if (n > EXEC_SPAWNERS_MAX)
 		n = EXEC_SPAWNERS_MAX;
-	if (event_assign(&exec_spawn_ev, base, -1, 0, exec_spawn_done_cb,
+	if (event_assign(&exec_spawn_ev, evb, -1, 0, exec_spawn_done_cb,
 	    NULL) == -1)
 		return;
 	sigfillset(&all);
@@ -447,8 +558,8 @@ exec_spawn_init(void)
 	for (i = 0; i < n; i++) {
 		error = pthread_create(&t, NULL, exec_spawn_main, NULL);
 		if (error != 0) {
-			log_warnx("%s: pthread_create: %s", __func__,
-			    strerror(error));
+			fut_handler_log(ctx, FUT_LOG_WARN,
+			    "exec: pthread_create: %s", strerror(error));
 			break;
 		}
 		pthread_detach(t);
@@ -466,70 +577,84 @@ exec_stdin_null(void)
 	return (exec_devnull);
 }
 
-static int
-exec_start(struct fut_handler_ctx *ctx)
+/* Close what exec_start() opened before it failed. */
+static void
+exec_start_unwind(int in[2], int out[2], int err[2])
 {
-	struct job	*j = ctx->job;
+	int	 i;
+
+	for (i = 0; i < 2; i++) {
+		if (in[1] != -1 && in[i] != -1)
+			close(in[i]);
+		if (out[i] != -1)
+			close(out[i]);
+		if (err[i] != -1)
+			close(err[i]);
+	}
+}
+
+/*
+ * Start the command: 0 started, -1 failed (fut_handler_fail() called),
+ * 1 out of descriptors (nothing kept: try again later).
+ */
+static int
+exec_launch(struct fut_handler_ctx *ctx)
+{
 	struct exec	*e;
 	struct stat	 sb;
 	sigset_t	 all, none;
 	int		 in[2], out[2], err[2];
+	const char	*cwd = fut_handler_cwd(ctx), *exec_as, *exec_in;
+	const char	*cgdir = NULL;
 	char		*prog;
 	static char	*noenv[] = { NULL };
-	size_t		 i;
-	int		 as_user;
+	size_t		 i, nargs = fut_handler_nargs(ctx), plen;
 
-	if (ctx->nargs == 0) {
-		fut_handler_fail(ctx, "exec: no command given");
-		return (-1);
-	}
-	/* Someone else's job in a --system daemon: run it as them. */
-	as_user = settings.system && j->owner != geteuid();
-	/* as_user: the trampoline enters cwd with the user's rights. */
-	if (!as_user && j->spec->cwd != NULL &&
-	    (stat(j->spec->cwd, &sb) == -1 || !S_ISDIR(sb.st_mode))) {
+	exec_as = fut_handler_exec_as(ctx);
+	/* exec_as: the trampoline enters cwd with the user's rights. */
+	if (exec_as == NULL && cwd != NULL &&
+	    (stat(cwd, &sb) == -1 || !S_ISDIR(sb.st_mode))) {
 		fut_handler_fail(ctx, "exec: working directory %s: %s",
-		    j->spec->cwd, errno != 0 ? strerror(errno) : "not a directory");
+		    cwd, errno != 0 ? strerror(errno) : "not a directory");
 		return (-1);
 	}
-	if ((prog = exec_resolve(ctx->args[0], j->spec->envp)) == NULL) {
-		ctx->exit_status = 127;
+	errno = 0;
+	if ((prog = exec_resolve(fut_handler_arg(ctx, 0),
+	    fut_handler_env(ctx))) == NULL) {
+		if (errno == ENOMEM) {
+			fut_handler_fail(ctx, "exec: out of memory");
+			return (-1);
+		}
+		fut_handler_set_exit(ctx, 127, 0);
 		fut_handler_fail(ctx, "exec: %s: command not found",
-		    ctx->args[0]);
+		    fut_handler_arg(ctx, 0));
 		return (-1);
 	}
 	/* No payload: /dev/null, a pipe only if it cannot be opened. */
-	in[0] = in[1] = -1;
-	if (ctx->payload_len == 0)
+	in[0] = in[1] = out[0] = out[1] = err[0] = err[1] = -1;
+	(void)fut_handler_payload(ctx, &plen);
+	if (plen == 0)
 		in[0] = exec_stdin_null();
-	if (in[0] == -1 && exec_pipe(in, 1) == -1) {
-		fut_handler_fail(ctx, "exec: pipe: %s", strerror(errno));
-		free(prog);
-		return (-1);
-	}
-	if (exec_pipe(out, 0) == -1) {
-		fut_handler_fail(ctx, "exec: pipe: %s", strerror(errno));
-		if (in[1] != -1) {
-			close(in[0]);
-			close(in[1]);
+	if ((in[0] == -1 && exec_pipe(in, 1) == -1) ||
+	    exec_pipe(out, 0) == -1 || exec_pipe(err, 0) == -1) {
+		if (errno == EMFILE || errno == ENFILE) {
+			exec_start_unwind(in, out, err);
+			free(prog);
+			return (1);
 		}
-		free(prog);
-		return (-1);
-	}
-	if (exec_pipe(err, 0) == -1) {
 		fut_handler_fail(ctx, "exec: pipe: %s", strerror(errno));
-		if (in[1] != -1) {
-			close(in[0]);
-			close(in[1]);
-		}
-		close(out[0]);
-		close(out[1]);
+		exec_start_unwind(in, out, err);
 		free(prog);
 		return (-1);
 	}
 
-	e = xcalloc(1, sizeof(*e));
-	e->ctx = ctx;
+	if ((e = exec_new(ctx)) == NULL) {
+		fut_handler_fail(ctx, "exec: out of memory");
+		exec_start_unwind(in, out, err);
+		free(prog);
+		return (-1);
+	}
+	exec_nrunning++;
 	e->in = in[1];
 	e->out = out[0];
 	e->err = err[0];
@@ -548,8 +673,8 @@ exec_start(struct fut_handler_ctx *ctx)
 	posix_spawn_file_actions_addclosefrom_np(&e->fa, STDERR_FILENO + 1);
 #endif
 #ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCHDIR_NP
-	if (j->spec->cwd != NULL && !as_user)
-		posix_spawn_file_actions_addchdir_np(&e->fa, j->spec->cwd);
+	if (cwd != NULL && exec_as == NULL)
+		posix_spawn_file_actions_addchdir_np(&e->fa, cwd);
 #endif
 	posix_spawnattr_init(&e->attr);
 	sigfillset(&all);
@@ -560,30 +685,45 @@ exec_start(struct fut_handler_ctx *ctx)
 	posix_spawnattr_setflags(&e->attr, POSIX_SPAWN_SETPGROUP |
 	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 
-	e->env = exec_environ(j);
-	if (as_user) {
-		/* The trampoline is root until it drops: no environment. */
-		e->argv = exec_as_argv(j, prog, e->env, e->uidbuf, e->nbuf,
-		    sizeof(e->uidbuf));
-		e->path = settings.self_exe;
-		e->spawn_env = noenv;
-	} else {
-		e->argv = xcalloc(ctx->nargs + 1, sizeof(*e->argv));
-		for (i = 0; i < ctx->nargs; i++)
-			e->argv[i] = ctx->args[i];
-		e->path = prog;
-		e->spawn_env = e->env;
+	exec_in = fut_handler_exec_in(ctx, &cgdir);
+	if ((e->env = exec_environ(ctx)) != NULL) {
+		if (exec_as != NULL) {
+			/* The trampoline is root until it drops: no env. */
+			e->argv = exec_tramp_argv(ctx, exec_as, cgdir, 1, prog,
+			    e->env, e->uidbuf, e->nbuf, sizeof(e->uidbuf));
+			e->path = exec_as;
+			e->spawn_env = noenv;
+		} else if (exec_in != NULL) {
+			e->argv = exec_tramp_argv(ctx, exec_in, cgdir, 0, prog,
+			    e->env, e->uidbuf, e->nbuf, sizeof(e->uidbuf));
+			e->path = exec_in;
+			e->spawn_env = e->env;
+		} else if ((e->argv = calloc(nargs + 1,
+		    sizeof(*e->argv))) != NULL) {
+			for (i = 0; i < nargs; i++)
+				e->argv[i] = (char *)(uintptr_t)
+				    fut_handler_arg(ctx, i);
+			e->path = prog;
+			e->spawn_env = e->env;
+		}
+	}
+	if (e->argv == NULL) {
+		fut_handler_fail(ctx, "exec: out of memory");
+		exec_spawned_cleanup(e);
+		free(e->prog);
+		exec_free(e);
+		return (-1);
 	}
 	fut_handler_set_data(ctx, e);
 
 	if (exec_spawn_nthreads == -1)
-		exec_spawn_init();
+		exec_spawn_init(ctx, fut_handler_base(ctx));
 	if (exec_spawn_nthreads == 0) {
 		exec_spawn(e);
 		if (e->spawn_error != 0) {
 			/* Fail through start's return, not done(). */
 			fut_handler_set_data(ctx, NULL);
-			ctx->exit_status = 127;
+			fut_handler_set_exit(ctx, 127, 0);
 			fut_handler_fail(ctx, "exec: %s: %s", prog,
 			    strerror(e->spawn_error));
 			e->spawn_error = 0;
@@ -596,7 +736,7 @@ exec_start(struct fut_handler_ctx *ctx)
 		return (0);
 	}
 	e->spawning = 1;
-	child_expect();
+	fut_handler_expect_child(ctx);
 	pthread_mutex_lock(&exec_spawn_lock);
 	TAILQ_INSERT_TAIL(&exec_spawn_todo, e, entry);
 	pthread_cond_signal(&exec_spawn_cond);
@@ -604,15 +744,142 @@ exec_start(struct fut_handler_ctx *ctx)
 	return (0);
 }
 
+/* Queue a command until descriptors free up; -1 when out of memory. */
+static int
+exec_wait(struct fut_handler_ctx *ctx, int head)
+{
+	struct exec	*e;
+
+	if ((e = exec_new(ctx)) == NULL) {
+		fut_handler_fail(ctx, "exec: out of memory");
+		return (-1);
+	}
+	e->waiting = 1;
+	if (head)
+		TAILQ_INSERT_HEAD(&exec_waiting, e, entry);
+	else
+		TAILQ_INSERT_TAIL(&exec_waiting, e, entry);
+	fut_handler_set_data(ctx, e);
+	return (0);
+}
+
+/* Out of descriptors with commands to start: say so once per wait. */
+static void
+exec_starving(struct fut_handler_ctx *ctx, int emfile)
+{
+	if (exec_starved)
+		return;
+	exec_starved = 1;
+	if (emfile)
+		fut_handler_log(ctx, FUT_LOG_WARN, "exec: out of descriptors "
+		    "with %u commands running: the others wait their turn",
+		    exec_nrunning);
+	else
+		fut_handler_log(ctx, FUT_LOG_INFO, "exec: the descriptors "
+		    "allow %u commands at once: the others wait their turn",
+		    exec_max);
+}
+
+static void
+exec_wake_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct fut_handler_ctx	*ctx;
+	struct exec		*w;
+	int			 rv;
+
+	while ((w = TAILQ_FIRST(&exec_waiting)) != NULL &&
+	    exec_nrunning < exec_max) {
+		TAILQ_REMOVE(&exec_waiting, w, entry);
+		ctx = w->ctx;
+		fut_handler_set_data(ctx, NULL);
+		rv = exec_launch(ctx);
+		if (rv == 1) {
+			/* Still none: first in line again, retried later. */
+			TAILQ_INSERT_HEAD(&exec_waiting, w, entry);
+			fut_handler_set_data(ctx, w);
+			exec_starving(ctx, 1);
+			exec_wake(EXEC_RETRY_MS);
+			return;
+		}
+		free(w);
+		if (rv == -1)
+			fut_handler_done(ctx, -1);
+	}
+	if (TAILQ_EMPTY(&exec_waiting))
+		exec_starved = 0;
+}
+
+/*
+ * How many commands the descriptors allow at once: what the limit
+ * leaves after a reserve, EXEC_FDS_PER_COMMAND each.
+ */
+static void
+exec_size(struct fut_handler_ctx *ctx)
+{
+	struct rlimit	 rl;
+	rlim_t		 n = 1024, reserve;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		n = rl.rlim_cur == RLIM_INFINITY ? 1048576 : rl.rlim_cur;
+	reserve = n / 2 < EXEC_FD_RESERVE ? n / 2 : EXEC_FD_RESERVE;
+	n = (n - reserve) / EXEC_FDS_PER_COMMAND;
+	if (n > 1000000)
+		n = 1000000;
+	exec_max = n > 0 ? (unsigned int)n : 1;
+	exec_base = fut_handler_base(ctx);
+	exec_wake_ev = evtimer_new(exec_base, exec_wake_cb, NULL);
+	fut_handler_log(ctx, FUT_LOG_DEBUG, "exec: at most %u commands at once",
+	    exec_max);
+}
+
+static int
+exec_start(struct fut_handler_ctx *ctx)
+{
+	int	 rv;
+
+	if (fut_handler_nargs(ctx) == 0) {
+		fut_handler_fail(ctx, "exec: no command given");
+		return (-1);
+	}
+	if (exec_max == 0)
+		exec_size(ctx);
+	/* Behind those already waiting: first come, first served. */
+	if (!TAILQ_EMPTY(&exec_waiting) || exec_nrunning >= exec_max) {
+		exec_starving(ctx, 0);
+		return (exec_wait(ctx, 0));
+	}
+	if ((rv = exec_launch(ctx)) != 1)
+		return (rv);
+	exec_starving(ctx, 1);
+	if (exec_wait(ctx, 0) == -1)
+		return (-1);
+	exec_wake(EXEC_RETRY_MS);
+	return (0);
+}
+
+/* A waiting command cancelled: it ends at the next turn of the loop. */
+static void
+exec_wait_cancel_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct exec		*e = arg;
+	struct fut_handler_ctx	*ctx = e->ctx;
+
+	fut_handler_set_ended(ctx, "cancelled while waiting for descriptors");
+	fut_handler_set_data(ctx, NULL);
+	exec_free(e);
+	fut_handler_done(ctx, -1);
+}
+
 static void
 exec_kill_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct exec	*e = arg;
 
-	log_info("job %llu: still running after the grace, killing",
-	    (unsigned long long)e->ctx->job_id);
+	fut_handler_log(e->ctx, FUT_LOG_INFO,
+	    "still running after the grace, killing");
 	e->killed = 1;
 	killpg(e->pid, SIGKILL);
+	(void)fut_handler_kill_all(e->ctx);
 }
 
 static void
@@ -620,23 +887,33 @@ exec_cancel(struct fut_handler_ctx *ctx)
 {
 	struct exec	*e = fut_handler_data(ctx);
 	struct timeval	 tv;
+	int64_t		 grace_ms = fut_handler_grace_ms(ctx);
 
 	if (e == NULL || e->kill_ev != NULL)
 		return;
+	if (e->waiting) {
+		/* done() is for later: cancel() must not call it. */
+		TAILQ_REMOVE(&exec_waiting, e, entry);
+		e->kill_ev = evtimer_new(exec_base, exec_wait_cancel_cb, e);
+		tv.tv_sec = tv.tv_usec = 0;
+		evtimer_add(e->kill_ev, &tv);
+		return;
+	}
 	if (e->spawning) {
 		/* No pid yet: exec_spawned() comes back here. */
 		e->cancel_pending = 1;
 		return;
 	}
-	if (ctx->grace_ms <= 0) {
+	if (grace_ms <= 0) {
 		e->killed = 1;
 		killpg(e->pid, SIGKILL);
+		(void)fut_handler_kill_all(ctx);
 		return;
 	}
 	killpg(e->pid, SIGTERM);
-	e->kill_ev = evtimer_new(base, exec_kill_cb, e);
-	tv.tv_sec = ctx->grace_ms / 1000;
-	tv.tv_usec = (ctx->grace_ms % 1000) * 1000;
+	e->kill_ev = evtimer_new(exec_base, exec_kill_cb, e);
+	tv.tv_sec = grace_ms / 1000;
+	tv.tv_usec = (grace_ms % 1000) * 1000;
 	evtimer_add(e->kill_ev, &tv);
 }
 
@@ -645,8 +922,8 @@ const struct fut_handler handler_exec = {
 	.name = "exec",
 	.description = "run ARGs as a command; payload to stdin, output = stdout",
 	.kinds = FUT_HK_ASYNC | FUT_HK_BLOCKING | FUT_HK_CPU,
-	.default_kind = FUT_HK_ASYNC,
-	.flags = FUT_HF_LOOP,
+	.default_kind = FUT_HK_CPU,
+	.flags = FUT_HF_LOOP | FUT_HF_SYSTEM_SAFE,
 	.start = exec_start,
 	.cancel = exec_cancel,
 };

@@ -4,8 +4,9 @@
  * (sha256sum's digest column).  The digest is OpenSSL's EVP; a file is
  * read in 64 KiB chunks, checking for a cancel between them.
  *
- * A relative file name is resolved against the worker's (the daemon's)
- * directory: the job's cwd does not reach the handler.
+ * A relative file name means the submitter's directory, as it would in
+ * the submitter's shell: it is opened relative to the job's cwd (the
+ * daemon's, /, when the client sent none).
  */
 
 #include <sys/types.h>
@@ -23,6 +24,7 @@
 #define SHA256_CHUNK	(64 * 1024)
 
 static int	sha256_run(struct fut_handler_ctx *);
+static int	sha256_system_check(struct fut_handler_ctx *);
 
 const struct fut_handler handler_sha256 = {
 	FUT_HANDLER_ABI,
@@ -30,23 +32,46 @@ const struct fut_handler handler_sha256 = {
 	"hex SHA-256 of the payload, or of the file named in ARG",
 	FUT_HK_BLOCKING | FUT_HK_CPU,
 	FUT_HK_CPU,
-	0,
+	FUT_HF_SYSTEM_SAFE,
 	sha256_run,
 	NULL,
-	NULL
+	NULL,
+	sha256_system_check
 };
+
+/* A FILE argument would be read with root's rights. */
+static int
+sha256_system_check(struct fut_handler_ctx *ctx)
+{
+	if (fut_handler_nargs(ctx) == 0)
+		return (0);
+	fut_handler_fail(ctx, "sha256 of a file would read it as root: "
+	    "pass its contents as the payload (-D FILE) instead");
+	return (-1);
+}
 
 /* Hash the file at path into md; -1 after fut_handler_fail(). */
 static int
 sha256_file(struct fut_handler_ctx *ctx, EVP_MD_CTX *md, const char *path)
 {
-	uint8_t	*buf;
-	ssize_t	 n;
-	int	 fd, rv = -1;
+	const char	*cwd = fut_handler_cwd(ctx);
+	uint8_t		*buf;
+	ssize_t		 n;
+	int		 dfd = AT_FDCWD, fd, rv = -1;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		fut_handler_fail(ctx, "cannot open %s: %s", path,
+	if (path[0] != '/' && cwd != NULL &&
+	    (dfd = open(cwd, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		fut_handler_fail(ctx, "cannot open %s: %s", cwd,
 		    strerror(errno));
+		return (-1);
+	}
+	fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
+	if (dfd != AT_FDCWD)
+		close(dfd);
+	if (fd == -1) {
+		fut_handler_fail(ctx, "cannot open %s%s%s: %s",
+		    dfd != AT_FDCWD ? cwd : "", dfd != AT_FDCWD ? "/" : "",
+		    path, strerror(errno));
 		return (-1);
 	}
 	if ((buf = malloc(SHA256_CHUNK)) == NULL) {

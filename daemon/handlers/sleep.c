@@ -6,7 +6,7 @@
 
 #include <event2/event.h>
 
-#include "futured.h"
+#include "futured/handler.h"
 #include "duration.h"
 
 static void
@@ -65,6 +65,7 @@ const struct fut_handler handler_sleep = {
 	.description = "finish after the duration in ARG",
 	.kinds = FUT_HK_ASYNC,
 	.default_kind = FUT_HK_ASYNC,
+	.flags = FUT_HF_SYSTEM_SAFE,
 	.start = sleep_start,
 	.cancel = sleep_cancel,
 };

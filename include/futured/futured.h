@@ -165,6 +165,265 @@ int		 fut_client_fd(struct fut_client *);
 /** ... and call this when it is readable.  0, or < 0 on a lost connection. */
 int		 fut_client_dispatch(struct fut_client *);
 
+/*
+ * Job infos, lists and the daemon's other answers.  Each call below asks
+ * the daemon once and returns a snapshot the caller owns and frees; a
+ * snapshot is immutable, so its accessors may run on any thread without
+ * a lock.  Strings and bytes it returns live as long as the snapshot.
+ */
+struct fut_info;
+struct fut_infos;
+struct fut_cancels;
+struct fut_handlers;
+struct fut_stats;
+struct fut_group;
+struct fut_watch;
+struct fut_event;
+
+/** The library's version (a static string). */
+const char	*fut_version(void);
+/** The protocol version the library speaks. */
+unsigned int	 fut_protocol_version(void);
+/** "waiting" ... "timed_out", as futurectl prints them; static. */
+const char	*fut_state_name(enum fut_state);
+/** "async", "blocking" or "cpu"; static. */
+const char	*fut_kind_name(enum fut_kind);
+
+/** Fields a job info may lack; see fut_info_has(). */
+enum fut_field {
+	FUT_FIELD_KIND,
+	FUT_FIELD_PROGRESS,
+	FUT_FIELD_EXIT_STATUS,
+	FUT_FIELD_SIGNAL,
+	FUT_FIELD_OUTPUT,
+	FUT_FIELD_OUTPUT_TRUNCATED,
+	FUT_FIELD_STDERR,
+	FUT_FIELD_SUBMITTED,
+	FUT_FIELD_STARTED,
+	FUT_FIELD_FINISHED,
+	FUT_FIELD_ATTEMPTS,
+	FUT_FIELD_RETRIES,
+	FUT_FIELD_PARENT,
+	FUT_FIELD_PRIORITY,
+	FUT_FIELD_OUTPUT_SIZE
+};
+
+/**
+ * A job as it is now (no output): 0 with *out set, or < 0 (FUT_ENOTFOUND
+ * for no such job of the caller's).  Free with fut_info_free().
+ */
+int		 fut_status(struct fut_client *, uint64_t id,
+		    struct fut_info **out);
+/** A finished job with its output; FUT_ENOTREADY if not finished. */
+int		 fut_result(struct fut_client *, uint64_t id,
+		    struct fut_info **out);
+void		 fut_info_free(struct fut_info *);
+/** 1 if the info carries the field, else 0. */
+int		 fut_info_has(const struct fut_info *, enum fut_field);
+uint64_t	 fut_info_id(const struct fut_info *);
+enum fut_state	 fut_info_state(const struct fut_info *);
+enum fut_kind	 fut_info_kind(const struct fut_info *);
+/** Strings are NULL when absent. */
+const char	*fut_info_handler(const struct fut_info *);
+const char	*fut_info_name(const struct fut_info *);
+const char	*fut_info_group(const struct fut_info *);
+/** 0 to 1. */
+double		 fut_info_progress(const struct fut_info *);
+const char	*fut_info_progress_msg(const struct fut_info *);
+/** -1 if the job is no command that exited. */
+int		 fut_info_exit_status(const struct fut_info *);
+/** 0 if no signal ended it. */
+int		 fut_info_signal(const struct fut_info *);
+/** The job's error message, and its FUT_E* code (FUT_OK if none). */
+const char	*fut_info_error(const struct fut_info *);
+int		 fut_info_error_code(const struct fut_info *);
+/** How a final job ended, in words ("exited", "terminated", ...). */
+const char	*fut_info_ended(const struct fut_info *);
+/** The output; NULL when the info carries none (see FUT_FIELD_OUTPUT). */
+const void	*fut_info_output(const struct fut_info *, size_t *len);
+int		 fut_info_output_truncated(const struct fut_info *);
+/** Bytes of output the daemon keeps for the job. */
+uint64_t	 fut_info_output_size(const struct fut_info *);
+const void	*fut_info_stderr(const struct fut_info *, size_t *len);
+/** Milliseconds since the epoch; 0 when not (yet) known. */
+int64_t		 fut_info_submitted_ms(const struct fut_info *);
+int64_t		 fut_info_started_ms(const struct fut_info *);
+int64_t		 fut_info_finished_ms(const struct fut_info *);
+unsigned int	 fut_info_attempts(const struct fut_info *);
+/** Attempts allowed after the first. */
+unsigned int	 fut_info_retries(const struct fut_info *);
+/** The parent job, 0 if none. */
+uint64_t	 fut_info_parent(const struct fut_info *);
+int		 fut_info_priority(const struct fut_info *);
+size_t		 fut_info_nargs(const struct fut_info *);
+const char	*fut_info_arg(const struct fut_info *, size_t);
+size_t		 fut_info_nctx(const struct fut_info *);
+/** The i-th context entry's key; its value in *value. */
+const char	*fut_info_ctx(const struct fut_info *, size_t,
+		    const char **value);
+
+size_t		 fut_infos_count(const struct fut_infos *);
+const struct fut_info *fut_infos_at(const struct fut_infos *, size_t);
+void		 fut_infos_free(struct fut_infos *);
+
+/**
+ * The caller's jobs, oldest first, without output: all of them, or
+ * those in state (-1: any) and of group (NULL: any).
+ */
+int		 fut_list(struct fut_client *, int state, const char *group,
+		    struct fut_infos **out);
+
+#define FUT_WAIT_ANY	0x1	/**< done when the first job is final */
+#define FUT_WAIT_OUTPUT	0x2	/**< the infos carry the output */
+/**
+ * Wait for jobs by id, or for every job of a group (ids NULL, n 0): 0
+ * when done, FUT_ETIMEDOUT when timeout_ms (-1: none) ran out first; in
+ * both cases *out holds the jobs' infos in request order.  With
+ * FUT_WAIT_ANY, *first (if not NULL) is the id that finished first.
+ * Other errors < 0, *out NULL.
+ */
+int		 fut_wait_jobs(struct fut_client *, const uint64_t *ids,
+		    size_t n, const char *group, unsigned int flags,
+		    int64_t timeout_ms, struct fut_infos **out,
+		    uint64_t *first);
+/** fut_wait_jobs() for a group. */
+int		 fut_wait_group(struct fut_client *, const char *group,
+		    int64_t timeout_ms, struct fut_infos **out);
+
+/**
+ * Cancel jobs by id, or every unfinished job of a group (ids NULL, n 0);
+ * grace_ms is a command's time between SIGTERM and SIGKILL (-1: the
+ * daemon's).  *out gets one outcome per job; see fut_cancels_get().  An
+ * id of no job of the caller's refuses the whole request: FUT_ENOTFOUND,
+ * the unknown ids named in fut_client_error(), nothing cancelled.
+ */
+int		 fut_cancel_jobs(struct fut_client *, const uint64_t *ids,
+		    size_t n, const char *group, int64_t grace_ms,
+		    struct fut_cancels **out);
+size_t		 fut_cancels_count(const struct fut_cancels *);
+/**
+ * Outcome i: the job's id, whether the cancel took effect and the state
+ * after it.  Returns FUT_OK, or FUT_EINVAL past the last outcome.
+ */
+int		 fut_cancels_get(const struct fut_cancels *, size_t,
+		    uint64_t *id, int *took_effect, int *state);
+void		 fut_cancels_free(struct fut_cancels *);
+
+/** The handlers the daemon has. */
+int		 fut_handlers(struct fut_client *, struct fut_handlers **out);
+size_t		 fut_handlers_count(const struct fut_handlers *);
+const char	*fut_handlers_name(const struct fut_handlers *, size_t);
+/** NULL if none. */
+const char	*fut_handlers_description(const struct fut_handlers *,
+		    size_t);
+/** The kinds handler i accepts: a mask of 1 << enum fut_kind. */
+unsigned int	 fut_handlers_kinds(const struct fut_handlers *, size_t);
+enum fut_kind	 fut_handlers_default_kind(const struct fut_handlers *,
+		    size_t);
+void		 fut_handlers_free(struct fut_handlers *);
+
+/** Counters of fut_stats_get(), per kind. */
+enum fut_stat {
+	FUT_STAT_WAITING,
+	FUT_STAT_QUEUED,
+	FUT_STAT_RUNNING,
+	FUT_STAT_SUCCEEDED,
+	FUT_STAT_FAILED,
+	FUT_STAT_CANCELLED,
+	FUT_STAT_TIMED_OUT,
+	FUT_STAT_POOL_SIZE,
+	FUT_STAT_POOL_BUSY
+};
+/** The daemon's counters. */
+int		 fut_stats(struct fut_client *, struct fut_stats **out);
+int64_t		 fut_stats_uptime_ms(const struct fut_stats *);
+uint64_t	 fut_stats_jobs_total(const struct fut_stats *);
+unsigned int	 fut_stats_connections(const struct fut_stats *);
+/** NULL if the daemon did not say. */
+const char	*fut_stats_server_version(const struct fut_stats *);
+/** The kinds counted, in the daemon's order, and their counters. */
+size_t		 fut_stats_nkinds(const struct fut_stats *);
+enum fut_kind	 fut_stats_kind(const struct fut_stats *, size_t);
+uint64_t	 fut_stats_get(const struct fut_stats *, size_t,
+		    enum fut_stat);
+void		 fut_stats_free(struct fut_stats *);
+
+/** Counters of fut_group_count(). */
+enum fut_group_counter {
+	FUT_GROUP_JOBS,
+	FUT_GROUP_RUNNING,
+	FUT_GROUP_PENDING,	/**< waiting or queued */
+	FUT_GROUP_SUCCEEDED,
+	FUT_GROUP_FAILED	/**< failed, cancelled or timed out */
+};
+/**
+ * Create or configure a group of the caller's: fail_fast 0 or 1 (-1:
+ * leave it), parallel the most jobs running at once (0: no limit, -1:
+ * leave it).  *out (if not NULL) gets the group as it now is.
+ */
+int		 fut_group_set(struct fut_client *, const char *name,
+		    int fail_fast, int64_t parallel, struct fut_group **out);
+const char	*fut_group_name(const struct fut_group *);
+int		 fut_group_fail_fast(const struct fut_group *);
+unsigned int	 fut_group_parallel(const struct fut_group *);
+/** 1 if this call created the group. */
+int		 fut_group_created(const struct fut_group *);
+uint64_t	 fut_group_count(const struct fut_group *,
+		    enum fut_group_counter);
+void		 fut_group_free(struct fut_group *);
+
+/**
+ * Ask the daemon for its version (copied into version, len bytes at
+ * most, NUL-terminated) and the protocol version it speaks; either may
+ * be NULL.
+ */
+int		 fut_ping(struct fut_client *, char *version, size_t len,
+		    unsigned int *protocol);
+
+#define FUT_WATCH_PROGRESS	0x1	/**< state and progress, no output */
+/**
+ * Follow a job: a stream of events, the first with the job as it is,
+ * then one on each change of state or progress and as its output grows,
+ * the last final.  fut_watch_add() follows more jobs in the same stream.
+ * NULL on failure (fut_client_error() says why); an unknown id is
+ * reported by fut_watch_next().
+ */
+struct fut_watch *fut_watch_open(struct fut_client *, uint64_t id,
+		    unsigned int flags);
+int		 fut_watch_add(struct fut_watch *, uint64_t id);
+/**
+ * The next event: 1 with *ev set (free it with fut_event_free()), 0 when
+ * every job watched has had its final event, FUT_ETIMEDOUT when
+ * timeout_ms (-1: none) ran out, or the error that ended one job's
+ * stream (FUT_ENOTFOUND, FUT_ECONN, ...; the others go on).
+ */
+int		 fut_watch_next(struct fut_watch *, int64_t timeout_ms,
+		    struct fut_event **ev);
+/**
+ * The callback form, for an event loop: cb(ev, 0, arg) for each event,
+ * or cb(NULL, err, arg) when a job's stream ends in an error.  It runs
+ * as done-callbacks do (inside fut_client_dispatch() or any call that
+ * read from the connection, no lock held); ev is the library's and valid
+ * during the call only.  A callback may close its watch.
+ */
+struct fut_watch *fut_watch_start(struct fut_client *, uint64_t id,
+		    unsigned int flags,
+		    void (*cb)(const struct fut_event *, int, void *),
+		    void *arg);
+/** 1 while some job watched has not had its final event. */
+int		 fut_watch_active(struct fut_watch *);
+/** Stop following; events still queued are dropped. */
+void		 fut_watch_close(struct fut_watch *);
+
+uint64_t	 fut_event_id(const struct fut_event *);
+/** The job's state and progress; never its output (see below). */
+const struct fut_info *fut_event_info(const struct fut_event *);
+/** Output since the previous event, NULL if none. */
+const void	*fut_event_output(const struct fut_event *, size_t *len);
+/** 1 for the job's last event. */
+int		 fut_event_final(const struct fut_event *);
+void		 fut_event_free(struct fut_event *);
+
 #ifdef __cplusplus
 }
 #endif

@@ -27,6 +27,8 @@
 #ifndef FUTURED_HANDLER_H
 #define FUTURED_HANDLER_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,7 +41,7 @@ extern "C" {
  * futured refuses a handler whose abi differs from its own; abi stays
  * the first member of struct fut_handler so that it can always be read.
  */
-#define FUT_HANDLER_ABI		1
+#define FUT_HANDLER_ABI		2
 
 /** Kind bits for fut_handler.kinds. */
 #define FUT_HK_ASYNC		0x1
@@ -52,6 +54,13 @@ extern "C" {
  * it counts against.  exec uses it: its work is a child process.
  */
 #define FUT_HF_LOOP		0x1
+/**
+ * fut_handler.flags: any user may submit it to a --system daemon, which
+ * runs as root: the handler does nothing with root's rights on a user's
+ * behalf (exec runs the command as its owner).  Without it only root
+ * may.  system_check() may still refuse a job by its arguments.
+ */
+#define FUT_HF_SYSTEM_SAFE	0x2
 
 struct event_base;
 struct fut_handler_ctx;
@@ -69,6 +78,13 @@ struct fut_handler {
 	int		(*start)(struct fut_handler_ctx *);
 	/** Async kind: undo start(); may be NULL if nothing to undo. */
 	void		(*cancel)(struct fut_handler_ctx *);
+	/**
+	 * FUT_HF_SYSTEM_SAFE: at submit to a --system daemon by another
+	 * user than root, -1 after fut_handler_fail() refuses the job
+	 * (the message goes to the client); may be NULL.  On the loop,
+	 * before the job is accepted: only the spec accessors answer.
+	 */
+	int		(*system_check)(struct fut_handler_ctx *);
 };
 
 /**
@@ -150,6 +166,104 @@ void		 fut_handler_done(struct fut_handler_ctx *, int status);
 /** Private data a loop handler keeps between start() and done/cancel. */
 void		 fut_handler_set_data(struct fut_handler_ctx *, void *);
 void		*fut_handler_data(struct fut_handler_ctx *);
+
+/*
+ * What a handler that runs commands needs (exec is one; see
+ * futured-handlers(7)).  Everything below but the logging call is for
+ * loop handlers, on the loop's thread.
+ */
+
+/** The submitter's working directory, or NULL if it sent none. */
+const char	*fut_handler_cwd(struct fut_handler_ctx *);
+/**
+ * The job's environment, a NULL-terminated KEY=VALUE list, or NULL when
+ * the client sent none.
+ */
+char *const	*fut_handler_env(struct fut_handler_ctx *);
+/** Context entry i (0 up), its key in *key; NULL past the last. */
+const char	*fut_handler_ctx_entry(struct fut_handler_ctx *, size_t i,
+		    const char **key);
+/** The uid of the job's owner: the submitter's peer credentials. */
+uid_t		 fut_handler_owner(struct fut_handler_ctx *);
+/**
+ * NULL when a command runs as the daemon's user.  Otherwise (a --system
+ * daemon running another user's job) the command must run as the owner,
+ * with the owner's passwd groups: spawn the program this returns with
+ * an empty environment as
+ *	PATH --exec-as UID CWD PROG NENV ENV... ARGV...
+ * (CWD empty: none); it drops to the owner for good, enters CWD with the
+ * owner's rights and executes PROG.
+ */
+const char	*fut_handler_exec_as(struct fut_handler_ctx *);
+/**
+ * NULL when commands keep their process group alone.  Otherwise the
+ * daemon gives each job a cgroup of its own, *dir, which a command must
+ * join before it executes anything: spawn the program this returns as
+ *	PATH --exec-in DIR PROG ARGV...
+ * (with the command's environment) or, when fut_handler_exec_as() is
+ * not NULL, as PATH --exec-in DIR --exec-as ... (empty environment).
+ * The daemon removes the cgroup when the job ends.
+ */
+const char	*fut_handler_exec_in(struct fut_handler_ctx *,
+		    const char **dir);
+/**
+ * SIGKILL to every process in the job's cgroup, wherever it went
+ * (setsid): 0, or -1 when the job has none (then the process group is
+ * all there is).
+ */
+int		 fut_handler_kill_all(struct fut_handler_ctx *);
+/** The grace between SIGTERM and SIGKILL of this cancel, in ms. */
+int64_t		 fut_handler_grace_ms(struct fut_handler_ctx *);
+/**
+ * How a cancelled or timed-out job's process ended, as futurectl status
+ * shows it ("killed after the grace"); the first word stands.
+ */
+void		 fut_handler_set_ended(struct fut_handler_ctx *, const char *);
+/** A command's exit status (-1: none) and terminating signal (0: none). */
+void		 fut_handler_set_exit(struct fut_handler_ctx *, int status,
+		    int sig);
+/** Append to the stderr tail (its last --stderr-tail bytes are kept). */
+void		 fut_handler_stderr(struct fut_handler_ctx *, const void *,
+		    size_t);
+
+/** The wait(2) status of a watched child, on the loop. */
+typedef void	(*fut_handler_child_cb)(pid_t, int status, void *arg);
+/**
+ * The daemon reaps every child (a waitpid(-1) loop on SIGCHLD), so a
+ * handler that spawns one hands its pid to the daemon: cb gets its wait
+ * status once it exits, and runs before this returns if it exited
+ * already (which can only happen after fut_handler_expect_child()).
+ * Ends what fut_handler_expect_child() began.
+ */
+void		 fut_handler_watch_child(struct fut_handler_ctx *, pid_t,
+		    fut_handler_child_cb, void *);
+/**
+ * The job's command is pid, the leader of its own process group: the
+ * daemon records it (with its start time) in the journal, and if the
+ * daemon dies, the one started after it ends that group, if it still
+ * runs, when it fails or requeues the job.
+ */
+void		 fut_handler_set_process(struct fut_handler_ctx *, pid_t);
+/**
+ * For a handler that spawns off the loop (in a thread of its own): call
+ * on the loop before the spawn, so that a child which exits before the
+ * loop knows its pid keeps its status for fut_handler_watch_child().  If
+ * the spawn fails, call fut_handler_expect_child_done() instead.
+ */
+void		 fut_handler_expect_child(struct fut_handler_ctx *);
+void		 fut_handler_expect_child_done(struct fut_handler_ctx *);
+
+/** fut_handler_log() levels. */
+#define FUT_LOG_WARN		1
+#define FUT_LOG_INFO		2
+#define FUT_LOG_DEBUG		3
+/**
+ * Log through the daemon (its log level and destination), prefixed with
+ * the job's id.  Any thread.
+ */
+void		 fut_handler_log(struct fut_handler_ctx *, int level,
+		    const char *, ...)
+		    __attribute__((__format__(__printf__, 3, 4)));
 
 #ifdef __cplusplus
 }

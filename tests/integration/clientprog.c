@@ -1106,6 +1106,414 @@ cmd_child(int argc, char **argv)
 	return (0);
 }
 
+
+/* The wait for f ended, and it succeeded. */
+static void
+must_wait_ok(struct fut_future *f)
+{
+	if (fut_wait(f, 10000) != 0 || fut_poll(f) != FUT_SUCCEEDED)
+		fail("job %" PRIu64 " did not succeed", fut_id(f));
+}
+
+/*
+ * info: the snapshot calls.  status and result of a finished echo carry
+ * every field futurectl prints; result of a running job is
+ * FUT_ENOTREADY, status of an unknown id FUT_ENOTFOUND; list filters by
+ * state and group; fut_wait_jobs by ids (any, timeout) and by group;
+ * fut_cancel_jobs gives an outcome per id, FUT_ENOTFOUND for a bad one;
+ * handlers, stats, group_set and ping answer as the daemon is.
+ */
+static int
+cmd_info(int argc, char **argv)
+{
+	struct fut_client	*c = must_connect();
+	struct fut_spec		*s;
+	struct fut_future	*f, *sl;
+	struct fut_info		*i;
+	struct fut_infos	*l;
+	struct fut_cancels	*cs;
+	struct fut_handlers	*h;
+	struct fut_stats	*st;
+	struct fut_group	*g;
+	const struct fut_info	*ji;
+	const char		*val;
+	const void		*out;
+	char			 grp[64], ver[64];
+	uint64_t		 ids[3], first, id;
+	unsigned int		 proto;
+	size_t			 len, k;
+	int			 rc, took, state, found;
+
+	snprintf(grp, sizeof(grp), "info%ld", (long)getpid());
+	s = echo_spec("snap", FUT_BLOCKING);
+	if (fut_spec_name(s, "snapname") != 0 ||
+	    fut_spec_ctx(s, "colour", "blue") != 0 ||
+	    fut_spec_group(s, grp) != 0 || fut_spec_priority(s, 3) != 0)
+		fail("spec setters failed");
+	f = must_submit(c, s);
+	fut_spec_free(s);
+	must_wait_ok(f);
+
+	if ((rc = fut_status(c, fut_id(f), &i)) != 0)
+		fail("fut_status: %s", fut_client_error(c));
+	if (fut_info_id(i) != fut_id(f) || fut_info_state(i) != FUT_SUCCEEDED ||
+	    fut_info_kind(i) != FUT_BLOCKING ||
+	    !fut_info_has(i, FUT_FIELD_KIND) ||
+	    strcmp(fut_info_handler(i), "echo") != 0 ||
+	    strcmp(fut_info_name(i), "snapname") != 0 ||
+	    strcmp(fut_info_group(i), grp) != 0 ||
+	    fut_info_priority(i) != 3 ||
+	    !fut_info_has(i, FUT_FIELD_SUBMITTED) ||
+	    fut_info_finished_ms(i) < fut_info_submitted_ms(i) ||
+	    fut_info_submitted_ms(i) < 1000000000000LL ||
+	    fut_info_attempts(i) != 1 || fut_info_has(i, FUT_FIELD_OUTPUT))
+		fail("fut_status: wrong info for job %" PRIu64, fut_id(f));
+	if (fut_info_nctx(i) != 1 ||
+	    strcmp(fut_info_ctx(i, 0, &val), "colour") != 0 ||
+	    strcmp(val, "blue") != 0 || fut_info_ctx(i, 1, &val) != NULL)
+		fail("fut_status: context");
+	fut_info_free(i);
+
+	if ((rc = fut_result(c, fut_id(f), &i)) != 0)
+		fail("fut_result: %s", fut_client_error(c));
+	out = fut_info_output(i, &len);
+	if (out == NULL || len != 4 || memcmp(out, "snap", 4) != 0 ||
+	    fut_info_output_truncated(i) || fut_info_error(i) != NULL)
+		fail("fut_result: output");
+	fut_info_free(i);
+
+	if ((rc = fut_status(c, 999999999, &i)) != FUT_ENOTFOUND || i != NULL)
+		fail("fut_status of an unknown id: %d", rc);
+	if (strstr(fut_client_error(c), "999999999") == NULL)
+		fail("fut_status: error \"%s\" names no id",
+		    fut_client_error(c));
+
+	sl = must_submit(c, (s = sleep_spec("30s")));
+	fut_spec_free(s);
+	if ((rc = fut_result(c, fut_id(sl), &i)) != FUT_ENOTREADY)
+		fail("fut_result of a running job: %d", rc);
+
+	/* list: by group, then by state. */
+	if ((rc = fut_list(c, -1, grp, &l)) != 0)
+		fail("fut_list: %s", fut_client_error(c));
+	if (fut_infos_count(l) != 1 ||
+	    fut_info_id(fut_infos_at(l, 0)) != fut_id(f) ||
+	    fut_infos_at(l, 1) != NULL)
+		fail("fut_list -g: %zu jobs", fut_infos_count(l));
+	fut_infos_free(l);
+	if ((rc = fut_list(c, FUT_SUCCEEDED, NULL, &l)) != 0)
+		fail("fut_list: %s", fut_client_error(c));
+	for (k = 0, found = 0; k < fut_infos_count(l); k++) {
+		ji = fut_infos_at(l, k);
+		if (fut_info_state(ji) != FUT_SUCCEEDED)
+			fail("fut_list --state succeeded has a %s job",
+			    fut_state_name(fut_info_state(ji)));
+		if (fut_info_id(ji) == fut_id(sl))
+			fail("fut_list --state succeeded has the sleeper");
+		found |= fut_info_id(ji) == fut_id(f);
+	}
+	if (!found)
+		fail("fut_list --state succeeded lacks job %" PRIu64,
+		    fut_id(f));
+	fut_infos_free(l);
+	if (fut_list(c, 42, NULL, &l) != FUT_EINVAL || l != NULL)
+		fail("fut_list of state 42");
+
+	/* wait: timeout with the states, any with the first, group. */
+	ids[0] = fut_id(sl);
+	ids[1] = fut_id(f);
+	if ((rc = fut_wait_jobs(c, ids, 1, NULL, 0, 100, &l, NULL)) !=
+	    FUT_ETIMEDOUT || fut_infos_count(l) != 1 ||
+	    fut_info_state(fut_infos_at(l, 0)) != FUT_RUNNING)
+		fail("fut_wait_jobs timeout: %d", rc);
+	fut_infos_free(l);
+	if ((rc = fut_wait_jobs(c, ids, 2, NULL, FUT_WAIT_ANY, 10000, &l,
+	    &first)) != 0 || first != fut_id(f) || fut_infos_count(l) != 2)
+		fail("fut_wait_jobs any: %d, first %" PRIu64, rc, first);
+	fut_infos_free(l);
+	if ((rc = fut_wait_group(c, grp, 10000, &l)) != 0 ||
+	    fut_infos_count(l) != 1)
+		fail("fut_wait_group: %d", rc);
+	fut_infos_free(l);
+	if (fut_wait_jobs(c, ids, 1, grp, 0, 0, &l, NULL) != FUT_EINVAL)
+		fail("fut_wait_jobs with ids and a group");
+
+	/*
+	 * cancel: an unknown id refuses the whole request, naming it;
+	 * then one takes effect and one was already final.
+	 */
+	ids[2] = 999999999;
+	if ((rc = fut_cancel_jobs(c, ids, 3, NULL, -1, &cs)) !=
+	    FUT_ENOTFOUND || cs != NULL)
+		fail("fut_cancel_jobs with an unknown id: %d", rc);
+	if (strstr(fut_client_error(c), "999999999") == NULL)
+		fail("fut_cancel_jobs: the error does not name the id: %s",
+		    fut_client_error(c));
+	if (fut_poll(sl) == FUT_CANCELLED)
+		fail("a refused cancel cancelled a job");
+	if ((rc = fut_cancel_jobs(c, ids, 2, NULL, -1, &cs)) != 0)
+		fail("fut_cancel_jobs: %s", fut_client_error(c));
+	if (fut_cancels_count(cs) != 2)
+		fail("fut_cancel_jobs: %zu outcomes", fut_cancels_count(cs));
+	if (fut_cancels_get(cs, 0, &id, &took, &state) != FUT_OK ||
+	    id != ids[0] || !took)
+		fail("fut_cancels_get 0");
+	if (fut_cancels_get(cs, 1, &id, &took, &state) != FUT_OK ||
+	    id != ids[1] || took || state != FUT_SUCCEEDED)
+		fail("fut_cancels_get 1");
+	if (fut_cancels_get(cs, 2, NULL, NULL, NULL) != FUT_EINVAL)
+		fail("fut_cancels_get past the end");
+	fut_cancels_free(cs);
+	if (fut_wait(sl, 10000) != 0 || fut_poll(sl) != FUT_CANCELLED)
+		fail("the cancelled sleeper is %s",
+		    fut_state_name(fut_poll(sl)));
+
+	/* handlers, stats, groups, ping. */
+	if ((rc = fut_handlers(c, &h)) != 0)
+		fail("fut_handlers: %s", fut_client_error(c));
+	for (k = 0, found = 0; k < fut_handlers_count(h); k++) {
+		if (strcmp(fut_handlers_name(h, k), "sha256") != 0)
+			continue;
+		found = 1;
+		if (!(fut_handlers_kinds(h, k) & (1U << FUT_CPU)) ||
+		    !(fut_handlers_kinds(h, k) &
+		    (1U << fut_handlers_default_kind(h, k))))
+			fail("fut_handlers: sha256 kinds %#x",
+			    fut_handlers_kinds(h, k));
+	}
+	if (!found)
+		fail("fut_handlers: no sha256");
+	fut_handlers_free(h);
+	if ((rc = fut_stats(c, &st)) != 0)
+		fail("fut_stats: %s", fut_client_error(c));
+	if (fut_stats_nkinds(st) != 3 || fut_stats_jobs_total(st) < 2 ||
+	    fut_stats_connections(st) < 1 || fut_stats_uptime_ms(st) < 0)
+		fail("fut_stats: %zu kinds", fut_stats_nkinds(st));
+	for (k = 0, found = 0; k < fut_stats_nkinds(st); k++) {
+		if (fut_stats_kind(st, k) == FUT_BLOCKING)
+			found = fut_stats_get(st, k, FUT_STAT_SUCCEEDED) >= 1 &&
+			    fut_stats_get(st, k, FUT_STAT_POOL_SIZE) >= 1;
+	}
+	if (!found)
+		fail("fut_stats: blocking counts");
+	fut_stats_free(st);
+	snprintf(grp, sizeof(grp), "new%ld", (long)getpid());
+	if ((rc = fut_group_set(c, grp, 1, 2, &g)) != 0)
+		fail("fut_group_set: %s", fut_client_error(c));
+	if (strcmp(fut_group_name(g), grp) != 0 || !fut_group_created(g) ||
+	    !fut_group_fail_fast(g) || fut_group_parallel(g) != 2 ||
+	    fut_group_count(g, FUT_GROUP_JOBS) != 0)
+		fail("fut_group_set: wrong group");
+	fut_group_free(g);
+	if ((rc = fut_group_set(c, grp, -1, 0, &g)) != 0 ||
+	    fut_group_created(g) || !fut_group_fail_fast(g) ||
+	    fut_group_parallel(g) != 0)
+		fail("fut_group_set again");
+	fut_group_free(g);
+	if (fut_group_set(c, "", 0, 0, NULL) != FUT_EINVAL)
+		fail("fut_group_set of \"\"");
+	if ((rc = fut_ping(c, ver, sizeof(ver), &proto)) != 0 ||
+	    proto != fut_protocol_version() || strcmp(ver, fut_version()) != 0)
+		fail("fut_ping: %s %u", ver, proto);
+	if (strcmp(fut_state_name(FUT_TIMED_OUT), "timed_out") != 0 ||
+	    strcmp(fut_kind_name(FUT_CPU), "cpu") != 0 ||
+	    strcmp(fut_state_name((enum fut_state)99), "unknown") != 0)
+		fail("names");
+	fut_future_free(f);
+	fut_future_free(sl);
+	fut_close(c);
+	return (0);
+}
+
+struct watch_state {
+	int	 events;
+	int	 finals;
+	int	 errors;
+	int	 last_err;
+	size_t	 outlen;
+};
+
+static void
+watch_cb(const struct fut_event *ev, int err, void *arg)
+{
+	struct watch_state	*ws = arg;
+	size_t			 len;
+
+	if (ev == NULL) {
+		ws->errors++;
+		ws->last_err = err;
+		return;
+	}
+	ws->events++;
+	if (fut_event_output(ev, &len) != NULL)
+		ws->outlen += len;
+	if (fut_event_final(ev))
+		ws->finals++;
+}
+
+/*
+ * watch: a command's output comes in chunks before it ends, and whole;
+ * two jobs in one watch end the stream once both are final; an unknown
+ * id ends its stream with FUT_ENOTFOUND; the callback form, driven by
+ * fut_client_fd and fut_client_dispatch, sees the same.
+ */
+static int
+cmd_watch(int argc, char **argv)
+{
+	struct fut_client	*c = must_connect();
+	struct fut_spec		*s;
+	struct fut_future	*f, *g;
+	struct fut_watch	*w;
+	struct fut_event	*ev;
+	struct watch_state	 ws;
+	struct pollfd		 pfd;
+	char			 got[64];
+	const void		*out;
+	size_t			 len, have = 0;
+	int64_t			 t0;
+	struct fut_cancels	*cs;
+	uint64_t		 id;
+	int			 rc, finals = 0, before = 0, nerr;
+
+	s = must_spec("exec");
+	if (fut_spec_arg(s, "sh") != 0 || fut_spec_arg(s, "-c") != 0 ||
+	    fut_spec_arg(s, "echo one; sleep 0.5; echo two") != 0)
+		fail("spec");
+	f = must_submit(c, s);
+	fut_spec_free(s);
+	if ((w = fut_watch_open(c, fut_id(f), 0)) == NULL)
+		fail("fut_watch_open: %s", fut_client_error(c));
+	while ((rc = fut_watch_next(w, 10000, &ev)) == 1) {
+		if ((out = fut_event_output(ev, &len)) != NULL) {
+			if (have + len >= sizeof(got))
+				fail("too much output");
+			memcpy(got + have, out, len);
+			have += len;
+			if (!fut_event_final(ev) && fut_info_state(
+			    fut_event_info(ev)) == FUT_RUNNING)
+				before = 1;
+		}
+		if (fut_event_id(ev) != fut_id(f) ||
+		    fut_event_info(ev) == NULL)
+			fail("event of job %" PRIu64, fut_event_id(ev));
+		if (fut_event_final(ev)) {
+			finals++;
+			if (fut_info_state(fut_event_info(ev)) !=
+			    FUT_SUCCEEDED)
+				fail("final state %s", fut_state_name(
+				    fut_info_state(fut_event_info(ev))));
+		}
+		fut_event_free(ev);
+	}
+	if (rc != 0 || finals != 1 || fut_watch_active(w))
+		fail("watch ended with %d after %d finals", rc, finals);
+	if (have != 8 || memcmp(got, "one\ntwo\n", 8) != 0)
+		fail("watch output \"%.*s\"", (int)have, got);
+	if (!before)
+		fail("no output before the command ended");
+	fut_watch_close(w);
+	fut_future_free(f);
+
+	/* Two jobs and an unknown one in one watch. */
+	s = sleep_spec("100ms");
+	f = must_submit(c, s);
+	g = must_submit(c, s);
+	fut_spec_free(s);
+	if ((w = fut_watch_open(c, fut_id(f), FUT_WATCH_PROGRESS)) == NULL ||
+	    fut_watch_add(w, fut_id(g)) != 0 || fut_watch_add(w, 999999999))
+		fail("fut_watch_add: %s", fut_client_error(c));
+	finals = 0;
+	nerr = 0;
+	while ((rc = fut_watch_next(w, 10000, &ev)) != 0) {
+		if (rc == FUT_ENOTFOUND) {
+			nerr++;
+			continue;
+		}
+		if (rc != 1)
+			break;
+		if (fut_event_final(ev))
+			finals++;
+		if (fut_event_output(ev, &len) != NULL)
+			fail("output in a progress watch");
+		fut_event_free(ev);
+	}
+	if (rc != 0 || finals != 2 || nerr != 1)
+		fail("two jobs: %d after %d finals, %d errors", rc, finals,
+		    nerr);
+	fut_watch_close(w);
+	fut_future_free(f);
+	fut_future_free(g);
+	if (fut_watch_open(c, 0, 0) != NULL)
+		fail("fut_watch_open of id 0");
+
+	/* Timeout, then close with the stream still open. */
+	s = sleep_spec("30s");
+	g = must_submit(c, s);
+	fut_spec_free(s);
+	w = fut_watch_open(c, fut_id(g), 0);
+	while ((rc = fut_watch_next(w, 200, &ev)) == 1)
+		fut_event_free(ev);
+	if (rc != FUT_ETIMEDOUT || !fut_watch_active(w))
+		fail("a watch of a sleeper: %d", rc);
+	fut_watch_close(w);
+	fut_cancel(g);
+	fut_future_free(g);
+
+	/* The callback form in an event loop. */
+	memset(&ws, 0, sizeof(ws));
+	s = must_spec("exec");
+	if (fut_spec_arg(s, "sh") != 0 || fut_spec_arg(s, "-c") != 0 ||
+	    fut_spec_arg(s, "echo abc; sleep 0.2; echo de") != 0)
+		fail("spec");
+	f = must_submit(c, s);
+	fut_spec_free(s);
+	if ((w = fut_watch_start(c, fut_id(f), 0, watch_cb, &ws)) == NULL ||
+	    fut_watch_add(w, 999999999) != 0)
+		fail("fut_watch_start: %s", fut_client_error(c));
+	if (fut_watch_next(w, 0, &ev) != FUT_EINVAL)
+		fail("fut_watch_next on a callback watch");
+	t0 = now_ms();
+	while (ws.finals + ws.errors < 2) {
+		if (now_ms() - t0 > 10000)
+			fail("callbacks: %d events after 10 s", ws.events);
+		pfd.fd = fut_client_fd(c);
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 1000) == -1)
+			fail("poll");
+		if (pfd.revents != 0 && fut_client_dispatch(c) < 0)
+			fail("fut_client_dispatch: %s", fut_client_error(c));
+	}
+	if (ws.finals != 1 || ws.errors != 1 ||
+	    ws.last_err != FUT_ENOTFOUND || ws.outlen != 7 || ws.events < 2)
+		fail("callbacks: %d events, %d finals, %d errors (%d), "
+		    "%zu bytes", ws.events, ws.finals, ws.errors, ws.last_err,
+		    ws.outlen);
+	fut_watch_close(w);
+	fut_future_free(f);
+
+	/* A watch outlives fut_close; its stream ends in FUT_ECONN. */
+	s = sleep_spec("30s");
+	g = must_submit(c, s);
+	fut_spec_free(s);
+	w = fut_watch_open(c, fut_id(g), 0);
+	id = fut_id(g);
+	fut_close(c);
+	while ((rc = fut_watch_next(w, -1, &ev)) == 1)
+		fut_event_free(ev);
+	if (rc != FUT_ECONN)
+		fail("a watch after fut_close: %d", rc);
+	if (fut_watch_next(w, -1, &ev) != 0)
+		fail("a watch after its error");
+	fut_watch_close(w);
+	fut_future_free(g);
+	c = must_connect();
+	if (fut_cancel_jobs(c, &id, 1, NULL, -1, &cs) != 0)
+		fail("fut_cancel_jobs: %s", fut_client_error(c));
+	fut_cancels_free(cs);
+	fut_close(c);
+	return (0);
+}
+
 static const struct {
 	const char	*name;
 	int		(*fn)(int, char **);
@@ -1123,6 +1531,8 @@ static const struct {
 	{ "orphan",		cmd_orphan },
 	{ "stress",		cmd_stress },
 	{ "lost",		cmd_lost },
+	{ "info",		cmd_info },
+	{ "watch",		cmd_watch },
 };
 
 int

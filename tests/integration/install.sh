@@ -20,6 +20,17 @@ env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
 [ -f "$INST$FUTURED_LIBDIR/pkgconfig/futured.pc" ] ||
     fail "no futured.pc under $INST$FUTURED_LIBDIR/pkgconfig"
 pass "make install DESTDIR"
+# --prefix is honoured for the units too (not systemd.pc's /lib).
+: "${FUTURED_UNITDIR:?}" "${FUTURED_USERUNITDIR:?}" "${FUTURED_PREFIX:?}"
+case "$FUTURED_UNITDIR/$FUTURED_USERUNITDIR/" in
+"$FUTURED_PREFIX"/*/"$FUTURED_PREFIX"/*) ;;
+*)	fail "unit directories $FUTURED_UNITDIR $FUTURED_USERUNITDIR" \
+	    "outside the prefix $FUTURED_PREFIX" ;;
+esac
+[ -f "$INST$FUTURED_UNITDIR/futured.service" ] &&
+    [ -f "$INST$FUTURED_USERUNITDIR/futured.socket" ] ||
+    fail "units not installed in $FUTURED_UNITDIR and $FUTURED_USERUNITDIR"
+pass "units installed under the prefix"
 
 PKG_CONFIG_SYSROOT_DIR=$INST
 PKG_CONFIG_PATH=$INST$FUTURED_LIBDIR/pkgconfig

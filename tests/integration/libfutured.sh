@@ -4,7 +4,9 @@
 # blocking, fut_wait's timeout and cancel's took-effect answer, event-loop
 # integration through fut_client_fd/fut_client_dispatch/fut_on_done,
 # fut_attach to a job made by futurectl, futures outliving fut_close,
-# and jobs that end after their client has gone.
+# and jobs that end after their client has gone.  "info" and "watch":
+# every snapshot call (status, result, list, wait and cancel by ids or
+# group, handlers, stats, groups, ping) and watches in both forms.
 # Then "stress": 16 threads on one client mixing every call, callbacks
 # that submit, an event loop dispatching beside them, and futures shared
 # across threads; under --enable-tsan any data race makes it exit
@@ -17,7 +19,7 @@
 start_daemon -j 4 -P 2
 
 for cmd in echo-kinds "threads 50" "submit-all 2000" poll wait-timeout \
-    dispatch close; do
+    dispatch close info watch; do
 	# shellcheck disable=SC2086
 	"$CLIENTPROG" $cmd || fail "clientprog $cmd"
 	pass "clientprog $cmd"

@@ -45,3 +45,33 @@ ck_eq "$(fctl submit -d detached -w echo)" detached "detached daemon serves"
 pkill -TERM -f -- "-s $SOCK --ready-fd" || fail "no detached daemon to stop"
 wait_until 5 sh -c "[ ! -e $SOCK ]" || fail "detached daemon left its socket"
 pass "--detach"
+
+# The daemon works in /: it keeps no directory busy, and a relative -s
+# is made absolute first, for its clients' jobs and for its own exit.
+mkdir -m 700 "$T/rel"
+(cd "$T" && "$FUTURED" --detach -s rel/f.sock --journal none) ||
+    fail "--detach -s rel/f.sock"
+rpid=$(pgrep -f -- "-s rel/f.sock --journal none --ready-fd") ||
+    fail "no daemon on a relative socket path"
+ck_eq "$(readlink "/proc/$rpid/cwd")" / "the daemon works in /"
+ck_eq "$(cd / && "$FUTURECTL" -s "$T/rel/f.sock" run -- sh -c 'echo $FUTURED_SOCKET')" \
+    "$T/rel/f.sock" "a job's FUTURED_SOCKET is absolute"
+kill -TERM "$rpid"
+wait_until 5 sh -c "[ ! -e $T/rel/f.sock ]" ||
+    fail "a daemon on a relative path left its socket"
+pass "the daemon works in /, its relative paths made absolute"
+
+# Option errors name the value and the accepted forms.
+out=$("$FUTURED" -s "$SOCK" --read-timeout 5x 2>&1) && fail "--read-timeout 5x accepted"
+ck_match "$out" 'bad duration "5x" \(want 250ms, 10s, 1.5m, 2h' "bad duration lists the forms"
+out=$("$FUTURED" -s "$SOCK" --max-output 2x 2>&1) && fail "--max-output 2x accepted"
+ck_match "$out" 'bad output limit "2x" .*K, M or G' "bad size lists the forms"
+pass "option errors name the accepted forms"
+
+# A detached daemon that cannot start says why, where the user looks.
+out=$("$FUTURED" --detach -s "$SOCK" --journal /proc/nonexistent/journal 2>&1) &&
+    fail "--detach of a daemon that cannot start exited 0"
+ck_match "$out" "failed to start:" "--detach reports the failure"
+ck_match "$out" "/proc/nonexistent" "--detach says why, not 'see syslog'"
+[ ! -e "$SOCK" ] || fail "a failed detached start left a socket"
+pass "--detach says why the daemon failed"

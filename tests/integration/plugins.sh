@@ -180,7 +180,10 @@ fi
 # Plugins that stop the start, each named.
 start_fails "missing plugin" "plugin $T/nope\\.so: No such file" \
     --plugin "$T/nope.so"
-start_fails "bad ABI" "plugin $PLUGINDIR/badabi\\.so: handler badabi: ABI 2, expected 1" \
+abi=$(sed -n 's/^#define FUT_HANDLER_ABI[[:space:]]*\([0-9]*\).*/\1/p' \
+    "${abs_top_srcdir:?}/include/futured/handler.h")
+start_fails "bad ABI" \
+    "plugin $PLUGINDIR/badabi\\.so: handler badabi: ABI $((abi + 1)), expected $abi" \
     --plugin "$PLUGINDIR/badabi.so"
 start_fails "duplicate handler" \
     "plugin $PLUGINDIR/dupplugin\\.so: handler spin is already provided by $TP" \

@@ -4,7 +4,9 @@
 # cancels the rest, --parallel 1 serialises, cancel -g and wait -g act on
 # the whole group; wait --any returns with the first; a context entry
 # reaches a command and its grandchild; cancelling a parent cancels its
-# children; priority -10 runs before 10 in a full pool.
+# children; priority -10 runs before 10 in a full pool.  With one cpu
+# slot (-P 1), commands that must overlap a cpu job or a command of
+# their own run as -k async (exec defaults to cpu).
 
 . "$TESTLIB"
 start_daemon -j 2 -P 1
@@ -57,7 +59,7 @@ pass "--parallel 1 serialises a group"
 fctl group ff --fail-fast >/dev/null
 r1=$(fctl submit -g ff sleep 30s)
 r2=$(fctl submit -g ff -k cpu sha256 /dev/zero)
-r3=$(fctl submit -g ff exec -- sh -c 'sleep 0.2; exit 1')
+r3=$(fctl submit -g ff -k async exec -- sh -c 'sleep 0.2; exit 1')
 ck_exit 1 fctl wait -g ff
 ck_eq "$(job_state "$r1")" cancelled "fail-fast cancels a sleeping member"
 ck_eq "$(job_state "$r2")" cancelled "fail-fast cancels a running cpu member"
@@ -83,7 +85,7 @@ pass "wait --any"
 
 # Context reaches a command and a grandchild submitted from inside it,
 # whose own entries win; the grandchild records its parent.
-out=$(fctl submit -C TRACE=abc -C WHO=parent -w exec -- sh -c \
+out=$(fctl submit -C TRACE=abc -C WHO=parent -w -k async exec -- sh -c \
     "echo \$FUTURED_CTX_TRACE; \"$FUTURECTL\" -s \"$SOCK\" submit -C WHO=child -w exec -- sh -c 'echo \$FUTURED_CTX_TRACE \$FUTURED_CTX_WHO \$FUTURED_JOB_ID'")
 ck_eq "$(echo "$out" | head -n 1)" abc "context reaches the command"
 set -- $(echo "$out" | tail -n 1)
@@ -94,7 +96,7 @@ ck_exit 2 fctl submit -C 'no-good=1' echo
 pass "context to a command and its grandchild"
 
 # Cancelling a parent cancels its children.
-p=$(fctl submit exec -- sh -c "\"$FUTURECTL\" -s \"$SOCK\" submit sleep 30s >$T/child; sleep 30; : $TOKEN")
+p=$(fctl submit -k async exec -- sh -c "\"$FUTURECTL\" -s \"$SOCK\" submit sleep 30s >$T/child; sleep 30; : $TOKEN")
 wait_until 5 sh -c "[ -s $T/child ]" || fail "the child was never submitted"
 c=$(cat "$T/child")
 ck_eq "$(fctl --json status "$c" | jfield parent)" "$p" "child knows its parent"
@@ -105,7 +107,7 @@ pass "cancelling a parent cancels its children"
 
 # A child inherits the earlier deadline: its parent's, which has
 # succeeded by then, so only the deadline can end the child.
-p=$(fctl submit --deadline 400ms exec -- sh -c "\"$FUTURECTL\" -s \"$SOCK\" submit sleep 30s >$T/child2")
+p=$(fctl submit --deadline 400ms -k async exec -- sh -c "\"$FUTURECTL\" -s \"$SOCK\" submit sleep 30s >$T/child2")
 ck_exit 0 fctl wait "$p"
 t0=$(now_ms)
 ck_exit 4 fctl wait -t 10s "$(cat "$T/child2")"

@@ -68,7 +68,7 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 	# The units as installed, with ExecStart pointing at this build.
 	for d in "" user/; do
 		mkdir -p "$T/units/$d"
-		sed "s|@sbindir@/futured|$FUTURED|" \
+		sed "s|@bindir@/futured|$FUTURED|" \
 		    "$SRCDIR/systemd/${d}futured.service.in" \
 		    >"$T/units/${d}futured.service"
 		cp "$SRCDIR/systemd/${d}futured.socket" "$T/units/$d"

@@ -54,6 +54,22 @@ class TestBasics(unittest.TestCase):
         self.assertEqual(f.result(5).strip(), b"ba7816bf8f01cfea414140de5dae2223"
                          b"b00361a396177a9cb410ff61f20015ad")
 
+    def test_relative_path_means_our_directory(self):
+        # sha256 FILE with a relative FILE reads it from this process's
+        # directory, not the daemon's (/).
+        here = os.getcwd()
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "rel.txt"), "wb") as fp:
+                fp.write(b"abc")
+            os.chdir(d)
+            try:
+                f = futured.submit("sha256", "rel.txt", kind="blocking")
+                out = f.result(10)
+            finally:
+                os.chdir(here)
+        self.assertEqual(out.strip(), b"ba7816bf8f01cfea414140de5dae2223"
+                         b"b00361a396177a9cb410ff61f20015ad")
+
     def test_explicit_client(self):
         with futured.Client(os.environ["FUTURED_SOCKET"]) as c:
             self.assertEqual(c.submit("echo", data=b"x").result(5), b"x")
@@ -266,10 +282,16 @@ class TestWait(unittest.TestCase):
         slow.cancel()
 
     def test_as_completed(self):
-        fs = [futured.submit("sleep", "%dms" % (300 - 100 * i))
-              for i in range(3)]
-        order = list(futured.as_completed(fs, timeout=5))
-        self.assertEqual(order, fs[::-1])
+        # A chain, so that the order of completion is certain however
+        # loaded the machine: each starts after the one before it ends
+        # and sleeps, so their ends are half a second apart, whenever
+        # they were submitted.
+        first = futured.submit("sleep", "1s")
+        second = futured.submit("sleep", "500ms", after=[first])
+        third = futured.submit("sleep", "500ms", after=[second])
+        order = list(futured.as_completed([third, second, first],
+                                          timeout=30))
+        self.assertEqual(order, [first, second, third])
         slow = futured.submit("sleep", "5s")
         with self.assertRaises(TimeoutError):
             list(futured.as_completed([slow], timeout=0.2))
@@ -325,12 +347,28 @@ class TestAsyncio(unittest.TestCase):
             h = futured.submit("echo", data=b"b")
             h.result(5)
             self.assertEqual(await h, b"b")
-            # wait_for: the wait runs out, the job goes on.
-            k = futured.submit("sleep", "5s")
+            # wait_for running out cancels the job with the awaiting
+            # task, as for a concurrent future under wrap_future() ...
+            k = futured.submit("sleep", "30s")
             with self.assertRaises(asyncio.TimeoutError):
                 await asyncio.wait_for(k, 0.1)
-            self.assertFalse(k.done())
-            k.cancel()
+            with self.assertRaises(futured.JobCancelled):
+                k.result(10)
+            # ... and so does task.cancel() ...
+            m = futured.submit("sleep", "30s")
+            t = asyncio.ensure_future(m)
+            await asyncio.sleep(0.05)
+            t.cancel()
+            with self.assertRaises(asyncio.CancelledError):
+                await t
+            with self.assertRaises(futured.JobCancelled):
+                m.result(10)
+            # ... while shield() keeps the job going.
+            s = futured.submit("sleep", "5s")
+            with self.assertRaises(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(s), 0.1)
+            self.assertFalse(s.done())
+            s.cancel()
 
         asyncio.run(main())
 
@@ -403,6 +441,12 @@ class TestTrio(unittest.TestCase):
             with self.assertRaises(futured.JobFailed):
                 await futured.submit("exec", "false")
             self.assertEqual(await futured.submit("echo", data=b"t"), b"t")
+            # A cancel scope that ends the wait cancels the job.
+            f = futured.submit("sleep", "30s")
+            with trio.move_on_after(0.1):
+                await f
+            with self.assertRaises(futured.JobCancelled):
+                f.result(10)
 
         trio.run(main)
 

@@ -107,6 +107,10 @@ START_TEST(test_load_sets_settings)
 	ck_assert_int_eq(level, LOG_LEVEL_DEBUG);
 	/* A # inside a word is not a comment. */
 	ck_assert_str_eq(settings.socket_path, "/tmp/a#b.sock");
+
+	/* max-output takes K, M, G like the other sizes. */
+	ck_assert_ptr_null(load("max-output = 2M\n", &level));
+	ck_assert_uint_eq(settings.max_output, 2U << 20);
 }
 END_TEST
 

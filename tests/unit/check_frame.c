@@ -1,11 +1,14 @@
 /*
- * common/frame.c: the 4-byte big-endian length header, and the limit
- * checked before anything is allocated.
+ * common/frame.c: the 4-byte big-endian length header, the limit
+ * checked before anything is allocated, and the frame reader that
+ * reassembles frames from a stream cut anywhere.
  */
 
 #include <check.h>
 #include <stdint.h>
 #include <stdlib.h>
+
+#include <string.h>
 
 #include "frame.h"
 
@@ -105,6 +108,101 @@ START_TEST(test_zero_limit)
 }
 END_TEST
 
+/* Append one frame holding msg to b. */
+static void
+put_frame(struct buf *b, const char *msg)
+{
+	uint8_t	 hdr[FRAME_HDR_LEN];
+
+	frame_header_encode(hdr, strlen(msg));
+	ck_assert_int_eq(buf_append(b, hdr, sizeof(hdr)), 0);
+	ck_assert_int_eq(buf_append(b, msg, strlen(msg)), 0);
+}
+
+/* Fed one byte at a time, three frames come out whole and in order. */
+START_TEST(test_reader_bytewise)
+{
+	static const char	*msgs[] = { "one", "", "three!" };
+	struct frame_reader	 fr;
+	struct buf		 b;
+	const uint8_t		*m;
+	uint32_t		 len;
+	size_t			 i, got = 0;
+	int			 rc;
+
+	memset(&fr, 0, sizeof(fr));
+	memset(&b, 0, sizeof(b));
+	fr.max = 64;
+	for (i = 0; i < 3; i++)
+		put_frame(&b, msgs[i]);
+	for (i = 0; i < b.len; i++) {
+		ck_assert_int_eq(frame_reader_append(&fr, b.data + i, 1), 0);
+		while ((rc = frame_reader_next(&fr, &m, &len)) == 1) {
+			ck_assert_uint_lt(got, 3);
+			ck_assert_uint_eq(len, strlen(msgs[got]));
+			ck_assert_mem_eq(m, msgs[got], len);
+			got++;
+		}
+		ck_assert_int_eq(rc, 0);
+		frame_reader_compact(&fr);
+	}
+	ck_assert_uint_eq(got, 3);
+	ck_assert_uint_eq(frame_reader_pending(&fr), 0);
+	frame_reader_reset(&fr);
+	buf_reset(&b);
+}
+END_TEST
+
+/* A frame over max stops the reader before its body is read. */
+START_TEST(test_reader_over_max)
+{
+	struct frame_reader	 fr;
+	struct buf		 b;
+	const uint8_t		*m;
+	uint32_t		 len;
+
+	memset(&fr, 0, sizeof(fr));
+	memset(&b, 0, sizeof(b));
+	fr.max = 4;
+	put_frame(&b, "ok");
+	put_frame(&b, "too long");
+	ck_assert_int_eq(frame_reader_append(&fr, b.data, b.len), 0);
+	ck_assert_int_eq(frame_reader_next(&fr, &m, &len), 1);
+	ck_assert_mem_eq(m, "ok", 2);
+	ck_assert_int_eq(frame_reader_next(&fr, &m, &len), -1);
+	ck_assert_uint_eq(len, 8);
+	frame_reader_reset(&fr);
+	buf_reset(&b);
+}
+END_TEST
+
+/* Compacting keeps a partial frame that completes later. */
+START_TEST(test_reader_compact_partial)
+{
+	struct frame_reader	 fr;
+	struct buf		 b;
+	const uint8_t		*m;
+	uint32_t		 len;
+
+	memset(&fr, 0, sizeof(fr));
+	memset(&b, 0, sizeof(b));
+	fr.max = 64;
+	put_frame(&b, "a");
+	put_frame(&b, "bcdef");
+	ck_assert_int_eq(frame_reader_append(&fr, b.data, b.len - 2), 0);
+	ck_assert_int_eq(frame_reader_next(&fr, &m, &len), 1);
+	ck_assert_int_eq(frame_reader_next(&fr, &m, &len), 0);
+	frame_reader_compact(&fr);
+	ck_assert_uint_eq(frame_reader_pending(&fr), FRAME_HDR_LEN + 3);
+	ck_assert_int_eq(frame_reader_append(&fr, b.data + b.len - 2, 2), 0);
+	ck_assert_int_eq(frame_reader_next(&fr, &m, &len), 1);
+	ck_assert_uint_eq(len, 5);
+	ck_assert_mem_eq(m, "bcdef", 5);
+	frame_reader_reset(&fr);
+	buf_reset(&b);
+}
+END_TEST
+
 static Suite *
 frame_suite(void)
 {
@@ -122,6 +220,12 @@ frame_suite(void)
 	tcase_add_test(tc, test_limit_plus_one_rejected);
 	tcase_add_test(tc, test_4gib_rejected);
 	tcase_add_test(tc, test_zero_limit);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("reader");
+	tcase_add_test(tc, test_reader_bytewise);
+	tcase_add_test(tc, test_reader_over_max);
+	tcase_add_test(tc, test_reader_compact_partial);
 	suite_add_tcase(s, tc);
 
 	return (s);

@@ -228,25 +228,33 @@ replay_teardown(void)
 	ck_assert_int_eq(system(cmd), 0);
 }
 
+/* An ACCEPT of an echo of "q", for the caller to add to. */
+static void
+accept_init(FuturedJournal__Accept *a, uint64_t id)
+{
+	futured_journal__accept__init(a);
+	a->id = id;
+	a->owner = getuid();
+	a->handler = (char *)"echo";
+	a->kind = JOB_ASYNC;
+	a->has_payload = 1;
+	a->payload.data = (uint8_t *)"q";
+	a->payload.len = 1;
+	a->submitted_at = job_now_ms() - 1000;
+}
+
 static void
 accept_rec(struct image *m, uint64_t id, uint32_t retries, uint64_t after)
 {
-	FuturedJournal__Accept	 a = FUTURED_JOURNAL__ACCEPT__INIT;
+	FuturedJournal__Accept	 a;
 
-	a.id = id;
-	a.owner = getuid();
-	a.handler = (char *)"echo";
-	a.kind = JOB_ASYNC;
-	a.has_payload = 1;
-	a.payload.data = (uint8_t *)"q";
-	a.payload.len = 1;
+	accept_init(&a, id);
 	a.has_retries = retries > 0;
 	a.retries = retries;
 	if (after != 0) {
 		a.n_after = 1;
 		a.after = &after;
 	}
-	a.submitted_at = job_now_ms() - 1000;
 	image_msg(m, JOURNAL_ACCEPT, &a.base);
 }
 
@@ -470,6 +478,139 @@ START_TEST(test_replay_newer_dependency)
 }
 END_TEST
 
+START_TEST(test_replay_checks_spec)
+{
+	FuturedJournal__Accept	 a;
+	FuturedJournal__KeyValue kv = FUTURED_JOURNAL__KEY_VALUE__INIT;
+	FuturedJournal__KeyValue *kvs[1] = { &kv };
+	char			*env[1] = { (char *)"NOVALUE" };
+	uint8_t			 big[5000];
+	struct image		 m;
+	char			*cause = NULL;
+	struct job		*j;
+
+	/*
+	 * A replayed spec passes the checks of a submit (job_link.c): one
+	 * that would have been refused is corrupt and its job fails, with
+	 * the submit's words.  A limit from the settings is not applied
+	 * again: the job was accepted under the limit of its day.
+	 */
+	replay_image(&m);
+	accept_init(&a, 1);
+	a.has_priority = 1;
+	a.priority = JOB_PRIO_MAX + 1;
+	image_msg(&m, JOURNAL_ACCEPT, &a.base);
+	accept_init(&a, 2);
+	a.has_timeout_ms = 1;
+	a.timeout_ms = -5;
+	image_msg(&m, JOURNAL_ACCEPT, &a.base);
+	accept_init(&a, 3);
+	kv.key = (char *)"no-good";
+	kv.value = (char *)"1";
+	a.n_ctx = 1;
+	a.ctx = kvs;
+	image_msg(&m, JOURNAL_ACCEPT, &a.base);
+	accept_init(&a, 4);
+	a.handler = (char *)"exec";
+	a.n_env = 1;
+	a.env = env;
+	image_msg(&m, JOURNAL_ACCEPT, &a.base);
+	accept_init(&a, 5);
+	memset(big, 'x', sizeof(big));
+	a.payload.data = big;
+	a.payload.len = sizeof(big);
+	a.has_priority = 1;
+	a.priority = JOB_PRIO_MIN;
+	image_msg(&m, JOURNAL_ACCEPT, &a.base);
+	/* A finished job is history: its record is not judged again. */
+	accept_init(&a, 6);
+	a.has_priority = 1;
+	a.priority = 99;
+	image_msg(&m, JOURNAL_ACCEPT, &a.base);
+	final_rec(&m, 6, job_now_ms() - 100);
+	image_write(&m);
+	free(m.data);
+
+	settings.max_frame = 4096;
+	ck_assert_msg(journal_open(&cause) == 0, "%s", cause);
+	ck_assert_ptr_nonnull(j = sched_find(1));
+	ck_assert_int_eq(j->state, JOB_FAILED);
+	ck_assert_str_eq(j->more->error,
+	    "corrupt journal: priority 21 is outside -20..20");
+	ck_assert_ptr_nonnull(j = sched_find(2));
+	ck_assert_int_eq(j->state, JOB_FAILED);
+	ck_assert_str_eq(j->more->error, "corrupt journal: negative timeout");
+	ck_assert_ptr_nonnull(j = sched_find(3));
+	ck_assert_int_eq(j->state, JOB_FAILED);
+	ck_assert_ptr_nonnull(strstr(j->more->error,
+	    "bad context key \"no-good\""));
+	ck_assert_ptr_nonnull(j = sched_find(4));
+	ck_assert_int_eq(j->state, JOB_FAILED);
+	ck_assert_ptr_nonnull(strstr(j->more->error,
+	    "bad environment name \"NOVALUE\""));
+	ck_assert_ptr_nonnull(j = sched_find(5));
+	ck_assert_int_eq(j->state, JOB_QUEUED);
+	ck_assert_int_eq(j->priority, JOB_PRIO_MIN);
+	ck_assert_ptr_nonnull(j = sched_find(6));
+	ck_assert_int_eq(j->state, JOB_SUCCEEDED);
+	/* Recorded: the next restart agrees. */
+	replay_restart();
+	ck_assert_msg(journal_open(&cause) == 0, "%s", cause);
+	ck_assert_int_eq(sched_find(1)->state, JOB_FAILED);
+	ck_assert_int_eq(sched_find(4)->state, JOB_FAILED);
+	ck_assert_int_eq(sched_find(5)->state, JOB_QUEUED);
+}
+END_TEST
+
+START_TEST(test_replay_links_parent)
+{
+	FuturedJournal__Accept	 a;
+	FuturedJournal__Final	 f = FUTURED_JOURNAL__FINAL__INIT;
+	struct image		 m;
+	char			*cause = NULL;
+	struct job		*j;
+
+	/*
+	 * Parent 1 was cancelled and the journal ends before its child's
+	 * FINAL (a crash in between): the child goes the way a submit
+	 * after the cancel would have.  Job 4's parent is forgotten: it
+	 * runs on, unlinked.
+	 */
+	replay_image(&m);
+	accept_init(&a, 1);
+	a.group = (char *)"g";
+	image_msg(&m, JOURNAL_ACCEPT, &a.base);
+	accept_init(&a, 2);
+	a.has_parent = 1;
+	a.parent = 1;
+	a.group = (char *)"g";
+	image_msg(&m, JOURNAL_ACCEPT, &a.base);
+	f.id = 1;
+	f.state = JOB_CANCELLED;
+	f.has_finished_at = 1;
+	f.finished_at = job_now_ms() - 100;
+	image_msg(&m, JOURNAL_FINAL, &f.base);
+	accept_init(&a, 4);
+	a.has_parent = 1;
+	a.parent = 3;
+	image_msg(&m, JOURNAL_ACCEPT, &a.base);
+	image_write(&m);
+	free(m.data);
+
+	settings.retention_ms = 60000;
+	ck_assert_msg(journal_open(&cause) == 0, "%s", cause);
+	ck_assert_ptr_nonnull(j = sched_find(2));
+	ck_assert_int_eq(j->state, JOB_CANCELLED);
+	ck_assert_str_eq(j->more->error, "parent 1 cancelled");
+	ck_assert_ptr_eq(j->more->parent_job, sched_find(1));
+	ck_assert_ptr_eq(j->more->grp, group_get(getuid(), "g", 0));
+	ck_assert_ptr_eq(sched_find(1)->more->grp, j->more->grp);
+	ck_assert_ptr_nonnull(j = sched_find(4));
+	ck_assert_ptr_null(j->more->parent_job);
+	ck_assert_int_eq(j->state, JOB_QUEUED);
+}
+END_TEST
+
 static int	fsyncs_left;
 
 static int
@@ -554,6 +695,8 @@ journal_suite(void)
 	tcase_add_test(tc, test_replay_finished_at_extremes);
 	tcase_add_test(tc, test_replay_id_out_of_range);
 	tcase_add_test(tc, test_replay_newer_dependency);
+	tcase_add_test(tc, test_replay_checks_spec);
+	tcase_add_test(tc, test_replay_links_parent);
 	tcase_add_test(tc, test_fsync_failure);
 	suite_add_tcase(s, tc);
 	return (s);

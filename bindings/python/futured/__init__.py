@@ -416,6 +416,12 @@ class Future:
         try:
             self._add_done_callback(wake)
             await afut
+        except BaseException:
+            # The awaiting task was cancelled (task.cancel(),
+            # asyncio.wait_for() running out): the job goes with it, as a
+            # concurrent future does under asyncio.wrap_future().
+            self._cancel_quietly()
+            raise
         finally:
             self.client._unwatch(loop)
 
@@ -431,7 +437,21 @@ class Future:
 
         self.client._trio_watch(trio)
         self._add_done_callback(wake)
-        await ev.wait()
+        try:
+            await ev.wait()
+        except BaseException:
+            # A cancel scope ended the wait: cancel the job too.
+            self._cancel_quietly()
+            raise
+
+    def _cancel_quietly(self):
+        # Never raises: the caller is already on its way out with an
+        # exception of its own.  Does not wait for the job to be final.
+        if not self._done:
+            try:
+                lib.fut_cancel(self._ptr)
+            except Exception:
+                pass
 
 
 def _asyncio_wake(afut):
@@ -541,10 +561,11 @@ class Client:
         after: jobs (ids or Futures) that must succeed first; input_from:
         a job whose output becomes the payload.  group, priority (-20
         first .. 20 last), ctx (dict, inherited by jobs it submits),
-        retries, name.  For exec, the command gets this process's
-        environment with env (a dict) on top, and cwd (default: the
-        current directory), as futurectl does; other handlers get env
-        as given.  Raises Error (e.g. an unknown handler) or
+        retries, name.  cwd (default: the current directory, for a job
+        with arguments) is where relative paths among them are
+        resolved.  For exec, the command gets this process's
+        environment with env (a dict) on top, as futurectl does; other
+        handlers get env as given.  Raises Error (e.g. an unknown handler) or
         ConnectionLost.
         """
         self._check()
@@ -598,12 +619,15 @@ class Client:
         for k, v in (ctx or {}).items():
             ck(lib.fut_spec_ctx(spec, _bytes(k), _bytes(v)),
                "ctx key %r" % (k,))
+        # A relative path among the arguments means this directory, as
+        # it would in a shell; a job without arguments needs none (and
+        # stays the daemon's smallest kind of job).
+        if cwd is None and (args or _bytes(handler) == b"exec"):
+            cwd = os.getcwd()
         if _bytes(handler) == b"exec":
             full = dict(os.environb)
             for k, v in (env or {}).items():
                 full[_bytes(k)] = _bytes(v)
-            if cwd is None:
-                cwd = os.getcwd()
         else:
             full = {_bytes(k): _bytes(v) for k, v in (env or {}).items()}
         for k, v in full.items():
