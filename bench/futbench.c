@@ -216,8 +216,14 @@ pipe_thread(void *arg)
 	int			  got;
 
 	if (a->exec) {
+		/*
+		 * The async kind: P commands in flight, as posix_spawn's
+		 * baseline has.  exec's default kind (cpu) would run only -P
+		 * of them at once, which is the policy, not the spawn path.
+		 */
 		if ((s = fut_spec_new("exec")) == NULL ||
-		    fut_spec_arg(s, "/bin/true") != 0)
+		    fut_spec_arg(s, "/bin/true") != 0 ||
+		    fut_spec_kind(s, FUT_ASYNC) != 0)
 			errx(1, "exec spec");
 	} else
 		s = bench_echo(a->kind);

@@ -128,6 +128,8 @@ fut_strerror(int e)
 		return ("too big");
 	case FUT_ESHUTDOWN:
 		return ("futured is shutting down");
+	case FUT_EINTERNAL:
+		return ("internal error in futured");
 	}
 	return ("unknown error");
 }
@@ -153,8 +155,9 @@ client_errcode_map(Futured__ErrorCode code)
 		return (FUT_ETOOBIG);
 	case FUTURED__ERROR_CODE__ERR_VERSION:
 	case FUTURED__ERROR_CODE__ERR_PROTO:
-	case FUTURED__ERROR_CODE__ERR_INTERNAL:
 		return (FUT_EPROTO);
+	case FUTURED__ERROR_CODE__ERR_INTERNAL:
+		return (FUT_EINTERNAL);
 	case FUTURED__ERROR_CODE__ERR_SHUTTING_DOWN:
 		return (FUT_ESHUTDOWN);
 	case FUTURED__ERROR_CODE__ERR_NOT_READY:

@@ -113,7 +113,7 @@ struct fut_client {
 	uint64_t		 rounds;	/* read rounds completed */
 	int			 writing;
 	uint64_t		 nextid;
-	struct frame_reader	 rd;		/* frames read, not yet decoded */
+	struct frame_reader	 rd;		/* read, not yet decoded */
 	struct buf		 wbuf;
 	struct htab		 pending;
 	struct htab		 futures;

@@ -98,7 +98,8 @@ future_event_locked(struct fut_client *c, const Futured__JobInfo *ji)
 	if (ji == NULL)
 		return;
 	HTAB_FOREACH_KEY(n, &c->futures, ji->id)
-		future_settle_locked(HTAB_ENTRY(struct fut_future, node, n), ji);
+		future_settle_locked(HTAB_ENTRY(struct fut_future, node, n),
+		    ji);
 }
 
 /* A state from a status answer. */

@@ -1,12 +1,11 @@
 /*
  * futurectl: control futured(8) from the command line.
  *
- * futurectl is a short-lived, single-threaded tool that needs every field
- * of the daemon's answers (timestamps, kinds, handler lists, counters), so
- * it speaks the protocol itself through the small synchronous helpers
- * below (ctl_*) rather than through libfutured, whose futures expose only
- * what programs need.  One connection per run; the Hello is pipelined
- * with the first request and checked when its answer arrives.
+ * futurectl never speaks the protocol itself: every request goes through
+ * libfutured's public calls (fut_status, fut_wait_jobs, fut_watch_*, ...),
+ * as lldpcli goes through liblldpctl, so the command line is the
+ * library's first user and its best test.  One connection per run, made
+ * on first use.
  *
  * Exit status: see INTERFACE.md and futurectl(1).  0 success, 1 a job
  * failed, 2 usage, 3 cancelled, 4 timed out, 5 not finished, 6 daemon
@@ -28,13 +27,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "futured/futured.h"
 
 #include "buf.h"
 #include "duration.h"
 #include "frame.h"
 #include "sockpath.h"
-#include "futured.pb-c.h"
 #include "json.h"
 
 #define EX_OK		0
@@ -50,22 +51,11 @@ extern char	**environ;
 
 static const char	*ctl_path;
 static int		 ctl_json;
-static int		 ctl_fd = -1;
-static uint64_t		 ctl_nextid = 1;
-static uint64_t		 ctl_helloid;
-static struct buf	 ctl_rbuf;
-static size_t		 ctl_roff;
-
-/* Events that arrived while waiting for an answer. */
-static Futured__Response	**ctl_events;
-static size_t			  ctl_nevents;
+static struct fut_client *ctl_client;
 
 static const char *const state_names[] = {
-	"unknown", "waiting", "queued", "running", "succeeded", "failed",
-	"cancelled", "timed_out"
-};
-static const char *const kind_names[] = {
-	"default", "async", "blocking", "cpu"
+	"waiting", "queued", "running", "succeeded", "failed", "cancelled",
+	"timed_out"
 };
 
 static void __attribute__((noreturn))
@@ -95,29 +85,25 @@ usage(void)
 }
 
 static const char *
-state_name(Futured__State s)
+state_name(enum fut_state s)
 {
-	if ((unsigned)s < sizeof(state_names) / sizeof(state_names[0]))
-		return (state_names[s]);
-	return ("unknown");
+	return (fut_state_name(s));
 }
 
 static const char *
-kind_name(Futured__Kind k)
+kind_name(enum fut_kind k)
 {
-	if ((unsigned)k < sizeof(kind_names) / sizeof(kind_names[0]))
-		return (kind_names[k]);
-	return ("unknown");
+	return (fut_kind_name(k));
 }
 
 static int
-state_parse(const char *s, Futured__State *st)
+state_parse(const char *s, enum fut_state *st)
 {
 	size_t	 i;
 
-	for (i = 1; i < sizeof(state_names) / sizeof(state_names[0]); i++) {
+	for (i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++) {
 		if (strcmp(s, state_names[i]) == 0) {
-			*st = (Futured__State)i;
+			*st = (enum fut_state)i;
 			return (0);
 		}
 	}
@@ -162,23 +148,22 @@ parse_int(const char *s, long long min, long long max, const char *what)
 	return (v);
 }
 
-/* Exit status for a daemon error code. */
+/* Exit status for a library error. */
 static int
-error_exit(Futured__ErrorCode code)
+error_exit(int code)
 {
 	switch (code) {
-	case FUTURED__ERROR_CODE__ERR_NOT_FOUND:
-	case FUTURED__ERROR_CODE__ERR_PERM:
+	case FUT_ENOTFOUND:
+	case FUT_EPERM:
 		return (EX_NOTFOUND);
-	case FUTURED__ERROR_CODE__ERR_NOT_READY:
+	case FUT_ENOTREADY:
 		return (EX_NOTREADY);
-	case FUTURED__ERROR_CODE__ERR_INVALID:
-	case FUTURED__ERROR_CODE__ERR_UNKNOWN_HANDLER:
-	case FUTURED__ERROR_CODE__ERR_BAD_KIND:
+	case FUT_EINVAL:
+	case FUT_EHANDLER:
 		return (EX_USAGE);
-	case FUTURED__ERROR_CODE__ERR_PROTO:
-	case FUTURED__ERROR_CODE__ERR_VERSION:
-	case FUTURED__ERROR_CODE__ERR_SHUTTING_DOWN:
+	case FUT_EPROTO:
+	case FUT_ESHUTDOWN:
+	case FUT_ECONN:
 		return (EX_DAEMON);
 	default:
 		return (EX_FAILED);
@@ -187,16 +172,16 @@ error_exit(Futured__ErrorCode code)
 
 /* Exit status of a final job, as wait, result and submit -w report it. */
 static int
-state_exit(Futured__State s)
+state_exit(enum fut_state s)
 {
 	switch (s) {
-	case FUTURED__STATE__STATE_SUCCEEDED:
+	case FUT_SUCCEEDED:
 		return (EX_OK);
-	case FUTURED__STATE__STATE_CANCELLED:
+	case FUT_CANCELLED:
 		return (EX_CANCELLED);
-	case FUTURED__STATE__STATE_TIMED_OUT:
+	case FUT_TIMED_OUT:
 		return (EX_TIMEDOUT);
-	case FUTURED__STATE__STATE_FAILED:
+	case FUT_FAILED:
 		return (EX_FAILED);
 	default:
 		return (EX_NOTREADY);
@@ -204,19 +189,20 @@ state_exit(Futured__State s)
 }
 
 static int
-state_final(Futured__State s)
+state_final(enum fut_state s)
 {
-	return (s >= FUTURED__STATE__STATE_SUCCEEDED);
+	return ((int)s >= FUT_SUCCEEDED);
 }
 
-/* Protocol helpers. */
-
-static void
+/* The connection, made on first use. */
+static struct fut_client *
 ctl_connect(void)
 {
 	struct sockaddr_un	 sun;
 	static char		 def[sizeof(sun.sun_path)];
 
+	if (ctl_client != NULL)
+		return (ctl_client);
 	if (ctl_path == NULL) {
 		if (sockpath_default(def, sizeof(def)) == -1)
 			errx(EX_DAEMON, "socket path too long");
@@ -224,252 +210,16 @@ ctl_connect(void)
 	}
 	if (sockpath_addr(ctl_path, &sun) == -1)
 		errx(EX_DAEMON, "socket path too long: %s", ctl_path);
-	if ((ctl_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		err(EX_DAEMON, "socket");
-	if (connect(ctl_fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+	if ((ctl_client = fut_connect(ctl_path)) == NULL)
 		err(EX_DAEMON, "cannot connect to %s", ctl_path);
+	return (ctl_client);
 }
 
-static void
-ctl_write(const void *data, size_t len)
+/* Exit with the message of the error rc, the last call's. */
+static void __attribute__((noreturn))
+ctl_fail(int rc)
 {
-	const uint8_t	*p = data;
-	ssize_t		 n;
-
-	while (len > 0) {
-		n = send(ctl_fd, p, len, MSG_NOSIGNAL);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			err(EX_DAEMON, "write to futured");
-		}
-		p += n;
-		len -= n;
-	}
-}
-
-/* Frame a request into b, giving it the next id; returns the id. */
-static uint64_t
-ctl_pack(struct buf *b, Futured__Request *req)
-{
-	size_t	 len;
-	uint8_t	*p;
-
-	req->id = ctl_nextid++;
-	len = futured__request__get_packed_size(req);
-	if (len > FUTURED_FRAME_MAX)
-		errx(EX_FAILED, "request too big (%zu bytes)", len);
-	if ((p = malloc(len + FRAME_HDR_LEN)) == NULL)
-		err(EX_FAILED, NULL);
-	frame_header_encode(p, (uint32_t)len);
-	futured__request__pack(req, p + FRAME_HDR_LEN);
-	if (buf_append(b, p, len + FRAME_HDR_LEN) == -1)
-		err(EX_FAILED, NULL);
-	free(p);
-	return (req->id);
-}
-
-/* Connect, and queue the Hello in front of whatever follows. */
-static void
-ctl_open(struct buf *b)
-{
-	Futured__Request	 req = FUTURED__REQUEST__INIT;
-	Futured__Hello		 hello = FUTURED__HELLO__INIT;
-
-	ctl_connect();
-	hello.version = FUTURED_PROTOCOL_VERSION;
-	hello.client = (char *)"futurectl " PACKAGE_VERSION;
-	req.body_case = FUTURED__REQUEST__BODY_HELLO;
-	req.hello = &hello;
-	ctl_helloid = ctl_pack(b, &req);
-}
-
-static void
-ctl_flush(struct buf *b)
-{
-	ctl_write(b->data, b->len);
-	buf_reset(b);
-}
-
-/* Read the next response from the daemon; exits on a lost connection. */
-static Futured__Response *
-ctl_recv_any(void)
-{
-	Futured__Response	*r;
-	uint8_t			 chunk[65536];
-	uint32_t		 len;
-	ssize_t			 n;
-
-	for (;;) {
-		if (ctl_rbuf.len - ctl_roff >= FRAME_HDR_LEN) {
-			if (frame_header_decode(ctl_rbuf.data + ctl_roff,
-			    FUTURED_FRAME_MAX, &len) == -1)
-				errx(EX_DAEMON, "futured sent a frame of %u "
-				    "bytes, over the limit", len);
-			if (ctl_rbuf.len - ctl_roff - FRAME_HDR_LEN >= len) {
-				r = futured__response__unpack(NULL, len,
-				    ctl_rbuf.data + ctl_roff + FRAME_HDR_LEN);
-				if (r == NULL)
-					errx(EX_DAEMON, "futured sent a "
-					    "message that does not decode");
-				ctl_roff += FRAME_HDR_LEN + len;
-				if (ctl_roff == ctl_rbuf.len)
-					ctl_rbuf.len = ctl_roff = 0;
-				return (r);
-			}
-		}
-		if (ctl_roff > 0) {
-			memmove(ctl_rbuf.data, ctl_rbuf.data + ctl_roff,
-			    ctl_rbuf.len - ctl_roff);
-			ctl_rbuf.len -= ctl_roff;
-			ctl_roff = 0;
-		}
-		n = recv(ctl_fd, chunk, sizeof(chunk), 0);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			err(EX_DAEMON, "read from futured");
-		if (n == 0)
-			errx(EX_DAEMON, "futured closed the connection");
-		if (buf_append(&ctl_rbuf, chunk, n) == -1)
-			err(EX_FAILED, NULL);
-	}
-}
-
-/*
- * The next response that is not the Hello's answer, nor an event unless
- * events is set (others are kept for ctl_event()).  Exits on a
- * protocol-level error.
- */
-static Futured__Response *
-ctl_recv(int events)
-{
-	Futured__Response	*r, **v;
-
-	for (;;) {
-		r = ctl_recv_any();
-		if (r->id == 0 && r->body_case ==
-		    FUTURED__RESPONSE__BODY_EVENT) {
-			if (events)
-				return (r);
-			v = reallocarray(ctl_events, ctl_nevents + 1,
-			    sizeof(*v));
-			if (v == NULL)
-				err(EX_FAILED, NULL);
-			ctl_events = v;
-			ctl_events[ctl_nevents++] = r;
-			continue;
-		}
-		if (r->id == 0 && r->body_case ==
-		    FUTURED__RESPONSE__BODY_ERROR)
-			errx(EX_DAEMON, "futured: %s", r->error->message);
-		if (r->id != 0 && r->id == ctl_helloid) {
-			if (r->body_case == FUTURED__RESPONSE__BODY_ERROR)
-				errx(EX_DAEMON, "futured refused protocol "
-				    "version %u: %s", FUTURED_PROTOCOL_VERSION,
-				    r->error->message);
-			if (r->body_case != FUTURED__RESPONSE__BODY_HELLO ||
-			    r->hello->version != FUTURED_PROTOCOL_VERSION)
-				errx(EX_DAEMON, "futured speaks another "
-				    "protocol version");
-			futured__response__free_unpacked(r, NULL);
-			continue;
-		}
-		return (r);
-	}
-}
-
-/* The answer to request id (answers come in any order; keep others). */
-static Futured__Response	**ctl_early;
-static size_t			  ctl_nearly;
-
-static Futured__Response *
-ctl_answer(uint64_t id)
-{
-	Futured__Response	*r, **v;
-	size_t			 i;
-
-	for (i = 0; i < ctl_nearly; i++) {
-		if (ctl_early[i]->id == id) {
-			r = ctl_early[i];
-			ctl_early[i] = ctl_early[--ctl_nearly];
-			return (r);
-		}
-	}
-	for (;;) {
-		r = ctl_recv(0);
-		if (r->id == id)
-			return (r);
-		v = reallocarray(ctl_early, ctl_nearly + 1, sizeof(*v));
-		if (v == NULL)
-			err(EX_FAILED, NULL);
-		ctl_early = v;
-		ctl_early[ctl_nearly++] = r;
-	}
-}
-
-/* Send one request (after the Hello) and return its answer. */
-static Futured__Response *
-ctl_call(Futured__Request *req)
-{
-	struct buf	 b;
-	uint64_t	 id;
-
-	memset(&b, 0, sizeof(b));
-	if (ctl_fd == -1)
-		ctl_open(&b);
-	id = ctl_pack(&b, req);
-	ctl_flush(&b);
-	return (ctl_answer(id));
-}
-
-/* Exit with a message if r is an Error (or not the body expected). */
-static void
-ctl_expect(Futured__Response *r, Futured__Response__BodyCase body)
-{
-	if (r->body_case == body)
-		return;
-	if (r->body_case == FUTURED__RESPONSE__BODY_ERROR)
-		errx(error_exit(r->error->code), "%s", r->error->message);
-	errx(EX_DAEMON, "unexpected answer from futured");
-}
-
-/* The final JobInfo pushed for job id (SubmitRequest.notify). */
-static Futured__Response *
-ctl_event(uint64_t id)
-{
-	Futured__Response	*r, **v;
-	size_t			 i;
-
-	for (;;) {
-		for (i = 0; i < ctl_nevents; i++) {
-			r = ctl_events[i];
-			if (r->event->job != NULL &&
-			    r->event->job->id == id) {
-				ctl_events[i] = ctl_events[--ctl_nevents];
-				return (r);
-			}
-		}
-		r = ctl_recv(1);
-		if (r->id == 0 && r->event->job != NULL &&
-		    r->event->job->id == id)
-			return (r);
-		if (r->id == 0) {
-			v = reallocarray(ctl_events, ctl_nevents + 1,
-			    sizeof(*v));
-			if (v == NULL)
-				err(EX_FAILED, NULL);
-			ctl_events = v;
-			ctl_events[ctl_nevents++] = r;
-		} else {
-			v = reallocarray(ctl_early, ctl_nearly + 1,
-			    sizeof(*v));
-			if (v == NULL)
-				err(EX_FAILED, NULL);
-			ctl_early = v;
-			ctl_early[ctl_nearly++] = r;
-		}
-	}
+	errx(error_exit(rc), "%s", fut_client_error(ctl_client));
 }
 
 /* Output. */
@@ -492,145 +242,183 @@ write_all(int fd, const void *data, size_t len)
 	}
 }
 
+/* A job as one JSON object; out, when has_out, stands for its output. */
 static void
-json_job(const Futured__JobInfo *ji)
+json_job_output(const struct fut_info *ji, int has_out, const void *out,
+    size_t outlen)
 {
 	struct json	 j;
-	size_t		 i;
+	const char	*key, *val;
+	const void	*p;
+	size_t		 i, len;
 
 	json_begin(&j, stdout);
-	json_uint(&j, "id", ji->id);
-	json_string(&j, "state", state_name(ji->state));
-	if (ji->has_kind)
-		json_string(&j, "kind", kind_name(ji->kind));
+	json_uint(&j, "id", fut_info_id(ji));
+	json_string(&j, "state", state_name(fut_info_state(ji)));
+	if (fut_info_has(ji, FUT_FIELD_KIND))
+		json_string(&j, "kind", kind_name(fut_info_kind(ji)));
 	else
 		json_null(&j, "kind");
-	json_string(&j, "handler", ji->handler);
-	json_string(&j, "name", ji->name);
-	json_string(&j, "group", ji->group);
-	if (ji->has_progress)
-		json_double(&j, "progress", ji->progress);
+	json_string(&j, "handler", fut_info_handler(ji));
+	json_string(&j, "name", fut_info_name(ji));
+	json_string(&j, "group", fut_info_group(ji));
+	if (fut_info_has(ji, FUT_FIELD_PROGRESS))
+		json_double(&j, "progress", fut_info_progress(ji));
 	else
 		json_null(&j, "progress");
-	json_string(&j, "progress_msg", ji->progress_msg);
-	if (ji->has_exit_status)
-		json_int(&j, "exit_status", ji->exit_status);
+	json_string(&j, "progress_msg", fut_info_progress_msg(ji));
+	if (fut_info_has(ji, FUT_FIELD_EXIT_STATUS))
+		json_int(&j, "exit_status", fut_info_exit_status(ji));
 	else
 		json_null(&j, "exit_status");
-	if (ji->has_signal)
-		json_int(&j, "signal", ji->signal);
+	if (fut_info_has(ji, FUT_FIELD_SIGNAL))
+		json_int(&j, "signal", fut_info_signal(ji));
 	else
 		json_null(&j, "signal");
-	json_string(&j, "error", ji->error);
-	if (ji->has_output)
-		json_bytes(&j, "output", ji->output.data, ji->output.len);
+	json_string(&j, "error", fut_info_error(ji));
+	if (has_out)
+		json_bytes(&j, "output", out, outlen);
 	else
 		json_null(&j, "output");
-	if (ji->has_output_truncated)
-		json_bool(&j, "output_truncated", ji->output_truncated);
-	if (ji->has_stderr_tail)
-		json_bytes(&j, "stderr", ji->stderr_tail.data,
-		    ji->stderr_tail.len);
-	if (ji->has_submitted_at)
-		json_time(&j, "submitted_at", ji->submitted_at);
+	if (fut_info_has(ji, FUT_FIELD_OUTPUT_TRUNCATED))
+		json_bool(&j, "output_truncated",
+		    fut_info_output_truncated(ji));
+	if ((p = fut_info_stderr(ji, &len)) != NULL)
+		json_bytes(&j, "stderr", p, len);
+	if (fut_info_has(ji, FUT_FIELD_SUBMITTED))
+		json_time(&j, "submitted_at", fut_info_submitted_ms(ji));
 	else
 		json_null(&j, "submitted_at");
-	if (ji->has_started_at)
-		json_time(&j, "started_at", ji->started_at);
+	if (fut_info_has(ji, FUT_FIELD_STARTED))
+		json_time(&j, "started_at", fut_info_started_ms(ji));
 	else
 		json_null(&j, "started_at");
-	if (ji->has_finished_at)
-		json_time(&j, "finished_at", ji->finished_at);
+	if (fut_info_has(ji, FUT_FIELD_FINISHED))
+		json_time(&j, "finished_at", fut_info_finished_ms(ji));
 	else
 		json_null(&j, "finished_at");
-	if (ji->has_attempts)
-		json_uint(&j, "attempts", ji->attempts);
-	json_uint(&j, "retries", ji->has_retries ? ji->retries : 0);
-	if (ji->ended != NULL)
-		json_string(&j, "ended", ji->ended);
-	else
-		json_null(&j, "ended");
-	if (ji->has_parent)
-		json_uint(&j, "parent", ji->parent);
+	if (fut_info_has(ji, FUT_FIELD_ATTEMPTS))
+		json_uint(&j, "attempts", fut_info_attempts(ji));
+	json_uint(&j, "retries", fut_info_retries(ji));
+	json_string(&j, "ended", fut_info_ended(ji));
+	if (fut_info_has(ji, FUT_FIELD_PARENT))
+		json_uint(&j, "parent", fut_info_parent(ji));
 	else
 		json_null(&j, "parent");
 	json_object(&j, "ctx");
-	for (i = 0; i < ji->n_ctx; i++)
-		json_string(&j, ji->ctx[i]->key, ji->ctx[i]->value);
+	for (i = 0; i < fut_info_nctx(ji); i++) {
+		key = fut_info_ctx(ji, i, &val);
+		json_string(&j, key, val);
+	}
 	json_object_end(&j);
-	if (ji->has_priority)
-		json_int(&j, "priority", ji->priority);
+	if (fut_info_has(ji, FUT_FIELD_PRIORITY))
+		json_int(&j, "priority", fut_info_priority(ji));
 	json_array(&j, "args");
-	for (i = 0; i < ji->n_args; i++)
-		json_string(&j, NULL, ji->args[i]);
+	for (i = 0; i < fut_info_nargs(ji); i++)
+		json_string(&j, NULL, fut_info_arg(ji, i));
 	json_array_end(&j);
 	json_end(&j);
 }
 
+static void
+json_job(const struct fut_info *ji)
+{
+	const void	*out;
+	size_t		 len;
+
+	out = fut_info_output(ji, &len);
+	json_job_output(ji, out != NULL, out, len);
+}
+
 /* One line of status/list output. */
 static void
-print_job_line(const Futured__JobInfo *ji)
+print_job_line(const struct fut_info *ji)
 {
-	char	 extra[160] = "";
-	size_t	 n;
+	enum fut_state	 st = fut_info_state(ji);
+	const char	*group, *ended, *handler, *name;
+	char		 extra[160] = "";
+	size_t		 n;
 
-	if (ji->has_progress && ji->state == FUTURED__STATE__STATE_RUNNING)
-		snprintf(extra, sizeof(extra), " %.0f%%", ji->progress * 100);
-	else if (ji->has_signal && ji->signal != 0)
-		snprintf(extra, sizeof(extra), " signal %d", ji->signal);
-	else if (ji->has_exit_status && state_final(ji->state))
-		snprintf(extra, sizeof(extra), " exit %d", ji->exit_status);
+	if (fut_info_has(ji, FUT_FIELD_PROGRESS) && st == FUT_RUNNING)
+		snprintf(extra, sizeof(extra), " %.0f%%",
+		    fut_info_progress(ji) * 100);
+	else if (fut_info_signal(ji) != 0)
+		snprintf(extra, sizeof(extra), " signal %d",
+		    fut_info_signal(ji));
+	else if (fut_info_has(ji, FUT_FIELD_EXIT_STATUS) && state_final(st))
+		snprintf(extra, sizeof(extra), " exit %d",
+		    fut_info_exit_status(ji));
 	n = strlen(extra);
-	if (ji->has_retries && ji->retries > 0 && ji->has_attempts)
+	if (fut_info_retries(ji) > 0 && fut_info_has(ji, FUT_FIELD_ATTEMPTS))
 		snprintf(extra + n, sizeof(extra) - n, " attempt %u/%u",
-		    ji->attempts, ji->retries + 1);
+		    fut_info_attempts(ji), fut_info_retries(ji) + 1);
 	n = strlen(extra);
-	if (ji->group != NULL && *ji->group != '\0')
-		snprintf(extra + n, sizeof(extra) - n, " group %s", ji->group);
+	if ((group = fut_info_group(ji)) != NULL && *group != '\0')
+		snprintf(extra + n, sizeof(extra) - n, " group %s", group);
 	n = strlen(extra);
-	if (ji->has_parent)
+	if (fut_info_has(ji, FUT_FIELD_PARENT))
 		snprintf(extra + n, sizeof(extra) - n, " parent %" PRIu64,
-		    ji->parent);
+		    fut_info_parent(ji));
 	n = strlen(extra);
-	if (ji->ended != NULL && state_final(ji->state) &&
-	    ji->state != FUTURED__STATE__STATE_SUCCEEDED)
-		snprintf(extra + n, sizeof(extra) - n, " (%s)", ji->ended);
-	printf("%-8" PRIu64 " %-10s %-9s %-10s %s%s\n", ji->id,
-	    state_name(ji->state), ji->has_kind ? kind_name(ji->kind) : "-",
-	    ji->handler != NULL && *ji->handler != '\0' ? ji->handler : "-",
-	    ji->name != NULL && *ji->name != '\0' ? ji->name : "-", extra);
+	if ((ended = fut_info_ended(ji)) != NULL && state_final(st) &&
+	    st != FUT_SUCCEEDED)
+		snprintf(extra + n, sizeof(extra) - n, " (%s)", ended);
+	handler = fut_info_handler(ji);
+	name = fut_info_name(ji);
+	printf("%-8" PRIu64 " %-10s %-9s %-10s %s%s\n", fut_info_id(ji),
+	    state_name(st), fut_info_has(ji, FUT_FIELD_KIND) ?
+	    kind_name(fut_info_kind(ji)) : "-",
+	    handler != NULL && *handler != '\0' ? handler : "-",
+	    name != NULL && *name != '\0' ? name : "-", extra);
 }
 
 static void
-print_job_error(const Futured__JobInfo *ji)
+print_job_error(const struct fut_info *ji)
 {
-	if (ji->error != NULL && *ji->error != '\0')
-		fprintf(stderr, "futurectl: job %" PRIu64 " %s: %s\n", ji->id,
-		    state_name(ji->state), ji->error);
-	else if (ji->state != FUTURED__STATE__STATE_SUCCEEDED)
-		fprintf(stderr, "futurectl: job %" PRIu64 " %s\n", ji->id,
-		    state_name(ji->state));
+	const char	*e = fut_info_error(ji);
+
+	if (e != NULL && *e != '\0')
+		fprintf(stderr, "futurectl: job %" PRIu64 " %s: %s\n",
+		    fut_info_id(ji), state_name(fut_info_state(ji)), e);
+	else if (fut_info_state(ji) != FUT_SUCCEEDED)
+		fprintf(stderr, "futurectl: job %" PRIu64 " %s\n",
+		    fut_info_id(ji), state_name(fut_info_state(ji)));
 }
 
 /* The outcome of a final job: output to stdout, error to stderr. */
 static int
-print_outcome(const Futured__JobInfo *ji)
+print_outcome(const struct fut_info *ji)
 {
+	const void	*out;
+	size_t		 len;
+
 	if (ctl_json)
 		json_job(ji);
 	else {
-		if (ji->has_output && ji->output.len > 0)
-			write_all(STDOUT_FILENO, ji->output.data,
-			    ji->output.len);
+		if ((out = fut_info_output(ji, &len)) != NULL && len > 0)
+			write_all(STDOUT_FILENO, out, len);
 		print_job_error(ji);
 	}
-	return (state_exit(ji->state));
+	return (state_exit(fut_info_state(ji)));
+}
+
+/* One line on stderr for a change of state or progress. */
+static void
+print_progress(const struct fut_info *ji)
+{
+	enum fut_state	 st = fut_info_state(ji);
+	const char	*msg = fut_info_progress_msg(ji);
+
+	fprintf(stderr, "futurectl: job %" PRIu64 " %s", fut_info_id(ji),
+	    state_name(st));
+	if (fut_info_has(ji, FUT_FIELD_PROGRESS) && st == FUT_RUNNING)
+		fprintf(stderr, " %.0f%%", fut_info_progress(ji) * 100);
+	if (msg != NULL && *msg != '\0' && !state_final(st))
+		fprintf(stderr, " %s", msg);
+	fputc('\n', stderr);
 }
 
 /* Commands. */
-
-static void	 print_progress(const Futured__JobInfo *);
-static uint64_t	 watch_send(struct buf *, uint64_t, int);
 
 static void
 not_implemented(const char *what)
@@ -638,71 +426,59 @@ not_implemented(const char *what)
 	errx(EX_USAGE, "%s: not implemented yet", what);
 }
 
-/* A JobSpec under construction, with the storage it points into. */
-struct spec {
-	Futured__JobSpec	 js;
-	int			 wait;
-	int			 have_data;
-	int			 own_payload;	/* read from a file: ours */
+/* KEY=VALUE options, in order; a key given again replaces its value. */
+struct kv {
+	char	*key;
+	char	*value;
 };
 
-/* A KeyValue list built by kv_set: keys are ours, values borrowed. */
-static void
-kv_free(Futured__KeyValue **list, size_t n)
-{
-	size_t	 i;
-
-	for (i = 0; i < n; i++) {
-		free(list[i]->key);
-		free(list[i]);
-	}
-	free(list);
-}
+struct kvlist {
+	struct kv	*v;
+	size_t		 n;
+};
 
 static void
-spec_free(struct spec *s)
+kv_set(struct kvlist *l, const char *key, size_t keylen, const char *value)
 {
-	kv_free(s->js.env, s->js.n_env);
-	kv_free(s->js.ctx, s->js.n_ctx);
-	free(s->js.after);
-	free(s->js.cwd);
-	if (s->own_payload)
-		free(s->js.payload.data);
-	memset(s, 0, sizeof(*s));
-}
+	struct kv	*v;
+	char		*k, *val;
+	size_t		 i;
 
-static void
-kv_set(Futured__KeyValue ***list, size_t *n, const char *key,
-    size_t keylen, const char *value)
-{
-	Futured__KeyValue	**v, *kv;
-	size_t			  i;
-	char			 *k;
-
-	if ((k = strndup(key, keylen)) == NULL)
+	if ((k = strndup(key, keylen)) == NULL ||
+	    (val = strdup(value)) == NULL)
 		err(EX_FAILED, NULL);
-	for (i = 0; i < *n; i++) {
-		if (strcmp((*list)[i]->key, k) == 0) {
+	for (i = 0; i < l->n; i++) {
+		if (strcmp(l->v[i].key, k) == 0) {
 			free(k);
-			(*list)[i]->value = (char *)value;
+			free(l->v[i].value);
+			l->v[i].value = val;
 			return;
 		}
 	}
-	if ((kv = calloc(1, sizeof(*kv))) == NULL)
+	if ((v = reallocarray(l->v, l->n + 1, sizeof(*v))) == NULL)
 		err(EX_FAILED, NULL);
-	futured__key_value__init(kv);
-	kv->key = k;
-	kv->value = (char *)value;
-	if ((v = reallocarray(*list, *n + 1, sizeof(*v))) == NULL)
-		err(EX_FAILED, NULL);
-	v[(*n)++] = kv;
-	*list = v;
+	v[l->n].key = k;
+	v[l->n].value = val;
+	l->v = v;
+	l->n++;
+}
+
+static void
+kv_free(struct kvlist *l)
+{
+	size_t	 i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].key);
+		free(l->v[i].value);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
 }
 
 /* "KEY=VALUE" from an option; exits with a usage error otherwise. */
 static void
-kv_option(Futured__KeyValue ***list, size_t *n, const char *arg,
-    const char *what, int strict)
+kv_option(struct kvlist *l, const char *arg, const char *what, int strict)
 {
 	const char	*eq, *p;
 
@@ -718,19 +494,52 @@ kv_option(Futured__KeyValue ***list, size_t *n, const char *arg,
 				    arg);
 		}
 	}
-	kv_set(list, n, arg, eq - arg, eq + 1);
+	kv_set(l, arg, eq - arg, eq + 1);
+}
+
+/*
+ * The options of submit and run, parsed before the handler is known;
+ * spec_build() makes the libfutured spec of them.
+ */
+struct opts {
+	int		 has_kind;
+	enum fut_kind	 kind;
+	int64_t		 timeout_ms;	/* -1: none given */
+	int64_t		 deadline_ms;
+	int64_t		 retry_delay_ms;
+	int		 retry_timeouts;
+	uint64_t	*after;
+	size_t		 nafter;
+	uint64_t	 input_from;
+	const char	*group;
+	int		 has_priority;
+	int		 priority;
+	struct kvlist	 ctx;
+	struct kvlist	 env;
+	int		 have_data;
+	struct buf	 data;
+	int		 has_retries;
+	unsigned int	 retries;
+	const char	*name;
+	int		 wait;
+};
+
+static void
+opts_free(struct opts *o)
+{
+	free(o->after);
+	kv_free(&o->ctx);
+	kv_free(&o->env);
+	buf_reset(&o->data);
 }
 
 static void
-read_data_file(struct spec *s, const char *path)
+read_data_file(struct opts *o, const char *path)
 {
-	struct buf	 b;
 	uint8_t		 chunk[65536];
 	ssize_t		 n;
-	size_t		 len;
 	int		 fd;
 
-	memset(&b, 0, sizeof(b));
 	if (strcmp(path, "-") == 0)
 		fd = STDIN_FILENO;
 	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
@@ -743,22 +552,18 @@ read_data_file(struct spec *s, const char *path)
 			err(EX_FAILED, "%s", path);
 		if (n == 0)
 			break;
-		if (b.len + n > FUTURED_FRAME_MAX)
+		if (o->data.len + n > FUTURED_FRAME_MAX)
 			errx(EX_USAGE, "%s: payload too big", path);
-		if (buf_append(&b, chunk, n) == -1)
+		if (buf_append(&o->data, chunk, n) == -1)
 			err(EX_FAILED, NULL);
 	}
 	if (fd != STDIN_FILENO)
 		close(fd);
-	s->js.payload.data = buf_steal(&b, &len);
-	s->js.payload.len = len;
-	s->js.has_payload = 1;
-	s->have_data = 1;
-	s->own_payload = 1;
+	o->have_data = 1;
 }
 
 static void
-parse_after(struct spec *s, const char *arg)
+parse_after(struct opts *o, const char *arg)
 {
 	char		*copy, *tok, *save = NULL;
 	uint64_t	*v;
@@ -767,13 +572,13 @@ parse_after(struct spec *s, const char *arg)
 		err(EX_FAILED, NULL);
 	for (tok = strtok_r(copy, ",", &save); tok != NULL;
 	    tok = strtok_r(NULL, ",", &save)) {
-		v = reallocarray(s->js.after, s->js.n_after + 1, sizeof(*v));
+		v = reallocarray(o->after, o->nafter + 1, sizeof(*v));
 		if (v == NULL)
 			err(EX_FAILED, NULL);
-		v[s->js.n_after++] = parse_id(tok);
-		s->js.after = v;
+		v[o->nafter++] = parse_id(tok);
+		o->after = v;
 	}
-	if (s->js.n_after == 0)
+	if (o->nafter == 0)
 		errx(EX_USAGE, "bad job id list \"%s\"", arg);
 	free(copy);
 }
@@ -783,7 +588,7 @@ parse_after(struct spec *s, const char *arg)
  * Returns the index of the first non-option argument.
  */
 static int
-parse_spec(int argc, char **argv, struct spec *s)
+parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option	 opts[] = {
 		{ "kind",	required_argument, NULL, 'k' },
@@ -805,97 +610,81 @@ parse_spec(int argc, char **argv, struct spec *s)
 		{ "progress",	no_argument,	   NULL, 'P' },
 		{ NULL,		0,		   NULL, 0 }
 	};
-	Futured__KeyValue	**envopt = NULL;
-	size_t			  nenvopt = 0, i;
-	int			  ch;
-	char			 *env, *end;
+	int	 ch;
 
-	futured__job_spec__init(&s->js);
-	/* Submitted from inside a job: this one becomes its child. */
-	if ((env = getenv("FUTURED_JOB_ID")) != NULL && *env != '\0') {
-		s->js.parent = strtoull(env, &end, 10);
-		s->js.has_parent = *end == '\0' && s->js.parent != 0;
-	}
+	memset(o, 0, sizeof(*o));
+	o->timeout_ms = o->deadline_ms = o->retry_delay_ms = -1;
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "+k:t:a:i:g:p:C:e:d:D:r:n:w",
 	    opts, NULL)) != -1) {
 		switch (ch) {
 		case 'k':
 			if (strcmp(optarg, "async") == 0)
-				s->js.kind = FUTURED__KIND__KIND_ASYNC;
+				o->kind = FUT_ASYNC;
 			else if (strcmp(optarg, "blocking") == 0)
-				s->js.kind = FUTURED__KIND__KIND_BLOCKING;
+				o->kind = FUT_BLOCKING;
 			else if (strcmp(optarg, "cpu") == 0)
-				s->js.kind = FUTURED__KIND__KIND_CPU;
+				o->kind = FUT_CPU;
 			else
 				errx(EX_USAGE, "bad kind \"%s\": use async, "
 				    "blocking or cpu", optarg);
-			s->js.has_kind = 1;
+			o->has_kind = 1;
 			break;
 		case 't':
-			s->js.timeout_ms = parse_duration(optarg);
-			s->js.has_timeout_ms = 1;
+			o->timeout_ms = parse_duration(optarg);
 			break;
 		case 'L':
-			s->js.deadline_ms = parse_duration(optarg);
-			s->js.has_deadline_ms = 1;
+			o->deadline_ms = parse_duration(optarg);
 			break;
 		case 'a':
-			parse_after(s, optarg);
+			parse_after(o, optarg);
 			break;
 		case 'i':
-			s->js.input_from = parse_id(optarg);
-			s->js.has_input_from = 1;
+			o->input_from = parse_id(optarg);
 			break;
 		case 'g':
 			if (*optarg == '\0')
 				errx(EX_USAGE, "bad group \"\"");
-			s->js.group = optarg;
+			o->group = optarg;
 			break;
 		case 'p':
-			s->js.priority = parse_int(optarg, -20, 20,
-			    "priority");
-			s->js.has_priority = 1;
+			o->priority = parse_int(optarg, -20, 20, "priority");
+			o->has_priority = 1;
 			break;
 		case 'C':
-			kv_option(&s->js.ctx, &s->js.n_ctx, optarg,
-			    "context", 1);
+			kv_option(&o->ctx, optarg, "context", 1);
 			break;
 		case 'e':
-			kv_option(&envopt, &nenvopt, optarg,
-			    "environment", 0);
+			kv_option(&o->env, optarg, "environment", 0);
 			break;
 		case 'd':
-			if (s->have_data)
+			if (o->have_data)
 				errx(EX_USAGE, "give one of -d and -D");
-			s->js.payload.data = (uint8_t *)optarg;
-			s->js.payload.len = strlen(optarg);
-			s->js.has_payload = 1;
-			s->have_data = 1;
+			if (buf_append(&o->data, optarg, strlen(optarg)) == -1)
+				err(EX_FAILED, NULL);
+			o->have_data = 1;
 			break;
 		case 'D':
-			if (s->have_data)
+			if (o->have_data)
 				errx(EX_USAGE, "give one of -d and -D");
-			read_data_file(s, optarg);
+			read_data_file(o, optarg);
 			break;
 		case 'r':
-			s->js.retries = parse_int(optarg, 0, UINT32_MAX,
+			o->retries = parse_int(optarg, 0, UINT32_MAX,
 			    "retries");
-			s->js.has_retries = 1;
+			o->has_retries = 1;
 			break;
 		case 'n':
-			s->js.name = optarg;
+			o->name = optarg;
 			break;
 		case 'Y':
-			s->js.retry_delay_ms = parse_duration(optarg);
-			s->js.has_retry_delay_ms = 1;
+			o->retry_delay_ms = parse_duration(optarg);
 			break;
 		case 'T':
-			s->js.retry_timeouts = 1;
-			s->js.has_retry_timeouts = 1;
+			o->retry_timeouts = 1;
 			break;
 		case 'w':
-			s->wait = 1;
+			o->wait = 1;
 			break;
 		case 'P':
 			not_implemented("--progress");
@@ -904,125 +693,159 @@ parse_spec(int argc, char **argv, struct spec *s)
 			usage();
 		}
 	}
-	s->js.env = NULL;
-	s->js.n_env = 0;
-	/* The -e entries, kept aside so that exec can put them on top. */
-	for (i = 0; i < nenvopt; i++) {
-		kv_set(&s->js.env, &s->js.n_env, envopt[i]->key,
-		    strlen(envopt[i]->key), envopt[i]->value);
-	}
-	kv_free(envopt, nenvopt);
 	return (optind);
 }
 
+/* A spec setter failed: only memory or a limit can make it. */
+static void
+spec_check(int rc, const char *what)
+{
+	if (rc == FUT_ETOOBIG)
+		errx(EX_USAGE, "%s too big", what);
+	if (rc != 0)
+		errx(EX_FAILED, "%s: %s", what, fut_strerror(rc));
+}
+
 /*
- * An exec job gets the caller's working directory and environment, the
- * -e entries on top (as at(1) does).
+ * The spec of handler with options o and arguments argv.  An exec job
+ * gets the caller's working directory and environment, the -e entries
+ * on top (as at(1) does); other handlers get the -e entries alone.
  */
-static void
-spec_exec_context(struct spec *s)
+static struct fut_spec *
+spec_build(const char *handler, struct opts *o, int argc, char **argv)
 {
-	Futured__KeyValue	**env = NULL;
-	size_t			  nenv = 0, i;
-	char			**e, *eq, *cwd;
+	struct fut_spec	*s;
+	char		**e, *eq, *key, *cwd;
+	size_t		 i;
 
-	for (e = environ; *e != NULL; e++) {
-		if ((eq = strchr(*e, '=')) == NULL || eq == *e)
-			continue;
-		kv_set(&env, &nenv, *e, eq - *e, eq + 1);
+	if ((s = fut_spec_new(handler)) == NULL) {
+		if (*handler == '\0')
+			errx(EX_USAGE, "bad handler \"\"");
+		err(EX_FAILED, NULL);
 	}
-	for (i = 0; i < s->js.n_env; i++)
-		kv_set(&env, &nenv, s->js.env[i]->key,
-		    strlen(s->js.env[i]->key), s->js.env[i]->value);
-	kv_free(s->js.env, s->js.n_env);
-	s->js.env = env;
-	s->js.n_env = nenv;
-	if ((cwd = getcwd(NULL, 0)) == NULL)
-		err(EX_FAILED, "getcwd");
-	s->js.cwd = cwd;
+	if (o->has_kind)
+		spec_check(fut_spec_kind(s, o->kind), "kind");
+	if (o->timeout_ms >= 0)
+		spec_check(fut_spec_timeout_ms(s, o->timeout_ms), "timeout");
+	if (o->deadline_ms >= 0)
+		spec_check(fut_spec_deadline_ms(s, o->deadline_ms),
+		    "deadline");
+	for (i = 0; i < o->nafter; i++)
+		spec_check(fut_spec_after(s, o->after[i]), "after");
+	if (o->input_from != 0)
+		spec_check(fut_spec_input_from(s, o->input_from),
+		    "input-from");
+	if (o->group != NULL)
+		spec_check(fut_spec_group(s, o->group), "group");
+	if (o->has_priority)
+		spec_check(fut_spec_priority(s, o->priority), "priority");
+	for (i = 0; i < o->ctx.n; i++)
+		spec_check(fut_spec_ctx(s, o->ctx.v[i].key,
+		    o->ctx.v[i].value), "context");
+	if (o->have_data)
+		spec_check(fut_spec_payload(s, o->data.data, o->data.len),
+		    "payload");
+	if (o->has_retries)
+		spec_check(fut_spec_retries(s, o->retries), "retries");
+	if (o->retry_delay_ms >= 0)
+		spec_check(fut_spec_retry_delay_ms(s, o->retry_delay_ms),
+		    "retry delay");
+	if (o->retry_timeouts)
+		spec_check(fut_spec_retry_timeouts(s, 1), "retry-timeouts");
+	if (o->name != NULL)
+		spec_check(fut_spec_name(s, o->name), "name");
+	for (i = 0; i < (size_t)argc; i++)
+		spec_check(fut_spec_arg(s, argv[i]), "argument");
+	if (strcmp(handler, "exec") == 0) {
+		for (e = environ; *e != NULL; e++) {
+			if ((eq = strchr(*e, '=')) == NULL || eq == *e)
+				continue;
+			if ((key = strndup(*e, eq - *e)) == NULL)
+				err(EX_FAILED, NULL);
+			spec_check(fut_spec_env(s, key, eq + 1), "environment");
+			free(key);
+		}
+		if ((cwd = getcwd(NULL, 0)) == NULL)
+			err(EX_FAILED, "getcwd");
+		spec_check(fut_spec_cwd(s, cwd), "directory");
+		free(cwd);
+	}
+	for (i = 0; i < o->env.n; i++)
+		spec_check(fut_spec_env(s, o->env.v[i].key, o->env.v[i].value),
+		    "environment");
+	return (s);
 }
 
-static void
-spec_args(struct spec *s, int argc, char **argv)
-{
-	s->js.args = argv;
-	s->js.n_args = argc;
-}
-
-/* Submit s; returns the SubmitReply's job id.  notify: push the end. */
+/* Submit s; returns the job's id. */
 static uint64_t
-submit_spec(struct spec *s, int notify)
+submit_spec(struct fut_spec *s)
 {
-	Futured__Request	 req = FUTURED__REQUEST__INIT;
-	Futured__SubmitRequest	 sr = FUTURED__SUBMIT_REQUEST__INIT;
-	Futured__Response	*r;
+	struct fut_client	*c = ctl_connect();
+	struct fut_future	*f;
 	uint64_t		 id;
 
-	sr.spec = &s->js;
-	if (notify) {
-		sr.has_notify = 1;
-		sr.notify = 1;
-	}
-	req.body_case = FUTURED__REQUEST__BODY_SUBMIT;
-	req.submit = &sr;
-	r = ctl_call(&req);
-	ctl_expect(r, FUTURED__RESPONSE__BODY_SUBMIT);
-	id = r->submit->id;
-	futured__response__free_unpacked(r, NULL);
+	if ((f = fut_submit(c, s)) == NULL)
+		ctl_fail(fut_client_errcode(c));
+	id = fut_id(f);
+	fut_future_free(f);
 	return (id);
 }
 
-/* StatusRequest for one id: the JobInfo, or NULL if not found. */
-static Futured__Response *
-status_one(uint64_t id)
+/* The final info of job id, output included, once it has ended. */
+static struct fut_info *
+final_info(uint64_t id)
 {
-	Futured__Request	 req = FUTURED__REQUEST__INIT;
-	Futured__StatusRequest	 st = FUTURED__STATUS_REQUEST__INIT;
+	struct fut_client	*c = ctl_connect();
+	struct fut_infos	*l;
+	struct fut_info		*ji;
+	int			 rc;
 
-	st.n_ids = 1;
-	st.ids = &id;
-	req.body_case = FUTURED__REQUEST__BODY_STATUS;
-	req.status = &st;
-	return (ctl_call(&req));
+	if ((rc = fut_wait_jobs(c, &id, 1, NULL, 0, -1, &l, NULL)) != 0)
+		ctl_fail(rc);
+	fut_infos_free(l);
+	if ((rc = fut_result(c, id, &ji)) != 0)
+		ctl_fail(rc);
+	return (ji);
 }
 
 static int
 cmd_submit(int argc, char **argv)
 {
-	struct spec		 s;
-	Futured__Response	*r;
+	struct fut_client	*c;
+	struct fut_spec		*s;
+	struct fut_info		*ji;
+	struct opts		 o;
+	const char		*handler;
 	uint64_t		 id;
-	int			 i, rc, wait;
+	int			 i, rc;
 
-	memset(&s, 0, sizeof(s));
-	i = parse_spec(argc, argv, &s);
+	i = parse_opts(argc, argv, &o);
 	if (i >= argc)
 		errx(EX_USAGE, "submit: no handler");
-	s.js.handler = argv[i++];
+	handler = argv[i++];
 	if (i < argc && strcmp(argv[i], "--") == 0)
 		i++;
-	spec_args(&s, argc - i, argv + i);
-	if (strcmp(s.js.handler, "exec") == 0)
-		spec_exec_context(&s);
-
-	id = submit_spec(&s, s.wait);
-	wait = s.wait;
-	spec_free(&s);
-	if (!wait) {
+	s = spec_build(handler, &o, argc - i, argv + i);
+	id = submit_spec(s);
+	fut_spec_free(s);
+	if (!o.wait) {
+		opts_free(&o);
 		if (!ctl_json) {
 			printf("%" PRIu64 "\n", id);
 			return (EX_OK);
 		}
-		r = status_one(id);
-		ctl_expect(r, FUTURED__RESPONSE__BODY_STATUS);
-		if (r->status->n_jobs > 0)
-			json_job(r->status->jobs[0]);
-		futured__response__free_unpacked(r, NULL);
+		c = ctl_connect();
+		if ((rc = fut_status(c, id, &ji)) == 0) {
+			json_job(ji);
+			fut_info_free(ji);
+		} else if (rc != FUT_ENOTFOUND)
+			ctl_fail(rc);
 		return (EX_OK);
 	}
-	r = ctl_event(id);
-	rc = print_outcome(r->event->job);
-	futured__response__free_unpacked(r, NULL);
+	opts_free(&o);
+	ji = final_info(id);
+	rc = print_outcome(ji);
+	fut_info_free(ji);
 	return (rc);
 }
 
@@ -1034,156 +857,149 @@ cmd_submit(int argc, char **argv)
 static int
 cmd_run(int argc, char **argv)
 {
-	struct spec		 s;
-	Futured__Response	*r;
-	Futured__JobInfo	*ji;
+	struct fut_client	*c;
+	struct fut_spec		*s;
+	struct fut_info		*own = NULL;
+	const struct fut_info	*ji;
+	struct fut_watch	*w;
+	struct fut_event	*ev = NULL;
+	struct opts		 o;
+	const void		*out;
+	size_t			 len;
 	uint64_t		 id;
-	struct buf		 b;
-	uint64_t		 reqid;
 	int			 i, rc;
 
-	memset(&s, 0, sizeof(s));
-	i = parse_spec(argc, argv, &s);
+	i = parse_opts(argc, argv, &o);
 	if (i < argc && strcmp(argv[i], "--") == 0)
 		i++;
 	if (i >= argc)
 		errx(EX_USAGE, "run: no command");
-	s.js.handler = (char *)"exec";
-	spec_args(&s, argc - i, argv + i);
-	spec_exec_context(&s);
-
-	id = submit_spec(&s, ctl_json);
-	spec_free(&s);
+	s = spec_build("exec", &o, argc - i, argv + i);
+	opts_free(&o);
+	id = submit_spec(s);
+	fut_spec_free(s);
 	if (ctl_json) {
-		r = ctl_event(id);
-		ji = r->event->job;
+		ji = own = final_info(id);
 		json_job(ji);
 	} else {
 		/* Stream stdout as the command writes it. */
-		memset(&b, 0, sizeof(b));
-		reqid = watch_send(&b, id, 0);
-		ctl_flush(&b);
+		c = ctl_connect();
+		if ((w = fut_watch_open(c, id, 0)) == NULL)
+			ctl_fail(fut_client_errcode(c));
 		for (;;) {
-			r = ctl_answer(reqid);
-			ctl_expect(r, FUTURED__RESPONSE__BODY_WATCH);
-			if (r->watch->has_output && r->watch->output.len > 0)
-				write_all(STDOUT_FILENO, r->watch->output.data,
-				    r->watch->output.len);
-			if (r->watch->final)
+			if ((rc = fut_watch_next(w, -1, &ev)) != 1)
+				ctl_fail(rc == 0 ? FUT_EPROTO : rc);
+			if ((out = fut_event_output(ev, &len)) != NULL &&
+			    len > 0)
+				write_all(STDOUT_FILENO, out, len);
+			if (fut_event_final(ev))
 				break;
-			futured__response__free_unpacked(r, NULL);
+			fut_event_free(ev);
 		}
-		ji = r->watch->job;
-		if (ji->has_stderr_tail && ji->stderr_tail.len > 0)
-			write_all(STDERR_FILENO, ji->stderr_tail.data,
-			    ji->stderr_tail.len);
+		fut_watch_close(w);
+		ji = fut_event_info(ev);
+		if ((out = fut_info_stderr(ji, &len)) != NULL && len > 0)
+			write_all(STDERR_FILENO, out, len);
 	}
 	/* As timeout(1) and the shell report it. */
-	if (ji->state == FUTURED__STATE__STATE_TIMED_OUT)
+	if (fut_info_state(ji) == FUT_TIMED_OUT)
 		rc = 124;
-	else if (ji->has_signal && ji->signal > 0)
-		rc = 128 + ji->signal;
-	else if (ji->has_exit_status)
-		rc = ji->exit_status & 0xff;
-	else if (ji->state == FUTURED__STATE__STATE_SUCCEEDED)
+	else if (fut_info_signal(ji) > 0)
+		rc = 128 + fut_info_signal(ji);
+	else if (fut_info_has(ji, FUT_FIELD_EXIT_STATUS))
+		rc = fut_info_exit_status(ji) & 0xff;
+	else if (fut_info_state(ji) == FUT_SUCCEEDED)
 		rc = 0;
 	else {
 		if (!ctl_json)
 			print_job_error(ji);
 		rc = 1;
 	}
-	futured__response__free_unpacked(r, NULL);
+	fut_event_free(ev);
+	fut_info_free(own);
 	return (rc);
 }
 
 static int
 cmd_status(int argc, char **argv)
 {
-	Futured__Request	 req = FUTURED__REQUEST__INIT;
-	Futured__StatusRequest	 st = FUTURED__STATUS_REQUEST__INIT;
-	Futured__Response	*r;
-	struct buf		 b;
-	uint64_t		*ids, *reqids;
-	int			 i, n, rc = EX_OK;
+	struct fut_client	*c;
+	struct fut_info		*ji;
+	uint64_t		*ids;
+	int			 i, n, r, rc = EX_OK;
 
 	if (argc < 2)
 		errx(EX_USAGE, "status: no job id");
 	n = argc - 1;
-	if ((ids = calloc(n, sizeof(*ids))) == NULL ||
-	    (reqids = calloc(n, sizeof(*reqids))) == NULL)
+	if ((ids = calloc(n, sizeof(*ids))) == NULL)
 		err(EX_FAILED, NULL);
 	for (i = 0; i < n; i++)
 		ids[i] = parse_id(argv[i + 1]);
-
-	/* One request per id, in one write, so one unknown id spoils none. */
-	memset(&b, 0, sizeof(b));
-	ctl_open(&b);
-	req.body_case = FUTURED__REQUEST__BODY_STATUS;
-	req.status = &st;
-	st.n_ids = 1;
+	c = ctl_connect();
+	/* One unknown id spoils none of the others. */
 	for (i = 0; i < n; i++) {
-		st.ids = &ids[i];
-		reqids[i] = ctl_pack(&b, &req);
-	}
-	ctl_flush(&b);
-	for (i = 0; i < n; i++) {
-		r = ctl_answer(reqids[i]);
-		if (r->body_case == FUTURED__RESPONSE__BODY_ERROR &&
-		    (r->error->code == FUTURED__ERROR_CODE__ERR_NOT_FOUND ||
-		    r->error->code == FUTURED__ERROR_CODE__ERR_PERM)) {
+		r = fut_status(c, ids[i], &ji);
+		if (r == FUT_ENOTFOUND || r == FUT_EPERM) {
 			warnx("no such job: %" PRIu64, ids[i]);
 			rc = EX_NOTFOUND;
-		} else {
-			ctl_expect(r, FUTURED__RESPONSE__BODY_STATUS);
-			if (r->status->n_jobs < 1 || r->status->jobs[0]->state ==
-			    FUTURED__STATE__STATE_UNKNOWN) {
-				warnx("no such job: %" PRIu64, ids[i]);
-				rc = EX_NOTFOUND;
-			} else if (ctl_json)
-				json_job(r->status->jobs[0]);
-			else
-				print_job_line(r->status->jobs[0]);
+			continue;
 		}
-		futured__response__free_unpacked(r, NULL);
+		if (r != 0)
+			ctl_fail(r);
+		if (ctl_json)
+			json_job(ji);
+		else
+			print_job_line(ji);
+		fut_info_free(ji);
 	}
 	free(ids);
-	free(reqids);
 	return (rc);
 }
 
 /*
- * wait --progress: watch each job (progress only) alongside the wait,
- * printing their changes on stderr until the wait's answer comes.
+ * wait --progress: watch each job (progress only) until the wait is due,
+ * printing their changes on stderr; returns what is left of timeout_ms.
  */
-static Futured__Response *
-wait_progress(Futured__Request *waitreq, const uint64_t *ids, size_t n)
+static int64_t
+wait_progress(const uint64_t *ids, size_t n, int any, int64_t timeout_ms)
 {
-	Futured__Response	*r;
-	struct buf		 b;
-	uint64_t		 waitid;
+	struct fut_client	*c = ctl_connect();
+	struct fut_watch	*w;
+	struct fut_event	*ev;
+	struct timespec		 ts;
+	int64_t			 now, deadline = -1, left = -1;
 	size_t			 i;
+	int			 rc, done = 0;
 
 	if (n == 0)
 		errx(EX_USAGE, "wait: --progress needs job ids");
-	memset(&b, 0, sizeof(b));
-	if (ctl_fd == -1)
-		ctl_open(&b);
-	for (i = 0; i < n; i++)
-		(void)watch_send(&b, ids[i], 1);
-	waitid = ctl_pack(&b, waitreq);
-	ctl_flush(&b);
-	for (;;) {
-		r = ctl_recv(0);
-		if (r->id == waitid)
-			return (r);
-		if (r->body_case == FUTURED__RESPONSE__BODY_WATCH &&
-		    !r->watch->final && !ctl_json)
-			print_progress(r->watch->job);
-		else if (r->body_case == FUTURED__RESPONSE__BODY_ERROR)
-			errx(error_exit(r->error->code), "%s",
-			    r->error->message);
-		futured__response__free_unpacked(r, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (timeout_ms >= 0)
+		deadline = now + timeout_ms;
+	if ((w = fut_watch_open(c, ids[0], FUT_WATCH_PROGRESS)) == NULL)
+		ctl_fail(fut_client_errcode(c));
+	for (i = 1; i < n; i++)
+		if ((rc = fut_watch_add(w, ids[i])) != 0)
+			ctl_fail(rc);
+	while (!done) {
+		if (deadline >= 0) {
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+			left = deadline > now ? deadline - now : 0;
+		}
+		rc = fut_watch_next(w, left, &ev);
+		if (rc == 0 || rc == FUT_ETIMEDOUT)
+			break;
+		if (rc < 0)
+			ctl_fail(rc);
+		if (!fut_event_final(ev) && !ctl_json)
+			print_progress(fut_event_info(ev));
+		done = any && fut_event_final(ev);
+		fut_event_free(ev);
 	}
+	fut_watch_close(w);
+	return (left);
 }
 
 /*
@@ -1201,28 +1017,27 @@ cmd_wait(int argc, char **argv)
 		{ "progress",	no_argument,	   NULL, 'P' },
 		{ NULL,		0,		   NULL, 0 }
 	};
-	Futured__Request	 req = FUTURED__REQUEST__INIT;
-	Futured__WaitRequest	 wr = FUTURED__WAIT_REQUEST__INIT;
-	Futured__Response	*r;
-	Futured__JobInfo	*ji;
-	uint64_t		*ids = NULL;
+	struct fut_client	*c;
+	struct fut_infos	*l;
+	const struct fut_info	*ji;
+	const char		*group = NULL;
+	uint64_t		*ids = NULL, first;
+	int64_t			 timeout_ms = -1;
 	size_t			 i;
 	int			 ch, n, rc, failed = 0, timedout = 0;
-	int			 cancelled = 0, progress = 0;
+	int			 cancelled = 0, progress = 0, any = 0;
 
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "+t:g:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'A':
-			wr.has_any = 1;
-			wr.any = 1;
+			any = 1;
 			break;
 		case 't':
-			wr.timeout_ms = parse_duration(optarg);
-			wr.has_timeout_ms = 1;
+			timeout_ms = parse_duration(optarg);
 			break;
 		case 'g':
-			wr.group = optarg;
+			group = optarg;
 			break;
 		case 'P':
 			progress = 1;
@@ -1232,67 +1047,62 @@ cmd_wait(int argc, char **argv)
 		}
 	}
 	n = argc - optind;
-	if (n == 0 && wr.group == NULL)
+	if (n == 0 && group == NULL)
 		errx(EX_USAGE, "wait: no job id or group");
-	if (n > 0 && wr.group != NULL)
+	if (n > 0 && group != NULL)
 		errx(EX_USAGE, "wait: give job ids or -g, not both");
 	if (n > 0 && (ids = calloc(n, sizeof(*ids))) == NULL)
 		err(EX_FAILED, NULL);
 	for (ch = 0; ch < n; ch++)
 		ids[ch] = parse_id(argv[optind + ch]);
-	wr.ids = ids;
-	wr.n_ids = n;
-	wr.has_with_output = 1;
-	wr.with_output = 0;
-	req.body_case = FUTURED__REQUEST__BODY_WAIT;
-	req.wait = &wr;
 	if (progress)
-		r = wait_progress(&req, ids, n);
-	else
-		r = ctl_call(&req);
-	ctl_expect(r, FUTURED__RESPONSE__BODY_WAIT);
+		timeout_ms = wait_progress(ids, n, any, timeout_ms);
+	c = ctl_connect();
+	rc = fut_wait_jobs(c, ids, n, group, any ? FUT_WAIT_ANY : 0,
+	    timeout_ms, &l, &first);
+	if (rc != 0 && rc != FUT_ETIMEDOUT)
+		ctl_fail(rc);
 
 	if (ctl_json) {
-		for (i = 0; i < r->wait->n_jobs; i++)
-			json_job(r->wait->jobs[i]);
+		for (i = 0; i < fut_infos_count(l); i++)
+			json_job(fut_infos_at(l, i));
 	}
-	if (r->wait->timed_out) {
-		futured__response__free_unpacked(r, NULL);
+	if (rc == FUT_ETIMEDOUT) {
+		fut_infos_free(l);
 		free(ids);
 		return (EX_NOTREADY);
 	}
 	rc = EX_OK;
-	if (wr.any) {
-		for (i = 0; i < r->wait->n_jobs; i++) {
-			ji = r->wait->jobs[i];
-			if ((r->wait->has_first && ji->id == r->wait->first) ||
-			    (!r->wait->has_first && state_final(ji->state)))
+	if (any) {
+		for (i = 0; i < fut_infos_count(l); i++) {
+			if (first != 0 && fut_info_id(fut_infos_at(l, i)) ==
+			    first)
 				break;
 		}
-		if (i < r->wait->n_jobs) {
-			ji = r->wait->jobs[i];
+		if (i < fut_infos_count(l)) {
+			ji = fut_infos_at(l, i);
 			if (!ctl_json)
-				printf("%" PRIu64 " %s\n", ji->id,
-				    state_name(ji->state));
-			rc = state_exit(ji->state);
-		} else if (r->wait->has_first && !ctl_json)
-			printf("%" PRIu64 "\n", r->wait->first);
-		futured__response__free_unpacked(r, NULL);
+				printf("%" PRIu64 " %s\n", fut_info_id(ji),
+				    state_name(fut_info_state(ji)));
+			rc = state_exit(fut_info_state(ji));
+		} else if (first != 0 && !ctl_json)
+			printf("%" PRIu64 "\n", first);
+		fut_infos_free(l);
 		free(ids);
 		return (rc);
 	}
-	for (i = 0; i < r->wait->n_jobs; i++) {
-		ji = r->wait->jobs[i];
-		switch (ji->state) {
-		case FUTURED__STATE__STATE_SUCCEEDED:
+	for (i = 0; i < fut_infos_count(l); i++) {
+		ji = fut_infos_at(l, i);
+		switch (fut_info_state(ji)) {
+		case FUT_SUCCEEDED:
 			continue;
-		case FUTURED__STATE__STATE_FAILED:
+		case FUT_FAILED:
 			failed = 1;
 			break;
-		case FUTURED__STATE__STATE_TIMED_OUT:
+		case FUT_TIMED_OUT:
 			timedout = 1;
 			break;
-		case FUTURED__STATE__STATE_CANCELLED:
+		case FUT_CANCELLED:
 			cancelled = 1;
 			break;
 		default:
@@ -1309,7 +1119,7 @@ cmd_wait(int argc, char **argv)
 		rc = EX_TIMEDOUT;
 	else if (cancelled)
 		rc = EX_CANCELLED;
-	futured__response__free_unpacked(r, NULL);
+	fut_infos_free(l);
 	free(ids);
 	return (rc);
 }
@@ -1317,47 +1127,42 @@ cmd_wait(int argc, char **argv)
 static int
 cmd_result(int argc, char **argv)
 {
-	Futured__Request	 req = FUTURED__REQUEST__INIT;
-	Futured__ResultRequest	 rr = FUTURED__RESULT_REQUEST__INIT;
-	Futured__Response	*r;
-	int			 rc;
+	struct fut_info	*ji;
+	uint64_t	 id;
+	int		 rc;
 
 	if (argc != 2)
 		errx(EX_USAGE, "result: want exactly one job id");
-	rr.id = parse_id(argv[1]);
-	req.body_case = FUTURED__REQUEST__BODY_RESULT;
-	req.result = &rr;
-	r = ctl_call(&req);
-	if (r->body_case == FUTURED__RESPONSE__BODY_ERROR &&
-	    r->error->code == FUTURED__ERROR_CODE__ERR_NOT_READY)
-		errx(EX_NOTREADY, "job %" PRIu64 " has not finished",
-		    rr.id);
-	ctl_expect(r, FUTURED__RESPONSE__BODY_RESULT);
-	rc = print_outcome(r->result->job);
-	futured__response__free_unpacked(r, NULL);
+	id = parse_id(argv[1]);
+	if ((rc = fut_result(ctl_connect(), id, &ji)) == FUT_ENOTREADY)
+		errx(EX_NOTREADY, "job %" PRIu64 " has not finished", id);
+	if (rc != 0)
+		ctl_fail(rc);
+	rc = print_outcome(ji);
+	fut_info_free(ji);
 	return (rc);
 }
 
 /* One line (or JSON object) for a job a cancel reached. */
 static void
-print_cancel(const Futured__CancelOutcome *o)
+print_cancel(uint64_t id, int took, int state)
 {
 	struct json	 j;
 
 	if (ctl_json) {
 		json_begin(&j, stdout);
-		json_uint(&j, "id", o->id);
-		json_bool(&j, "took_effect", o->took_effect);
-		if (o->has_state)
-			json_string(&j, "state", state_name(o->state));
+		json_uint(&j, "id", id);
+		json_bool(&j, "took_effect", took);
+		if (state >= 0)
+			json_string(&j, "state", state_name(state));
 		else
 			json_null(&j, "state");
 		json_end(&j);
-	} else if (o->took_effect)
-		printf("%" PRIu64 " cancelled\n", o->id);
+	} else if (took)
+		printf("%" PRIu64 " cancelled\n", id);
 	else
-		printf("%" PRIu64 " already finished (%s)\n", o->id,
-		    o->has_state ? state_name(o->state) : "unknown");
+		printf("%" PRIu64 " already finished (%s)\n", id,
+		    state >= 0 ? state_name(state) : "unknown");
 }
 
 static int
@@ -1368,84 +1173,68 @@ cmd_cancel(int argc, char **argv)
 		{ "group",	required_argument, NULL, 'g' },
 		{ NULL,		0,		   NULL, 0 }
 	};
-	Futured__Request	 req = FUTURED__REQUEST__INIT;
-	Futured__CancelRequest	 cr = FUTURED__CANCEL_REQUEST__INIT;
-	Futured__Response	*r;
-	struct buf		 b;
-	uint64_t		*ids = NULL, *reqids;
+	struct fut_client	*c;
+	struct fut_cancels	*cs;
+	const char		*group = NULL;
+	uint64_t		*ids = NULL, id;
+	int64_t			 grace_ms = -1;
 	size_t			 i;
-	int			 ch, n, rc = EX_OK;
+	int			 ch, n, rc = EX_OK, rc2, took, state;
 
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "+g:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'G':
-			cr.grace_ms = parse_duration(optarg);
-			cr.has_grace_ms = 1;
+			grace_ms = parse_duration(optarg);
 			break;
 		case 'g':
-			cr.group = optarg;
+			group = optarg;
 			break;
 		default:
 			usage();
 		}
 	}
 	n = argc - optind;
-	if (n == 0 && cr.group == NULL)
+	if (n == 0 && group == NULL)
 		errx(EX_USAGE, "cancel: no job id or group");
-	if (n > 0 && cr.group != NULL)
+	if (n > 0 && group != NULL)
 		errx(EX_USAGE, "cancel: give job ids or -g, not both");
 	if (n > 0 && (ids = calloc(n, sizeof(*ids))) == NULL)
 		err(EX_FAILED, NULL);
 	for (ch = 0; ch < n; ch++)
 		ids[ch] = parse_id(argv[optind + ch]);
-	req.body_case = FUTURED__REQUEST__BODY_CANCEL;
-	req.cancel = &cr;
+	c = ctl_connect();
 	if (n == 0) {
-		r = ctl_call(&req);
-		ctl_expect(r, FUTURED__RESPONSE__BODY_CANCEL);
-		for (i = 0; i < r->cancel->n_outcomes; i++)
-			print_cancel(r->cancel->outcomes[i]);
-		futured__response__free_unpacked(r, NULL);
-		return (rc);
+		if ((ch = fut_cancel_jobs(c, NULL, 0, group, grace_ms,
+		    &cs)) != 0)
+			ctl_fail(ch);
+		for (i = 0; i < fut_cancels_count(cs); i++) {
+			if (fut_cancels_get(cs, i, &id, &took, &state) ==
+			    FUT_OK)
+				print_cancel(id, took, state);
+		}
+		fut_cancels_free(cs);
 	}
 	/*
-	 * One request per id, in one write: a daemon cancels none of a
-	 * request's jobs if one is unknown, and one unknown id spoils none.
+	 * One request per id: the daemon cancels none of a request's jobs
+	 * if one is unknown, and one unknown id must spoil none.
 	 */
-	if ((reqids = calloc(n, sizeof(*reqids))) == NULL)
-		err(EX_FAILED, NULL);
-	memset(&b, 0, sizeof(b));
-	ctl_open(&b);
-	cr.n_ids = 1;
 	for (ch = 0; ch < n; ch++) {
-		cr.ids = &ids[ch];
-		reqids[ch] = ctl_pack(&b, &req);
-	}
-	ctl_flush(&b);
-	for (ch = 0; ch < n; ch++) {
-		r = ctl_answer(reqids[ch]);
-		if (r->body_case == FUTURED__RESPONSE__BODY_ERROR &&
-		    (r->error->code == FUTURED__ERROR_CODE__ERR_NOT_FOUND ||
-		    r->error->code == FUTURED__ERROR_CODE__ERR_PERM)) {
+		rc2 = fut_cancel_jobs(c, &ids[ch], 1, NULL, grace_ms, &cs);
+		if (rc2 == FUT_ENOTFOUND || rc2 == FUT_EPERM) {
 			warnx("no such job: %" PRIu64, ids[ch]);
 			rc = EX_NOTFOUND;
-		} else {
-			ctl_expect(r, FUTURED__RESPONSE__BODY_CANCEL);
-			for (i = 0; i < r->cancel->n_outcomes; i++) {
-				/* An older daemon's way of saying it. */
-				if (r->cancel->outcomes[i]->has_error_code &&
-				    r->cancel->outcomes[i]->error_code !=
-				    FUTURED__ERROR_CODE__ERR_NONE) {
-					warnx("no such job: %" PRIu64, ids[ch]);
-					rc = EX_NOTFOUND;
-				} else
-					print_cancel(r->cancel->outcomes[i]);
-			}
+			continue;
 		}
-		futured__response__free_unpacked(r, NULL);
+		if (rc2 != 0)
+			ctl_fail(rc2);
+		for (i = 0; i < fut_cancels_count(cs); i++) {
+			if (fut_cancels_get(cs, i, &id, &took, &state) ==
+			    FUT_OK)
+				print_cancel(id, took, state);
+		}
+		fut_cancels_free(cs);
 	}
-	free(reqids);
 	free(ids);
 	return (rc);
 }
@@ -1458,24 +1247,24 @@ cmd_list(int argc, char **argv)
 		{ "group",	required_argument, NULL, 'g' },
 		{ NULL,		0,		   NULL, 0 }
 	};
-	Futured__Request	 req = FUTURED__REQUEST__INIT;
-	Futured__ListRequest	 lr = FUTURED__LIST_REQUEST__INIT;
-	Futured__Response	*r;
+	struct fut_infos	*l;
+	enum fut_state		 st;
+	const char		*group = NULL;
 	size_t			 i;
-	int			 ch;
+	int			 ch, state = -1;
 
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "+g:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'S':
-			if (state_parse(optarg, &lr.state) == -1)
+			if (state_parse(optarg, &st) == -1)
 				errx(EX_USAGE, "bad state \"%s\": use waiting, "
 				    "queued, running, succeeded, failed, "
 				    "cancelled or timed_out", optarg);
-			lr.has_state = 1;
+			state = st;
 			break;
 		case 'g':
-			lr.group = optarg;
+			group = optarg;
 			break;
 		default:
 			usage();
@@ -1484,17 +1273,15 @@ cmd_list(int argc, char **argv)
 	if (optind != argc)
 		errx(EX_USAGE, "list: unexpected argument \"%s\"",
 		    argv[optind]);
-	req.body_case = FUTURED__REQUEST__BODY_LIST;
-	req.list = &lr;
-	r = ctl_call(&req);
-	ctl_expect(r, FUTURED__RESPONSE__BODY_LIST);
-	for (i = 0; i < r->list->n_jobs; i++) {
+	if ((ch = fut_list(ctl_connect(), state, group, &l)) != 0)
+		ctl_fail(ch);
+	for (i = 0; i < fut_infos_count(l); i++) {
 		if (ctl_json)
-			json_job(r->list->jobs[i]);
+			json_job(fut_infos_at(l, i));
 		else
-			print_job_line(r->list->jobs[i]);
+			print_job_line(fut_infos_at(l, i));
 	}
-	futured__response__free_unpacked(r, NULL);
+	fut_infos_free(l);
 	return (EX_OK);
 }
 
@@ -1509,50 +1296,52 @@ no_args(int argc, char **argv)
 static int
 cmd_handlers(int argc, char **argv)
 {
-	Futured__Request	 req = FUTURED__REQUEST__INIT;
-	Futured__HandlersRequest hr = FUTURED__HANDLERS_REQUEST__INIT;
-	Futured__Response	*r;
-	Futured__HandlerInfo	*h;
+	struct fut_handlers	*h;
 	struct json		 j;
+	const char		*desc;
 	char			 kinds[64];
-	size_t			 i, k, len;
-	int			 m;
+	enum fut_kind		 k, dk;
+	unsigned int		 mask;
+	size_t			 i, len;
+	int			 m, rc;
 
 	no_args(argc, argv);
-	req.body_case = FUTURED__REQUEST__BODY_HANDLERS;
-	req.handlers = &hr;
-	r = ctl_call(&req);
-	ctl_expect(r, FUTURED__RESPONSE__BODY_HANDLERS);
-	for (i = 0; i < r->handlers->n_handlers; i++) {
-		h = r->handlers->handlers[i];
+	if ((rc = fut_handlers(ctl_connect(), &h)) != 0)
+		ctl_fail(rc);
+	for (i = 0; i < fut_handlers_count(h); i++) {
+		mask = fut_handlers_kinds(h, i);
+		dk = fut_handlers_default_kind(h, i);
+		desc = fut_handlers_description(h, i);
 		if (ctl_json) {
 			json_begin(&j, stdout);
-			json_string(&j, "name", h->name);
+			json_string(&j, "name", fut_handlers_name(h, i));
 			json_array(&j, "kinds");
-			for (k = 0; k < h->n_kinds; k++)
-				json_string(&j, NULL, kind_name(h->kinds[k]));
+			for (k = FUT_ASYNC; k <= FUT_CPU; k++)
+				if (mask & (1U << k))
+					json_string(&j, NULL, kind_name(k));
 			json_array_end(&j);
-			json_string(&j, "default_kind",
-			    kind_name(h->default_kind));
-			json_string(&j, "description", h->description);
+			json_string(&j, "default_kind", kind_name(dk));
+			json_string(&j, "description", desc);
 			json_end(&j);
 			continue;
 		}
 		/* The default kind is marked with a star. */
 		kinds[0] = '\0';
-		for (k = 0, len = 0; k < h->n_kinds && len < sizeof(kinds);
-		    k++) {
+		for (k = FUT_ASYNC, len = 0; k <= FUT_CPU &&
+		    len < sizeof(kinds); k++) {
+			if (!(mask & (1U << k)))
+				continue;
 			m = snprintf(kinds + len, sizeof(kinds) - len, "%s%s%s",
-			    k > 0 ? "," : "", kind_name(h->kinds[k]),
-			    h->kinds[k] == h->default_kind ? "*" : "");
+			    len > 0 ? "," : "", kind_name(k),
+			    k == dk ? "*" : "");
 			if (m < 0)
 				break;
 			len += m;
 		}
-		printf("%-12s %-22s %s\n", h->name, kinds,
-		    h->description != NULL ? h->description : "");
+		printf("%-12s %-22s %s\n", fut_handlers_name(h, i), kinds,
+		    desc != NULL ? desc : "");
 	}
-	futured__response__free_unpacked(r, NULL);
+	fut_handlers_free(h);
 	return (EX_OK);
 }
 
@@ -1581,90 +1370,90 @@ uptime_format(int64_t ms, char *buf, size_t len)
 static int
 cmd_stats(int argc, char **argv)
 {
-	Futured__Request	 req = FUTURED__REQUEST__INIT;
-	Futured__StatsRequest	 sq = FUTURED__STATS_REQUEST__INIT;
-	Futured__Response	*r;
-	Futured__StatsReply	*s;
-	Futured__KindStats	*k;
+	static const enum fut_stat	 counters[] = {
+		FUT_STAT_WAITING, FUT_STAT_QUEUED, FUT_STAT_RUNNING,
+		FUT_STAT_SUCCEEDED, FUT_STAT_FAILED, FUT_STAT_CANCELLED,
+		FUT_STAT_TIMED_OUT, FUT_STAT_POOL_SIZE, FUT_STAT_POOL_BUSY
+	};
+	static const char *const	 names[] = {
+		"waiting", "queued", "running", "succeeded", "failed",
+		"cancelled", "timed_out", "pool_size", "pool_busy"
+	};
+	struct fut_stats	*s;
 	struct json		 j;
 	char			 up[64];
-	size_t			 i;
+	size_t			 i, k;
+	int			 rc;
 
 	no_args(argc, argv);
-	req.body_case = FUTURED__REQUEST__BODY_STATS;
-	req.stats = &sq;
-	r = ctl_call(&req);
-	ctl_expect(r, FUTURED__RESPONSE__BODY_STATS);
-	s = r->stats;
+	if ((rc = fut_stats(ctl_connect(), &s)) != 0)
+		ctl_fail(rc);
 	if (ctl_json) {
 		json_begin(&j, stdout);
-		json_string(&j, "server_version", s->server_version);
-		json_int(&j, "uptime_ms", s->uptime_ms);
-		json_uint(&j, "jobs_total", s->jobs_total);
-		json_uint(&j, "connections", s->connections);
+		json_string(&j, "server_version", fut_stats_server_version(s));
+		json_int(&j, "uptime_ms", fut_stats_uptime_ms(s));
+		json_uint(&j, "jobs_total", fut_stats_jobs_total(s));
+		json_uint(&j, "connections", fut_stats_connections(s));
 		json_array(&j, "kinds");
-		for (i = 0; i < s->n_kinds; i++) {
-			k = s->kinds[i];
+		for (i = 0; i < fut_stats_nkinds(s); i++) {
 			json_object(&j, NULL);
-			json_string(&j, "kind", kind_name(k->kind));
-			json_uint(&j, "waiting", k->waiting);
-			json_uint(&j, "queued", k->queued);
-			json_uint(&j, "running", k->running);
-			json_uint(&j, "succeeded", k->succeeded);
-			json_uint(&j, "failed", k->failed);
-			json_uint(&j, "cancelled", k->cancelled);
-			json_uint(&j, "timed_out", k->timed_out);
-			json_uint(&j, "pool_size", k->pool_size);
-			json_uint(&j, "pool_busy", k->pool_busy);
+			json_string(&j, "kind", kind_name(fut_stats_kind(s,
+			    i)));
+			for (k = 0; k < sizeof(counters) / sizeof(counters[0]);
+			    k++)
+				json_uint(&j, names[k], fut_stats_get(s, i,
+				    counters[k]));
 			json_object_end(&j);
 		}
 		json_array_end(&j);
 		json_end(&j);
 	} else {
-		uptime_format(s->uptime_ms, up, sizeof(up));
+		uptime_format(fut_stats_uptime_ms(s), up, sizeof(up));
 		printf("uptime       %s\n", up);
-		printf("jobs total   %" PRIu64 "\n", s->jobs_total);
-		printf("connections  %u\n", s->connections);
+		printf("jobs total   %" PRIu64 "\n", fut_stats_jobs_total(s));
+		printf("connections  %u\n", fut_stats_connections(s));
 		printf("\n%-9s %8s %8s %8s %9s %8s %9s %9s %9s\n", "KIND",
 		    "WAITING", "QUEUED", "RUNNING", "SUCCEEDED", "FAILED",
 		    "CANCELLED", "TIMED_OUT", "POOL");
-		for (i = 0; i < s->n_kinds; i++) {
-			k = s->kinds[i];
-			snprintf(up, sizeof(up), "%u/%u", k->pool_busy,
-			    k->pool_size);
+		for (i = 0; i < fut_stats_nkinds(s); i++) {
+			snprintf(up, sizeof(up), "%" PRIu64 "/%" PRIu64,
+			    fut_stats_get(s, i, FUT_STAT_POOL_BUSY),
+			    fut_stats_get(s, i, FUT_STAT_POOL_SIZE));
 			printf("%-9s %8" PRIu64 " %8" PRIu64 " %8" PRIu64
 			    " %9" PRIu64 " %8" PRIu64 " %9" PRIu64 " %9"
-			    PRIu64 " %9s\n", kind_name(k->kind), k->waiting,
-			    k->queued, k->running, k->succeeded, k->failed,
-			    k->cancelled, k->timed_out, up);
+			    PRIu64 " %9s\n", kind_name(fut_stats_kind(s, i)),
+			    fut_stats_get(s, i, FUT_STAT_WAITING),
+			    fut_stats_get(s, i, FUT_STAT_QUEUED),
+			    fut_stats_get(s, i, FUT_STAT_RUNNING),
+			    fut_stats_get(s, i, FUT_STAT_SUCCEEDED),
+			    fut_stats_get(s, i, FUT_STAT_FAILED),
+			    fut_stats_get(s, i, FUT_STAT_CANCELLED),
+			    fut_stats_get(s, i, FUT_STAT_TIMED_OUT), up);
 		}
 	}
-	futured__response__free_unpacked(r, NULL);
+	fut_stats_free(s);
 	return (EX_OK);
 }
 
 static int
 cmd_ping(int argc, char **argv)
 {
-	Futured__Request	 req = FUTURED__REQUEST__INIT;
-	Futured__PingRequest	 pq = FUTURED__PING_REQUEST__INIT;
-	Futured__Response	*r;
-	struct json		 j;
+	struct json	 j;
+	char		 version[256];
+	unsigned int	 proto;
+	int		 rc;
 
 	no_args(argc, argv);
-	req.body_case = FUTURED__REQUEST__BODY_PING;
-	req.ping = &pq;
-	r = ctl_call(&req);
-	ctl_expect(r, FUTURED__RESPONSE__BODY_PING);
+	if ((rc = fut_ping(ctl_connect(), version, sizeof(version),
+	    &proto)) != 0)
+		ctl_fail(rc);
 	if (ctl_json) {
 		json_begin(&j, stdout);
-		json_string(&j, "server_version", r->ping->server_version);
-		json_uint(&j, "protocol_version", r->ping->protocol_version);
+		json_string(&j, "server_version", version);
+		json_uint(&j, "protocol_version", proto);
 		json_end(&j);
 	} else
-		printf("futured %s protocol %u\n", r->ping->server_version,
-		    r->ping->protocol_version);
-	futured__response__free_unpacked(r, NULL);
+		printf("futured %s protocol %u\n", version, proto);
 	return (EX_OK);
 }
 
@@ -1678,12 +1467,10 @@ cmd_group(int argc, char **argv)
 		{ "parallel",		required_argument, NULL, 'p' },
 		{ NULL,			0,		   NULL, 0 }
 	};
-	Futured__Request	 req = FUTURED__REQUEST__INIT;
-	Futured__GroupRequest	 gq = FUTURED__GROUP_REQUEST__INIT;
-	Futured__GroupReply	*g;
-	Futured__Response	*r;
+	struct fut_group	*g;
 	struct json		 j;
-	int			 ch;
+	int64_t			 parallel = -1;
+	int			 ch, fail_fast = -1;
 
 	/* GNU getopt permutes: options may follow the name. */
 	optind = 0;
@@ -1691,12 +1478,10 @@ cmd_group(int argc, char **argv)
 		switch (ch) {
 		case 'f':
 		case 'F':
-			gq.has_fail_fast = 1;
-			gq.fail_fast = ch == 'f';
+			fail_fast = ch == 'f';
 			break;
 		case 'p':
-			gq.has_parallel = 1;
-			gq.parallel = parse_int(optarg, 0, UINT32_MAX,
+			parallel = parse_int(optarg, 0, UINT32_MAX,
 			    "parallel limit");
 			break;
 		default:
@@ -1707,67 +1492,43 @@ cmd_group(int argc, char **argv)
 		errx(EX_USAGE, "group: give one group name");
 	if (*argv[optind] == '\0')
 		errx(EX_USAGE, "bad group \"\"");
-	gq.name = argv[optind];
-	req.body_case = FUTURED__REQUEST__BODY_GROUP;
-	req.group = &gq;
-	r = ctl_call(&req);
-	ctl_expect(r, FUTURED__RESPONSE__BODY_GROUP);
-	g = r->group;
+	if ((ch = fut_group_set(ctl_connect(), argv[optind], fail_fast,
+	    parallel, &g)) != 0)
+		ctl_fail(ch);
 	if (ctl_json) {
 		json_begin(&j, stdout);
-		json_string(&j, "name", g->name);
-		json_bool(&j, "fail_fast", g->fail_fast);
-		json_uint(&j, "parallel", g->parallel);
-		json_uint(&j, "jobs", g->jobs);
-		json_uint(&j, "running", g->running);
-		json_uint(&j, "pending", g->pending);
-		json_uint(&j, "succeeded", g->succeeded);
-		json_uint(&j, "failed", g->failed);
-		json_bool(&j, "created", g->created);
+		json_string(&j, "name", fut_group_name(g));
+		json_bool(&j, "fail_fast", fut_group_fail_fast(g));
+		json_uint(&j, "parallel", fut_group_parallel(g));
+		json_uint(&j, "jobs", fut_group_count(g, FUT_GROUP_JOBS));
+		json_uint(&j, "running", fut_group_count(g,
+		    FUT_GROUP_RUNNING));
+		json_uint(&j, "pending", fut_group_count(g,
+		    FUT_GROUP_PENDING));
+		json_uint(&j, "succeeded", fut_group_count(g,
+		    FUT_GROUP_SUCCEEDED));
+		json_uint(&j, "failed", fut_group_count(g, FUT_GROUP_FAILED));
+		json_bool(&j, "created", fut_group_created(g));
 		json_end(&j);
 	} else {
-		printf("group %s%s: fail-fast %s, parallel ", g->name,
-		    g->created ? " (new)" : "", g->fail_fast ? "on" : "off");
-		if (g->parallel == 0)
+		printf("group %s%s: fail-fast %s, parallel ",
+		    fut_group_name(g), fut_group_created(g) ? " (new)" : "",
+		    fut_group_fail_fast(g) ? "on" : "off");
+		if (fut_group_parallel(g) == 0)
 			printf("unlimited");
 		else
-			printf("%u", g->parallel);
+			printf("%u", fut_group_parallel(g));
 		printf(", %" PRIu64 " jobs: %" PRIu64 " running, %" PRIu64
 		    " pending, %" PRIu64 " succeeded, %" PRIu64
-		    " failed or cancelled\n", g->jobs, g->running,
-		    g->pending, g->succeeded, g->failed);
+		    " failed or cancelled\n",
+		    fut_group_count(g, FUT_GROUP_JOBS),
+		    fut_group_count(g, FUT_GROUP_RUNNING),
+		    fut_group_count(g, FUT_GROUP_PENDING),
+		    fut_group_count(g, FUT_GROUP_SUCCEEDED),
+		    fut_group_count(g, FUT_GROUP_FAILED));
 	}
-	futured__response__free_unpacked(r, NULL);
+	fut_group_free(g);
 	return (EX_OK);
-}
-
-/* One line on stderr for a change of state or progress. */
-static void
-print_progress(const Futured__JobInfo *ji)
-{
-	fprintf(stderr, "futurectl: job %" PRIu64 " %s", ji->id,
-	    state_name(ji->state));
-	if (ji->has_progress && ji->state == FUTURED__STATE__STATE_RUNNING)
-		fprintf(stderr, " %.0f%%", ji->progress * 100);
-	if (ji->progress_msg != NULL && *ji->progress_msg != '\0' &&
-	    !state_final(ji->state))
-		fprintf(stderr, " %s", ji->progress_msg);
-	fputc('\n', stderr);
-}
-
-/* Ask for a job's WatchEvents; returns the request id they carry. */
-static uint64_t
-watch_send(struct buf *b, uint64_t id, int progress_only)
-{
-	Futured__Request	 req = FUTURED__REQUEST__INIT;
-	Futured__WatchRequest	 wq = FUTURED__WATCH_REQUEST__INIT;
-
-	wq.id = id;
-	wq.has_progress_only = 1;
-	wq.progress_only = progress_only;
-	req.body_case = FUTURED__REQUEST__BODY_WATCH;
-	req.watch = &wq;
-	return (ctl_pack(b, &req));
 }
 
 /*
@@ -1777,54 +1538,52 @@ watch_send(struct buf *b, uint64_t id, int progress_only)
 static int
 cmd_watch(int argc, char **argv)
 {
-	Futured__Response	*r;
-	Futured__WatchEvent	*ev;
-	struct buf		 b;
-	uint64_t		 reqid;
+	struct fut_client	*c;
+	struct fut_watch	*w;
+	struct fut_event	*ev;
+	const struct fut_info	*ji;
+	const void		*out;
+	size_t			 len;
+	uint64_t		 id;
 	int			 rc, last_state = -1;
 	double			 last_progress = -1;
 
 	if (argc != 2)
 		errx(EX_USAGE, "watch: give one job id");
-	memset(&b, 0, sizeof(b));
-	if (ctl_fd == -1)
-		ctl_open(&b);
-	reqid = watch_send(&b, parse_id(argv[1]), 0);
-	ctl_flush(&b);
+	id = parse_id(argv[1]);
+	c = ctl_connect();
+	if ((w = fut_watch_open(c, id, 0)) == NULL)
+		ctl_fail(fut_client_errcode(c));
 	for (;;) {
-		r = ctl_answer(reqid);
-		ctl_expect(r, FUTURED__RESPONSE__BODY_WATCH);
-		ev = r->watch;
-		if (ctl_json) {
-			/* Borrowed for the print: freed once, with ev. */
-			ev->job->has_output = ev->has_output;
-			ev->job->output = ev->output;
-			json_job(ev->job);
-			ev->job->has_output = 0;
-			ev->job->output.data = NULL;
-			ev->job->output.len = 0;
-		} else {
-			if (ev->has_output && ev->output.len > 0)
-				write_all(STDOUT_FILENO, ev->output.data,
-				    ev->output.len);
-			if (ev->final)
-				print_job_error(ev->job);
-			else if ((int)ev->job->state != last_state ||
-			    (ev->job->has_progress &&
-			    ev->job->progress != last_progress)) {
+		if ((rc = fut_watch_next(w, -1, &ev)) != 1)
+			ctl_fail(rc == 0 ? FUT_EPROTO : rc);
+		ji = fut_event_info(ev);
+		out = fut_event_output(ev, &len);
+		if (ctl_json)
+			json_job_output(ji, out != NULL, out, len);
+		else {
+			if (out != NULL && len > 0)
+				write_all(STDOUT_FILENO, out, len);
+			if (fut_event_final(ev))
+				print_job_error(ji);
+			else if ((int)fut_info_state(ji) != last_state ||
+			    (fut_info_has(ji, FUT_FIELD_PROGRESS) &&
+			    fut_info_progress(ji) != last_progress)) {
 				/* Output alone is no news for stderr. */
-				print_progress(ev->job);
-				last_state = ev->job->state;
-				last_progress = ev->job->has_progress ?
-				    ev->job->progress : -1;
+				print_progress(ji);
+				last_state = fut_info_state(ji);
+				last_progress = fut_info_has(ji,
+				    FUT_FIELD_PROGRESS) ?
+				    fut_info_progress(ji) : -1;
 			}
 		}
-		if (ev->final) {
-			rc = state_exit(ev->job->state);
-			futured__response__free_unpacked(r, NULL);
+		if (fut_event_final(ev)) {
+			rc = state_exit(fut_info_state(ji));
+			fut_event_free(ev);
+			fut_watch_close(w);
 			return (rc);
 		}
-		futured__response__free_unpacked(r, NULL);
+		fut_event_free(ev);
 	}
 }
 
@@ -1883,5 +1642,6 @@ main(int argc, char **argv)
 	rc = cmds[i].fn(argc, argv);
 	if (fflush(stdout) == EOF)
 		err(EX_FAILED, "stdout");
+	fut_close(ctl_client);
 	return (rc);
 }

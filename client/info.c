@@ -55,7 +55,8 @@ fut_protocol_version(void)
 const char *
 fut_state_name(enum fut_state s)
 {
-	if ((unsigned)s < sizeof(info_state_names) / sizeof(info_state_names[0]))
+	if ((unsigned)s < sizeof(info_state_names) /
+	    sizeof(info_state_names[0]))
 		return (info_state_names[s]);
 	return ("unknown");
 }
@@ -63,7 +64,8 @@ fut_state_name(enum fut_state s)
 const char *
 fut_kind_name(enum fut_kind k)
 {
-	if ((unsigned)k < sizeof(info_kind_names) / sizeof(info_kind_names[0]))
+	if ((unsigned)k < sizeof(info_kind_names) /
+	    sizeof(info_kind_names[0]))
 		return (info_kind_names[k]);
 	return ("unknown");
 }

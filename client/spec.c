@@ -186,6 +186,26 @@ fut_spec_retries(struct fut_spec *s, unsigned int n)
 	return (0);
 }
 
+int
+fut_spec_retry_delay_ms(struct fut_spec *s, int64_t ms)
+{
+	if (s == NULL || ms < 0)
+		return (FUT_EINVAL);
+	s->js.retry_delay_ms = ms;
+	s->js.has_retry_delay_ms = 1;
+	return (0);
+}
+
+int
+fut_spec_retry_timeouts(struct fut_spec *s, int on)
+{
+	if (s == NULL)
+		return (FUT_EINVAL);
+	s->js.retry_timeouts = on != 0;
+	s->js.has_retry_timeouts = 1;
+	return (0);
+}
+
 static int
 spec_setstr(char **dst, const char *v)
 {

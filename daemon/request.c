@@ -1,7 +1,9 @@
 /*
- * Requests: decode a frame, dispatch on its body, answer.  This and
- * libfutured.c are the only files that know protobuf-c's names (with
- * request_submit.c and request_watch.c, split from it along its seams).
+ * Requests: decode a frame, dispatch on its body, answer.  The request
+ * files (this one, request_submit.c, request_watch.c and wire.c) are the
+ * daemon's only users of the client protocol's protobuf-c names; the
+ * worker protocol's are pool_proc.c's and worker.c's, the journal's its
+ * own, and libfutured's files in client/ the other side.
  *
  * A handler either answers at once (request_reply) or parks a pending
  * answer on the connection behind a waiter of sched.c (wait, cancel,

@@ -50,6 +50,7 @@ enum fut_state {
 #define FUT_EFULL	(-10)	/**< the daemon's queue is full */
 #define FUT_ETOOBIG	(-11)	/**< over a size limit */
 #define FUT_ESHUTDOWN	(-12)	/**< the daemon is shutting down */
+#define FUT_EINTERNAL	(-13)	/**< the daemon failed (its journal, ...) */
 
 struct fut_client;
 struct fut_spec;
@@ -88,6 +89,10 @@ int		 fut_spec_timeout_ms(struct fut_spec *, int64_t);
 int		 fut_spec_deadline_ms(struct fut_spec *, int64_t);
 int		 fut_spec_priority(struct fut_spec *, int);
 int		 fut_spec_retries(struct fut_spec *, unsigned int);
+/** First retry delay (each further one doubles); default the daemon's. */
+int		 fut_spec_retry_delay_ms(struct fut_spec *, int64_t);
+/** Retry a timed-out attempt too (cancelled ones never are). */
+int		 fut_spec_retry_timeouts(struct fut_spec *, int);
 int		 fut_spec_name(struct fut_spec *, const char *);
 int		 fut_spec_ctx(struct fut_spec *, const char *key, const char *value);
 int		 fut_spec_after(struct fut_spec *, uint64_t id);

@@ -3,9 +3,11 @@
  * byte stream a daemon sends to one client.  The client is a real one,
  * made by fut_connect() on a socket this program listens on; the
  * accepted end plays the daemon, and the client runs a fixed script
- * (submit, submit_all, attach, poll, cancel, waits, dispatch) so that
- * there are pending requests of every kind for the input to answer, or
- * answer wrongly.
+ * (submit, submit_all, attach, poll, cancel, waits, dispatch, then the
+ * snapshot calls: status, result, list, wait and cancel of several jobs,
+ * handlers, stats, group, ping; and watches in both forms) so that there
+ * are pending requests of every kind for the input to answer, or answer
+ * wrongly.  Every accessor of every snapshot and event is read.
  *
  * Everything runs on one thread, so an input always gives the same run.
  * Before each call that blocks until the daemon answers, the input is
@@ -18,7 +20,8 @@
  * fuzzer's -timeout.  What is left once the script has made all its
  * requests arrives in small pieces, each read by fut_client_dispatch(),
  * then EOF; and the run checks that the client failed cleanly:
- * connection dead, every future settled, every done-callback run once.
+ * connection dead, every future settled, every done-callback run once,
+ * every watched job's stream ended exactly once.
  */
 
 #include <sys/types.h>
@@ -56,6 +59,7 @@ struct fuzz {
 	size_t			 reqlen;
 	int			 cbs;		/* done-callbacks registered */
 	int			 fired;		/* ... and run */
+	int			 wends;		/* watch streams ended (cb) */
 };
 
 static char	 fuzz_dir[] = "/tmp/fuzz_client.XXXXXX";
@@ -230,6 +234,180 @@ fuzz_client_done_cb(struct fut_future *f, void *arg)
 	(void)fut_signal(f);
 }
 
+/* Read every field of an info, as futurectl --json does. */
+static void
+fuzz_client_info(const struct fut_info *i)
+{
+	const char	*k, *v;
+	size_t		 n, len;
+	int		 f;
+
+	if (i == NULL)
+		return;
+	for (f = FUT_FIELD_KIND; f <= FUT_FIELD_OUTPUT_SIZE; f++)
+		(void)fut_info_has(i, (enum fut_field)f);
+	(void)fut_info_id(i);
+	(void)fut_state_name(fut_info_state(i));
+	(void)fut_kind_name(fut_info_kind(i));
+	(void)fut_info_handler(i);
+	(void)fut_info_name(i);
+	(void)fut_info_group(i);
+	(void)fut_info_progress(i);
+	(void)fut_info_progress_msg(i);
+	(void)fut_info_exit_status(i);
+	(void)fut_info_signal(i);
+	(void)fut_info_error(i);
+	(void)fut_info_error_code(i);
+	(void)fut_info_ended(i);
+	if (fut_info_output(i, &len) == NULL && len != 0)
+		abort();
+	(void)fut_info_output_truncated(i);
+	(void)fut_info_output_size(i);
+	(void)fut_info_stderr(i, &len);
+	(void)fut_info_submitted_ms(i);
+	(void)fut_info_started_ms(i);
+	(void)fut_info_finished_ms(i);
+	(void)fut_info_attempts(i);
+	(void)fut_info_retries(i);
+	(void)fut_info_parent(i);
+	(void)fut_info_priority(i);
+	for (n = 0; n < fut_info_nargs(i); n++)
+		if (fut_info_arg(i, n) == NULL)
+			abort();
+	for (n = 0; n < fut_info_nctx(i); n++) {
+		k = fut_info_ctx(i, n, &v);
+		if (k == NULL || v == NULL)
+			abort();
+	}
+	if (fut_info_arg(i, fut_info_nargs(i)) != NULL)
+		abort();
+}
+
+static void
+fuzz_client_infos(struct fut_infos *l)
+{
+	size_t	 n;
+
+	for (n = 0; n < fut_infos_count(l); n++)
+		fuzz_client_info(fut_infos_at(l, n));
+	if (fut_infos_at(l, fut_infos_count(l)) != NULL)
+		abort();
+	fut_infos_free(l);
+}
+
+static void
+fuzz_client_event(const struct fut_event *ev)
+{
+	size_t	 len;
+
+	(void)fut_event_id(ev);
+	(void)fut_event_output(ev, &len);
+	(void)fut_event_final(ev);
+	fuzz_client_info(fut_event_info(ev));
+}
+
+static void
+fuzz_client_watch_cb(const struct fut_event *ev, int err, void *arg)
+{
+	struct fuzz	*fz = arg;
+
+	if (ev == NULL) {
+		if (err >= 0)
+			abort();
+		fz->wends++;
+		return;
+	}
+	fuzz_client_event(ev);
+	if (fut_event_final(ev))
+		fz->wends++;
+}
+
+/*
+ * The snapshot calls, one request each, each fed its answer; then two
+ * watches whose events come with the rest of the input.
+ */
+static void
+fuzz_client_snapshots(struct fuzz *fz, struct fut_client *c,
+    struct fut_watch **w, struct fut_watch **wcb)
+{
+	static const uint64_t	 ids[] = { 100, 101, 42 };
+	struct fut_info		*i;
+	struct fut_infos	*l;
+	struct fut_cancels	*cs;
+	struct fut_handlers	*h;
+	struct fut_stats	*st;
+	struct fut_group	*g;
+	char			 ver[64];
+	unsigned int		 proto;
+	uint64_t		 id, first;
+	size_t			 n, k;
+	int			 took, state;
+
+	fuzz_client_feed(fz, 1);
+	if (fut_status(c, 100, &i) == 0)
+		fuzz_client_info(i);
+	fut_info_free(i);
+	fuzz_client_feed(fz, 1);
+	if (fut_result(c, 101, &i) == 0)
+		fuzz_client_info(i);
+	fut_info_free(i);
+	fuzz_client_feed(fz, 1);
+	if (fut_list(c, FUT_RUNNING, "g", &l) == 0)
+		fuzz_client_infos(l);
+	fuzz_client_feed(fz, 1);
+	if (fut_wait_jobs(c, ids, 3, NULL, FUT_WAIT_ANY, 10, &l,
+	    &first) != 0 && l == NULL)
+		(void)fut_client_error(c);
+	fuzz_client_infos(l);
+	fuzz_client_feed(fz, 1);
+	if (fut_cancel_jobs(c, NULL, 0, "g", 100, &cs) == 0) {
+		for (n = 0; n <= fut_cancels_count(cs); n++)
+			(void)fut_cancels_get(cs, n, &id, &took, &state);
+		fut_cancels_free(cs);
+	}
+	fuzz_client_feed(fz, 1);
+	if (fut_handlers(c, &h) == 0) {
+		for (n = 0; n <= fut_handlers_count(h); n++) {
+			(void)fut_handlers_name(h, n);
+			(void)fut_handlers_description(h, n);
+			(void)fut_handlers_kinds(h, n);
+			(void)fut_kind_name(fut_handlers_default_kind(h, n));
+		}
+		fut_handlers_free(h);
+	}
+	fuzz_client_feed(fz, 1);
+	if (fut_stats(c, &st) == 0) {
+		(void)fut_stats_uptime_ms(st);
+		(void)fut_stats_jobs_total(st);
+		(void)fut_stats_connections(st);
+		(void)fut_stats_server_version(st);
+		for (n = 0; n <= fut_stats_nkinds(st); n++) {
+			(void)fut_kind_name(fut_stats_kind(st, n));
+			for (k = FUT_STAT_WAITING; k <= FUT_STAT_POOL_BUSY; k++)
+				(void)fut_stats_get(st, n, (enum fut_stat)k);
+		}
+		fut_stats_free(st);
+	}
+	fuzz_client_feed(fz, 1);
+	if (fut_group_set(c, "g", 1, 2, &g) == 0) {
+		(void)fut_group_name(g);
+		(void)fut_group_fail_fast(g);
+		(void)fut_group_parallel(g);
+		(void)fut_group_created(g);
+		for (k = FUT_GROUP_JOBS; k <= FUT_GROUP_FAILED; k++)
+			(void)fut_group_count(g, (enum fut_group_counter)k);
+		fut_group_free(g);
+	}
+	fuzz_client_feed(fz, 1);
+	(void)fut_ping(c, ver, sizeof(ver), &proto);
+
+	/* Streams answered by what is left of the input. */
+	if ((*w = fut_watch_open(c, 42, 0)) != NULL)
+		(void)fut_watch_add(*w, 100);
+	*wcb = fut_watch_start(c, 101, FUT_WATCH_PROGRESS,
+	    fuzz_client_watch_cb, fz);
+}
+
 static struct fut_spec *
 fuzz_client_spec(const char *handler, const char *arg)
 {
@@ -253,8 +431,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fut_spec		*s[3];
 	struct fut_future	*f[FUZZ_CLIENT_NFUT], *all[2];
 	struct fut_future	*live[FUZZ_CLIENT_NFUT];
+	struct fut_watch	*w = NULL, *wcb = NULL;
+	struct fut_event	*ev;
 	size_t			 i, n = 0, which;
-	int			 rc, turns;
+	int			 rc, turns, ended;
 
 	if (size > FUZZ_CLIENT_MAX)
 		return (-1);	/* not added to the corpus */
@@ -302,6 +482,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)fut_wait(live[0], 0);
 		(void)fut_wait_any(live, n, 0, &which);
 	}
+	fuzz_client_snapshots(&fz, c, &w, &wcb);
 
 	/* The rest of the input, then EOF: everything must settle. */
 	fuzz_client_trickle(&fz, c);
@@ -323,6 +504,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (fz.fired != fz.cbs)
 		abort();	/* a done-callback that never ran */
+	/* Each watched job's stream ends once: a final event or an error. */
+	for (ended = 0; w != NULL && (rc = fut_watch_next(w, -1, &ev)) != 0;) {
+		if (rc == FUT_ETIMEDOUT || ++ended > 2 * FUZZ_CLIENT_MAX)
+			abort();
+		if (rc == 1) {
+			fuzz_client_event(ev);
+			fut_event_free(ev);
+		}
+	}
+	if (w != NULL && fut_watch_active(w))
+		abort();
+	if (wcb != NULL && (fz.wends != 1 || fut_watch_active(wcb)))
+		abort();
+	fut_watch_close(w);
+	fut_watch_close(wcb);
 
 	for (i = 0; i < n; i++)
 		fut_future_free(live[i]);

@@ -383,11 +383,200 @@ ping_reply(uint64_t id)
 	answer(&r, id);
 }
 
+/* A JobInfo with every field set, as status and list answers carry. */
+static void
+full_info(Futured__JobInfo *ji, uint64_t job, Futured__State state)
+{
+	static char			*args[] = { "sh", "-c", "echo hi" };
+	static Futured__KeyValue	 kv = FUTURED__KEY_VALUE__INIT;
+	static Futured__KeyValue	*ctx[] = { &kv };
+
+	kv.key = (char *)"TRACE";
+	kv.value = (char *)"abc";
+	futured__job_info__init(ji);
+	ji->id = job;
+	ji->state = state;
+	ji->has_kind = 1;
+	ji->kind = FUTURED__KIND__KIND_CPU;
+	ji->handler = (char *)"exec";
+	ji->name = (char *)"nm";
+	ji->group = (char *)"g";
+	ji->has_progress = 1;
+	ji->progress = 0.25;
+	ji->progress_msg = (char *)"step 1";
+	ji->has_exit_status = 1;
+	ji->exit_status = 3;
+	ji->has_signal = 1;
+	ji->signal = 9;
+	ji->has_error_code = 1;
+	ji->error_code = FUTURED__ERROR_CODE__ERR_INVALID;
+	ji->error = (char *)"bad";
+	ji->has_output = 1;
+	ji->output.data = (uint8_t *)"out";
+	ji->output.len = 3;
+	ji->has_output_truncated = 1;
+	ji->output_truncated = 1;
+	ji->has_stderr_tail = 1;
+	ji->stderr_tail.data = (uint8_t *)"err";
+	ji->stderr_tail.len = 3;
+	ji->has_submitted_at = ji->has_started_at = ji->has_finished_at = 1;
+	ji->submitted_at = 1764000000000;
+	ji->started_at = 1764000000001;
+	ji->finished_at = 1764000000002;
+	ji->has_attempts = 1;
+	ji->attempts = 2;
+	ji->n_args = 3;
+	ji->args = args;
+	ji->has_parent = 1;
+	ji->parent = 7;
+	ji->has_priority = 1;
+	ji->priority = -3;
+	ji->has_output_size = 1;
+	ji->output_size = 3;
+	ji->ended = (char *)"exited";
+	ji->has_retries = 1;
+	ji->retries = 1;
+	ji->n_ctx = 1;
+	ji->ctx = ctx;
+}
+
+/* A status, result, list or wait answer of n full infos. */
+static void
+infos_reply(uint64_t id, Futured__Response__BodyCase body, size_t n)
+{
+	Futured__Response	 r = FUTURED__RESPONSE__INIT;
+	Futured__StatusReply	 st = FUTURED__STATUS_REPLY__INIT;
+	Futured__ResultReply	 rr = FUTURED__RESULT_REPLY__INIT;
+	Futured__ListReply	 l = FUTURED__LIST_REPLY__INIT;
+	Futured__WaitReply	 w = FUTURED__WAIT_REPLY__INIT;
+	Futured__JobInfo	 ji[3], *jobs[3];
+	size_t			 i;
+
+	for (i = 0; i < n && i < 3; i++) {
+		full_info(&ji[i], 100 + i, i == 0 ?
+		    FUTURED__STATE__STATE_RUNNING :
+		    FUTURED__STATE__STATE_SUCCEEDED);
+		jobs[i] = &ji[i];
+	}
+	r.body_case = body;
+	switch (body) {
+	case FUTURED__RESPONSE__BODY_STATUS:
+		st.n_jobs = n;
+		st.jobs = jobs;
+		r.status = &st;
+		break;
+	case FUTURED__RESPONSE__BODY_RESULT:
+		rr.job = jobs[0];
+		r.result = &rr;
+		break;
+	case FUTURED__RESPONSE__BODY_LIST:
+		l.n_jobs = n;
+		l.jobs = jobs;
+		r.list = &l;
+		break;
+	default:
+		w.n_jobs = n;
+		w.jobs = jobs;
+		w.timed_out = 0;
+		w.has_first = 1;
+		w.first = 101;
+		r.wait = &w;
+		break;
+	}
+	answer(&r, id);
+}
+
+static void
+handlers_reply(uint64_t id)
+{
+	Futured__Response	 r = FUTURED__RESPONSE__INIT;
+	Futured__HandlersReply	 hr = FUTURED__HANDLERS_REPLY__INIT;
+	Futured__HandlerInfo	 h = FUTURED__HANDLER_INFO__INIT, *hs[1];
+	Futured__Kind		 kinds[] = { FUTURED__KIND__KIND_ASYNC,
+	    FUTURED__KIND__KIND_CPU, (Futured__Kind)9 };
+
+	h.name = (char *)"sha256";
+	h.n_kinds = 3;
+	h.kinds = kinds;
+	h.default_kind = FUTURED__KIND__KIND_CPU;
+	h.description = (char *)"digest";
+	hs[0] = &h;
+	hr.n_handlers = 1;
+	hr.handlers = hs;
+	r.body_case = FUTURED__RESPONSE__BODY_HANDLERS;
+	r.handlers = &hr;
+	answer(&r, id);
+}
+
+static void
+stats_reply(uint64_t id)
+{
+	Futured__Response	 r = FUTURED__RESPONSE__INIT;
+	Futured__StatsReply	 s = FUTURED__STATS_REPLY__INIT;
+	Futured__KindStats	 k = FUTURED__KIND_STATS__INIT, *ks[1];
+
+	k.kind = FUTURED__KIND__KIND_BLOCKING;
+	k.running = 2;
+	k.pool_size = 4;
+	ks[0] = &k;
+	s.n_kinds = 1;
+	s.kinds = ks;
+	s.uptime_ms = 5000;
+	s.jobs_total = 9;
+	s.connections = 1;
+	s.server_version = (char *)"0.1.0";
+	r.body_case = FUTURED__RESPONSE__BODY_STATS;
+	r.stats = &s;
+	answer(&r, id);
+}
+
+static void
+group_reply(uint64_t id)
+{
+	Futured__Response	 r = FUTURED__RESPONSE__INIT;
+	Futured__GroupReply	 g = FUTURED__GROUP_REPLY__INIT;
+
+	g.name = (char *)"g";
+	g.fail_fast = 1;
+	g.parallel = 2;
+	g.jobs = 3;
+	g.created = 1;
+	r.body_case = FUTURED__RESPONSE__BODY_GROUP;
+	r.group = &g;
+	answer(&r, id);
+}
+
+/* One WatchEvent on the stream of request id. */
+static void
+watch_event(uint64_t id, uint64_t job, Futured__State state,
+    const char *out, int final)
+{
+	Futured__Response	 r = FUTURED__RESPONSE__INIT;
+	Futured__WatchEvent	 w = FUTURED__WATCH_EVENT__INIT;
+	Futured__JobInfo	 ji;
+
+	full_info(&ji, job, state);
+	ji.has_output = 0;
+	w.job = &ji;
+	if (out != NULL) {
+		w.has_output = 1;
+		w.output.data = (uint8_t *)out;
+		w.output.len = strlen(out);
+	}
+	w.final = final;
+	r.body_case = FUTURED__RESPONSE__BODY_WATCH;
+	r.watch = &w;
+	answer(&r, id);
+}
+
 /*
  * fuzz_client's request ids: 1 Hello, 2 submit, 3 and 4 submit_all,
  * 5 subscribe to job 42 (fut_attach) and 6 its status, 7 the status
  * fut_poll() asks for and 8 the cancel of the first job, when that job
- * is still open.  The jobs here are 100, 101, 102 and 42.
+ * is still open.  The jobs here are 100, 101, 102 and 42.  Then the
+ * snapshot calls: 9 status, 10 result, 11 list, 12 wait, 13 cancel,
+ * 14 handlers, 15 stats, 16 group, 17 ping; and the watches: 18 of job
+ * 42 and 19 of job 100 in one, 20 of job 101 with a callback.
  */
 static void
 client_seeds(const char *dir)
@@ -416,6 +605,61 @@ client_seeds(const char *dir)
 	event(102, failed, "partial", 3, 0, "exited 3");
 	event(42, timedout, NULL, -1, 9, "timed out");
 	save_client(dir, "answered");
+
+	/* The same, then every snapshot call and watch answered. */
+	hello_reply(1, 1);
+	submit_reply(2, 100, queued);
+	submit_reply(3, 101, queued);
+	submit_reply(4, 102, FUTURED__STATE__STATE_WAITING);
+	subscribe_reply(5, 42);
+	status_reply(6, 42, running);
+	status_reply(7, 100, running);
+	cancel_reply(8, 100, 1, FUTURED__ERROR_CODE__ERR_NONE);
+	infos_reply(9, FUTURED__RESPONSE__BODY_STATUS, 1);
+	infos_reply(10, FUTURED__RESPONSE__BODY_RESULT, 1);
+	infos_reply(11, FUTURED__RESPONSE__BODY_LIST, 3);
+	infos_reply(12, FUTURED__RESPONSE__BODY_WAIT, 2);
+	cancel_reply(13, 100, 1, FUTURED__ERROR_CODE__ERR_NONE);
+	handlers_reply(14);
+	stats_reply(15);
+	group_reply(16);
+	ping_reply(17);
+	watch_event(18, 42, running, NULL, 0);
+	watch_event(20, 101, running, NULL, 0);
+	watch_event(19, 100, running, "chunk", 0);
+	watch_event(18, 42, running, "more", 0);
+	watch_event(19, 100, ok, NULL, 1);
+	watch_event(19, 100, ok, "after the end", 1);
+	error_reply(20, FUTURED__ERROR_CODE__ERR_NOT_FOUND, "no such job");
+	event(100, cancelled, NULL, -1, 15, "cancelled");
+	event(101, ok, "hello\n", 0, 0, NULL);
+	event(102, failed, "partial", 3, 0, "exited 3");
+	event(42, timedout, NULL, -1, 9, "timed out");
+	watch_event(18, 42, timedout, NULL, 1);
+	save_client(dir, "snapshots");
+
+	/* Snapshot calls answered wrongly: other bodies, errors, empties. */
+	hello_reply(1, 1);
+	submit_reply(2, 100, queued);
+	submit_reply(3, 101, queued);
+	submit_reply(4, 102, queued);
+	subscribe_reply(5, 42);
+	status_reply(6, 42, running);
+	status_reply(7, 100, running);
+	cancel_reply(8, 100, 1, FUTURED__ERROR_CODE__ERR_NONE);
+	infos_reply(9, FUTURED__RESPONSE__BODY_STATUS, 0);
+	error_reply(10, FUTURED__ERROR_CODE__ERR_NOT_READY, "not finished");
+	infos_reply(11, FUTURED__RESPONSE__BODY_WAIT, 1);
+	infos_reply(12, FUTURED__RESPONSE__BODY_LIST, 0);
+	cancel_reply(13, 0, 0, FUTURED__ERROR_CODE__ERR_NONE);
+	stats_reply(14);
+	handlers_reply(15);
+	error_reply(16, FUTURED__ERROR_CODE__ERR_INTERNAL, "journal");
+	group_reply(17);
+	infos_reply(18, FUTURED__RESPONSE__BODY_STATUS, 1);
+	watch_event(19, 42, running, "x", 0);
+	watch_event(20, 101, ok, NULL, 1);
+	save_client(dir, "snapshots-wrong");
 
 	/* Jobs that end before the next call; final states in a status. */
 	hello_reply(1, 1);

@@ -511,12 +511,13 @@ cmd_orphan(int argc, char **argv)
 /*
  * stress: many threads hammer one shared client with every call at once.
  * It proves no answer goes to the wrong thread, every done-callback runs
- * exactly once (including ones that submit from inside the callback), and
+ * exactly once (including ones that submit from inside the callback), each
+ * watch sees its job's output and end once, whichever thread reads, and
  * under TSan that the library has no data race.
  */
 
 #define STRESS_SHARED	8
-#define STRESS_OPS	8
+#define STRESS_OPS	10
 
 struct stress {
 	struct fut_client	*c;
@@ -532,8 +533,19 @@ struct stress {
 	int			 dispatched;
 };
 
+/* A callback watch's side: events counted, the end signalled. */
+struct stress_watch {
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+	size_t		 outlen;
+	int		 finals;
+	int		 errors;
+};
+
 struct stress_thr {
 	struct stress		*st;
+	/* Outlives the thread: a callback may still be unlocking it. */
+	struct stress_watch	 sw;
 	int			 n;
 	int			 jobs;
 	int			 ok;
@@ -602,6 +614,27 @@ stress_ck(struct fut_future *f, const char *want)
 	    memcmp(out, want, len) == 0);
 }
 
+static void
+stress_watch_cb(const struct fut_event *ev, int err, void *arg)
+{
+	struct stress_watch	*sw = arg;
+	size_t			 len;
+
+	pthread_mutex_lock(&sw->lock);
+	if (ev == NULL)
+		sw->errors++;
+	else {
+		if (fut_event_output(ev, &len) != NULL)
+			sw->outlen += len;
+		if (fut_event_final(ev))
+			sw->finals++;
+		(void)fut_info_state(fut_event_info(ev));
+	}
+	if (ev == NULL || fut_event_final(ev))
+		pthread_cond_signal(&sw->cond);
+	pthread_mutex_unlock(&sw->lock);
+}
+
 static void *
 stress_thr_cb(void *arg)
 {
@@ -610,9 +643,13 @@ stress_thr_cb(void *arg)
 	struct fut_client	*c = st->c;
 	struct fut_spec		*s, *specs[4];
 	struct fut_future	*f, *g, *fs[4];
+	struct fut_watch	*w;
+	struct fut_event	*ev;
+	struct fut_info		*ji;
+	struct stress_watch	*sw = &t->sw;
 	enum fut_state		 ps;
 	char			 data[64], want[4][80];
-	size_t			 which;
+	size_t			 which, len, got;
 	int			 j, k, rc, op;
 
 	for (j = 0; j < t->jobs; j++) {
@@ -761,6 +798,78 @@ stress_thr_cb(void *arg)
 				    (int)fut_poll(f), fut_exit_status(f));
 			fut_future_free(f);
 			break;
+		case 8:		/* watch a job to its end, then its status */
+			s = echo_spec(data, (enum fut_kind)(j % 3));
+			f = fut_submit(c, s);
+			fut_spec_free(s);
+			if (f == NULL)
+				STRESS_FAIL(t, "submit: %s",
+				    fut_client_error(c));
+			if ((w = fut_watch_open(c, fut_id(f), 0)) == NULL)
+				STRESS_FAIL(t, "watch: %s",
+				    fut_client_error(c));
+			for (got = 0, k = 0; (rc = fut_watch_next(w, 30000,
+			    &ev)) == 1; fut_event_free(ev)) {
+				if (fut_event_output(ev, &len) != NULL)
+					got += len;
+				k += fut_event_final(ev);
+			}
+			fut_watch_close(w);
+			if (rc != 0 || k != 1 || got != strlen(data))
+				STRESS_FAIL(t, "watch: %d, %d finals, "
+				    "%zu bytes", rc, k, got);
+			if ((rc = fut_status(c, fut_id(f), &ji)) != 0 ||
+			    fut_info_state(ji) != FUT_SUCCEEDED)
+				STRESS_FAIL(t, "status: %d", rc);
+			fut_info_free(ji);
+			fut_future_free(f);
+			break;
+		case 9:		/* a callback watch, run by whoever reads */
+			pthread_mutex_lock(&sw->lock);
+			sw->outlen = 0;
+			sw->finals = sw->errors = 0;
+			pthread_mutex_unlock(&sw->lock);
+			s = echo_spec(data, FUT_ASYNC);
+			f = fut_submit(c, s);
+			fut_spec_free(s);
+			if (f == NULL)
+				STRESS_FAIL(t, "submit: %s",
+				    fut_client_error(c));
+			if ((w = fut_watch_start(c, fut_id(f), 0,
+			    stress_watch_cb, sw)) == NULL)
+				STRESS_FAIL(t, "watch_start: %s",
+				    fut_client_error(c));
+			if ((rc = fut_wait(f, 30000)) != 0)
+				STRESS_FAIL(t, "wait: %s", fut_strerror(rc));
+			pthread_mutex_lock(&sw->lock);
+			while (sw->finals + sw->errors == 0) {
+				pthread_mutex_unlock(&sw->lock);
+				/* Read, in case nobody else does. */
+				(void)fut_client_dispatch(c);
+				pthread_mutex_lock(&sw->lock);
+				if (sw->finals + sw->errors == 0) {
+					struct timespec	 ts;
+
+					clock_gettime(CLOCK_REALTIME, &ts);
+					ts.tv_nsec += 10000000;
+					if (ts.tv_nsec >= 1000000000) {
+						ts.tv_sec++;
+						ts.tv_nsec -= 1000000000;
+					}
+					pthread_cond_timedwait(&sw->cond,
+					    &sw->lock, &ts);
+				}
+			}
+			k = sw->finals;
+			rc = sw->errors;
+			got = sw->outlen;
+			pthread_mutex_unlock(&sw->lock);
+			fut_watch_close(w);
+			if (k != 1 || rc != 0 || got != strlen(data))
+				STRESS_FAIL(t, "watch_start: %d finals, %d "
+				    "errors, %zu bytes", k, rc, got);
+			fut_future_free(f);
+			break;
 		}
 	}
 	t->ok = 1;
@@ -830,6 +939,8 @@ cmd_stress(int argc, char **argv)
 		t[i].st = &st;
 		t[i].n = i;
 		t[i].jobs = jobs;
+		pthread_mutex_init(&t[i].sw.lock, NULL);
+		pthread_cond_init(&t[i].sw.cond, NULL);
 		if (pthread_create(&tid[i], NULL, stress_thr_cb, &t[i]) != 0)
 			fail("pthread_create");
 	}
@@ -868,9 +979,14 @@ cmd_stress(int argc, char **argv)
 	    "callbacks, %d dispatches\n", n, jobs, st.cbs_got,
 	    st.cb_submits, st.dispatched);
 	free(st.cb_futs);
-	free(t);
 	free(tid);
 	fut_close(st.c);
+	/* No callback runs after fut_close(). */
+	for (i = 0; i < n; i++) {
+		pthread_mutex_destroy(&t[i].sw.lock);
+		pthread_cond_destroy(&t[i].sw.cond);
+	}
+	free(t);
 	pthread_mutex_destroy(&st.lock);
 	return (0);
 }

@@ -3,10 +3,7 @@
 # field const, so what is left to catch is a cast around it.  job_link.c
 # alone builds the graph of jobs and checks a spec, for a submit and a
 # journal replay alike: no other file adds a child to a parent or a job
-# to a group, or checks a priority or a context key.  The engines stay
-# behind one table (pool.h): job.c, sched.c and the request files name
-# no pool, no runner and not the loop rule, so a new engine is a new
-# file; each engine fills one struct pool; pool_of() alone picks.
+# to a group, or checks a priority or a context key.
 
 . "$TESTLIB"
 SRC=$(cd "$(dirname "$TESTLIB")/../.." && pwd)
@@ -36,18 +33,3 @@ out=$(outside 'group_add\(' job_link.c group.c)
 out=$(outside 'JOB_PRIO_M(IN|AX) *\|\||[<>] *JOB_PRIO_M|isalnum' job_link.c)
 [ -z "$out" ] || fail "a spec is checked outside job_link.c: $out"
 pass "job_link.c alone links jobs and checks specs"
-
-for f in job.c sched.c request*.c; do
-	out=$(grep -nE 'pool_(loop|thread|proc)_|RUNNER_|FUT_HF_LOOP|hctx->output' \
-	    "$f" || true)
-	[ -z "$out" ] || fail "$f names a pool: $out"
-done
-pass "job.c, sched.c and the request files reach pools only through the table"
-
-for e in loop thread proc; do
-	ck_eq "$(grep -c "^const struct pool pool_${e}_ops = {" "pool_$e.c")" 1 \
-	    "pool_$e.c fills one table"
-done
-out=$(outside 'FUT_HF_LOOP' pool.c pool_loop.c handler.c worker.c)
-[ -z "$out" ] || fail "the loop rule is known outside pool.c: $out"
-pass "each engine fills one struct pool; pool.c picks"

@@ -69,7 +69,10 @@ ck_match "$(cat "$T/waitq.err")" "shutting down.*journal keeps it" \
     "and says the journal keeps it"
 ck_eq "$(cat "$T/pushed.rc")" 6 "submit -w of a queued job"
 ck_match "$(cat "$T/pushed.err")" "shutting down" "submit -w says why"
-stop_daemon
+# The grace runs out (no second signal: that would cancel at once).
+wait "$DPID" || fail "futured exited non-zero on SIGTERM"
+DPID=
+wait_until 10 test -s "$T/waitb.rc" || fail "the running job's waiter not told"
 ck_eq "$(cat "$T/waitb.rc")" 3 "the running job: cancelled after the grace"
 ck_match "$(cat "$T/waitb.err")" "daemon shutting down" "cancelled, and why"
 pass "SIGTERM: waiters of queued jobs exit 6 at once, of running ones 3"

@@ -3,10 +3,11 @@
 # at once naming the id; -i pipes output into stdin; groups: fail-fast
 # cancels the rest, --parallel 1 serialises, cancel -g and wait -g act on
 # the whole group; wait --any returns with the first; a context entry
-# reaches a command and its grandchild; cancelling a parent cancels its
-# children; priority -10 runs before 10 in a full pool.  With one cpu
-# slot (-P 1), commands that must overlap a cpu job or a command of
-# their own run as -k async (exec defaults to cpu).
+# reaches a command and its grandchild; a FUTURED_JOB_ID out of range
+# makes no parent; cancelling a parent cancels its children; priority
+# -10 runs before 10 in a full pool.  With one cpu slot (-P 1), commands
+# that must overlap a cpu job or a command of their own run as -k async
+# (exec defaults to cpu).
 
 . "$TESTLIB"
 start_daemon -j 2 -P 1
@@ -94,6 +95,12 @@ ck_match "$(fctl --json status "$3" | jfield parent)" '^[0-9]+$' "child records 
 ck_eq "$(fctl --json status "$3" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ctx"]["TRACE"])')" abc "status --json shows the context"
 ck_exit 2 fctl submit -C 'no-good=1' echo
 pass "context to a command and its grandchild"
+
+# A FUTURED_JOB_ID out of range names no job: ignored, as libfutured
+# ignores it, instead of a parent 2^64-1 that the daemon refuses.
+ck_eq "$(env FUTURED_JOB_ID=99999999999999999999999 "$FUTURECTL" -s "$SOCK" \
+    submit -w -d x echo)" x "a FUTURED_JOB_ID out of range is ignored"
+pass "a FUTURED_JOB_ID out of range makes no parent"
 
 # Cancelling a parent cancels its children.
 p=$(fctl submit -k async exec -- sh -c "\"$FUTURECTL\" -s \"$SOCK\" submit sleep 30s >$T/child; sleep 30; : $TOKEN")

@@ -183,6 +183,121 @@ class TestBasics(unittest.TestCase):
             futured.attach(10 ** 12)
 
 
+class TestInfo(unittest.TestCase):
+    """info, list, stats, handlers, ping and watch: the daemon's answers
+    as plain Python values."""
+
+    def test_info_of_a_finished_job(self):
+        f = futured.submit("echo", data=b"snap", kind="blocking",
+                           name="nm", ctx={"colour": "blue"}, priority=2)
+        f.result(5)
+        i = futured.info(f.id)
+        self.assertEqual(i["id"], f.id)
+        self.assertEqual(i["state"], "succeeded")
+        self.assertEqual(i["kind"], "blocking")
+        self.assertEqual(i["handler"], "echo")
+        self.assertEqual(i["name"], "nm")
+        self.assertEqual(i["ctx"], {"colour": "blue"})
+        self.assertEqual(i["priority"], 2)
+        self.assertEqual(i["attempts"], 1)
+        self.assertIsNone(i["output"])
+        self.assertIsNone(i["exit_status"])
+        self.assertLessEqual(i["submitted_at"], i["finished_at"])
+        self.assertLess(abs(i["finished_at"] - time.time()), 60)
+        self.assertEqual(futured.info(f, output=True)["output"], b"snap")
+
+    def test_info_of_a_failed_command(self):
+        f = futured.submit("exec", "sh", "-c", "echo oops >&2; exit 3")
+        with self.assertRaises(futured.JobFailed):
+            f.result(5)
+        i = futured.info(f, output=True)
+        self.assertEqual(i["state"], "failed")
+        self.assertEqual(i["exit_status"], 3)
+        self.assertEqual(i["stderr"], b"oops\n")
+        self.assertEqual(i["args"], ["sh", "-c", "echo oops >&2; exit 3"])
+
+    def test_info_errors(self):
+        with self.assertRaises(futured.Error) as cm:
+            futured.info(999999999)
+        self.assertEqual(cm.exception.code, futured._lib.FUT_ENOTFOUND)
+        self.assertIn("999999999", str(cm.exception))
+        f = futured.submit("sleep", "30s")
+        try:
+            with self.assertRaises(futured.Error) as cm:
+                futured.info(f, output=True)
+            self.assertEqual(cm.exception.code, futured._lib.FUT_ENOTREADY)
+        finally:
+            f.cancel()
+
+    def test_list_filters(self):
+        group = "py%d" % os.getpid()
+        a = futured.submit("echo", data=b"a", group=group)
+        b = futured.submit("sleep", "30s", group=group)
+        try:
+            a.result(5)
+            jobs = futured.list(group=group)
+            self.assertEqual([j["id"] for j in jobs], [a.id, b.id])
+            running = [j["id"] for j in futured.list(state="running",
+                                                     group=group)]
+            self.assertEqual(running, [b.id])
+            self.assertIn(a.id, [j["id"] for j in
+                                 futured.list(state="succeeded")])
+            with self.assertRaises(ValueError):
+                futured.list(state="sleeping")
+        finally:
+            b.cancel()
+
+    def test_stats_handlers_ping(self):
+        st = futured.stats()
+        self.assertEqual(sorted(k["kind"] for k in st["kinds"]),
+                         ["async", "blocking", "cpu"])
+        self.assertGreaterEqual(st["connections"], 1)
+        self.assertGreater(st["jobs_total"], 0)
+        hs = {h["name"]: h for h in futured.handlers()}
+        self.assertIn("exec", hs)
+        self.assertIn("cpu", hs["sha256"]["kinds"])
+        self.assertIn(hs["sha256"]["default_kind"], hs["sha256"]["kinds"])
+        version, proto = futured.ping()
+        self.assertEqual(version, st["server_version"])
+        self.assertEqual(proto, 1)
+
+    def test_watch_streams_output(self):
+        f = futured.submit("exec", "sh", "-c",
+                           "echo one; sleep 0.3; echo two")
+        events = list(futured.watch(f))
+        self.assertTrue(events[-1].final)
+        self.assertEqual(sum(e.final for e in events), 1)
+        self.assertEqual(events[-1].info["state"], "succeeded")
+        self.assertEqual(b"".join(e.output for e in events), b"one\ntwo\n")
+        # "one" came while the command still ran.
+        first = next(e for e in events if e.output)
+        self.assertFalse(first.final)
+        self.assertEqual(first.job_id, f.id)
+
+    def test_watch_progress_only_and_errors(self):
+        f = futured.submit("exec", "sh", "-c", "echo x")
+        with futured.Client(os.environ["FUTURED_SOCKET"]) as c:
+            events = list(c.watch(f.id, progress_only=True))
+            self.assertEqual(b"".join(e.output for e in events), b"")
+            self.assertEqual(events[-1].info["state"], "succeeded")
+            with self.assertRaises(futured.Error) as cm:
+                list(c.watch(999999999))
+            self.assertEqual(cm.exception.code, futured._lib.FUT_ENOTFOUND)
+
+    def test_watch_closed_early(self):
+        f = futured.submit("sleep", "30s")
+        try:
+            w = futured.watch(f)
+            e = next(w)
+            self.assertFalse(e.final)
+            w.close()
+            # The client goes on serving.
+            self.assertEqual(futured.submit("echo", data=b"k").result(5),
+                             b"k")
+        finally:
+            f.cancel()
+
+
 class TestCallbacks(unittest.TestCase):
 
     def test_callback_runs_once_without_anyone_waiting(self):

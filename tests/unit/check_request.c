@@ -339,23 +339,52 @@ START_TEST(test_submit_queue_full)
 }
 END_TEST
 
+/* A handler that runs in the daemon and claims nothing about --system. */
+static int
+unsafe_start(struct fut_handler_ctx *ctx)
+{
+	fut_handler_done(ctx, 0);
+	return (0);
+}
+
+static const struct fut_handler handler_unsafe = {
+	.abi = FUT_HANDLER_ABI,
+	.name = "t_unsafe",
+	.description = "succeed at once, as root under --system",
+	.kinds = FUT_HK_ASYNC,
+	.default_kind = FUT_HK_ASYNC,
+	.start = unsafe_start,
+};
+
 START_TEST(test_submit_system_refuses_for_users)
 {
-	Futured__JobSpec	 s = spec_of("sha256");
+	Futured__JobSpec	 s;
 	char			*args[1] = { (char *)"/etc/passwd" };
+	char			*cause = NULL;
 
+	if (handler_find(handler_unsafe.name) == NULL)
+		ck_assert_msg(handler_register(&handler_unsafe, &cause) == 0,
+		    "%s", cause);
 	settings.system = 1;
-	s.n_args = 1;
-	s.args = args;
-	ck_refused(1, &s, FERR_PERM, "as root");
-	s = spec_of("echo");
-	must_submit(2, &s);
-	/* Root may. */
-	conn.uid = 0;
+	s = spec_of("t_unsafe");
+	ck_refused(1, &s, FERR_PERM, "t_unsafe");
+	/* sha256 would read the file as root; of a payload it may. */
 	s = spec_of("sha256");
 	s.n_args = 1;
 	s.args = args;
+	ck_refused(2, &s, FERR_PERM, "sha256");
+	s = spec_of("sha256");
 	must_submit(3, &s);
+	s = spec_of("echo");
+	must_submit(4, &s);
+	/* Root may submit anything. */
+	conn.uid = 0;
+	s = spec_of("t_unsafe");
+	must_submit(5, &s);
+	s = spec_of("sha256");
+	s.n_args = 1;
+	s.args = args;
+	must_submit(6, &s);
 }
 END_TEST
 

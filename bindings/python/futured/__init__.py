@@ -42,6 +42,7 @@ from ._lib import lib
 
 __all__ = [
     "submit", "attach", "wait", "as_completed", "Client", "Future",
+    "info", "list", "stats", "handlers", "ping", "watch", "WatchEvent",
     "Error", "ConnectionLost", "JobError", "JobFailed", "JobCancelled",
     "JobTimedOut", "ALL_COMPLETED", "FIRST_COMPLETED", "FIRST_EXCEPTION",
     "ASYNC", "BLOCKING", "CPU",
@@ -72,6 +73,74 @@ LOGGER = logging.getLogger("futured")
 
 DoneAndNotDoneFutures = collections.namedtuple(
     "DoneAndNotDoneFutures", "done not_done")
+
+WatchEvent = collections.namedtuple("WatchEvent", "job_id info output final")
+WatchEvent.__doc__ = """One event of Client.watch(): info is the job's
+info (a dict, as Client.info() gives it, without output), output the
+bytes it wrote since the previous event (b"" if none) and final True
+for the job's last event."""
+
+
+def _str(p):
+    return None if p is None else p.decode("utf-8", "replace")
+
+
+def _cbytes(fn, obj):
+    n = ctypes.c_size_t()
+    p = fn(obj, ctypes.byref(n))
+    if p is None:
+        return None
+    return ctypes.string_at(p, n.value)
+
+
+def _info_dict(i):
+    """The fut_info i as a dict with futurectl --json's keys; times in
+    seconds since the epoch, absent fields None."""
+    has = lib.fut_info_has
+
+    def opt(field, value):
+        return value if has(i, field) else None
+
+    def when(field, ms):
+        return ms / 1000.0 if has(i, field) else None
+
+    ctx = {}
+    for n in range(lib.fut_info_nctx(i)):
+        v = ctypes.c_char_p()
+        k = lib.fut_info_ctx(i, n, ctypes.byref(v))
+        ctx[_str(k)] = _str(v.value)
+    return {
+        "id": lib.fut_info_id(i),
+        "state": _str(lib.fut_state_name(lib.fut_info_state(i))),
+        "kind": opt(_lib.FUT_FIELD_KIND,
+                    _str(lib.fut_kind_name(lib.fut_info_kind(i)))),
+        "handler": _str(lib.fut_info_handler(i)),
+        "name": _str(lib.fut_info_name(i)),
+        "group": _str(lib.fut_info_group(i)),
+        "progress": opt(_lib.FUT_FIELD_PROGRESS, lib.fut_info_progress(i)),
+        "progress_msg": _str(lib.fut_info_progress_msg(i)),
+        "exit_status": opt(_lib.FUT_FIELD_EXIT_STATUS,
+                           lib.fut_info_exit_status(i)),
+        "signal": opt(_lib.FUT_FIELD_SIGNAL, lib.fut_info_signal(i)),
+        "error": _str(lib.fut_info_error(i)),
+        "ended": _str(lib.fut_info_ended(i)),
+        "output": _cbytes(lib.fut_info_output, i),
+        "output_truncated": bool(lib.fut_info_output_truncated(i)),
+        "stderr": _cbytes(lib.fut_info_stderr, i),
+        "submitted_at": when(_lib.FUT_FIELD_SUBMITTED,
+                             lib.fut_info_submitted_ms(i)),
+        "started_at": when(_lib.FUT_FIELD_STARTED,
+                           lib.fut_info_started_ms(i)),
+        "finished_at": when(_lib.FUT_FIELD_FINISHED,
+                            lib.fut_info_finished_ms(i)),
+        "attempts": opt(_lib.FUT_FIELD_ATTEMPTS, lib.fut_info_attempts(i)),
+        "retries": lib.fut_info_retries(i),
+        "parent": opt(_lib.FUT_FIELD_PARENT, lib.fut_info_parent(i)),
+        "priority": opt(_lib.FUT_FIELD_PRIORITY, lib.fut_info_priority(i)),
+        "args": [_str(lib.fut_info_arg(i, n))
+                 for n in range(lib.fut_info_nargs(i))],
+        "ctx": ctx,
+    }
 
 
 class Error(Exception):
@@ -649,6 +718,144 @@ class Client:
             self._raise("attach %s" % job_id)
         return Future(self, ptr)
 
+    # Snapshots of the daemon's state.
+
+    def _call(self, what, rc):
+        if rc < 0:
+            self._raise(what)
+
+    def info(self, job_id, output=False):
+        """A job's info as a dict: id, state, kind, handler, name, group,
+        progress, progress_msg, exit_status, signal, error, ended,
+        output, output_truncated, stderr, submitted_at, started_at,
+        finished_at (seconds since the epoch), attempts, retries, parent,
+        priority, args, ctx; None where the daemon said nothing.  With
+        output=True the job must have finished and output is its output.
+        Raises Error (code FUT_ENOTFOUND) for no such job."""
+        self._check()
+        p = ctypes.c_void_p()
+        fn = lib.fut_result if output else lib.fut_status
+        self._call("info %s" % job_id, fn(self._c, _job_id(job_id),
+                                          ctypes.byref(p)))
+        try:
+            return _info_dict(p)
+        finally:
+            lib.fut_info_free(p)
+
+    def list(self, state=None, group=None):
+        """The caller's jobs, oldest first, as info dicts without output:
+        all, or those in state ("running", ...) and of group."""
+        self._check()
+        st = -1
+        if state is not None:
+            names = {v: k for k, v in _STATES.items()}
+            if state not in names:
+                raise ValueError("bad state %r" % (state,))
+            st = names[state]
+        p = ctypes.c_void_p()
+        self._call("list", lib.fut_list(
+            self._c, st, None if group is None else _bytes(group),
+            ctypes.byref(p)))
+        try:
+            return [_info_dict(lib.fut_infos_at(p, n))
+                    for n in range(lib.fut_infos_count(p))]
+        finally:
+            lib.fut_infos_free(p)
+
+    def handlers(self):
+        """The daemon's handlers: dicts of name, kinds, default_kind and
+        description."""
+        self._check()
+        p = ctypes.c_void_p()
+        self._call("handlers", lib.fut_handlers(self._c, ctypes.byref(p)))
+        try:
+            out = []
+            for n in range(lib.fut_handlers_count(p)):
+                mask = lib.fut_handlers_kinds(p, n)
+                out.append({
+                    "name": _str(lib.fut_handlers_name(p, n)),
+                    "kinds": [k for k, v in _KINDS.items()
+                              if mask & (1 << v)],
+                    "default_kind": _str(lib.fut_kind_name(
+                        lib.fut_handlers_default_kind(p, n))),
+                    "description": _str(lib.fut_handlers_description(p, n)),
+                })
+            return out
+        finally:
+            lib.fut_handlers_free(p)
+
+    def stats(self):
+        """The daemon's counters, as futurectl --json stats prints them."""
+        self._check()
+        p = ctypes.c_void_p()
+        self._call("stats", lib.fut_stats(self._c, ctypes.byref(p)))
+        counters = ("waiting", "queued", "running", "succeeded", "failed",
+                    "cancelled", "timed_out", "pool_size", "pool_busy")
+        try:
+            kinds = []
+            for n in range(lib.fut_stats_nkinds(p)):
+                k = {"kind": _str(lib.fut_kind_name(lib.fut_stats_kind(p, n)))}
+                for which, name in enumerate(counters):
+                    k[name] = lib.fut_stats_get(p, n, which)
+                kinds.append(k)
+            return {
+                "server_version": _str(lib.fut_stats_server_version(p)),
+                "uptime_ms": lib.fut_stats_uptime_ms(p),
+                "jobs_total": lib.fut_stats_jobs_total(p),
+                "connections": lib.fut_stats_connections(p),
+                "kinds": kinds,
+            }
+        finally:
+            lib.fut_stats_free(p)
+
+    def ping(self):
+        """(daemon version, protocol version)."""
+        self._check()
+        buf = ctypes.create_string_buffer(256)
+        proto = ctypes.c_uint()
+        self._call("ping", lib.fut_ping(self._c, buf, len(buf),
+                                        ctypes.byref(proto)))
+        return (_str(buf.value), proto.value)
+
+    def watch(self, job_id, progress_only=False):
+        """Follow a job: an iterator of WatchEvents, the first with the
+        job as it is, then one on each change of state or progress and
+        as its output grows, the last with final True.  With
+        progress_only, no output.  Raises Error (FUT_ENOTFOUND) for no
+        such job.  Closing the iterator stops the watch."""
+        self._check()
+        w = lib.fut_watch_open(self._c, _job_id(job_id),
+                               _lib.FUT_WATCH_PROGRESS if progress_only
+                               else 0)
+        if not w:
+            self._raise("watch %s" % job_id)
+        return self._watch_events(w, job_id)
+
+    def _watch_events(self, w, job_id):
+        ev = ctypes.c_void_p()
+        try:
+            while True:
+                # In slices, so that Ctrl-C gets through.
+                rc = lib.fut_watch_next(w, _SLICE_MS, ctypes.byref(ev))
+                if rc == _lib.FUT_ETIMEDOUT:
+                    continue
+                if rc == 0:
+                    return
+                if rc < 0:
+                    self._raise("watch %s" % job_id)
+                try:
+                    out = _cbytes(lib.fut_event_output, ev) or b""
+                    final = bool(lib.fut_event_final(ev))
+                    yield WatchEvent(lib.fut_event_id(ev),
+                                     _info_dict(lib.fut_event_info(ev)),
+                                     out, final)
+                finally:
+                    lib.fut_event_free(ev)
+                if final:
+                    return
+        finally:
+            lib.fut_watch_close(w)
+
     # asyncio: one reader per (client, loop), kept while a task awaits.
 
     def _watch(self, loop):
@@ -776,6 +983,36 @@ def submit(handler, *args, **kwargs):
 def attach(job_id):
     """A Future for an existing job, through the ambient client."""
     return _client().attach(job_id)
+
+
+def info(job_id, output=False):
+    """A job's info, through the ambient client; see Client.info."""
+    return _client().info(job_id, output)
+
+
+def list(state=None, group=None):   # noqa: A001 (futured.list, by design)
+    """The caller's jobs, through the ambient client; see Client.list."""
+    return _client().list(state, group)
+
+
+def handlers():
+    """The daemon's handlers; see Client.handlers."""
+    return _client().handlers()
+
+
+def stats():
+    """The daemon's counters; see Client.stats."""
+    return _client().stats()
+
+
+def ping():
+    """(daemon version, protocol version); see Client.ping."""
+    return _client().ping()
+
+
+def watch(job_id, progress_only=False):
+    """Follow a job through the ambient client; see Client.watch."""
+    return _client().watch(job_id, progress_only)
 
 
 def _check_futures(fs):

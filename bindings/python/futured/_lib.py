@@ -29,6 +29,7 @@ FUT_EHANDLER = -9
 FUT_EFULL = -10
 FUT_ETOOBIG = -11
 FUT_ESHUTDOWN = -12
+FUT_EINTERNAL = -13
 
 # enum fut_kind
 FUT_ASYNC, FUT_BLOCKING, FUT_CPU = 0, 1, 2
@@ -62,6 +63,23 @@ lib, load_error = _load()
 c_client_p = ctypes.c_void_p
 c_spec_p = ctypes.c_void_p
 c_future_p = ctypes.c_void_p
+c_info_p = ctypes.c_void_p
+c_infos_p = ctypes.c_void_p
+c_obj_p = ctypes.c_void_p
+c_watch_p = ctypes.c_void_p
+c_event_p = ctypes.c_void_p
+
+# enum fut_field
+(FUT_FIELD_KIND, FUT_FIELD_PROGRESS, FUT_FIELD_EXIT_STATUS, FUT_FIELD_SIGNAL,
+ FUT_FIELD_OUTPUT, FUT_FIELD_OUTPUT_TRUNCATED, FUT_FIELD_STDERR,
+ FUT_FIELD_SUBMITTED, FUT_FIELD_STARTED, FUT_FIELD_FINISHED,
+ FUT_FIELD_ATTEMPTS, FUT_FIELD_RETRIES, FUT_FIELD_PARENT, FUT_FIELD_PRIORITY,
+ FUT_FIELD_OUTPUT_SIZE) = range(15)
+# enum fut_stat
+(FUT_STAT_WAITING, FUT_STAT_QUEUED, FUT_STAT_RUNNING, FUT_STAT_SUCCEEDED,
+ FUT_STAT_FAILED, FUT_STAT_CANCELLED, FUT_STAT_TIMED_OUT, FUT_STAT_POOL_SIZE,
+ FUT_STAT_POOL_BUSY) = range(9)
+FUT_WATCH_PROGRESS = 0x1
 
 DONE_CB = ctypes.CFUNCTYPE(None, c_future_p, ctypes.c_void_p)
 
@@ -112,6 +130,79 @@ _PROTOS = {
     "fut_future_free": (None, [c_future_p]),
     "fut_client_fd": (ctypes.c_int, [c_client_p]),
     "fut_client_dispatch": (ctypes.c_int, [c_client_p]),
+    "fut_state_name": (ctypes.c_char_p, [ctypes.c_int]),
+    "fut_kind_name": (ctypes.c_char_p, [ctypes.c_int]),
+    "fut_status": (ctypes.c_int, [c_client_p, ctypes.c_uint64,
+                                  ctypes.POINTER(c_info_p)]),
+    "fut_result": (ctypes.c_int, [c_client_p, ctypes.c_uint64,
+                                  ctypes.POINTER(c_info_p)]),
+    "fut_info_free": (None, [c_info_p]),
+    "fut_info_has": (ctypes.c_int, [c_info_p, ctypes.c_int]),
+    "fut_info_id": (ctypes.c_uint64, [c_info_p]),
+    "fut_info_state": (ctypes.c_int, [c_info_p]),
+    "fut_info_kind": (ctypes.c_int, [c_info_p]),
+    "fut_info_handler": (ctypes.c_char_p, [c_info_p]),
+    "fut_info_name": (ctypes.c_char_p, [c_info_p]),
+    "fut_info_group": (ctypes.c_char_p, [c_info_p]),
+    "fut_info_progress": (ctypes.c_double, [c_info_p]),
+    "fut_info_progress_msg": (ctypes.c_char_p, [c_info_p]),
+    "fut_info_exit_status": (ctypes.c_int, [c_info_p]),
+    "fut_info_signal": (ctypes.c_int, [c_info_p]),
+    "fut_info_error": (ctypes.c_char_p, [c_info_p]),
+    "fut_info_ended": (ctypes.c_char_p, [c_info_p]),
+    "fut_info_output": (ctypes.c_void_p,
+                        [c_info_p, ctypes.POINTER(ctypes.c_size_t)]),
+    "fut_info_output_truncated": (ctypes.c_int, [c_info_p]),
+    "fut_info_stderr": (ctypes.c_void_p,
+                        [c_info_p, ctypes.POINTER(ctypes.c_size_t)]),
+    "fut_info_submitted_ms": (ctypes.c_int64, [c_info_p]),
+    "fut_info_started_ms": (ctypes.c_int64, [c_info_p]),
+    "fut_info_finished_ms": (ctypes.c_int64, [c_info_p]),
+    "fut_info_attempts": (ctypes.c_uint, [c_info_p]),
+    "fut_info_retries": (ctypes.c_uint, [c_info_p]),
+    "fut_info_parent": (ctypes.c_uint64, [c_info_p]),
+    "fut_info_priority": (ctypes.c_int, [c_info_p]),
+    "fut_info_nargs": (ctypes.c_size_t, [c_info_p]),
+    "fut_info_arg": (ctypes.c_char_p, [c_info_p, ctypes.c_size_t]),
+    "fut_info_nctx": (ctypes.c_size_t, [c_info_p]),
+    "fut_info_ctx": (ctypes.c_char_p, [c_info_p, ctypes.c_size_t,
+                                       ctypes.POINTER(ctypes.c_char_p)]),
+    "fut_list": (ctypes.c_int, [c_client_p, ctypes.c_int, ctypes.c_char_p,
+                                ctypes.POINTER(c_infos_p)]),
+    "fut_infos_count": (ctypes.c_size_t, [c_infos_p]),
+    "fut_infos_at": (c_info_p, [c_infos_p, ctypes.c_size_t]),
+    "fut_infos_free": (None, [c_infos_p]),
+    "fut_handlers": (ctypes.c_int, [c_client_p, ctypes.POINTER(c_obj_p)]),
+    "fut_handlers_count": (ctypes.c_size_t, [c_obj_p]),
+    "fut_handlers_name": (ctypes.c_char_p, [c_obj_p, ctypes.c_size_t]),
+    "fut_handlers_description": (ctypes.c_char_p,
+                                 [c_obj_p, ctypes.c_size_t]),
+    "fut_handlers_kinds": (ctypes.c_uint, [c_obj_p, ctypes.c_size_t]),
+    "fut_handlers_default_kind": (ctypes.c_int, [c_obj_p, ctypes.c_size_t]),
+    "fut_handlers_free": (None, [c_obj_p]),
+    "fut_stats": (ctypes.c_int, [c_client_p, ctypes.POINTER(c_obj_p)]),
+    "fut_stats_uptime_ms": (ctypes.c_int64, [c_obj_p]),
+    "fut_stats_jobs_total": (ctypes.c_uint64, [c_obj_p]),
+    "fut_stats_connections": (ctypes.c_uint, [c_obj_p]),
+    "fut_stats_server_version": (ctypes.c_char_p, [c_obj_p]),
+    "fut_stats_nkinds": (ctypes.c_size_t, [c_obj_p]),
+    "fut_stats_kind": (ctypes.c_int, [c_obj_p, ctypes.c_size_t]),
+    "fut_stats_get": (ctypes.c_uint64, [c_obj_p, ctypes.c_size_t,
+                                        ctypes.c_int]),
+    "fut_stats_free": (None, [c_obj_p]),
+    "fut_ping": (ctypes.c_int, [c_client_p, ctypes.c_char_p, ctypes.c_size_t,
+                                ctypes.POINTER(ctypes.c_uint)]),
+    "fut_watch_open": (c_watch_p, [c_client_p, ctypes.c_uint64,
+                                   ctypes.c_uint]),
+    "fut_watch_next": (ctypes.c_int, [c_watch_p, ctypes.c_int64,
+                                      ctypes.POINTER(c_event_p)]),
+    "fut_watch_close": (None, [c_watch_p]),
+    "fut_event_id": (ctypes.c_uint64, [c_event_p]),
+    "fut_event_info": (c_info_p, [c_event_p]),
+    "fut_event_output": (ctypes.c_void_p,
+                         [c_event_p, ctypes.POINTER(ctypes.c_size_t)]),
+    "fut_event_final": (ctypes.c_int, [c_event_p]),
+    "fut_event_free": (None, [c_event_p]),
 }
 
 if lib is not None:
