@@ -114,6 +114,8 @@ struct fut_client {
 	int			 writing;
 	uint64_t		 nextid;
 	struct frame_reader	 rd;		/* frames read, not yet decoded */
+	/* The daemon's --max-frame, from its Hello answer (till then 16M). */
+	uint32_t		 max_frame;
 	struct buf		 wbuf;
 	struct htab		 pending;
 	struct htab		 futures;
