@@ -268,6 +268,28 @@ client_unlock(struct fut_client *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/*
+ * The daemon's limits are the limits: refuse locally a request over its
+ * --max-frame (it would close the connection), and read an answer as
+ * long as the output it keeps, plus room for the rest of the JobInfo.
+ */
+static void
+client_limits_locked(struct fut_client *c, const Futured__HelloReply *h)
+{
+	uint64_t	 out;
+
+	if (h->has_max_frame && h->max_frame > 0) {
+		c->max_frame = h->max_frame;
+		if (c->max_frame > c->rd.max)
+			c->rd.max = c->max_frame;
+	}
+	if (h->has_max_output) {
+		out = h->max_output + (1U << 20);
+		if (out > c->rd.max)
+			c->rd.max = out > UINT32_MAX ? UINT32_MAX : (uint32_t)out;
+	}
+}
+
 /* A response nobody waits for: Hello's answer or a refresh. */
 static void
 client_orphan_locked(struct fut_client *c, struct pending *p,
@@ -289,7 +311,8 @@ client_orphan_locked(struct fut_client *c, struct pending *p,
 			    FUTURED__RESPONSE__BODY_HELLO ?
 			    r->hello->version : 0, FUTURED_PROTOCOL_VERSION);
 			client_fail_locked(c, FUT_EPROTO, msg);
-		}
+		} else
+			client_limits_locked(c, r->hello);
 		return;
 	}
 	/* PEND_REFRESH */
@@ -640,9 +663,10 @@ client_queue_locked(struct fut_client *c, Futured__Request *req)
 	if (c->dead)
 		return (c->dead_err);
 	len = futured__request__get_packed_size(req);
-	if (len > FUTURED_FRAME_MAX)
-		return (client_seterr_locked(c, FUT_ETOOBIG,
-		    "request of %zu bytes is over the frame limit", len));
+	if (len > c->max_frame)
+		return (client_seterr_locked(c, FUT_ETOOBIG, "request of %zu "
+		    "bytes is over futured's frame limit of %u bytes "
+		    "(--max-frame)", len, c->max_frame));
 	if ((p = malloc(len + FRAME_HDR_LEN)) == NULL)
 		return (client_seterr_locked(c, FUT_ENOMEM, "out of memory"));
 	frame_header_encode(hdr, (uint32_t)len);
@@ -832,6 +856,7 @@ fut_connect(const char *path)
 	c->refs = 1;
 	c->nextid = 1;
 	c->rd.max = FUTURED_FRAME_MAX;
+	c->max_frame = FUTURED_FRAME_MAX;
 	TAILQ_INIT(&c->cbq);
 	if (htab_init(&c->pending) == -1 || htab_init(&c->futures) == -1)
 		goto fail;

@@ -113,7 +113,9 @@ struct fut_client {
 	uint64_t		 rounds;	/* read rounds completed */
 	int			 writing;
 	uint64_t		 nextid;
-	struct frame_reader	 rd;		/* read, not yet decoded */
+	struct frame_reader	 rd;		/* frames read, not yet decoded */
+	/* The daemon's --max-frame, from its Hello answer (till then 16M). */
+	uint32_t		 max_frame;
 	struct buf		 wbuf;
 	struct htab		 pending;
 	struct htab		 futures;

@@ -14,6 +14,8 @@
 #define FRAME_HDR_LEN		4
 /* Default limit on one frame; the daemon's is set by --max-frame. */
 #define FUTURED_FRAME_MAX	(16U * 1024 * 1024)
+/* The largest --max-frame: what a client may hold before it knows. */
+#define FUTURED_FRAME_CEILING	(1024U * 1024 * 1024)
 
 /* Decode a header; -1 when the length exceeds max (nothing allocated). */
 int	frame_header_decode(const uint8_t *, uint32_t, uint32_t *);

@@ -533,7 +533,7 @@ main(int argc, char **argv)
 			break;
 		case MAIN_OPT_MAX_FRAME:
 			settings.max_frame = main_size(optarg, "frame limit",
-			    1024, 1024U * 1024 * 1024);
+			    1024, FUTURED_FRAME_CEILING);
 			break;
 		case MAIN_OPT_MAX_UNREAD:
 			settings.max_unread = main_size(optarg,
