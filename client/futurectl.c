@@ -34,7 +34,6 @@
 
 #include "buf.h"
 #include "duration.h"
-#include "frame.h"
 #include "sockpath.h"
 #include "json.h"
 
@@ -160,6 +159,7 @@ error_exit(int code)
 		return (EX_NOTREADY);
 	case FUT_EINVAL:
 	case FUT_EHANDLER:
+	case FUT_ETOOBIG:
 		return (EX_USAGE);
 	case FUT_EPROTO:
 	case FUT_ESHUTDOWN:
@@ -552,8 +552,6 @@ read_data_file(struct opts *o, const char *path)
 			err(EX_FAILED, "%s", path);
 		if (n == 0)
 			break;
-		if (o->data.len + n > FUTURED_FRAME_MAX)
-			errx(EX_USAGE, "%s: payload too big", path);
 		if (buf_append(&o->data, chunk, n) == -1)
 			err(EX_FAILED, NULL);
 	}

@@ -113,7 +113,8 @@ fut_spec_payload(struct fut_spec *s, const void *data, size_t len)
 
 	if (s == NULL || (data == NULL && len > 0))
 		return (FUT_EINVAL);
-	if (len > FUTURED_FRAME_MAX)
+	/* The daemon's limit is learnt at Hello, and checked at submit. */
+	if (len > UINT32_MAX)
 		return (FUT_ETOOBIG);
 	if (len > 0) {
 		if ((p = malloc(len)) == NULL)
