@@ -9,7 +9,7 @@
  *
  * Exit status: see INTERFACE.md and futurectl(1).  0 success, 1 a job
  * failed, 2 usage, 3 cancelled, 4 timed out, 5 not finished, 6 daemon
- * unreachable or protocol error, 7 no such job.
+ * unreachable or protocol error, 7 no such job, 8 the output was cut.
  */
 
 #include "config.h"
@@ -45,11 +45,13 @@
 #define EX_NOTREADY	5
 #define EX_DAEMON	6
 #define EX_NOTFOUND	7
+#define EX_TRUNCATED	8
 
 extern char	**environ;
 
 static const char	*ctl_path;
 static int		 ctl_json;
+static int		 ctl_allow_truncated;
 static struct fut_client *ctl_client;
 
 static const char *const state_names[] = {
@@ -67,9 +69,9 @@ usage(void)
 	    "  run [options] -- command [arg ...]\n"
 	    "  status id ...\n"
 	    "  wait [--any] [-t duration] [--progress] id ... | -g group\n"
-	    "  result id\n"
+	    "  result [--allow-truncated] id\n"
 	    "  cancel [--grace duration] id ... | -g group\n"
-	    "  watch id\n"
+	    "  watch [--allow-truncated] id\n"
 	    "  list [--state state] [-g group]\n"
 	    "  group name [--fail-fast] [--parallel n]\n"
 	    "  handlers\n"
@@ -79,7 +81,7 @@ usage(void)
 	    "  -k kind  -t duration  --deadline duration  -a id[,id...]\n"
 	    "  -i id  -g group  -p priority  -C key=value  -e key=value\n"
 	    "  -d string  -D file  -r retries  --retry-delay duration\n"
-	    "  --retry-timeouts  -n name  -w\n");
+	    "  --retry-timeouts  -n name  -w  --allow-truncated\n");
 	exit(EX_USAGE);
 }
 
@@ -353,6 +355,9 @@ print_job_line(const struct fut_info *ji)
 		snprintf(extra + n, sizeof(extra) - n, " attempt %u/%u",
 		    fut_info_attempts(ji), fut_info_retries(ji) + 1);
 	n = strlen(extra);
+	if (state_final(st) && fut_info_output_truncated(ji))
+		snprintf(extra + n, sizeof(extra) - n, " output truncated");
+	n = strlen(extra);
 	if ((group = fut_info_group(ji)) != NULL && *group != '\0')
 		snprintf(extra + n, sizeof(extra) - n, " group %s", group);
 	n = strlen(extra);
@@ -385,6 +390,29 @@ print_job_error(const struct fut_info *ji)
 		    fut_info_id(ji), state_name(fut_info_state(ji)));
 }
 
+/*
+ * Say on stderr that job ji's output was cut, when cut; returns the exit
+ * status rc becomes: EX_TRUNCATED for a job that otherwise succeeded,
+ * unless --allow-truncated.
+ */
+static int
+output_cut(const struct fut_info *ji, int cut, int rc)
+{
+	uint64_t	 kept = 0;
+
+	if (!cut)
+		return (rc);
+	if (fut_info_has(ji, FUT_FIELD_OUTPUT_SIZE))
+		kept = fut_info_output_size(ji);
+	else
+		(void)fut_client_limit(ctl_connect(), FUT_LIMIT_OUTPUT, &kept);
+	warnx("job %" PRIu64 ": output truncated: futured kept only its "
+	    "first %" PRIu64 " bytes (futured --max-output)%s",
+	    fut_info_id(ji), kept, ctl_allow_truncated || rc != EX_OK ? "" :
+	    "; --allow-truncated accepts that");
+	return (rc == EX_OK && !ctl_allow_truncated ? EX_TRUNCATED : rc);
+}
+
 /* The outcome of a final job: output to stdout, error to stderr. */
 static int
 print_outcome(const struct fut_info *ji)
@@ -399,7 +427,8 @@ print_outcome(const struct fut_info *ji)
 			write_all(STDOUT_FILENO, out, len);
 		print_job_error(ji);
 	}
-	return (state_exit(fut_info_state(ji)));
+	return (output_cut(ji, fut_info_output_truncated(ji),
+	    state_exit(fut_info_state(ji))));
 }
 
 /* One line on stderr for a change of state or progress. */
@@ -606,6 +635,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "name",	required_argument, NULL, 'n' },
 		{ "wait",	no_argument,	   NULL, 'w' },
 		{ "progress",	no_argument,	   NULL, 'P' },
+		{ "allow-truncated", no_argument,  NULL, 'W' },
 		{ NULL,		0,		   NULL, 0 }
 	};
 	int	 ch;
@@ -686,6 +716,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'P':
 			not_implemented("--progress");
+			break;
+		case 'W':
+			ctl_allow_truncated = 1;
 			break;
 		default:
 			usage();
@@ -848,6 +881,20 @@ cmd_submit(int argc, char **argv)
 }
 
 /*
+ * Whether a stream of got bytes of job ji's output missed some: the
+ * daemon cut what it keeps, and the stream carried no more than that (a
+ * daemon that streams beyond what it keeps sends it all).
+ */
+static int
+stream_cut(const struct fut_info *ji, uint64_t got)
+{
+	if (!fut_info_output_truncated(ji))
+		return (0);
+	return (!fut_info_has(ji, FUT_FIELD_OUTPUT_SIZE) ||
+	    got <= fut_info_output_size(ji));
+}
+
+/*
  * run: exec the command and exit as it exits.  Its stdout is streamed as
  * it comes (a watch); the kept tail of its stderr is written at the end,
  * since the daemon keeps only a tail.
@@ -864,8 +911,8 @@ cmd_run(int argc, char **argv)
 	struct opts		 o;
 	const void		*out;
 	size_t			 len;
-	uint64_t		 id;
-	int			 i, rc;
+	uint64_t		 id, got = 0;
+	int			 i, rc, cut;
 
 	i = parse_opts(argc, argv, &o);
 	if (i < argc && strcmp(argv[i], "--") == 0)
@@ -879,6 +926,7 @@ cmd_run(int argc, char **argv)
 	if (ctl_json) {
 		ji = own = final_info(id);
 		json_job(ji);
+		cut = fut_info_output_truncated(ji);
 	} else {
 		/* Stream stdout as the command writes it. */
 		c = ctl_connect();
@@ -888,14 +936,17 @@ cmd_run(int argc, char **argv)
 			if ((rc = fut_watch_next(w, -1, &ev)) != 1)
 				ctl_fail(rc == 0 ? FUT_EPROTO : rc);
 			if ((out = fut_event_output(ev, &len)) != NULL &&
-			    len > 0)
+			    len > 0) {
 				write_all(STDOUT_FILENO, out, len);
+				got += len;
+			}
 			if (fut_event_final(ev))
 				break;
 			fut_event_free(ev);
 		}
 		fut_watch_close(w);
 		ji = fut_event_info(ev);
+		cut = stream_cut(ji, got);
 		if ((out = fut_info_stderr(ji, &len)) != NULL && len > 0)
 			write_all(STDERR_FILENO, out, len);
 	}
@@ -913,6 +964,7 @@ cmd_run(int argc, char **argv)
 			print_job_error(ji);
 		rc = 1;
 	}
+	rc = output_cut(ji, cut, rc);
 	fut_event_free(ev);
 	fut_info_free(own);
 	return (rc);
@@ -1122,16 +1174,40 @@ cmd_wait(int argc, char **argv)
 	return (rc);
 }
 
+/* The options of result and watch: --allow-truncated; returns optind. */
+static int
+parse_out_opts(int argc, char **argv)
+{
+	static const struct option	 opts[] = {
+		{ "allow-truncated", no_argument,  NULL, 'W' },
+		{ NULL,		0,		   NULL, 0 }
+	};
+	int	 ch;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'W':
+			ctl_allow_truncated = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	return (optind);
+}
+
 static int
 cmd_result(int argc, char **argv)
 {
 	struct fut_info	*ji;
 	uint64_t	 id;
-	int		 rc;
+	int		 rc, i;
 
-	if (argc != 2)
+	i = parse_out_opts(argc, argv);
+	if (argc - i != 1)
 		errx(EX_USAGE, "result: want exactly one job id");
-	id = parse_id(argv[1]);
+	id = parse_id(argv[i]);
 	if ((rc = fut_result(ctl_connect(), id, &ji)) == FUT_ENOTREADY)
 		errx(EX_NOTREADY, "job %" PRIu64 " has not finished", id);
 	if (rc != 0)
@@ -1542,13 +1618,14 @@ cmd_watch(int argc, char **argv)
 	const struct fut_info	*ji;
 	const void		*out;
 	size_t			 len;
-	uint64_t		 id;
-	int			 rc, last_state = -1;
+	uint64_t		 id, got = 0;
+	int			 rc, i, last_state = -1;
 	double			 last_progress = -1;
 
-	if (argc != 2)
+	i = parse_out_opts(argc, argv);
+	if (argc - i != 1)
 		errx(EX_USAGE, "watch: give one job id");
-	id = parse_id(argv[1]);
+	id = parse_id(argv[i]);
 	c = ctl_connect();
 	if ((w = fut_watch_open(c, id, 0)) == NULL)
 		ctl_fail(fut_client_errcode(c));
@@ -1557,6 +1634,8 @@ cmd_watch(int argc, char **argv)
 			ctl_fail(rc == 0 ? FUT_EPROTO : rc);
 		ji = fut_event_info(ev);
 		out = fut_event_output(ev, &len);
+		if (out != NULL)
+			got += len;
 		if (ctl_json)
 			json_job_output(ji, out != NULL, out, len);
 		else {
@@ -1576,7 +1655,8 @@ cmd_watch(int argc, char **argv)
 			}
 		}
 		if (fut_event_final(ev)) {
-			rc = state_exit(fut_info_state(ji));
+			rc = output_cut(ji, stream_cut(ji, got),
+			    state_exit(fut_info_state(ji)));
 			fut_event_free(ev);
 			fut_watch_close(w);
 			return (rc);
