@@ -22,6 +22,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -50,6 +52,9 @@
 extern char	**environ;
 
 static const char	*ctl_path;
+static volatile sig_atomic_t	 run_sig;
+static uint64_t		 run_job;
+static void	run_die(int) __attribute__((noreturn));
 static int		 ctl_json;
 static int		 ctl_allow_truncated;
 static struct fut_client *ctl_client;
@@ -237,6 +242,8 @@ write_all(int fd, const void *data, size_t len)
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
+			if (errno == EPIPE && run_job != 0)
+				run_die(SIGPIPE);
 			err(EX_FAILED, "write");
 		}
 		p += n;
@@ -895,6 +902,113 @@ stream_cut(const struct fut_info *ji, uint64_t got)
 }
 
 /*
+ * run owns its job as a shell owns its command: SIGINT, SIGTERM and
+ * SIGHUP, or a reader that went away (EPIPE, or a pipe on stdout that
+ * lost its reader), cancel the job, and run dies of that signal (of
+ * SIGPIPE for the pipe) as the command would have.  A signal ignored
+ * when futurectl started (a background job of a script, nohup) stays
+ * ignored.  The handler only notes the signal and wakes run's poll.
+ */
+static int			 run_sigfd[2] = { -1, -1 };
+
+static void
+run_signal_cb(int sig)
+{
+	int	 saved = errno;
+
+	if (run_sig == 0)
+		run_sig = sig;
+	(void)write(run_sigfd[1], "", 1);
+	errno = saved;
+}
+
+static void
+run_signals(void)
+{
+	static const int	 sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction	 sa, old;
+	size_t			 i;
+
+	if (pipe2(run_sigfd, O_CLOEXEC | O_NONBLOCK) == -1)
+		err(EX_FAILED, "pipe");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = run_signal_cb;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		if (sigaction(sigs[i], NULL, &old) == 0 &&
+		    old.sa_handler == SIG_IGN)
+			continue;
+		sigaction(sigs[i], &sa, NULL);
+	}
+	/* A write to a gone reader is an EPIPE that cancels the job. */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Cancel run's job, then die of sig as its command would have. */
+static void
+run_die(int sig)
+{
+	struct fut_cancels	*cs;
+	sigset_t		 set;
+	uint64_t		 id = run_job;
+
+	run_job = 0;
+	if (id != 0 && ctl_client != NULL &&
+	    fut_cancel_jobs(ctl_client, &id, 1, NULL, -1, &cs) == 0)
+		fut_cancels_free(cs);
+	signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	_exit(128 + sig);
+}
+
+/*
+ * run's next event: the client's fd, the signal pipe and a pipe on
+ * stdout are polled together, so that a signal or a reader gone ends
+ * the wait at once.
+ */
+static struct fut_event *
+run_next(struct fut_client *c, struct fut_watch *w)
+{
+	struct fut_event	*ev;
+	struct pollfd		 pfd[3];
+	struct stat		 sb;
+	nfds_t			 n = 2;
+	int			 rc;
+
+	pfd[0].fd = fut_client_fd(c);
+	pfd[0].events = POLLIN;
+	pfd[1].fd = run_sigfd[0];
+	pfd[1].events = POLLIN;
+	/* A pipe's writer hears of its reader's end as POLLERR. */
+	if (fstat(STDOUT_FILENO, &sb) == 0 && (S_ISFIFO(sb.st_mode) ||
+	    S_ISSOCK(sb.st_mode))) {
+		pfd[2].fd = STDOUT_FILENO;
+		pfd[2].events = 0;
+		n = 3;
+	}
+	for (;;) {
+		if (run_sig != 0)
+			run_die(run_sig);
+		if ((rc = fut_watch_next(w, 0, &ev)) == 1)
+			return (ev);
+		if (rc != FUT_ETIMEDOUT)
+			ctl_fail(rc == 0 ? FUT_EPROTO : rc);
+		if (poll(pfd, n, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			err(EX_FAILED, "poll");
+		}
+		if (n == 3 && (pfd[2].revents & (POLLERR | POLLHUP)))
+			run_die(SIGPIPE);
+		if (pfd[0].revents != 0)
+			(void)fut_client_dispatch(c);
+	}
+}
+
+/*
  * run: exec the command and exit as it exits.  Its stdout is streamed as
  * it comes (a watch); the kept tail of its stderr is written at the end,
  * since the daemon keeps only a tail.
@@ -921,35 +1035,44 @@ cmd_run(int argc, char **argv)
 		errx(EX_USAGE, "run: no command");
 	s = spec_build("exec", &o, argc - i, argv + i);
 	opts_free(&o);
+	run_signals();
 	id = submit_spec(s);
 	fut_spec_free(s);
+	run_job = id;
+	if (run_sig != 0)
+		run_die(run_sig);
+	/* Stream stdout as the command writes it (--json: at the end). */
+	c = ctl_connect();
+	if ((w = fut_watch_open(c, id, ctl_json ? FUT_WATCH_PROGRESS :
+	    0)) == NULL)
+		ctl_fail(fut_client_errcode(c));
+	for (;;) {
+		ev = run_next(c, w);
+		if ((out = fut_event_output(ev, &len)) != NULL && len > 0) {
+			write_all(STDOUT_FILENO, out, len);
+			got += len;
+		}
+		if (fut_event_final(ev))
+			break;
+		fut_event_free(ev);
+	}
+	fut_watch_close(w);
+	ji = fut_event_info(ev);
 	if (ctl_json) {
-		ji = own = final_info(id);
+		fut_event_free(ev);
+		ev = NULL;
+		if ((rc = fut_result(c, id, &own)) != 0)
+			ctl_fail(rc);
+		ji = own;
 		json_job(ji);
 		cut = fut_info_output_truncated(ji);
 	} else {
-		/* Stream stdout as the command writes it. */
-		c = ctl_connect();
-		if ((w = fut_watch_open(c, id, 0)) == NULL)
-			ctl_fail(fut_client_errcode(c));
-		for (;;) {
-			if ((rc = fut_watch_next(w, -1, &ev)) != 1)
-				ctl_fail(rc == 0 ? FUT_EPROTO : rc);
-			if ((out = fut_event_output(ev, &len)) != NULL &&
-			    len > 0) {
-				write_all(STDOUT_FILENO, out, len);
-				got += len;
-			}
-			if (fut_event_final(ev))
-				break;
-			fut_event_free(ev);
-		}
-		fut_watch_close(w);
-		ji = fut_event_info(ev);
 		cut = stream_cut(ji, got);
 		if ((out = fut_info_stderr(ji, &len)) != NULL && len > 0)
 			write_all(STDERR_FILENO, out, len);
 	}
+	/* The job is over: a signal now is futurectl's own. */
+	run_job = 0;
 	/* As timeout(1) and the shell report it. */
 	if (fut_info_state(ji) == FUT_TIMED_OUT)
 		rc = 124;
