@@ -292,6 +292,8 @@ json_job_output(const struct fut_info *ji, int has_out, const void *out,
 	if (fut_info_has(ji, FUT_FIELD_OUTPUT_TRUNCATED))
 		json_bool(&j, "output_truncated",
 		    fut_info_output_truncated(ji));
+	if (fut_info_has(ji, FUT_FIELD_OUTPUT_SIZE))
+		json_uint(&j, "output_size", fut_info_output_size(ji));
 	if ((p = fut_info_stderr(ji, &len)) != NULL)
 		json_bytes(&j, "stderr", p, len);
 	if (fut_info_has(ji, FUT_FIELD_SUBMITTED))
@@ -420,6 +422,31 @@ output_cut(const struct fut_info *ji, int cut, int rc)
 	return (rc == EX_OK && !ctl_allow_truncated ? EX_TRUNCATED : rc);
 }
 
+/*
+ * A command's stderr, as the daemon kept it: its tail, marked as such
+ * when it fills what the daemon keeps.
+ */
+static void
+print_stderr(const struct fut_info *ji, int raw)
+{
+	const void	*p;
+	uint64_t	 keep;
+	size_t		 len;
+
+	if ((p = fut_info_stderr(ji, &len)) == NULL || len == 0)
+		return;
+	if (fut_client_limit(ctl_connect(), FUT_LIMIT_STDERR_TAIL,
+	    &keep) == 0 && len >= keep) {
+		fflush(stderr);
+		warnx("job %" PRIu64 ": only the last %zu bytes of its "
+		    "stderr were kept:", fut_info_id(ji), len);
+	}
+	fflush(stderr);
+	write_all(STDERR_FILENO, p, len);
+	if (!raw && ((const char *)p)[len - 1] != '\n')
+		write_all(STDERR_FILENO, "\n", 1);
+}
+
 /* The outcome of a final job: output to stdout, error to stderr. */
 static int
 print_outcome(const struct fut_info *ji)
@@ -432,6 +459,8 @@ print_outcome(const struct fut_info *ji)
 	else {
 		if ((out = fut_info_output(ji, &len)) != NULL && len > 0)
 			write_all(STDOUT_FILENO, out, len);
+		if (fut_info_state(ji) != FUT_SUCCEEDED)
+			print_stderr(ji, 0);
 		print_job_error(ji);
 	}
 	return (output_cut(ji, fut_info_output_truncated(ji),
@@ -1009,6 +1038,36 @@ run_next(struct fut_client *c, struct fut_watch *w)
 }
 
 /*
+ * Whether run should print why its job failed: unless the command exited
+ * non-zero by itself, which its exit status says (and its own stderr,
+ * if it cared to); a command not found, a signal, a timeout or a cancel
+ * are said, as a shell would.
+ */
+static int
+run_says_why(const struct fut_info *ji)
+{
+	const char	*e = fut_info_error(ji);
+	char		 mine[64];
+
+	if (fut_info_state(ji) == FUT_SUCCEEDED)
+		return (0);
+	if (fut_info_has(ji, FUT_FIELD_EXIT_STATUS) && e != NULL) {
+		snprintf(mine, sizeof(mine), "exited with status %d",
+		    fut_info_exit_status(ji));
+		if (strcmp(e, mine) == 0)
+			return (0);
+	}
+	return (1);
+}
+
+/* run's command's stderr, its own bytes: all of it, or its tail, marked. */
+static void
+run_stderr(const struct fut_info *ji)
+{
+	print_stderr(ji, 1);
+}
+
+/*
  * run: exec the command and exit as it exits.  Its stdout is streamed as
  * it comes (a watch); the kept tail of its stderr is written at the end,
  * since the daemon keeps only a tail.
@@ -1068,8 +1127,7 @@ cmd_run(int argc, char **argv)
 		cut = fut_info_output_truncated(ji);
 	} else {
 		cut = stream_cut(ji, got);
-		if ((out = fut_info_stderr(ji, &len)) != NULL && len > 0)
-			write_all(STDERR_FILENO, out, len);
+		run_stderr(ji);
 	}
 	/* The job is over: a signal now is futurectl's own. */
 	run_job = 0;
@@ -1082,15 +1140,33 @@ cmd_run(int argc, char **argv)
 		rc = fut_info_exit_status(ji) & 0xff;
 	else if (fut_info_state(ji) == FUT_SUCCEEDED)
 		rc = 0;
-	else {
-		if (!ctl_json)
-			print_job_error(ji);
+	else
 		rc = 1;
-	}
+	if (!ctl_json && run_says_why(ji))
+		print_job_error(ji);
 	rc = output_cut(ji, cut, rc);
 	fut_event_free(ev);
 	fut_info_free(own);
 	return (rc);
+}
+
+/*
+ * status --json of job id, with the output of a final job: a wait that
+ * does not wait (timeout 0) and carries outputs.  0 or the error.
+ */
+static int
+status_json(struct fut_client *c, uint64_t id)
+{
+	struct fut_infos	*l;
+	int			 r;
+
+	r = fut_wait_jobs(c, &id, 1, NULL, FUT_WAIT_OUTPUT, 0, &l, NULL);
+	if (r != 0 && r != FUT_ETIMEDOUT)
+		return (r);
+	if (fut_infos_count(l) > 0)
+		json_job(fut_infos_at(l, 0));
+	fut_infos_free(l);
+	return (0);
 }
 
 static int
@@ -1111,6 +1187,15 @@ cmd_status(int argc, char **argv)
 	c = ctl_connect();
 	/* One unknown id spoils none of the others. */
 	for (i = 0; i < n; i++) {
+		if (ctl_json) {
+			r = status_json(c, ids[i]);
+			if (r == FUT_ENOTFOUND || r == FUT_EPERM) {
+				warnx("no such job: %" PRIu64, ids[i]);
+				rc = EX_NOTFOUND;
+			} else if (r != 0)
+				ctl_fail(r);
+			continue;
+		}
 		r = fut_status(c, ids[i], &ji);
 		if (r == FUT_ENOTFOUND || r == FUT_EPERM) {
 			warnx("no such job: %" PRIu64, ids[i]);
@@ -1119,10 +1204,7 @@ cmd_status(int argc, char **argv)
 		}
 		if (r != 0)
 			ctl_fail(r);
-		if (ctl_json)
-			json_job(ji);
-		else
-			print_job_line(ji);
+		print_job_line(ji);
 		fut_info_free(ji);
 	}
 	free(ids);
@@ -1173,6 +1255,25 @@ wait_progress(const uint64_t *ids, size_t n, int any, int64_t timeout_ms)
 	}
 	fut_watch_close(w);
 	return (left);
+}
+
+/*
+ * A job wait saw end badly: its error, and the stderr of one that failed
+ * (a wait carries no outputs, so a result is asked for it; not for a
+ * cancel or a timeout, which the error tells, and which may come as the
+ * daemon shuts down).
+ */
+static void
+wait_print_failed(const struct fut_info *ji)
+{
+	struct fut_info	*full;
+
+	if (fut_info_state(ji) == FUT_FAILED &&
+	    fut_result(ctl_connect(), fut_info_id(ji), &full) == 0) {
+		print_stderr(full, 0);
+		fut_info_free(full);
+	}
+	print_job_error(ji);
 }
 
 /*
@@ -1284,7 +1385,7 @@ cmd_wait(int argc, char **argv)
 			break;
 		}
 		if (!ctl_json)
-			print_job_error(ji);
+			wait_print_failed(ji);
 	}
 	if (failed)
 		rc = EX_FAILED;
@@ -1764,8 +1865,11 @@ cmd_watch(int argc, char **argv)
 		else {
 			if (out != NULL && len > 0)
 				write_all(STDOUT_FILENO, out, len);
-			if (fut_event_final(ev))
+			if (fut_event_final(ev)) {
+				if (fut_info_state(ji) != FUT_SUCCEEDED)
+					print_stderr(ji, 0);
 				print_job_error(ji);
+			}
 			else if ((int)fut_info_state(ji) != last_state ||
 			    (fut_info_has(ji, FUT_FIELD_PROGRESS) &&
 			    fut_info_progress(ji) != last_progress)) {

@@ -70,3 +70,45 @@ wait "$wpid" || true
 ck_match "$(fctl status "$id")" running "the job watched goes on"
 must fctl cancel "$id" >/dev/null
 pass "watch interrupted leaves the job running"
+
+# The reason for a failure is printed where the user looks.
+ck_exit 127 fctl run -- nosuchcmd-$TOKEN
+ck_match "$(cat "$T/err")" "^futurectl: job [0-9]+ failed: .*nosuchcmd-$TOKEN: command not found" \
+    "run says the command was not found"
+ck_exit 3 fctl run -- sh -c 'exit 3'
+ck_eq "$(cat "$T/err")" "" "a command's own exit status is not repeated"
+ck_exit 137 fctl run -- sh -c 'kill -KILL $$'
+ck_match "$(cat "$T/err")" "killed by signal 9" "run says which signal"
+pass "run says why its command failed, unless it exited by itself"
+
+# A failed command's stderr in the text of result, wait, watch, submit -w.
+id=$(fctl submit exec -- sh -c 'echo oops >&2; exit 2')
+ck_exit 1 fctl wait "$id"
+ck_match "$(cat "$T/err")" "oops" "wait shows the failed job's stderr"
+ck_match "$(cat "$T/err")" "job $id failed: exited with status 2" "and its error"
+ck_exit 1 fctl result "$id"
+ck_eq "$(head -n 1 "$T/err")" "oops" "result shows the stderr first"
+ck_exit 1 fctl watch "$id"
+ck_match "$(cat "$T/err")" "oops" "watch shows the stderr"
+ck_exit 1 fctl submit -w exec -- sh -c 'echo oops >&2; exit 2'
+ck_match "$(cat "$T/err")" "oops" "submit -w shows the stderr"
+# Only the tail was kept: said so.
+id=$(fctl submit exec -- sh -c 'seq 1 5000 >&2; exit 1')
+ck_exit 1 fctl wait "$id"
+ck_match "$(cat "$T/err")" "only the last 4096 bytes" "wait marks the tail"
+ck_exit 1 fctl result "$id"
+ck_match "$(cat "$T/err")" "job $id: only the last 4096 bytes of its stderr were kept" \
+    "a marker where only the tail was kept"
+ck_match "$(cat "$T/err")" "^5000$" "the tail itself"
+ck_exit 1 fctl run -- sh -c 'seq 1 5000 >&2; exit 1'
+ck_match "$(cat "$T/err")" "only the last 4096 bytes" "run marks the tail too"
+pass "a failed command's stderr in the text of result, wait, watch, submit -w"
+
+# status --json carries a finished job's output; list --json its size.
+id=$(fctl submit -d hello echo)
+must fctl wait "$id" >/dev/null
+ck_match "$(fctl --json status "$id")" '"output":"hello"' "status --json output"
+ck_match "$(fctl --json status "$id")" '"output_size":5' "status --json output_size"
+ck_match "$(fctl --json list | grep "\"id\":$id,")" '"output":null.*"output_size":5' \
+    "list --json: no output, its size"
+pass "status --json carries the output; list --json its size"
