@@ -776,7 +776,8 @@ spec_check(int rc, const char *what)
 /*
  * The spec of handler with options o and arguments argv.  An exec job
  * gets the caller's working directory and environment, the -e entries
- * on top (as at(1) does); other handlers get the -e entries alone.
+ * on top (as at(1) does); other handlers get the -e entries alone, and
+ * the directory when they have arguments.
  */
 static struct fut_spec *
 spec_build(const char *handler, struct opts *o, int argc, char **argv)
@@ -832,6 +833,9 @@ spec_build(const char *handler, struct opts *o, int argc, char **argv)
 			spec_check(fut_spec_env(s, key, eq + 1), "environment");
 			free(key);
 		}
+	}
+	/* Relative paths among the arguments mean the caller's directory. */
+	if (strcmp(handler, "exec") == 0 || argc > 0) {
 		if ((cwd = getcwd(NULL, 0)) == NULL)
 			err(EX_FAILED, "getcwd");
 		spec_check(fut_spec_cwd(s, cwd), "directory");

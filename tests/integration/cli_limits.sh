@@ -71,3 +71,7 @@ ck_match "$(cat "$T/err")" "output truncated" "a failed job's cut output"
 ck_exit 0 fctl run -- seq 1 10
 ck_eq "$(cat "$T/err")" "" "no message for whole output"
 pass "cut output is told on stderr and in status, exit 8 unless --allow-truncated"
+
+# libfutured says the limits it learnt.
+must "$CLIENTPROG" limits 16777216 1024
+pass "fut_client_limit gives the daemon's limits"
