@@ -55,6 +55,7 @@ static const char	*ctl_path;
 static volatile sig_atomic_t	 run_sig;
 static uint64_t		 run_job;
 static void	run_die(int) __attribute__((noreturn));
+static const char *vis(const char *);
 static int		 ctl_json;
 static int		 ctl_allow_truncated;
 static struct fut_client *ctl_client;
@@ -226,10 +227,65 @@ ctl_connect(void)
 static void __attribute__((noreturn))
 ctl_fail(int rc)
 {
-	errx(error_exit(rc), "%s", fut_client_error(ctl_client));
+	errx(error_exit(rc), "%s", vis(fut_client_error(ctl_client)));
 }
 
 /* Output. */
+
+/*
+ * s made safe for one line of a terminal, as vis(1) does: control
+ * characters (C0, DEL and C1), backslashes and bytes that are not UTF-8
+ * become escapes (\n, \t, \\, \xHH), so that a name cannot break the
+ * one-job-per-line output nor send escape sequences to the terminal.
+ * The string lives until the eighth call after this one.
+ */
+static const char *
+vis(const char *s)
+{
+	static char		*ring[8];
+	static unsigned int	 next;
+	const unsigned char	*p;
+	char			*out, *o;
+	size_t			 n, l;
+
+	if (s == NULL)
+		return (NULL);
+	n = strlen(s);
+	if ((out = malloc(4 * n + 1)) == NULL)
+		err(EX_FAILED, NULL);
+	for (p = (const unsigned char *)s, o = out; *p != '\0'; ) {
+		l = utf8_seq(p, n - (size_t)((const char *)p - s));
+		if (l > 1 && !(p[0] == 0xc2 && p[1] < 0xa0)) {
+			memcpy(o, p, l);
+			o += l;
+			p += l;
+			continue;
+		}
+		if (*p == '\\') {
+			*o++ = '\\';
+			*o++ = '\\';
+		} else if (*p == '\n') {
+			*o++ = '\\';
+			*o++ = 'n';
+		} else if (*p == '\t') {
+			*o++ = '\\';
+			*o++ = 't';
+		} else if (l == 1 && *p >= 0x20 && *p != 0x7f)
+			*o++ = *p;
+		else {
+			/* C1 in UTF-8: both bytes, one escape each. */
+			o += sprintf(o, "\\x%02x", *p);
+			if (l == 2)
+				o += sprintf(o, "\\x%02x", *++p);
+		}
+		p++;
+	}
+	*o = '\0';
+	free(ring[next]);
+	ring[next] = out;
+	next = (next + 1) % 8;
+	return (out);
+}
 
 static void
 write_all(int fd, const void *data, size_t len)
@@ -268,14 +324,14 @@ json_job_output(const struct fut_info *ji, int has_out, const void *out,
 		json_string(&j, "kind", kind_name(fut_info_kind(ji)));
 	else
 		json_null(&j, "kind");
-	json_string(&j, "handler", fut_info_handler(ji));
-	json_string(&j, "name", fut_info_name(ji));
-	json_string(&j, "group", fut_info_group(ji));
+	json_text(&j, "handler", fut_info_handler(ji));
+	json_text(&j, "name", fut_info_name(ji));
+	json_text(&j, "group", fut_info_group(ji));
 	if (fut_info_has(ji, FUT_FIELD_PROGRESS))
 		json_double(&j, "progress", fut_info_progress(ji));
 	else
 		json_null(&j, "progress");
-	json_string(&j, "progress_msg", fut_info_progress_msg(ji));
+	json_text(&j, "progress_msg", fut_info_progress_msg(ji));
 	if (fut_info_has(ji, FUT_FIELD_EXIT_STATUS))
 		json_int(&j, "exit_status", fut_info_exit_status(ji));
 	else
@@ -284,7 +340,7 @@ json_job_output(const struct fut_info *ji, int has_out, const void *out,
 		json_int(&j, "signal", fut_info_signal(ji));
 	else
 		json_null(&j, "signal");
-	json_string(&j, "error", fut_info_error(ji));
+	json_text(&j, "error", fut_info_error(ji));
 	if (has_out)
 		json_bytes(&j, "output", out, outlen);
 	else
@@ -328,6 +384,18 @@ json_job_output(const struct fut_info *ji, int has_out, const void *out,
 	for (i = 0; i < fut_info_nargs(ji); i++)
 		json_string(&j, NULL, fut_info_arg(ji, i));
 	json_array_end(&j);
+	/* Arguments not UTF-8: all of them again, as their bytes. */
+	for (i = 0; i < fut_info_nargs(ji); i++)
+		if (!utf8_valid(fut_info_arg(ji, i), strlen(fut_info_arg(ji,
+		    i))))
+			break;
+	if (i < fut_info_nargs(ji)) {
+		json_array(&j, "args_base64");
+		for (i = 0; i < fut_info_nargs(ji); i++)
+			json_base64_string(&j, NULL, fut_info_arg(ji, i),
+			    strlen(fut_info_arg(ji, i)));
+		json_array_end(&j);
+	}
 	json_end(&j);
 }
 
@@ -368,7 +436,8 @@ print_job_line(const struct fut_info *ji)
 		snprintf(extra + n, sizeof(extra) - n, " output truncated");
 	n = strlen(extra);
 	if ((group = fut_info_group(ji)) != NULL && *group != '\0')
-		snprintf(extra + n, sizeof(extra) - n, " group %s", group);
+		snprintf(extra + n, sizeof(extra) - n, " group %s",
+		    vis(group));
 	n = strlen(extra);
 	if (fut_info_has(ji, FUT_FIELD_PARENT))
 		snprintf(extra + n, sizeof(extra) - n, " parent %" PRIu64,
@@ -376,9 +445,9 @@ print_job_line(const struct fut_info *ji)
 	n = strlen(extra);
 	if ((ended = fut_info_ended(ji)) != NULL && state_final(st) &&
 	    st != FUT_SUCCEEDED)
-		snprintf(extra + n, sizeof(extra) - n, " (%s)", ended);
-	handler = fut_info_handler(ji);
-	name = fut_info_name(ji);
+		snprintf(extra + n, sizeof(extra) - n, " (%s)", vis(ended));
+	handler = vis(fut_info_handler(ji));
+	name = vis(fut_info_name(ji));
 	printf("%-8" PRIu64 " %-10s %-9s %-10s %s%s\n", fut_info_id(ji),
 	    state_name(st), fut_info_has(ji, FUT_FIELD_KIND) ?
 	    kind_name(fut_info_kind(ji)) : "-",
@@ -393,7 +462,7 @@ print_job_error(const struct fut_info *ji)
 
 	if (e != NULL && *e != '\0')
 		fprintf(stderr, "futurectl: job %" PRIu64 " %s: %s\n",
-		    fut_info_id(ji), state_name(fut_info_state(ji)), e);
+		    fut_info_id(ji), state_name(fut_info_state(ji)), vis(e));
 	else if (fut_info_state(ji) != FUT_SUCCEEDED)
 		fprintf(stderr, "futurectl: job %" PRIu64 " %s\n",
 		    fut_info_id(ji), state_name(fut_info_state(ji)));
@@ -479,7 +548,7 @@ print_progress(const struct fut_info *ji)
 	if (fut_info_has(ji, FUT_FIELD_PROGRESS) && st == FUT_RUNNING)
 		fprintf(stderr, " %.0f%%", fut_info_progress(ji) * 100);
 	if (msg != NULL && *msg != '\0' && !state_final(st))
-		fprintf(stderr, " %s", msg);
+		fprintf(stderr, " %s", vis(msg));
 	fputc('\n', stderr);
 }
 
@@ -1640,8 +1709,8 @@ cmd_handlers(int argc, char **argv)
 				break;
 			len += m;
 		}
-		printf("%-12s %-22s %s\n", fut_handlers_name(h, i), kinds,
-		    desc != NULL ? desc : "");
+		printf("%-12s %-22s %s\n", vis(fut_handlers_name(h, i)), kinds,
+		    desc != NULL ? vis(desc) : "");
 	}
 	fut_handlers_free(h);
 	return (EX_OK);
@@ -1814,7 +1883,7 @@ cmd_group(int argc, char **argv)
 		json_end(&j);
 	} else {
 		printf("group %s%s: fail-fast %s, parallel ",
-		    fut_group_name(g), fut_group_created(g) ? " (new)" : "",
+		    vis(fut_group_name(g)), fut_group_created(g) ? " (new)" : "",
 		    fut_group_fail_fast(g) ? "on" : "off");
 		if (fut_group_parallel(g) == 0)
 			printf("unlimited");
