@@ -400,8 +400,8 @@ client_response_locked(struct fut_client *c, Futured__Response *r,
 			future_event_locked(c, r->event->job);
 		else if (r->body_case == FUTURED__RESPONSE__BODY_ERROR) {
 			/* The daemon drops the connection after this. */
-			snprintf(msg, sizeof(msg), "futured: %s",
-			    r->error->message);
+			snprintf(msg, sizeof(msg), "futured closed the "
+			    "connection: %s", r->error->message);
 			client_fail_locked(c, client_errcode_map(
 			    r->error->code) == FUT_ESHUTDOWN ?
 			    FUT_ESHUTDOWN : FUT_EPROTO, msg);

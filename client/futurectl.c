@@ -65,10 +65,11 @@ static const char *const state_names[] = {
 	"timed_out"
 };
 
+/* The summary: on stdout with exit 0 when asked for, else a usage error. */
 static void __attribute__((noreturn))
-usage(void)
+usage_to(FILE *fp, int rc)
 {
-	fprintf(stderr,
+	fprintf(fp,
 	    "usage: futurectl [-s path] [--json] command [argument ...]\n"
 	    "commands:\n"
 	    "  submit [options] handler [--] [arg ...]\n"
@@ -88,7 +89,43 @@ usage(void)
 	    "  -i id  -g group  -p priority  -C key=value  -e key=value\n"
 	    "  -d string  -D file  -r retries  --retry-delay duration\n"
 	    "  --retry-timeouts  -n name  -w  --allow-truncated\n");
-	exit(EX_USAGE);
+	exit(rc);
+}
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	usage_to(stderr, EX_USAGE);
+}
+
+/*
+ * getopt_long() refused argv[optind - 1] (opterr is 0): name the option,
+ * not the whole summary.  -h and --help anywhere print the summary.
+ */
+static void __attribute__((noreturn))
+bad_option(const char *cmd, char **argv, const char *shortopts,
+    const struct option *longopts)
+{
+	const char	*arg = argv[optind - 1], *sep = ": ";
+	int		 islong = strncmp(arg, "--", 2) == 0;
+
+	if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
+		usage_to(stdout, EX_OK);
+	if (cmd == NULL)
+		cmd = sep = "";
+	for (; islong && optopt != 0 && longopts != NULL &&
+	    longopts->name != NULL; longopts++)
+		if (longopts->val == optopt)
+			errx(EX_USAGE, "%s%soption --%s needs a value", cmd, sep,
+			    longopts->name);
+	if (!islong && optopt != 0 && strchr(shortopts, optopt) != NULL)
+		errx(EX_USAGE, "%s%soption -%c needs a value", cmd, sep,
+		    optopt);
+	if (!islong && optopt != 0)
+		errx(EX_USAGE, "%s%sunknown option -%c (futurectl -h lists "
+		    "them)", cmd, sep, optopt);
+	errx(EX_USAGE, "%s%sunknown option %s (futurectl -h lists them)",
+	    cmd, sep, vis(arg));
 }
 
 static const char *
@@ -123,7 +160,8 @@ parse_duration(const char *s)
 	int64_t	 ms;
 
 	if (duration_parse(s, &ms) == -1)
-		errx(EX_USAGE, "bad duration \"%s\"", s);
+		errx(EX_USAGE, "bad duration \"%s\" (want 250ms, 10s, 1.5m, "
+		    "2h or a bare number of seconds)", s);
 	return (ms);
 }
 
@@ -218,8 +256,12 @@ ctl_connect(void)
 	}
 	if (sockpath_addr(ctl_path, &sun) == -1)
 		errx(EX_DAEMON, "socket path too long: %s", ctl_path);
-	if ((ctl_client = fut_connect(ctl_path)) == NULL)
+	if ((ctl_client = fut_connect(ctl_path)) == NULL) {
+		if (errno == ENOENT || errno == ECONNREFUSED)
+			errx(EX_DAEMON, "cannot connect to %s: %s; is futured "
+			    "running?", ctl_path, strerror(errno));
 		err(EX_DAEMON, "cannot connect to %s", ctl_path);
+	}
 	return (ctl_client);
 }
 
@@ -826,7 +868,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 			ctl_allow_truncated = 1;
 			break;
 		default:
-			usage();
+			bad_option(argv[0], argv, "k:t:a:i:g:p:C:e:d:D:r:n:w", opts);
 		}
 	}
 	return (optind);
@@ -956,6 +998,8 @@ cmd_submit(int argc, char **argv)
 	struct fut_info		*ji;
 	struct opts		 o;
 	const char		*handler;
+	const void		*out;
+	size_t			 len;
 	uint64_t		 id;
 	int			 i, rc;
 
@@ -963,6 +1007,12 @@ cmd_submit(int argc, char **argv)
 	if (i >= argc)
 		errx(EX_USAGE, "submit: no handler");
 	handler = argv[i++];
+	/* submit echo -d x: an option meant for submit, not an argument. */
+	if (i < argc && argv[i][0] == '-' && argv[i][1] != '\0' &&
+	    strcmp(argv[i], "--") != 0)
+		errx(EX_USAGE, "submit: option %s after the handler: give "
+		    "options before %s, and arguments that start with - "
+		    "after --", vis(argv[i]), vis(handler));
 	if (i < argc && strcmp(argv[i], "--") == 0)
 		i++;
 	s = spec_build(handler, &o, argc - i, argv + i);
@@ -985,6 +1035,11 @@ cmd_submit(int argc, char **argv)
 	opts_free(&o);
 	ji = final_info(id);
 	rc = print_outcome(ji);
+	/* On a terminal, the prompt comes on a line of its own. */
+	if (!ctl_json && isatty(STDOUT_FILENO) &&
+	    (out = fut_info_output(ji, &len)) != NULL && len > 0 &&
+	    ((const char *)out)[len - 1] != '\n')
+		write_all(STDOUT_FILENO, "\n", 1);
 	fut_info_free(ji);
 	return (rc);
 }
@@ -1390,7 +1445,7 @@ cmd_wait(int argc, char **argv)
 			progress = 1;
 			break;
 		default:
-			usage();
+			bad_option(argv[0], argv, "t:g:", opts);
 		}
 	}
 	n = argc - optind;
@@ -1488,7 +1543,7 @@ parse_out_opts(int argc, char **argv)
 			ctl_allow_truncated = 1;
 			break;
 		default:
-			usage();
+			bad_option(argv[0], argv, "", opts);
 		}
 	}
 	return (optind);
@@ -1562,7 +1617,7 @@ cmd_cancel(int argc, char **argv)
 			group = optarg;
 			break;
 		default:
-			usage();
+			bad_option(argv[0], argv, "g:", opts);
 		}
 	}
 	n = argc - optind;
@@ -1638,7 +1693,7 @@ cmd_list(int argc, char **argv)
 			group = optarg;
 			break;
 		default:
-			usage();
+			bad_option(argv[0], argv, "g:", opts);
 		}
 	}
 	if (optind != argc)
@@ -1856,7 +1911,7 @@ cmd_group(int argc, char **argv)
 			    "parallel limit");
 			break;
 		default:
-			usage();
+			bad_option(argv[0], argv, "", opts);
 		}
 	}
 	if (optind != argc - 1)
@@ -1995,6 +2050,7 @@ main(int argc, char **argv)
 	size_t	 i;
 	int	 ch, rc;
 
+	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
@@ -2003,8 +2059,10 @@ main(int argc, char **argv)
 		case 'J':
 			ctl_json = 1;
 			break;
+		case 'h':
+			usage_to(stdout, EX_OK);
 		default:
-			usage();
+			bad_option(NULL, argv, "s:h", opts);
 		}
 	}
 	argc -= optind;
