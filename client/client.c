@@ -51,6 +51,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -268,26 +269,77 @@ client_unlock(struct fut_client *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* The limits a client assumes until (or unless) Hello says otherwise. */
+static void
+client_limits_default(struct fut_client *c)
+{
+	c->limits[FUT_LIMIT_FRAME] = FUTURED_FRAME_MAX;
+	c->limits[FUT_LIMIT_OUTPUT] = 4U * 1024 * 1024;
+	c->limits[FUT_LIMIT_IDS] = 65536;
+	c->limits[FUT_LIMIT_QUEUED] = 100000;
+	c->limits[FUT_LIMIT_STDERR_TAIL] = 4096;
+}
+
 /*
- * The daemon's limits are the limits: refuse locally a request over its
- * --max-frame (it would close the connection), and read an answer as
- * long as the output it keeps, plus room for the rest of the JobInfo.
+ * The daemon's limits from its Hello answer.  Its answers may now be as
+ * long as its frames or one job's output; the reader takes them (it runs
+ * this, holding the reader role).
  */
 static void
-client_limits_locked(struct fut_client *c, const Futured__HelloReply *h)
+client_hello_limits_locked(struct fut_client *c, const Futured__HelloReply *h)
 {
-	uint64_t	 out;
+	uint64_t	 need;
 
-	if (h->has_max_frame && h->max_frame > 0) {
-		c->max_frame = h->max_frame;
-		if (c->max_frame > c->rd.max)
-			c->rd.max = c->max_frame;
-	}
-	if (h->has_max_output) {
-		out = h->max_output + (1U << 20);
-		if (out > c->rd.max)
-			c->rd.max = out > UINT32_MAX ? UINT32_MAX : (uint32_t)out;
-	}
+	if (h->has_max_frame && h->max_frame > 0)
+		c->limits[FUT_LIMIT_FRAME] = h->max_frame;
+	if (h->has_max_output && h->max_output > 0)
+		c->limits[FUT_LIMIT_OUTPUT] = h->max_output;
+	if (h->has_max_ids && h->max_ids > 0)
+		c->limits[FUT_LIMIT_IDS] = h->max_ids;
+	if (h->has_max_queued && h->max_queued > 0)
+		c->limits[FUT_LIMIT_QUEUED] = h->max_queued;
+	if (h->has_stderr_tail)
+		c->limits[FUT_LIMIT_STDERR_TAIL] = h->stderr_tail;
+	need = c->limits[FUT_LIMIT_OUTPUT] +
+	    c->limits[FUT_LIMIT_STDERR_TAIL] + 65536;
+	if (need < c->limits[FUT_LIMIT_FRAME])
+		need = c->limits[FUT_LIMIT_FRAME];
+	if (need > UINT32_MAX)
+		need = UINT32_MAX;
+	if (need > c->rd.max)
+		c->rd.max = (uint32_t)need;
+}
+
+static int
+client_hello_pred(void *arg)
+{
+	return (((struct fut_client *)arg)->hello_done);
+}
+
+/* Wait for the Hello answer: 0, or the connection's error. */
+static int
+client_hello_wait_locked(struct fut_client *c)
+{
+	if (c->hello_done)
+		return (0);
+	return (client_wait_locked(c, client_hello_pred, c, -1));
+}
+
+int
+fut_client_limit(struct fut_client *c, enum fut_limit which, uint64_t *value)
+{
+	int	 rc;
+
+	if (c == NULL || value == NULL || (int)which < 0 ||
+	    which > FUT_LIMIT_STDERR_TAIL)
+		return (FUT_EINVAL);
+	pthread_mutex_lock(&c->lock);
+	if ((rc = client_hello_wait_locked(c)) != 0)
+		rc = client_seterr_wait_locked(c, rc);
+	else
+		*value = c->limits[which];
+	client_unlock(c);
+	return (rc);
 }
 
 /* A response nobody waits for: Hello's answer or a refresh. */
@@ -299,6 +351,9 @@ client_orphan_locked(struct fut_client *c, struct pending *p,
 	char	 msg[CLIENT_ERRMAX];
 
 	if (p->type == PEND_HELLO) {
+		c->hello_done = 1;
+		if (r->body_case == FUTURED__RESPONSE__BODY_HELLO)
+			client_hello_limits_locked(c, r->hello);
 		if (r->body_case == FUTURED__RESPONSE__BODY_ERROR) {
 			snprintf(msg, sizeof(msg), "futured refused the "
 			    "protocol version %u: %s",
@@ -311,8 +366,7 @@ client_orphan_locked(struct fut_client *c, struct pending *p,
 			    FUTURED__RESPONSE__BODY_HELLO ?
 			    r->hello->version : 0, FUTURED_PROTOCOL_VERSION);
 			client_fail_locked(c, FUT_EPROTO, msg);
-		} else
-			client_limits_locked(c, r->hello);
+		}
 		return;
 	}
 	/* PEND_REFRESH */
@@ -346,8 +400,8 @@ client_response_locked(struct fut_client *c, Futured__Response *r,
 			future_event_locked(c, r->event->job);
 		else if (r->body_case == FUTURED__RESPONSE__BODY_ERROR) {
 			/* The daemon drops the connection after this. */
-			snprintf(msg, sizeof(msg), "futured: %s",
-			    r->error->message);
+			snprintf(msg, sizeof(msg), "futured closed the "
+			    "connection: %s", r->error->message);
 			client_fail_locked(c, client_errcode_map(
 			    r->error->code) == FUT_ESHUTDOWN ?
 			    FUT_ESHUTDOWN : FUT_EPROTO, msg);
@@ -663,10 +717,23 @@ client_queue_locked(struct fut_client *c, Futured__Request *req)
 	if (c->dead)
 		return (c->dead_err);
 	len = futured__request__get_packed_size(req);
-	if (len > c->max_frame)
-		return (client_seterr_locked(c, FUT_ETOOBIG, "request of %zu "
-		    "bytes is over futured's frame limit of %u bytes "
-		    "(--max-frame)", len, c->max_frame));
+	/* Refused here what the daemon would refuse, and say why. */
+	if (len > CLIENT_FRAME_SAFE && client_hello_wait_locked(c) != 0)
+		return (c->dead_err);
+	if (len > c->limits[FUT_LIMIT_FRAME]) {
+		if (req->body_case == FUTURED__REQUEST__BODY_SUBMIT &&
+		    req->submit->spec->has_payload)
+			return (client_seterr_locked(c, FUT_ETOOBIG,
+			    "a job of %zu bytes (a payload of %zu) does not "
+			    "fit futured's frame limit of %" PRIu64 " bytes "
+			    "(futured --max-frame)", len,
+			    req->submit->spec->payload.len,
+			    c->limits[FUT_LIMIT_FRAME]));
+		return (client_seterr_locked(c, FUT_ETOOBIG,
+		    "a request of %zu bytes does not fit futured's frame "
+		    "limit of %" PRIu64 " bytes (futured --max-frame)", len,
+		    c->limits[FUT_LIMIT_FRAME]));
+	}
 	if ((p = malloc(len + FRAME_HDR_LEN)) == NULL)
 		return (client_seterr_locked(c, FUT_ENOMEM, "out of memory"));
 	frame_header_encode(hdr, (uint32_t)len);
@@ -856,7 +923,7 @@ fut_connect(const char *path)
 	c->refs = 1;
 	c->nextid = 1;
 	c->rd.max = FUTURED_FRAME_MAX;
-	c->max_frame = FUTURED_FRAME_MAX;
+	client_limits_default(c);
 	TAILQ_INIT(&c->cbq);
 	if (htab_init(&c->pending) == -1 || htab_init(&c->futures) == -1)
 		goto fail;

@@ -26,6 +26,11 @@
 #include "futured.pb-c.h"
 
 #define CLIENT_ERRMAX		512
+/*
+ * A request this small fits every daemon (--max-frame is at least 1 KiB)
+ * and is sent without waiting for the Hello answer that says the limit.
+ */
+#define CLIENT_FRAME_SAFE	1024
 
 #ifndef TAILQ_FOREACH_SAFE
 #define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
@@ -114,14 +119,14 @@ struct fut_client {
 	int			 writing;
 	uint64_t		 nextid;
 	struct frame_reader	 rd;		/* frames read, not yet decoded */
-	/* The daemon's --max-frame, from its Hello answer (till then 16M). */
-	uint32_t		 max_frame;
 	struct buf		 wbuf;
 	struct htab		 pending;
 	struct htab		 futures;
 	struct fut_cbq		 cbq;
 	int			 errcode;
 	char			 errmsg[CLIENT_ERRMAX];
+	int			 hello_done;	/* its answer (or a loss) came */
+	uint64_t		 limits[FUT_LIMIT_STDERR_TAIL + 1];
 	struct arena		 arena;		/* answers, decoded */
 	max_align_t		*arena_block;	/* its block, at the first read */
 };

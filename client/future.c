@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client.h"
 
@@ -165,13 +166,29 @@ future_free_locked(struct fut_future *f)
 	return (--c->refs == 0);
 }
 
+/*
+ * The JobSpec sent for s: s's own, or, for a job with arguments and no
+ * directory of its own, a copy in js with the caller's (cwd, NULL if
+ * unknown): a relative path among a job's arguments means the
+ * submitter's directory, as in a shell.
+ */
+static Futured__JobSpec *
+submit_spec(const struct fut_spec *s, Futured__JobSpec *js, char *cwd)
+{
+	if (s->js.n_args == 0 || s->js.cwd != NULL || cwd == NULL)
+		return ((Futured__JobSpec *)&s->js);
+	*js = s->js;
+	js->cwd = cwd;
+	return (js);
+}
+
 static void
 submit_request_init(Futured__Request *req, Futured__SubmitRequest *sr,
-    const struct fut_spec *s)
+    Futured__JobSpec *js)
 {
 	futured__request__init(req);
 	futured__submit_request__init(sr);
-	sr->spec = (Futured__JobSpec *)&s->js;
+	sr->spec = js;
 	sr->has_notify = 1;
 	sr->notify = 1;
 	/* The outcome is all a future keeps: spare both ends the rest. */
@@ -186,8 +203,10 @@ fut_submit(struct fut_client *c, const struct fut_spec *s)
 {
 	Futured__Request	 req;
 	Futured__SubmitRequest	 sr;
+	Futured__JobSpec	 js;
 	struct pending		 p;
 	struct fut_future	*f;
+	char			*cwd = NULL;
 	int			 rc;
 
 	if (c == NULL)
@@ -210,8 +229,11 @@ fut_submit(struct fut_client *c, const struct fut_spec *s)
 	}
 	memset(&p, 0, sizeof(p));
 	p.fut = f;
-	submit_request_init(&req, &sr, s);
+	if (s->js.n_args > 0 && s->js.cwd == NULL)
+		cwd = getcwd(NULL, 0);
+	submit_request_init(&req, &sr, submit_spec(s, &js, cwd));
 	rc = client_call_locked(c, &req, &p, PEND_SUBMIT);
+	free(cwd);
 	if (rc == 0 && p.resp->body_case != FUTURED__RESPONSE__BODY_SUBMIT)
 		rc = client_seterr_resp_locked(c, p.resp);
 	client_pending_drop_locked(c, &p);
@@ -244,7 +266,9 @@ fut_submit_all(struct fut_client *c, const struct fut_spec *const *specs,
 {
 	Futured__Request	 req;
 	Futured__SubmitRequest	 sr;
+	Futured__JobSpec	 js;
 	struct pending		*p;
+	char			*cwd = NULL;
 	struct {
 		struct pending	*p;
 		size_t		 n;
@@ -274,6 +298,10 @@ fut_submit_all(struct fut_client *c, const struct fut_spec *const *specs,
 		client_unlock(c);
 		return (rc);
 	}
+	for (i = 0; i < n && cwd == NULL; i++)
+		if (specs[i] != NULL && specs[i]->js.n_args > 0 &&
+		    specs[i]->js.cwd == NULL)
+			cwd = getcwd(NULL, 0);
 	/* All frames go into wbuf first: one write for the lot. */
 	for (queued = 0; queued < n; queued++) {
 		if (specs[queued] == NULL) {
@@ -285,7 +313,8 @@ fut_submit_all(struct fut_client *c, const struct fut_spec *const *specs,
 			    "out of memory");
 			break;
 		}
-		submit_request_init(&req, &sr, specs[queued]);
+		submit_request_init(&req, &sr, submit_spec(specs[queued], &js,
+		    cwd));
 		rc = client_queue_pending_locked(c, &req, &p[queued],
 		    PEND_SUBMIT);
 		if (rc != 0) {
@@ -313,6 +342,7 @@ fut_submit_all(struct fut_client *c, const struct fut_spec *const *specs,
 		client_pending_drop_locked(c, &p[i]);
 	}
 	free(p);
+	free(cwd);
 	if (accepted == 0 && queued > 0 && c->dead)
 		rc = client_seterr_wait_locked(c, c->dead_err);
 	client_unlock(c);

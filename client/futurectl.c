@@ -9,7 +9,7 @@
  *
  * Exit status: see INTERFACE.md and futurectl(1).  0 success, 1 a job
  * failed, 2 usage, 3 cancelled, 4 timed out, 5 not finished, 6 daemon
- * unreachable or protocol error, 7 no such job.
+ * unreachable or protocol error, 7 no such job, 8 the output was cut.
  */
 
 #include "config.h"
@@ -22,6 +22,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -34,7 +36,6 @@
 
 #include "buf.h"
 #include "duration.h"
-#include "frame.h"
 #include "sockpath.h"
 #include "json.h"
 
@@ -46,11 +47,17 @@
 #define EX_NOTREADY	5
 #define EX_DAEMON	6
 #define EX_NOTFOUND	7
+#define EX_TRUNCATED	8
 
 extern char	**environ;
 
 static const char	*ctl_path;
+static volatile sig_atomic_t	 run_sig;
+static uint64_t		 run_job;
+static void	run_die(int) __attribute__((noreturn));
+static const char *vis(const char *);
 static int		 ctl_json;
+static int		 ctl_allow_truncated;
 static struct fut_client *ctl_client;
 
 static const char *const state_names[] = {
@@ -58,19 +65,20 @@ static const char *const state_names[] = {
 	"timed_out"
 };
 
+/* The summary: on stdout with exit 0 when asked for, else a usage error. */
 static void __attribute__((noreturn))
-usage(void)
+usage_to(FILE *fp, int rc)
 {
-	fprintf(stderr,
+	fprintf(fp,
 	    "usage: futurectl [-s path] [--json] command [argument ...]\n"
 	    "commands:\n"
 	    "  submit [options] handler [--] [arg ...]\n"
 	    "  run [options] -- command [arg ...]\n"
 	    "  status id ...\n"
 	    "  wait [--any] [-t duration] [--progress] id ... | -g group\n"
-	    "  result id\n"
+	    "  result [--allow-truncated] id\n"
 	    "  cancel [--grace duration] id ... | -g group\n"
-	    "  watch id\n"
+	    "  watch [--allow-truncated] id\n"
 	    "  list [--state state] [-g group]\n"
 	    "  group name [--fail-fast] [--parallel n]\n"
 	    "  handlers\n"
@@ -80,8 +88,44 @@ usage(void)
 	    "  -k kind  -t duration  --deadline duration  -a id[,id...]\n"
 	    "  -i id  -g group  -p priority  -C key=value  -e key=value\n"
 	    "  -d string  -D file  -r retries  --retry-delay duration\n"
-	    "  --retry-timeouts  -n name  -w\n");
-	exit(EX_USAGE);
+	    "  --retry-timeouts  -n name  -w  --allow-truncated\n");
+	exit(rc);
+}
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	usage_to(stderr, EX_USAGE);
+}
+
+/*
+ * getopt_long() refused argv[optind - 1] (opterr is 0): name the option,
+ * not the whole summary.  -h and --help anywhere print the summary.
+ */
+static void __attribute__((noreturn))
+bad_option(const char *cmd, char **argv, const char *shortopts,
+    const struct option *longopts)
+{
+	const char	*arg = argv[optind - 1], *sep = ": ";
+	int		 islong = strncmp(arg, "--", 2) == 0;
+
+	if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
+		usage_to(stdout, EX_OK);
+	if (cmd == NULL)
+		cmd = sep = "";
+	for (; islong && optopt != 0 && longopts != NULL &&
+	    longopts->name != NULL; longopts++)
+		if (longopts->val == optopt)
+			errx(EX_USAGE, "%s%soption --%s needs a value", cmd, sep,
+			    longopts->name);
+	if (!islong && optopt != 0 && strchr(shortopts, optopt) != NULL)
+		errx(EX_USAGE, "%s%soption -%c needs a value", cmd, sep,
+		    optopt);
+	if (!islong && optopt != 0)
+		errx(EX_USAGE, "%s%sunknown option -%c (futurectl -h lists "
+		    "them)", cmd, sep, optopt);
+	errx(EX_USAGE, "%s%sunknown option %s (futurectl -h lists them)",
+	    cmd, sep, vis(arg));
 }
 
 static const char *
@@ -116,7 +160,8 @@ parse_duration(const char *s)
 	int64_t	 ms;
 
 	if (duration_parse(s, &ms) == -1)
-		errx(EX_USAGE, "bad duration \"%s\"", s);
+		errx(EX_USAGE, "bad duration \"%s\" (want 250ms, 10s, 1.5m, "
+		    "2h or a bare number of seconds)", s);
 	return (ms);
 }
 
@@ -160,6 +205,7 @@ error_exit(int code)
 		return (EX_NOTREADY);
 	case FUT_EINVAL:
 	case FUT_EHANDLER:
+	case FUT_ETOOBIG:
 		return (EX_USAGE);
 	case FUT_EPROTO:
 	case FUT_ESHUTDOWN:
@@ -210,8 +256,12 @@ ctl_connect(void)
 	}
 	if (sockpath_addr(ctl_path, &sun) == -1)
 		errx(EX_DAEMON, "socket path too long: %s", ctl_path);
-	if ((ctl_client = fut_connect(ctl_path)) == NULL)
+	if ((ctl_client = fut_connect(ctl_path)) == NULL) {
+		if (errno == ENOENT || errno == ECONNREFUSED)
+			errx(EX_DAEMON, "cannot connect to %s: %s; is futured "
+			    "running?", ctl_path, strerror(errno));
 		err(EX_DAEMON, "cannot connect to %s", ctl_path);
+	}
 	return (ctl_client);
 }
 
@@ -219,10 +269,65 @@ ctl_connect(void)
 static void __attribute__((noreturn))
 ctl_fail(int rc)
 {
-	errx(error_exit(rc), "%s", fut_client_error(ctl_client));
+	errx(error_exit(rc), "%s", vis(fut_client_error(ctl_client)));
 }
 
 /* Output. */
+
+/*
+ * s made safe for one line of a terminal, as vis(1) does: control
+ * characters (C0, DEL and C1), backslashes and bytes that are not UTF-8
+ * become escapes (\n, \t, \\, \xHH), so that a name cannot break the
+ * one-job-per-line output nor send escape sequences to the terminal.
+ * The string lives until the eighth call after this one.
+ */
+static const char *
+vis(const char *s)
+{
+	static char		*ring[8];
+	static unsigned int	 next;
+	const unsigned char	*p;
+	char			*out, *o;
+	size_t			 n, l;
+
+	if (s == NULL)
+		return (NULL);
+	n = strlen(s);
+	if ((out = malloc(4 * n + 1)) == NULL)
+		err(EX_FAILED, NULL);
+	for (p = (const unsigned char *)s, o = out; *p != '\0'; ) {
+		l = utf8_seq(p, n - (size_t)((const char *)p - s));
+		if (l > 1 && !(p[0] == 0xc2 && p[1] < 0xa0)) {
+			memcpy(o, p, l);
+			o += l;
+			p += l;
+			continue;
+		}
+		if (*p == '\\') {
+			*o++ = '\\';
+			*o++ = '\\';
+		} else if (*p == '\n') {
+			*o++ = '\\';
+			*o++ = 'n';
+		} else if (*p == '\t') {
+			*o++ = '\\';
+			*o++ = 't';
+		} else if (l == 1 && *p >= 0x20 && *p != 0x7f)
+			*o++ = *p;
+		else {
+			/* C1 in UTF-8: both bytes, one escape each. */
+			o += sprintf(o, "\\x%02x", *p);
+			if (l == 2)
+				o += sprintf(o, "\\x%02x", *++p);
+		}
+		p++;
+	}
+	*o = '\0';
+	free(ring[next]);
+	ring[next] = out;
+	next = (next + 1) % 8;
+	return (out);
+}
 
 static void
 write_all(int fd, const void *data, size_t len)
@@ -235,6 +340,8 @@ write_all(int fd, const void *data, size_t len)
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
+			if (errno == EPIPE && run_job != 0)
+				run_die(SIGPIPE);
 			err(EX_FAILED, "write");
 		}
 		p += n;
@@ -259,14 +366,14 @@ json_job_output(const struct fut_info *ji, int has_out, const void *out,
 		json_string(&j, "kind", kind_name(fut_info_kind(ji)));
 	else
 		json_null(&j, "kind");
-	json_string(&j, "handler", fut_info_handler(ji));
-	json_string(&j, "name", fut_info_name(ji));
-	json_string(&j, "group", fut_info_group(ji));
+	json_text(&j, "handler", fut_info_handler(ji));
+	json_text(&j, "name", fut_info_name(ji));
+	json_text(&j, "group", fut_info_group(ji));
 	if (fut_info_has(ji, FUT_FIELD_PROGRESS))
 		json_double(&j, "progress", fut_info_progress(ji));
 	else
 		json_null(&j, "progress");
-	json_string(&j, "progress_msg", fut_info_progress_msg(ji));
+	json_text(&j, "progress_msg", fut_info_progress_msg(ji));
 	if (fut_info_has(ji, FUT_FIELD_EXIT_STATUS))
 		json_int(&j, "exit_status", fut_info_exit_status(ji));
 	else
@@ -275,7 +382,7 @@ json_job_output(const struct fut_info *ji, int has_out, const void *out,
 		json_int(&j, "signal", fut_info_signal(ji));
 	else
 		json_null(&j, "signal");
-	json_string(&j, "error", fut_info_error(ji));
+	json_text(&j, "error", fut_info_error(ji));
 	if (has_out)
 		json_bytes(&j, "output", out, outlen);
 	else
@@ -283,6 +390,8 @@ json_job_output(const struct fut_info *ji, int has_out, const void *out,
 	if (fut_info_has(ji, FUT_FIELD_OUTPUT_TRUNCATED))
 		json_bool(&j, "output_truncated",
 		    fut_info_output_truncated(ji));
+	if (fut_info_has(ji, FUT_FIELD_OUTPUT_SIZE))
+		json_uint(&j, "output_size", fut_info_output_size(ji));
 	if ((p = fut_info_stderr(ji, &len)) != NULL)
 		json_bytes(&j, "stderr", p, len);
 	if (fut_info_has(ji, FUT_FIELD_SUBMITTED))
@@ -317,6 +426,18 @@ json_job_output(const struct fut_info *ji, int has_out, const void *out,
 	for (i = 0; i < fut_info_nargs(ji); i++)
 		json_string(&j, NULL, fut_info_arg(ji, i));
 	json_array_end(&j);
+	/* Arguments not UTF-8: all of them again, as their bytes. */
+	for (i = 0; i < fut_info_nargs(ji); i++)
+		if (!utf8_valid(fut_info_arg(ji, i), strlen(fut_info_arg(ji,
+		    i))))
+			break;
+	if (i < fut_info_nargs(ji)) {
+		json_array(&j, "args_base64");
+		for (i = 0; i < fut_info_nargs(ji); i++)
+			json_base64_string(&j, NULL, fut_info_arg(ji, i),
+			    strlen(fut_info_arg(ji, i)));
+		json_array_end(&j);
+	}
 	json_end(&j);
 }
 
@@ -353,8 +474,12 @@ print_job_line(const struct fut_info *ji)
 		snprintf(extra + n, sizeof(extra) - n, " attempt %u/%u",
 		    fut_info_attempts(ji), fut_info_retries(ji) + 1);
 	n = strlen(extra);
+	if (state_final(st) && fut_info_output_truncated(ji))
+		snprintf(extra + n, sizeof(extra) - n, " output truncated");
+	n = strlen(extra);
 	if ((group = fut_info_group(ji)) != NULL && *group != '\0')
-		snprintf(extra + n, sizeof(extra) - n, " group %s", group);
+		snprintf(extra + n, sizeof(extra) - n, " group %s",
+		    vis(group));
 	n = strlen(extra);
 	if (fut_info_has(ji, FUT_FIELD_PARENT))
 		snprintf(extra + n, sizeof(extra) - n, " parent %" PRIu64,
@@ -362,9 +487,9 @@ print_job_line(const struct fut_info *ji)
 	n = strlen(extra);
 	if ((ended = fut_info_ended(ji)) != NULL && state_final(st) &&
 	    st != FUT_SUCCEEDED)
-		snprintf(extra + n, sizeof(extra) - n, " (%s)", ended);
-	handler = fut_info_handler(ji);
-	name = fut_info_name(ji);
+		snprintf(extra + n, sizeof(extra) - n, " (%s)", vis(ended));
+	handler = vis(fut_info_handler(ji));
+	name = vis(fut_info_name(ji));
 	printf("%-8" PRIu64 " %-10s %-9s %-10s %s%s\n", fut_info_id(ji),
 	    state_name(st), fut_info_has(ji, FUT_FIELD_KIND) ?
 	    kind_name(fut_info_kind(ji)) : "-",
@@ -379,10 +504,58 @@ print_job_error(const struct fut_info *ji)
 
 	if (e != NULL && *e != '\0')
 		fprintf(stderr, "futurectl: job %" PRIu64 " %s: %s\n",
-		    fut_info_id(ji), state_name(fut_info_state(ji)), e);
+		    fut_info_id(ji), state_name(fut_info_state(ji)), vis(e));
 	else if (fut_info_state(ji) != FUT_SUCCEEDED)
 		fprintf(stderr, "futurectl: job %" PRIu64 " %s\n",
 		    fut_info_id(ji), state_name(fut_info_state(ji)));
+}
+
+/*
+ * Say on stderr that job ji's output was cut, when cut; returns the exit
+ * status rc becomes: EX_TRUNCATED for a job that otherwise succeeded,
+ * unless --allow-truncated.
+ */
+static int
+output_cut(const struct fut_info *ji, int cut, int rc)
+{
+	uint64_t	 kept = 0;
+
+	if (!cut)
+		return (rc);
+	if (fut_info_has(ji, FUT_FIELD_OUTPUT_SIZE))
+		kept = fut_info_output_size(ji);
+	else
+		(void)fut_client_limit(ctl_connect(), FUT_LIMIT_OUTPUT, &kept);
+	warnx("job %" PRIu64 ": output truncated: futured kept only its "
+	    "first %" PRIu64 " bytes (futured --max-output)%s",
+	    fut_info_id(ji), kept, ctl_allow_truncated || rc != EX_OK ? "" :
+	    "; --allow-truncated accepts that");
+	return (rc == EX_OK && !ctl_allow_truncated ? EX_TRUNCATED : rc);
+}
+
+/*
+ * A command's stderr, as the daemon kept it: its tail, marked as such
+ * when it fills what the daemon keeps.
+ */
+static void
+print_stderr(const struct fut_info *ji, int raw)
+{
+	const void	*p;
+	uint64_t	 keep;
+	size_t		 len;
+
+	if ((p = fut_info_stderr(ji, &len)) == NULL || len == 0)
+		return;
+	if (fut_client_limit(ctl_connect(), FUT_LIMIT_STDERR_TAIL,
+	    &keep) == 0 && len >= keep) {
+		fflush(stderr);
+		warnx("job %" PRIu64 ": only the last %zu bytes of its "
+		    "stderr were kept:", fut_info_id(ji), len);
+	}
+	fflush(stderr);
+	write_all(STDERR_FILENO, p, len);
+	if (!raw && ((const char *)p)[len - 1] != '\n')
+		write_all(STDERR_FILENO, "\n", 1);
 }
 
 /* The outcome of a final job: output to stdout, error to stderr. */
@@ -397,9 +570,12 @@ print_outcome(const struct fut_info *ji)
 	else {
 		if ((out = fut_info_output(ji, &len)) != NULL && len > 0)
 			write_all(STDOUT_FILENO, out, len);
+		if (fut_info_state(ji) != FUT_SUCCEEDED)
+			print_stderr(ji, 0);
 		print_job_error(ji);
 	}
-	return (state_exit(fut_info_state(ji)));
+	return (output_cut(ji, fut_info_output_truncated(ji),
+	    state_exit(fut_info_state(ji))));
 }
 
 /* One line on stderr for a change of state or progress. */
@@ -414,7 +590,7 @@ print_progress(const struct fut_info *ji)
 	if (fut_info_has(ji, FUT_FIELD_PROGRESS) && st == FUT_RUNNING)
 		fprintf(stderr, " %.0f%%", fut_info_progress(ji) * 100);
 	if (msg != NULL && *msg != '\0' && !state_final(st))
-		fprintf(stderr, " %s", msg);
+		fprintf(stderr, " %s", vis(msg));
 	fputc('\n', stderr);
 }
 
@@ -552,8 +728,6 @@ read_data_file(struct opts *o, const char *path)
 			err(EX_FAILED, "%s", path);
 		if (n == 0)
 			break;
-		if (o->data.len + n > FUTURED_FRAME_MAX)
-			errx(EX_USAGE, "%s: payload too big", path);
 		if (buf_append(&o->data, chunk, n) == -1)
 			err(EX_FAILED, NULL);
 	}
@@ -608,6 +782,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "name",	required_argument, NULL, 'n' },
 		{ "wait",	no_argument,	   NULL, 'w' },
 		{ "progress",	no_argument,	   NULL, 'P' },
+		{ "allow-truncated", no_argument,  NULL, 'W' },
 		{ NULL,		0,		   NULL, 0 }
 	};
 	int	 ch;
@@ -689,8 +864,11 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'P':
 			not_implemented("--progress");
 			break;
+		case 'W':
+			ctl_allow_truncated = 1;
+			break;
 		default:
-			usage();
+			bad_option(argv[0], argv, "k:t:a:i:g:p:C:e:d:D:r:n:w", opts);
 		}
 	}
 	return (optind);
@@ -709,7 +887,8 @@ spec_check(int rc, const char *what)
 /*
  * The spec of handler with options o and arguments argv.  An exec job
  * gets the caller's working directory and environment, the -e entries
- * on top (as at(1) does); other handlers get the -e entries alone.
+ * on top (as at(1) does); other handlers get the -e entries alone, and
+ * the directory when they have arguments.
  */
 static struct fut_spec *
 spec_build(const char *handler, struct opts *o, int argc, char **argv)
@@ -765,6 +944,9 @@ spec_build(const char *handler, struct opts *o, int argc, char **argv)
 			spec_check(fut_spec_env(s, key, eq + 1), "environment");
 			free(key);
 		}
+	}
+	/* Relative paths among the arguments mean the caller's directory. */
+	if (strcmp(handler, "exec") == 0 || argc > 0) {
 		if ((cwd = getcwd(NULL, 0)) == NULL)
 			err(EX_FAILED, "getcwd");
 		spec_check(fut_spec_cwd(s, cwd), "directory");
@@ -816,6 +998,8 @@ cmd_submit(int argc, char **argv)
 	struct fut_info		*ji;
 	struct opts		 o;
 	const char		*handler;
+	const void		*out;
+	size_t			 len;
 	uint64_t		 id;
 	int			 i, rc;
 
@@ -823,6 +1007,12 @@ cmd_submit(int argc, char **argv)
 	if (i >= argc)
 		errx(EX_USAGE, "submit: no handler");
 	handler = argv[i++];
+	/* submit echo -d x: an option meant for submit, not an argument. */
+	if (i < argc && argv[i][0] == '-' && argv[i][1] != '\0' &&
+	    strcmp(argv[i], "--") != 0)
+		errx(EX_USAGE, "submit: option %s after the handler: give "
+		    "options before %s, and arguments that start with - "
+		    "after --", vis(argv[i]), vis(handler));
 	if (i < argc && strcmp(argv[i], "--") == 0)
 		i++;
 	s = spec_build(handler, &o, argc - i, argv + i);
@@ -845,8 +1035,164 @@ cmd_submit(int argc, char **argv)
 	opts_free(&o);
 	ji = final_info(id);
 	rc = print_outcome(ji);
+	/* On a terminal, the prompt comes on a line of its own. */
+	if (!ctl_json && isatty(STDOUT_FILENO) &&
+	    (out = fut_info_output(ji, &len)) != NULL && len > 0 &&
+	    ((const char *)out)[len - 1] != '\n')
+		write_all(STDOUT_FILENO, "\n", 1);
 	fut_info_free(ji);
 	return (rc);
+}
+
+/*
+ * Whether a stream of got bytes of job ji's output missed some: the
+ * daemon cut what it keeps, and the stream carried no more than that (a
+ * daemon that streams beyond what it keeps sends it all).
+ */
+static int
+stream_cut(const struct fut_info *ji, uint64_t got)
+{
+	if (!fut_info_output_truncated(ji))
+		return (0);
+	return (!fut_info_has(ji, FUT_FIELD_OUTPUT_SIZE) ||
+	    got <= fut_info_output_size(ji));
+}
+
+/*
+ * run owns its job as a shell owns its command: SIGINT, SIGTERM and
+ * SIGHUP, or a reader that went away (EPIPE, or a pipe on stdout that
+ * lost its reader), cancel the job, and run dies of that signal (of
+ * SIGPIPE for the pipe) as the command would have.  A signal ignored
+ * when futurectl started (a background job of a script, nohup) stays
+ * ignored.  The handler only notes the signal and wakes run's poll.
+ */
+static int			 run_sigfd[2] = { -1, -1 };
+
+static void
+run_signal_cb(int sig)
+{
+	int	 saved = errno;
+
+	if (run_sig == 0)
+		run_sig = sig;
+	(void)write(run_sigfd[1], "", 1);
+	errno = saved;
+}
+
+static void
+run_signals(void)
+{
+	static const int	 sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction	 sa, old;
+	size_t			 i;
+
+	if (pipe2(run_sigfd, O_CLOEXEC | O_NONBLOCK) == -1)
+		err(EX_FAILED, "pipe");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = run_signal_cb;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		if (sigaction(sigs[i], NULL, &old) == 0 &&
+		    old.sa_handler == SIG_IGN)
+			continue;
+		sigaction(sigs[i], &sa, NULL);
+	}
+	/* A write to a gone reader is an EPIPE that cancels the job. */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Cancel run's job, then die of sig as its command would have. */
+static void
+run_die(int sig)
+{
+	struct fut_cancels	*cs;
+	sigset_t		 set;
+	uint64_t		 id = run_job;
+
+	run_job = 0;
+	if (id != 0 && ctl_client != NULL &&
+	    fut_cancel_jobs(ctl_client, &id, 1, NULL, -1, &cs) == 0)
+		fut_cancels_free(cs);
+	signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	_exit(128 + sig);
+}
+
+/*
+ * run's next event: the client's fd, the signal pipe and a pipe on
+ * stdout are polled together, so that a signal or a reader gone ends
+ * the wait at once.
+ */
+static struct fut_event *
+run_next(struct fut_client *c, struct fut_watch *w)
+{
+	struct fut_event	*ev;
+	struct pollfd		 pfd[3];
+	struct stat		 sb;
+	nfds_t			 n = 2;
+	int			 rc;
+
+	pfd[0].fd = fut_client_fd(c);
+	pfd[0].events = POLLIN;
+	pfd[1].fd = run_sigfd[0];
+	pfd[1].events = POLLIN;
+	/* A pipe's writer hears of its reader's end as POLLERR. */
+	if (fstat(STDOUT_FILENO, &sb) == 0 && (S_ISFIFO(sb.st_mode) ||
+	    S_ISSOCK(sb.st_mode))) {
+		pfd[2].fd = STDOUT_FILENO;
+		pfd[2].events = 0;
+		n = 3;
+	}
+	for (;;) {
+		if (run_sig != 0)
+			run_die(run_sig);
+		if ((rc = fut_watch_next(w, 0, &ev)) == 1)
+			return (ev);
+		if (rc != FUT_ETIMEDOUT)
+			ctl_fail(rc == 0 ? FUT_EPROTO : rc);
+		if (poll(pfd, n, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			err(EX_FAILED, "poll");
+		}
+		if (n == 3 && (pfd[2].revents & (POLLERR | POLLHUP)))
+			run_die(SIGPIPE);
+		if (pfd[0].revents != 0)
+			(void)fut_client_dispatch(c);
+	}
+}
+
+/*
+ * Whether run should print why its job failed: unless the command exited
+ * non-zero by itself, which its exit status says (and its own stderr,
+ * if it cared to); a command not found, a signal, a timeout or a cancel
+ * are said, as a shell would.
+ */
+static int
+run_says_why(const struct fut_info *ji)
+{
+	const char	*e = fut_info_error(ji);
+	char		 mine[64];
+
+	if (fut_info_state(ji) == FUT_SUCCEEDED)
+		return (0);
+	if (fut_info_has(ji, FUT_FIELD_EXIT_STATUS) && e != NULL) {
+		snprintf(mine, sizeof(mine), "exited with status %d",
+		    fut_info_exit_status(ji));
+		if (strcmp(e, mine) == 0)
+			return (0);
+	}
+	return (1);
+}
+
+/* run's command's stderr, its own bytes: all of it, or its tail, marked. */
+static void
+run_stderr(const struct fut_info *ji)
+{
+	print_stderr(ji, 1);
 }
 
 /*
@@ -866,8 +1212,8 @@ cmd_run(int argc, char **argv)
 	struct opts		 o;
 	const void		*out;
 	size_t			 len;
-	uint64_t		 id;
-	int			 i, rc;
+	uint64_t		 id, got = 0;
+	int			 i, rc, cut;
 
 	i = parse_opts(argc, argv, &o);
 	if (i < argc && strcmp(argv[i], "--") == 0)
@@ -876,31 +1222,43 @@ cmd_run(int argc, char **argv)
 		errx(EX_USAGE, "run: no command");
 	s = spec_build("exec", &o, argc - i, argv + i);
 	opts_free(&o);
+	run_signals();
 	id = submit_spec(s);
 	fut_spec_free(s);
-	if (ctl_json) {
-		ji = own = final_info(id);
-		json_job(ji);
-	} else {
-		/* Stream stdout as the command writes it. */
-		c = ctl_connect();
-		if ((w = fut_watch_open(c, id, 0)) == NULL)
-			ctl_fail(fut_client_errcode(c));
-		for (;;) {
-			if ((rc = fut_watch_next(w, -1, &ev)) != 1)
-				ctl_fail(rc == 0 ? FUT_EPROTO : rc);
-			if ((out = fut_event_output(ev, &len)) != NULL &&
-			    len > 0)
-				write_all(STDOUT_FILENO, out, len);
-			if (fut_event_final(ev))
-				break;
-			fut_event_free(ev);
+	run_job = id;
+	if (run_sig != 0)
+		run_die(run_sig);
+	/* Stream stdout as the command writes it (--json: at the end). */
+	c = ctl_connect();
+	if ((w = fut_watch_open(c, id, ctl_json ? FUT_WATCH_PROGRESS :
+	    0)) == NULL)
+		ctl_fail(fut_client_errcode(c));
+	for (;;) {
+		ev = run_next(c, w);
+		if ((out = fut_event_output(ev, &len)) != NULL && len > 0) {
+			write_all(STDOUT_FILENO, out, len);
+			got += len;
 		}
-		fut_watch_close(w);
-		ji = fut_event_info(ev);
-		if ((out = fut_info_stderr(ji, &len)) != NULL && len > 0)
-			write_all(STDERR_FILENO, out, len);
+		if (fut_event_final(ev))
+			break;
+		fut_event_free(ev);
 	}
+	fut_watch_close(w);
+	ji = fut_event_info(ev);
+	if (ctl_json) {
+		fut_event_free(ev);
+		ev = NULL;
+		if ((rc = fut_result(c, id, &own)) != 0)
+			ctl_fail(rc);
+		ji = own;
+		json_job(ji);
+		cut = fut_info_output_truncated(ji);
+	} else {
+		cut = stream_cut(ji, got);
+		run_stderr(ji);
+	}
+	/* The job is over: a signal now is futurectl's own. */
+	run_job = 0;
 	/* As timeout(1) and the shell report it. */
 	if (fut_info_state(ji) == FUT_TIMED_OUT)
 		rc = 124;
@@ -910,14 +1268,33 @@ cmd_run(int argc, char **argv)
 		rc = fut_info_exit_status(ji) & 0xff;
 	else if (fut_info_state(ji) == FUT_SUCCEEDED)
 		rc = 0;
-	else {
-		if (!ctl_json)
-			print_job_error(ji);
+	else
 		rc = 1;
-	}
+	if (!ctl_json && run_says_why(ji))
+		print_job_error(ji);
+	rc = output_cut(ji, cut, rc);
 	fut_event_free(ev);
 	fut_info_free(own);
 	return (rc);
+}
+
+/*
+ * status --json of job id, with the output of a final job: a wait that
+ * does not wait (timeout 0) and carries outputs.  0 or the error.
+ */
+static int
+status_json(struct fut_client *c, uint64_t id)
+{
+	struct fut_infos	*l;
+	int			 r;
+
+	r = fut_wait_jobs(c, &id, 1, NULL, FUT_WAIT_OUTPUT, 0, &l, NULL);
+	if (r != 0 && r != FUT_ETIMEDOUT)
+		return (r);
+	if (fut_infos_count(l) > 0)
+		json_job(fut_infos_at(l, 0));
+	fut_infos_free(l);
+	return (0);
 }
 
 static int
@@ -938,6 +1315,15 @@ cmd_status(int argc, char **argv)
 	c = ctl_connect();
 	/* One unknown id spoils none of the others. */
 	for (i = 0; i < n; i++) {
+		if (ctl_json) {
+			r = status_json(c, ids[i]);
+			if (r == FUT_ENOTFOUND || r == FUT_EPERM) {
+				warnx("no such job: %" PRIu64, ids[i]);
+				rc = EX_NOTFOUND;
+			} else if (r != 0)
+				ctl_fail(r);
+			continue;
+		}
 		r = fut_status(c, ids[i], &ji);
 		if (r == FUT_ENOTFOUND || r == FUT_EPERM) {
 			warnx("no such job: %" PRIu64, ids[i]);
@@ -946,10 +1332,7 @@ cmd_status(int argc, char **argv)
 		}
 		if (r != 0)
 			ctl_fail(r);
-		if (ctl_json)
-			json_job(ji);
-		else
-			print_job_line(ji);
+		print_job_line(ji);
 		fut_info_free(ji);
 	}
 	free(ids);
@@ -1003,6 +1386,25 @@ wait_progress(const uint64_t *ids, size_t n, int any, int64_t timeout_ms)
 }
 
 /*
+ * A job wait saw end badly: its error, and the stderr of one that failed
+ * (a wait carries no outputs, so a result is asked for it; not for a
+ * cancel or a timeout, which the error tells, and which may come as the
+ * daemon shuts down).
+ */
+static void
+wait_print_failed(const struct fut_info *ji)
+{
+	struct fut_info	*full;
+
+	if (fut_info_state(ji) == FUT_FAILED &&
+	    fut_result(ctl_connect(), fut_info_id(ji), &full) == 0) {
+		print_stderr(full, 0);
+		fut_info_free(full);
+	}
+	print_job_error(ji);
+}
+
+/*
  * wait: the exit status says how the jobs ended.  With mixed outcomes
  * the worst wins, in this order: failed (1), timed out (4), cancelled
  * (3), all succeeded (0).  -t running out first is 5.
@@ -1043,7 +1445,7 @@ cmd_wait(int argc, char **argv)
 			progress = 1;
 			break;
 		default:
-			usage();
+			bad_option(argv[0], argv, "t:g:", opts);
 		}
 	}
 	n = argc - optind;
@@ -1111,7 +1513,7 @@ cmd_wait(int argc, char **argv)
 			break;
 		}
 		if (!ctl_json)
-			print_job_error(ji);
+			wait_print_failed(ji);
 	}
 	if (failed)
 		rc = EX_FAILED;
@@ -1124,16 +1526,40 @@ cmd_wait(int argc, char **argv)
 	return (rc);
 }
 
+/* The options of result and watch: --allow-truncated; returns optind. */
+static int
+parse_out_opts(int argc, char **argv)
+{
+	static const struct option	 opts[] = {
+		{ "allow-truncated", no_argument,  NULL, 'W' },
+		{ NULL,		0,		   NULL, 0 }
+	};
+	int	 ch;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'W':
+			ctl_allow_truncated = 1;
+			break;
+		default:
+			bad_option(argv[0], argv, "", opts);
+		}
+	}
+	return (optind);
+}
+
 static int
 cmd_result(int argc, char **argv)
 {
 	struct fut_info	*ji;
 	uint64_t	 id;
-	int		 rc;
+	int		 rc, i;
 
-	if (argc != 2)
+	i = parse_out_opts(argc, argv);
+	if (argc - i != 1)
 		errx(EX_USAGE, "result: want exactly one job id");
-	id = parse_id(argv[1]);
+	id = parse_id(argv[i]);
 	if ((rc = fut_result(ctl_connect(), id, &ji)) == FUT_ENOTREADY)
 		errx(EX_NOTREADY, "job %" PRIu64 " has not finished", id);
 	if (rc != 0)
@@ -1191,7 +1617,7 @@ cmd_cancel(int argc, char **argv)
 			group = optarg;
 			break;
 		default:
-			usage();
+			bad_option(argv[0], argv, "g:", opts);
 		}
 	}
 	n = argc - optind;
@@ -1267,7 +1693,7 @@ cmd_list(int argc, char **argv)
 			group = optarg;
 			break;
 		default:
-			usage();
+			bad_option(argv[0], argv, "g:", opts);
 		}
 	}
 	if (optind != argc)
@@ -1338,8 +1764,8 @@ cmd_handlers(int argc, char **argv)
 				break;
 			len += m;
 		}
-		printf("%-12s %-22s %s\n", fut_handlers_name(h, i), kinds,
-		    desc != NULL ? desc : "");
+		printf("%-12s %-22s %s\n", vis(fut_handlers_name(h, i)), kinds,
+		    desc != NULL ? vis(desc) : "");
 	}
 	fut_handlers_free(h);
 	return (EX_OK);
@@ -1485,7 +1911,7 @@ cmd_group(int argc, char **argv)
 			    "parallel limit");
 			break;
 		default:
-			usage();
+			bad_option(argv[0], argv, "", opts);
 		}
 	}
 	if (optind != argc - 1)
@@ -1512,7 +1938,7 @@ cmd_group(int argc, char **argv)
 		json_end(&j);
 	} else {
 		printf("group %s%s: fail-fast %s, parallel ",
-		    fut_group_name(g), fut_group_created(g) ? " (new)" : "",
+		    vis(fut_group_name(g)), fut_group_created(g) ? " (new)" : "",
 		    fut_group_fail_fast(g) ? "on" : "off");
 		if (fut_group_parallel(g) == 0)
 			printf("unlimited");
@@ -1544,13 +1970,14 @@ cmd_watch(int argc, char **argv)
 	const struct fut_info	*ji;
 	const void		*out;
 	size_t			 len;
-	uint64_t		 id;
-	int			 rc, last_state = -1;
+	uint64_t		 id, got = 0;
+	int			 rc, i, last_state = -1;
 	double			 last_progress = -1;
 
-	if (argc != 2)
+	i = parse_out_opts(argc, argv);
+	if (argc - i != 1)
 		errx(EX_USAGE, "watch: give one job id");
-	id = parse_id(argv[1]);
+	id = parse_id(argv[i]);
 	c = ctl_connect();
 	if ((w = fut_watch_open(c, id, 0)) == NULL)
 		ctl_fail(fut_client_errcode(c));
@@ -1559,13 +1986,18 @@ cmd_watch(int argc, char **argv)
 			ctl_fail(rc == 0 ? FUT_EPROTO : rc);
 		ji = fut_event_info(ev);
 		out = fut_event_output(ev, &len);
+		if (out != NULL)
+			got += len;
 		if (ctl_json)
 			json_job_output(ji, out != NULL, out, len);
 		else {
 			if (out != NULL && len > 0)
 				write_all(STDOUT_FILENO, out, len);
-			if (fut_event_final(ev))
+			if (fut_event_final(ev)) {
+				if (fut_info_state(ji) != FUT_SUCCEEDED)
+					print_stderr(ji, 0);
 				print_job_error(ji);
+			}
 			else if ((int)fut_info_state(ji) != last_state ||
 			    (fut_info_has(ji, FUT_FIELD_PROGRESS) &&
 			    fut_info_progress(ji) != last_progress)) {
@@ -1578,7 +2010,8 @@ cmd_watch(int argc, char **argv)
 			}
 		}
 		if (fut_event_final(ev)) {
-			rc = state_exit(fut_info_state(ji));
+			rc = output_cut(ji, stream_cut(ji, got),
+			    state_exit(fut_info_state(ji)));
 			fut_event_free(ev);
 			fut_watch_close(w);
 			return (rc);
@@ -1617,6 +2050,7 @@ main(int argc, char **argv)
 	size_t	 i;
 	int	 ch, rc;
 
+	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
@@ -1625,8 +2059,10 @@ main(int argc, char **argv)
 		case 'J':
 			ctl_json = 1;
 			break;
+		case 'h':
+			usage_to(stdout, EX_OK);
 		default:
-			usage();
+			bad_option(NULL, argv, "s:h", opts);
 		}
 	}
 	argc -= optind;

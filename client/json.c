@@ -119,7 +119,7 @@ json_double(struct json *j, const char *key, double v)
 }
 
 /* Length of the UTF-8 sequence at p (at most n bytes), 0 if invalid. */
-static size_t
+size_t
 utf8_seq(const unsigned char *p, size_t n)
 {
 	size_t		 len, i;
@@ -206,6 +206,12 @@ json_escape(FILE *fp, const unsigned char *p, size_t n)
 				fputs("\\ufffd", fp);
 				break;
 			}
+			/* C1 controls (a terminal's CSI among them) too. */
+			if (l == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0) {
+				fprintf(fp, "\\u%04x", p[i + 1]);
+				i += 2;
+				continue;
+			}
 			fwrite(p + i, 1, l, fp);
 			i += l;
 			continue;
@@ -273,6 +279,26 @@ json_bytes(struct json *j, const char *key, const void *data, size_t n)
 	snprintf(k, sizeof(k), "%s_base64", key);
 	json_key(j, k);
 	json_base64(j->fp, data, n);
+}
+
+void
+json_base64_string(struct json *j, const char *key, const void *data,
+    size_t n)
+{
+	json_key(j, key);
+	json_base64(j->fp, data, n);
+}
+
+void
+json_text(struct json *j, const char *key, const char *s)
+{
+	char	 k[64];
+
+	json_string(j, key, s);
+	if (s == NULL || utf8_valid(s, strlen(s)))
+		return;
+	snprintf(k, sizeof(k), "%s_base64", key);
+	json_base64_string(j, k, s, strlen(s));
 }
 
 void

@@ -33,9 +33,19 @@ void	json_double(struct json *, const char *, double);
 void	json_string(struct json *, const char *, const char *);
 /* key as a string when the bytes are UTF-8, else key_base64. */
 void	json_bytes(struct json *, const char *, const void *, size_t);
+/* Bytes as base64, always (key NULL: in an array). */
+void	json_base64_string(struct json *, const char *, const void *, size_t);
+/*
+ * Text that should be UTF-8 (a name, an argument): as json_string, and
+ * when it is not UTF-8, also key_base64 with its bytes, so that they
+ * can be recovered.
+ */
+void	json_text(struct json *, const char *, const char *);
 /* Milliseconds since the epoch as "2026-11-25T15:02:13.123Z". */
 void	json_time(struct json *, const char *, int64_t);
 
 int	utf8_valid(const void *, size_t);
+/* Length of the UTF-8 sequence at p (n bytes at most), 0 if invalid. */
+size_t	utf8_seq(const unsigned char *, size_t);
 
 #endif

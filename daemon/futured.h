@@ -539,6 +539,7 @@ void		 handler_foreach(void (*)(const struct fut_handler *, void *),
 		    void *);
 int		 handler_kind_ok(const struct fut_handler *, enum job_kind);
 int		 handler_system_refuse(struct job *, char **);
+int		 handler_check(struct job *, char **);
 enum job_kind	 handler_default_kind(const struct fut_handler *);
 struct fut_handler_ctx *handler_ctx_new(struct job *);	/* loop only */
 void		 handler_ctx_free(struct fut_handler_ctx *);

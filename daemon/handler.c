@@ -103,6 +103,29 @@ handler_system_refuse(struct job *j, char **cause)
 	return (rv);
 }
 
+/*
+ * Whether job j's handler refuses its spec at submit (its check()): -1
+ * with *cause set, or 0.
+ */
+int
+handler_check(struct job *j, char **cause)
+{
+	const struct fut_handler	*h = j->handler;
+	struct fut_handler_ctx		*ctx;
+	int				 rv = 0;
+
+	if (h->check == NULL)
+		return (0);
+	ctx = handler_ctx_new(j);
+	if (h->check(ctx) == -1) {
+		xasprintf(cause, "%s", ctx->error != NULL ? ctx->error :
+		    "refused by its handler");
+		rv = -1;
+	}
+	handler_ctx_free(ctx);
+	return (rv);
+}
+
 const struct fut_handler *
 handler_find(const char *name)
 {

@@ -234,6 +234,12 @@ request_submit(struct conn *c, uint64_t reqid, const Futured__SubmitRequest *req
 		job_unref(j);
 		return;
 	}
+	if (handler_check(j, &cause) == -1) {
+		request_error(c, reqid, FERR_INVALID, "%s", cause);
+		free(cause);
+		job_unref(j);
+		return;
+	}
 	if (request_system_refuse(c, j, &cause)) {
 		request_error(c, reqid, FERR_PERM, "%s", cause);
 		free(cause);

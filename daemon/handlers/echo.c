@@ -19,6 +19,17 @@ echo_run(struct fut_handler_ctx *ctx)
 	return (0);
 }
 
+/* Its output is its payload: an argument is a mistake (echo -d x). */
+static int
+echo_check(struct fut_handler_ctx *ctx)
+{
+	if (fut_handler_nargs(ctx) == 0)
+		return (0);
+	fut_handler_fail(ctx, "echo: takes no argument (\"%s\"): its output "
+	    "is its payload", fut_handler_arg(ctx, 0));
+	return (-1);
+}
+
 static int
 echo_start(struct fut_handler_ctx *ctx)
 {
@@ -35,4 +46,5 @@ const struct fut_handler handler_echo = {
 	.flags = FUT_HF_SYSTEM_SAFE,
 	.run = echo_run,
 	.start = echo_start,
+	.check = echo_check,
 };

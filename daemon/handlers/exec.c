@@ -832,6 +832,16 @@ exec_size(struct fut_handler_ctx *ctx)
 	    exec_max);
 }
 
+/* A command to run: refused at submit without one. */
+static int
+exec_check(struct fut_handler_ctx *ctx)
+{
+	if (fut_handler_nargs(ctx) > 0)
+		return (0);
+	fut_handler_fail(ctx, "exec: no command given (want ARG...)");
+	return (-1);
+}
+
 static int
 exec_start(struct fut_handler_ctx *ctx)
 {
@@ -926,4 +936,5 @@ const struct fut_handler handler_exec = {
 	.flags = FUT_HF_LOOP | FUT_HF_SYSTEM_SAFE,
 	.start = exec_start,
 	.cancel = exec_cancel,
+	.check = exec_check,
 };

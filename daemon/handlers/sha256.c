@@ -25,6 +25,7 @@
 
 static int	sha256_run(struct fut_handler_ctx *);
 static int	sha256_system_check(struct fut_handler_ctx *);
+static int	sha256_check(struct fut_handler_ctx *);
 
 const struct fut_handler handler_sha256 = {
 	FUT_HANDLER_ABI,
@@ -36,8 +37,21 @@ const struct fut_handler handler_sha256 = {
 	sha256_run,
 	NULL,
 	NULL,
-	sha256_system_check
+	sha256_system_check,
+	sha256_check
 };
+
+/* The payload, or one FILE. */
+static int
+sha256_check(struct fut_handler_ctx *ctx)
+{
+	if (fut_handler_nargs(ctx) <= 1)
+		return (0);
+	fut_handler_fail(ctx, "sha256: at most one argument, a FILE, not "
+	    "%zu (\"%s\" is the second)", fut_handler_nargs(ctx),
+	    fut_handler_arg(ctx, 1));
+	return (-1);
+}
 
 /* A FILE argument would be read with root's rights. */
 static int

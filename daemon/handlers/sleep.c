@@ -20,6 +20,27 @@ sleep_cb(evutil_socket_t fd, short events, void *arg)
 	fut_handler_done(ctx, 0);
 }
 
+/* One argument, a duration: else refused at submit. */
+static int
+sleep_check(struct fut_handler_ctx *ctx)
+{
+	const char	*arg;
+	int64_t		 ms;
+
+	if (fut_handler_nargs(ctx) != 1) {
+		fut_handler_fail(ctx, "sleep: expected one argument, a "
+		    "duration, not %zu", fut_handler_nargs(ctx));
+		return (-1);
+	}
+	arg = fut_handler_arg(ctx, 0);
+	if (duration_parse(arg, &ms) == -1) {
+		fut_handler_fail(ctx, "sleep: bad duration \"%s\" (want 250ms, "
+		    "10s, 1.5m, 2h or a bare number of seconds)", arg);
+		return (-1);
+	}
+	return (0);
+}
+
 static int
 sleep_start(struct fut_handler_ctx *ctx)
 {
@@ -68,4 +89,5 @@ const struct fut_handler handler_sleep = {
 	.flags = FUT_HF_SYSTEM_SAFE,
 	.start = sleep_start,
 	.cancel = sleep_cancel,
+	.check = sleep_check,
 };

@@ -80,6 +80,23 @@ const char	*fut_client_error(struct fut_client *);
 /** Last error on this client as a FUT_E* code (FUT_OK if none yet). */
 int		 fut_client_errcode(struct fut_client *);
 
+/** The daemon's limits, as its answer to the connection's Hello says. */
+enum fut_limit {
+	FUT_LIMIT_FRAME,	/**< bytes in one request (--max-frame) */
+	FUT_LIMIT_OUTPUT,	/**< output bytes kept per job (--max-output) */
+	FUT_LIMIT_IDS,		/**< job ids in one request */
+	FUT_LIMIT_QUEUED,	/**< unstarted jobs per user (--max-queued) */
+	FUT_LIMIT_STDERR_TAIL	/**< bytes of a command's stderr kept */
+};
+/**
+ * One of the daemon's limits in *value: 0, or < 0 if the connection went
+ * before the daemon said (FUT_EINVAL for an unknown limit).  Waits for
+ * the Hello answer if it has not come yet.  A daemon that does not say
+ * a limit has the default of proto/futured.proto.
+ */
+int		 fut_client_limit(struct fut_client *, enum fut_limit,
+		    uint64_t *value);
+
 struct fut_spec	*fut_spec_new(const char *handler);
 void		 fut_spec_free(struct fut_spec *);
 int		 fut_spec_kind(struct fut_spec *, enum fut_kind);

@@ -85,6 +85,14 @@ struct fut_handler {
 	 * before the job is accepted: only the spec accessors answer.
 	 */
 	int		(*system_check)(struct fut_handler_ctx *);
+	/**
+	 * At every submit, before the job is accepted: -1 after
+	 * fut_handler_fail() refuses a job its handler could never run,
+	 * such as sleep of "abc", as invalid (ERR_INVALID; the message,
+	 * which names the bad argument, goes to the client).  May be NULL.
+	 * On the loop: only the spec accessors answer.
+	 */
+	int		(*check)(struct fut_handler_ctx *);
 };
 
 /**

@@ -1630,10 +1630,82 @@ cmd_watch(int argc, char **argv)
 	return (0);
 }
 
+/*
+ * cwd: a job with arguments and no directory of its own runs in the
+ * caller's (fut_submit and fut_submit_all alike); "" is the daemon's.
+ */
+static int
+cmd_cwd(int argc, char **argv)
+{
+	struct fut_client	*c = must_connect();
+	struct fut_spec		*s, *t;
+	const struct fut_spec	*specs[1];
+	struct fut_future	*f, *fs[1];
+	char			*here, want[4096];
+
+	if ((here = getcwd(NULL, 0)) == NULL)
+		fail("getcwd: %s", strerror(errno));
+	snprintf(want, sizeof(want), "%s\n", here);
+	s = must_spec("exec");
+	if (fut_spec_arg(s, "pwd") != 0)
+		fail("fut_spec_arg");
+	f = must_submit(c, s);
+	if (fut_wait(f, -1) != 0)
+		fail("fut_wait: %s", fut_client_error(c));
+	ck_output(f, want);
+	fut_future_free(f);
+	specs[0] = s;
+	if (fut_submit_all(c, specs, 1, fs) != 1)
+		fail("fut_submit_all: %s", fut_client_error(c));
+	if (fut_wait(fs[0], -1) != 0)
+		fail("fut_wait: %s", fut_client_error(c));
+	ck_output(fs[0], want);
+	fut_future_free(fs[0]);
+	t = must_spec("exec");
+	if (fut_spec_arg(t, "pwd") != 0 || fut_spec_cwd(t, "") != 0)
+		fail("spec setters");
+	f = must_submit(c, t);
+	if (fut_wait(f, -1) != 0)
+		fail("fut_wait: %s", fut_client_error(c));
+	ck_output(f, "/\n");
+	fut_future_free(f);
+	fut_spec_free(s);
+	fut_spec_free(t);
+	free(here);
+	fut_close(c);
+	return (0);
+}
+
+/* limits FRAME OUTPUT: fut_client_limit says the daemon's. */
+static int
+cmd_limits(int argc, char **argv)
+{
+	struct fut_client	*c = must_connect();
+	uint64_t		 v;
+
+	if (argc != 3)
+		fail("usage: limits FRAME OUTPUT");
+	if (fut_client_limit(c, FUT_LIMIT_FRAME, &v) != 0)
+		fail("fut_client_limit: %s", fut_client_error(c));
+	if (v != strtoull(argv[1], NULL, 10))
+		fail("frame limit %" PRIu64 ", want %s", v, argv[1]);
+	if (fut_client_limit(c, FUT_LIMIT_OUTPUT, &v) != 0 ||
+	    v != strtoull(argv[2], NULL, 10))
+		fail("output limit %" PRIu64 ", want %s", v, argv[2]);
+	if (fut_client_limit(c, FUT_LIMIT_STDERR_TAIL, &v) != 0 || v != 4096)
+		fail("stderr tail %" PRIu64 ", want 4096", v);
+	if (fut_client_limit(c, (enum fut_limit)99, &v) != FUT_EINVAL)
+		fail("an unknown limit");
+	fut_close(c);
+	return (0);
+}
+
 static const struct {
 	const char	*name;
 	int		(*fn)(int, char **);
 } cmds[] = {
+	{ "cwd",		cmd_cwd },
+	{ "limits",		cmd_limits },
 	{ "structure",		cmd_structure },
 	{ "child",		cmd_child },
 	{ "echo-kinds",		cmd_echo_kinds },

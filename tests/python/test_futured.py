@@ -70,6 +70,12 @@ class TestBasics(unittest.TestCase):
         self.assertEqual(out.strip(), b"ba7816bf8f01cfea414140de5dae2223"
                          b"b00361a396177a9cb410ff61f20015ad")
 
+    def test_version(self):
+        # libfutured's own version, as ping's client side knows it.
+        self.assertRegex(futured.__version__, r"^[0-9]+\.[0-9]+\.[0-9]+")
+        self.assertEqual(futured.__version__,
+                         futured._lib.lib.fut_version().decode())
+
     def test_explicit_client(self):
         with futured.Client(os.environ["FUTURED_SOCKET"]) as c:
             self.assertEqual(c.submit("echo", data=b"x").result(5), b"x")

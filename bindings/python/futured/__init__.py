@@ -56,6 +56,10 @@ ASYNC = "async"
 BLOCKING = "blocking"
 CPU = "cpu"
 
+# The version of the libfutured the binding runs on (fut_version()), or
+# None when the library cannot be loaded.
+__version__ = lib.fut_version().decode() if lib is not None else None
+
 _KINDS = {ASYNC: _lib.FUT_ASYNC, BLOCKING: _lib.FUT_BLOCKING,
           CPU: _lib.FUT_CPU}
 _STATES = {

@@ -131,6 +131,7 @@ _PROTOS = {
     "fut_client_fd": (ctypes.c_int, [c_client_p]),
     "fut_client_dispatch": (ctypes.c_int, [c_client_p]),
     "fut_state_name": (ctypes.c_char_p, [ctypes.c_int]),
+    "fut_version": (ctypes.c_char_p, []),
     "fut_kind_name": (ctypes.c_char_p, [ctypes.c_int]),
     "fut_status": (ctypes.c_int, [c_client_p, ctypes.c_uint64,
                                   ctypes.POINTER(c_info_p)]),

@@ -1,0 +1,114 @@
+# Proves that run owns its job as a shell owns its command (issue 11,
+# items 3 and 6): SIGTERM, SIGHUP, SIGINT, a write to a gone reader and
+# a pipe on stdout that lost its reader cancel the job and end run as
+# the shell expects (128+N; SIGPIPE for the pipe); a failure's reason is
+# printed where the user looks.  Each signal is sent once the job is
+# seen running, by its own output or by list, never after a sleep.
+
+. "$TESTLIB"
+start_daemon
+
+# The id of the one job named $1 (run prints no id).
+job_named() {
+	fctl --json list | grep "\"name\":\"$1\"" | sed 's/^{"id":\([0-9]*\),.*/\1/'
+}
+
+# run_killed SIG CODE: run is killed by SIG once its command runs; it
+# must exit CODE and leave its job cancelled.
+run_killed() {
+	_name=sig$1
+	env --default-signal="$1" "$FUTURECTL" -s "$SOCK" run -n "$_name" -- \
+	    sh -c "echo started; exec sleep 300" >"$T/$_name.out" &
+	_pid=$!
+	wait_until 20 grep -q started "$T/$_name.out" ||
+	    fail "run -- $1: the command did not start"
+	_id=$(job_named "$_name")
+	[ -n "$_id" ] || fail "run -- $1: no job"
+	kill -"$1" "$_pid"
+	_rc=0
+	wait "$_pid" || _rc=$?
+	ck_eq "$_rc" "$2" "run's exit status after SIG$1"
+	ck_exit 3 fctl wait -t 20s "$_id"
+	pass "SIG$1 cancels run's job, run exits $2"
+}
+
+run_killed TERM 143
+run_killed HUP 129
+run_killed INT 130
+
+# A reader gone: the next write fails with EPIPE.
+rc=$( { "$FUTURECTL" -s "$SOCK" run -n epipe -- sh -c \
+    'while :; do echo y; sleep 0.05; done'; echo $? >"$T/epipe.rc"; } |
+    head -n 1)
+ck_eq "$rc" y "the reader read"
+ck_eq "$(cat "$T/epipe.rc")" 141 "run exits as if killed by SIGPIPE"
+ck_exit 3 fctl wait -t 20s "$(job_named epipe)"
+pass "a reader gone cancels run's job"
+
+# A silent command: the pipe on stdout lost its reader.
+mkfifo "$T/fifo"
+"$FUTURECTL" -s "$SOCK" run -n silent -- sh -c 'exec sleep 300' \
+    >"$T/fifo" &
+rpid=$!
+exec 3<"$T/fifo"
+wait_until 20 sh -c "$FUTURECTL -s $SOCK list --state running | grep -q silent" ||
+    fail "the silent command did not start"
+exec 3<&-
+rc=0
+wait "$rpid" || rc=$?
+ck_eq "$rc" 141 "run exits as if killed by SIGPIPE"
+ck_exit 3 fctl wait -t 20s "$(job_named silent)"
+pass "a pipe on stdout with no reader left cancels run's job"
+
+# submit -w, wait and watch only look on: the job goes on.
+id=$(fctl submit -n looker exec -- sh -c 'echo started; exec sleep 300')
+"$FUTURECTL" -s "$SOCK" watch "$id" >"$T/looker.out" 2>/dev/null &
+wpid=$!
+wait_until 20 grep -q started "$T/looker.out" || fail "watch saw no start"
+kill -TERM "$wpid"
+wait "$wpid" || true
+ck_match "$(fctl status "$id")" running "the job watched goes on"
+must fctl cancel "$id" >/dev/null
+pass "watch interrupted leaves the job running"
+
+# The reason for a failure is printed where the user looks.
+ck_exit 127 fctl run -- nosuchcmd-$TOKEN
+ck_match "$(cat "$T/err")" "^futurectl: job [0-9]+ failed: .*nosuchcmd-$TOKEN: command not found" \
+    "run says the command was not found"
+ck_exit 3 fctl run -- sh -c 'exit 3'
+ck_eq "$(cat "$T/err")" "" "a command's own exit status is not repeated"
+ck_exit 137 fctl run -- sh -c 'kill -KILL $$'
+ck_match "$(cat "$T/err")" "killed by signal 9" "run says which signal"
+pass "run says why its command failed, unless it exited by itself"
+
+# A failed command's stderr in the text of result, wait, watch, submit -w.
+id=$(fctl submit exec -- sh -c 'echo oops >&2; exit 2')
+ck_exit 1 fctl wait "$id"
+ck_match "$(cat "$T/err")" "oops" "wait shows the failed job's stderr"
+ck_match "$(cat "$T/err")" "job $id failed: exited with status 2" "and its error"
+ck_exit 1 fctl result "$id"
+ck_eq "$(head -n 1 "$T/err")" "oops" "result shows the stderr first"
+ck_exit 1 fctl watch "$id"
+ck_match "$(cat "$T/err")" "oops" "watch shows the stderr"
+ck_exit 1 fctl submit -w exec -- sh -c 'echo oops >&2; exit 2'
+ck_match "$(cat "$T/err")" "oops" "submit -w shows the stderr"
+# Only the tail was kept: said so.
+id=$(fctl submit exec -- sh -c 'seq 1 5000 >&2; exit 1')
+ck_exit 1 fctl wait "$id"
+ck_match "$(cat "$T/err")" "only the last 4096 bytes" "wait marks the tail"
+ck_exit 1 fctl result "$id"
+ck_match "$(cat "$T/err")" "job $id: only the last 4096 bytes of its stderr were kept" \
+    "a marker where only the tail was kept"
+ck_match "$(cat "$T/err")" "^5000$" "the tail itself"
+ck_exit 1 fctl run -- sh -c 'seq 1 5000 >&2; exit 1'
+ck_match "$(cat "$T/err")" "only the last 4096 bytes" "run marks the tail too"
+pass "a failed command's stderr in the text of result, wait, watch, submit -w"
+
+# status --json carries a finished job's output; list --json its size.
+id=$(fctl submit -d hello echo)
+must fctl wait "$id" >/dev/null
+ck_match "$(fctl --json status "$id")" '"output":"hello"' "status --json output"
+ck_match "$(fctl --json status "$id")" '"output_size":5' "status --json output_size"
+ck_match "$(fctl --json list | grep "\"id\":$id,")" '"output":null.*"output_size":5' \
+    "list --json: no output, its size"
+pass "status --json carries the output; list --json its size"
