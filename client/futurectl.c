@@ -1480,7 +1480,7 @@ wait_progress(const uint64_t *ids, size_t n, int any, int64_t timeout_ms)
 	int			 rc, done = 0;
 
 	if (n == 0)
-		errx(EX_USAGE, "wait: --progress needs job ids");
+		return (timeout_ms);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	if (timeout_ms >= 0)
@@ -1501,7 +1501,12 @@ wait_progress(const uint64_t *ids, size_t n, int any, int64_t timeout_ms)
 			break;
 		if (rc < 0)
 			ctl_fail(rc);
-		if (!fut_event_final(ev) && !ctl_json)
+		/*
+		 * The end too: a success here, the others with their reason
+		 * from the wait that follows.
+		 */
+		if (!ctl_json && (!fut_event_final(ev) ||
+		    fut_info_state(fut_event_info(ev)) == FUT_SUCCEEDED))
 			print_progress(fut_event_info(ev));
 		done = any && fut_event_final(ev);
 		fut_event_free(ev);
@@ -1548,7 +1553,7 @@ cmd_wait(int argc, char **argv)
 	struct fut_infos	*l;
 	const struct fut_info	*ji;
 	const char		*group = NULL;
-	uint64_t		*ids = NULL, first;
+	uint64_t		*ids = NULL, *gids = NULL, first;
 	int64_t			 timeout_ms = -1;
 	size_t			 i;
 	int			 ch, n, rc, failed = 0, timedout = 0;
@@ -1582,7 +1587,21 @@ cmd_wait(int argc, char **argv)
 		err(EX_FAILED, NULL);
 	for (ch = 0; ch < n; ch++)
 		ids[ch] = parse_id(argv[optind + ch]);
-	if (progress)
+	if (progress && group != NULL) {
+		/* The group's jobs now, as the wait takes them. */
+		c = ctl_connect();
+		if ((ch = fut_list(c, -1, group, &l)) != 0)
+			ctl_fail(ch);
+		if (fut_infos_count(l) > 0 &&
+		    (gids = calloc(fut_infos_count(l), sizeof(*gids))) == NULL)
+			err(EX_FAILED, NULL);
+		for (i = 0; i < fut_infos_count(l); i++)
+			gids[i] = fut_info_id(fut_infos_at(l, i));
+		timeout_ms = wait_progress(gids, fut_infos_count(l), any,
+		    timeout_ms);
+		fut_infos_free(l);
+		free(gids);
+	} else if (progress)
 		timeout_ms = wait_progress(ids, n, any, timeout_ms);
 	c = ctl_connect();
 	rc = fut_wait_jobs(c, ids, n, group, any ? FUT_WAIT_ANY : 0,
@@ -2121,8 +2140,11 @@ cmd_watch(int argc, char **argv)
 			if (out != NULL && len > 0)
 				write_all(STDOUT_FILENO, out, len);
 			if (fut_event_final(ev)) {
+				/* It ends with the final state, as it went. */
 				if (fut_info_state(ji) != FUT_SUCCEEDED)
 					print_stderr(ji, 0);
+				else
+					print_progress(ji);
 				print_job_error(ji);
 			}
 			else if ((int)fut_info_state(ji) != last_state ||
