@@ -1335,6 +1335,7 @@ cmd_run(int argc, char **argv)
 	struct opts		 o;
 	const void		*out;
 	size_t			 len;
+	struct stat		 sb;
 	uint64_t		 id, got = 0;
 	int			 i, rc, cut;
 
@@ -1343,6 +1344,15 @@ cmd_run(int argc, char **argv)
 		i++;
 	if (i >= argc)
 		errx(EX_USAGE, "run: no command");
+	/*
+	 * A pipe or a file on stdin goes to the command, as it would have
+	 * in the shell (whole: the protocol has no stream for it); a
+	 * terminal, /dev/null or a socket does not.
+	 */
+	if (!o.have_data && o.input_from == 0 &&
+	    fstat(STDIN_FILENO, &sb) == 0 && (S_ISFIFO(sb.st_mode) ||
+	    S_ISREG(sb.st_mode)))
+		read_data_file(&o, "-");
 	s = spec_build("exec", &o, argc - i, argv + i);
 	opts_free(&o);
 	run_signals();
