@@ -116,8 +116,8 @@ bad_option(const char *cmd, char **argv, const char *shortopts,
 	for (; islong && optopt != 0 && longopts != NULL &&
 	    longopts->name != NULL; longopts++)
 		if (longopts->val == optopt)
-			errx(EX_USAGE, "%s%soption --%s needs a value", cmd, sep,
-			    longopts->name);
+			errx(EX_USAGE, "%s%soption --%s needs a value", cmd,
+			    sep, longopts->name);
 	if (!islong && optopt != 0 && strchr(shortopts, optopt) != NULL)
 		errx(EX_USAGE, "%s%soption -%c needs a value", cmd, sep,
 		    optopt);
@@ -499,7 +499,8 @@ span_format(int64_t ms, char *buf, size_t len)
 static void
 print_job_times(const struct fut_info *ji)
 {
-	char		 started[32] = "-", finished[32] = "-", span[32] = "-";
+	char		 started[32] = "-", finished[32] = "-";
+	char		 span[32] = "-";
 	int64_t		 from = 0, to = 0;
 	struct timespec	 ts;
 
@@ -991,7 +992,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 			ctl_allow_truncated = 1;
 			break;
 		default:
-			bad_option(argv[0], argv, "k:t:a:i:g:p:C:e:d:D:r:n:w", opts);
+			bad_option(argv[0], argv,
+			    "k:t:a:i:g:p:C:e:d:D:r:n:w", opts);
 		}
 	}
 	return (optind);
@@ -2094,7 +2096,8 @@ cmd_group(int argc, char **argv)
 		json_end(&j);
 	} else {
 		printf("group %s%s: fail-fast %s, parallel ",
-		    vis(fut_group_name(g)), fut_group_created(g) ? " (new)" : "",
+		    vis(fut_group_name(g)),
+		    fut_group_created(g) ? " (new)" : "",
 		    fut_group_fail_fast(g) ? "on" : "off");
 		if (fut_group_parallel(g) == 0)
 			printf("unlimited");
