@@ -125,7 +125,7 @@ struct fut_client {
 	struct fut_cbq		 cbq;
 	int			 errcode;
 	char			 errmsg[CLIENT_ERRMAX];
-	int			 hello_done;	/* its answer (or a loss) came */
+	int			 hello_done;	/* Hello's answer came */
 	uint64_t		 limits[FUT_LIMIT_STDERR_TAIL + 1];
 	struct arena		 arena;		/* answers, decoded */
 	max_align_t		*arena_block;	/* its block, at the first read */

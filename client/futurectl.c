@@ -116,8 +116,8 @@ bad_option(const char *cmd, char **argv, const char *shortopts,
 	for (; islong && optopt != 0 && longopts != NULL &&
 	    longopts->name != NULL; longopts++)
 		if (longopts->val == optopt)
-			errx(EX_USAGE, "%s%soption --%s needs a value", cmd, sep,
-			    longopts->name);
+			errx(EX_USAGE, "%s%soption --%s needs a value", cmd,
+			    sep, longopts->name);
 	if (!islong && optopt != 0 && strchr(shortopts, optopt) != NULL)
 		errx(EX_USAGE, "%s%soption -%c needs a value", cmd, sep,
 		    optopt);
@@ -451,6 +451,115 @@ json_job(const struct fut_info *ji)
 	json_job_output(ji, out != NULL, out, len);
 }
 
+/* An instant as the local time of day, with the date if not today's. */
+static void
+time_format(int64_t ms, char *buf, size_t len)
+{
+	struct tm	 tm, today;
+	time_t		 t = (time_t)(ms / 1000), now = time(NULL);
+
+	if (localtime_r(&t, &tm) == NULL || localtime_r(&now, &today) == NULL) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	if (tm.tm_year == today.tm_year && tm.tm_yday == today.tm_yday)
+		strftime(buf, len, "%H:%M:%S", &tm);
+	else
+		strftime(buf, len, "%m-%d", &tm);
+}
+
+/* A duration in two units at most: 12ms, 3.4s, 5m07s, 2h05m, 3d04h. */
+static void
+span_format(int64_t ms, char *buf, size_t len)
+{
+	int64_t	 s = ms / 1000;
+
+	if (ms < 0)
+		ms = s = 0;
+	if (ms < 1000)
+		snprintf(buf, len, "%lldms", (long long)ms);
+	else if (s < 60)
+		snprintf(buf, len, "%lld.%llds", (long long)s,
+		    (long long)(ms % 1000 / 100));
+	else if (s < 3600)
+		snprintf(buf, len, "%lldm%02llds", (long long)(s / 60),
+		    (long long)(s % 60));
+	else if (s < 86400)
+		snprintf(buf, len, "%lldh%02lldm", (long long)(s / 3600),
+		    (long long)(s / 60 % 60));
+	else
+		snprintf(buf, len, "%lldd%02lldh", (long long)(s / 86400),
+		    (long long)(s / 3600 % 24));
+}
+
+/*
+ * The STARTED, FINISHED and TIME columns: when the last attempt started
+ * and the job ended, and how long it ran (so far, while it runs).
+ */
+static void
+print_job_times(const struct fut_info *ji)
+{
+	char		 started[32] = "-", finished[32] = "-";
+	char		 span[32] = "-";
+	int64_t		 from = 0, to = 0;
+	struct timespec	 ts;
+
+	if (fut_info_has(ji, FUT_FIELD_STARTED) &&
+	    (from = fut_info_started_ms(ji)) > 0)
+		time_format(from, started, sizeof(started));
+	if (fut_info_has(ji, FUT_FIELD_FINISHED) &&
+	    (to = fut_info_finished_ms(ji)) > 0)
+		time_format(to, finished, sizeof(finished));
+	if (from > 0 && to == 0 && fut_info_state(ji) == FUT_RUNNING) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		to = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	}
+	if (from > 0 && to >= from)
+		span_format(to - from, span, sizeof(span));
+	printf("%-8s %-8s %-7s ", started, finished, span);
+}
+
+/*
+ * The COMMAND column: the job's arguments, quoted as a shell would need
+ * them and escaped (vis()); "-" for none.
+ */
+static void
+print_job_command(const struct fut_info *ji)
+{
+	const char	*a, *p;
+	char		*seg;
+	size_t		 i, n = fut_info_nargs(ji);
+
+	if (n == 0) {
+		fputc('-', stdout);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		a = fut_info_arg(ji, i);
+		if (i > 0)
+			fputc(' ', stdout);
+		if (*a != '\0' && strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz0123456789_./=:,+@%-") ==
+		    strlen(a)) {
+			fputs(a, stdout);
+			continue;
+		}
+		/* 'it'\''s': each piece between quotes escaped whole. */
+		for (;;) {
+			if ((p = strchr(a, '\'')) == NULL)
+				p = a + strlen(a);
+			if ((seg = strndup(a, p - a)) == NULL)
+				err(EX_FAILED, NULL);
+			printf("'%s'", vis(seg));
+			free(seg);
+			if (*p == '\0')
+				break;
+			fputs("\\'", stdout);
+			a = p + 1;
+		}
+	}
+}
+
 /* One line of status/list output. */
 static void
 print_job_line(const struct fut_info *ji)
@@ -490,11 +599,26 @@ print_job_line(const struct fut_info *ji)
 		snprintf(extra + n, sizeof(extra) - n, " (%s)", vis(ended));
 	handler = vis(fut_info_handler(ji));
 	name = vis(fut_info_name(ji));
-	printf("%-8" PRIu64 " %-10s %-9s %-10s %s%s\n", fut_info_id(ji),
+	printf("%-8" PRIu64 " %-10s %-9s %-10s %-10s ", fut_info_id(ji),
 	    state_name(st), fut_info_has(ji, FUT_FIELD_KIND) ?
 	    kind_name(fut_info_kind(ji)) : "-",
 	    handler != NULL && *handler != '\0' ? handler : "-",
-	    name != NULL && *name != '\0' ? name : "-", extra);
+	    name != NULL && *name != '\0' ? name : "-");
+	print_job_times(ji);
+	print_job_command(ji);
+	/* After a shell comment's mark: the command is quoted, this not. */
+	printf("%s%s\n", *extra != '\0' ? "  #" : "", extra);
+}
+
+/* The header of status and list, on a terminal only. */
+static void
+print_job_header(void)
+{
+	if (!isatty(STDOUT_FILENO))
+		return;
+	printf("%-8s %-10s %-9s %-10s %-10s %-8s %-8s %-7s %s\n", "ID",
+	    "STATE", "KIND", "HANDLER", "NAME", "STARTED", "FINISHED",
+	    "TIME", "COMMAND");
 }
 
 static void
@@ -868,7 +992,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 			ctl_allow_truncated = 1;
 			break;
 		default:
-			bad_option(argv[0], argv, "k:t:a:i:g:p:C:e:d:D:r:n:w", opts);
+			bad_option(argv[0], argv,
+			    "k:t:a:i:g:p:C:e:d:D:r:n:w", opts);
 		}
 	}
 	return (optind);
@@ -1212,6 +1337,7 @@ cmd_run(int argc, char **argv)
 	struct opts		 o;
 	const void		*out;
 	size_t			 len;
+	struct stat		 sb;
 	uint64_t		 id, got = 0;
 	int			 i, rc, cut;
 
@@ -1220,6 +1346,15 @@ cmd_run(int argc, char **argv)
 		i++;
 	if (i >= argc)
 		errx(EX_USAGE, "run: no command");
+	/*
+	 * A pipe or a file on stdin goes to the command, as it would have
+	 * in the shell (whole: the protocol has no stream for it); a
+	 * terminal, /dev/null or a socket does not.
+	 */
+	if (!o.have_data && o.input_from == 0 &&
+	    fstat(STDIN_FILENO, &sb) == 0 && (S_ISFIFO(sb.st_mode) ||
+	    S_ISREG(sb.st_mode)))
+		read_data_file(&o, "-");
 	s = spec_build("exec", &o, argc - i, argv + i);
 	opts_free(&o);
 	run_signals();
@@ -1332,6 +1467,8 @@ cmd_status(int argc, char **argv)
 		}
 		if (r != 0)
 			ctl_fail(r);
+		if (i == 0)
+			print_job_header();
 		print_job_line(ji);
 		fut_info_free(ji);
 	}
@@ -1355,7 +1492,7 @@ wait_progress(const uint64_t *ids, size_t n, int any, int64_t timeout_ms)
 	int			 rc, done = 0;
 
 	if (n == 0)
-		errx(EX_USAGE, "wait: --progress needs job ids");
+		return (timeout_ms);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	if (timeout_ms >= 0)
@@ -1376,7 +1513,12 @@ wait_progress(const uint64_t *ids, size_t n, int any, int64_t timeout_ms)
 			break;
 		if (rc < 0)
 			ctl_fail(rc);
-		if (!fut_event_final(ev) && !ctl_json)
+		/*
+		 * The end too: a success here, the others with their reason
+		 * from the wait that follows.
+		 */
+		if (!ctl_json && (!fut_event_final(ev) ||
+		    fut_info_state(fut_event_info(ev)) == FUT_SUCCEEDED))
 			print_progress(fut_event_info(ev));
 		done = any && fut_event_final(ev);
 		fut_event_free(ev);
@@ -1423,7 +1565,7 @@ cmd_wait(int argc, char **argv)
 	struct fut_infos	*l;
 	const struct fut_info	*ji;
 	const char		*group = NULL;
-	uint64_t		*ids = NULL, first;
+	uint64_t		*ids = NULL, *gids = NULL, first;
 	int64_t			 timeout_ms = -1;
 	size_t			 i;
 	int			 ch, n, rc, failed = 0, timedout = 0;
@@ -1457,7 +1599,21 @@ cmd_wait(int argc, char **argv)
 		err(EX_FAILED, NULL);
 	for (ch = 0; ch < n; ch++)
 		ids[ch] = parse_id(argv[optind + ch]);
-	if (progress)
+	if (progress && group != NULL) {
+		/* The group's jobs now, as the wait takes them. */
+		c = ctl_connect();
+		if ((ch = fut_list(c, -1, group, &l)) != 0)
+			ctl_fail(ch);
+		if (fut_infos_count(l) > 0 &&
+		    (gids = calloc(fut_infos_count(l), sizeof(*gids))) == NULL)
+			err(EX_FAILED, NULL);
+		for (i = 0; i < fut_infos_count(l); i++)
+			gids[i] = fut_info_id(fut_infos_at(l, i));
+		timeout_ms = wait_progress(gids, fut_infos_count(l), any,
+		    timeout_ms);
+		fut_infos_free(l);
+		free(gids);
+	} else if (progress)
 		timeout_ms = wait_progress(ids, n, any, timeout_ms);
 	c = ctl_connect();
 	rc = fut_wait_jobs(c, ids, n, group, any ? FUT_WAIT_ANY : 0,
@@ -1701,6 +1857,8 @@ cmd_list(int argc, char **argv)
 		    argv[optind]);
 	if ((ch = fut_list(ctl_connect(), state, group, &l)) != 0)
 		ctl_fail(ch);
+	if (!ctl_json && fut_infos_count(l) > 0)
+		print_job_header();
 	for (i = 0; i < fut_infos_count(l); i++) {
 		if (ctl_json)
 			json_job(fut_infos_at(l, i));
@@ -1938,7 +2096,8 @@ cmd_group(int argc, char **argv)
 		json_end(&j);
 	} else {
 		printf("group %s%s: fail-fast %s, parallel ",
-		    vis(fut_group_name(g)), fut_group_created(g) ? " (new)" : "",
+		    vis(fut_group_name(g)),
+		    fut_group_created(g) ? " (new)" : "",
 		    fut_group_fail_fast(g) ? "on" : "off");
 		if (fut_group_parallel(g) == 0)
 			printf("unlimited");
@@ -1994,8 +2153,11 @@ cmd_watch(int argc, char **argv)
 			if (out != NULL && len > 0)
 				write_all(STDOUT_FILENO, out, len);
 			if (fut_event_final(ev)) {
+				/* It ends with the final state, as it went. */
 				if (fut_info_state(ji) != FUT_SUCCEEDED)
 					print_stderr(ji, 0);
+				else
+					print_progress(ji);
 				print_job_error(ji);
 			}
 			else if ((int)fut_info_state(ji) != last_state ||

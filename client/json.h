@@ -34,7 +34,8 @@ void	json_string(struct json *, const char *, const char *);
 /* key as a string when the bytes are UTF-8, else key_base64. */
 void	json_bytes(struct json *, const char *, const void *, size_t);
 /* Bytes as base64, always (key NULL: in an array). */
-void	json_base64_string(struct json *, const char *, const void *, size_t);
+void	json_base64_string(struct json *, const char *, const void *,
+	    size_t);
 /*
  * Text that should be UTF-8 (a name, an argument): as json_string, and
  * when it is not UTF-8, also key_base64 with its bytes, so that they

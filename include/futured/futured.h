@@ -83,7 +83,7 @@ int		 fut_client_errcode(struct fut_client *);
 /** The daemon's limits, as its answer to the connection's Hello says. */
 enum fut_limit {
 	FUT_LIMIT_FRAME,	/**< bytes in one request (--max-frame) */
-	FUT_LIMIT_OUTPUT,	/**< output bytes kept per job (--max-output) */
+	FUT_LIMIT_OUTPUT,	/**< output kept per job (--max-output) */
 	FUT_LIMIT_IDS,		/**< job ids in one request */
 	FUT_LIMIT_QUEUED,	/**< unstarted jobs per user (--max-queued) */
 	FUT_LIMIT_STDERR_TAIL	/**< bytes of a command's stderr kept */

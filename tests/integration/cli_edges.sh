@@ -68,3 +68,20 @@ if command -v script >/dev/null 2>&1; then
 	    "a newline added on a terminal"
 	pass "submit -w ends its output with a newline on a terminal"
 fi
+
+# wait --progress -g GROUP; watch and wait --progress end with the final
+# state.
+a=$(fctl submit -g gp -d a echo)
+b=$(fctl submit -g gp exec -- true)
+ck_exit 0 fctl wait --progress -g gp
+ck_match "$(cat "$T/err")" "job $a succeeded" "wait --progress -g: the first job's end"
+ck_match "$(tail -n 2 "$T/err")" "job $b succeeded" "wait --progress -g: the last job's end"
+ck_exit 0 fctl wait --progress "$a"
+ck_eq "$(cat "$T/err")" "futurectl: job $a succeeded" "wait --progress ends with the state"
+ck_exit 0 fctl watch "$a"
+ck_eq "$(tail -n 1 "$T/err")" "futurectl: job $a succeeded" "watch ends with the state"
+c=$(fctl submit -g gp2 exec -- sh -c 'exit 4')
+ck_exit 1 fctl wait --progress -g gp2
+ck_eq "$(tail -n 1 "$T/err")" "futurectl: job $c failed: exited with status 4" \
+    "a failure ends with its reason"
+pass "wait --progress -g; watch and wait --progress end with the final state"

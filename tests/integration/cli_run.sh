@@ -112,3 +112,11 @@ ck_match "$(fctl --json status "$id")" '"output_size":5' "status --json output_s
 ck_match "$(fctl --json list | grep "\"id\":$id,")" '"output":null.*"output_size":5' \
     "list --json: no output, its size"
 pass "status --json carries the output; list --json its size"
+
+# run forwards its stdin when it is a pipe or a file, not a terminal.
+ck_eq "$(printf 'a\nb\n' | fctl run -- wc -l | tr -d ' ')" 2 "stdin from a pipe"
+printf 'from a file' >"$T/in"
+ck_eq "$(fctl run -- cat <"$T/in")" "from a file" "stdin from a file"
+ck_eq "$(fctl run -d given -- cat <"$T/in")" given "-d wins over stdin"
+ck_eq "$(fctl run -- cat </dev/null)" "" "/dev/null: nothing"
+pass "run forwards its stdin when it is not a terminal"

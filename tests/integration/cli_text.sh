@@ -38,3 +38,24 @@ ck_exit 127 fctl run -- "$(printf 'no\033[2Jcmd')"
 grep -q "$esc" "$T/err" && fail "an escape byte in the error"
 ck_match "$(cat "$T/err")" 'no\\x1b\[2Jcmd: command not found' "the error escaped"
 pass "errors are escaped in text"
+
+# list and status show the command line, start and finish times and the
+# time it ran, and a header on a terminal only.
+id=$(fctl submit exec -- echo "a b" "it's" c)
+must fctl wait "$id" >/dev/null
+line=$(fctl status "$id")
+ck_match "$line" "^$id +succeeded +cpu +exec +- +[0-9]{2}:[0-9]{2}:[0-9]{2} +[0-9]{2}:[0-9]{2}:[0-9]{2} +[0-9.]+m?s +echo 'a b' 'it'\\\\''s' c  # exit 0$" \
+    "status: times, duration, command line"
+id=$(fctl submit -n later sleep 300)
+wait_until 10 sh -c "$FUTURECTL -s $SOCK status $id | grep -q running" ||
+    fail "sleep never ran"
+ck_match "$(fctl status "$id")" "^$id +running +async +sleep +later +[0-9:]{8} +- +[0-9.]+m?s +300$" \
+    "a running job: no finish, the time so far"
+must fctl cancel "$id" >/dev/null
+ck_match "$(fctl list | head -n 1)" "^[0-9]" "no header on a pipe"
+if command -v script >/dev/null 2>&1; then
+	script -qec "$FUTURECTL -s $SOCK list" /dev/null </dev/null >"$T/tty" || true
+	ck_match "$(head -n 1 "$T/tty")" "^ID +STATE +KIND +HANDLER +NAME +STARTED +FINISHED +TIME +COMMAND" \
+	    "a header on a terminal"
+fi
+pass "list and status show times, duration and the command line"

@@ -5,6 +5,9 @@
 # removed by the EXIT trap, and the daemon's log is shown on failure.
 
 set -eu
+# futurectl run forwards a pipe on its stdin: a test reads none of the
+# harness's, which may be a pipe that never ends.
+exec </dev/null
 
 : "${FUTURED:?FUTURED must name the futured binary}"
 : "${FUTURECTL:?FUTURECTL must name the futurectl binary}"
