@@ -1176,14 +1176,17 @@ pool_proc_shutdown(void)
 	for (i = 0; i < pool_proc_n; i++) {
 		w = &pool_proc_workers[i];
 		/*
-		 * The running head fails; the others never started and are
-		 * given back, recorded so: they run after the restart.  Both
-		 * end for their waiters only, as the journal has them.
+		 * The running head fails, for its waiters only.  The others
+		 * may have started too: a worker says so only in the same
+		 * write as the outcome before, which is no longer read.  So
+		 * they are not given back (job_unbegin, as the reap does
+		 * once it has read all the worker said): their START stands,
+		 * and the replay takes them for interrupted ("daemon
+		 * restarted", or a retry with the attempt counted), never
+		 * for never run.
 		 */
 		while ((j = TAILQ_FIRST(&w->fifo)) != NULL) {
 			pool_proc_unlink(w, j);
-			if (j->state != JOB_RUNNING)
-				job_unbegin(j);
 			if (j->state == JOB_RUNNING ||
 			    !(j->flags & JOBF_CANCELLING))
 				job_finish_unrecorded(j, JOB_FAILED,
