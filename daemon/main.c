@@ -684,8 +684,9 @@ main(int argc, char **argv)
 	main_cancel_running(0);
 	/*
 	 * What has not started goes with the process, not into the
-	 * journal: the queued jobs, and those in a cpu worker's FIFO,
-	 * which the pools give back as the journal has them.
+	 * journal: the queued jobs run after the restart.  The jobs still
+	 * in a cpu worker's FIFO are settled for their waiters only; the
+	 * journal has their attempt as begun (pool_proc_shutdown).
 	 */
 	sched_stop_queued("daemon shutting down");
 	pool_shutdown();

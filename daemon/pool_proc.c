@@ -139,6 +139,12 @@ struct pool_proc_worker {
 };
 
 static struct pool_proc_worker	*pool_proc_workers;
+/*
+ * When can_start() last looked: start() picks as of then, so that a
+ * worker's job crossing POOL_PROC_FAST_US in between cannot turn the
+ * yes into "no idle worker".
+ */
+static int64_t			 pool_proc_asked_us;
 static int			 pool_proc_n;
 static int			 pool_proc_stopping;
 static struct event		*pool_proc_flush_ev;
@@ -879,10 +885,9 @@ pool_proc_find(struct job *j)
  * counts running jobs, so it must start at once, not wait in a FIFO.
  */
 static struct pool_proc_worker *
-pool_proc_pick(const struct job *j)
+pool_proc_pick(const struct job *j, int64_t now)
 {
 	struct pool_proc_worker	*w, *best = NULL;
-	int64_t			 now = pool_proc_mono_us();
 	u_int			 max;
 	int			 i;
 
@@ -912,10 +917,10 @@ pool_proc_can_start(const struct job *j, u_int used)
 
 	if (pool_proc_workers == NULL)
 		return (used < (u_int)settings.procs);
-	now = pool_proc_mono_us();
+	now = pool_proc_asked_us = pool_proc_mono_us();
 	for (i = 0; i < pool_proc_n; i++)
 		n += pool_proc_room(&pool_proc_workers[i], now);
-	return (used < n && pool_proc_pick(j) != NULL);
+	return (used < n && pool_proc_pick(j, now) != NULL);
 }
 
 static void
@@ -981,7 +986,8 @@ pool_proc_start(struct job *j)
 	size_t			  i;
 	int			  rv, idle;
 
-	if ((w = pool_proc_pick(j)) == NULL) {
+	if ((w = pool_proc_pick(j, pool_proc_asked_us != 0 ?
+	    pool_proc_asked_us : pool_proc_mono_us())) == NULL) {
 		log_warnx("%s: job %llu: no idle worker", __func__,
 		    (unsigned long long)j->id);
 		job_finish(j, JOB_FAILED, FERR_INTERNAL,
@@ -1176,14 +1182,17 @@ pool_proc_shutdown(void)
 	for (i = 0; i < pool_proc_n; i++) {
 		w = &pool_proc_workers[i];
 		/*
-		 * The running head fails; the others never started and are
-		 * given back, recorded so: they run after the restart.  Both
-		 * end for their waiters only, as the journal has them.
+		 * The running head fails, for its waiters only.  The others
+		 * may have started too: a worker says so only in the same
+		 * write as the outcome before, which is no longer read.  So
+		 * they are not given back (job_unbegin, as the reap does
+		 * once it has read all the worker said): their START stands,
+		 * and the replay takes them for interrupted ("daemon
+		 * restarted", or a retry with the attempt counted), never
+		 * for never run.
 		 */
 		while ((j = TAILQ_FIRST(&w->fifo)) != NULL) {
 			pool_proc_unlink(w, j);
-			if (j->state != JOB_RUNNING)
-				job_unbegin(j);
 			if (j->state == JOB_RUNNING ||
 			    !(j->flags & JOBF_CANCELLING))
 				job_finish_unrecorded(j, JOB_FAILED,
