@@ -152,21 +152,36 @@ info_seterr(struct fut_client *c, int code, const char *fmt, ...)
 	return (code);
 }
 
-/* An answer kept whole: *out gets r, or r is freed on failure. */
-static int
-info_keep(struct fut_client *c, Futured__Response *r, Futured__Response ***out,
-    size_t size)
+/*
+ * One request whose answer becomes a snapshot of size bytes (every
+ * snapshot struct holds its answer as its first member); NULL and *rc
+ * the error if it does not.
+ */
+static void *
+info_snapshot(struct fut_client *c, Futured__Request *req, int body,
+    size_t size, int *rc)
 {
-	Futured__Response	**box;
+	Futured__Response	*r, **box;
 
-	/* Every snapshot struct holds its answer as its first member. */
+	if ((*rc = client_request(c, req, body, &r)) != 0)
+		return (NULL);
 	if ((box = malloc(size)) == NULL) {
 		futured__response__free_unpacked(r, NULL);
-		return (info_seterr(c, FUT_ENOMEM, "out of memory"));
+		*rc = info_seterr(c, FUT_ENOMEM, "out of memory");
+		return (NULL);
 	}
 	*box = r;
-	*out = box;
-	return (0);
+	return (box);
+}
+
+/* Free a snapshot: its answer (the first member), then itself. */
+static void
+info_snapshot_free(void *snap)
+{
+	if (snap == NULL)
+		return;
+	futured__response__free_unpacked(*(Futured__Response **)snap, NULL);
+	free(snap);
 }
 
 int
@@ -616,7 +631,6 @@ fut_cancel_jobs(struct fut_client *c, const uint64_t *ids, size_t n,
 {
 	Futured__Request	 req = FUTURED__REQUEST__INIT;
 	Futured__CancelRequest	 cr = FUTURED__CANCEL_REQUEST__INIT;
-	Futured__Response	*r;
 	int			 rc;
 
 	if (out == NULL)
@@ -636,10 +650,9 @@ fut_cancel_jobs(struct fut_client *c, const uint64_t *ids, size_t n,
 	}
 	req.body_case = FUTURED__REQUEST__BODY_CANCEL;
 	req.cancel = &cr;
-	if ((rc = client_request(c, &req, FUTURED__RESPONSE__BODY_CANCEL,
-	    &r)) != 0)
-		return (rc);
-	return (info_keep(c, r, (Futured__Response ***)out, sizeof(**out)));
+	*out = info_snapshot(c, &req, FUTURED__RESPONSE__BODY_CANCEL,
+	    sizeof(**out), &rc);
+	return (rc);
 }
 
 size_t
@@ -673,10 +686,7 @@ fut_cancels_get(const struct fut_cancels *cs, size_t n, uint64_t *id,
 void
 fut_cancels_free(struct fut_cancels *cs)
 {
-	if (cs == NULL)
-		return;
-	futured__response__free_unpacked(cs->r, NULL);
-	free(cs);
+	info_snapshot_free(cs);
 }
 
 int
@@ -684,7 +694,6 @@ fut_handlers(struct fut_client *c, struct fut_handlers **out)
 {
 	Futured__Request		 req = FUTURED__REQUEST__INIT;
 	Futured__HandlersRequest	 hr = FUTURED__HANDLERS_REQUEST__INIT;
-	Futured__Response		*r;
 	int				 rc;
 
 	if (out == NULL)
@@ -692,10 +701,9 @@ fut_handlers(struct fut_client *c, struct fut_handlers **out)
 	*out = NULL;
 	req.body_case = FUTURED__REQUEST__BODY_HANDLERS;
 	req.handlers = &hr;
-	if ((rc = client_request(c, &req, FUTURED__RESPONSE__BODY_HANDLERS,
-	    &r)) != 0)
-		return (rc);
-	return (info_keep(c, r, (Futured__Response ***)out, sizeof(**out)));
+	*out = info_snapshot(c, &req, FUTURED__RESPONSE__BODY_HANDLERS,
+	    sizeof(**out), &rc);
+	return (rc);
 }
 
 size_t
@@ -755,10 +763,7 @@ fut_handlers_default_kind(const struct fut_handlers *h, size_t n)
 void
 fut_handlers_free(struct fut_handlers *h)
 {
-	if (h == NULL)
-		return;
-	futured__response__free_unpacked(h->r, NULL);
-	free(h);
+	info_snapshot_free(h);
 }
 
 int
@@ -766,7 +771,6 @@ fut_stats(struct fut_client *c, struct fut_stats **out)
 {
 	Futured__Request	 req = FUTURED__REQUEST__INIT;
 	Futured__StatsRequest	 sq = FUTURED__STATS_REQUEST__INIT;
-	Futured__Response	*r;
 	int			 rc;
 
 	if (out == NULL)
@@ -774,10 +778,9 @@ fut_stats(struct fut_client *c, struct fut_stats **out)
 	*out = NULL;
 	req.body_case = FUTURED__REQUEST__BODY_STATS;
 	req.stats = &sq;
-	if ((rc = client_request(c, &req, FUTURED__RESPONSE__BODY_STATS,
-	    &r)) != 0)
-		return (rc);
-	return (info_keep(c, r, (Futured__Response ***)out, sizeof(**out)));
+	*out = info_snapshot(c, &req, FUTURED__RESPONSE__BODY_STATS,
+	    sizeof(**out), &rc);
+	return (rc);
 }
 
 int64_t
@@ -852,10 +855,7 @@ fut_stats_get(const struct fut_stats *s, size_t n, enum fut_stat which)
 void
 fut_stats_free(struct fut_stats *s)
 {
-	if (s == NULL)
-		return;
-	futured__response__free_unpacked(s->r, NULL);
-	free(s);
+	info_snapshot_free(s);
 }
 
 int
@@ -864,7 +864,6 @@ fut_group_set(struct fut_client *c, const char *name, int fail_fast,
 {
 	Futured__Request	 req = FUTURED__REQUEST__INIT;
 	Futured__GroupRequest	 gq = FUTURED__GROUP_REQUEST__INIT;
-	Futured__Response	*r;
 	struct fut_group	*g;
 	int			 rc;
 
@@ -888,9 +887,8 @@ fut_group_set(struct fut_client *c, const char *name, int fail_fast,
 	}
 	req.body_case = FUTURED__REQUEST__BODY_GROUP;
 	req.group = &gq;
-	if ((rc = client_request(c, &req, FUTURED__RESPONSE__BODY_GROUP,
-	    &r)) != 0 || (rc = info_keep(c, r, (Futured__Response ***)&g,
-	    sizeof(*g))) != 0)
+	if ((g = info_snapshot(c, &req, FUTURED__RESPONSE__BODY_GROUP,
+	    sizeof(*g), &rc)) == NULL)
 		return (rc);
 	if (out != NULL)
 		*out = g;
@@ -946,10 +944,7 @@ fut_group_count(const struct fut_group *g, enum fut_group_counter which)
 void
 fut_group_free(struct fut_group *g)
 {
-	if (g == NULL)
-		return;
-	futured__response__free_unpacked(g->r, NULL);
-	free(g);
+	info_snapshot_free(g);
 }
 
 int
