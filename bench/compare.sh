@@ -39,95 +39,56 @@ BATCH=256
 CLIENTS=8
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/futured-compare.XXXXXX")
-chmod 700 "$T"
-XDG_CONFIG_HOME=$T/config
-XDG_STATE_HOME=$T/state
-export XDG_CONFIG_HOME XDG_STATE_HOME
-unset FUTURED_SOCKET || true
-PIDS=
+. "$(dirname "$0")/lib.sh"
 
-cleanup() {
-	rc=$?
-	for p in $PIDS; do
-		kill -KILL "$p" 2>/dev/null || true
-	done
-	if [ "$rc" -ne 0 ] && [ -f "$T/daemon.log" ]; then
-		echo "--- daemon log ---" >&2
-		tail -n 30 "$T/daemon.log" >&2
-	fi
-	rm -rf "$T"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-# start B NAME [OPTION...]: a private daemon of build B (a directory) on
-# $T/NAME.sock, no journal unless asked; its pid in $DPID.
-start() {
-	_b=$1 _name=$2
-	shift 2
-	case " $* " in
-	*" --journal "*) ;;
-	*) set -- --journal none "$@" ;;
-	esac
-	"$_b/futured" --detach -s "$T/$_name.sock" -l warn "$@" \
-	    2>>"$T/daemon.log"
-	DPID=$("$_b/bench/futbench" pid "$T/$_name.sock")
-	PIDS="$PIDS $DPID"
-}
-
-stop() {
-	kill -TERM "$2"
-	"$1/bench/futbench" reap "$2"
-	_left=
-	for _p in $PIDS; do
-		[ "$_p" = "$2" ] || _left="$_left $_p"
-	done
-	PIDS=$_left
+# use B: the daemons and futbench of build B from here on.
+use() {
+	FUTURED=$1/futured
+	FUTBENCH=$1/bench/futbench
 }
 
 # One round of every figure on build $1, recorded under side $2.
 round() {
-	_b=$1 _s=$2
-	FB=$_b/bench/futbench
-	start "$_b" idle
-	"$FB" rss "$T/idle.sock" >>"$T/$_s.idle_rss"
-	stop "$_b" "$DPID"
+	use "$1"
+	_s=$2
+	start_daemon idle
+	"$FUTBENCH" rss "$T/idle.sock" >>"$T/$_s.idle_rss"
+	stop_daemon "$DPID"
 
-	start "$_b" main
+	start_daemon main
 	_m=$DPID
 	for k in async blocking cpu; do
-		"$FB" rtt "$T/main.sock" "$k" "$RTT_N" >>"$T/$_s.rtt_$k"
+		"$FUTBENCH" rtt "$T/main.sock" "$k" "$RTT_N" >>"$T/$_s.rtt_$k"
 	done
 	for k in async blocking cpu; do
 		n=$PIPE_N
 		[ "$k" = cpu ] && n=$PIPE_CPU_N
-		"$FB" pipe "$T/main.sock" "$k" 1 "$BATCH" "$n" \
+		"$FUTBENCH" pipe "$T/main.sock" "$k" 1 "$BATCH" "$n" \
 		    >>"$T/$_s.pipe1_$k"
-		"$FB" pipe "$T/main.sock" "$k" "$CLIENTS" "$BATCH" "$n" \
+		"$FUTBENCH" pipe "$T/main.sock" "$k" "$CLIENTS" "$BATCH" "$n" \
 		    >>"$T/$_s.pipe8_$k"
 	done
 	for p in 2 8; do
-		"$FB" exec "$T/main.sock" "$p" "$EXEC_N" >>"$T/$_s.exec_$p"
+		"$FUTBENCH" exec "$T/main.sock" "$p" "$EXEC_N" \
+		    >>"$T/$_s.exec_$p"
 	done
-	stop "$_b" "$_m"
+	stop_daemon "$_m"
 
-	start "$_b" cancel -P 1
-	"$FB" cancel "$T/cancel.sock" "$CANCEL_N" >>"$T/$_s.cancel"
-	stop "$_b" "$DPID"
+	start_daemon cancel -P 1
+	"$FUTBENCH" cancel "$T/cancel.sock" "$CANCEL_N" >>"$T/$_s.cancel"
+	stop_daemon "$DPID"
 
-	start "$_b" fill -P 1 --max-queued $((FILL_N * 2))
-	"$FB" fill "$T/fill.sock" "$FILL_N" 10000 >"$T/fill.out"
-	stop "$_b" "$DPID"
+	start_daemon fill -P 1 --max-queued $((FILL_N * 2))
+	"$FUTBENCH" fill "$T/fill.sock" "$FILL_N" 10000 >"$T/fill.out"
+	stop_daemon "$DPID"
 	awk '$1 == "bytes_per_job" { print $2 }' "$T/fill.out" \
 	    >>"$T/$_s.fill_bytes"
 
 	rm -rf "$T/j"
-	start "$_b" fs --journal "$T/j" --fsync always
-	"$FB" pipe "$T/fs.sock" async "$CLIENTS" "$BATCH" "$PIPE_N" \
+	start_daemon fs --journal "$T/j" --fsync always
+	"$FUTBENCH" pipe "$T/fs.sock" async "$CLIENTS" "$BATCH" "$PIPE_N" \
 	    >>"$T/$_s.fsync_always"
-	stop "$_b" "$DPID"
+	stop_daemon "$DPID"
 }
 
 median() {
