@@ -56,6 +56,8 @@ struct pool;
 #define JOB_PRIO_MIN		(-20)
 #define JOB_PRIO_MAX		20
 #define JOB_PRIO_LEVELS		(JOB_PRIO_MAX - JOB_PRIO_MIN + 1)
+/* The longest timeout, deadline or retry delay: 100 years, in ms. */
+#define JOB_DURATION_MAX	(INT64_C(100) * 365 * 24 * 3600 * 1000)
 
 enum job_kind {
 	JOB_ASYNC,

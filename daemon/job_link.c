@@ -35,6 +35,27 @@ job_link_key_ok(const char *s)
 }
 
 /*
+ * A duration of a spec, in ms: not negative, and at most JOB_DURATION_MAX
+ * so that adding it to a monotonic time (a deadline's due time, a
+ * retry's doubling) cannot overflow.
+ */
+static int
+job_link_duration_ok(int64_t ms, const char *what, char **cause)
+{
+	if (ms < 0) {
+		xasprintf(cause, "negative %s", what);
+		return (0);
+	}
+	if (ms > JOB_DURATION_MAX) {
+		xasprintf(cause, "%s of %lld ms is over the limit of %lld ms "
+		    "(100 years)", what, (long long)ms,
+		    (long long)JOB_DURATION_MAX);
+		return (0);
+	}
+	return (1);
+}
+
+/*
  * A job can only name older ones (a submit names jobs that exist), so a
  * replayed record that names its own id or a newer one is corrupt: the
  * restore, in id order, would find that one not restored yet.
@@ -92,18 +113,10 @@ job_link_check(const struct job *j, int flags, int *code, char **cause)
 		    (int)j->priority, JOB_PRIO_MIN, JOB_PRIO_MAX);
 		return (-1);
 	}
-	if (js->timeout_ms < 0) {
-		xasprintf(cause, "negative timeout");
+	if (!job_link_duration_ok(js->timeout_ms, "timeout", cause) ||
+	    !job_link_duration_ok(js->deadline_ms, "deadline", cause) ||
+	    !job_link_duration_ok(js->retry_delay_ms, "retry delay", cause))
 		return (-1);
-	}
-	if (js->deadline_ms < 0) {
-		xasprintf(cause, "negative deadline");
-		return (-1);
-	}
-	if (js->retry_delay_ms < 0) {
-		xasprintf(cause, "negative retry delay");
-		return (-1);
-	}
 	for (i = 0; i < js->nctx; i++) {
 		if (!job_link_key_ok(js->ctx[i].key)) {
 			xasprintf(cause, "bad context key \"%s\" "

@@ -152,6 +152,8 @@ END_TEST
 START_TEST(test_check_times)
 {
 	struct job	*j;
+	char		*cause = NULL;
+	int		 code = -1;
 
 	j = new_job("echo", 1000);
 	job_spec_own(j)->timeout_ms = -1;
@@ -162,6 +164,25 @@ START_TEST(test_check_times)
 	j = new_job("echo", 1000);
 	job_spec_own(j)->retry_delay_ms = INT64_MIN;
 	ck_refused(j, JOB_LINK_REPLAY, FERR_INVALID, "negative retry delay");
+	/*
+	 * Too long to add to a monotonic time (fuzz_request found a
+	 * deadline near INT64_MAX overflowing the timer's due time), in a
+	 * submit and in a replay alike.
+	 */
+	j = new_job("echo", 1000);
+	job_spec_own(j)->deadline_ms = INT64_MAX - 5536;
+	ck_refused(j, 0, FERR_INVALID, "deadline of");
+	j = new_job("echo", 1000);
+	job_spec_own(j)->timeout_ms = JOB_DURATION_MAX + 1;
+	ck_refused(j, JOB_LINK_REPLAY, FERR_INVALID, "timeout of");
+	j = new_job("echo", 1000);
+	job_spec_own(j)->retry_delay_ms = INT64_MAX;
+	ck_refused(j, 0, FERR_INVALID, "retry delay of");
+	/* The limit itself is a duration. */
+	j = new_job("echo", 1000);
+	job_spec_own(j)->deadline_ms = JOB_DURATION_MAX;
+	ck_assert_int_eq(job_link_check(j, 0, &code, &cause), 0);
+	job_unref(j);
 }
 END_TEST
 
