@@ -1019,6 +1019,7 @@ pool_proc_start(struct job *j)
 	}
 	t.n_ctx = j->spec->nctx;
 	t.ctx = kvp;
+	t.cwd = j->spec->cwd;
 	if (j->spec->timeout_ms > 0) {
 		t.has_timeout_ms = 1;
 		t.timeout_ms = j->spec->timeout_ms;

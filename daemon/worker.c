@@ -477,6 +477,7 @@ worker_run(const FuturedWorker__Task *t)
 	hc.ctx = kv;
 	hc.nctx = t->n_ctx;
 	hc.timeout_ms = t->has_timeout_ms ? t->timeout_ms : 0;
+	hc.cwd = t->cwd;
 	hc.output.max = t->has_max_output ? t->max_output : DEFAULT_MAX_OUTPUT;
 	hc.exit_status = -1;
 	hc.progress = worker_progress_cb;
