@@ -16,8 +16,13 @@ buf_grow(struct buf *b, size_t need)
 	if (need <= b->cap)
 		return (0);
 	cap = b->cap ? b->cap : 256;
-	while (cap < need)
+	while (cap < need) {
+		if (cap > SIZE_MAX / 2) {
+			cap = need;
+			break;
+		}
 		cap *= 2;
+	}
 	if ((p = realloc(b->data, cap)) == NULL)
 		return (-1);
 	b->data = p;
@@ -39,6 +44,14 @@ buf_append(struct buf *b, const void *p, size_t n)
 	memcpy(b->data + b->len, p, n);
 	b->len += n;
 	return (0);
+}
+
+int
+buf_reserve(struct buf *b, size_t n)
+{
+	if (n > SIZE_MAX - b->len)
+		return (-1);
+	return (buf_grow(b, b->len + n));
 }
 
 int

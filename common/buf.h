@@ -17,6 +17,8 @@ struct buf {
 };
 
 int	buf_append(struct buf *, const void *, size_t);
+/* Room for n more bytes past len (max does not apply); -1: no memory. */
+int	buf_reserve(struct buf *, size_t);
 /* Keep only the last max bytes (a tail, for stderr). */
 int	buf_append_tail(struct buf *, const void *, size_t);
 void	buf_reset(struct buf *);

@@ -35,6 +35,21 @@ frame_reader_append(struct frame_reader *fr, const void *data, size_t len)
 	return (buf_append(&fr->in, data, len));
 }
 
+uint8_t *
+frame_reader_space(struct frame_reader *fr, size_t n, size_t *room)
+{
+	if (buf_reserve(&fr->in, n) == -1)
+		return (NULL);
+	*room = fr->in.cap - fr->in.len;
+	return (fr->in.data + fr->in.len);
+}
+
+void
+frame_reader_commit(struct frame_reader *fr, size_t n)
+{
+	fr->in.len += n;
+}
+
 int
 frame_reader_next(struct frame_reader *fr, const uint8_t **msg,
     uint32_t *len)
@@ -64,6 +79,8 @@ void
 frame_reader_compact(struct frame_reader *fr)
 {
 	if (fr->off == fr->in.len) {
+		if (fr->in.cap > FRAME_READER_KEEP)
+			buf_reset(&fr->in);
 		fr->in.len = 0;
 		fr->off = 0;
 	} else if (fr->off > 0 && fr->off >= fr->in.len / 2) {

@@ -547,6 +547,10 @@ struct fut_handler_ctx *handler_ctx_new(struct job *);	/* loop only */
 void		 handler_ctx_free(struct fut_handler_ctx *);
 void		 handler_progress_loop(struct fut_handler_ctx *, double,
 		    const char *);
+/* The loop pool's jobs of a handler, against fut_handler_set_limit(). */
+int		 handler_may_start(const struct fut_handler *);
+void		 handler_job_started(const struct fut_handler *);
+void		 handler_job_ended(const struct fut_handler *);
 
 /* plugin.c: handler plugins (shared objects) for handler.c. */
 void		 plugin_add(const char *);

@@ -19,6 +19,15 @@
 
 static const struct fut_handler	*handlers[HANDLERS_MAX];
 static size_t			 nhandlers;
+/*
+ * Beside each handler: its limit (fut_handler_set_limit(), 0: none),
+ * how many of its jobs the loop pool runs, and whether the refusal of
+ * the current wave is logged.  Counted whether or not a limit is set,
+ * so that one set late (exec's, at its first job) sees them all.
+ */
+static u_int			 handler_max[HANDLERS_MAX];
+static u_int			 handler_nrun[HANDLERS_MAX];
+static int			 handler_told[HANDLERS_MAX];
 
 void
 handler_init(void)
@@ -72,6 +81,70 @@ handler_register(const struct fut_handler *h, char **cause)
 	}
 	handlers[nhandlers++] = h;
 	return (0);
+}
+
+/* h's place in the registry; -1 if it is not registered (tests). */
+static int
+handler_index(const struct fut_handler *h)
+{
+	size_t	 i;
+
+	for (i = 0; i < nhandlers; i++) {
+		if (handlers[i] == h)
+			return ((int)i);
+	}
+	return (-1);
+}
+
+/* pool_loop.c: may one more job of h start, as far as h's limit goes? */
+int
+handler_may_start(const struct fut_handler *h)
+{
+	int	 i;
+
+	if ((i = handler_index(h)) == -1 || handler_max[i] == 0 ||
+	    handler_nrun[i] < handler_max[i])
+		return (1);
+	if (!handler_told[i]) {
+		handler_told[i] = 1;
+		log_info("%s: at most %u at once, as its handler asks: the "
+		    "others stay queued", h->name, handler_max[i]);
+	}
+	return (0);
+}
+
+void
+handler_job_started(const struct fut_handler *h)
+{
+	int	 i;
+
+	if ((i = handler_index(h)) != -1)
+		handler_nrun[i]++;
+}
+
+void
+handler_job_ended(const struct fut_handler *h)
+{
+	int	 i;
+
+	if ((i = handler_index(h)) == -1)
+		return;
+	if (handler_nrun[i] == 0)
+		fatalx("%s: %s: count underflow", __func__, h->name);
+	if (--handler_nrun[i] == 0)
+		handler_told[i] = 0;
+}
+
+void
+fut_handler_set_limit(const struct fut_handler *h, unsigned int n)
+{
+	int	 i;
+
+	if ((i = handler_index(h)) == -1)
+		return;
+	if (n == 0 || n > handler_max[i])
+		sched_kick();	/* room for queued jobs, maybe */
+	handler_max[i] = n;
 }
 
 /*

@@ -7,6 +7,9 @@
  *
  * start() makes the job RUNNING with its context; the handler's start()
  * is called at launch(), once the journal has the job's START (pool.h).
+ * can_start() holds a handler to the limit it set (exec: what the
+ * descriptors allow): a job over it stays QUEUED until one of that
+ * handler's jobs ends, rather than wait RUNNING inside the handler.
  * Output goes straight into the job, and watchers hear of it at once.
  */
 
@@ -32,6 +35,7 @@ pool_loop_done(struct fut_handler_ctx *ctx, int status)
 	job_finish(j, status == 0 ? JOB_SUCCEEDED : JOB_FAILED, FERR_NONE,
 	    NULL);
 	handler_ctx_free(ctx);
+	handler_job_ended(j->handler);
 	pool_loop_nbusy--;
 	sched_slot_release(j->kind);
 	job_unref(j);
@@ -60,6 +64,17 @@ pool_loop_progress(struct fut_handler_ctx *ctx, double fraction,
 		job_news(ctx->job);
 }
 
+/*
+ * The kind's slots, and the handler's own limit (fut_handler_set_limit):
+ * a job over it stays queued until one of the handler's jobs ends.
+ */
+static int
+pool_loop_can_start(const struct job *j, u_int used)
+{
+	return (used < sched_slots_max(j->kind) &&
+	    handler_may_start(j->handler));
+}
+
 static void
 pool_loop_start(struct job *j)
 {
@@ -74,6 +89,7 @@ pool_loop_start(struct job *j)
 	job_ref(j);
 	job_more(j)->hctx = ctx;
 	job_started(j);
+	handler_job_started(j->handler);
 	pool_loop_nbusy++;
 	if (pool_loop_npending == pool_loop_cap) {
 		pool_loop_cap = pool_loop_cap ? pool_loop_cap * 2 : 64;
@@ -165,6 +181,7 @@ pool_loop_stats(struct pool_stats *ps)
 const struct pool pool_loop_ops = {
 	.name = "loop",
 	.shutdown = pool_loop_shutdown,
+	.can_start = pool_loop_can_start,
 	.start = pool_loop_start,
 	.launch = pool_loop_launch,
 	.cancel = pool_loop_cancel,

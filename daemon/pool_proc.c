@@ -17,8 +17,9 @@
  * of one loop turn leave in one write (pool_proc_flush_cb, once per
  * turn), and the worker reads all that is readable, runs the Tasks in
  * order and writes, per job, one frame group: the previous Outcome and
- * this Task's "started" notice.  The daemon reads each worker until
- * EAGAIN, so under load one read brings many Outcomes.
+ * this Task's "started" notice.  The daemon reads each worker into its
+ * frame reader (common/frame.c, as libfutured does) until a read leaves
+ * room unfilled, so under load one read brings many Outcomes.
  *
  * Depth only where it pays.  A job queued inside a worker waits behind
  * the jobs before it, whatever the priorities and however idle the other
@@ -113,7 +114,7 @@ struct pool_proc_worker {
 	int			 fd;		/* -1: closed */
 	struct event		*ev_read;
 	struct event		*ev_write;
-	struct evbuffer		*in;
+	struct frame_reader	 in;
 	struct evbuffer		*out;
 	struct event		*kill_timer;	/* KILL: grace, EOF */
 	struct event		*respawn_timer;
@@ -198,6 +199,7 @@ pool_proc_spawn(struct pool_proc_worker *w, char **cause)
 	sigset_t			 none, dflt;
 	char				**argv, mem[32];
 	size_t				 i, k, n;
+	uint64_t			 lim;
 	int				 sv[2], fd, fl, error;
 	pid_t				 pid;
 
@@ -288,6 +290,9 @@ pool_proc_spawn(struct pool_proc_worker *w, char **cause)
 
 	w->pid = pid;
 	w->fd = sv[0];
+	/* An Outcome holds at most max_output of output, and a little more. */
+	lim = (uint64_t)settings.max_output + 1024 * 1024;
+	w->in.max = lim > UINT32_MAX ? UINT32_MAX : (uint32_t)lim;
 	w->flags = 0;
 	w->fast = 0;
 	memset(w->cancels, 0, sizeof(w->cancels));
@@ -320,7 +325,7 @@ pool_proc_close(struct pool_proc_worker *w)
 		close(w->fd);
 		w->fd = -1;
 	}
-	evbuffer_drain(w->in, evbuffer_get_length(w->in));
+	frame_reader_reset(&w->in);
 	evbuffer_drain(w->out, evbuffer_get_length(w->out));
 }
 
@@ -349,7 +354,7 @@ pool_proc_broken(struct pool_proc_worker *w, const char *why)
 	    (long)w->pid, why);
 	w->flags |= PPW_BROKEN | PPW_KILLED;
 	pool_proc_eof(w);
-	evbuffer_drain(w->in, evbuffer_get_length(w->in));
+	frame_reader_reset(&w->in);
 	pool_proc_signal(w, SIGKILL);
 }
 
@@ -530,28 +535,19 @@ static void
 pool_proc_parse(struct pool_proc_worker *w)
 {
 	FuturedWorker__Outcome	*o;
-	uint8_t			 hdr[FRAME_HDR_LEN], *p;
-	uint32_t		 len, max;
-	size_t			 avail;
-	uint64_t		 lim;
+	const uint8_t		*msg;
+	uint32_t		 len;
+	int			 rc;
 
-	lim = (uint64_t)settings.max_output + 1024 * 1024;
-	max = lim > UINT32_MAX ? UINT32_MAX : (uint32_t)lim;
 	while (w->fd != -1 && !(w->flags & PPW_BROKEN)) {
-		avail = evbuffer_get_length(w->in);
-		if (avail < FRAME_HDR_LEN)
-			return;
-		evbuffer_copyout(w->in, hdr, sizeof(hdr));
-		if (frame_header_decode(hdr, max, &len) == -1) {
+		if ((rc = frame_reader_next(&w->in, &msg, &len)) == 0)
+			break;
+		if (rc == -1) {
 			pool_proc_broken(w, "outcome frame too large");
 			return;
 		}
-		if (avail - FRAME_HDR_LEN < len)
-			return;
-		p = evbuffer_pullup(w->in, (ssize_t)FRAME_HDR_LEN + len);
-		o = futured_worker__outcome__unpack(NULL, len,
-		    p + FRAME_HDR_LEN);
-		evbuffer_drain(w->in, (size_t)FRAME_HDR_LEN + len);
+		/* Unpacking copies: msg may go as the outcome is acted on. */
+		o = futured_worker__outcome__unpack(NULL, len, msg);
 		if (o == NULL) {
 			pool_proc_broken(w, "malformed outcome");
 			return;
@@ -559,26 +555,25 @@ pool_proc_parse(struct pool_proc_worker *w)
 		pool_proc_outcome(w, o);
 		futured_worker__outcome__free_unpacked(o, NULL);
 	}
+	frame_reader_compact(&w->in);
 }
 
 /*
- * One read(2) into w->in.  evbuffer_read() would size it with an
- * ioctl(FIONREAD) first: a system call per read for nothing.
+ * One read(2) into w->in, straight into its buffer.  evbuffer_read()
+ * would size it with an ioctl(FIONREAD) first: a system call per read
+ * for nothing.
  */
 static ssize_t
 pool_proc_read_once(struct pool_proc_worker *w, size_t *room)
 {
-	struct evbuffer_iovec	 v;
-	ssize_t			 n;
+	uint8_t	*p;
+	ssize_t	 n;
 
-	if (evbuffer_reserve_space(w->in, POOL_PROC_READ_MAX, &v, 1) != 1)
-		fatalx("%s: evbuffer_reserve_space", __func__);
-	*room = v.iov_len;
-	if ((n = read(w->fd, v.iov_base, v.iov_len)) > 0) {
-		v.iov_len = (size_t)n;
-		if (evbuffer_commit_space(w->in, &v, 1) != 0)
-			fatalx("%s: evbuffer_commit_space", __func__);
-	}
+	if ((p = frame_reader_space(&w->in, POOL_PROC_READ_MAX,
+	    room)) == NULL)
+		fatal("%s: frame_reader_space", __func__);
+	if ((n = read(w->fd, p, *room)) > 0)
+		frame_reader_commit(&w->in, (size_t)n);
 	return (n);
 }
 
@@ -837,8 +832,7 @@ pool_proc_init(char **cause)
 		w->pid = -1;
 		w->fd = -1;
 		TAILQ_INIT(&w->fifo);
-		if ((w->in = evbuffer_new()) == NULL ||
-		    (w->out = evbuffer_new()) == NULL)
+		if ((w->out = evbuffer_new()) == NULL)
 			fatalx("%s: evbuffer_new", __func__);
 		w->kill_timer = evtimer_new(base, pool_proc_kill_cb, w);
 		w->respawn_timer = evtimer_new(base, pool_proc_respawn_cb, w);
@@ -1019,6 +1013,7 @@ pool_proc_start(struct job *j)
 	}
 	t.n_ctx = j->spec->nctx;
 	t.ctx = kvp;
+	t.cwd = j->spec->cwd;
 	if (j->spec->timeout_ms > 0) {
 		t.has_timeout_ms = 1;
 		t.timeout_ms = j->spec->timeout_ms;
@@ -1227,7 +1222,7 @@ pool_proc_shutdown(void)
 			pool_proc_signal(w, SIGKILL);
 			pool_proc_reap(w, 1);
 		}
-		evbuffer_free(w->in);
+		frame_reader_reset(&w->in);
 		evbuffer_free(w->out);
 		event_free(w->kill_timer);
 		event_free(w->respawn_timer);

@@ -70,7 +70,6 @@
 #include "xmalloc.h"
 #include "worker.pb-c.h"
 
-/* The peer is the daemon itself; this only stops a runaway allocation. */
 #define WORKER_TASK_MAX		(1U << 30)
 #define WORKER_ERROR_MAX	(64 * 1024)
 
@@ -110,7 +109,8 @@ static TAILQ_HEAD(, worker_task) worker_tasks =
 
 static int	 worker_fd = -1;
 static int64_t	 worker_progress_last;
-static struct buf worker_in;		/* reader: read, not yet decoded */
+/* Read, not yet decoded; the limit only stops a runaway allocation. */
+static struct frame_reader worker_in = { .max = WORKER_TASK_MAX };
 static struct buf worker_out;		/* frames not yet written */
 static pthread_mutex_t worker_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t worker_wake;	/* the watcher's: monotonic */
@@ -130,28 +130,6 @@ worker_mono_ms(void)
 	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
-/* Room for n more bytes in b. */
-static int
-worker_reserve(struct buf *b, size_t n)
-{
-	size_t	 cap;
-	uint8_t	*p;
-
-	if (b->cap - b->len >= n)
-		return (0);
-	cap = b->cap > 0 ? b->cap : 4096;
-	while (cap - b->len < n) {
-		if (cap > SIZE_MAX / 2)
-			return (-1);
-		cap *= 2;
-	}
-	if ((p = realloc(b->data, cap)) == NULL)
-		return (-1);
-	b->data = p;
-	b->cap = cap;
-	return (0);
-}
-
 /* Queue one Outcome frame for the next worker_flush(). */
 static int
 worker_queue(const FuturedWorker__Outcome *o)
@@ -164,7 +142,7 @@ worker_queue(const FuturedWorker__Outcome *o)
 		return (-1);
 	}
 	off = worker_out.len;
-	if (worker_reserve(&worker_out, FRAME_HDR_LEN + len) == -1)
+	if (buf_reserve(&worker_out, FRAME_HDR_LEN + len) == -1)
 		fatal("%s: buf_reserve", __func__);
 	frame_header_encode(worker_out.data + off, (uint32_t)len);
 	futured_worker__outcome__pack(o, worker_out.data + off +
@@ -309,21 +287,12 @@ worker_parse(void)
 {
 	FuturedWorker__Input	*in;
 	struct worker_task	*wt;
+	const uint8_t		*msg;
 	uint32_t		 len;
-	size_t			 off = 0;
-	int			 rv = 0;
+	int			 rc, rv = 0;
 
-	while (worker_in.len - off >= FRAME_HDR_LEN) {
-		if (frame_header_decode(worker_in.data + off, WORKER_TASK_MAX,
-		    &len) == -1) {
-			log_warnx("%s: input of %u bytes", __func__, len);
-			return (-1);
-		}
-		if (worker_in.len - off - FRAME_HDR_LEN < len)
-			break;
-		in = futured_worker__input__unpack(NULL, len,
-		    worker_in.data + off + FRAME_HDR_LEN);
-		off += FRAME_HDR_LEN + len;
+	while ((rc = frame_reader_next(&worker_in, &msg, &len)) == 1) {
+		in = futured_worker__input__unpack(NULL, len, msg);
 		if (in == NULL) {
 			log_warnx("%s: malformed input", __func__);
 			return (-1);
@@ -348,11 +317,11 @@ worker_parse(void)
 		if (rv == -1)
 			return (-1);
 	}
-	if (off > 0) {
-		memmove(worker_in.data, worker_in.data + off,
-		    worker_in.len - off);
-		worker_in.len -= off;
+	if (rc == -1) {
+		log_warnx("%s: input of %u bytes", __func__, len);
+		return (-1);
 	}
+	frame_reader_compact(&worker_in);
 	return (0);
 }
 
@@ -364,14 +333,16 @@ worker_parse(void)
 static int
 worker_fill(int block)
 {
+	uint8_t	*p;
+	size_t	 room;
 	ssize_t	 n;
 	int	 rv = 1;
 
-	if (worker_reserve(&worker_in, WORKER_READ_MIN) == -1)
-		fatal("%s: worker_reserve", __func__);
+	if ((p = frame_reader_space(&worker_in, WORKER_READ_MIN,
+	    &room)) == NULL)
+		fatal("%s: frame_reader_space", __func__);
 	for (;;) {
-		n = recv(worker_fd, worker_in.data + worker_in.len,
-		    worker_in.cap - worker_in.len, block ? 0 : MSG_DONTWAIT);
+		n = recv(worker_fd, p, room, block ? 0 : MSG_DONTWAIT);
 		if (n != -1 || errno != EINTR)
 			break;
 	}
@@ -384,18 +355,18 @@ worker_fill(int block)
 		}
 	} else if (n == 0) {
 		/* EOF stays: the main thread sees it again, blocking. */
-		if (block && worker_in.len > 0) {
+		if (block && frame_reader_pending(&worker_in) > 0) {
 			log_warnx("%s: short frame", __func__);
 			rv = -1;
 		} else if (block)
 			rv = 0;
 	} else {
-		worker_in.len += n;
-		worker_drained = worker_in.len < worker_in.cap;
+		frame_reader_commit(&worker_in, (size_t)n);
+		worker_drained = (size_t)n < room;
 		if (worker_parse() == -1)
 			rv = -1;
-		/* A full buffer may have more behind it. */
-		else if (!block && worker_in.len == worker_in.cap)
+		/* A full read may have more behind it. */
+		else if (!block && !worker_drained)
 			rv = worker_fill(0);
 	}
 	if (block)
@@ -477,6 +448,7 @@ worker_run(const FuturedWorker__Task *t)
 	hc.ctx = kv;
 	hc.nctx = t->n_ctx;
 	hc.timeout_ms = t->has_timeout_ms ? t->timeout_ms : 0;
+	hc.cwd = t->cwd;
 	hc.output.max = t->has_max_output ? t->max_output : DEFAULT_MAX_OUTPUT;
 	hc.exit_status = -1;
 	hc.progress = worker_progress_cb;

@@ -22,13 +22,15 @@
  *
  * Commands are limited by descriptors too: each holds up to three of
  * the daemon's (its pipes) while it runs, six while it is spawned.  The
- * first exec sizes the number running at once from RLIMIT_NOFILE (which
- * futured raised to the hard limit), keeping a reserve for clients, the
- * journal and workers; the others wait their turn in FIFO order, as do
- * commands that met EMFILE or ENFILE anyway (another part of the daemon
- * used the descriptors): they are retried when a command ends, or after
- * EXEC_RETRY_MS, instead of failing.  A waiting command's job counts as
- * running (it took its kind's slot), so its timeout runs.
+ * first exec submitted sizes the number running at once from
+ * RLIMIT_NOFILE (which futured raised to the hard limit), keeping a
+ * reserve for clients, the journal and workers, and tells the daemon
+ * (fut_handler_set_limit()): the other jobs stay queued until a command
+ * ends.  Commands that meet EMFILE or ENFILE anyway (another part of
+ * the daemon used the descriptors), or that started before the sizing
+ * (jobs queued again at a restart), wait their turn here in FIFO order:
+ * they are retried when a command ends, or after EXEC_RETRY_MS, instead
+ * of failing; their jobs count as running, so their timeouts run.
  *
  * Where the daemon gives jobs cgroups (fut_handler_exec_in()), the
  * command is spawned through the --exec-in trampoline, which joins the
@@ -109,6 +111,7 @@ static int		 exec_starved;	/* logged for this wait, until empty */
 static struct event_base *exec_base;
 
 static void	exec_read(struct exec *, int *, struct event **, int);
+extern const struct fut_handler handler_exec;
 
 static void
 exec_close(int *fd, struct event **ev)
@@ -826,8 +829,7 @@ exec_size(struct fut_handler_ctx *ctx)
 	if (n > 1000000)
 		n = 1000000;
 	exec_max = n > 0 ? (unsigned int)n : 1;
-	exec_base = fut_handler_base(ctx);
-	exec_wake_ev = evtimer_new(exec_base, exec_wake_cb, NULL);
+	fut_handler_set_limit(&handler_exec, exec_max);
 	fut_handler_log(ctx, FUT_LOG_DEBUG, "exec: at most %u commands at once",
 	    exec_max);
 }
@@ -836,6 +838,9 @@ exec_size(struct fut_handler_ctx *ctx)
 static int
 exec_check(struct fut_handler_ctx *ctx)
 {
+	/* Sized before any start, so that the daemon holds back them all. */
+	if (exec_max == 0)
+		exec_size(ctx);
 	if (fut_handler_nargs(ctx) > 0)
 		return (0);
 	fut_handler_fail(ctx, "exec: no command given (want ARG...)");
@@ -853,6 +858,10 @@ exec_start(struct fut_handler_ctx *ctx)
 	}
 	if (exec_max == 0)
 		exec_size(ctx);
+	if (exec_wake_ev == NULL) {
+		exec_base = fut_handler_base(ctx);
+		exec_wake_ev = evtimer_new(exec_base, exec_wake_cb, NULL);
+	}
 	/* Behind those already waiting: first come, first served. */
 	if (!TAILQ_EMPTY(&exec_waiting) || exec_nrunning >= exec_max) {
 		exec_starving(ctx, 0);

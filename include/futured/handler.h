@@ -174,6 +174,19 @@ void		 fut_handler_done(struct fut_handler_ctx *, int status);
 /** Private data a loop handler keeps between start() and done/cancel. */
 void		 fut_handler_set_data(struct fut_handler_ctx *, void *);
 void		*fut_handler_data(struct fut_handler_ctx *);
+/**
+ * At most n jobs of loop handler h run at once (0, the default: only
+ * the kind's slots limit them).  For a handler whose jobs each hold
+ * something the daemon has only so much of, as exec's commands hold
+ * descriptors: while n of h's jobs run, the daemon starts no more, and
+ * the others stay queued, in their queue's order and with their
+ * timeouts not yet counting, until one ends; as behind a full kind,
+ * the jobs queued after them wait too.  Jobs running already are left
+ * to end when n goes down.  On the loop, at any time: check() may
+ * set it, so that it holds from the first job on.
+ */
+void		 fut_handler_set_limit(const struct fut_handler *,
+		    unsigned int n);
 
 /*
  * What a handler that runs commands needs (exec is one; see

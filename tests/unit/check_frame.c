@@ -203,6 +203,90 @@ START_TEST(test_reader_compact_partial)
 }
 END_TEST
 
+/*
+ * Read straight into the reader: the room asked for is there, bytes
+ * committed become frames, a frame cut between two reads completes.
+ */
+START_TEST(test_reader_space_commit)
+{
+	struct frame_reader	 fr;
+	struct buf		 b;
+	const uint8_t		*m;
+	uint8_t			*p;
+	uint32_t		 len;
+	size_t			 room, cut;
+
+	memset(&fr, 0, sizeof(fr));
+	memset(&b, 0, sizeof(b));
+	fr.max = 64;
+	put_frame(&b, "first");
+	put_frame(&b, "second");
+	cut = FRAME_HDR_LEN + 5 + 3;
+
+	p = frame_reader_space(&fr, 100, &room);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_ge(room, 100);
+	memcpy(p, b.data, cut);
+	frame_reader_commit(&fr, cut);
+	ck_assert_uint_eq(frame_reader_pending(&fr), cut);
+	ck_assert_int_eq(frame_reader_next(&fr, &m, &len), 1);
+	ck_assert_uint_eq(len, 5);
+	ck_assert_mem_eq(m, "first", 5);
+	ck_assert_int_eq(frame_reader_next(&fr, &m, &len), 0);
+	frame_reader_compact(&fr);
+
+	p = frame_reader_space(&fr, 1, &room);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_ge(room, b.len - cut);
+	memcpy(p, b.data + cut, b.len - cut);
+	frame_reader_commit(&fr, b.len - cut);
+	ck_assert_int_eq(frame_reader_next(&fr, &m, &len), 1);
+	ck_assert_uint_eq(len, 6);
+	ck_assert_mem_eq(m, "second", 6);
+	ck_assert_int_eq(frame_reader_next(&fr, &m, &len), 0);
+	frame_reader_compact(&fr);
+	ck_assert_uint_eq(frame_reader_pending(&fr), 0);
+	frame_reader_reset(&fr);
+	buf_reset(&b);
+}
+END_TEST
+
+/*
+ * A large frame's buffer is freed once it is taken, a small one kept
+ * (it is reused by every read).
+ */
+START_TEST(test_reader_compact_releases)
+{
+	struct frame_reader	 fr;
+	const uint8_t		*m;
+	uint8_t			*p;
+	uint32_t		 len;
+	size_t			 room;
+
+	memset(&fr, 0, sizeof(fr));
+	fr.max = 4 * FRAME_READER_KEEP;
+	p = frame_reader_space(&fr, 2 * FRAME_READER_KEEP, &room);
+	ck_assert_ptr_nonnull(p);
+	memset(p, 'x', 2 * FRAME_READER_KEEP);
+	frame_header_encode(p, 2 * FRAME_READER_KEEP - FRAME_HDR_LEN);
+	frame_reader_commit(&fr, 2 * FRAME_READER_KEEP);
+	ck_assert_int_eq(frame_reader_next(&fr, &m, &len), 1);
+	ck_assert_uint_eq(len, 2 * FRAME_READER_KEEP - FRAME_HDR_LEN);
+	frame_reader_compact(&fr);
+	ck_assert_uint_eq(fr.in.cap, 0);
+	ck_assert_ptr_null(fr.in.data);
+
+	p = frame_reader_space(&fr, 64, &room);
+	ck_assert_ptr_nonnull(p);
+	frame_header_encode(p, 0);
+	frame_reader_commit(&fr, FRAME_HDR_LEN);
+	ck_assert_int_eq(frame_reader_next(&fr, &m, &len), 1);
+	frame_reader_compact(&fr);
+	ck_assert_ptr_eq(frame_reader_space(&fr, 1, &room), p);
+	frame_reader_reset(&fr);
+}
+END_TEST
+
 static Suite *
 frame_suite(void)
 {
@@ -226,6 +310,8 @@ frame_suite(void)
 	tcase_add_test(tc, test_reader_bytewise);
 	tcase_add_test(tc, test_reader_over_max);
 	tcase_add_test(tc, test_reader_compact_partial);
+	tcase_add_test(tc, test_reader_space_commit);
+	tcase_add_test(tc, test_reader_compact_releases);
 	suite_add_tcase(s, tc);
 
 	return (s);

@@ -338,6 +338,54 @@ START_TEST(test_slots_limit_running_jobs)
 }
 END_TEST
 
+/*
+ * A handler's own limit (fut_handler_set_limit(), exec's descriptors):
+ * jobs over it stay QUEUED, with free slots of their kind, until one of
+ * the handler's jobs ends or the limit goes up.
+ */
+START_TEST(test_handler_limit_keeps_jobs_queued)
+{
+	struct job	*j[4], *other;
+	size_t		 i;
+
+	settings.async_slots = 10;
+	fut_handler_set_limit(&handler_hold, 2);
+	for (i = 0; i < 4; i++)
+		j[i] = must_insert(must_job("t_hold", JOB_ASYNC, 0));
+	step();
+	ck_state(j[0], JOB_RUNNING);
+	ck_state(j[1], JOB_RUNNING);
+	ck_state(j[2], JOB_QUEUED);
+	ck_state(j[3], JOB_QUEUED);
+	ck_assert_uint_eq(sched_slots_used(JOB_ASYNC), 2);
+
+	must_finish(j[0], 0);
+	step();
+	ck_state(j[2], JOB_RUNNING);
+	ck_state(j[3], JOB_QUEUED);
+
+	/*
+	 * The queue keeps its order: a later job waits behind a held one,
+	 * as behind a full kind, and both start once the limit goes up.
+	 */
+	other = must_insert(must_job("t_record", JOB_ASYNC, 0));
+	step();
+	ck_state(other, JOB_QUEUED);
+	fut_handler_set_limit(&handler_hold, 3);
+	step();
+	ck_state(j[3], JOB_RUNNING);
+	ck_state(other, JOB_SUCCEEDED);
+
+	fut_handler_set_limit(&handler_hold, 0);
+	must_finish(j[1], 0);
+	must_finish(j[2], 0);
+	must_finish(j[3], 0);
+	step();
+	ck_assert_uint_eq(sched_slots_used(JOB_ASYNC), 0);
+	ck_assert_uint_eq(sched_running(), 0);
+}
+END_TEST
+
 START_TEST(test_full_async_pool_does_not_block_blocking)
 {
 	struct job	*sleeper, *queued, *b;
@@ -1020,6 +1068,7 @@ sched_suite(void)
 	tcase_add_test(tc, test_priority_extremes);
 	tcase_add_test(tc, test_equal_priority_keeps_arrival_order);
 	tcase_add_test(tc, test_slots_limit_running_jobs);
+	tcase_add_test(tc, test_handler_limit_keeps_jobs_queued);
 	tcase_add_test(tc, test_full_async_pool_does_not_block_blocking);
 	tcase_add_test(tc, test_full_blocking_pool_does_not_block_async);
 	tcase_add_test(tc, test_thread_output_reaches_the_job_while_running);
