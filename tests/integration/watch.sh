@@ -50,10 +50,17 @@ PY
 pass "watch --json"
 
 # wait --progress: state changes on stderr, exit status of wait.
-a=$(fctl submit sleep 300ms)
+# The job runs until the test has seen wait --progress report it.
+a=$(fctl submit -k async exec -- sh -c "until [ -e $T/progress.go ]; do sleep 0.05; done")
 b=$(fctl submit exec -- false)
-ck_exit 1 fctl wait --progress "$a" "$b"
-ck_match "$(cat "$T/err")" "job $a running" "progress on stderr"
+fctl wait --progress "$a" "$b" 2>"$T/prog" &
+wpid=$!
+wait_until 10 grep -q "job $a running" "$T/prog" ||
+    fail "progress on stderr: $(cat "$T/prog")"
+: >"$T/progress.go"
+rc=0
+wait "$wpid" || rc=$?
+ck_eq "$rc" 1 "wait --progress exits as wait"
 ck_exit 0 fctl wait --progress "$a"
 pass "wait --progress"
 
