@@ -273,6 +273,8 @@ fut_info_has(const struct fut_info *i, enum fut_field f)
 		return (ji->has_priority);
 	case FUT_FIELD_OUTPUT_SIZE:
 		return (ji->has_output_size);
+	case FUT_FIELD_STDERR_TRUNCATED:
+		return (ji->has_stderr_truncated);
 	}
 	return (0);
 }
@@ -387,6 +389,13 @@ fut_info_output_size(const struct fut_info *i)
 {
 	return (i == NULL || !i->ji->has_output_size ? 0 :
 	    i->ji->output_size);
+}
+
+int
+fut_info_stderr_truncated(const struct fut_info *i)
+{
+	return (i != NULL && i->ji->has_stderr_truncated &&
+	    i->ji->stderr_truncated);
 }
 
 const void *

@@ -7,7 +7,8 @@
  *
  * start() makes the job RUNNING with its context; the handler's start()
  * is called at launch(), once the journal has the job's START (pool.h).
- * Output goes straight into the job, and watchers hear of it at once.
+ * Output and stderr go straight into the job (job_output()), and
+ * watchers hear of them at once, also of what the job does not keep.
  */
 
 #include <stdlib.h>
@@ -43,12 +44,18 @@ pool_loop_append(struct fut_handler_ctx *ctx, const void *p, size_t len)
 {
 	struct job	*j = ctx->job;
 
-	if (len == 0 || j == NULL)
+	if (j == NULL)
 		return (0);
-	if (buf_append(&job_more(j)->output, p, len) == -1)
-		return (-1);
-	job_news(j);
-	return (0);
+	return (job_output(j, 0, p, len));
+}
+
+/* Its stderr: the job keeps the tail, watchers are told all of it. */
+static void
+pool_loop_append_err(struct fut_handler_ctx *ctx, const void *p, size_t len)
+{
+	/* Out of memory: the tail misses a chunk, as it did in ctx. */
+	if (ctx->job != NULL)
+		(void)job_output(ctx->job, 1, p, len);
 }
 
 static void
@@ -71,6 +78,7 @@ pool_loop_start(struct job *j)
 	ctx->done = pool_loop_done;
 	ctx->progress = pool_loop_progress;
 	ctx->append = pool_loop_append;
+	ctx->append_err = pool_loop_append_err;
 	job_ref(j);
 	job_more(j)->hctx = ctx;
 	job_started(j);
