@@ -398,6 +398,14 @@ json_job_output(const struct fut_info *ji, int has_out, const void *out,
 			json_bool(&j, "stderr_truncated",
 			    fut_info_stderr_truncated(ji));
 	}
+	json_array(&j, "after");
+	for (i = 0; i < fut_info_nafter(ji); i++)
+		json_uint(&j, NULL, fut_info_after(ji, i));
+	json_array_end(&j);
+	if (fut_info_has(ji, FUT_FIELD_INPUT_FROM))
+		json_uint(&j, "input_from", fut_info_input_from(ji));
+	else
+		json_null(&j, "input_from");
 	if (fut_info_has(ji, FUT_FIELD_SUBMITTED))
 		json_time(&j, "submitted_at", fut_info_submitted_ms(ji));
 	else
@@ -564,6 +572,29 @@ print_job_command(const struct fut_info *ji)
 	}
 }
 
+/* " waiting for 12, 13": the jobs a waiting job waits for. */
+static void
+print_waiting_for(const struct fut_info *ji, char *buf, size_t len)
+{
+	size_t		 i, n, na = fut_info_nafter(ji);
+	uint64_t	 in = fut_info_input_from(ji);
+	const char	*sep = " waiting for ";
+
+	for (i = 0; i < na; i++) {
+		n = strlen(buf);
+		snprintf(buf + n, len - n, "%s%" PRIu64, sep,
+		    fut_info_after(ji, i));
+		sep = ", ";
+		/* Its input from a job it waits for anyway: named once. */
+		if (fut_info_after(ji, i) == in)
+			in = 0;
+	}
+	if (in != 0) {
+		n = strlen(buf);
+		snprintf(buf + n, len - n, "%s%" PRIu64, sep, in);
+	}
+}
+
 /* One line of status/list output. */
 static void
 print_job_line(const struct fut_info *ji)
@@ -586,6 +617,9 @@ print_job_line(const struct fut_info *ji)
 	if (fut_info_retries(ji) > 0 && fut_info_has(ji, FUT_FIELD_ATTEMPTS))
 		snprintf(extra + n, sizeof(extra) - n, " attempt %u/%u",
 		    fut_info_attempts(ji), fut_info_retries(ji) + 1);
+	n = strlen(extra);
+	if (st == FUT_WAITING)
+		print_waiting_for(ji, extra + n, sizeof(extra) - n);
 	n = strlen(extra);
 	if (state_final(st) && fut_info_output_truncated(ji))
 		snprintf(extra + n, sizeof(extra) - n, " output truncated");

@@ -263,6 +263,12 @@ request_jobinfo(struct job *j, int with_output, Futured__JobInfo *info)
 		info->has_parent = 1;
 		info->parent = j->spec->parent;
 	}
+	info->n_after = j->spec->nafter;
+	info->after = j->spec->after;
+	if (j->spec->input_from != 0) {
+		info->has_input_from = 1;
+		info->input_from = j->spec->input_from;
+	}
 	request_jobinfo_ctx(j, info);
 	info->n_args = j->spec->nargs;
 	info->args = j->spec->args;

@@ -228,7 +228,8 @@ enum fut_field {
 	FUT_FIELD_PARENT,
 	FUT_FIELD_PRIORITY,
 	FUT_FIELD_OUTPUT_SIZE,
-	FUT_FIELD_STDERR_TRUNCATED
+	FUT_FIELD_STDERR_TRUNCATED,
+	FUT_FIELD_INPUT_FROM
 };
 
 /**
@@ -273,6 +274,11 @@ const void	*fut_info_stderr(const struct fut_info *, size_t *len);
  * FUT_FIELD_STDERR_TRUNCATED: older daemons do not say).
  */
 int		 fut_info_stderr_truncated(const struct fut_info *);
+/** The jobs it waits for (spec's after): how many, and the n-th. */
+size_t		 fut_info_nafter(const struct fut_info *);
+uint64_t	 fut_info_after(const struct fut_info *, size_t);
+/** The job whose output is its input, 0 if none. */
+uint64_t	 fut_info_input_from(const struct fut_info *);
 /** Milliseconds since the epoch; 0 when not (yet) known. */
 int64_t		 fut_info_submitted_ms(const struct fut_info *);
 int64_t		 fut_info_started_ms(const struct fut_info *);

@@ -437,14 +437,21 @@ def _():
     c.close()
 
 
-@case("JobInfo: stderr_truncated; not in brief")
+@case("JobInfo: after and input_from; stderr_truncated; not in brief")
 def _():
     c = Conn()
+    a = submit(c, spec("sleep", "10s"))
+    b = submit(c, spec("echo", after=[a], input_from=a))
+    st = expect(c.call("status", pb.StatusRequest(ids=[b])), "status", "")
+    j = st.jobs[0]
+    check(j.state == pb.STATE_WAITING and list(j.after) == [a] and
+          j.input_from == a, "after and input_from: %s" % j)
+    c.call("cancel", pb.CancelRequest(ids=[a]))
     x = submit(c, spec("exec", "sh", "-c", "head -c 5000 /dev/zero >&2; "
                        "exit 1"), notify=True, brief=True)
     ev = c.event(x).event.job
-    check(len(ev.stderr_tail) == 4096 and
-          not ev.HasField("stderr_truncated"), "brief: the tail, no new field")
+    check(len(ev.stderr_tail) == 4096 and not ev.HasField("stderr_truncated")
+          and len(ev.after) == 0, "brief: the tail, no new fields")
     r = expect(c.call("result", pb.ResultRequest(id=x)), "result", "")
     check(r.job.stderr_truncated, "result: stderr_truncated")
     c.close()

@@ -152,3 +152,18 @@ ck_eq "$(fctl run -- cat <"$T/in")" "from a file" "stdin from a file"
 ck_eq "$(fctl run -d given -- cat <"$T/in")" given "-d wins over stdin"
 ck_eq "$(fctl run -- cat </dev/null)" "" "/dev/null: nothing"
 pass "run forwards its stdin when it is not a terminal"
+
+# status says what a waiting job waits for; --json lists them.
+a=$(fctl submit sleep 100)
+b=$(fctl submit sleep 100)
+w=$(fctl submit -a "$a,$b" echo)
+ck_match "$(fctl status "$w")" "waiting .*waiting for $a, $b" "status text"
+ck_match "$(fctl --json status "$w")" "\"after\":\\[$a,$b\\]" "status --json after"
+ck_match "$(fctl --json status "$w")" '"input_from":null' "status --json input_from"
+i=$(fctl submit -i "$a" exec -- cat)
+ck_match "$(fctl status "$i")" "waiting for $a" "input_from is waited for"
+ck_match "$(fctl --json status "$i")" "\"after\":\\[\\].*\"input_from\":$a" "--json input_from"
+i=$(fctl submit -a "$a" -i "$a" exec -- cat)
+ck_match "$(fctl status "$i")" "waiting for $a\$" "a job named once"
+must fctl cancel "$a" "$b" >/dev/null
+pass "status shows what a waiting job waits for"

@@ -1753,7 +1753,7 @@ cmd_stream(int argc, char **argv)
 	struct fut_spec		*s;
 	struct fut_watch	*w;
 	struct fut_event	*ev;
-	struct fut_future	*f;
+	struct fut_future	*f, *g;
 	struct fut_info		*ji;
 	const struct fut_info	*fi;
 	uint64_t		 id, out, odrop, err, edrop, keep;
@@ -1810,6 +1810,31 @@ cmd_stream(int argc, char **argv)
 		fail("a whole stderr tail said cut");
 	fut_info_free(ji);
 	fut_future_free(f);
+
+	/* What a waiting job waits for. */
+	s = sleep_spec("100");
+	f = must_submit(c, s);
+	fut_spec_free(s);
+	s = must_spec("echo");
+	fut_spec_after(s, fut_id(f));
+	fut_spec_input_from(s, fut_id(f));
+	g = must_submit(c, s);
+	fut_spec_free(s);
+	if (fut_status(c, fut_id(g), &ji) != 0)
+		fail("fut_status: %s", fut_client_error(c));
+	if (fut_info_nafter(ji) != 1 || fut_info_after(ji, 0) != fut_id(f) ||
+	    fut_info_after(ji, 1) != 0 ||
+	    !fut_info_has(ji, FUT_FIELD_INPUT_FROM) ||
+	    fut_info_input_from(ji) != fut_id(f))
+		fail("after %zu: %" PRIu64 ", input_from %" PRIu64,
+		    fut_info_nafter(ji), fut_info_after(ji, 0),
+		    fut_info_input_from(ji));
+	fut_info_free(ji);
+	if (fut_cancel(f) != 1)
+		fail("fut_cancel: %s", fut_client_error(c));
+	(void)fut_wait(g, -1);
+	fut_future_free(f);
+	fut_future_free(g);
 
 	/* A refused submit: no watch, the submit's error. */
 	s = must_spec("no-such-handler");
