@@ -1441,9 +1441,13 @@ cmd_run(int argc, char **argv)
 		cut = fut_info_output_truncated(ji);
 	} else {
 		cut = stream_cut(ji, got) || dropped > 0;
+		if (dropped > 0)
+			warnx("job %" PRIu64 ": %" PRIu64 " bytes of its output "
+			    "were dropped (its reader read too slowly)", id,
+			    dropped);
 		if (errdropped > 0)
 			warnx("job %" PRIu64 ": %" PRIu64 " bytes of its stderr "
-			    "were dropped (this terminal read too slowly)", id,
+			    "were dropped (its reader read too slowly)", id,
 			    errdropped);
 		if (!errstreamed)
 			run_stderr(ji);

@@ -258,8 +258,8 @@ request_watch_send(struct pending *p, int final)
 	struct job		*j = p->job;
 	const struct job_more	*m = j->more;
 	const uint8_t		*out = NULL, *err = NULL;
-	size_t			 olen = 0, elen = 0;
-	uint64_t		 odrop = 0, edrop = 0;
+	size_t			 olen = 0, elen = 0, klen = 0, room, busy;
+	uint64_t		 odrop = 0, edrop = 0, total;
 	int			 news;
 
 	request_watch_attempt(p, j);
@@ -269,26 +269,43 @@ request_watch_send(struct pending *p, int final)
 	    (m->progress_msg != NULL && (p->last_msg == NULL ||
 	    strcmp(m->progress_msg, p->last_msg) != 0));
 	if (!p->progress_only) {
-		/* The limit passed between two pushes: the kept part first. */
-		if (p->out_sent < m->output.len && p->pend.len > 0) {
-			request_watch_emit(p, &info, 0, m->output.data +
-			    p->out_sent, m->output.len - p->out_sent, 0,
-			    NULL, 0, 0);
-			p->out_sent = m->output.len;
-		}
+		/*
+		 * What the job kept goes within the same budget as what it
+		 * did not: a slow reader gets what fits, the rest is told
+		 * dropped once later bytes go (or at the end).
+		 */
+		busy = server_conn_unread(p->conn) + p->pend.len +
+		    p->errpend.len;
+		room = busy < settings.max_unread / 2 ?
+		    settings.max_unread / 2 - busy : 0;
 		if (p->out_sent < m->output.len) {
+			klen = m->output.len - p->out_sent;
+			if (klen > room)
+				klen = room;
+		}
+		/* The limit passed between two pushes: the kept part first. */
+		if (klen > 0 && p->pend.len > 0) {
+			request_watch_emit(p, &info, 0, m->output.data +
+			    p->out_sent, klen, 0, NULL, 0, 0);
+			p->out_sent += klen;
+			klen = 0;
+		}
+		if (klen > 0) {
 			out = m->output.data + p->out_sent;
-			olen = m->output.len - p->out_sent;
-			p->out_sent = m->output.len;
+			olen = klen;
+			p->out_sent += klen;
 		} else if (p->pend.len > 0) {
 			odrop = p->pend_start - p->out_sent;
 			out = p->pend.data;
 			olen = p->pend.len;
 			p->out_sent = p->pend_start + p->pend.len;
 		}
-		if (final && m->out_written > p->out_sent) {
-			odrop += m->out_written - p->out_sent;
-			p->out_sent = m->out_written;
+		/* A pool that hands no output on (job_output()) counts none. */
+		total = m->out_written > m->output.len ? m->out_written :
+		    m->output.len;
+		if (final && total > p->out_sent) {
+			odrop += total - p->out_sent;
+			p->out_sent = total;
 		}
 		if (!p->err_told) {
 			/* Its stderr so far: the tail the job kept. */

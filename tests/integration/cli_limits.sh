@@ -68,3 +68,24 @@ pass "cut output is told on stderr and in status, exit 8 unless --allow-truncate
 # libfutured says the limits it learnt.
 must "$CLIENTPROG" limits 16777216 1024
 pass "fut_client_limit gives the daemon's limits"
+stop_daemon
+
+# A reader too slow for the stream: the daemon buffers at most half of
+# --max-unread for it and drops the rest, said on stderr, exit 8; the
+# connection is kept and the job runs to its end.
+start_daemon --max-unread 64K
+{
+	rc=0
+	fctl run -- seq 1 1000000 2>"$T/slow.err" || rc=$?
+	echo "$rc" >"$T/slow.rc"
+} | { sleep 2; wc -c >"$T/slow.count"; }
+ck_eq "$(cat "$T/slow.rc")" 8 "run of a dropped stream exits 8"
+ck_match "$(cat "$T/slow.err")" \
+    "job [0-9]+: [0-9]+ bytes of its output were dropped \(its reader read too slowly\)" \
+    "run says what was dropped"
+got=$(cat "$T/slow.count")
+[ "$got" -lt "$(seq 1 1000000 | wc -c)" ] || fail "nothing was dropped ($got bytes)"
+dropped=$(sed -n 's/.*: \([0-9]*\) bytes of its output were dropped.*/\1/p' "$T/slow.err")
+ck_eq "$((got + dropped))" "$(seq 1 1000000 | wc -c)" "carried + dropped = written"
+ck_exit 0 fctl ping
+pass "a slow reader of run has output dropped and told, not buffered"
