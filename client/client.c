@@ -300,6 +300,7 @@ client_hello_limits_locked(struct fut_client *c, const Futured__HelloReply *h)
 		c->limits[FUT_LIMIT_QUEUED] = h->max_queued;
 	if (h->has_stderr_tail)
 		c->limits[FUT_LIMIT_STDERR_TAIL] = h->stderr_tail;
+	c->submit_watch = h->has_submit_watch && h->submit_watch;
 	need = c->limits[FUT_LIMIT_OUTPUT] +
 	    c->limits[FUT_LIMIT_STDERR_TAIL] + 65536;
 	if (need < c->limits[FUT_LIMIT_FRAME])
@@ -323,6 +324,17 @@ client_hello_wait_locked(struct fut_client *c)
 	if (c->hello_done)
 		return (0);
 	return (client_wait_locked(c, client_hello_pred, c, -1));
+}
+
+/* 1 if the daemon honours SubmitRequest.watch, 0 if not, or the error. */
+int
+client_submit_watch_locked(struct fut_client *c)
+{
+	int	 rc;
+
+	if ((rc = client_hello_wait_locked(c)) != 0)
+		return (client_seterr_wait_locked(c, rc));
+	return (c->submit_watch);
 }
 
 int

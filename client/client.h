@@ -126,6 +126,7 @@ struct fut_client {
 	int			 errcode;
 	char			 errmsg[CLIENT_ERRMAX];
 	int			 hello_done;	/* Hello's answer came */
+	int			 submit_watch;	/* it said so in Hello */
 	uint64_t		 limits[FUT_LIMIT_STDERR_TAIL + 1];
 	struct arena		 arena;		/* answers, decoded */
 	max_align_t		*arena_block;	/* its block, at the first read */
@@ -167,14 +168,20 @@ struct fut_watch {
 	struct fut_eventq	 q;		/* iterator form */
 	int			 open;		/* streams not yet ended */
 	int			 closed;	/* the caller is done with it */
+	uint64_t		 submitted;	/* fut_submit_watch(): its id */
 };
 
 typedef int	(*client_pred)(void *);
+
+/* future.c */
+Futured__JobSpec *future_job_spec(const struct fut_spec *,
+		    Futured__JobSpec *, char *);
 
 /* client.c */
 int64_t		 client_mono_ms(void);
 int64_t		 client_deadline(int64_t);
 int		 client_errcode_map(Futured__ErrorCode);
+int		 client_submit_watch_locked(struct fut_client *);
 int		 client_seterr_locked(struct fut_client *, int, const char *,
 		    ...) __attribute__((format(printf, 3, 4)));
 int		 client_seterr_resp_locked(struct fut_client *,

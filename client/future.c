@@ -172,8 +172,8 @@ future_free_locked(struct fut_future *f)
  * unknown): a relative path among a job's arguments means the
  * submitter's directory, as in a shell.
  */
-static Futured__JobSpec *
-submit_spec(const struct fut_spec *s, Futured__JobSpec *js, char *cwd)
+Futured__JobSpec *
+future_job_spec(const struct fut_spec *s, Futured__JobSpec *js, char *cwd)
 {
 	if (s->js.n_args == 0 || s->js.cwd != NULL || cwd == NULL)
 		return ((Futured__JobSpec *)&s->js);
@@ -231,7 +231,7 @@ fut_submit(struct fut_client *c, const struct fut_spec *s)
 	p.fut = f;
 	if (s->js.n_args > 0 && s->js.cwd == NULL)
 		cwd = getcwd(NULL, 0);
-	submit_request_init(&req, &sr, submit_spec(s, &js, cwd));
+	submit_request_init(&req, &sr, future_job_spec(s, &js, cwd));
 	rc = client_call_locked(c, &req, &p, PEND_SUBMIT);
 	free(cwd);
 	if (rc == 0 && p.resp->body_case != FUTURED__RESPONSE__BODY_SUBMIT)
@@ -313,7 +313,7 @@ fut_submit_all(struct fut_client *c, const struct fut_spec *const *specs,
 			    "out of memory");
 			break;
 		}
-		submit_request_init(&req, &sr, submit_spec(specs[queued], &js,
+		submit_request_init(&req, &sr, future_job_spec(specs[queued], &js,
 		    cwd));
 		rc = client_queue_pending_locked(c, &req, &p[queued],
 		    PEND_SUBMIT);

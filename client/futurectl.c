@@ -392,8 +392,20 @@ json_job_output(const struct fut_info *ji, int has_out, const void *out,
 		    fut_info_output_truncated(ji));
 	if (fut_info_has(ji, FUT_FIELD_OUTPUT_SIZE))
 		json_uint(&j, "output_size", fut_info_output_size(ji));
-	if ((p = fut_info_stderr(ji, &len)) != NULL)
+	if ((p = fut_info_stderr(ji, &len)) != NULL) {
 		json_bytes(&j, "stderr", p, len);
+		if (fut_info_has(ji, FUT_FIELD_STDERR_TRUNCATED))
+			json_bool(&j, "stderr_truncated",
+			    fut_info_stderr_truncated(ji));
+	}
+	json_array(&j, "after");
+	for (i = 0; i < fut_info_nafter(ji); i++)
+		json_uint(&j, NULL, fut_info_after(ji, i));
+	json_array_end(&j);
+	if (fut_info_has(ji, FUT_FIELD_INPUT_FROM))
+		json_uint(&j, "input_from", fut_info_input_from(ji));
+	else
+		json_null(&j, "input_from");
 	if (fut_info_has(ji, FUT_FIELD_SUBMITTED))
 		json_time(&j, "submitted_at", fut_info_submitted_ms(ji));
 	else
@@ -560,6 +572,29 @@ print_job_command(const struct fut_info *ji)
 	}
 }
 
+/* " waiting for 12, 13": the jobs a waiting job waits for. */
+static void
+print_waiting_for(const struct fut_info *ji, char *buf, size_t len)
+{
+	size_t		 i, n, na = fut_info_nafter(ji);
+	uint64_t	 in = fut_info_input_from(ji);
+	const char	*sep = " waiting for ";
+
+	for (i = 0; i < na; i++) {
+		n = strlen(buf);
+		snprintf(buf + n, len - n, "%s%" PRIu64, sep,
+		    fut_info_after(ji, i));
+		sep = ", ";
+		/* Its input from a job it waits for anyway: named once. */
+		if (fut_info_after(ji, i) == in)
+			in = 0;
+	}
+	if (in != 0) {
+		n = strlen(buf);
+		snprintf(buf + n, len - n, "%s%" PRIu64, sep, in);
+	}
+}
+
 /* One line of status/list output. */
 static void
 print_job_line(const struct fut_info *ji)
@@ -582,6 +617,9 @@ print_job_line(const struct fut_info *ji)
 	if (fut_info_retries(ji) > 0 && fut_info_has(ji, FUT_FIELD_ATTEMPTS))
 		snprintf(extra + n, sizeof(extra) - n, " attempt %u/%u",
 		    fut_info_attempts(ji), fut_info_retries(ji) + 1);
+	n = strlen(extra);
+	if (st == FUT_WAITING)
+		print_waiting_for(ji, extra + n, sizeof(extra) - n);
 	n = strlen(extra);
 	if (state_final(st) && fut_info_output_truncated(ji))
 		snprintf(extra + n, sizeof(extra) - n, " output truncated");
@@ -670,8 +708,11 @@ print_stderr(const struct fut_info *ji, int raw)
 
 	if ((p = fut_info_stderr(ji, &len)) == NULL || len == 0)
 		return;
-	if (fut_client_limit(ctl_connect(), FUT_LIMIT_STDERR_TAIL,
-	    &keep) == 0 && len >= keep) {
+	/* Older daemons do not say: a tail as long as the limit was cut. */
+	if (fut_info_has(ji, FUT_FIELD_STDERR_TRUNCATED) ?
+	    fut_info_stderr_truncated(ji) :
+	    (fut_client_limit(ctl_connect(), FUT_LIMIT_STDERR_TAIL,
+	    &keep) == 0 && len >= keep)) {
 		fflush(stderr);
 		warnx("job %" PRIu64 ": only the last %zu bytes of its "
 		    "stderr were kept:", fut_info_id(ji), len);
@@ -1321,9 +1362,9 @@ run_stderr(const struct fut_info *ji)
 }
 
 /*
- * run: exec the command and exit as it exits.  Its stdout is streamed as
- * it comes (a watch); the kept tail of its stderr is written at the end,
- * since the daemon keeps only a tail.
+ * run: exec the command and exit as it exits.  Its stdout and stderr are
+ * streamed as they come, all of them (a watch from the job's start); a
+ * daemon that streams no stderr has its kept tail written at the end.
  */
 static int
 cmd_run(int argc, char **argv)
@@ -1338,8 +1379,8 @@ cmd_run(int argc, char **argv)
 	const void		*out;
 	size_t			 len;
 	struct stat		 sb;
-	uint64_t		 id, got = 0;
-	int			 i, rc, cut;
+	uint64_t		 id, got = 0, dropped = 0, errdropped = 0;
+	int			 i, rc, cut, errstreamed = 0;
 
 	i = parse_opts(argc, argv, &o);
 	if (i < argc && strcmp(argv[i], "--") == 0)
@@ -1358,22 +1399,32 @@ cmd_run(int argc, char **argv)
 	s = spec_build("exec", &o, argc - i, argv + i);
 	opts_free(&o);
 	run_signals();
-	id = submit_spec(s);
+	/*
+	 * Stream what the command writes as it writes it (--json: at the
+	 * end), watched from its start: a fast command's output cannot
+	 * pass before the watch.
+	 */
+	c = ctl_connect();
+	if ((w = fut_submit_watch(c, s, ctl_json ? FUT_WATCH_PROGRESS : 0,
+	    &id)) == NULL)
+		ctl_fail(fut_client_errcode(c));
 	fut_spec_free(s);
 	run_job = id;
 	if (run_sig != 0)
 		run_die(run_sig);
-	/* Stream stdout as the command writes it (--json: at the end). */
-	c = ctl_connect();
-	if ((w = fut_watch_open(c, id, ctl_json ? FUT_WATCH_PROGRESS :
-	    0)) == NULL)
-		ctl_fail(fut_client_errcode(c));
 	for (;;) {
 		ev = run_next(c, w);
 		if ((out = fut_event_output(ev, &len)) != NULL && len > 0) {
 			write_all(STDOUT_FILENO, out, len);
 			got += len;
 		}
+		dropped += fut_event_output_dropped(ev);
+		if ((out = fut_event_stderr(ev, &len)) != NULL) {
+			errstreamed = 1;
+			if (len > 0)
+				write_all(STDERR_FILENO, out, len);
+		}
+		errdropped += fut_event_stderr_dropped(ev);
 		if (fut_event_final(ev))
 			break;
 		fut_event_free(ev);
@@ -1389,8 +1440,17 @@ cmd_run(int argc, char **argv)
 		json_job(ji);
 		cut = fut_info_output_truncated(ji);
 	} else {
-		cut = stream_cut(ji, got);
-		run_stderr(ji);
+		cut = stream_cut(ji, got) || dropped > 0;
+		if (dropped > 0)
+			warnx("job %" PRIu64 ": %" PRIu64 " bytes of its output "
+			    "were dropped (its reader read too slowly)", id,
+			    dropped);
+		if (errdropped > 0)
+			warnx("job %" PRIu64 ": %" PRIu64 " bytes of its stderr "
+			    "were dropped (its reader read too slowly)", id,
+			    errdropped);
+		if (!errstreamed)
+			run_stderr(ji);
 	}
 	/* The job is over: a signal now is futurectl's own. */
 	run_job = 0;

@@ -288,6 +288,10 @@ fut_info_has(const struct fut_info *i, enum fut_field f)
 		return (ji->has_priority);
 	case FUT_FIELD_OUTPUT_SIZE:
 		return (ji->has_output_size);
+	case FUT_FIELD_STDERR_TRUNCATED:
+		return (ji->has_stderr_truncated);
+	case FUT_FIELD_INPUT_FROM:
+		return (ji->has_input_from);
 	}
 	return (0);
 }
@@ -402,6 +406,34 @@ fut_info_output_size(const struct fut_info *i)
 {
 	return (i == NULL || !i->ji->has_output_size ? 0 :
 	    i->ji->output_size);
+}
+
+int
+fut_info_stderr_truncated(const struct fut_info *i)
+{
+	return (i != NULL && i->ji->has_stderr_truncated &&
+	    i->ji->stderr_truncated);
+}
+
+size_t
+fut_info_nafter(const struct fut_info *i)
+{
+	return (i == NULL ? 0 : i->ji->n_after);
+}
+
+uint64_t
+fut_info_after(const struct fut_info *i, size_t n)
+{
+	if (i == NULL || n >= i->ji->n_after)
+		return (0);
+	return (i->ji->after[n]);
+}
+
+uint64_t
+fut_info_input_from(const struct fut_info *i)
+{
+	return (i == NULL || !i->ji->has_input_from ? 0 :
+	    i->ji->input_from);
 }
 
 const void *

@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client.h"
 
@@ -96,6 +97,14 @@ watch_response_locked(struct fut_client *c, struct pending *p,
 	struct fut_event	*ev;
 	int			 err;
 
+	/* fut_submit_watch(): the SubmitReply, then the stream. */
+	if (r->body_case == FUTURED__RESPONSE__BODY_SUBMIT &&
+	    p->jobid == 0) {
+		p->jobid = r->submit->id;
+		p->w->submitted = r->submit->id;
+		htab_insert(&c->pending, &p->node, p->node.key);
+		return;
+	}
 	if (r->body_case != FUTURED__RESPONSE__BODY_WATCH ||
 	    r->watch->job == NULL) {
 		if (r->body_case == FUTURED__RESPONSE__BODY_ERROR) {
@@ -230,6 +239,121 @@ fut_watch_start(struct fut_client *c, uint64_t id, unsigned int flags,
 	return (watch_new(c, id, flags, cb, arg));
 }
 
+static int
+watch_submitted_pred(void *arg)
+{
+	struct fut_watch	*w = arg;
+
+	return (w->submitted != 0 || w->open == 0);
+}
+
+/*
+ * A daemon older than SubmitRequest.watch: submit, then watch, and what
+ * a fast job writes before the watch is there may be missed (said by
+ * fut_event_output_dropped() or the output's truncation).
+ */
+static struct fut_watch *
+watch_submit_then_open(struct fut_client *c, const struct fut_spec *s,
+    unsigned int flags, uint64_t *id)
+{
+	struct fut_future	*f;
+	uint64_t		 jid;
+
+	if ((f = fut_submit(c, s)) == NULL)
+		return (NULL);
+	jid = fut_id(f);
+	fut_future_free(f);
+	if (id != NULL)
+		*id = jid;
+	return (watch_new(c, jid, flags, NULL, NULL));
+}
+
+/*
+ * Submit s and watch the job from its start, in one request: nothing it
+ * writes can pass before the watch is there.
+ */
+struct fut_watch *
+fut_submit_watch(struct fut_client *c, const struct fut_spec *s,
+    unsigned int flags, uint64_t *id)
+{
+	Futured__Request	 req = FUTURED__REQUEST__INIT;
+	Futured__SubmitRequest	 sr = FUTURED__SUBMIT_REQUEST__INIT;
+	Futured__JobSpec	 js;
+	struct fut_watch	*w;
+	struct pending		*p;
+	char			*cwd = NULL;
+	int			 rc;
+
+	if (c == NULL)
+		return (NULL);
+	pthread_mutex_lock(&c->lock);
+	if (s == NULL) {
+		client_seterr_locked(c, FUT_EINVAL, "no spec");
+		client_unlock(c);
+		return (NULL);
+	}
+	if (c->dead) {
+		client_seterr_wait_locked(c, c->dead_err);
+		client_unlock(c);
+		return (NULL);
+	}
+	if ((rc = client_submit_watch_locked(c)) <= 0) {
+		client_unlock(c);
+		if (rc < 0)
+			return (NULL);
+		return (watch_submit_then_open(c, s, flags, id));
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL ||
+	    (p = calloc(1, sizeof(*p))) == NULL) {
+		free(w);
+		client_seterr_locked(c, FUT_ENOMEM, "out of memory");
+		client_unlock(c);
+		return (NULL);
+	}
+	w->c = c;
+	w->flags = flags;
+	TAILQ_INIT(&w->q);
+	if (s->js.n_args > 0 && s->js.cwd == NULL)
+		cwd = getcwd(NULL, 0);
+	sr.spec = future_job_spec(s, &js, cwd);
+	sr.has_watch = 1;
+	sr.watch = 1;
+	sr.has_watch_progress_only = 1;
+	sr.watch_progress_only = (flags & FUT_WATCH_PROGRESS) != 0;
+	req.body_case = FUTURED__REQUEST__BODY_SUBMIT;
+	req.submit = &sr;
+	p->w = w;
+	rc = client_queue_pending_locked(c, &req, p, PEND_WATCH);
+	free(cwd);
+	if (rc != 0) {
+		free(p);
+		free(w);
+		client_unlock(c);
+		return (NULL);
+	}
+	w->open++;
+	(void)client_flush_locked(c, 1);
+	rc = client_wait_locked(c, watch_submitted_pred, w, -1);
+	if (w->submitted == 0) {
+		/*
+		 * Refused, or the connection lost: the stream's error event
+		 * set the client's error already.
+		 */
+		if (rc != 0)
+			client_seterr_wait_locked(c, rc);
+		w->closed = 1;
+		if (w->open == 0)
+			watch_free(w);
+		client_unlock(c);
+		return (NULL);
+	}
+	if (id != NULL)
+		*id = w->submitted;
+	c->refs++;
+	client_unlock(c);
+	return (w);
+}
+
 int
 fut_watch_add(struct fut_watch *w, uint64_t id)
 {
@@ -352,6 +476,35 @@ const struct fut_info *
 fut_event_info(const struct fut_event *ev)
 {
 	return (ev == NULL || ev->err != 0 ? NULL : &ev->info);
+}
+
+uint64_t
+fut_event_output_dropped(const struct fut_event *ev)
+{
+	if (ev == NULL || ev->we == NULL || !ev->we->has_output_dropped)
+		return (0);
+	return (ev->we->output_dropped);
+}
+
+const void *
+fut_event_stderr(const struct fut_event *ev, size_t *len)
+{
+	if (len != NULL)
+		*len = 0;
+	if (ev == NULL || ev->we == NULL || !ev->we->has_stderr)
+		return (NULL);
+	if (len != NULL)
+		*len = ev->we->stderr.len;
+	return (ev->we->stderr.data != NULL ?
+	    (const void *)ev->we->stderr.data : "");
+}
+
+uint64_t
+fut_event_stderr_dropped(const struct fut_event *ev)
+{
+	if (ev == NULL || ev->we == NULL || !ev->we->has_stderr_dropped)
+		return (0);
+	return (ev->we->stderr_dropped);
 }
 
 const void *

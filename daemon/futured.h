@@ -161,6 +161,16 @@ struct job_more {
 	/* The outcome; filled by job_finish(). */
 	struct buf		 output;
 	struct buf		 errtail;
+	/*
+	 * What this attempt wrote through job_output(), kept or not, and
+	 * during the job_news() it makes, the bytes it tells of: watchers
+	 * take what the kept output does not hold from there.
+	 */
+	uint64_t		 out_written;
+	uint64_t		 err_written;
+	const uint8_t		*fresh;
+	size_t			 fresh_len;
+	int			 fresh_err;	/* fresh is stderr */
 	int			 exit_status;	/* -1: none */
 	int			 term_signal;	/* 0: none */
 	int			 error_code;	/* FERR_* */
@@ -268,6 +278,9 @@ struct fut_handler_ctx {
 	 */
 	int			(*append)(struct fut_handler_ctx *,
 				    const void *, size_t);
+	/* The same for fut_handler_stderr(); NULL: into errtail. */
+	void			(*append_err)(struct fut_handler_ctx *,
+				    const void *, size_t);
 	/* Called by fut_handler_done(); set by the pool that started it. */
 	void			(*done)(struct fut_handler_ctx *, int);
 	void			*pool_data;
@@ -354,6 +367,7 @@ void		 server_conn_send(struct conn *, const void *, size_t);
 /* Reserve len bytes after a header for a frame packed in place. */
 void		*server_conn_reserve(struct conn *, size_t);
 void		 server_conn_commit(struct conn *, size_t);
+size_t		 server_conn_unread(struct conn *);	/* bytes queued */
 void		 server_conn_close(struct conn *);
 uid_t		 server_conn_uid(struct conn *);
 u_int		 server_nconns(void);
@@ -399,6 +413,11 @@ void		 job_finish_unrecorded(struct job *, enum job_state, int,
 void		 job_started(struct job *);	/* the pool runs it now */
 /* A running job's progress or output changed: tell its watchers. */
 void		 job_news(struct job *);
+/*
+ * Output (stderr: err) a running job wrote: kept as far as the limits
+ * keep it, and all of it told to its watchers.  -1: out of memory.
+ */
+int		 job_output(struct job *, int, const void *, size_t);
 /* Final state; the outcome is taken from hctx if there is one. */
 void		 job_finish(struct job *, enum job_state, int, const char *, ...)
 		    __attribute__((__format__(__printf__, 4, 5)));

@@ -542,7 +542,10 @@ fut_handler_set_exit(struct fut_handler_ctx *ctx, int status, int sig)
 void
 fut_handler_stderr(struct fut_handler_ctx *ctx, const void *p, size_t len)
 {
-	buf_append_tail(&ctx->errtail, p, len);
+	if (ctx->append_err != NULL)
+		ctx->append_err(ctx, p, len);
+	else
+		buf_append_tail(&ctx->errtail, p, len);
 }
 
 void

@@ -385,6 +385,36 @@ job_news(struct job *j)
 }
 
 /*
+ * The kept output is its first --max-output bytes, the stderr its last
+ * --stderr-tail; a watcher takes the rest from m->fresh while it is
+ * told, so that it may stream what is not kept.
+ */
+int
+job_output(struct job *j, int err, const void *p, size_t len)
+{
+	struct job_more	*m = job_more(j);
+
+	if (len == 0)
+		return (0);
+	if (err) {
+		if (buf_append_tail(&m->errtail, p, len) == -1)
+			return (-1);
+		m->err_written += len;
+	} else {
+		if (buf_append(&m->output, p, len) == -1)
+			return (-1);
+		m->out_written += len;
+	}
+	m->fresh = p;
+	m->fresh_len = len;
+	m->fresh_err = err;
+	sched_job_news(j);
+	m->fresh = NULL;
+	m->fresh_len = 0;
+	return (0);
+}
+
+/*
  * Take the handler's outcome; the pool keeps (and frees) the context.
  * Output a pool handed on while the job ran is in the job already: what
  * the context holds comes after it.
@@ -404,9 +434,12 @@ job_take_outcome(struct job *j, struct fut_handler_ctx *ctx)
 			fatal("%s: buf_append", __func__);
 		m->output.truncated |= ctx->output.truncated;
 	}
-	buf_reset(&m->errtail);
-	m->errtail = ctx->errtail;
-	memset(&ctx->errtail, 0, sizeof(ctx->errtail));
+	/* A pool that handed stderr on as it came left none in ctx. */
+	if (ctx->errtail.len > 0 || ctx->errtail.truncated) {
+		buf_reset(&m->errtail);
+		m->errtail = ctx->errtail;
+		memset(&ctx->errtail, 0, sizeof(ctx->errtail));
+	}
 	m->exit_status = ctx->exit_status;
 	m->term_signal = ctx->term_signal;
 	if (ctx->error != NULL && !(j->flags & JOBF_CANCELLING)) {
@@ -477,6 +510,7 @@ job_retry(struct job *j, enum job_state s)
 	buf_reset(&m->errtail);
 	m->output.max = settings.max_output;
 	m->errtail.max = settings.stderr_tail;
+	m->out_written = m->err_written = 0;
 	m->exit_status = -1;
 	m->term_signal = 0;
 	free(m->error);

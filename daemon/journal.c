@@ -360,6 +360,10 @@ journal_fill_final(struct job *j, FuturedJournal__Final *f)
 		f->has_output_truncated = 1;
 		f->output_truncated = 1;
 	}
+	if (j->more->errtail.truncated) {
+		f->has_stderr_truncated = 1;
+		f->stderr_truncated = 1;
+	}
 	if (j->more->errtail.len > 0) {
 		f->has_stderr_tail = 1;
 		f->stderr_tail.data = j->more->errtail.data;

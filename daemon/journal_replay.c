@@ -285,6 +285,8 @@ journal_replay_cb(int type, const uint8_t *p, size_t len, void *arg)
 		if (f->has_stderr_tail)
 			buf_append(&m->errtail, f->stderr_tail.data,
 			    f->stderr_tail.len);
+		m->errtail.truncated = f->has_stderr_truncated &&
+		    f->stderr_truncated;
 		m->started_at = f->started_at;
 		m->finished_at = f->finished_at;
 		m->attempts = f->attempts;

@@ -10,7 +10,8 @@
  * can_start() holds a handler to the limit it set (exec: what the
  * descriptors allow): a job over it stays QUEUED until one of that
  * handler's jobs ends, rather than wait RUNNING inside the handler.
- * Output goes straight into the job, and watchers hear of it at once.
+ * Output and stderr go straight into the job (job_output()), and
+ * watchers hear of them at once, also of what the job does not keep.
  */
 
 #include <stdlib.h>
@@ -47,12 +48,18 @@ pool_loop_append(struct fut_handler_ctx *ctx, const void *p, size_t len)
 {
 	struct job	*j = ctx->job;
 
-	if (len == 0 || j == NULL)
+	if (j == NULL)
 		return (0);
-	if (buf_append(&job_more(j)->output, p, len) == -1)
-		return (-1);
-	job_news(j);
-	return (0);
+	return (job_output(j, 0, p, len));
+}
+
+/* Its stderr: the job keeps the tail, watchers are told all of it. */
+static void
+pool_loop_append_err(struct fut_handler_ctx *ctx, const void *p, size_t len)
+{
+	/* Out of memory: the tail misses a chunk, as it did in ctx. */
+	if (ctx->job != NULL)
+		(void)job_output(ctx->job, 1, p, len);
 }
 
 static void
@@ -86,6 +93,7 @@ pool_loop_start(struct job *j)
 	ctx->done = pool_loop_done;
 	ctx->progress = pool_loop_progress;
 	ctx->append = pool_loop_append;
+	ctx->append_err = pool_loop_append_err;
 	job_ref(j);
 	job_more(j)->hctx = ctx;
 	job_started(j);

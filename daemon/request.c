@@ -151,13 +151,24 @@ request_jobinfo_outcome(struct job *j, Futured__JobInfo *info)
 		info->error = j->more->error;
 }
 
-void
-request_jobinfo_stderr(struct job *j, Futured__JobInfo *info)
+static void
+request_jobinfo_tail(struct job *j, Futured__JobInfo *info)
 {
 	if (j->more->errtail.len > 0) {
 		info->has_stderr_tail = 1;
 		info->stderr_tail.data = j->more->errtail.data;
 		info->stderr_tail.len = j->more->errtail.len;
+	}
+}
+
+/* The stderr tail, and (full infos only) whether it is all of it. */
+void
+request_jobinfo_stderr(struct job *j, Futured__JobInfo *info)
+{
+	request_jobinfo_tail(j, info);
+	if (info->has_stderr_tail) {
+		info->has_stderr_truncated = 1;
+		info->stderr_truncated = j->more->errtail.truncated;
 	}
 }
 
@@ -252,6 +263,12 @@ request_jobinfo(struct job *j, int with_output, Futured__JobInfo *info)
 		info->has_parent = 1;
 		info->parent = j->spec->parent;
 	}
+	info->n_after = j->spec->nafter;
+	info->after = j->spec->after;
+	if (j->spec->input_from != 0) {
+		info->has_input_from = 1;
+		info->input_from = j->spec->input_from;
+	}
 	request_jobinfo_ctx(j, info);
 	info->n_args = j->spec->nargs;
 	info->args = j->spec->args;
@@ -281,7 +298,7 @@ request_jobinfo_brief(struct job *j, Futured__JobInfo *info)
 		info->output_truncated = 1;
 	}
 	request_jobinfo_outcome(j, info);
-	request_jobinfo_stderr(j, info);
+	request_jobinfo_tail(j, info);
 }
 
 /* The caller's job, or NULL: others' jobs do not exist for them. */
@@ -480,6 +497,8 @@ request_pending_free(struct pending *p)
 		event_free(p->news);
 	free(p->last_msg);
 	free(p->effect);
+	buf_reset(&p->pend);
+	buf_reset(&p->errpend);
 	free(p);
 }
 
@@ -535,6 +554,8 @@ request_hello(struct conn *c, uint64_t reqid, const Futured__Hello *req)
 	r.max_queued = settings.max_queued;
 	r.has_stderr_tail = 1;
 	r.stderr_tail = settings.stderr_tail;
+	r.has_submit_watch = 1;
+	r.submit_watch = 1;
 	resp.id = reqid;
 	resp.body_case = FUTURED__RESPONSE__BODY_HELLO;
 	resp.hello = &r;

@@ -39,9 +39,23 @@ struct pending {
 	/* submit: the job, until its ACCEPT record is durable */
 	struct journal_waiter	 jw;
 	struct job		*job;
-	/* watch: active when the job has news; what was told so far */
+	/*
+	 * watch: active when the job has news; what was told so far.  The
+	 * positions count the attempt's bytes from its start; pend holds
+	 * what the job does not keep, from pend_start, until the push.
+	 */
 	struct event		*news;
-	size_t			 out_sent;
+	uint32_t		 attempt;
+	uint64_t		 out_sent;
+	struct buf		 pend;
+	uint64_t		 pend_start;
+	uint64_t		 err_sent;
+	struct buf		 errpend;
+	uint64_t		 err_start;
+	int			 err_told;	/* stderr from err_sent on */
+	int			 held;		/* submit: until the reply */
+	struct pending		*watch;		/* submit: its held watch */
+	int			 final_due;	/* the end came while held */
 	enum job_state		 last_state;
 	double			 last_progress;
 	char			*last_msg;
@@ -96,5 +110,8 @@ void		 request_event(struct conn *, struct job *, int);
 void		 request_subscribe(struct conn *, uint64_t,
 		    const Futured__SubscribeRequest *);
 void		 request_watch(struct conn *, uint64_t, const Futured__WatchRequest *);
+/* A submit's watch of j: held, told nothing until released. */
+struct pending	*request_watch_held(struct conn *, uint64_t, struct job *, int);
+void		 request_watch_release(struct pending *);
 
 #endif /* FUTURED_REQUEST_H */

@@ -184,16 +184,24 @@ request_submit_reply(struct conn *c, uint64_t reqid, struct job *j,
 static void
 request_submit_durable_cb(struct journal_waiter *w, const char *error)
 {
-	struct pending	*p = w->arg;
+	struct pending	*p = w->arg, *pw = p->watch;
 	struct job	*j = p->job;
 
 	job_ref(j);
 	if (error != NULL) {
 		request_error(p->conn, p->reqid, FERR_INTERNAL, "%s", error);
+		/* An Error is the whole answer: no events follow it. */
+		if (pw != NULL) {
+			sched_wait_free(pw->waiter);
+			request_pending_free(pw);
+		}
 		/* Refused: it must not run on. */
 		job_cancel(j, JOB_CANCELLED, 0, "%s", error);
-	} else
+	} else {
 		request_submit_reply(p->conn, p->reqid, j, p->notify);
+		if (pw != NULL)
+			request_watch_release(pw);
+	}
 	request_pending_free(p);
 	job_unref(j);
 }
@@ -201,7 +209,7 @@ request_submit_durable_cb(struct journal_waiter *w, const char *error)
 void
 request_submit(struct conn *c, uint64_t reqid, const Futured__SubmitRequest *req)
 {
-	struct pending		*p;
+	struct pending		*p, *pw = NULL;
 	struct job		*j;
 	char			*cause = NULL;
 	int			 code, notify = REQUEST_NOTIFY_NONE;
@@ -263,14 +271,21 @@ request_submit(struct conn *c, uint64_t reqid, const Futured__SubmitRequest *req
 		return;
 	}
 	job_link_follow(j);
+	/* Before anything of the job can run: it misses nothing. */
+	if (req->has_watch && req->watch)
+		pw = request_watch_held(c, reqid, j,
+		    req->has_watch_progress_only && req->watch_progress_only);
 	if (journal_enabled()) {
 		/* Answered by the flush at the end of this loop turn. */
 		p = request_pending_new(c, reqid, PENDING_SUBMIT);
 		p->job = j;
 		job_ref(j);
 		p->notify = notify;
+		p->watch = pw;
 		journal_wait(&p->jw, request_submit_durable_cb, p);
 		return;
 	}
 	request_submit_reply(c, reqid, j, notify);
+	if (pw != NULL)
+		request_watch_release(pw);
 }

@@ -155,55 +155,195 @@ request_subscribe(struct conn *c, uint64_t reqid,
 }
 
 
+/* A new attempt writes afresh: the positions start again. */
+static void
+request_watch_attempt(struct pending *p, struct job *j)
+{
+	if (j->more->attempts == p->attempt)
+		return;
+	p->attempt = j->more->attempts;
+	p->out_sent = p->err_sent = 0;
+	buf_reset(&p->pend);
+	buf_reset(&p->errpend);
+}
+
 /*
- * Tell the watcher what changed; 0 if there was nothing to say.  The
- * job's output is where its pool puts it as it comes, in the job.
+ * The job wrote j->more->fresh.  Keep for the next push what the job
+ * does not keep itself (output past its kept start, and stderr, of
+ * which it keeps the tail), unless the connection is too far behind:
+ * then the bytes are dropped, and the push says how many.  A watcher
+ * that reads slowly costs the daemon at most half of --max-unread.
+ */
+static void
+request_watch_take(struct pending *p, struct job *j)
+{
+	const struct job_more	*m = j->more;
+	struct buf		*b;
+	uint64_t		 start, end, *bstart;
+	size_t			 len;
+
+	request_watch_attempt(p, j);
+	if (m->fresh_err) {
+		b = &p->errpend;
+		bstart = &p->err_start;
+		end = m->err_written;
+		start = end - m->fresh_len;
+	} else {
+		b = &p->pend;
+		bstart = &p->pend_start;
+		end = m->out_written;
+		start = end - m->fresh_len;
+		/* What is kept is sent from the job. */
+		if (start < m->output.len)
+			start = m->output.len;
+		if (start >= end)
+			return;
+	}
+	len = end - start;
+	/* After a gap, drop until the push: pend is one run of bytes. */
+	if (b->len > 0 && *bstart + b->len != start)
+		return;
+	if (server_conn_unread(p->conn) + p->pend.len + p->errpend.len +
+	    len > settings.max_unread / 2)
+		return;
+	if (b->len == 0)
+		*bstart = start;
+	if (buf_append(b, m->fresh + (m->fresh_len - len), len) == -1)
+		fatal("%s: buf_append", __func__);
+}
+
+static void
+request_watch_emit(struct pending *p, Futured__JobInfo *info, int final,
+    const uint8_t *out, size_t outlen, uint64_t out_dropped,
+    const uint8_t *err, size_t errlen, uint64_t err_dropped)
+{
+	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
+	Futured__WatchEvent	 ev = FUTURED__WATCH_EVENT__INIT;
+
+	if (outlen > 0) {
+		ev.has_output = 1;
+		ev.output.data = (uint8_t *)out;
+		ev.output.len = outlen;
+	}
+	if (out_dropped > 0) {
+		ev.has_output_dropped = 1;
+		ev.output_dropped = out_dropped;
+	}
+	if (errlen > 0) {
+		ev.has_stderr = 1;
+		ev.stderr.data = (uint8_t *)err;
+		ev.stderr.len = errlen;
+	}
+	if (err_dropped > 0) {
+		ev.has_stderr_dropped = 1;
+		ev.stderr_dropped = err_dropped;
+	}
+	ev.job = info;
+	ev.final = final;
+	resp.id = p->reqid;
+	resp.body_case = FUTURED__RESPONSE__BODY_WATCH;
+	resp.watch = &ev;
+	request_send(p->conn, &resp);
+}
+
+/*
+ * Tell the watcher what changed; 0 if there was nothing to say.  Output
+ * comes from the job as far as it keeps it, then from what the watcher
+ * took as it was written (request_watch_take()).
  */
 static int
 request_watch_send(struct pending *p, int final)
 {
-	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
-	Futured__WatchEvent	 ev = FUTURED__WATCH_EVENT__INIT;
 	Futured__JobInfo	 info;
 	struct job		*j = p->job;
-	const struct buf	*out = NULL;
+	const struct job_more	*m = j->more;
+	const uint8_t		*out = NULL, *err = NULL;
+	size_t			 olen = 0, elen = 0, klen = 0, room, busy;
+	uint64_t		 odrop = 0, edrop = 0, total;
 	int			 news;
 
+	request_watch_attempt(p, j);
 	request_jobinfo(j, 0, &info);
 	news = final || j->state != p->last_state ||
 	    (info.has_progress && info.progress != p->last_progress) ||
-	    (j->more->progress_msg != NULL && (p->last_msg == NULL ||
-	    strcmp(j->more->progress_msg, p->last_msg) != 0));
-	out = p->progress_only ? NULL : &j->more->output;
-	/* A retry starts its output afresh. */
-	if (out != NULL && out->len < p->out_sent)
-		p->out_sent = 0;
-	if (out != NULL && out->len > p->out_sent) {
-		ev.has_output = 1;
-		ev.output.data = out->data + p->out_sent;
-		ev.output.len = out->len - p->out_sent;
-		news = 1;
+	    (m->progress_msg != NULL && (p->last_msg == NULL ||
+	    strcmp(m->progress_msg, p->last_msg) != 0));
+	if (!p->progress_only) {
+		/*
+		 * What the job kept goes within the same budget as what it
+		 * did not: a slow reader gets what fits, the rest is told
+		 * dropped once later bytes go (or at the end).
+		 */
+		busy = server_conn_unread(p->conn) + p->pend.len +
+		    p->errpend.len;
+		room = busy < settings.max_unread / 2 ?
+		    settings.max_unread / 2 - busy : 0;
+		if (p->out_sent < m->output.len) {
+			klen = m->output.len - p->out_sent;
+			if (klen > room)
+				klen = room;
+		}
+		/* The limit passed between two pushes: the kept part first. */
+		if (klen > 0 && p->pend.len > 0) {
+			request_watch_emit(p, &info, 0, m->output.data +
+			    p->out_sent, klen, 0, NULL, 0, 0);
+			p->out_sent += klen;
+			klen = 0;
+		}
+		if (klen > 0) {
+			out = m->output.data + p->out_sent;
+			olen = klen;
+			p->out_sent += klen;
+		} else if (p->pend.len > 0) {
+			odrop = p->pend_start - p->out_sent;
+			out = p->pend.data;
+			olen = p->pend.len;
+			p->out_sent = p->pend_start + p->pend.len;
+		}
+		/* A pool that hands no output on (job_output()) counts none. */
+		total = m->out_written > m->output.len ? m->out_written :
+		    m->output.len;
+		if (final && total > p->out_sent) {
+			odrop += total - p->out_sent;
+			p->out_sent = total;
+		}
+		if (!p->err_told) {
+			/* Its stderr so far: the tail the job kept. */
+			err = m->errtail.data;
+			elen = m->errtail.len;
+			if (m->err_written > elen)
+				edrop = m->err_written - elen;
+			p->err_sent = m->err_written;
+			p->err_told = 1;
+		} else if (p->errpend.len > 0) {
+			edrop = p->err_start - p->err_sent;
+			err = p->errpend.data;
+			elen = p->errpend.len;
+			p->err_sent = p->err_start + p->errpend.len;
+		}
+		if (final && m->err_written > p->err_sent) {
+			edrop += m->err_written - p->err_sent;
+			p->err_sent = m->err_written;
+		}
 	}
 	/* The stderr tail is kept only whole: it comes at the end. */
 	if (final)
 		request_jobinfo_stderr(j, &info);
+	if (olen > 0 || odrop > 0 || elen > 0 || edrop > 0)
+		news = 1;
 	if (news) {
-		ev.job = &info;
-		ev.final = final;
-		resp.id = p->reqid;
-		resp.body_case = FUTURED__RESPONSE__BODY_WATCH;
-		resp.watch = &ev;
-		request_send(p->conn, &resp);
-		if (ev.has_output)
-			p->out_sent += ev.output.len;
+		request_watch_emit(p, &info, final, out, olen, odrop, err,
+		    elen, edrop);
 		p->last_state = j->state;
 		p->last_progress = info.has_progress ? info.progress : 0;
-		if (j->more->progress_msg != NULL && (p->last_msg == NULL ||
-		    strcmp(j->more->progress_msg, p->last_msg) != 0)) {
+		if (m->progress_msg != NULL && (p->last_msg == NULL ||
+		    strcmp(m->progress_msg, p->last_msg) != 0)) {
 			free(p->last_msg);
-			p->last_msg = xstrdup(j->more->progress_msg);
+			p->last_msg = xstrdup(m->progress_msg);
 		}
 	}
+	buf_reset(&p->pend);
+	buf_reset(&p->errpend);
 	request_jobinfo_clear(&info);
 	return (news);
 }
@@ -212,7 +352,10 @@ request_watch_send(struct pending *p, int final)
 static void
 request_watch_push_cb(evutil_socket_t fd, short events, void *arg)
 {
-	request_watch_send(arg, 0);
+	struct pending	*p = arg;
+
+	if (!p->held)
+		request_watch_send(p, 0);
 }
 
 /* sched.c: the job's state, progress or output changed. */
@@ -221,6 +364,8 @@ request_watch_news_cb(struct waiter *w, struct job *j, void *arg)
 {
 	struct pending	*p = arg;
 
+	if (j->more->fresh != NULL && !p->progress_only)
+		request_watch_take(p, j);
 	event_active(p->news, 0, 0);
 }
 
@@ -230,8 +375,43 @@ request_watch_final_cb(struct waiter *w, struct job *first, int timed_out,
 {
 	struct pending	*p = arg;
 
+	if (p->held) {
+		/* Told once the submit is answered. */
+		p->waiter = NULL;
+		p->final_due = 1;
+		return;
+	}
 	request_watch_send(p, 1);
 	request_pending_free(p);
+}
+
+static struct pending *
+request_watch_new(struct conn *c, uint64_t reqid, struct job *j,
+    int progress_only)
+{
+	struct pending	*p;
+
+	p = request_pending_new(c, reqid, PENDING_WATCH);
+	p->job = j;
+	job_ref(j);
+	p->progress_only = progress_only;
+	p->last_state = (enum job_state)-1;
+	p->attempt = j->more->attempts;
+	return (p);
+}
+
+/* Park p on its job, told of its news; the job is not final. */
+static void
+request_watch_follow(struct pending *p)
+{
+	struct job	*j = p->job;
+
+	if ((p->news = event_new(base, -1, 0, request_watch_push_cb,
+	    p)) == NULL)
+		fatalx("%s: event_new", __func__);
+	request_park(p, &j, 1, 0, -1, request_watch_final_cb);
+	if (p->waiter != NULL)
+		sched_wait_news(p->waiter, request_watch_news_cb);
 }
 
 /*
@@ -250,22 +430,50 @@ request_watch(struct conn *c, uint64_t reqid, const Futured__WatchRequest *req)
 	j = request_find(c, req->id);
 	if (request_refuse_unstarted(c, reqid, &j, 1) == -1)
 		return;
-	p = request_pending_new(c, reqid, PENDING_WATCH);
-	p->job = j;
-	job_ref(j);
-	p->progress_only = req->has_progress_only && req->progress_only;
-	p->last_state = (enum job_state)-1;
+	p = request_watch_new(c, reqid, j, req->has_progress_only &&
+	    req->progress_only);
 	if (JOB_FINAL(j->state)) {
 		request_watch_send(p, 1);
 		request_pending_free(p);
 		return;
 	}
 	request_watch_send(p, 0);
-	if ((p->news = event_new(base, -1, 0, request_watch_push_cb,
-	    p)) == NULL)
-		fatalx("%s: event_new", __func__);
-	request_park(p, &j, 1, 0, -1, request_watch_final_cb);
-	sched_wait_news(p->waiter, request_watch_news_cb);
+	request_watch_follow(p);
+}
+
+/*
+ * A submit's watch (SubmitRequest.watch): made as the job is inserted,
+ * before anything of it can run, so that it misses none of its output;
+ * it says nothing until request_watch_release(), after the SubmitReply.
+ */
+struct pending *
+request_watch_held(struct conn *c, uint64_t reqid, struct job *j,
+    int progress_only)
+{
+	struct pending	*p;
+
+	p = request_watch_new(c, reqid, j, progress_only);
+	p->held = 1;
+	p->err_told = 1;	/* it sees all from the start */
+	if (JOB_FINAL(j->state)) {
+		p->final_due = 1;
+		return (p);
+	}
+	request_watch_follow(p);
+	return (p);
+}
+
+/* The submit was answered: tell what came meanwhile, and go on. */
+void
+request_watch_release(struct pending *p)
+{
+	p->held = 0;
+	if (p->final_due) {
+		request_watch_send(p, 1);
+		request_pending_free(p);
+		return;
+	}
+	request_watch_send(p, 0);
 }
 
 void

@@ -801,6 +801,16 @@ static struct evbuffer_iovec server_reserved;
  * connection with a sendfn (tests, fuzzers) gets a scratch buffer and
  * the packed answer through it; sockets keep the zero-copy path.
  */
+/*
+ * Bytes of answers c has not read yet: a watch drops output past half
+ * of --max-unread rather than lose the connection.
+ */
+size_t
+server_conn_unread(struct conn *c)
+{
+	return (c->out != NULL ? evbuffer_get_length(c->out) : 0);
+}
+
 void *
 server_conn_reserve(struct conn *c, size_t len)
 {

@@ -69,6 +69,8 @@ wire_jobinfo_brief_ok(const Futured__JobInfo *i)
 	    !i->has_finished_at && !i->has_attempts && i->n_args == 0 &&
 	    !i->has_parent && !i->has_priority && !i->has_output_size &&
 	    i->ended == NULL && !i->has_retries && i->n_ctx == 0 &&
+	    !i->has_stderr_truncated && i->n_after == 0 &&
+	    !i->has_input_from &&
 	    i->base.n_unknown_fields == 0);
 }
 

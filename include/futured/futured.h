@@ -227,7 +227,9 @@ enum fut_field {
 	FUT_FIELD_RETRIES,
 	FUT_FIELD_PARENT,
 	FUT_FIELD_PRIORITY,
-	FUT_FIELD_OUTPUT_SIZE
+	FUT_FIELD_OUTPUT_SIZE,
+	FUT_FIELD_STDERR_TRUNCATED,
+	FUT_FIELD_INPUT_FROM
 };
 
 /**
@@ -267,6 +269,16 @@ int		 fut_info_output_truncated(const struct fut_info *);
 /** Bytes of output the daemon keeps for the job. */
 uint64_t	 fut_info_output_size(const struct fut_info *);
 const void	*fut_info_stderr(const struct fut_info *, size_t *len);
+/**
+ * 1 if the command wrote more stderr than the tail kept (see
+ * FUT_FIELD_STDERR_TRUNCATED: older daemons do not say).
+ */
+int		 fut_info_stderr_truncated(const struct fut_info *);
+/** The jobs it waits for (spec's after): how many, and the n-th. */
+size_t		 fut_info_nafter(const struct fut_info *);
+uint64_t	 fut_info_after(const struct fut_info *, size_t);
+/** The job whose output is its input, 0 if none. */
+uint64_t	 fut_info_input_from(const struct fut_info *);
 /** Milliseconds since the epoch; 0 when not (yet) known. */
 int64_t		 fut_info_submitted_ms(const struct fut_info *);
 int64_t		 fut_info_started_ms(const struct fut_info *);
@@ -436,12 +448,35 @@ struct fut_watch *fut_watch_start(struct fut_client *, uint64_t id,
 int		 fut_watch_active(struct fut_watch *);
 /** Stop following; events still queued are dropped. */
 void		 fut_watch_close(struct fut_watch *);
+/**
+ * Submit s and follow the job from its start, in one request, so that
+ * the stream misses nothing a fast job writes before a watch could be
+ * opened on its id: the watch as fut_watch_open() gives it, the job's
+ * id in *id (if not NULL).  NULL on failure (fut_client_error(): the
+ * submit's error).
+ */
+struct fut_watch *fut_submit_watch(struct fut_client *,
+		    const struct fut_spec *, unsigned int flags, uint64_t *id);
 
 uint64_t	 fut_event_id(const struct fut_event *);
 /** The job's state and progress; never its output (see below). */
 const struct fut_info *fut_event_info(const struct fut_event *);
 /** Output since the previous event, NULL if none. */
 const void	*fut_event_output(const struct fut_event *, size_t *len);
+/**
+ * Bytes of output the job wrote before this event's (final: before its
+ * end) that the watch does not carry: it began after the kept output
+ * was cut, or read too slowly.  0: none.
+ */
+uint64_t	 fut_event_output_dropped(const struct fut_event *);
+/**
+ * A command's stderr since the previous event, as it wrote it (the
+ * first event: the tail kept so far); NULL if none, and from daemons
+ * that send only the tail at the end (fut_info_stderr() of the final
+ * event).  Not in FUT_WATCH_PROGRESS watches.
+ */
+const void	*fut_event_stderr(const struct fut_event *, size_t *len);
+uint64_t	 fut_event_stderr_dropped(const struct fut_event *);
 /** 1 for the job's last event. */
 int		 fut_event_final(const struct fut_event *);
 void		 fut_event_free(struct fut_event *);

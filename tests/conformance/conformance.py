@@ -392,6 +392,71 @@ def _():
     c.close()
 
 
+@case("Submit with watch: the reply, then every byte, past max_output")
+def _():
+    c = Conn()
+    h = expect(c.call("hello", pb.Hello(version=pb.PROTOCOL_VERSION)),
+               "hello", "hello")
+    check(h.submit_watch, "HelloReply.submit_watch")
+    n = h.max_output + 100000
+    rid = c.send("submit", pb.SubmitRequest(
+        spec=spec("exec", "sh", "-c",
+                  "head -c %d /dev/zero; echo e1 >&2; echo e2 >&2; exit 3"
+                  % n), watch=True))
+    x = expect(c.answer(rid), "submit", "submit with watch").id
+    out = err = dropped = 0
+    while True:
+        ev = expect(c.answer(rid), "watch", "its watch")
+        check(ev.job.id == x, "events of the job submitted")
+        out += len(ev.output)
+        err += len(ev.stderr)
+        dropped += ev.output_dropped + ev.stderr_dropped
+        if ev.final:
+            break
+    check(out == n and dropped == 0,
+          "all %d bytes streamed (%d, %d dropped)" % (n, out, dropped))
+    check(err == 6, "stderr streamed: %d bytes" % err)
+    check(ev.job.exit_status == 3 and ev.job.stderr_tail == b"e1\ne2\n",
+          "the final JobInfo")
+    check(ev.job.HasField("stderr_truncated") and
+          not ev.job.stderr_truncated, "stderr_truncated false")
+    r = expect(c.call("result", pb.ResultRequest(id=x)), "result", "")
+    check(r.job.output_truncated and r.job.output_size == h.max_output,
+          "the daemon keeps max_output bytes")
+    # A Watch once it is over: what was not kept is said dropped.
+    rid = c.send("watch", pb.WatchRequest(id=x))
+    ev = expect(c.answer(rid), "watch", "late watch")
+    check(ev.final and len(ev.output) == h.max_output and
+          ev.output_dropped == n - h.max_output,
+          "late: %d bytes, %d dropped" % (len(ev.output), ev.output_dropped))
+    # A refused submit is one Error, no events.
+    rid = c.send("submit", pb.SubmitRequest(spec=spec("nosuch"), watch=True))
+    expect_error(c.answer(rid), pb.ERR_UNKNOWN_HANDLER, "refused")
+    pid = c.send("ping", pb.PingRequest())
+    check(c.read().id == pid, "nothing after the Error")
+    c.close()
+
+
+@case("JobInfo: after and input_from; stderr_truncated; not in brief")
+def _():
+    c = Conn()
+    a = submit(c, spec("sleep", "10s"))
+    b = submit(c, spec("echo", after=[a], input_from=a))
+    st = expect(c.call("status", pb.StatusRequest(ids=[b])), "status", "")
+    j = st.jobs[0]
+    check(j.state == pb.STATE_WAITING and list(j.after) == [a] and
+          j.input_from == a, "after and input_from: %s" % j)
+    c.call("cancel", pb.CancelRequest(ids=[a]))
+    x = submit(c, spec("exec", "sh", "-c", "head -c 5000 /dev/zero >&2; "
+                       "exit 1"), notify=True, brief=True)
+    ev = c.event(x).event.job
+    check(len(ev.stderr_tail) == 4096 and not ev.HasField("stderr_truncated")
+          and len(ev.after) == 0, "brief: the tail, no new fields")
+    r = expect(c.call("result", pb.ResultRequest(id=x)), "result", "")
+    check(r.job.stderr_truncated, "result: stderr_truncated")
+    c.close()
+
+
 @case("exec without env: only PATH=/usr/local/bin:/usr/bin:/bin")
 def _():
     c = Conn()

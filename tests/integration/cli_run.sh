@@ -100,9 +100,41 @@ ck_exit 1 fctl result "$id"
 ck_match "$(cat "$T/err")" "job $id: only the last 4096 bytes of its stderr were kept" \
     "a marker where only the tail was kept"
 ck_match "$(cat "$T/err")" "^5000$" "the tail itself"
+# A tail as long as the limit but whole is no cut (the daemon says).
+id=$(fctl submit exec -- sh -c 'head -c 4096 /dev/zero | tr "\\0" x >&2; exit 1')
+ck_exit 1 fctl wait "$id"
+ck_exit 1 fctl result "$id"
+ck_eq "$(grep -c 'only the last' "$T/err")" 0 "a whole 4096-byte stderr is not marked"
+ck_eq "$(fctl --json status "$id" | grep -c '"stderr_truncated":false')" 1 \
+    "status --json: stderr_truncated false"
+# run streams all of it, as it comes: nothing was cut for it.
 ck_exit 1 fctl run -- sh -c 'seq 1 5000 >&2; exit 1'
-ck_match "$(cat "$T/err")" "only the last 4096 bytes" "run marks the tail too"
+seq 1 5000 >"$T/want"
+cmp -s "$T/err" "$T/want" || fail "run wrote the whole stderr: $(head -c 300 "$T/err")"
 pass "a failed command's stderr in the text of result, wait, watch, submit -w"
+
+# run writes the command's stderr as it is written, not at the end.
+rm -f "$T/go"
+fctl run -- sh -c "echo early >&2; while [ ! -e '$T/go' ]; do sleep 0.05; done; echo late >&2; exit 4" \
+    >"$T/live.out" 2>"$T/live.err" &
+rpid=$!
+wait_until 20 grep -q early "$T/live.err" || fail "run did not stream the stderr live"
+ck_eq "$(grep -c late "$T/live.err")" 0 "late not yet written"
+: >"$T/go"
+rc=0
+wait "$rpid" || rc=$?
+ck_eq "$rc" 4 "run exits as the command"
+ck_eq "$(cat "$T/live.err")" "early
+late" "run's stderr is the command's"
+pass "run streams the command's stderr live"
+
+# The stream carries the whole output however long, past --max-output.
+rc=0
+fctl run -- seq 1 1000000 >"$T/big" || rc=$?
+ck_eq "$rc" 0 "run of 6.9 MB exits 0"
+ck_eq "$(wc -c <"$T/big")" "$(seq 1 1000000 | wc -c)" "run carried the whole output"
+ck_eq "$(tail -n 1 "$T/big")" 1000000 "its end"
+pass "run streams the whole output past what the daemon keeps"
 
 # status --json carries a finished job's output; list --json its size.
 id=$(fctl submit -d hello echo)
@@ -120,3 +152,18 @@ ck_eq "$(fctl run -- cat <"$T/in")" "from a file" "stdin from a file"
 ck_eq "$(fctl run -d given -- cat <"$T/in")" given "-d wins over stdin"
 ck_eq "$(fctl run -- cat </dev/null)" "" "/dev/null: nothing"
 pass "run forwards its stdin when it is not a terminal"
+
+# status says what a waiting job waits for; --json lists them.
+a=$(fctl submit sleep 100)
+b=$(fctl submit sleep 100)
+w=$(fctl submit -a "$a,$b" echo)
+ck_match "$(fctl status "$w")" "waiting .*waiting for $a, $b" "status text"
+ck_match "$(fctl --json status "$w")" "\"after\":\\[$a,$b\\]" "status --json after"
+ck_match "$(fctl --json status "$w")" '"input_from":null' "status --json input_from"
+i=$(fctl submit -i "$a" exec -- cat)
+ck_match "$(fctl status "$i")" "waiting for $a" "input_from is waited for"
+ck_match "$(fctl --json status "$i")" "\"after\":\\[\\].*\"input_from\":$a" "--json input_from"
+i=$(fctl submit -a "$a" -i "$a" exec -- cat)
+ck_match "$(fctl status "$i")" "waiting for $a\$" "a job named once"
+must fctl cancel "$a" "$b" >/dev/null
+pass "status shows what a waiting job waits for"

@@ -1700,10 +1700,159 @@ cmd_limits(int argc, char **argv)
 	return (0);
 }
 
+/* The bytes seq 1 n writes. */
+static uint64_t
+seq_bytes(unsigned int n)
+{
+	char		 b[16];
+	uint64_t	 t = 0;
+	unsigned int	 i;
+
+	for (i = 1; i <= n; i++)
+		t += (uint64_t)snprintf(b, sizeof(b), "%u\n", i);
+	return (t);
+}
+
+/* Follow w to its end: output and stderr bytes, and what was dropped. */
+static const struct fut_info *
+stream_all(struct fut_watch *w, struct fut_event **last, uint64_t *out,
+    uint64_t *odrop, uint64_t *err, uint64_t *edrop)
+{
+	struct fut_event	*ev;
+	size_t			 len;
+	int			 rc;
+
+	*out = *odrop = *err = *edrop = 0;
+	for (;;) {
+		if ((rc = fut_watch_next(w, 60000, &ev)) != 1)
+			fail("fut_watch_next: %d", rc);
+		if (fut_event_output(ev, &len) != NULL)
+			*out += len;
+		if (fut_event_stderr(ev, &len) != NULL)
+			*err += len;
+		*odrop += fut_event_output_dropped(ev);
+		*edrop += fut_event_stderr_dropped(ev);
+		if (fut_event_final(ev))
+			break;
+		fut_event_free(ev);
+	}
+	*last = ev;
+	return (fut_event_info(ev));
+}
+
+/*
+ * Issue 11: a watch from the submit carries all the output, past
+ * --max-output, and the stderr as it comes; a late watch says what it
+ * missed; infos say whether the stderr tail was cut, and what a job
+ * waits for.
+ */
+static int
+cmd_stream(int argc, char **argv)
+{
+	struct fut_client	*c = must_connect();
+	struct fut_spec		*s;
+	struct fut_watch	*w;
+	struct fut_event	*ev;
+	struct fut_future	*f, *g;
+	struct fut_info		*ji;
+	const struct fut_info	*fi;
+	uint64_t		 id, out, odrop, err, edrop, keep;
+
+	s = must_spec("exec");
+	fut_spec_arg(s, "sh");
+	fut_spec_arg(s, "-c");
+	fut_spec_arg(s, "seq 1 1000000; seq 1 3000 >&2; exit 2");
+	if ((w = fut_submit_watch(c, s, 0, &id)) == NULL)
+		fail("fut_submit_watch: %s", fut_client_error(c));
+	if (id == 0)
+		fail("fut_submit_watch gave no id");
+	fi = stream_all(w, &ev, &out, &odrop, &err, &edrop);
+	if (out != seq_bytes(1000000) || odrop != 0)
+		fail("output %" PRIu64 " bytes, %" PRIu64 " dropped, want %"
+		    PRIu64, out, odrop, seq_bytes(1000000));
+	if (err != seq_bytes(3000) || edrop != 0)
+		fail("stderr %" PRIu64 " bytes, %" PRIu64 " dropped, want %"
+		    PRIu64, err, edrop, seq_bytes(3000));
+	if (fut_info_id(fi) != id || fut_info_exit_status(fi) != 2)
+		fail("final event: job %" PRIu64 " exit %d", fut_info_id(fi),
+		    fut_info_exit_status(fi));
+	if (!fut_info_has(fi, FUT_FIELD_STDERR_TRUNCATED) ||
+	    !fut_info_stderr_truncated(fi))
+		fail("a cut stderr tail not said so");
+	fut_event_free(ev);
+	fut_watch_close(w);
+
+	/* A watch opened once the job is over misses what was not kept. */
+	if (fut_client_limit(c, FUT_LIMIT_OUTPUT, &keep) != 0)
+		fail("fut_client_limit: %s", fut_client_error(c));
+	if ((w = fut_watch_open(c, id, 0)) == NULL)
+		fail("fut_watch_open: %s", fut_client_error(c));
+	(void)stream_all(w, &ev, &out, &odrop, &err, &edrop);
+	if (out != keep || odrop != seq_bytes(1000000) - keep)
+		fail("late watch: %" PRIu64 " bytes, %" PRIu64 " dropped",
+		    out, odrop);
+	fut_event_free(ev);
+	fut_watch_close(w);
+	fut_spec_free(s);
+
+	/* A whole tail is not cut. */
+	s = must_spec("exec");
+	fut_spec_arg(s, "sh");
+	fut_spec_arg(s, "-c");
+	fut_spec_arg(s, "echo oops >&2; exit 1");
+	f = must_submit(c, s);
+	fut_spec_free(s);
+	(void)fut_wait(f, -1);
+	if (fut_result(c, fut_id(f), &ji) != 0)
+		fail("fut_result: %s", fut_client_error(c));
+	if (!fut_info_has(ji, FUT_FIELD_STDERR_TRUNCATED) ||
+	    fut_info_stderr_truncated(ji))
+		fail("a whole stderr tail said cut");
+	fut_info_free(ji);
+	fut_future_free(f);
+
+	/* What a waiting job waits for. */
+	s = sleep_spec("100");
+	f = must_submit(c, s);
+	fut_spec_free(s);
+	s = must_spec("echo");
+	fut_spec_after(s, fut_id(f));
+	fut_spec_input_from(s, fut_id(f));
+	g = must_submit(c, s);
+	fut_spec_free(s);
+	if (fut_status(c, fut_id(g), &ji) != 0)
+		fail("fut_status: %s", fut_client_error(c));
+	if (fut_info_nafter(ji) != 1 || fut_info_after(ji, 0) != fut_id(f) ||
+	    fut_info_after(ji, 1) != 0 ||
+	    !fut_info_has(ji, FUT_FIELD_INPUT_FROM) ||
+	    fut_info_input_from(ji) != fut_id(f))
+		fail("after %zu: %" PRIu64 ", input_from %" PRIu64,
+		    fut_info_nafter(ji), fut_info_after(ji, 0),
+		    fut_info_input_from(ji));
+	fut_info_free(ji);
+	if (fut_cancel(f) != 1)
+		fail("fut_cancel: %s", fut_client_error(c));
+	(void)fut_wait(g, -1);
+	fut_future_free(f);
+	fut_future_free(g);
+
+	/* A refused submit: no watch, the submit's error. */
+	s = must_spec("no-such-handler");
+	if ((w = fut_submit_watch(c, s, 0, &id)) != NULL)
+		fail("fut_submit_watch of an unknown handler");
+	if (fut_client_errcode(c) != FUT_EHANDLER)
+		fail("fut_submit_watch: %d %s", fut_client_errcode(c),
+		    fut_client_error(c));
+	fut_spec_free(s);
+	fut_close(c);
+	return (0);
+}
+
 static const struct {
 	const char	*name;
 	int		(*fn)(int, char **);
 } cmds[] = {
+	{ "stream",		cmd_stream },
 	{ "cwd",		cmd_cwd },
 	{ "limits",		cmd_limits },
 	{ "structure",		cmd_structure },

@@ -19,7 +19,7 @@
 start_daemon -j 4 -P 2
 
 for cmd in echo-kinds "threads 50" "submit-all 2000" poll wait-timeout \
-    dispatch close info watch; do
+    dispatch close info watch stream; do
 	# shellcheck disable=SC2086
 	"$CLIENTPROG" $cmd || fail "clientprog $cmd"
 	pass "clientprog $cmd"
