@@ -341,6 +341,8 @@ job_begin(struct job *j, const struct pool *p)
 
 	m->pool = p;
 	m->attempts++;
+	if (!journal_enabled())
+		return;
 	/*
 	 * The record says when the attempt was handed over; the job's own
 	 * start is the pool's to say (job_started): a cpu job may wait in
