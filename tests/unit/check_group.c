@@ -22,19 +22,6 @@
 
 #define UID	1000
 
-static void
-setup(void)
-{
-	loop_setup();
-	sched_init();
-}
-
-static void
-teardown(void)
-{
-	loop_teardown();
-	group_free_all();
-}
 
 /* A sleep of arg in group g at priority prio, in the table. */
 static struct job *
@@ -220,7 +207,7 @@ group_suite(void)
 	TCase	*tc;
 
 	tc = tcase_create("group");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, loop_sched_setup, loop_sched_teardown);
 	tcase_add_test(tc, test_get_per_owner);
 	tcase_add_test(tc, test_parallel_holds_and_releases_in_order);
 	tcase_add_test(tc, test_release_on_raised_limit);

@@ -19,19 +19,6 @@
 #include "testlib.h"
 #include "xmalloc.h"
 
-static void
-setup(void)
-{
-	loop_setup();
-	sched_init();
-}
-
-static void
-teardown(void)
-{
-	loop_teardown();
-	group_free_all();
-}
 
 /* An async job of handler, owned by uid, not yet checked nor linked. */
 static struct job *
@@ -466,7 +453,7 @@ job_link_suite(void)
 	TCase	*tc;
 
 	tc = tcase_create("check");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, loop_sched_setup, loop_sched_teardown);
 	tcase_add_test(tc, test_check_plain_and_full_specs);
 	tcase_add_test(tc, test_check_kind);
 	tcase_add_test(tc, test_check_priority);
@@ -478,7 +465,7 @@ job_link_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("link");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, loop_sched_setup, loop_sched_teardown);
 	tcase_add_test(tc, test_link_group);
 	tcase_add_test(tc, test_link_parent_inherits_context);
 	tcase_add_test(tc, test_link_parent_deadline_clamps);

@@ -43,10 +43,9 @@ capture(struct conn *c, const void *p, size_t len)
 static void
 setup(void)
 {
-	loop_setup();
+	loop_sched_setup();
 	settings.max_frame = 4096;
 	request_init();
-	sched_init();
 	memset(&conn, 0, sizeof(conn));
 	conn.id = 1;
 	conn.uid = UID;
@@ -62,8 +61,7 @@ teardown(void)
 	size_t	 i;
 
 	request_conn_free(&conn);
-	loop_teardown();
-	group_free_all();
+	loop_sched_teardown();
 	for (i = 0; i < nanswers; i++)
 		futured__response__free_unpacked(answers[i], NULL);
 }

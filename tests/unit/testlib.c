@@ -45,6 +45,20 @@ loop_teardown(void)
 	base = NULL;
 }
 
+void
+loop_sched_setup(void)
+{
+	loop_setup();
+	sched_init();
+}
+
+void
+loop_sched_teardown(void)
+{
+	loop_teardown();
+	group_free_all();
+}
+
 struct job *
 must_insert(struct job *j)
 {

@@ -17,6 +17,9 @@
 /* Small limits for the tests, a fresh base, the registry and sched.c. */
 void		 loop_setup(void);
 void		 loop_teardown(void);
+/* loop_setup() and a fresh job table; the teardown frees groups too. */
+void		 loop_sched_setup(void);
+void		 loop_sched_teardown(void);
 /* Hand j to the scheduler, which keeps it (and the pointer valid). */
 struct job	*must_insert(struct job *);
 /* One turn of the loop that does not block: runs the deferred kick. */
