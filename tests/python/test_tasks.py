@@ -322,6 +322,15 @@ class TestFuturePickling(unittest.TestCase):
         with self.assertRaisesRegex(futured.Error, "not a Python result"):
             f.result(5)
 
+    def test_submit_all_in_one_round_trip(self):
+        c = futured.client()
+        fs = c._submit_all("echo", [((), b"a"), ((), b"b"), ((), b"c")],
+                           kind="blocking")
+        self.assertEqual([f.result(5) for f in fs], [b"a", b"b", b"c"])
+        self.assertEqual(c._submit_all("echo", []), [])
+        with self.assertRaises(futured.Error):
+            c._submit_all("no-such-handler", [((), b"")])
+
     def test_unknown_job(self):
         with self.assertRaises(futured.Error):
             _task._future_from_pickle(2 ** 62, None, False)

@@ -679,20 +679,61 @@ class Client:
             self._fill(spec, handler, args, data, kind, timeout, deadline,
                        after, input_from, group, priority, ctx, env,
                        retries, name, cwd)
-            if parent is None:
-                t = _current.get()
-                parent = t.job_id if t is not None else None
-            if parent is not None:
-                if not _lib.has("fut_spec_parent"):
-                    raise Error("this libfutured has no fut_spec_parent")
-                if lib.fut_spec_parent(spec, _job_id(parent)) != 0:
-                    raise ValueError("bad parent %r" % (parent,))
+            self._parent(spec, parent)
             ptr = lib.fut_submit(self._c, spec)
             if not ptr:
                 self._raise("submit %s" % handler)
         finally:
             lib.fut_spec_free(spec)
         return (_cls or Future)(self, ptr)
+
+    @staticmethod
+    def _parent(spec, parent):
+        if parent is None:
+            t = _current.get()
+            parent = t.job_id if t is not None else None
+        if parent is not None:
+            if not _lib.has("fut_spec_parent"):
+                raise Error("this libfutured has no fut_spec_parent")
+            if lib.fut_spec_parent(spec, _job_id(parent)) != 0:
+                raise ValueError("bad parent %r" % (parent,))
+
+    def _submit_all(self, handler, calls, kind=None, timeout=None,
+                    deadline=None, after=(), input_from=None, group=None,
+                    priority=0, ctx=None, env=None, retries=0, name=None,
+                    cwd=None, parent=None, _cls=None):
+        """Futures of jobs of handler, one per (args, data) of calls,
+        submitted in one round trip (fut_submit_all); the options as
+        submit() takes them, for all.  A refused job raises Error once
+        the others are accepted (they run)."""
+        self._check()
+        specs = []
+        try:
+            for args, data in calls:
+                spec = lib.fut_spec_new(_bytes(handler))
+                if not spec:
+                    raise ValueError("bad handler %r" % (handler,))
+                specs.append(spec)
+                self._fill(spec, handler, args, data, kind, timeout,
+                           deadline, after, input_from, group, priority,
+                           ctx, env, retries, name, cwd)
+                self._parent(spec, parent)
+            n = len(specs)
+            if n == 0:
+                return []
+            out = (ctypes.c_void_p * n)()
+            rc = lib.fut_submit_all(self._c, (ctypes.c_void_p * n)(*specs),
+                                    n, out)
+            if rc < 0:
+                self._raise("submit %s" % handler)
+        finally:
+            for spec in specs:
+                lib.fut_spec_free(spec)
+        futs = [(_cls or Future)(self, p) if p else None for p in out]
+        if rc < n:
+            self._raise("submit %s (%d of %d refused)" % (handler, n - rc,
+                                                          n))
+        return futs
 
     @staticmethod
     def _fill(spec, handler, args, data, kind, timeout, deadline, after,

@@ -465,6 +465,23 @@ class TaskFunction:
 
     submit = __call__
 
+    def map(self, *iterables):
+        """A list of the TaskFutures of fn(*args) for args in
+        zip(*iterables), submitted in one round trip: not the results,
+        unlike Executor.map."""
+        return self.starmap(zip(*iterables))
+
+    def starmap(self, iterable):
+        """A list of the TaskFutures of fn(*args) for each args tuple of
+        iterable, submitted in one round trip."""
+        calls = [((self.qualname,), encode_call(self.ref, self.qualname,
+                                                tuple(a), {}))
+                 for a in iterable]
+        c = futured._client()
+        ensure_pool(c, self.ref, self.kind == futured.CPU)
+        return c._submit_all(self.handler, calls, kind=self.kind,
+                             _cls=TaskFuture, **self.opts)
+
     def _submit(self, args, kwargs, after=()):
         payload = encode_call(self.ref, self.qualname, args, kwargs)
         opts = dict(self.opts)

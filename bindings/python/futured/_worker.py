@@ -339,6 +339,9 @@ class Worker:
                     else h.description.encode()), "handler %s" % h.name)
             self._ck(w, lib.fut_worker_concurrency(w, self.concurrency),
                      "concurrency")
+            if self.name is not None and _lib.has("fut_worker_name"):
+                self._ck(w, lib.fut_worker_name(w, self.name.encode()),
+                         "name")
             if self.pool is not None:
                 self._ck(w, lib.fut_worker_pool(w, self.pool.encode()),
                          "pool")
