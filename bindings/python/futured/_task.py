@@ -564,6 +564,14 @@ def pool_env():
         if d not in path and os.path.isdir(d):
             path.append(d)
     env["PYTHONPATH"] = os.pathsep.join(path)
+    # The daemon passes on no FUTURED_* variable of ours: a library
+    # chosen by $FUTURED_LIBRARY (an uninstalled build, the tests) is
+    # found by the dynamic linker instead.
+    lib = os.environ.get("FUTURED_LIBRARY")
+    if lib:
+        d = os.path.dirname(os.path.abspath(lib))
+        old = env.get("LD_LIBRARY_PATH")
+        env["LD_LIBRARY_PATH"] = d + (os.pathsep + old if old else "")
     env.pop("FUTURED_POOL", None)
     return env
 

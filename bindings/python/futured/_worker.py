@@ -450,7 +450,8 @@ class Worker:
             if h.py:
                 out, _ = _task.encode_error(e)
                 task.output(out)
-            task._fail("%s: %s" % (etype, msg) if msg else etype, etype, tb)
+            # The daemon says "TYPE: MESSAGE" (futured-workers(7)).
+            task._fail(msg, etype, tb)
             if not isinstance(e, Exception):
                 raise
             return
