@@ -254,6 +254,7 @@ _OPTIONAL = {
     "fut_worker_on_cancel": (None, [c_worker_p, CANCEL_CB,
                                     ctypes.c_void_p]),
     "fut_worker_close": (None, [c_worker_p]),
+    "fut_worker_client": (c_client_p, [c_worker_p]),
     "fut_task_job_id": (ctypes.c_uint64, [c_task_p]),
     "fut_task_attempt": (ctypes.c_uint, [c_task_p]),
     "fut_task_handler": (ctypes.c_char_p, [c_task_p]),

@@ -613,8 +613,8 @@ def ensure_pool(client, ref, cpu):
 
 async def run_call(task, executor):
     """Run the Python call task carries: a coroutine function on this
-    loop, any other in executor.  Returns the job's output; raises
-    what the function raised."""
+    loop, any other in executor.  Returns the job's output; raises what
+    the function raised."""
     ref, qualname, args, kwargs = decode_call(task.payload, load=True)
     fn = resolve(ref, qualname)
     if inspect.iscoroutinefunction(fn):

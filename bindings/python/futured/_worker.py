@@ -204,6 +204,8 @@ class Worker:
         self._closing = False
         self._stopped = None
         self._thread = None
+        self._inline = False
+        self._busy_since = None
         # Set once the daemon accepted the registration (for a program
         # that serves from another thread and must know when).
         self.ready = threading.Event()
@@ -294,10 +296,17 @@ class Worker:
         try:
             await loop.run_in_executor(None, self._connect)
             self.ready.set()
+            # A cpu process (one call at a time, cpu only) runs its task
+            # on the task thread itself: no hop to the loop and back.
+            self._inline = self.concurrency == 1 and all(
+                h.kinds == (futured.CPU,) for h in self._handlers.values())
             self._thread = threading.Thread(
                 target=self._next_loop, daemon=True,
                 name="futured worker tasks")
             self._thread.start()
+            if self._inline and _lib.has("fut_worker_client"):
+                threading.Thread(target=self._keep_lease, daemon=True,
+                                 name="futured worker lease").start()
             await self._stopped
         finally:
             self._closing = True
@@ -383,7 +392,16 @@ class Worker:
         loop = self._loop
         while not self._closing:
             rc = lib.fut_worker_next(w, _SLICE_MS, ctypes.byref(t))
-            if rc == 1:
+            if rc == 1 and self._inline:
+                try:
+                    self._run_here(t.value)
+                except BaseException as e:	# SystemExit, ...
+                    try:
+                        loop.call_soon_threadsafe(_settle, self._stopped, e)
+                    except RuntimeError:
+                        pass
+                    return
+            elif rc == 1:
                 try:
                     loop.call_soon_threadsafe(self._start, t.value)
                 except RuntimeError:
@@ -398,6 +416,67 @@ class Worker:
                 except RuntimeError:
                     pass
                 return
+
+    def _run_here(self, ptr):
+        # The inline form of _start and _run (see serve()).
+        task = Task(self, ptr)
+        with self._tasks_lock:
+            self._tasks[ptr] = task
+        h = self._handlers.get(task.handler)
+        if h is None:
+            task._fail("no handler %s in this worker" % task.handler)
+            return
+        self._busy_since = time.monotonic()
+        tok = futured._current.set(task)
+        try:
+            if h.py:
+                ref, qualname, args, kwargs = _task.decode_call(
+                    task.payload, load=True)
+                fn = _task.resolve(ref, qualname)
+                if inspect.iscoroutinefunction(fn):
+                    value = self._on_loop(task, fn(*args, **kwargs))
+                else:
+                    value = fn(*args, **kwargs)
+                out = _task.encode_result(value)
+            elif h.is_async:
+                out = _output(self._on_loop(task, h.fn(task)))
+            else:
+                out = _output(h.fn(task))
+        except BaseException as e:
+            self._failed(h, task, e)
+            if not isinstance(e, Exception):
+                raise
+            return
+        finally:
+            futured._current.reset(tok)
+            self._busy_since = None
+        task._succeed(out)
+
+    def _on_loop(self, task, coro):
+        async def run():
+            futured._current.set(task)
+            return await coro
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result()
+
+    def _keep_lease(self):
+        # While the task thread runs a call it does not wait in
+        # fut_worker_next(), which would keep the lease: a ping on the
+        # worker's connection does (any word from the worker renews it).
+        c = lib.fut_worker_client(self._w)
+        while not self._closing:
+            time.sleep(1)
+            since = self._busy_since
+            if since is not None and time.monotonic() - since >= 1 and \
+                    self._w is not None:
+                lib.fut_ping(c, None, 0, None)
+
+    def _failed(self, h, task, e):
+        etype, msg, tb = _task.describe_exception(e)
+        if h.py:
+            out, _ = _task.encode_error(e)
+            task.output(out)
+        # The daemon says "TYPE: MESSAGE" (futured-workers(7)).
+        task._fail(msg, etype, tb)
 
     def _on_cancel(self, ptr, _arg):
         with self._tasks_lock:
@@ -446,12 +525,7 @@ class Worker:
                 raise
             return
         except BaseException as e:
-            etype, msg, tb = _task.describe_exception(e)
-            if h.py:
-                out, _ = _task.encode_error(e)
-                task.output(out)
-            # The daemon says "TYPE: MESSAGE" (futured-workers(7)).
-            task._fail(msg, etype, tb)
+            self._failed(h, task, e)
             if not isinstance(e, Exception):
                 raise
             return
