@@ -1187,7 +1187,7 @@ supervise_detach(struct sup_proc *p)
 		supervise_proc_free(p);
 		return;
 	}
-	if (!(p->flags & SPF_KILLED) && !sup_stopping) {
+	if (!(p->flags & (SPF_KILLED | SPF_CANCEL)) && !sup_stopping) {
 		log_debug("pool %s: pid %ld let go of its connection",
 		    p->pool->name, (long)p->pid);
 		supervise_signal(p, SIGTERM);
