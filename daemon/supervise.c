@@ -1151,7 +1151,7 @@ supervise_ready(struct sup_proc *p, const char *const *names, size_t n)
 	if (sp == NULL || s == NULL || (p->flags & SPF_READY))
 		return;
 	p->flags |= SPF_READY;
-	if (s->killed_ms != 0) {
+	if (s->killed_ms != 0 && !(p->flags & SPF_CANCEL)) {
 		sp->respawn_ms = job_mono_ms() - s->killed_ms;
 		s->killed_ms = 0;
 		log_debug("pool %s: process %u serves again %lld ms after the "
@@ -1182,11 +1182,14 @@ void
 supervise_detach(struct sup_proc *p)
 {
 	p->flags &= ~(SPF_ATTACHED | SPF_READY);
-	if (p->pid <= 0) {
+	if (p->slot == NULL) {
+		/* Dead, and kept for us on sup_dead. */
 		TAILQ_REMOVE(&sup_dead, p, entry);
 		supervise_proc_free(p);
 		return;
 	}
+	if (p->pid <= 0)
+		return;		/* reaped by supervise_shutdown() */
 	if (!(p->flags & (SPF_KILLED | SPF_CANCEL)) && !sup_stopping) {
 		log_debug("pool %s: pid %ld let go of its connection",
 		    p->pool->name, (long)p->pid);
