@@ -22,8 +22,9 @@
  * deaths in a row make the pool "failing" (logged once, shown in
  * stats); it keeps trying at the longest delay.  A process stopped on
  * purpose (supervise_kill(): a running cpu job cancelled) is replaced
- * at once, and the time from the kill until the new process registers
- * is kept (respawn_ms).  A PoolRequest pool whose processes die before
+ * at once, as the TERM is sent rather than once it is gone (it leaves
+ * its slot for sup_orphans, and serves nobody), and the time from the
+ * kill until the new process registers is kept (respawn_ms).  A PoolRequest pool whose processes die before
  * any of them ever registered is not retried: its requests fail, it
  * stops ("failed"), and the next request for it starts it afresh.
  *
@@ -85,8 +86,9 @@ struct sup_proc {
 #define SPF_READY		0x2	/* registered its handlers */
 #define SPF_CANCEL		0x4	/* stopped on purpose */
 #define SPF_KILLED		0x8	/* SIGKILL sent */
+#define SPF_REGISTERED		0x10	/* was ready once (kept at detach) */
 	struct event		*kill_timer;
-	TAILQ_ENTRY(sup_proc)	 entry;		/* sup_dead */
+	TAILQ_ENTRY(sup_proc)	 entry;		/* sup_orphans, slot NULL */
 };
 
 struct sup_slot {
@@ -128,8 +130,11 @@ struct sup_pool {
 
 static TAILQ_HEAD(, sup_conf) sup_confs = TAILQ_HEAD_INITIALIZER(sup_confs);
 static TAILQ_HEAD(, sup_pool) sup_pools = TAILQ_HEAD_INITIALIZER(sup_pools);
-/* Dead processes the engine still holds. */
-static TAILQ_HEAD(, sup_proc) sup_dead = TAILQ_HEAD_INITIALIZER(sup_dead);
+/*
+ * Processes out of their slots: being stopped (supervise_kill: the
+ * successor starts at once), or dead while the engine holds them.
+ */
+static TAILQ_HEAD(, sup_proc) sup_orphans = TAILQ_HEAD_INITIALIZER(sup_orphans);
 static int	 sup_stopping;
 
 static void	 supervise_spawn_slot(struct sup_slot *);
@@ -805,6 +810,16 @@ supervise_child_cb(pid_t pid, int status, void *arg)
 	supervise_signal(p, SIGKILL);
 	evtimer_del(p->kill_timer);
 	p->pid = -1;
+	if (s == NULL) {
+		/* Stopped by supervise_kill(): its successor runs already. */
+		log_debug("pool %s: stopped process %ld is gone", sp->name,
+		    (long)pid);
+		if (!(flags & SPF_ATTACHED)) {
+			TAILQ_REMOVE(&sup_orphans, p, entry);
+			supervise_proc_free(p);
+		}
+		return;
+	}
 	p->slot = NULL;
 	s->proc = NULL;
 
@@ -818,26 +833,17 @@ supervise_child_cb(pid_t pid, int status, void *arg)
 		snprintf(how, sizeof(how), "ended (wait status %d)", status);
 	supervise_tail_text(p, tail, sizeof(tail));
 	xasprintf(&why, "process %ld %s%s%s%s", (long)pid, how,
-	    (flags & SPF_READY) ? "" : " before registering",
+	    (flags & SPF_REGISTERED) ? "" : " before registering",
 	    *tail != '\0' ? ": " : "", tail);
 
 	if (flags & SPF_ATTACHED)
-		TAILQ_INSERT_TAIL(&sup_dead, p, entry);
+		TAILQ_INSERT_TAIL(&sup_orphans, p, entry);
 	else
 		supervise_proc_free(p);
 
 	if (gen != sp->gen) {
 		/* Of a start that failed: the pool may be starting again. */
 		free(why);
-		supervise_spawn_slot(s);
-		return;
-	}
-	if (flags & SPF_CANCEL) {
-		/* Stopped on purpose: no failure, a fresh one at once. */
-		log_debug("pool %s: %s (stopped)", sp->name, why);
-		free(sp->error);
-		sp->error = why;
-		sp->restarts++;
 		supervise_spawn_slot(s);
 		return;
 	}
@@ -1150,7 +1156,7 @@ supervise_ready(struct sup_proc *p, const char *const *names, size_t n)
 
 	if (sp == NULL || s == NULL || (p->flags & SPF_READY))
 		return;
-	p->flags |= SPF_READY;
+	p->flags |= SPF_READY | SPF_REGISTERED;
 	if (s->killed_ms != 0 && !(p->flags & SPF_CANCEL)) {
 		sp->respawn_ms = job_mono_ms() - s->killed_ms;
 		s->killed_ms = 0;
@@ -1183,8 +1189,10 @@ supervise_detach(struct sup_proc *p)
 {
 	p->flags &= ~(SPF_ATTACHED | SPF_READY);
 	if (p->slot == NULL) {
-		/* Dead, and kept for us on sup_dead. */
-		TAILQ_REMOVE(&sup_dead, p, entry);
+		if (p->pid > 0)
+			return;	/* being stopped: freed once reaped */
+		/* Dead, and kept for us on sup_orphans. */
+		TAILQ_REMOVE(&sup_orphans, p, entry);
 		supervise_proc_free(p);
 		return;
 	}
@@ -1205,7 +1213,9 @@ supervise_serves(const struct sup_proc *p, uid_t uid)
 	const struct sup_pool	*sp = p->pool;
 	size_t			 i;
 
-	if (sp == NULL)
+	/* Not a process being stopped: its next job would be lost. */
+	if (sp == NULL || p->slot == NULL || p->pid <= 0 ||
+	    (p->flags & SPF_CANCEL))
 		return (0);
 	for (i = 0; i < sp->nowners; i++) {
 		if (sp->owners[i] == uid)
@@ -1229,13 +1239,16 @@ supervise_pid(const struct sup_proc *p)
 
 /*
  * Stop p (its running job is cancelled): TERM to its process group,
- * KILL after grace_ms; a fresh process takes its slot at once.  -1 if
- * it is gone already.
+ * KILL after grace_ms.  A fresh process takes its slot at once, without
+ * waiting for p to go: the slot serves again as soon as the new one
+ * has registered.  -1 if p is gone already.
  */
 int
 supervise_kill(struct sup_proc *p, int64_t grace_ms)
 {
-	if (p->pid <= 0 || p->slot == NULL)
+	struct sup_slot	*s = p->slot;
+
+	if (p->pid <= 0)
 		return (-1);
 	if (p->flags & SPF_CANCEL) {
 		/* Already dying; only ever make the KILL come sooner. */
@@ -1243,16 +1256,23 @@ supervise_kill(struct sup_proc *p, int64_t grace_ms)
 			supervise_kill_cb(-1, 0, p);
 		return (0);
 	}
+	if (s == NULL)
+		return (-1);
 	p->flags |= SPF_CANCEL;
-	p->slot->killed_ms = job_mono_ms();
+	s->killed_ms = job_mono_ms();
 	log_debug("pool %s: TERM to pid %ld, grace %lld ms", p->pool->name,
 	    (long)p->pid, (long long)grace_ms);
-	if (grace_ms <= 0) {
+	if (grace_ms <= 0)
 		supervise_kill_cb(-1, 0, p);
-		return (0);
+	else {
+		supervise_signal(p, SIGTERM);
+		supervise_timer_ms(p->kill_timer, grace_ms);
 	}
-	supervise_signal(p, SIGTERM);
-	supervise_timer_ms(p->kill_timer, grace_ms);
+	p->slot = NULL;
+	s->proc = NULL;
+	TAILQ_INSERT_TAIL(&sup_orphans, p, entry);
+	p->pool->restarts++;
+	supervise_spawn_slot(s);
 	return (0);
 }
 
@@ -1305,6 +1325,12 @@ supervise_shutdown(void)
 			supervise_signal(p, SIGTERM);
 		}
 	}
+	TAILQ_FOREACH(p, &sup_orphans, entry) {
+		if (p->pid > 0) {
+			child_unwatch(p->pid);
+			supervise_signal(p, SIGTERM);
+		}
+	}
 	deadline = job_mono_ms() + settings.grace_ms;
 	for (;;) {
 		left = 0;
@@ -1314,6 +1340,8 @@ supervise_shutdown(void)
 					left += !supervise_reap(p, 0);
 			}
 		}
+		TAILQ_FOREACH(p, &sup_orphans, entry)
+			left += !supervise_reap(p, 0);
 		if (left == 0 || job_mono_ms() >= deadline)
 			break;
 		nanosleep(&ts, NULL);
@@ -1328,6 +1356,12 @@ supervise_shutdown(void)
 			supervise_reap(p, 1);
 		}
 	}
+	TAILQ_FOREACH(p, &sup_orphans, entry) {
+		if (p->pid > 0) {
+			supervise_signal(p, SIGKILL);
+			supervise_reap(p, 1);
+		}
+	}
 }
 
 void
@@ -1337,8 +1371,8 @@ supervise_free(void)
 	struct sup_proc	*p;
 	u_int		 i;
 
-	while ((p = TAILQ_FIRST(&sup_dead)) != NULL) {
-		TAILQ_REMOVE(&sup_dead, p, entry);
+	while ((p = TAILQ_FIRST(&sup_orphans)) != NULL) {
+		TAILQ_REMOVE(&sup_orphans, p, entry);
 		supervise_proc_free(p);
 	}
 	while ((sp = TAILQ_FIRST(&sup_pools)) != NULL) {
