@@ -699,6 +699,95 @@ void		 cgroup_job_free(char *);
 void		 cgroup_shutdown(void);
 
 /*
+ * supervise.c: supervised worker pools (futured.conf's pool lines and
+ * PoolRequest): processes started, restarted with back-off, killed.
+ */
+#define SUP_SIZE_MAX		1024	/* processes of one pool */
+#define SUP_NAME_MAX		64
+#define SUP_BACKOFF_MIN_MS	100	/* the first restart's delay */
+#define SUP_BACKOFF_MAX_MS	30000	/* the longest */
+#define SUP_HEALTHY_MS		10000	/* up this long: back-off reset */
+#define SUP_FAILING		5	/* quick deaths in a row: failing */
+#define SUP_START_MS		60000	/* a new pool's first registration */
+#define SUP_POOLS_PER_UID	64	/* PoolRequest pools of one user */
+struct sup_pool;
+struct sup_proc;
+LIST_HEAD(sup_waiters, pending);	/* request_pool.c's PoolRequests */
+/* A pool as futured.conf declares it (config.c fills it). */
+struct sup_conf {
+	char			*name;
+	char			**argv;		/* NULL-terminated */
+	u_int			 size;		/* 0: -P's */
+	u_int			 kinds;		/* 1 << JOB_*; 0: all */
+	char			*cwd;		/* NULL: / */
+	char			**env;		/* KEY=VALUE, NULL-terminated */
+	size_t			 nenv;
+	char			*user;		/* NULL: the daemon's */
+	char			**owners;	/* NULL-terminated; NULL: user */
+	size_t			 nowners;
+	char			*file;
+	u_int			 line;
+	u_int			 lines[6];	/* where each pool-* key was set */
+	TAILQ_ENTRY(sup_conf)	 entry;
+};
+/* What a PoolRequest asks for (request_pool.c); strings borrowed. */
+struct sup_spec {
+	const char		*name;		/* NULL: made from argv */
+	char			*const *argv;
+	size_t			 argc;
+	u_int			 size;		/* 0: -P's */
+	u_int			 kinds;		/* 0: all */
+	const char		*cwd;		/* NULL: / */
+	char			*const *env;	/* NULL: PATH only */
+	size_t			 nenv;
+	uid_t			 uid;		/* runs as, serves only */
+};
+/* A pool as stats show it; strings borrowed for the callback. */
+struct sup_stats {
+	const char		*name;
+	const char		*state;	/* starting running failing failed */
+	uid_t			 uid;
+	u_int			 size;
+	u_int			 alive;		/* processes */
+	u_int			 ready;		/* registered ones */
+	uint64_t		 restarts;
+	int64_t			 respawn_ms;	/* last kill to serving, -1 */
+	const char		*error;		/* the last death, or NULL */
+};
+struct sup_conf	*supervise_conf_add(const char *, const char *, u_int,
+		    char **);
+struct sup_conf	*supervise_conf_find(const char *);
+void		 supervise_conf_clear(void);
+int64_t		 supervise_backoff_ms(u_int);
+int		 supervise_init(char **);
+void		 supervise_start(void);
+int		 supervise_request(const struct sup_spec *, struct sup_pool **,
+		    int *, int *, char **);
+const char	*supervise_pool_name(const struct sup_pool *);
+int		 supervise_pool_ready(const struct sup_pool *);
+u_int		 supervise_pool_kinds(const struct sup_pool *);
+size_t		 supervise_pool_handlers(const struct sup_pool *,
+		    const char *const **);
+struct sup_waiters *supervise_pool_waiters(struct sup_pool *);
+void		 supervise_foreach(void (*)(const struct sup_stats *, void *),
+		    void *);
+void		 supervise_shutdown(void);
+void		 supervise_free(void);
+/* The engine's side (pool_worker.c, request_worker.c). */
+int		 supervise_attach(const char *, pid_t, struct sup_proc **,
+		    char **);
+void		 supervise_ready(struct sup_proc *, const char *const *, size_t);
+void		 supervise_detach(struct sup_proc *);
+int		 supervise_serves(const struct sup_proc *, uid_t);
+int		 supervise_one_job(const struct sup_proc *);
+int		 supervise_kill(struct sup_proc *, int64_t);
+pid_t		 supervise_pid(const struct sup_proc *);
+
+/* request_pool.c: a pool's waiting PoolRequests answered. */
+void		 request_pool_ready(struct sup_pool *);
+void		 request_pool_failed(struct sup_pool *, int, const char *);
+
+/*
  * worker.c: main() of a --worker process; fd is its socketpair end, and
  * argv the options after --worker.
  */

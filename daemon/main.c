@@ -643,6 +643,9 @@ main(int argc, char **argv)
 	sched_init();
 	/* Before any child is spawned: they must not inherit these. */
 	sdnotify_init();
+	/* futured.conf's pools: users, owners and programs exist. */
+	if (supervise_init(&cause) == -1)
+		fatalx("%s", cause);
 	/* Replay before serving: no client sees a half-restored table. */
 	if (journal_open(&cause) == -1)
 		fatalx("%s", cause);
@@ -660,6 +663,8 @@ main(int argc, char **argv)
 	cgroup_init(settings.socket_path);
 	if (pool_init(&cause) == -1)
 		fatalx("%s", cause);
+	/* Its processes connect back: after the socket listens. */
+	supervise_start();
 
 	sigterm = evsignal_new(base, SIGTERM, main_signal_cb, NULL);
 	sigint = evsignal_new(base, SIGINT, main_signal_cb, NULL);
@@ -700,9 +705,11 @@ main(int argc, char **argv)
 	 * journal has their attempt as begun (pool_proc_shutdown).
 	 */
 	sched_stop_queued("daemon shutting down");
+	supervise_shutdown();
 	pool_shutdown();
 	journal_close();
 	server_close();
+	supervise_free();
 	sched_free();
 	group_free_all();
 	journal_free();

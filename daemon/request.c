@@ -488,7 +488,7 @@ void
 request_pending_free(struct pending *p)
 {
 	TAILQ_REMOVE(&p->conn->pendings, p, entry);
-	if (p->type == PENDING_SINK)
+	if (p->type == PENDING_SINK || p->type == PENDING_POOL)
 		LIST_REMOVE(p, sentry);
 	journal_unwait(&p->jw);
 	if (p->job != NULL)
@@ -1159,6 +1159,9 @@ request_dispatch(struct conn *c, const uint8_t *data, size_t len)
 		break;
 	case FUTURED__REQUEST__BODY_WATCH:
 		request_watch(c, req->id, req->watch);
+		break;
+	case FUTURED__REQUEST__BODY_POOL:
+		request_pool(c, req->id, req->pool);
 		break;
 	case FUTURED__REQUEST__BODY_WORKER_REGISTER:
 		request_worker_register(c, req->id, req->worker_register);

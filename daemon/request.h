@@ -24,7 +24,8 @@ enum pending_type {
 	PENDING_NOTIFY,
 	PENDING_SUBMIT,		/* the answer waits for the journal */
 	PENDING_WATCH,
-	PENDING_SINK		/* the conn takes its jobs' completions */
+	PENDING_SINK,		/* the conn takes its jobs' completions */
+	PENDING_POOL		/* a PoolRequest: until the pool serves */
 };
 
 
@@ -62,10 +63,11 @@ struct pending {
 	int			 progress_only;
 	/* sink: a job it is to be told of will not start (shutdown) */
 	int			 shutdown;
+	int			 created;	/* pool: this request started it */
 	/* cancel: whether it took effect, job by job in request order */
 	int			*effect;
 	TAILQ_ENTRY(pending)	 entry;
-	LIST_ENTRY(pending)	 sentry;	/* sink: request_sinks */
+	LIST_ENTRY(pending)	 sentry;	/* sink: request_sinks; pool */
 };
 
 /* How a submitter asked to hear of the end: not, in full, or brief. */
@@ -99,6 +101,10 @@ void		 request_park(struct pending *, struct job **, size_t, int, int64_t,
 /* request_submit.c */
 void		 request_submit(struct conn *, uint64_t,
 		    const Futured__SubmitRequest *);
+
+/* request_pool.c */
+void		 request_pool(struct conn *, uint64_t,
+		    const Futured__PoolRequest *);
 
 /* request_watch.c: what is pushed unasked */
 void		 request_watch_init(void);
