@@ -148,4 +148,21 @@ wait_until 10 has_upper || fail "the example did not register"
 ck_eq "$(fctl submit -w -d hi upper)" "HI" "the man page's example"
 pass "the man page's worker example compiles and serves"
 
+# A worker sees the daemon go, and exits cleanly (no leak, in an ASan
+# build) with a task in hand.
+start_worker d 2
+D=$WPID
+id=$(fctl submit c.sleep -- 60000)
+wait_until 10 grep -q "^start $id " "$T/d.out" || fail "never started on d"
 stop_daemon
+rc=0
+wait "$D" || rc=$?
+[ "$rc" -eq 0 ] || { cat "$T/d.err" >&2; fail "worker d exited $rc"; }
+grep -q "^cancel $id " "$T/d.out" || fail "no cancel callback at the loss"
+pass "a worker at the daemon's stop: $(tail -n 1 "$T/d.err")"
+
+# What a sanitizer found in a worker killed before its exit.
+if grep -l 'Sanitizer' "$T"/*.err "$T/upper.out" 2>/dev/null; then
+	cat "$T"/*.err >&2
+	fail "a sanitizer spoke in a worker"
+fi
