@@ -1947,7 +1947,7 @@ cmd_handlers(int argc, char **argv)
 	enum fut_kind		 k, dk;
 	unsigned int		 mask;
 	size_t			 i, len;
-	int			 m, rc;
+	int			 m, rc, nw;
 
 	no_args(argc, argv);
 	if ((rc = fut_handlers(ctl_connect(), &h)) != 0)
@@ -1956,6 +1956,7 @@ cmd_handlers(int argc, char **argv)
 		mask = fut_handlers_kinds(h, i);
 		dk = fut_handlers_default_kind(h, i);
 		desc = fut_handlers_description(h, i);
+		nw = fut_handlers_workers(h, i);
 		if (ctl_json) {
 			json_begin(&j, stdout);
 			json_string(&j, "name", fut_handlers_name(h, i));
@@ -1966,6 +1967,8 @@ cmd_handlers(int argc, char **argv)
 			json_array_end(&j);
 			json_string(&j, "default_kind", kind_name(dk));
 			json_string(&j, "description", desc);
+			if (nw >= 0)
+				json_uint(&j, "workers", (uint64_t)nw);
 			json_end(&j);
 			continue;
 		}
@@ -1982,8 +1985,12 @@ cmd_handlers(int argc, char **argv)
 				break;
 			len += m;
 		}
-		printf("%-12s %-22s %s\n", vis(fut_handlers_name(h, i)), kinds,
+		printf("%-12s %-22s %s", vis(fut_handlers_name(h, i)), kinds,
 		    desc != NULL ? vis(desc) : "");
+		/* A worker handler says how many serve it, after the rest. */
+		if (nw >= 0)
+			printf(" [%d worker%s]", nw, nw == 1 ? "" : "s");
+		printf("\n");
 	}
 	fut_handlers_free(h);
 	return (EX_OK);
@@ -2050,6 +2057,25 @@ cmd_stats(int argc, char **argv)
 			json_object_end(&j);
 		}
 		json_array_end(&j);
+		if (fut_stats_npools(s) > 0) {
+			json_array(&j, "pools");
+			for (i = 0; i < fut_stats_npools(s); i++) {
+				json_object(&j, NULL);
+				json_string(&j, "name",
+				    fut_stats_pool_name(s, i));
+				json_bool(&j, "supervised",
+				    fut_stats_pool_supervised(s, i));
+				json_uint(&j, "processes",
+				    fut_stats_pool_get(s, i,
+				    FUT_POOL_PROCESSES));
+				json_uint(&j, "busy", fut_stats_pool_get(s, i,
+				    FUT_POOL_BUSY));
+				json_uint(&j, "capacity", fut_stats_pool_get(s,
+				    i, FUT_POOL_CAPACITY));
+				json_object_end(&j);
+			}
+			json_array_end(&j);
+		}
 		json_end(&j);
 	} else {
 		uptime_format(fut_stats_uptime_ms(s), up, sizeof(up));
@@ -2074,6 +2100,18 @@ cmd_stats(int argc, char **argv)
 			    fut_stats_get(s, i, FUT_STAT_CANCELLED),
 			    fut_stats_get(s, i, FUT_STAT_TIMED_OUT), up);
 		}
+		/* Worker pools, when there are any: a table of their own. */
+		if (fut_stats_npools(s) > 0)
+			printf("\n%-20s %-10s %9s %8s %8s\n", "WORKER POOL",
+			    "TYPE", "PROCESSES", "BUSY", "CAPACITY");
+		for (i = 0; i < fut_stats_npools(s); i++)
+			printf("%-20s %-10s %9u %8u %8u\n",
+			    vis(fut_stats_pool_name(s, i)),
+			    fut_stats_pool_supervised(s, i) ? "supervised" :
+			    "attached",
+			    fut_stats_pool_get(s, i, FUT_POOL_PROCESSES),
+			    fut_stats_pool_get(s, i, FUT_POOL_BUSY),
+			    fut_stats_pool_get(s, i, FUT_POOL_CAPACITY));
 	}
 	fut_stats_free(s);
 	return (EX_OK);

@@ -9,6 +9,7 @@
 
 #include "config.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -792,6 +793,16 @@ fut_handlers_default_kind(const struct fut_handlers *h, size_t n)
 	    info_kind_from_pb(hi->default_kind));
 }
 
+int
+fut_handlers_workers(const struct fut_handlers *h, size_t n)
+{
+	const Futured__HandlerInfo	*hi = info_handler(h, n);
+
+	if (hi == NULL || !hi->has_workers)
+		return (-1);
+	return (hi->workers > INT_MAX ? INT_MAX : (int)hi->workers);
+}
+
 void
 fut_handlers_free(struct fut_handlers *h)
 {
@@ -880,6 +891,54 @@ fut_stats_get(const struct fut_stats *s, size_t n, enum fut_stat which)
 		return (k->pool_size);
 	case FUT_STAT_POOL_BUSY:
 		return (k->pool_busy);
+	}
+	return (0);
+}
+
+size_t
+fut_stats_npools(const struct fut_stats *s)
+{
+	return (s == NULL ? 0 : s->r->stats->n_pools);
+}
+
+static const Futured__PoolStats *
+info_pool(const struct fut_stats *s, size_t n)
+{
+	if (s == NULL || n >= s->r->stats->n_pools)
+		return (NULL);
+	return (s->r->stats->pools[n]);
+}
+
+const char *
+fut_stats_pool_name(const struct fut_stats *s, size_t n)
+{
+	const Futured__PoolStats	*p = info_pool(s, n);
+
+	return (p == NULL ? NULL : p->name);
+}
+
+int
+fut_stats_pool_supervised(const struct fut_stats *s, size_t n)
+{
+	const Futured__PoolStats	*p = info_pool(s, n);
+
+	return (p != NULL && p->supervised);
+}
+
+unsigned int
+fut_stats_pool_get(const struct fut_stats *s, size_t n, enum fut_pool_stat which)
+{
+	const Futured__PoolStats	*p = info_pool(s, n);
+
+	if (p == NULL)
+		return (0);
+	switch (which) {
+	case FUT_POOL_PROCESSES:
+		return (p->processes);
+	case FUT_POOL_BUSY:
+		return (p->busy);
+	case FUT_POOL_CAPACITY:
+		return (p->capacity);
 	}
 	return (0);
 }

@@ -53,6 +53,7 @@ struct pool;
 #define DEFAULT_MAX_CLIENTS	1024
 #define DEFAULT_MAX_UNREAD	(64U * 1024 * 1024)	/* answers not read */
 #define DEFAULT_MAX_QUEUED	100000		/* per uid, not yet running */
+#define DEFAULT_WORKER_LEASE_MS	30000		/* a worker's silence, held tasks */
 #define JOB_PRIO_MIN		(-20)
 #define JOB_PRIO_MAX		20
 #define JOB_PRIO_LEVELS		(JOB_PRIO_MAX - JOB_PRIO_MIN + 1)
@@ -312,6 +313,7 @@ struct settings {
 	int			 fsync;		/* JOURNAL_FSYNC_* */
 	int64_t			 fsync_interval_ms;	/* batch */
 	int			 journal_repair;
+	int64_t			 worker_lease_ms;	/* attached workers */
 };
 extern struct settings	 settings;
 extern struct event_base *base;
@@ -350,6 +352,7 @@ struct conn {
 	 */
 	void			(*sendfn)(struct conn *, const void *, size_t);
 	void			*sendarg;
+	struct worker		*worker;	/* registered as one, or NULL */
 	TAILQ_ENTRY(conn)	 entry;
 	TAILQ_ENTRY(conn)	 dirty_entry;
 };
@@ -553,8 +556,14 @@ void		 group_free_all(void);
 void		 group_foreach(void (*)(struct jobgroup *, void *), void *);
 
 /* handler.c: the handler registry and the fut_handler_* accessors. */
+/*
+ * fut_handler.flags, the daemon's own (never a plugin's): the handler
+ * is served by attached workers (pool_worker.c), no entry point here.
+ */
+#define HANDLER_F_WORKER	0x80000000U
 void		 handler_init(void);
 int		 handler_register(const struct fut_handler *, char **);
+int		 handler_register_worker(const struct fut_handler *, char **);
 const struct fut_handler *handler_find(const char *);
 void		 handler_foreach(void (*)(const struct fut_handler *, void *),
 		    void *);
@@ -587,6 +596,88 @@ int		 config_size(const char *, uint64_t *);
 int		 config_load(const char *, int, int *, char **);
 
 /* pool.c, pool_loop.c, pool_thread.c, pool_proc.c: see pool.h */
+
+/*
+ * pool_worker.c: attached workers (futured-workers(7)), the engine
+ * behind pool_worker_ops; request_worker.c speaks their protocol.
+ */
+struct worker;
+struct worker_handler_spec {
+	const char		*name;
+	unsigned int		 kinds;		/* FUT_HK_* */
+	unsigned int		 default_kind;	/* one FUT_HK_* bit */
+	const char		*description;	/* may be NULL */
+};
+struct worker_update {
+	uint64_t		 job_id;
+	uint32_t		 attempt;
+	int			 has_progress;
+	double			 progress;
+	const char		*progress_msg;	/* may be NULL */
+	const uint8_t		*output;
+	size_t			 output_len;
+	const uint8_t		*err;
+	size_t			 err_len;
+	int			 done;
+	int			 ok;
+	const char		*error;		/* may be NULL */
+	const char		*error_type;	/* may be NULL */
+	const char		*error_detail;	/* may be NULL */
+};
+/* What a worker pool says of itself (stats). */
+struct worker_pool_stats {
+	const char		*name;
+	int			 supervised;
+	u_int			 processes;
+	u_int			 busy;
+	u_int			 capacity;
+};
+#define WORKER_NAME_MAX		200
+#define WORKER_HANDLERS_MAX	256	/* in one registration */
+#define WORKER_CONCURRENCY_MAX	65536
+int		 pool_worker_name_ok(const char *);
+struct worker	*pool_worker_register(struct conn *,
+		    const struct worker_handler_spec *, size_t, u_int,
+		    const char *, const char *, char **);
+uint64_t	 pool_worker_id(const struct worker *);
+void		 pool_worker_heard(struct worker *);
+/* 0 applied, 1 not held now (stale), -1 never given to this worker. */
+int		 pool_worker_update(struct worker *,
+		    const struct worker_update *);
+/* Fails the worker's jobs "worker lost: why" and frees it. */
+void		 pool_worker_lost(struct worker *, const char *, ...)
+		    __attribute__((__format__(__printf__, 2, 3)));
+/* Journal replay: a worker handler no worker has registered yet. */
+const struct fut_handler *pool_worker_handler_wait(const char *,
+		    enum job_kind);
+/* How many workers serve h now; -1: h is not a worker handler. */
+int		 pool_worker_handler_workers(const struct fut_handler *);
+void		 pool_worker_foreach_pool(
+		    void (*)(const struct worker_pool_stats *, void *), void *);
+/*
+ * Supervised pools (supervise.c) plug in here: a registration naming a
+ * pool is refused while none is set.  See ISSUE13-DESIGN's interface.
+ */
+struct sup_proc;
+struct pool_worker_sup {
+	int		(*attach)(const char *, pid_t, struct sup_proc **,
+			    char **);
+	void		(*ready)(struct sup_proc *, const char *const *,
+			    size_t);
+	int		(*serves)(const struct sup_proc *, uid_t);
+	int		(*one_job)(const struct sup_proc *);
+	int		(*kill)(struct sup_proc *, int64_t);
+};
+void		 pool_worker_set_sup(const struct pool_worker_sup *);
+/* Dispatch, for the tests: may w take job j now? */
+int		 pool_worker_may_take(const struct worker *, const struct job *);
+
+/* request_worker.c: the worker protocol's requests and pushes. */
+struct job;
+void		 request_worker_task(struct conn *, struct job *, uint32_t);
+void		 request_worker_cancel(struct conn *, uint64_t, uint32_t,
+		    const char *);
+void		 request_worker_conn_free(struct conn *);
 
 /* sdnotify.c: sd_notify(3) without libsystemd. */
 void		 sdnotify_init(void);		/* takes $NOTIFY_SOCKET */

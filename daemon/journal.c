@@ -201,6 +201,10 @@ journal_fill_accept(struct job *j, FuturedJournal__Accept *a,
 	a->id = j->id;
 	a->owner = j->owner;
 	a->handler = (char *)j->handler->name;
+	if (j->handler->flags & HANDLER_F_WORKER) {
+		a->has_worker = 1;
+		a->worker = 1;
+	}
 	a->kind = j->kind;
 	if (j->payload_len > 0) {
 		a->has_payload = 1;

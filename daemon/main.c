@@ -45,7 +45,8 @@ enum {
 	MAIN_OPT_MAX_CLIENTS,
 	MAIN_OPT_MAX_FRAME,
 	MAIN_OPT_MAX_UNREAD,
-	MAIN_OPT_MAX_QUEUED
+	MAIN_OPT_MAX_QUEUED,
+	MAIN_OPT_WORKER_LEASE
 };
 /* Long options of the journal. */
 enum {
@@ -133,7 +134,7 @@ usage(void)
 "               [--system] [--read-timeout DUR] [--max-clients N]\n"
 "               [--max-frame SIZE] [--max-unread SIZE] [--max-queued N]\n"
 "               [--journal PATH | --journal none] [--fsync always|batch|none]\n"
-"               [--fsync-interval DUR] [--journal-repair]\n"
+"               [--fsync-interval DUR] [--journal-repair] [--worker-lease DUR]\n"
 "               [-V] [-h]\n");
 	exit(2);
 }
@@ -402,6 +403,8 @@ main(int argc, char **argv)
 		{ "max-frame",	required_argument,	NULL, MAIN_OPT_MAX_FRAME },
 		{ "max-unread",	required_argument,	NULL, MAIN_OPT_MAX_UNREAD },
 		{ "max-queued",	required_argument,	NULL, MAIN_OPT_MAX_QUEUED },
+		{ "worker-lease", required_argument,	NULL,
+		    MAIN_OPT_WORKER_LEASE },
 		{ "journal",	required_argument,	NULL, MAIN_OPT_JOURNAL },
 		{ "fsync",	required_argument,	NULL, MAIN_OPT_FSYNC },
 		{ "fsync-interval", required_argument,	NULL,
@@ -526,6 +529,14 @@ main(int argc, char **argv)
 			break;
 		case MAIN_OPT_READ_TIMEOUT:
 			main_duration(optarg, &settings.read_timeout_ms);
+			break;
+		case MAIN_OPT_WORKER_LEASE:
+			main_duration(optarg, &settings.worker_lease_ms);
+			if (settings.worker_lease_ms <= 0) {
+				fprintf(stderr, "futured: --worker-lease must "
+				    "be positive\n");
+				exit(2);
+			}
 			break;
 		case MAIN_OPT_MAX_CLIENTS:
 			settings.max_clients = main_number(optarg,

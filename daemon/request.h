@@ -1,5 +1,5 @@
 /*
- * What request.c, request_submit.c and request_watch.c share: the answers
+ * What request.c, request_submit.c, request_watch.c and request_worker.c share: the answers
  * a connection is owed and the helpers that fill and send them.  Private
  * to those three files; the rest of the daemon knows only futured.h's
  * request_* calls.
@@ -113,5 +113,13 @@ void		 request_watch(struct conn *, uint64_t, const Futured__WatchRequest *);
 /* A submit's watch of j: held, told nothing until released. */
 struct pending	*request_watch_held(struct conn *, uint64_t, struct job *, int);
 void		 request_watch_release(struct pending *);
+
+/* request_worker.c: the worker protocol (futured-workers(7)) */
+void		 request_worker_register(struct conn *, uint64_t,
+		    const Futured__WorkerRegister *);
+int		 request_worker_update(struct conn *, uint64_t,
+		    const Futured__TaskUpdate *);
+void		 request_worker_heard(struct conn *);
+void		 request_worker_garbage(struct conn *);
 
 #endif /* FUTURED_REQUEST_H */

@@ -354,6 +354,11 @@ const char	*fut_handlers_description(const struct fut_handlers *,
 unsigned int	 fut_handlers_kinds(const struct fut_handlers *, size_t);
 enum fut_kind	 fut_handlers_default_kind(const struct fut_handlers *,
 		    size_t);
+/**
+ * A handler served by workers (futured-workers(7)): how many serve it
+ * now (0: its jobs wait for one).  -1: the daemon's own handler.
+ */
+int		 fut_handlers_workers(const struct fut_handlers *, size_t);
 void		 fut_handlers_free(struct fut_handlers *);
 
 /** Counters of fut_stats_get(), per kind. */
@@ -380,6 +385,21 @@ size_t		 fut_stats_nkinds(const struct fut_stats *);
 enum fut_kind	 fut_stats_kind(const struct fut_stats *, size_t);
 uint64_t	 fut_stats_get(const struct fut_stats *, size_t,
 		    enum fut_stat);
+/** Counters of fut_stats_pool_get(), per worker pool. */
+enum fut_pool_stat {
+	FUT_POOL_PROCESSES,	/* workers registered now */
+	FUT_POOL_BUSY,		/* tasks they hold */
+	FUT_POOL_CAPACITY	/* the sum of their concurrency */
+};
+/**
+ * The worker pools (futured-workers(7)): each supervised pool, and
+ * "attached" for the workers that connected by themselves.
+ */
+size_t		 fut_stats_npools(const struct fut_stats *);
+const char	*fut_stats_pool_name(const struct fut_stats *, size_t);
+int		 fut_stats_pool_supervised(const struct fut_stats *, size_t);
+unsigned int	 fut_stats_pool_get(const struct fut_stats *, size_t,
+		    enum fut_pool_stat);
 void		 fut_stats_free(struct fut_stats *);
 
 /** Counters of fut_group_count(). */
