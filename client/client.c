@@ -410,6 +410,10 @@ client_response_locked(struct fut_client *c, Futured__Response *r,
 	if (r->id == 0) {
 		if (r->body_case == FUTURED__RESPONSE__BODY_EVENT)
 			future_event_locked(c, r->event->job);
+		else if ((r->body_case == FUTURED__RESPONSE__BODY_TASK ||
+		    r->body_case == FUTURED__RESPONSE__BODY_TASK_CANCEL) &&
+		    c->worker != NULL)
+			worker_push_locked(c->worker, r, data, len);
 		else if (r->body_case == FUTURED__RESPONSE__BODY_ERROR) {
 			/* The daemon drops the connection after this. */
 			snprintf(msg, sizeof(msg), "futured closed the "
@@ -433,6 +437,11 @@ client_response_locked(struct fut_client *c, Futured__Response *r,
 	case PEND_HELLO:
 	case PEND_REFRESH:
 		client_orphan_locked(c, p, r);
+		free(p);
+		return;
+	case PEND_WORKER:
+		if (c->worker != NULL)
+			worker_answer_locked(c->worker, p, r);
 		free(p);
 		return;
 	case PEND_SUBMIT:
@@ -526,7 +535,8 @@ client_fail_locked(struct fut_client *c, int err, const char *msg)
 		shutdown(c->fd, SHUT_RDWR);
 	while ((n = htab_pop(&c->pending)) != NULL) {
 		p = HTAB_ENTRY(struct pending, node, n);
-		if (p->type == PEND_HELLO || p->type == PEND_REFRESH) {
+		if (p->type == PEND_HELLO || p->type == PEND_REFRESH ||
+		    p->type == PEND_WORKER) {
 			free(p);
 			continue;
 		}
@@ -549,6 +559,8 @@ client_fail_locked(struct fut_client *c, int err, const char *msg)
 		}
 	}
 	buf_reset(&c->wbuf);
+	if (c->worker != NULL)
+		worker_lost_locked(c->worker);
 	pthread_cond_broadcast(&c->cond);
 }
 
@@ -756,6 +768,8 @@ client_queue_locked(struct fut_client *c, Futured__Request *req)
 		return (client_seterr_locked(c, FUT_ENOMEM, "out of memory"));
 	}
 	free(p);
+	if (c->worker != NULL)
+		worker_sent_locked(c->worker);
 	return (0);
 }
 
