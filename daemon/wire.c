@@ -1,13 +1,13 @@
 /*
- * The two answers the daemon sends for every job, a SubmitReply and the
- * brief completion JobEvent, packed by hand.  protobuf-c packs by
- * walking each message's descriptor twice (size, then pack), field by
- * field, nested messages again for their length: for these small
- * messages that was a third of the daemon's instructions per pipelined
- * job.  Anything else, or a JobInfo with a field the brief form does not
- * set, is left to protobuf-c (wire_size() says 0).  The output is byte
- * for byte what protobuf-c would produce; tests/unit/check_wire.c holds
- * the two to that.
+ * The answers the daemon sends for every job, a SubmitReply and the
+ * brief completion JobEvent, and the JobNews of jobs that run, packed
+ * by hand.  protobuf-c packs by walking each message's descriptor twice
+ * (size, then pack), field by field, nested messages again for their
+ * length: for these small messages that was a third of the daemon's
+ * instructions per pipelined job.  Anything else, or a JobInfo with a
+ * field neither the brief form nor the news sets, is left to protobuf-c
+ * (wire_size() says 0).  The output is byte for byte what protobuf-c
+ * would produce; tests/unit/check_wire.c holds the two to that.
  */
 
 #include <sys/types.h>
@@ -20,6 +20,7 @@
 #include "wire.h"
 
 #define WIRE_VARINT	0
+#define WIRE_FIXED64	1
 #define WIRE_LEN	2
 #define WIRE_TAG(n, t)	(((uint32_t)(n) << 3) | (t))
 
@@ -59,13 +60,15 @@ wire_zigzag32(int32_t v)
 	return (((uint32_t)v << 1) ^ (uint32_t)(v >> 31));
 }
 
-/* Only the fields request.c's brief form sets; 0 if any other is. */
+/*
+ * Only the fields request.c's brief form and request_watch.c's news
+ * set; 0 if any other is.
+ */
 static int
 wire_jobinfo_brief_ok(const Futured__JobInfo *i)
 {
 	return (!i->has_kind && i->handler == NULL && i->name == NULL &&
-	    i->group == NULL && !i->has_progress && i->progress_msg == NULL &&
-	    !i->has_submitted_at && !i->has_started_at &&
+	    i->group == NULL && !i->has_submitted_at &&
 	    !i->has_finished_at && !i->has_attempts && i->n_args == 0 &&
 	    !i->has_parent && !i->has_priority && !i->has_output_size &&
 	    i->ended == NULL && !i->has_retries && i->n_ctx == 0 &&
@@ -88,6 +91,10 @@ wire_jobinfo_size(const Futured__JobInfo *i)
 
 	n = 1 + wire_varint_len(i->id) +
 	    1 + wire_varint_len(wire_int32(i->state));
+	if (i->has_progress)
+		n += 1 + 8;
+	if (i->progress_msg != NULL)
+		n += wire_len_field(8, strlen(i->progress_msg));
 	if (i->has_exit_status)
 		n += 1 + wire_varint_len(wire_zigzag32(i->exit_status));
 	if (i->has_signal)
@@ -102,6 +109,8 @@ wire_jobinfo_size(const Futured__JobInfo *i)
 		n += 2;
 	if (i->has_stderr_tail)
 		n += wire_len_field(15, i->stderr_tail.len);
+	if (i->has_started_at)
+		n += 2 + wire_varint_len((uint64_t)i->started_at);
 	return (n);
 }
 
@@ -115,6 +124,21 @@ wire_bytes(uint8_t *p, uint32_t field, const void *data, size_t len)
 	return (p + len);
 }
 
+/* A double, little-endian whatever the host, as protobuf has it. */
+static uint8_t *
+wire_double(uint8_t *p, double d)
+{
+	uint64_t	 v;
+	int		 k;
+
+	memcpy(&v, &d, sizeof(v));
+	for (k = 0; k < 8; k++) {
+		*p++ = (uint8_t)v;
+		v >>= 8;
+	}
+	return (p);
+}
+
 static uint8_t *
 wire_jobinfo(uint8_t *p, const Futured__JobInfo *i)
 {
@@ -122,6 +146,12 @@ wire_jobinfo(uint8_t *p, const Futured__JobInfo *i)
 	p = wire_varint(p, i->id);
 	*p++ = WIRE_TAG(2, WIRE_VARINT);
 	p = wire_varint(p, wire_int32(i->state));
+	if (i->has_progress) {
+		*p++ = WIRE_TAG(7, WIRE_FIXED64);
+		p = wire_double(p, i->progress);
+	}
+	if (i->progress_msg != NULL)
+		p = wire_bytes(p, 8, i->progress_msg, strlen(i->progress_msg));
 	if (i->has_exit_status) {
 		*p++ = WIRE_TAG(9, WIRE_VARINT);
 		p = wire_varint(p, wire_zigzag32(i->exit_status));
@@ -144,6 +174,10 @@ wire_jobinfo(uint8_t *p, const Futured__JobInfo *i)
 	}
 	if (i->has_stderr_tail)
 		p = wire_bytes(p, 15, i->stderr_tail.data, i->stderr_tail.len);
+	if (i->has_started_at) {
+		p = wire_varint(p, WIRE_TAG(17, WIRE_VARINT));
+		p = wire_varint(p, (uint64_t)i->started_at);
+	}
 	return (p);
 }
 
@@ -163,6 +197,22 @@ static size_t
 wire_event_size(size_t jn)
 {
 	return (1 + wire_varint_len(jn) + jn);
+}
+
+/* A JobNews: its JobInfos, each field 1; 0 if one is not for us. */
+static size_t
+wire_news_size(const Futured__JobNews *e)
+{
+	size_t	 i, n = 0;
+
+	if (e->base.n_unknown_fields != 0)
+		return (0);
+	for (i = 0; i < e->n_jobs; i++) {
+		if (!wire_jobinfo_brief_ok(e->jobs[i]))
+			return (0);
+		n += wire_len_field(1, wire_jobinfo_size(e->jobs[i]));
+	}
+	return (n);
 }
 
 /*
@@ -190,6 +240,10 @@ wire_size(const Futured__Response *r)
 			return (0);
 		n = wire_event_size(wire_jobinfo_size(e->job));
 		break;
+	case FUTURED__RESPONSE__BODY_NEWS:
+		if ((n = wire_news_size(r->news)) == 0 && r->news->n_jobs > 0)
+			return (0);
+		break;
 	default:
 		return (0);
 	}
@@ -201,7 +255,7 @@ wire_pack(const Futured__Response *r, uint8_t *out)
 {
 	const Futured__SubmitReply	*s;
 	uint8_t				*p = out;
-	size_t				 jn;
+	size_t				 i, jn;
 
 	*p++ = WIRE_TAG(1, WIRE_VARINT);
 	p = wire_varint(p, r->id);
@@ -214,6 +268,13 @@ wire_pack(const Futured__Response *r, uint8_t *out)
 		if (s->has_state) {
 			*p++ = WIRE_TAG(2, WIRE_VARINT);
 			p = wire_varint(p, wire_int32(s->state));
+		}
+	} else if (r->body_case == FUTURED__RESPONSE__BODY_NEWS) {
+		p = wire_varint(p, wire_news_size(r->news));
+		for (i = 0; i < r->news->n_jobs; i++) {
+			*p++ = WIRE_TAG(1, WIRE_LEN);
+			p = wire_varint(p, wire_jobinfo_size(r->news->jobs[i]));
+			p = wire_jobinfo(p, r->news->jobs[i]);
 		}
 	} else {
 		jn = wire_jobinfo_size(r->event->job);
