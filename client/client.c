@@ -301,6 +301,7 @@ client_hello_limits_locked(struct fut_client *c, const Futured__HelloReply *h)
 	if (h->has_stderr_tail)
 		c->limits[FUT_LIMIT_STDERR_TAIL] = h->stderr_tail;
 	c->submit_watch = h->has_submit_watch && h->submit_watch;
+	c->job_news = h->has_job_news && h->job_news;
 	need = c->limits[FUT_LIMIT_OUTPUT] +
 	    c->limits[FUT_LIMIT_STDERR_TAIL] + 65536;
 	if (need < c->limits[FUT_LIMIT_FRAME])
@@ -414,6 +415,8 @@ client_response_locked(struct fut_client *c, Futured__Response *r,
 		    r->body_case == FUTURED__RESPONSE__BODY_TASK_CANCEL) &&
 		    c->worker != NULL)
 			worker_push_locked(c->worker, r, data, len);
+		else if (r->body_case == FUTURED__RESPONSE__BODY_NEWS)
+			future_news_locked(c, r->news);
 		else if (r->body_case == FUTURED__RESPONSE__BODY_ERROR) {
 			/* The daemon drops the connection after this. */
 			snprintf(msg, sizeof(msg), "futured closed the "
@@ -448,6 +451,8 @@ client_response_locked(struct fut_client *c, Futured__Response *r,
 		if (r->body_case == FUTURED__RESPONSE__BODY_SUBMIT) {
 			future_register_locked(p->fut, r->submit->id);
 			p->fut->state = FUT_QUEUED;
+			/* Asked with every submit; the Hello came first. */
+			p->fut->news = c->job_news;
 			if (r->submit->has_state)
 				future_update_locked(p->fut,
 				    r->submit->state);

@@ -67,6 +67,9 @@ struct fut_future {
 	int			 final;		/* the JobEvent arrived */
 	int			 lost;		/* connection lost before final */
 	int			 refreshing;	/* a StatusRequest is out */
+	int			 news;		/* the daemon pushes JobNews */
+	double			 progress;	/* 0..1, as last told */
+	char			*progress_msg;	/* or NULL */
 	uint8_t			*output;
 	size_t			 outlen;
 	char			*errmsg;
@@ -128,6 +131,7 @@ struct fut_client {
 	char			 errmsg[CLIENT_ERRMAX];
 	int			 hello_done;	/* Hello's answer came */
 	int			 submit_watch;	/* it said so in Hello */
+	int			 job_news;	/* SubmitRequest.news, too */
 	uint64_t		 limits[FUT_LIMIT_STDERR_TAIL + 1];
 	struct arena		 arena;		/* answers, decoded */
 	max_align_t		*arena_block;	/* its block, at the first read */
@@ -281,6 +285,8 @@ void		 future_event_locked(struct fut_client *,
 		    const Futured__JobInfo *);
 void		 future_status_locked(struct fut_client *,
 		    const Futured__JobInfo *);
+void		 future_news_locked(struct fut_client *,
+		    const Futured__JobNews *);
 void		 future_refresh_done_locked(struct fut_client *, uint64_t);
 void		 future_fire_locked(struct fut_future *);
 

@@ -221,6 +221,8 @@ struct job {
 #define JOBF_GHOST		0x20	/* replayed, its handler is gone */
 #define JOBF_POOLED		0x40	/* queued inside its pool (a cpu worker) */
 #define JOBF_NOTIFY_BRIEF	0x80	/* notify: the outcome only */
+#define JOBF_NEWS		0x100	/* notify: its news too (JobNews) */
+#define JOBF_NEWS_DUE		0x200	/* request_watch.c: news to push */
 	uint8_t			 kind;		/* enum job_kind */
 	/* enum job_state; const: only job.c changes it (through a cast). */
 	const uint8_t		 state;
@@ -375,6 +377,8 @@ void		 server_conn_close(struct conn *);
 uid_t		 server_conn_uid(struct conn *);
 u_int		 server_nconns(void);
 void		 server_foreach_conn(void (*)(struct conn *, void *), void *);
+/* Have this turn's flush run (it pushes request_news_flush() first). */
+void		 server_flush_soon(void);
 
 /* request.c */
 void		 request_init(void);
@@ -391,6 +395,8 @@ uint8_t		*request_pack_error(int, const char *, size_t *);
  * away, and refuse to wait for them.
  */
 void		 request_shutdown(int);
+/* request_watch.c: push the news of this loop turn (SubmitRequest.news). */
+void		 request_news_flush(void);
 
 /* job.c: the only place a job's state changes. */
 struct job	*job_new(void);
@@ -463,6 +469,8 @@ void		 sched_hold(void);		/* start no more jobs */
 void		 sched_set_idle_hook(void (*)(void));
 /* Told of each final job whose submitter asked to be (j->notify). */
 void		 sched_set_final_hook(void (*)(struct job *));
+/* Told of the news (state, progress) of each job with JOBF_NEWS. */
+void		 sched_set_news_hook(void (*)(struct job *));
 void		 sched_dequeue(struct job *);	/* out of it (cancel) */
 void		 sched_kick(void);		/* start what can, next turn */
 void		 sched_job_final(struct job *);	/* wake waiters, free slot */

@@ -557,6 +557,8 @@ request_hello(struct conn *c, uint64_t reqid, const Futured__Hello *req)
 	r.stderr_tail = settings.stderr_tail;
 	r.has_submit_watch = 1;
 	r.submit_watch = 1;
+	r.has_job_news = 1;
+	r.job_news = 1;
 	resp.id = reqid;
 	resp.body_case = FUTURED__RESPONSE__BODY_HELLO;
 	resp.hello = &r;

@@ -141,8 +141,21 @@ int		 fut_submit_all(struct fut_client *,
 struct fut_future *fut_attach(struct fut_client *, uint64_t id);
 
 uint64_t	 fut_id(const struct fut_future *);
-/** The last known state; reads what has arrived, never blocks. */
+/**
+ * The last known state; reads what has arrived, never blocks.  The
+ * daemon tells a future's client of the job's start and progress as
+ * they happen, so it says FUT_RUNNING while the job runs (a daemon
+ * older than that is asked instead, and its answer shows in a later
+ * poll).
+ */
 enum fut_state	 fut_poll(struct fut_future *);
+/**
+ * The job's progress as last told (0..1; 0 until it reports some, 1 once
+ * succeeded), and its progress message copied into msg (msglen bytes,
+ * "" if none; msg may be NULL).  Like fut_poll(), never blocks: call
+ * fut_poll() (or any call that reads) for what has arrived.
+ */
+double		 fut_progress(struct fut_future *, char *msg, size_t msglen);
 /**
  * 0 when done, FUT_ETIMEDOUT when timeout_ms ran out; -1 waits forever.
  * FUT_ECONN (or FUT_EPROTO) when the connection went first.

@@ -33,6 +33,25 @@ SLEEP = 0.5
 faulthandler.register(signal.SIGTERM, all_threads=True, chain=True)
 
 
+def until(pred, timeout=10):
+    """Whether pred() held within timeout s, asked every 10 ms: a
+    future's running() reads what the daemon pushed, nothing to wait on
+    from a plain thread."""
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def has_handler(name):
+    try:
+        return any(h["name"] == name for h in futured.handlers())
+    except futured.Error:
+        return False
+
+
 class TestBasics(unittest.TestCase):
 
     def test_echo_on_a_cpu_worker(self):
@@ -178,6 +197,31 @@ class TestBasics(unittest.TestCase):
             self.assertIn(f.state, ("queued", "running"))
         self.assertLess(time.monotonic() - t0, 1)
         f.cancel()
+
+    def test_running_then_done(self):
+        # The daemon tells the future its job started: running() and
+        # state say so while it runs, then it succeeds.
+        f = futured.submit("sleep", "1s")
+        self.assertTrue(until(f.running), "never running: %s" % f.state)
+        self.assertEqual(f.state, "running")
+        self.assertFalse(f.done())
+        self.assertEqual(f.result(10), b"")
+        self.assertFalse(f.running())
+        self.assertEqual(f.state, "succeeded")
+        self.assertEqual(f.progress, 1.0)
+
+    @unittest.skipUnless(has_handler("spin"), "no test plugin")
+    def test_progress_reaches_the_future(self):
+        f = futured.submit("spin", kind="blocking")
+        try:
+            self.assertTrue(until(lambda: f.progress == 0.5),
+                            "progress %r" % f.progress)
+            self.assertEqual(f.progress_msg, "spinning")
+            self.assertTrue(f.running())
+        finally:
+            f.cancel()
+        with self.assertRaises(futured.JobCancelled):
+            f.result(10)
 
     def test_attach(self):
         f = futured.submit("sleep", "200ms")
@@ -518,6 +562,20 @@ class TestAsyncio(unittest.TestCase):
 
         self.assertEqual(asyncio.run(main()), [b""] * 10)
 
+    def test_running_in_asyncio(self):
+        async def main():
+            f = futured.submit("sleep", "1s")
+            deadline = time.monotonic() + 10
+            while not f.running() and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            self.assertTrue(f.running(), "never running: %s" % f.state)
+            self.assertEqual(f.state, "running")
+            self.assertEqual(await f, b"")
+            self.assertFalse(f.running())
+            return f.state
+
+        self.assertEqual(asyncio.run(main()), "succeeded")
+
 
 try:
     import trio
@@ -570,6 +628,19 @@ class TestTrio(unittest.TestCase):
                 f.result(10)
 
         trio.run(main)
+
+    def test_trio_running(self):
+        async def main():
+            f = futured.submit("sleep", "1s")
+            with trio.move_on_after(10):
+                while not f.running():
+                    await trio.sleep(0.01)
+            self.assertTrue(f.running(), "never running: %s" % f.state)
+            self.assertEqual(f.state, "running")
+            self.assertEqual(await f, b"")
+            return f.state
+
+        self.assertEqual(trio.run(main), "succeeded")
 
 
 class TestFork(unittest.TestCase):

@@ -389,9 +389,29 @@ class Future:
         return self._settle()
 
     def running(self):
-        """True while the job runs.  Never blocks."""
+        """True while the job runs (the daemon tells when it starts).
+        Never blocks."""
         return not self.done() and \
             lib.fut_poll(self._ptr) == _lib.FUT_RUNNING
+
+    @property
+    def progress(self):
+        """The job's progress as last told, 0 to 1 (0 until the job
+        reports some, 1 once it succeeded).  Never blocks."""
+        return self._progress()[0]
+
+    @property
+    def progress_msg(self):
+        """The job's progress message as last told, or None.  Never
+        blocks."""
+        return self._progress()[1]
+
+    def _progress(self):
+        lib.fut_poll(self._ptr)		# reads what has arrived
+        buf = ctypes.create_string_buffer(4096)
+        p = lib.fut_progress(self._ptr, buf, len(buf))
+        msg = buf.value.decode("utf-8", "replace") if buf.value else None
+        return p, msg
 
     def cancelled(self):
         """True if the job ended cancelled."""

@@ -112,6 +112,8 @@ _PROTOS = {
     "fut_attach": (c_future_p, [c_client_p, ctypes.c_uint64]),
     "fut_id": (ctypes.c_uint64, [c_future_p]),
     "fut_poll": (ctypes.c_int, [c_future_p]),
+    "fut_progress": (ctypes.c_double,
+                     [c_future_p, ctypes.c_char_p, ctypes.c_size_t]),
     "fut_wait": (ctypes.c_int, [c_future_p, ctypes.c_int64]),
     "fut_wait_all": (ctypes.c_int, [ctypes.POINTER(c_future_p),
                                     ctypes.c_size_t, ctypes.c_int64]),
