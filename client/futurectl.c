@@ -81,7 +81,7 @@ usage_to(FILE *fp, int rc)
 	    "  wait [--any] [-t duration] [--progress] id ... | -g group\n"
 	    "  result [--allow-truncated] id\n"
 	    "  cancel [--grace duration] id ... | -g group\n"
-	    "  watch [--allow-truncated] id\n"
+	    "  watch [--allow-truncated] id ... | -g group\n"
 	    "  list [--state state] [-g group]\n"
 	    "  group name [--fail-fast] [--parallel n]\n"
 	    "  handlers\n"
@@ -783,6 +783,12 @@ struct ctl_job {
 	char		*msg;
 	int64_t		 since_ms;	/* started, else submitted; 0: unknown */
 	int		 final;
+	/* watch: output taken so far, and a line not yet ended */
+	uint64_t	 got;
+	struct buf	 part;
+	/* watch without a bar: what its last line on stderr said */
+	int		 told_state;
+	double		 told_progress;
 };
 
 static struct ctl_job	*ctl_jobs;
@@ -812,6 +818,8 @@ ctl_jobs_begin(const uint64_t *ids, size_t n)
 		ctl_jobs[i].id = ids[i];
 		ctl_jobs[i].progress = -1;
 		ctl_jobs[i].state = FUT_QUEUED;
+		ctl_jobs[i].told_state = -1;
+		ctl_jobs[i].told_progress = -1;
 	}
 	qsort(ctl_jobs, n, sizeof(*ctl_jobs), ctl_job_cmp);
 	for (i = k = 0; i < n; i++) {
@@ -838,8 +846,10 @@ ctl_jobs_end(void)
 	size_t	 i;
 
 	bar_end(&ctl_bar);
-	for (i = 0; i < ctl_njobs; i++)
+	for (i = 0; i < ctl_njobs; i++) {
 		free(ctl_jobs[i].msg);
+		buf_reset(&ctl_jobs[i].part);
+	}
 	free(ctl_jobs);
 	ctl_jobs = NULL;
 	ctl_njobs = 0;
@@ -2372,32 +2382,143 @@ cmd_group(int argc, char **argv)
 }
 
 /*
- * watch ID: state and progress changes on stderr (a bar on a terminal),
- * output on stdout as it comes (a command's, as it writes it), and the
- * exit status of wait.
+ * Output of one of several jobs watched: each line prefixed "[ID] ";
+ * a line not yet ended waits for its end (or for the job's, or for
+ * WATCH_PART_MAX bytes), so that lines of two jobs never mix.
+ */
+#define WATCH_PART_MAX	65536
+
+static void
+watch_prefixed(int fd, struct ctl_job *cj, const void *data, size_t len,
+    int flush)
+{
+	const char	*p = data, *nl;
+	char		 pre[32];
+	struct buf	 out = { 0 };
+	size_t		 n;
+
+	snprintf(pre, sizeof(pre), "[%" PRIu64 "] ", cj->id);
+	while (len > 0) {
+		if ((nl = memchr(p, '\n', len)) == NULL) {
+			if (buf_append(&cj->part, p, len) == -1)
+				err(EX_FAILED, NULL);
+			break;
+		}
+		n = nl - p + 1;
+		if (buf_append(&out, pre, strlen(pre)) == -1 ||
+		    buf_append(&out, cj->part.data, cj->part.len) == -1 ||
+		    buf_append(&out, p, n) == -1)
+			err(EX_FAILED, NULL);
+		buf_reset(&cj->part);
+		p += n;
+		len -= n;
+	}
+	if (cj->part.len > 0 && (flush || cj->part.len >= WATCH_PART_MAX)) {
+		if (buf_append(&out, pre, strlen(pre)) == -1 ||
+		    buf_append(&out, cj->part.data, cj->part.len) == -1 ||
+		    buf_append(&out, "\n", 1) == -1)
+			err(EX_FAILED, NULL);
+		buf_reset(&cj->part);
+	}
+	if (out.len > 0)
+		write_all(fd, out.data, out.len);
+	buf_reset(&out);
+}
+
+/* A final job's kept stderr, each line prefixed, for several jobs. */
+static void
+watch_stderr_prefixed(const struct fut_info *ji, struct ctl_job *cj)
+{
+	struct ctl_job	 e = { 0 };
+	const void	*p;
+	size_t		 len;
+
+	if ((p = fut_info_stderr(ji, &len)) == NULL || len == 0)
+		return;
+	e.id = cj->id;
+	watch_prefixed(STDERR_FILENO, &e, p, len, 1);
+}
+
+/*
+ * watch ID... | -g GROUP: state and progress changes on stderr (a bar
+ * on a terminal), output on stdout as it comes (a command's, as it
+ * writes it), each job's from its start: what the daemon kept comes
+ * first.  With more than one job each line is prefixed "[ID] ".  The
+ * exit status is wait's over all the jobs (failed 1, timed out 4,
+ * cancelled 3, 0), 8 for output cut, and 7 if an id was not found (the
+ * others are still followed).  -g takes the group's jobs as they are
+ * when watch starts.
  */
 static int
 cmd_watch(int argc, char **argv)
 {
+	static const struct option	 opts[] = {
+		{ "allow-truncated", no_argument,  NULL, 'W' },
+		{ "group",	required_argument, NULL, 'g' },
+		{ NULL,		0,		   NULL, 0 }
+	};
 	struct fut_client	*c;
 	struct fut_watch	*w;
 	struct fut_event	*ev;
+	struct fut_infos	*l = NULL;
 	const struct fut_info	*ji;
+	struct ctl_job		*cj;
 	const void		*out;
-	size_t			 len;
-	uint64_t		 id, got = 0;
+	const char		*group = NULL;
+	size_t			 len, n, i;
+	uint64_t		*ids = NULL, first;
 	int64_t			 t;
-	int			 rc, i, last_state = -1;
-	double			 last_progress = -1;
+	int			 rc, ch, multi, notfound = 0, failed = 0;
+	int			 timedout = 0, cancelled = 0, cut = 0;
 
-	i = parse_out_opts(argc, argv);
-	if (argc - i != 1)
-		errx(EX_USAGE, "watch: give one job id");
-	id = parse_id(argv[i]);
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "+g:", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'W':
+			ctl_allow_truncated = 1;
+			break;
+		case 'g':
+			group = optarg;
+			break;
+		default:
+			bad_option(argv[0], argv, "g:", opts);
+		}
+	}
+	n = argc - optind;
+	if (n == 0 && group == NULL)
+		errx(EX_USAGE, "watch: no job id or group");
+	if (n > 0 && group != NULL)
+		errx(EX_USAGE, "watch: give job ids or -g, not both");
 	c = ctl_connect();
-	ctl_jobs_begin(&id, 1);
-	if ((w = fut_watch_open(c, id, 0)) == NULL)
+	if (group != NULL) {
+		if ((rc = fut_list(c, -1, group, &l)) != 0)
+			ctl_fail(rc);
+		n = fut_infos_count(l);
+		if (n == 0) {
+			/* A group with no jobs is done; one never made is 7. */
+			fut_infos_free(l);
+			rc = fut_wait_jobs(c, NULL, 0, group, 0, 0, &l, &first);
+			if (rc != 0 && rc != FUT_ETIMEDOUT)
+				ctl_fail(rc);
+			fut_infos_free(l);
+			return (EX_OK);
+		}
+	}
+	if ((ids = calloc(n, sizeof(*ids))) == NULL)
+		err(EX_FAILED, NULL);
+	for (i = 0; i < n; i++)
+		ids[i] = group != NULL ? fut_info_id(fut_infos_at(l, i)) :
+		    parse_id(argv[optind + i]);
+	fut_infos_free(l);
+	ctl_jobs_begin(ids, n);
+	free(ids);
+	/* An id given twice is watched once. */
+	multi = ctl_njobs > 1;
+	if ((w = fut_watch_open(c, ctl_jobs[0].id, 0)) == NULL)
 		ctl_fail(fut_client_errcode(c));
+	for (i = 1; i < ctl_njobs; i++)
+		if ((rc = fut_watch_add(w, ctl_jobs[i].id)) != 0)
+			ctl_fail(rc);
 	for (;;) {
 		t = ctl_jobs_timeout(-1);
 		if ((rc = fut_watch_next(w, t, &ev)) == FUT_ETIMEDOUT &&
@@ -2405,49 +2526,89 @@ cmd_watch(int argc, char **argv)
 			(void)bar_tick(&ctl_bar, bar_now());
 			continue;
 		}
-		if (rc != 1)
-			ctl_fail(rc == 0 ? FUT_EPROTO : rc);
+		if (rc == 0)
+			break;		/* every stream ended */
+		if (rc < 0) {
+			/* One job's stream: the others go on. */
+			if (!multi || (rc != FUT_ENOTFOUND && rc != FUT_EPERM))
+				ctl_fail(rc);
+			bar_clear(&ctl_bar);
+			warnx("%s", vis(fut_client_error(c)));
+			notfound = 1;
+			continue;
+		}
 		ji = fut_event_info(ev);
+		if ((cj = ctl_job_find(fut_event_id(ev))) == NULL) {
+			fut_event_free(ev);
+			continue;
+		}
 		out = fut_event_output(ev, &len);
 		if (out != NULL)
-			got += len;
+			cj->got += len;
 		if (ctl_json)
 			json_job_output(ji, out != NULL, out, len);
 		else {
-			if (out != NULL && len > 0)
+			if (out != NULL && len > 0 && multi)
+				watch_prefixed(STDOUT_FILENO, cj, out, len,
+				    fut_event_final(ev));
+			else if (out != NULL && len > 0)
 				write_all(STDOUT_FILENO, out, len);
+			else if (multi && fut_event_final(ev))
+				watch_prefixed(STDOUT_FILENO, cj, "", 0, 1);
 			if (fut_event_final(ev)) {
-				bar_end(&ctl_bar);
+				bar_clear(&ctl_bar);
 				/* It ends with the final state, as it went. */
-				if (fut_info_state(ji) != FUT_SUCCEEDED)
-					print_stderr(ji, 0);
-				else
+				if (fut_info_state(ji) == FUT_SUCCEEDED)
 					print_progress(ji);
+				else if (multi)
+					watch_stderr_prefixed(ji, cj);
+				else
+					print_stderr(ji, 0);
 				print_job_error(ji);
-			}
-			else if (!ctl_bar.on &&
-			    ((int)fut_info_state(ji) != last_state ||
+			} else if (!ctl_bar.on &&
+			    ((int)fut_info_state(ji) != cj->told_state ||
 			    (fut_info_has(ji, FUT_FIELD_PROGRESS) &&
-			    fut_info_progress(ji) != last_progress))) {
+			    fut_info_progress(ji) != cj->told_progress))) {
 				/* Output alone is no news for stderr. */
 				print_progress(ji);
-				last_state = fut_info_state(ji);
-				last_progress = fut_info_has(ji,
+				cj->told_state = fut_info_state(ji);
+				cj->told_progress = fut_info_has(ji,
 				    FUT_FIELD_PROGRESS) ?
 				    fut_info_progress(ji) : -1;
 			}
 		}
 		if (fut_event_final(ev)) {
-			ctl_jobs_end();
-			rc = output_cut(ji, stream_cut(ji, got),
-			    state_exit(fut_info_state(ji)));
-			fut_event_free(ev);
-			fut_watch_close(w);
-			return (rc);
+			switch (output_cut(ji, stream_cut(ji, cj->got),
+			    state_exit(fut_info_state(ji)))) {
+			case EX_FAILED:
+				failed = 1;
+				break;
+			case EX_TIMEDOUT:
+				timedout = 1;
+				break;
+			case EX_CANCELLED:
+				cancelled = 1;
+				break;
+			case EX_TRUNCATED:
+				cut = 1;
+				break;
+			}
 		}
-		ctl_jobs_note(ji, 1);
+		/* The last job's end leaves the bar off. */
+		ctl_jobs_note(ji, multi || !fut_event_final(ev));
 		fut_event_free(ev);
 	}
+	fut_watch_close(w);
+	ctl_jobs_end();
+	if (notfound)
+		return (EX_NOTFOUND);
+	if (failed)
+		return (EX_FAILED);
+	if (timedout)
+		return (EX_TIMEDOUT);
+	if (cancelled)
+		return (EX_CANCELLED);
+	return (cut ? EX_TRUNCATED : EX_OK);
 }
 
 static const struct cmd {
