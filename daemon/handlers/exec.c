@@ -247,16 +247,22 @@ exec_stderr_cb(evutil_socket_t fd, short events, void *arg)
 	exec_read(e, &e->err, &e->err_ev, 1);
 }
 
-/* Progress lines: read what is there, report what they said. */
+/*
+ * Progress lines: read what is there, report what they said.  At the
+ * command's end (end) a last line without its newline counts, though
+ * something it left behind may hold the pipe open.  A few reads a turn:
+ * a command writing without pause must not hold the loop.
+ */
 static void
-exec_progress_read(struct exec *e)
+exec_progress_read(struct exec *e, int end)
 {
 	const char	*msg;
 	char		 buf[4096];
 	ssize_t		 n;
 	double		 f;
+	int		 reads = 0;
 
-	while (e->ppipe != -1) {
+	while (e->ppipe != -1 && reads++ < 16) {
 		n = read(e->ppipe, buf, sizeof(buf));
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -273,6 +279,8 @@ exec_progress_read(struct exec *e)
 		}
 		exec_progress_feed(e->pr, buf, n);
 	}
+	if (end && e->pr != NULL)
+		exec_progress_eof(e->pr);
 	if (e->pr != NULL && exec_progress_take(e->pr, &f, &msg))
 		fut_handler_progress(e->ctx, f, msg);
 }
@@ -280,7 +288,7 @@ exec_progress_read(struct exec *e)
 static void
 exec_progress_cb(evutil_socket_t fd, short events, void *arg)
 {
-	exec_progress_read(arg);
+	exec_progress_read(arg, 0);
 }
 
 static void
@@ -298,7 +306,7 @@ exec_reaped(pid_t pid, int status, void *arg)
 	}
 	exec_read(e, &e->out, &e->out_ev, 0);
 	exec_read(e, &e->err, &e->err_ev, 1);
-	exec_progress_read(e);
+	exec_progress_read(e, 1);
 	if (e->pr != NULL && e->pr->bad > 0)
 		fut_handler_log(ctx, FUT_LOG_DEBUG, "exec: %llu of %llu "
 		    "progress lines ignored, the first: \"%s\"",

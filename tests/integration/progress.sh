@@ -65,6 +65,12 @@ ck_eq "$(fctl --json status "$id" | jfield progress_msg)" \
     "the last, unterminated" "message of an unterminated line"
 : >"$T/p3b"
 ck_exit 0 fctl wait "$id"
+# The command's end counts its unended last line, though what it left
+# in the background holds the pipe open.
+id=$(fctl submit exec -- sh -c 'printf "1/2 left behind" >&3; sleep 5 & exit 0')
+ck_exit 0 fctl wait "$id"
+ck_eq "$(fctl --json status "$id" | jfield progress_msg)" "left behind" \
+    "the last line at the command's end"
 pass "malformed and overlong lines are ignored"
 
 # The descriptor is the command's own: another command running at the
