@@ -53,6 +53,7 @@ struct pool;
 #define DEFAULT_MAX_CLIENTS	1024
 #define DEFAULT_MAX_UNREAD	(64U * 1024 * 1024)	/* answers not read */
 #define DEFAULT_MAX_QUEUED	100000		/* per uid, not yet running */
+#define DEFAULT_METRICS_INTERVAL_MS 15000	/* --metrics-textfile */
 #define JOB_PRIO_MIN		(-20)
 #define JOB_PRIO_MAX		20
 #define JOB_PRIO_LEVELS		(JOB_PRIO_MAX - JOB_PRIO_MIN + 1)
@@ -156,6 +157,7 @@ struct job_more {
 	int64_t			 started_at;	/* wall clock, since the epoch */
 	int64_t			 finished_at;
 	int64_t			 started_mono;
+	int64_t			 queued_at;	/* back in the queue (metrics) */
 	int64_t			 finished_mono;
 
 	/* The outcome; filled by job_finish(). */
@@ -312,6 +314,9 @@ struct settings {
 	int			 fsync;		/* JOURNAL_FSYNC_* */
 	int64_t			 fsync_interval_ms;	/* batch */
 	int			 journal_repair;
+	const char		*metrics_textfile;	/* NULL: none */
+	int64_t			 metrics_interval_ms;
+	const char		*metrics_listen;	/* NULL: none */
 };
 extern struct settings	 settings;
 extern struct event_base *base;
@@ -591,6 +596,9 @@ int		 config_load(const char *, int, int *, char **);
 /* sdnotify.c: sd_notify(3) without libsystemd. */
 void		 sdnotify_init(void);		/* takes $NOTIFY_SOCKET */
 int		 sdnotify_send(const char *);	/* "READY=1" */
+int		 sdnotify_enabled(void);		/* under systemd */
+
+/* metrics.c, metrics_file.c, metrics_http.c: see metrics.h */
 
 /*
  * execas.c: main() of the --exec-as trampoline (--system jobs) and of
