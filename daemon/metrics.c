@@ -62,12 +62,22 @@ static const uint64_t metrics_fsync_bounds[] = {
 };
 #define METRICS_NBOUNDS(b)	((u_int)(sizeof(b) / sizeof((b)[0])))
 
+/* Ready from the start: the hot path checks nothing. */
+#define METRICS_HIST(b, per_s)	{ (b), METRICS_NBOUNDS(b), (per_s), { 0 }, 0 }
+#define METRICS_JOB_HIST	METRICS_HIST(metrics_job_bounds, 1000)
+_Static_assert(JOB_NKINDS == 3, "a histogram per kind below");
+
 static struct metrics_handler	*metrics_handlers;
 static size_t			 metrics_nhandlers;
 static size_t			 metrics_last;	/* the last one looked up */
-static struct metrics_hist	 metrics_wait[JOB_NKINDS];
-static struct metrics_hist	 metrics_run[JOB_NKINDS];
-static struct metrics_hist	 metrics_fsync_hist;
+static struct metrics_hist	 metrics_wait[JOB_NKINDS] = {
+	METRICS_JOB_HIST, METRICS_JOB_HIST, METRICS_JOB_HIST
+};
+static struct metrics_hist	 metrics_run[JOB_NKINDS] = {
+	METRICS_JOB_HIST, METRICS_JOB_HIST, METRICS_JOB_HIST
+};
+static struct metrics_hist	 metrics_fsync_hist =
+    METRICS_HIST(metrics_fsync_bounds, 1000000);
 static uint64_t			 metrics_restarts;
 static uint64_t			 metrics_done;	/* final, all outcomes */
 static int64_t			 metrics_start_ms;
@@ -84,23 +94,13 @@ static struct event		*metrics_status_ev;
 static void	metrics_builtin(void);
 static void	metrics_status_touch(void);
 
-/* Histograms need their bounds before the first observation. */
+/* The built-in families come first, whoever registers first. */
 static void
 metrics_setup(void)
 {
-	int	 k;
-
 	if (metrics_ready)
 		return;
 	metrics_ready = 1;
-	for (k = 0; k < JOB_NKINDS; k++) {
-		metrics_hist_init(&metrics_wait[k], metrics_job_bounds,
-		    METRICS_NBOUNDS(metrics_job_bounds), 1000);
-		metrics_hist_init(&metrics_run[k], metrics_job_bounds,
-		    METRICS_NBOUNDS(metrics_job_bounds), 1000);
-	}
-	metrics_hist_init(&metrics_fsync_hist, metrics_fsync_bounds,
-	    METRICS_NBOUNDS(metrics_fsync_bounds), 1000000);
 	metrics_builtin();
 }
 
@@ -125,6 +125,7 @@ metrics_register(const struct metrics_family *f)
 {
 	size_t	 i;
 
+	metrics_setup();
 	if (!metrics_name_ok(f->name) || f->help == NULL ||
 	    f->collect == NULL || (strcmp(f->type, METRICS_COUNTER) != 0 &&
 	    strcmp(f->type, METRICS_GAUGE) != 0 &&
@@ -159,8 +160,8 @@ metrics_hist_init(struct metrics_hist *h, const uint64_t *bounds, u_int n,
 }
 
 /* The first bucket whose bound v does not pass (le: "<="). */
-void
-metrics_hist_observe(struct metrics_hist *h, uint64_t v)
+static inline void
+metrics_observe(struct metrics_hist *h, uint64_t v)
 {
 	u_int	 i = 0;
 
@@ -168,6 +169,12 @@ metrics_hist_observe(struct metrics_hist *h, uint64_t v)
 		i++;
 	h->counts[i]++;
 	h->sum += v;
+}
+
+void
+metrics_hist_observe(struct metrics_hist *h, uint64_t v)
+{
+	metrics_observe(h, v);
 }
 
 /*
@@ -371,10 +378,9 @@ metrics_job_started(const struct job *j)
 {
 	int64_t	 from, d;
 
-	metrics_setup();
 	from = j->more->queued_at != 0 ? j->more->queued_at : j->submitted_at;
 	d = j->more->started_at - from;
-	metrics_hist_observe(&metrics_wait[j->kind], d > 0 ? (uint64_t)d : 0);
+	metrics_observe(&metrics_wait[j->kind], d > 0 ? (uint64_t)d : 0);
 	if (metrics_status_on)
 		metrics_status_touch();
 }
@@ -385,8 +391,7 @@ metrics_job_ran(const struct job *j, int64_t now)
 {
 	int64_t	 d = now - j->more->started_at;
 
-	metrics_setup();
-	metrics_hist_observe(&metrics_run[j->kind], d > 0 ? (uint64_t)d : 0);
+	metrics_observe(&metrics_run[j->kind], d > 0 ? (uint64_t)d : 0);
 }
 
 void
@@ -404,8 +409,7 @@ metrics_job_finished(const struct job *j)
 void
 metrics_fsync(uint64_t ns)
 {
-	metrics_setup();
-	metrics_hist_observe(&metrics_fsync_hist, ns / 1000);
+	metrics_observe(&metrics_fsync_hist, ns / 1000);
 }
 
 /* A worker process (or program) died and another takes its place. */
