@@ -86,6 +86,7 @@ usage_to(FILE *fp, int rc)
 	    "  group name [--fail-fast] [--parallel n]\n"
 	    "  handlers\n"
 	    "  stats\n"
+	    "  metrics\n"
 	    "  ping\n"
 	    "submit and run options:\n"
 	    "  -k kind  -t duration  --deadline duration  -a id[,id...]\n"
@@ -2322,6 +2323,30 @@ cmd_stats(int argc, char **argv)
 	return (EX_OK);
 }
 
+/*
+ * The Prometheus text as the daemon renders it, unchanged; --json wraps
+ * it in one field.
+ */
+static int
+cmd_metrics(int argc, char **argv)
+{
+	struct fut_metrics	*m;
+	struct json		 j;
+	int			 rc;
+
+	no_args(argc, argv);
+	if ((rc = fut_metrics(ctl_connect(), &m)) != 0)
+		ctl_fail(rc);
+	if (ctl_json) {
+		json_begin(&j, stdout);
+		json_string(&j, "text", fut_metrics_text(m));
+		json_end(&j);
+	} else
+		fputs(fut_metrics_text(m), stdout);
+	fut_metrics_free(m);
+	return (EX_OK);
+}
+
 static int
 cmd_ping(int argc, char **argv)
 {
@@ -2664,6 +2689,7 @@ static const struct cmd {
 	{ "group",	cmd_group },
 	{ "handlers",	cmd_handlers },
 	{ "stats",	cmd_stats },
+	{ "metrics",	cmd_metrics },
 	{ "ping",	cmd_ping },
 };
 

@@ -54,6 +54,7 @@ struct pool;
 #define DEFAULT_MAX_UNREAD	(64U * 1024 * 1024)	/* answers not read */
 #define DEFAULT_MAX_QUEUED	100000		/* per uid, not yet running */
 #define DEFAULT_WORKER_LEASE_MS	30000		/* a worker's silence, held tasks */
+#define DEFAULT_METRICS_INTERVAL_MS 15000	/* --metrics-textfile */
 #define JOB_PRIO_MIN		(-20)
 #define JOB_PRIO_MAX		20
 #define JOB_PRIO_LEVELS		(JOB_PRIO_MAX - JOB_PRIO_MIN + 1)
@@ -157,6 +158,7 @@ struct job_more {
 	int64_t			 started_at;	/* wall clock, since the epoch */
 	int64_t			 finished_at;
 	int64_t			 started_mono;
+	int64_t			 queued_at;	/* back in the queue (metrics) */
 	int64_t			 finished_mono;
 
 	/* The outcome; filled by job_finish(). */
@@ -316,6 +318,9 @@ struct settings {
 	int64_t			 fsync_interval_ms;	/* batch */
 	int			 journal_repair;
 	int64_t			 worker_lease_ms;	/* attached workers */
+	const char		*metrics_textfile;	/* NULL: none */
+	int64_t			 metrics_interval_ms;
+	const char		*metrics_listen;	/* NULL: none */
 };
 extern struct settings	 settings;
 extern struct event_base *base;
@@ -690,6 +695,9 @@ void		 request_worker_conn_free(struct conn *);
 /* sdnotify.c: sd_notify(3) without libsystemd. */
 void		 sdnotify_init(void);		/* takes $NOTIFY_SOCKET */
 int		 sdnotify_send(const char *);	/* "READY=1" */
+int		 sdnotify_enabled(void);		/* under systemd */
+
+/* metrics.c, metrics_file.c, metrics_http.c: see metrics.h */
 
 /*
  * execas.c: main() of the --exec-as trampoline (--system jobs) and of

@@ -211,6 +211,7 @@ struct fut_infos;
 struct fut_cancels;
 struct fut_handlers;
 struct fut_stats;
+struct fut_metrics;
 struct fut_group;
 struct fut_watch;
 struct fut_event;
@@ -414,6 +415,15 @@ int		 fut_stats_pool_supervised(const struct fut_stats *, size_t);
 unsigned int	 fut_stats_pool_get(const struct fut_stats *, size_t,
 		    enum fut_pool_stat);
 void		 fut_stats_free(struct fut_stats *);
+
+/**
+ * The daemon's metrics in the Prometheus text format (0.0.4), the text
+ * its --metrics-listen serves.  fut_metrics_text() is valid until
+ * fut_metrics_free().
+ */
+int		 fut_metrics(struct fut_client *, struct fut_metrics **out);
+const char	*fut_metrics_text(const struct fut_metrics *);
+void		 fut_metrics_free(struct fut_metrics *);
 
 /** Counters of fut_group_count(). */
 enum fut_group_counter {

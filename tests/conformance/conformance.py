@@ -322,7 +322,7 @@ def _():
     c.close()
 
 
-@case("List, Handlers, Stats, Ping")
+@case("List, Handlers, Stats, Ping, Metrics")
 def _():
     c = Conn()
     a = submit(c, spec("echo", payload=b"l", group="listgroup"))
@@ -341,6 +341,10 @@ def _():
     check(len(r.kinds) == 3 and r.jobs_total >= a, "stats")
     r = expect(c.call("ping", pb.PingRequest()), "ping", "")
     check(r.protocol_version == pb.PROTOCOL_VERSION, "ping's version")
+    r = expect(c.call("metrics", pb.MetricsRequest()), "metrics", "")
+    check("\n# TYPE futured_jobs_submitted_total counter\n" in r.text and
+          'futured_jobs_submitted_total{kind="async",handler="echo"} ' in
+          r.text, "metrics text")
     c.close()
 
 
@@ -710,6 +714,7 @@ def _():
         ("list", pb.ListRequest(group="auditnosuch")),
         ("handlers", pb.HandlersRequest()),
         ("stats", pb.StatsRequest()),
+        ("metrics", pb.MetricsRequest()),
         ("ping", pb.PingRequest()),
         ("subscribe", pb.SubscribeRequest(ids=[done])),
         ("subscribe", pb.SubscribeRequest()),

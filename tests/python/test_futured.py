@@ -311,6 +311,16 @@ class TestInfo(unittest.TestCase):
         self.assertEqual(version, st["server_version"])
         self.assertEqual(proto, 1)
 
+    def test_metrics(self):
+        futured.submit("echo", data=b"m").result(30)
+        text = futured.metrics()
+        self.assertIsInstance(text, str)
+        self.assertIn("# TYPE futured_jobs_submitted_total counter\n", text)
+        self.assertIn('futured_jobs_finished_total{kind="async",'
+                      'handler="echo",outcome="succeeded"} ', text)
+        with futured.Client() as c:
+            self.assertIn("futured_connections ", c.metrics())
+
     def test_watch_streams_output(self):
         f = futured.submit("exec", "sh", "-c",
                            "echo one; sleep 0.3; echo two")

@@ -42,7 +42,8 @@ from ._lib import lib
 
 __all__ = [
     "submit", "attach", "wait", "as_completed", "Client", "Future",
-    "info", "list", "stats", "handlers", "ping", "watch", "WatchEvent",
+    "info", "list", "stats", "metrics", "handlers", "ping", "watch",
+    "WatchEvent",
     "Error", "ConnectionLost", "JobError", "JobFailed", "JobCancelled",
     "JobTimedOut", "ALL_COMPLETED", "FIRST_COMPLETED", "FIRST_EXCEPTION",
     "ASYNC", "BLOCKING", "CPU",
@@ -832,6 +833,17 @@ class Client:
         finally:
             lib.fut_stats_free(p)
 
+    def metrics(self):
+        """The daemon's metrics: the Prometheus text (a str) that
+        futurectl metrics prints and --metrics-listen serves."""
+        self._check()
+        p = ctypes.c_void_p()
+        self._call("metrics", lib.fut_metrics(self._c, ctypes.byref(p)))
+        try:
+            return _str(lib.fut_metrics_text(p))
+        finally:
+            lib.fut_metrics_free(p)
+
     def ping(self):
         """(daemon version, protocol version)."""
         self._check()
@@ -1027,6 +1039,11 @@ def handlers():
 def stats():
     """The daemon's counters; see Client.stats."""
     return _client().stats()
+
+
+def metrics():
+    """The daemon's metrics, Prometheus text; see Client.metrics."""
+    return _client().metrics()
 
 
 def ping():
