@@ -1,7 +1,7 @@
 /*
  * libfutured: the calls that answer with snapshots of the daemon's state
  * (a job's info, lists, waits on several jobs or a group, cancels by id
- * or group, handlers, counters, groups, ping) and their accessors.  Each
+ * or group, handlers, counters, metrics, groups, ping) and their accessors.  Each
  * call is one request and one answer (client_request()); the snapshot
  * keeps the decoded answer and its accessors read it without a lock, so
  * they are as thread-safe as the snapshot is immutable.
@@ -9,6 +9,7 @@
 
 #include "config.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,10 @@ struct fut_group {
 };
 
 struct fut_pool {
+	Futured__Response	*r;
+};
+
+struct fut_metrics {
 	Futured__Response	*r;
 };
 
@@ -796,6 +801,16 @@ fut_handlers_default_kind(const struct fut_handlers *h, size_t n)
 	    info_kind_from_pb(hi->default_kind));
 }
 
+int
+fut_handlers_workers(const struct fut_handlers *h, size_t n)
+{
+	const Futured__HandlerInfo	*hi = info_handler(h, n);
+
+	if (hi == NULL || !hi->has_workers)
+		return (-1);
+	return (hi->workers > INT_MAX ? INT_MAX : (int)hi->workers);
+}
+
 void
 fut_handlers_free(struct fut_handlers *h)
 {
@@ -888,10 +903,87 @@ fut_stats_get(const struct fut_stats *s, size_t n, enum fut_stat which)
 	return (0);
 }
 
+size_t
+fut_stats_npools(const struct fut_stats *s)
+{
+	return (s == NULL ? 0 : s->r->stats->n_pools);
+}
+
+static const Futured__PoolStats *
+info_pool(const struct fut_stats *s, size_t n)
+{
+	if (s == NULL || n >= s->r->stats->n_pools)
+		return (NULL);
+	return (s->r->stats->pools[n]);
+}
+
+const char *
+fut_stats_pool_name(const struct fut_stats *s, size_t n)
+{
+	const Futured__PoolStats	*p = info_pool(s, n);
+
+	return (p == NULL ? NULL : p->name);
+}
+
+int
+fut_stats_pool_supervised(const struct fut_stats *s, size_t n)
+{
+	const Futured__PoolStats	*p = info_pool(s, n);
+
+	return (p != NULL && p->supervised);
+}
+
+unsigned int
+fut_stats_pool_get(const struct fut_stats *s, size_t n, enum fut_pool_stat which)
+{
+	const Futured__PoolStats	*p = info_pool(s, n);
+
+	if (p == NULL)
+		return (0);
+	switch (which) {
+	case FUT_POOL_PROCESSES:
+		return (p->processes);
+	case FUT_POOL_BUSY:
+		return (p->busy);
+	case FUT_POOL_CAPACITY:
+		return (p->capacity);
+	}
+	return (0);
+}
+
 void
 fut_stats_free(struct fut_stats *s)
 {
 	info_snapshot_free(s);
+}
+
+int
+fut_metrics(struct fut_client *c, struct fut_metrics **out)
+{
+	Futured__Request	 req = FUTURED__REQUEST__INIT;
+	Futured__MetricsRequest	 mq = FUTURED__METRICS_REQUEST__INIT;
+	int			 rc;
+
+	if (out == NULL)
+		return (FUT_EINVAL);
+	*out = NULL;
+	req.body_case = FUTURED__REQUEST__BODY_METRICS;
+	req.metrics = &mq;
+	*out = info_snapshot(c, &req, FUTURED__RESPONSE__BODY_METRICS,
+	    sizeof(**out), &rc);
+	return (rc);
+}
+
+const char *
+fut_metrics_text(const struct fut_metrics *m)
+{
+	return (m == NULL ? NULL : m->r->metrics->text);
+}
+
+void
+fut_metrics_free(struct fut_metrics *m)
+{
+	info_snapshot_free(m);
 }
 
 int

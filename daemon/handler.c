@@ -15,7 +15,8 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define HANDLERS_MAX	256
+/* Built-ins, plugins, and the names workers registered (never removed). */
+#define HANDLERS_MAX	4096
 
 static const struct fut_handler	*handlers[HANDLERS_MAX];
 static size_t			 nhandlers;
@@ -43,8 +44,23 @@ handler_init(void)
 		fatalx("%s: %s", __func__, cause);
 }
 
+static int	handler_add(const struct fut_handler *, int, char **);
+
 int
 handler_register(const struct fut_handler *h, char **cause)
+{
+	return (handler_add(h, 0, cause));
+}
+
+/* pool_worker.c: a name workers serve; the daemon has no entry point. */
+int
+handler_register_worker(const struct fut_handler *h, char **cause)
+{
+	return (handler_add(h, 1, cause));
+}
+
+static int
+handler_add(const struct fut_handler *h, int worker, char **cause)
 {
 	if (h->abi != FUT_HANDLER_ABI) {
 		xasprintf(cause, "handler %s: ABI %d, expected %d",
@@ -64,6 +80,12 @@ handler_register(const struct fut_handler *h, char **cause)
 		xasprintf(cause, "handler %s: bad kinds", h->name);
 		return (-1);
 	}
+	if (((h->flags & HANDLER_F_WORKER) != 0) != worker) {
+		xasprintf(cause, "handler %s: bad flags", h->name);
+		return (-1);
+	}
+	if (worker)
+		goto add;
 	if (((h->kinds & FUT_HK_ASYNC) || (h->flags & FUT_HF_LOOP)) &&
 	    h->start == NULL) {
 		xasprintf(cause, "handler %s: loop handler without start",
@@ -75,8 +97,9 @@ handler_register(const struct fut_handler *h, char **cause)
 		xasprintf(cause, "handler %s: no run entry point", h->name);
 		return (-1);
 	}
+add:
 	if (nhandlers == HANDLERS_MAX) {
-		xasprintf(cause, "too many handlers");
+		xasprintf(cause, "too many handlers (%d)", HANDLERS_MAX);
 		return (-1);
 	}
 	handlers[nhandlers++] = h;
@@ -420,6 +443,7 @@ handler_progress_loop(struct fut_handler_ctx *ctx, double fraction,
 		free(j->more->progress_msg);
 		job_more(j)->progress_msg = xstrdup(msg);
 	}
+	job_news(j);
 }
 
 int

@@ -44,15 +44,22 @@ journal_intern(const char *s)
 /*
  * A handler that is not offered any more (a plugin was removed): its
  * finished jobs keep its name; its unfinished ones fail at restore.
+ * A worker handler is not gone, only not registered yet.
  */
 static const struct fut_handler *
-journal_handler(const char *name, int *ghost)
+journal_handler(const char *name, int worker, enum job_kind k, int *ghost)
 {
 	const struct fut_handler	*h;
 	struct fut_handler		*g;
 	size_t				 i;
 
 	*ghost = 0;
+	/*
+	 * A worker's handler waits for its workers, with every kind its
+	 * jobs were submitted as, until they register.
+	 */
+	if (worker && (h = pool_worker_handler_wait(name, k)) != NULL)
+		return (h);
 	if ((h = handler_find(name)) != NULL)
 		return (h);
 	*ghost = 1;
@@ -137,7 +144,8 @@ journal_job_from_accept(const FuturedJournal__Accept *a)
 	j->id = a->id;
 	j->owner = a->owner;
 	j->kind = a->kind < JOB_NKINDS ? (enum job_kind)a->kind : JOB_ASYNC;
-	j->handler = journal_handler(a->handler, &ghost);
+	j->handler = journal_handler(a->handler, a->has_worker && a->worker,
+	    j->kind, &ghost);
 	if (a->has_payload && a->payload.len > 0) {
 		j->payload = xmemdup(a->payload.data, a->payload.len);
 		j->payload_len = a->payload.len;

@@ -3,7 +3,9 @@
  * rule: a handler of the loop (FUT_HF_LOOP: exec, whose work is a child
  * the loop watches) and any async job run on the loop; blocking jobs
  * on the threads; cpu jobs in the worker processes.  The kind still
- * says whose slots a job counts against, wherever it runs.
+ * says whose slots a job counts against, wherever it runs.  A worker
+ * handler's jobs, of any kind, go to the workers that serve it, which
+ * count them against their own capacity, not the kind's slots.
  */
 
 #include <stddef.h>
@@ -15,7 +17,8 @@
 static const struct pool *const pool_list[] = {
 	&pool_loop_ops,
 	&pool_thread_ops,
-	&pool_proc_ops
+	&pool_proc_ops,
+	&pool_worker_ops
 };
 #define POOL_N		(sizeof(pool_list) / sizeof(pool_list[0]))
 
@@ -25,6 +28,8 @@ static const struct pool	*pool_overrides[JOB_NKINDS];
 const struct pool *
 pool_of(const struct job *j)
 {
+	if (j->handler->flags & HANDLER_F_WORKER)
+		return (&pool_worker_ops);
 	if (pool_overrides[j->kind] != NULL)
 		return (pool_overrides[j->kind]);
 	if ((j->handler->flags & FUT_HF_LOOP) || j->kind == JOB_ASYNC)

@@ -59,11 +59,24 @@ struct pool {
 	 */
 	void		(*cancel)(struct job *, int64_t);
 	void		(*stats)(struct pool_stats *);
+	/*
+	 * A pool with queues of its own (the attached workers, whose jobs
+	 * wait for a worker that serves them): its QUEUED jobs wait there,
+	 * not in their kind's queue, take no slot of their kind, and so
+	 * never hold up the kind's other jobs.  enqueue() takes a job and
+	 * a reference, dequeue() gives them back (cancel), next() the job
+	 * that may start now, dequeued, its reference now the caller's.
+	 * NULL: the kind's queue and slots.
+	 */
+	void		(*enqueue)(struct job *);
+	void		(*dequeue)(struct job *);
+	struct job	*(*next)(void);
 };
 
 extern const struct pool pool_loop_ops;
 extern const struct pool pool_thread_ops;
 extern const struct pool pool_proc_ops;
+extern const struct pool pool_worker_ops;
 
 /* pool.c */
 const struct pool *pool_of(const struct job *);

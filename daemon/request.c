@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "futured.h"
@@ -28,6 +29,7 @@
 #include "arena.h"
 #include "frame.h"
 #include "log.h"
+#include "metrics.h"
 #include "wire.h"
 #include "request.h"
 #include "xmalloc.h"
@@ -488,7 +490,7 @@ void
 request_pending_free(struct pending *p)
 {
 	TAILQ_REMOVE(&p->conn->pendings, p, entry);
-	if (p->type == PENDING_SINK)
+	if (p->type == PENDING_SINK || p->type == PENDING_POOL)
 		LIST_REMOVE(p, sentry);
 	journal_unwait(&p->jw);
 	if (p->job != NULL)
@@ -511,6 +513,7 @@ request_conn_free(struct conn *c)
 		sched_wait_free(p->waiter);
 		request_pending_free(p);
 	}
+	request_worker_conn_free(c);
 }
 
 /* Park p behind a waiter; its callback may run (and free p) at once. */
@@ -556,6 +559,8 @@ request_hello(struct conn *c, uint64_t reqid, const Futured__Hello *req)
 	r.stderr_tail = settings.stderr_tail;
 	r.has_submit_watch = 1;
 	r.submit_watch = 1;
+	r.has_job_news = 1;
+	r.job_news = 1;
 	resp.id = reqid;
 	resp.body_case = FUTURED__RESPONSE__BODY_HELLO;
 	resp.hello = &r;
@@ -941,6 +946,7 @@ request_handlers_cb(const struct fut_handler *h, void *arg)
 	struct request_handlers	*rh = arg;
 	Futured__HandlerInfo	*hi;
 	size_t			 k = 0;
+	int			 nw;
 
 	rh->infos = xreallocarray(rh->infos, rh->n + 1, sizeof(*rh->infos));
 	rh->kinds = xreallocarray(rh->kinds, rh->n + 1, sizeof(*rh->kinds));
@@ -956,6 +962,10 @@ request_handlers_cb(const struct fut_handler *h, void *arg)
 		rh->kinds[rh->n][k++] = FUTURED__KIND__KIND_CPU;
 	hi->n_kinds = k;
 	hi->default_kind = request_kind_out(handler_default_kind(h));
+	if ((nw = pool_worker_handler_workers(h)) >= 0) {
+		hi->has_workers = 1;
+		hi->workers = (uint32_t)nw;
+	}
 	rh->n++;
 }
 
@@ -985,12 +995,37 @@ request_handlers(struct conn *c, uint64_t reqid)
 	free(rh.ptrs);
 }
 
+struct request_pools {
+	Futured__PoolStats	*ps;
+	size_t			 n;
+};
+
+/* The names are borrowed: packed before anything can change them. */
+static void
+request_pools_cb(const struct worker_pool_stats *wp, void *arg)
+{
+	struct request_pools	*rp = arg;
+	Futured__PoolStats	*ps;
+
+	rp->ps = xreallocarray(rp->ps, rp->n + 1, sizeof(*rp->ps));
+	ps = &rp->ps[rp->n++];
+	futured__pool_stats__init(ps);
+	ps->name = (char *)wp->name;
+	ps->supervised = wp->supervised;
+	ps->processes = wp->processes;
+	ps->busy = wp->busy;
+	ps->capacity = wp->capacity;
+}
+
 static void
 request_stats(struct conn *c, uint64_t reqid)
 {
 	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
 	Futured__StatsReply	 r = FUTURED__STATS_REPLY__INIT;
 	Futured__KindStats	 ks[JOB_NKINDS], *ptrs[JOB_NKINDS];
+	Futured__PoolStats	**pp = NULL;
+	struct request_pools	 rp = { NULL, 0 };
+	size_t			 i;
 	int			 k;
 
 	for (k = 0; k < JOB_NKINDS; k++) {
@@ -1013,10 +1048,40 @@ request_stats(struct conn *c, uint64_t reqid)
 	r.jobs_total = sched_total();
 	r.connections = server_nconns();
 	r.server_version = (char *)FUTURED_VERSION;
+	pool_worker_foreach_pool(request_pools_cb, &rp);
+	if (rp.n > 0) {
+		pp = xcalloc(rp.n, sizeof(*pp));
+		for (i = 0; i < rp.n; i++)
+			pp[i] = &rp.ps[i];
+		r.n_pools = rp.n;
+		r.pools = pp;
+	}
 	resp.id = reqid;
 	resp.body_case = FUTURED__RESPONSE__BODY_STATS;
 	resp.stats = &r;
 	request_send(c, &resp);
+	free(pp);
+	free(rp.ps);
+}
+
+/* The same text as the textfile and the listener (metrics.c). */
+static void
+request_metrics(struct conn *c, uint64_t reqid)
+{
+	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
+	Futured__MetricsReply	 r = FUTURED__METRICS_REPLY__INIT;
+	struct evbuffer		*b;
+
+	if ((b = evbuffer_new()) == NULL)
+		fatalx("%s: evbuffer_new", __func__);
+	metrics_render(b);
+	evbuffer_add(b, "", 1);
+	r.text = (char *)evbuffer_pullup(b, -1);
+	resp.id = reqid;
+	resp.body_case = FUTURED__RESPONSE__BODY_METRICS;
+	resp.metrics = &r;
+	request_send(c, &resp);
+	evbuffer_free(b);
 }
 
 static void
@@ -1068,9 +1133,11 @@ request_dispatch(struct conn *c, const uint8_t *data, size_t len)
 		log_warnx("connection %llu (uid %lu): undecodable frame of %zu "
 		    "bytes", (unsigned long long)c->id, (unsigned long)c->uid,
 		    len);
+		request_worker_garbage(c);
 		request_error(c, 0, FERR_PROTO, "undecodable frame");
 		return (-1);
 	}
+	request_worker_heard(c);
 	if (req->id == 0) {
 		/* Its answer could not be told from an unasked one. */
 		arena_reset(&request_arena);
@@ -1108,6 +1175,9 @@ request_dispatch(struct conn *c, const uint8_t *data, size_t len)
 	case FUTURED__REQUEST__BODY_PING:
 		request_ping(c, req->id);
 		break;
+	case FUTURED__REQUEST__BODY_METRICS:
+		request_metrics(c, req->id);
+		break;
 	case FUTURED__REQUEST__BODY_SUBSCRIBE:
 		request_subscribe(c, req->id, req->subscribe);
 		break;
@@ -1116,6 +1186,18 @@ request_dispatch(struct conn *c, const uint8_t *data, size_t len)
 		break;
 	case FUTURED__REQUEST__BODY_WATCH:
 		request_watch(c, req->id, req->watch);
+		break;
+	case FUTURED__REQUEST__BODY_POOL:
+		request_pool(c, req->id, req->pool);
+		break;
+	case FUTURED__REQUEST__BODY_WORKER_REGISTER:
+		request_worker_register(c, req->id, req->worker_register);
+		break;
+	case FUTURED__REQUEST__BODY_TASK_UPDATE:
+		if (request_worker_update(c, req->id, req->task_update) == -1) {
+			arena_reset(&request_arena);
+			return (-1);
+		}
 		break;
 	default:
 		request_error(c, req->id, FERR_PROTO,

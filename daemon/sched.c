@@ -11,7 +11,10 @@
  * sched_slot_release() only when its resource (thread, worker process,
  * child) is really free again.  The jobs of a round go to their pools
  * (pool_of, pool.h) with their START records appended; one journal
- * write, then the pools launch them: no attempt runs unrecorded.
+ * write, then the pools launch them: no attempt runs unrecorded.  A
+ * pool with queues of its own (pool.h: the attached workers) keeps its
+ * queued jobs itself, outside the kinds' queues and slots, and says in
+ * each round which of them may start.
  *
  * A waiter is one "tell me when all/any of these jobs are final" with an
  * optional timeout.  Jobs point to their waiters through waitrefs, so
@@ -69,6 +72,7 @@ static size_t		  sched_nusers;
 static struct event	 *sched_ev;
 static void		(*sched_idle_hook)(void);
 static void		(*sched_final_hook)(struct job *);
+static void		(*sched_news_hook)(struct job *);
 static struct jobq	  sched_finished = TAILQ_HEAD_INITIALIZER(sched_finished);
 static size_t		  sched_nfinished;
 static struct event	 *sched_retention_ev;
@@ -423,9 +427,16 @@ sched_deps_cb(struct waiter *w, struct job *first, int timed_out, void *arg)
 void
 sched_enqueue(struct job *j)
 {
-	struct prioq	*q = &sched_queues[j->kind];
-	int		 l = j->priority - JOB_PRIO_MIN;
+	const struct pool	*p = pool_of(j);
+	struct prioq		*q = &sched_queues[j->kind];
+	int			 l = j->priority - JOB_PRIO_MIN;
 
+	if (p->enqueue != NULL) {
+		job_ref(j);
+		p->enqueue(j);
+		sched_kick();
+		return;
+	}
 	TAILQ_INSERT_TAIL(&q->level[l], j, entry);
 	q->nonempty |= UINT64_C(1) << l;
 	q->len++;
@@ -436,9 +447,15 @@ sched_enqueue(struct job *j)
 void
 sched_dequeue(struct job *j)
 {
-	struct prioq	*q = &sched_queues[j->kind];
-	int		 l = j->priority - JOB_PRIO_MIN;
+	const struct pool	*p = pool_of(j);
+	struct prioq		*q = &sched_queues[j->kind];
+	int			 l = j->priority - JOB_PRIO_MIN;
 
+	if (p->dequeue != NULL) {
+		p->dequeue(j);
+		job_unref(j);
+		return;
+	}
 	TAILQ_REMOVE(&q->level[l], j, entry);
 	if (TAILQ_EMPTY(&q->level[l]))
 		q->nonempty &= ~(UINT64_C(1) << l);
@@ -503,6 +520,25 @@ sched_hold(void)
 	sched_held = 1;
 }
 
+/* The jobs a pool with queues of its own says may start (pool.h). */
+static void
+sched_start_pooled(const struct pool *p, void *arg)
+{
+	struct job	*j;
+	int		*n = arg;
+
+	if (p->next == NULL)
+		return;
+	while ((j = p->next()) != NULL) {
+		if (!group_hold(j)) {
+			job_begin(j, p);
+			p->start(j);
+			(*n)++;
+		}
+		job_unref(j);
+	}
+}
+
 /*
  * Hand the queued jobs that may start to their pools; 0 if none could.
  * A kind's jobs start while its pool says so (the cpu workers may hold
@@ -536,6 +572,7 @@ sched_start_some(void)
 			n++;
 		}
 	}
+	pool_foreach(sched_start_pooled, &n);
 	return (n);
 }
 
@@ -625,6 +662,12 @@ void
 sched_set_final_hook(void (*hook)(struct job *))
 {
 	sched_final_hook = hook;
+}
+
+void
+sched_set_news_hook(void (*hook)(struct job *))
+{
+	sched_news_hook = hook;
 }
 
 void
@@ -878,6 +921,8 @@ sched_job_news(struct job *j)
 		if (r->waiter->news != NULL)
 			r->waiter->news(r->waiter, j, r->waiter->arg);
 	}
+	if ((j->flags & JOBF_NEWS) && sched_news_hook != NULL)
+		sched_news_hook(j);
 }
 
 /* The jobs a waiter watches, for building its answer. */

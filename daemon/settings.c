@@ -35,9 +35,11 @@ settings_defaults(struct settings *s)
 	s->stderr_tail = DEFAULT_STDERR_TAIL;
 	s->max_frame = FUTURED_FRAME_MAX;
 	s->read_timeout_ms = DEFAULT_READ_TIMEOUT_MS;
+	s->worker_lease_ms = DEFAULT_WORKER_LEASE_MS;
 	s->max_clients = DEFAULT_MAX_CLIENTS;
 	s->max_unread = DEFAULT_MAX_UNREAD;
 	s->max_queued = DEFAULT_MAX_QUEUED;
 	s->fsync = JOURNAL_FSYNC_ALWAYS;
 	s->fsync_interval_ms = DEFAULT_FSYNC_INTERVAL_MS;
+	s->metrics_interval_ms = DEFAULT_METRICS_INTERVAL_MS;
 }

@@ -17,7 +17,7 @@ for f in job.c sched.c request.c request_submit.c request_watch.c; do
 done
 pass "job.c, sched.c and the request files reach pools only through the table"
 
-for e in loop thread proc; do
+for e in loop thread proc worker; do
 	ck_eq "$(grep -c "^const struct pool pool_${e}_ops = {" "$D/pool_$e.c")" 1 \
 	    "pool_$e.c fills one table"
 done

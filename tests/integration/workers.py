@@ -1,0 +1,390 @@
+"""A worker and a protocol probe for tests/integration/workers.sh, written
+from proto/futured.proto alone (Google's protobuf, nothing of futured's),
+as a third party's worker would be (futured-workers(7)).
+
+  workers.py serve SOCK LOG [--handler NAME:KIND,KIND] [--concurrency N]
+                            [--name NAME] [--die-on-task]
+      Register and serve.  A task's first argument says what to do:
+        echo TEXT   succeed with TEXT as the output
+        fail        fail: ValueError "bad n", a traceback as the detail
+        hold        keep it (pinging) until a TaskCancel comes
+        sleep MS    succeed with "slept" after MS ms
+        progress    progress, an output chunk and stderr, then succeed
+        silent      say nothing more at all (the lease runs out)
+      Appends one line per event to LOG: "registered ID", "task ID
+      ATTEMPT ARGS", "cancel ID ATTEMPT REASON", "refused ID CODE".
+      --die-on-task: exit at the first task, holding it.
+  workers.py probe SOCK CASE
+      One protocol case against the daemon; exits 0 when the daemon
+      answered as the .proto says, else non-zero naming what broke.
+"""
+
+import os
+import select
+import socket
+import struct
+import sys
+import time
+
+import futured_pb2 as pb
+
+KINDS = {"async": pb.KIND_ASYNC, "blocking": pb.KIND_BLOCKING,
+         "cpu": pb.KIND_CPU}
+
+
+class Closed(Exception):
+    pass
+
+
+class Conn:
+    def __init__(self, sock):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.connect(sock)
+        self.buf = b""
+        self.nextid = 1
+        self.kept = []
+        r = self.call("hello", pb.Hello(version=pb.PROTOCOL_VERSION,
+                                        client="workers.py"))
+        assert r.WhichOneof("body") == "hello", r
+
+    def send(self, body, msg):
+        rid = self.nextid
+        self.nextid += 1
+        req = pb.Request(id=rid)
+        getattr(req, body).CopyFrom(msg)
+        data = req.SerializeToString()
+        self.s.sendall(struct.pack(">I", len(data)) + data)
+        return rid
+
+    def frame(self, timeout):
+        """One Response, or None after timeout seconds; Closed at EOF."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if len(self.buf) >= 4:
+                n = struct.unpack(">I", self.buf[:4])[0]
+                if len(self.buf) >= 4 + n:
+                    r = pb.Response()
+                    r.ParseFromString(self.buf[4:4 + n])
+                    self.buf = self.buf[4 + n:]
+                    return r
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            if not select.select([self.s], [], [], left)[0]:
+                return None
+            try:
+                d = self.s.recv(65536)
+            except ConnectionResetError:
+                d = b""
+            if not d:
+                raise Closed()
+            self.buf += d
+
+    def answer(self, rid, timeout=20):
+        """The answer to rid; pushes read meanwhile are kept."""
+        for i, r in enumerate(self.kept):
+            if r.id == rid:
+                return self.kept.pop(i)
+        deadline = time.monotonic() + timeout
+        while True:
+            r = self.frame(max(0, deadline - time.monotonic()))
+            if r is None:
+                raise AssertionError("no answer to request %d" % rid)
+            if r.id == rid:
+                return r
+            self.kept.append(r)
+
+    def push(self, body, timeout=20):
+        """The next unsolicited Response of that body."""
+        for i, r in enumerate(self.kept):
+            if r.id == 0 and r.WhichOneof("body") == body:
+                return self.kept.pop(i)
+        deadline = time.monotonic() + timeout
+        while True:
+            r = self.frame(max(0, deadline - time.monotonic()))
+            if r is None:
+                raise AssertionError("no %s pushed" % body)
+            if r.id == 0 and r.WhichOneof("body") == body:
+                return r
+            self.kept.append(r)
+
+    def call(self, body, msg):
+        return self.answer(self.send(body, msg))
+
+
+def register(c, handlers, concurrency=1, name=None):
+    reg = pb.WorkerRegister(concurrency=concurrency)
+    if name:
+        reg.name = name
+    for hname, kinds in handlers:
+        h = reg.handlers.add()
+        h.name = hname
+        h.kinds.extend(kinds)
+    return c.call("worker_register", reg)
+
+
+def update(c, task, **kw):
+    return c.send("task_update", pb.TaskUpdate(job_id=task.job_id,
+                                               attempt=task.attempt, **kw))
+
+
+# serve ----------------------------------------------------------------
+
+def serve(argv):
+    sock, log = argv[0], argv[1]
+    handlers = []
+    concurrency = 1
+    name = None
+    die = False
+    i = 2
+    while i < len(argv):
+        if argv[i] == "--handler":
+            hname, _, kinds = argv[i + 1].partition(":")
+            handlers.append((hname, [KINDS[k] for k in
+                                     (kinds or "async").split(",")]))
+            i += 2
+        elif argv[i] == "--concurrency":
+            concurrency = int(argv[i + 1])
+            i += 2
+        elif argv[i] == "--name":
+            name = argv[i + 1]
+            i += 2
+        elif argv[i] == "--die-on-task":
+            die = True
+            i += 1
+        elif not argv[i].startswith("--"):
+            i += 1		# a tag for the test's pgrep, ignored
+        else:
+            raise SystemExit("serve: bad argument " + argv[i])
+
+    def say(line):
+        with open(log, "a") as f:
+            f.write(line + "\n")
+
+    c = Conn(sock)
+    r = register(c, handlers or [("wtest", [pb.KIND_ASYNC])], concurrency,
+                 name)
+    if r.WhichOneof("body") != "worker_register":
+        say("refused-register %s" % r.error.message)
+        return 1
+    lease = r.worker_register.lease_ms / 1000.0
+    say("registered %d" % r.worker_register.worker_id)
+    held = {}		# job id -> (task, due or None)
+    silent = False
+    last = time.monotonic()
+    while True:
+        now = time.monotonic()
+        wait = 0.5
+        for t, due in held.values():
+            if due is not None:
+                wait = min(wait, max(0, due - now))
+        if held and not silent:
+            wait = min(wait, max(0, last + lease / 4 - now))
+        try:
+            r = c.frame(wait)
+        except Closed:
+            say("closed")
+            return 0
+        now = time.monotonic()
+        if r is not None:
+            body = r.WhichOneof("body")
+            if r.id == 0 and body == "task":
+                t = r.task
+                args = list(t.args)
+                say("task %d %d %s" % (t.job_id, t.attempt, " ".join(args)))
+                if die:
+                    os._exit(3)
+                what = args[0] if args else "echo"
+                if what == "echo":
+                    update(c, t, done=True, ok=True,
+                           output=" ".join(args[1:]).encode())
+                elif what == "fail":
+                    update(c, t, done=True, ok=False, error="bad n",
+                           error_type="ValueError",
+                           error_detail="Traceback (most recent call last):"
+                           "\n  File \"t.py\", line 1\nValueError: bad n\n")
+                elif what == "progress":
+                    update(c, t, progress=0.5, progress_msg="half")
+                    update(c, t, output=b"first ")
+                    update(c, t, stderr=b"a warning\n")
+                    update(c, t, done=True, ok=True, output=b"second")
+                elif what == "sleep":
+                    held[t.job_id] = (t, now + int(args[1]) / 1000.0)
+                elif what == "silent":
+                    silent = True
+                    held[t.job_id] = (t, None)
+                else:
+                    held[t.job_id] = (t, None)
+                last = now
+            elif r.id == 0 and body == "task_cancel":
+                tc = r.task_cancel
+                say("cancel %d %d %s" % (tc.job_id, tc.attempt, tc.reason))
+                held.pop(tc.job_id, None)
+            elif body == "error":
+                say("refused %d %s %s" % (r.id, r.error.code,
+                                          r.error.message))
+        for jid, (t, due) in list(held.items()):
+            if due is not None and due <= now:
+                del held[jid]
+                update(c, t, done=True, ok=True, output=b"slept")
+                last = now
+        if held and not silent and now - last >= lease / 4:
+            c.send("ping", pb.PingRequest())
+            last = now
+
+
+# probe ----------------------------------------------------------------
+
+def submit(c, handler, args=(), kind=pb.KIND_DEFAULT):
+    r = c.call("submit", pb.SubmitRequest(spec=pb.JobSpec(
+        handler=handler, kind=kind, args=list(args))))
+    assert r.WhichOneof("body") == "submit", r
+    return r.submit.id
+
+
+def expect_error(r, code, what):
+    if r.WhichOneof("body") != "error" or r.error.code != code:
+        raise AssertionError("%s: expected %s, got %s" % (
+            what, pb.ErrorCode.Name(code), r))
+    return r.error.message
+
+
+def closed(c, timeout=10):
+    """True once the daemon closed c (reading whatever comes first)."""
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            r = c.frame(0.2)
+            if r is not None:
+                c.kept.append(r)
+    except Closed:
+        return True
+    return False
+
+
+def job_state(c, jid):
+    r = c.call("status", pb.StatusRequest(ids=[jid]))
+    return r.status.jobs[0]
+
+
+def wait_job(c, jid):
+    r = c.call("wait", pb.WaitRequest(ids=[jid], timeout_ms=20000))
+    return r.wait.jobs[0]
+
+
+def probe(sock, case):
+    c = Conn(sock)
+    if case == "shadow":
+        for n in ("echo", "exec", "sleep"):
+            m = expect_error(register(c, [(n, [pb.KIND_ASYNC])]),
+                             pb.ERR_INVALID, "shadowing " + n)
+            assert n in m, m
+    elif case == "names":
+        for bad in ("", "a b", "x/y", "é", "a" * 201):
+            expect_error(register(c, [(bad, [pb.KIND_ASYNC])]),
+                         pb.ERR_INVALID, "name %r" % bad)
+        expect_error(register(c, [("ok1", [pb.KIND_ASYNC])], 0),
+                     pb.ERR_INVALID, "concurrency 0")
+        expect_error(register(c, [("ok1", [])]), pb.ERR_INVALID, "no kinds")
+        expect_error(register(c, []), pb.ERR_INVALID, "no handlers")
+        expect_error(register(c, [("ok1", [pb.KIND_ASYNC]),
+                                  ("ok1", [pb.KIND_ASYNC])]),
+                     pb.ERR_INVALID, "a name twice")
+        r = register(c, [("a" * 200, [pb.KIND_ASYNC])])
+        assert r.WhichOneof("body") == "worker_register", r
+        expect_error(register(c, [("ok2", [pb.KIND_ASYNC])]),
+                     pb.ERR_INVALID, "registering twice")
+        # Another worker may not serve it with other kinds.
+        c2 = Conn(sock)
+        m = expect_error(register(c2, [("a" * 200, [pb.KIND_CPU])]),
+                         pb.ERR_INVALID, "same name, other kinds")
+        assert "other kinds" in m, m
+        r = register(c2, [("a" * 200, [pb.KIND_ASYNC])])
+        assert r.WhichOneof("body") == "worker_register", r
+        # An update from a connection that is no worker is refused.
+        c3 = Conn(sock)
+        expect_error(c3.call("task_update", pb.TaskUpdate(job_id=1,
+                                                          attempt=1)),
+                     pb.ERR_INVALID, "update from a non-worker")
+        assert c3.call("ping", pb.PingRequest()).WhichOneof("body") == "ping"
+    elif case == "stale":
+        # A cancelled task's late outcome is refused, never applied.
+        w = Conn(sock)
+        r = register(w, [("wstale", [pb.KIND_ASYNC])])
+        assert r.WhichOneof("body") == "worker_register", r
+        jid = submit(c, "wstale")
+        t = w.push("task").task
+        assert t.job_id == jid and t.attempt == 1, t
+        c.call("cancel", pb.CancelRequest(ids=[jid]))
+        tc = w.push("task_cancel").task_cancel
+        assert tc.job_id == jid and tc.reason == "cancelled", tc
+        expect_error(w.answer(update(w, t, done=True, ok=True,
+                                     output=b"late")),
+                     pb.ERR_NOT_FOUND, "update after cancel")
+        info = wait_job(c, jid)
+        assert info.state == pb.STATE_CANCELLED, info
+        # A wrong attempt of a job it holds is stale too.
+        jid = submit(c, "wstale")
+        t = w.push("task").task
+        expect_error(w.answer(w.send("task_update", pb.TaskUpdate(
+            job_id=jid, attempt=t.attempt + 1, done=True, ok=True))),
+            pb.ERR_NOT_FOUND, "update for another attempt")
+        r = w.answer(update(w, t, done=True, ok=True, output=b"on time"))
+        assert r.WhichOneof("body") == "task_update", r
+        # Answering twice: the second is stale.
+        expect_error(w.answer(update(w, t, done=True, ok=True)),
+                     pb.ERR_NOT_FOUND, "a second outcome")
+        info = wait_job(c, jid)
+        assert info.state == pb.STATE_SUCCEEDED, info
+        r = c.call("result", pb.ResultRequest(id=jid))
+        assert r.result.job.output == b"on time", r
+    elif case == "never":
+        # An update for a job it was never given: ERR_PROTO, id 0, and
+        # the worker is disconnected, its jobs failed "worker lost".
+        w = Conn(sock)
+        r = register(w, [("wnever", [pb.KIND_ASYNC])])
+        assert r.WhichOneof("body") == "worker_register", r
+        jid = submit(c, "wnever")
+        w.push("task")
+        other = submit(c, "echo")
+        w.send("task_update", pb.TaskUpdate(job_id=other, attempt=1,
+                                            done=True, ok=True))
+        e = w.push("error")
+        assert e.error.code == pb.ERR_PROTO and str(other) in \
+            e.error.message, e
+        assert closed(w), "worker not disconnected"
+        info = wait_job(c, jid)
+        assert info.state == pb.STATE_FAILED, info
+        assert info.error.startswith("worker lost: update for job"), info
+        wait_job(c, other)
+        r = c.call("result", pb.ResultRequest(id=other))
+        assert r.result.job.state == pb.STATE_SUCCEEDED, r
+    elif case == "garbage":
+        w = Conn(sock)
+        r = register(w, [("wgarbage", [pb.KIND_ASYNC])])
+        assert r.WhichOneof("body") == "worker_register", r
+        jid = submit(c, "wgarbage")
+        w.push("task")
+        w.s.sendall(struct.pack(">I", 5) + b"\xff\xff\xff\xff\xff")
+        e = w.push("error")
+        assert e.error.code == pb.ERR_PROTO, e
+        assert closed(w), "worker not disconnected"
+        info = wait_job(c, jid)
+        assert info.state == pb.STATE_FAILED, info
+        assert info.error == "worker lost: undecodable frame", info
+        assert c.call("ping", pb.PingRequest()).WhichOneof("body") == "ping"
+    else:
+        raise SystemExit("probe: no case " + case)
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 4 and sys.argv[1] == "serve":
+        sys.exit(serve(sys.argv[2:]))
+    if len(sys.argv) == 4 and sys.argv[1] == "probe":
+        try:
+            sys.exit(probe(sys.argv[2], sys.argv[3]))
+        except AssertionError as e:
+            print("probe %s: %s" % (sys.argv[3], e), file=sys.stderr)
+            sys.exit(1)
+    raise SystemExit(__doc__)
