@@ -144,7 +144,7 @@ wait_until 5 grep -q '^closed' "$T/w5.log" || fail "silent worker not closed"
 pass "a silent worker loses its lease, and its job"
 
 # The protocol's refusals, each against the live daemon.
-for c in shadow names stale never garbage; do
+for c in task shadow names stale never garbage; do
 	"$PYTHON" "$WPY" probe "$SOCK" "$c" || fail "probe $c"
 	pass "probe $c"
 done
