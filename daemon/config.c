@@ -3,6 +3,7 @@
  * the daemon's long options.  main.c reads it before the command line,
  * so an option given there wins; for plugin, the one key that may be
  * repeated, any --plugin replaces the file's whole list (plugin.c).
+ * The pool keys declare supervised pools (supervise.c) instead.
  *
  * Every error names the file and the line, and stops the start: a
  * daemon that ignored a line would run with settings nobody asked for.
@@ -22,6 +23,7 @@
 #include "futured.h"
 #include "duration.h"
 #include "log.h"
+#include "metrics.h"
 #include "xmalloc.h"
 
 #define CONFIG_SYSTEM_PATH	"/etc/futured/futured.conf"
@@ -40,6 +42,9 @@ enum config_key {
 	CONFIG_JOURNAL,
 	CONFIG_FSYNC,
 	CONFIG_FSYNC_INTERVAL,
+	CONFIG_METRICS_TEXTFILE,
+	CONFIG_METRICS_INTERVAL,
+	CONFIG_METRICS_LISTEN,
 	CONFIG_PLUGIN,		/* the one that may be repeated */
 	CONFIG_NKEYS
 };
@@ -55,6 +60,9 @@ static const char *const config_keys[CONFIG_NKEYS] = {
 	"journal",
 	"fsync",
 	"fsync-interval",
+	"metrics-textfile",
+	"metrics-interval",
+	"metrics-listen",
 	"plugin",
 };
 
@@ -148,6 +156,8 @@ static int
 config_set(enum config_key key, const char *value, int *level, char **cause)
 {
 	uint64_t	 size;
+	char		*host, *why;
+	u_short		 port;
 	int		 n;
 
 	switch (key) {
@@ -201,6 +211,22 @@ config_set(enum config_key key, const char *value, int *level, char **cause)
 		    settings.fsync_interval_ms < 1)
 			goto bad;
 		return (0);
+	case CONFIG_METRICS_TEXTFILE:
+		settings.metrics_textfile = xstrdup(value);
+		return (0);
+	case CONFIG_METRICS_INTERVAL:
+		if (duration_parse(value, &settings.metrics_interval_ms) == -1 ||
+		    settings.metrics_interval_ms < 100)
+			goto bad;
+		return (0);
+	case CONFIG_METRICS_LISTEN:
+		if (metrics_http_parse(value, &host, &port, &why) == -1) {
+			free(why);
+			goto bad;
+		}
+		free(host);
+		settings.metrics_listen = xstrdup(value);
+		return (0);
 	case CONFIG_PLUGIN:
 		plugin_add(value);
 		return (0);
@@ -209,6 +235,191 @@ config_set(enum config_key key, const char *value, int *level, char **cause)
 	}
 bad:
 	xasprintf(cause, "bad %s \"%s\"", config_keys[key], value);
+	return (-1);
+}
+
+/*
+ * The keys of a supervised pool (supervise.c): "pool = NAME COMMAND
+ * ARG..." declares it, and "pool-KEY.NAME = value" lines after it set
+ * the rest.  In the order of struct sup_conf's lines[].
+ */
+static const char *const config_pool_keys[] = {
+	"pool-size",
+	"pool-kinds",
+	"pool-cwd",
+	"pool-env",		/* may be repeated */
+	"pool-user",
+	"pool-owners",		/* may be repeated */
+};
+#define CONFIG_POOL_NKEYS	6
+
+/* The blank-separated words of s, appended to *v (NULL-terminated). */
+static size_t
+config_words(char *s, const char *sep, char ***v, size_t n)
+{
+	char	*w, *last;
+
+	for (w = strtok_r(s, sep, &last); w != NULL;
+	    w = strtok_r(NULL, sep, &last)) {
+		*v = xreallocarray(*v, n + 2, sizeof(**v));
+		(*v)[n++] = xstrdup(w);
+		(*v)[n] = NULL;
+	}
+	return (n);
+}
+
+/*
+ * A command line into words: blanks separate them, and a word may hold
+ * blanks within '...' or "..." (no escapes, no expansion: no shell).
+ * The count, or -1 for a quote left open.
+ */
+static ssize_t
+config_argv(const char *s, char ***v)
+{
+	char	*w;
+	size_t	 n = 0, k;
+	char	 q;
+
+	*v = xcalloc(1, sizeof(**v));
+	for (;;) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s == '\0')
+			return (n);
+		w = xmalloc(strlen(s) + 1);
+		k = 0;
+		while (*s != '\0' && *s != ' ' && *s != '\t') {
+			if (*s != '"' && *s != '\'') {
+				w[k++] = *s++;
+				continue;
+			}
+			q = *s++;
+			while (*s != '\0' && *s != q)
+				w[k++] = *s++;
+			if (*s == '\0') {
+				free(w);
+				return (-1);
+			}
+			s++;
+		}
+		w[k] = '\0';
+		*v = xreallocarray(*v, n + 2, sizeof(**v));
+		(*v)[n++] = w;
+		(*v)[n] = NULL;
+	}
+}
+
+/* A pool line; -1 and *cause (without file and line) if it is bad. */
+static int
+config_pool(const char *key, char *value, const char *path, u_int line,
+    char **cause)
+{
+	struct sup_conf	*sc;
+	const char	*dot;
+	char		**words = NULL, *name;
+	size_t		  k, n, len;
+	ssize_t		  nw;
+	int		  size;
+
+	if (strcmp(key, "pool") == 0) {
+		if ((nw = config_argv(value, &words)) == -1) {
+			xasprintf(cause, "pool: a quote is not closed");
+			goto fail;
+		}
+		n = nw;
+		if (n < 2) {
+			xasprintf(cause, "pool needs a name and a command");
+			goto fail;
+		}
+		if ((sc = supervise_conf_add(words[0], path, line,
+		    cause)) == NULL)
+			goto fail;
+		free(words[0]);
+		memmove(words, words + 1, n * sizeof(*words));
+		sc->argv = words;
+		return (0);
+	}
+	if ((dot = strchr(key, '.')) == NULL)
+		goto unknown;
+	len = dot - key;
+	for (k = 0; k < CONFIG_POOL_NKEYS; k++) {
+		if (strlen(config_pool_keys[k]) == len &&
+		    strncmp(key, config_pool_keys[k], len) == 0)
+			break;
+	}
+	if (k == CONFIG_POOL_NKEYS)
+		goto unknown;
+	name = (char *)(uintptr_t)(dot + 1);
+	if ((sc = supervise_conf_find(name)) == NULL) {
+		xasprintf(cause, "no pool %s declared above", name);
+		return (-1);
+	}
+	if (sc->lines[k] != 0 && k != 3 && k != 5) {
+		xasprintf(cause, "%.*s.%s is already set on line %u", (int)len,
+		    key, name, sc->lines[k]);
+		return (-1);
+	}
+	switch (k) {
+	case 0:
+		if (config_number(value, 1, SUP_SIZE_MAX, &size) == -1)
+			goto bad;
+		sc->size = size;
+		break;
+	case 1:
+		n = config_words(value, " \t,", &words, 0);
+		for (k = 0; k < n; k++) {
+			if (strcmp(words[k], "async") == 0)
+				sc->kinds |= 1U << JOB_ASYNC;
+			else if (strcmp(words[k], "blocking") == 0)
+				sc->kinds |= 1U << JOB_BLOCKING;
+			else if (strcmp(words[k], "cpu") == 0)
+				sc->kinds |= 1U << JOB_CPU;
+			else {
+				xasprintf(cause, "bad pool-kinds.%s \"%s\" "
+				    "(async, blocking, cpu)", name, words[k]);
+				goto fail;
+			}
+		}
+		k = 1;
+		for (n = 0; words != NULL && words[n] != NULL; n++)
+			free(words[n]);
+		free(words);
+		break;
+	case 2:
+		if (*value != '/')
+			goto bad;
+		sc->cwd = xstrdup(value);
+		break;
+	case 3:
+		if (*value == '=' || strchr(value, '=') == NULL)
+			goto bad;
+		sc->env = xreallocarray(sc->env, sc->nenv + 2,
+		    sizeof(*sc->env));
+		sc->env[sc->nenv++] = xstrdup(value);
+		sc->env[sc->nenv] = NULL;
+		break;
+	case 4:
+		if (strpbrk(value, " \t") != NULL)
+			goto bad;
+		sc->user = xstrdup(value);
+		break;
+	case 5:
+		sc->nowners = config_words(value, " \t,", &sc->owners,
+		    sc->nowners);
+		break;
+	}
+	sc->lines[k] = line;
+	return (0);
+unknown:
+	xasprintf(cause, "unknown key \"%s\"", key);
+	return (-1);
+bad:
+	xasprintf(cause, "bad %s \"%s\"", key, value);
+	return (-1);
+fail:
+	for (n = 0; words != NULL && words[n] != NULL; n++)
+		free(words[n]);
+	free(words);
 	return (-1);
 }
 
@@ -284,6 +495,20 @@ config_load(const char *path, int must_exist, int *level, char **cause)
 		*eq = '\0';
 		key = config_trim(s);
 		value = config_trim(eq + 1);
+		if (strcmp(key, "pool") == 0 || strncmp(key, "pool-", 5) == 0) {
+			if (*value == '\0') {
+				xasprintf(cause, "%s:%u: no value for %s",
+				    path, lineno, key);
+				goto out;
+			}
+			if (config_pool(key, value, path, lineno, &why) == -1) {
+				xasprintf(cause, "%s:%u: %s", path, lineno,
+				    why);
+				free(why);
+				goto out;
+			}
+			continue;
+		}
 		for (k = 0; k < CONFIG_NKEYS; k++) {
 			if (strcmp(key, config_keys[k]) == 0)
 				break;

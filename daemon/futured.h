@@ -54,6 +54,7 @@ struct pool;
 #define DEFAULT_MAX_UNREAD	(64U * 1024 * 1024)	/* answers not read */
 #define DEFAULT_MAX_QUEUED	100000		/* per uid, not yet running */
 #define DEFAULT_WORKER_LEASE_MS	30000		/* a worker's silence, held tasks */
+#define DEFAULT_METRICS_INTERVAL_MS 15000	/* --metrics-textfile */
 #define JOB_PRIO_MIN		(-20)
 #define JOB_PRIO_MAX		20
 #define JOB_PRIO_LEVELS		(JOB_PRIO_MAX - JOB_PRIO_MIN + 1)
@@ -157,6 +158,7 @@ struct job_more {
 	int64_t			 started_at;	/* wall clock, since the epoch */
 	int64_t			 finished_at;
 	int64_t			 started_mono;
+	int64_t			 queued_at;	/* back in the queue (metrics) */
 	int64_t			 finished_mono;
 
 	/* The outcome; filled by job_finish(). */
@@ -221,6 +223,8 @@ struct job {
 #define JOBF_GHOST		0x20	/* replayed, its handler is gone */
 #define JOBF_POOLED		0x40	/* queued inside its pool (a cpu worker) */
 #define JOBF_NOTIFY_BRIEF	0x80	/* notify: the outcome only */
+#define JOBF_NEWS		0x100	/* notify: its news too (JobNews) */
+#define JOBF_NEWS_DUE		0x200	/* request_watch.c: news to push */
 	uint8_t			 kind;		/* enum job_kind */
 	/* enum job_state; const: only job.c changes it (through a cast). */
 	const uint8_t		 state;
@@ -314,6 +318,9 @@ struct settings {
 	int64_t			 fsync_interval_ms;	/* batch */
 	int			 journal_repair;
 	int64_t			 worker_lease_ms;	/* attached workers */
+	const char		*metrics_textfile;	/* NULL: none */
+	int64_t			 metrics_interval_ms;
+	const char		*metrics_listen;	/* NULL: none */
 };
 extern struct settings	 settings;
 extern struct event_base *base;
@@ -375,6 +382,8 @@ void		 server_conn_close(struct conn *);
 uid_t		 server_conn_uid(struct conn *);
 u_int		 server_nconns(void);
 void		 server_foreach_conn(void (*)(struct conn *, void *), void *);
+/* Have this turn's flush run (it pushes request_news_flush() first). */
+void		 server_flush_soon(void);
 
 /* request.c */
 void		 request_init(void);
@@ -391,6 +400,8 @@ uint8_t		*request_pack_error(int, const char *, size_t *);
  * away, and refuse to wait for them.
  */
 void		 request_shutdown(int);
+/* request_watch.c: push the news of this loop turn (SubmitRequest.news). */
+void		 request_news_flush(void);
 
 /* job.c: the only place a job's state changes. */
 struct job	*job_new(void);
@@ -463,6 +474,8 @@ void		 sched_hold(void);		/* start no more jobs */
 void		 sched_set_idle_hook(void (*)(void));
 /* Told of each final job whose submitter asked to be (j->notify). */
 void		 sched_set_final_hook(void (*)(struct job *));
+/* Told of the news (state, progress) of each job with JOBF_NEWS. */
+void		 sched_set_news_hook(void (*)(struct job *));
 void		 sched_dequeue(struct job *);	/* out of it (cancel) */
 void		 sched_kick(void);		/* start what can, next turn */
 void		 sched_job_final(struct job *);	/* wake waiters, free slot */
@@ -682,6 +695,9 @@ void		 request_worker_conn_free(struct conn *);
 /* sdnotify.c: sd_notify(3) without libsystemd. */
 void		 sdnotify_init(void);		/* takes $NOTIFY_SOCKET */
 int		 sdnotify_send(const char *);	/* "READY=1" */
+int		 sdnotify_enabled(void);		/* under systemd */
+
+/* metrics.c, metrics_file.c, metrics_http.c: see metrics.h */
 
 /*
  * execas.c: main() of the --exec-as trampoline (--system jobs) and of
@@ -697,6 +713,95 @@ char		*cgroup_job_new(uint64_t);
 int		 cgroup_job_kill(const char *);
 void		 cgroup_job_free(char *);
 void		 cgroup_shutdown(void);
+
+/*
+ * supervise.c: supervised worker pools (futured.conf's pool lines and
+ * PoolRequest): processes started, restarted with back-off, killed.
+ */
+#define SUP_SIZE_MAX		1024	/* processes of one pool */
+#define SUP_NAME_MAX		64
+#define SUP_BACKOFF_MIN_MS	100	/* the first restart's delay */
+#define SUP_BACKOFF_MAX_MS	30000	/* the longest */
+#define SUP_HEALTHY_MS		10000	/* up this long: back-off reset */
+#define SUP_FAILING		5	/* quick deaths in a row: failing */
+#define SUP_START_MS		60000	/* a new pool's first registration */
+#define SUP_POOLS_PER_UID	64	/* PoolRequest pools of one user */
+struct sup_pool;
+struct sup_proc;
+LIST_HEAD(sup_waiters, pending);	/* request_pool.c's PoolRequests */
+/* A pool as futured.conf declares it (config.c fills it). */
+struct sup_conf {
+	char			*name;
+	char			**argv;		/* NULL-terminated */
+	u_int			 size;		/* 0: -P's */
+	u_int			 kinds;		/* 1 << JOB_*; 0: all */
+	char			*cwd;		/* NULL: / */
+	char			**env;		/* KEY=VALUE, NULL-terminated */
+	size_t			 nenv;
+	char			*user;		/* NULL: the daemon's */
+	char			**owners;	/* NULL-terminated; NULL: user */
+	size_t			 nowners;
+	char			*file;
+	u_int			 line;
+	u_int			 lines[6];	/* where each pool-* key was set */
+	TAILQ_ENTRY(sup_conf)	 entry;
+};
+/* What a PoolRequest asks for (request_pool.c); strings borrowed. */
+struct sup_spec {
+	const char		*name;		/* NULL: made from argv */
+	char			*const *argv;
+	size_t			 argc;
+	u_int			 size;		/* 0: -P's */
+	u_int			 kinds;		/* 0: all */
+	const char		*cwd;		/* NULL: / */
+	char			*const *env;	/* NULL: PATH only */
+	size_t			 nenv;
+	uid_t			 uid;		/* runs as, serves only */
+};
+/* A pool as stats show it; strings borrowed for the callback. */
+struct sup_stats {
+	const char		*name;
+	const char		*state;	/* starting running failing failed */
+	uid_t			 uid;
+	u_int			 size;
+	u_int			 alive;		/* processes */
+	u_int			 ready;		/* registered ones */
+	uint64_t		 restarts;
+	int64_t			 respawn_ms;	/* last kill to serving, -1 */
+	const char		*error;		/* the last death, or NULL */
+};
+struct sup_conf	*supervise_conf_add(const char *, const char *, u_int,
+		    char **);
+struct sup_conf	*supervise_conf_find(const char *);
+void		 supervise_conf_clear(void);
+int64_t		 supervise_backoff_ms(u_int);
+int		 supervise_init(char **);
+void		 supervise_start(void);
+int		 supervise_request(const struct sup_spec *, struct sup_pool **,
+		    int *, int *, char **);
+const char	*supervise_pool_name(const struct sup_pool *);
+int		 supervise_pool_ready(const struct sup_pool *);
+u_int		 supervise_pool_kinds(const struct sup_pool *);
+size_t		 supervise_pool_handlers(const struct sup_pool *,
+		    const char *const **);
+struct sup_waiters *supervise_pool_waiters(struct sup_pool *);
+void		 supervise_foreach(void (*)(const struct sup_stats *, void *),
+		    void *);
+void		 supervise_shutdown(void);
+void		 supervise_free(void);
+/* The engine's side (pool_worker.c, request_worker.c). */
+int		 supervise_attach(const char *, pid_t, struct sup_proc **,
+		    char **);
+void		 supervise_ready(struct sup_proc *, const char *const *, size_t);
+void		 supervise_detach(struct sup_proc *);
+int		 supervise_serves(const struct sup_proc *, uid_t);
+int		 supervise_one_job(const struct sup_proc *);
+int		 supervise_kill(struct sup_proc *, int64_t);
+pid_t		 supervise_pid(const struct sup_proc *);
+
+/* request_pool.c: a pool's waiting PoolRequests answered. */
+void		 request_pool_ready(struct sup_pool *);
+void		 request_pool_failed(struct sup_pool *, int, const char *);
 
 /*
  * worker.c: main() of a --worker process; fd is its socketpair end, and

@@ -43,6 +43,10 @@ void		 journal_out_record(struct journal_out *, int,
 		    const ProtobufCMessage *);
 int		 journal_record_ok(const uint8_t *, size_t, size_t, size_t *);
 
+/* journal_pack.c */
+size_t		 journal_pack_size(const ProtobufCMessage *);
+size_t		 journal_pack(const ProtobufCMessage *, uint8_t *);
+
 /* journal_replay.c */
 int		 journal_replay_cb(int, const uint8_t *, size_t, void *);
 void		 journal_restore(struct journal_replay *);

@@ -69,15 +69,22 @@ journal_out_record(struct journal_out *o, int type,
 {
 	size_t	 plen;
 	uint8_t	*rec;
+	int	 hand;
 
-	plen = protobuf_c_message_get_packed_size(msg);
+	/* A job's own records by hand (journal_pack.c), the rest by protobuf-c. */
+	hand = (plen = journal_pack_size(msg)) != 0;
+	if (!hand)
+		plen = protobuf_c_message_get_packed_size(msg);
 	if (plen > JOURNAL_RECORD_MAX)
 		fatalx("%s: record of %zu bytes", __func__, plen);
 	journal_out_reserve(o, JOURNAL_RECORD_HDR + plen);
 	rec = o->data + o->len;
 	journal_put32(rec, (uint32_t)plen);
 	rec[8] = (uint8_t)type;
-	protobuf_c_message_pack(msg, rec + JOURNAL_RECORD_HDR);
+	if (hand)
+		(void)journal_pack(msg, rec + JOURNAL_RECORD_HDR);
+	else
+		protobuf_c_message_pack(msg, rec + JOURNAL_RECORD_HDR);
 	journal_put32(rec + 4, journal_crc(rec, plen));
 	o->len += JOURNAL_RECORD_HDR + plen;
 }

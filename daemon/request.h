@@ -24,7 +24,8 @@ enum pending_type {
 	PENDING_NOTIFY,
 	PENDING_SUBMIT,		/* the answer waits for the journal */
 	PENDING_WATCH,
-	PENDING_SINK		/* the conn takes its jobs' completions */
+	PENDING_SINK,		/* the conn takes its jobs' completions */
+	PENDING_POOL		/* a PoolRequest: until the pool serves */
 };
 
 
@@ -36,6 +37,7 @@ struct pending {
 	int			 with_output;
 	int			 brief;		/* notify: outcome only */
 	int			 notify;	/* submit: REQUEST_NOTIFY_* */
+	int			 want_news;	/* submit: and news (JobNews) */
 	/* submit: the job, until its ACCEPT record is durable */
 	struct journal_waiter	 jw;
 	struct job		*job;
@@ -62,10 +64,11 @@ struct pending {
 	int			 progress_only;
 	/* sink: a job it is to be told of will not start (shutdown) */
 	int			 shutdown;
+	int			 created;	/* pool: this request started it */
 	/* cancel: whether it took effect, job by job in request order */
 	int			*effect;
 	TAILQ_ENTRY(pending)	 entry;
-	LIST_ENTRY(pending)	 sentry;	/* sink: request_sinks */
+	LIST_ENTRY(pending)	 sentry;	/* sink: request_sinks; pool */
 };
 
 /* How a submitter asked to hear of the end: not, in full, or brief. */
@@ -100,6 +103,10 @@ void		 request_park(struct pending *, struct job **, size_t, int, int64_t,
 void		 request_submit(struct conn *, uint64_t,
 		    const Futured__SubmitRequest *);
 
+/* request_pool.c */
+void		 request_pool(struct conn *, uint64_t,
+		    const Futured__PoolRequest *);
+
 /* request_watch.c: what is pushed unasked */
 void		 request_watch_init(void);
 void		 request_sink(struct conn *);
@@ -107,6 +114,8 @@ void		 request_sink(struct conn *);
 void		 request_job_final(struct job *);
 void		 request_sinks_shutdown(void);
 void		 request_event(struct conn *, struct job *, int);
+/* A notified job's submit was answered: push its news from now on. */
+void		 request_news_start(struct job *);
 void		 request_subscribe(struct conn *, uint64_t,
 		    const Futured__SubscribeRequest *);
 void		 request_watch(struct conn *, uint64_t, const Futured__WatchRequest *);

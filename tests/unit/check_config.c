@@ -39,6 +39,7 @@ teardown(void)
 	rmdir(dir);
 	memcpy(dir + sizeof(dir) - 7, "XXXXXX", 6);
 	plugin_clear();
+	supervise_conf_clear();
 }
 
 /* Write text to the config file and load it; the cause or NULL. */
@@ -108,6 +109,13 @@ START_TEST(test_load_sets_settings)
 	/* A # inside a word is not a comment. */
 	ck_assert_str_eq(settings.socket_path, "/tmp/a#b.sock");
 
+	/* The metrics' keys, checked as their options are. */
+	ck_assert_ptr_null(load("metrics-textfile = /tmp/x/futured.prom\n"
+	    "metrics-interval = 2s\nmetrics-listen = [::1]:9464\n", &level));
+	ck_assert_str_eq(settings.metrics_textfile, "/tmp/x/futured.prom");
+	ck_assert_int_eq(settings.metrics_interval_ms, 2000);
+	ck_assert_str_eq(settings.metrics_listen, "[::1]:9464");
+
 	/* max-output takes K, M, G like the other sizes. */
 	ck_assert_ptr_null(load("max-output = 2M\n", &level));
 	ck_assert_uint_eq(settings.max_output, 2U << 20);
@@ -142,6 +150,18 @@ START_TEST(test_errors_name_file_and_line)
 	cause = load("procs = 1\nprocs = 2\n", &level);
 	snprintf(want, sizeof(want),
 	    "%s:2: procs is already set on line 1", path);
+	ck_assert_str_eq(cause, want);
+	free(cause);
+
+	cause = load("metrics-interval = 10ms\n", &level);
+	snprintf(want, sizeof(want), "%s:1: bad metrics-interval \"10ms\"",
+	    path);
+	ck_assert_str_eq(cause, want);
+	free(cause);
+
+	cause = load("metrics-listen = localhost:80\n", &level);
+	snprintf(want, sizeof(want),
+	    "%s:1: bad metrics-listen \"localhost:80\"", path);
 	ck_assert_str_eq(cause, want);
 	free(cause);
 
@@ -204,6 +224,90 @@ START_TEST(test_path_safe)
 }
 END_TEST
 
+
+START_TEST(test_pool_lines)
+{
+	struct sup_conf	*sc;
+	int		 level;
+
+	ck_assert_ptr_null(load("pool = py python3 -m futured.worker "
+	    "myapp.tasks\n"
+	    "pool-size.py = 4\npool-kinds.py = cpu, blocking\n"
+	    "pool-cwd.py = /srv/app\npool-env.py = PYTHONPATH=/srv/a=b\n"
+	    "pool-env.py = LANG=C\npool-user.py = nobody\n"
+	    "pool-owners.py = alice bob\npool-owners.py = 1001\n"
+	    "pool = sh sh -c 'echo \"hi there\" >&2; exit 3' x\n", &level));
+	ck_assert_ptr_nonnull(sc = supervise_conf_find("py"));
+	ck_assert_str_eq(sc->argv[0], "python3");
+	ck_assert_str_eq(sc->argv[3], "myapp.tasks");
+	ck_assert_ptr_null(sc->argv[4]);
+	ck_assert_uint_eq(sc->size, 4);
+	ck_assert_uint_eq(sc->kinds, (1U << JOB_CPU) | (1U << JOB_BLOCKING));
+	ck_assert_str_eq(sc->cwd, "/srv/app");
+	ck_assert_uint_eq(sc->nenv, 2);
+	ck_assert_str_eq(sc->env[0], "PYTHONPATH=/srv/a=b");
+	ck_assert_str_eq(sc->env[1], "LANG=C");
+	ck_assert_str_eq(sc->user, "nobody");
+	ck_assert_uint_eq(sc->nowners, 3);
+	ck_assert_str_eq(sc->owners[2], "1001");
+	ck_assert_uint_eq(sc->line, 1);
+	/* Quotes keep blanks in a word, and go. */
+	ck_assert_ptr_nonnull(sc = supervise_conf_find("sh"));
+	ck_assert_str_eq(sc->argv[1], "-c");
+	ck_assert_str_eq(sc->argv[2], "echo \"hi there\" >&2; exit 3");
+	ck_assert_str_eq(sc->argv[3], "x");
+	ck_assert_uint_eq(sc->size, 0);
+	ck_assert_uint_eq(sc->kinds, 0);
+}
+END_TEST
+
+START_TEST(test_pool_errors)
+{
+	static const struct {
+		const char	*text;
+		const char	*err;
+	} bad[] = {
+		{ "pool = py\n", "1: pool needs a name and a command" },
+		{ "pool = p/y x\n", "1: bad pool name \"p/y\"" },
+		{ "pool = py x\n\npool = py y\n",
+		    "3: pool py is already declared on line 1" },
+		{ "pool-size.py = 2\n", "1: no pool py declared above" },
+		{ "pool = py x\npool-size.py = 0\n",
+		    "2: bad pool-size.py \"0\"" },
+		{ "pool = py x\npool-size.py = 1025\n",
+		    "2: bad pool-size.py \"1025\"" },
+		{ "pool = py x\npool-size.py = 2\npool-size.py = 3\n",
+		    "3: pool-size.py is already set on line 2" },
+		{ "pool = py x\npool-kinds.py = cpu gpu\n",
+		    "2: bad pool-kinds.py \"gpu\"" },
+		{ "pool = py x\npool-cwd.py = srv\n",
+		    "2: bad pool-cwd.py \"srv\"" },
+		{ "pool = py x\npool-env.py = NOEQUALS\n",
+		    "2: bad pool-env.py \"NOEQUALS\"" },
+		{ "pool = py x\npool-env.py = =v\n",
+		    "2: bad pool-env.py \"=v\"" },
+		{ "pool = py x\npool-colour.py = blue\n",
+		    "2: unknown key \"pool-colour.py\"" },
+		{ "pool-size = 2\n", "1: unknown key \"pool-size\"" },
+		{ "pool = py sh -c 'exit\n", "1: pool: a quote is not closed" },
+		{ "pool =\n", "1: no value for pool" },
+	};
+	char	*cause, want[512];
+	size_t	 i;
+	int	 level;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cause = load(bad[i].text, &level);
+		ck_assert_msg(cause != NULL, "accepted: %s", bad[i].text);
+		snprintf(want, sizeof(want), "%s:%s", path, bad[i].err);
+		ck_assert_msg(strncmp(cause, want, strlen(want)) == 0,
+		    "%s: got \"%s\", want \"%s\"", bad[i].text, cause, want);
+		free(cause);
+		supervise_conf_clear();
+	}
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -222,6 +326,8 @@ config_suite(void)
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_plugin_lines_repeat);
 	tcase_add_test(tc, test_path_safe);
+	tcase_add_test(tc, test_pool_lines);
+	tcase_add_test(tc, test_pool_errors);
 	suite_add_tcase(s, tc);
 
 	return (s);

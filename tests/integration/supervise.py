@@ -1,0 +1,122 @@
+"""PoolRequest against a running daemon, from proto/futured.proto alone
+(Google's protobuf, as tests/conformance/conformance.py): what
+supervise.sh cannot ask with futurectl.
+
+Usage: supervise.py SOCKET CASE [ARG...]
+  invalid            bad PoolRequests are refused, each naming the problem
+  dies DIR           a pool whose process dies before registering: the
+                     request gets ERR_INTERNAL with the exit status and the
+                     stderr tail
+  vanish ARGV...     ask for a pool and close the connection at once
+  ask ARGV...        ask for a pool; print "name created" of the reply
+"""
+
+import socket
+import struct
+import sys
+
+import futured_pb2 as pb
+
+SOCK = sys.argv[1]
+
+
+class Conn:
+    def __init__(self):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.connect(SOCK)
+        self.s.settimeout(30)
+        self.buf = b""
+        self.nextid = 1
+        r = self.call("hello", pb.Hello(version=pb.PROTOCOL_VERSION,
+                                        client="supervise.py"))
+        assert r.WhichOneof("body") == "hello", r
+
+    def send(self, body, msg):
+        rid = self.nextid
+        self.nextid += 1
+        req = pb.Request(id=rid)
+        getattr(req, body).CopyFrom(msg)
+        data = req.SerializeToString()
+        self.s.sendall(struct.pack(">I", len(data)) + data)
+        return rid
+
+    def read(self):
+        while True:
+            if len(self.buf) >= 4:
+                n = struct.unpack(">I", self.buf[:4])[0]
+                if len(self.buf) >= 4 + n:
+                    r = pb.Response()
+                    r.ParseFromString(self.buf[4:4 + n])
+                    self.buf = self.buf[4 + n:]
+                    return r
+            chunk = self.s.recv(65536)
+            if not chunk:
+                raise EOFError("daemon closed the connection")
+            self.buf += chunk
+
+    def call(self, body, msg):
+        rid = self.send(body, msg)
+        while True:
+            r = self.read()
+            if r.id == rid:
+                return r
+
+
+def error(r, code, words):
+    assert r.WhichOneof("body") == "error", "expected an error: %s" % r
+    assert r.error.code == code, "code %d, expected %d: %s" % (
+        r.error.code, code, r.error.message)
+    for w in words:
+        assert w in r.error.message, "%r not in %r" % (w, r.error.message)
+    return r.error.message
+
+
+def main():
+    case = sys.argv[2]
+    c = Conn()
+    if case == "invalid":
+        bad = [
+            (pb.PoolRequest(), ["argv is empty"]),
+            (pb.PoolRequest(argv=[""]), ["argv is empty"]),
+            (pb.PoolRequest(argv=["sh"], name="a/b"), ["bad pool name"]),
+            (pb.PoolRequest(argv=["sh"], size=100000), ["size 100000"]),
+            (pb.PoolRequest(argv=["sh"], cwd="tmp"), ["not absolute"]),
+            (pb.PoolRequest(argv=["sh"], kinds=[pb.KIND_DEFAULT]),
+             ["bad kind"]),
+            (pb.PoolRequest(argv=["sh"], env=[pb.KeyValue(key="A=B",
+                                                          value="x")]),
+             ["bad environment name"]),
+            (pb.PoolRequest(argv=["x" * 600000, "y" * 600000]),
+             ["bytes (at most"]),
+            (pb.PoolRequest(argv=["no-such-program-futured"]),
+             ["not found in PATH"]),
+        ]
+        for req, words in bad:
+            error(c.call("pool", req), pb.ERR_INVALID, words)
+        # Served still.
+        r = c.call("ping", pb.PingRequest())
+        assert r.WhichOneof("body") == "ping", r
+    elif case == "dies":
+        req = pb.PoolRequest(argv=["sh", "-c", "echo no luck >&2; exit 3"],
+                             size=2, cwd=sys.argv[3])
+        m = error(c.call("pool", req), pb.ERR_INTERNAL,
+                  ["exited with status 3 before registering", "no luck"])
+        print(m)
+        # Asked again, it is tried again (and fails the same way).
+        error(c.call("pool", req), pb.ERR_INTERNAL, ["status 3"])
+        # The same name with another command: refused.
+        r = c.call("pool", pb.PoolRequest(argv=["sh", "-c", "exit 4"],
+                                          name=m.split()[1].rstrip(":")))
+        error(r, pb.ERR_INVALID, ["exists with another command"])
+    elif case == "vanish":
+        c.send("pool", pb.PoolRequest(argv=sys.argv[3:], size=1))
+        c.s.close()
+    elif case == "ask":
+        r = c.call("pool", pb.PoolRequest(argv=sys.argv[3:], size=1))
+        assert r.WhichOneof("body") == "pool", r
+        print(r.pool.name, r.pool.created)
+    else:
+        raise SystemExit("unknown case " + case)
+
+
+main()
