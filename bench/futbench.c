@@ -7,6 +7,10 @@
  *   futbench reap PID			block until PID exits (pidfd)
  *   futbench rss SOCK			the daemon's VmRSS in KiB
  *   futbench rtt SOCK KIND N		µs per fut_submit + fut_wait of echo
+ *   futbench wrtt SOCK N		µs per fut_submit + fut_wait of a no-op
+ *					served by a libfutured C worker (a
+ *					thread: fut_worker_next, then
+ *					fut_task_succeed with the payload)
  *   futbench pipe SOCK KIND C B N	jobs/s: C clients (threads), each
  *					fut_submit_all of B echo jobs, then
  *					fut_wait_all, until N jobs in all
@@ -190,6 +194,64 @@ mode_rtt(enum fut_kind k, long n)
 	printf("%.2f\n", (now_s() - t0) / n * 1e6);
 	fut_spec_free(s);
 	fut_close(c);
+}
+
+/* The C worker of wrtt: echoes each task's payload until the close. */
+static void *
+bench_worker(void *arg)
+{
+	struct fut_worker	*w = arg;
+	struct fut_task		*t;
+	const void		*p;
+	size_t			 len;
+
+	while (fut_worker_next(w, -1, &t) == 1) {
+		p = fut_task_payload(t, &len);
+		fut_task_succeed(t, p, len);
+	}
+	return (NULL);
+}
+
+static void
+mode_wrtt(long n)
+{
+	struct fut_worker	*w;
+	struct fut_client	*c;
+	struct fut_spec		*s;
+	struct fut_future	*f;
+	pthread_t		 th;
+	double			 t0 = 0;
+	long			 i, warm = n / 10 + 10;
+
+	if ((w = fut_worker_new(sockpath)) == NULL)
+		err(1, "fut_worker_new %s", sockpath);
+	if (fut_worker_handler(w, "bench.echo", 1U << FUT_ASYNC |
+	    1U << FUT_BLOCKING | 1U << FUT_CPU, FUT_CPU, NULL) != 0 ||
+	    fut_worker_register(w) != 0)
+		errx(1, "worker: %s", fut_worker_error(w));
+	if (pthread_create(&th, NULL, bench_worker, w) != 0)
+		errx(1, "pthread_create");
+	c = bench_connect();
+	if ((s = fut_spec_new("bench.echo")) == NULL)
+		errx(1, "spec");
+	for (i = -warm; i < n; i++) {
+		if (i == 0)
+			t0 = now_s();
+		if ((f = fut_submit(c, s)) == NULL)
+			errx(1, "fut_submit: %s", fut_client_error(c));
+		if (fut_wait(f, -1) != 0)
+			errx(1, "fut_wait: %s", fut_client_error(c));
+		if (i == -warm)
+			bench_check(f, "wrtt");
+		fut_future_free(f);
+	}
+	printf("%.2f\n", (now_s() - t0) / n * 1e6);
+	fut_spec_free(s);
+	fut_close(c);
+	/* The worker's thread sees the connection go, and returns. */
+	shutdown(fut_worker_fd(w), SHUT_RDWR);
+	pthread_join(th, NULL);
+	fut_worker_close(w);
 }
 
 struct pipe_arg {
@@ -470,7 +532,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: futbench pid SOCK | reap PID | rss SOCK |\n"
-	    "       rtt SOCK KIND N | pipe SOCK KIND C B N | exec SOCK P N |\n"
+	    "       rtt SOCK KIND N | wrtt SOCK N | pipe SOCK KIND C B N |\n"
+	    "       exec SOCK P N |\n"
 	    "       cancel SOCK N | fill SOCK N B\n");
 	exit(2);
 }
@@ -492,6 +555,8 @@ main(int argc, char **argv)
 		mode_rss();
 	else if (strcmp(m, "rtt") == 0 && argc == 5)
 		mode_rtt(bench_kind(argv[3]), atol(argv[4]));
+	else if (strcmp(m, "wrtt") == 0 && argc == 4)
+		mode_wrtt(atol(argv[3]));
 	else if (strcmp(m, "pipe") == 0 && argc == 7)
 		mode_pipe(bench_kind(argv[3]), atol(argv[4]), atol(argv[5]),
 		    atol(argv[6]), 0);

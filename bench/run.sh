@@ -118,6 +118,9 @@ for r in $(seq "$ROUNDS"); do
 done
 
 # Round trips and pipelined throughput, on a daemon with the defaults.
+# A C worker (libfutured's fut_worker_*) once the daemon takes workers.
+WORKERS=0
+"$FUTURED" -h 2>&1 | grep -q -- '--worker-lease' && WORKERS=1
 say "round trips and pipelines ($ROUNDS rounds)"
 start_daemon main
 MAIN=$DPID
@@ -127,6 +130,7 @@ for r in $(seq "$ROUNDS"); do
 	for k in async blocking cpu; do
 		rec "rtt_$k" "$FUTBENCH" rtt "$S" "$k" "$RTT_N"
 	done
+	[ "$WORKERS" = 0 ] || rec rtt_cworker "$FUTBENCH" wrtt "$S" "$RTT_N"
 	rec raw_batch "$RAWBENCH" batch "$BATCH_N" "$BATCH"
 	for k in async blocking cpu; do
 		n=$PIPE_N
@@ -254,6 +258,12 @@ for k in async blocking cpu; do
 	esac
 	row "no-op round trip $k, us" "rtt_$k" raw_rtt "raw" "$chk" "$tgt"
 done
+if [ "$WORKERS" = 1 ]; then
+	row "no-op round trip, C worker, us" rtt_cworker rtt_cpu "cpu pool" \
+	    "ratio <= 1.5" "<= 1.5x cpu pool"
+else
+	note "no-op round trip, C worker               n/a (no workers yet)"
+fi
 for k in async blocking cpu; do
 	case $k in
 	async)	chk="value >= 300000" tgt=">= 300k/s" ;;

@@ -301,6 +301,7 @@ client_hello_limits_locked(struct fut_client *c, const Futured__HelloReply *h)
 	if (h->has_stderr_tail)
 		c->limits[FUT_LIMIT_STDERR_TAIL] = h->stderr_tail;
 	c->submit_watch = h->has_submit_watch && h->submit_watch;
+	c->job_news = h->has_job_news && h->job_news;
 	need = c->limits[FUT_LIMIT_OUTPUT] +
 	    c->limits[FUT_LIMIT_STDERR_TAIL] + 65536;
 	if (need < c->limits[FUT_LIMIT_FRAME])
@@ -410,6 +411,12 @@ client_response_locked(struct fut_client *c, Futured__Response *r,
 	if (r->id == 0) {
 		if (r->body_case == FUTURED__RESPONSE__BODY_EVENT)
 			future_event_locked(c, r->event->job);
+		else if ((r->body_case == FUTURED__RESPONSE__BODY_TASK ||
+		    r->body_case == FUTURED__RESPONSE__BODY_TASK_CANCEL) &&
+		    c->worker != NULL)
+			worker_push_locked(c->worker, r, data, len);
+		else if (r->body_case == FUTURED__RESPONSE__BODY_NEWS)
+			future_news_locked(c, r->news);
 		else if (r->body_case == FUTURED__RESPONSE__BODY_ERROR) {
 			/* The daemon drops the connection after this. */
 			snprintf(msg, sizeof(msg), "futured closed the "
@@ -435,10 +442,17 @@ client_response_locked(struct fut_client *c, Futured__Response *r,
 		client_orphan_locked(c, p, r);
 		free(p);
 		return;
+	case PEND_WORKER:
+		if (c->worker != NULL)
+			worker_answer_locked(c->worker, p, r);
+		free(p);
+		return;
 	case PEND_SUBMIT:
 		if (r->body_case == FUTURED__RESPONSE__BODY_SUBMIT) {
 			future_register_locked(p->fut, r->submit->id);
 			p->fut->state = FUT_QUEUED;
+			/* Asked with every submit; the Hello came first. */
+			p->fut->news = c->job_news;
 			if (r->submit->has_state)
 				future_update_locked(p->fut,
 				    r->submit->state);
@@ -526,7 +540,8 @@ client_fail_locked(struct fut_client *c, int err, const char *msg)
 		shutdown(c->fd, SHUT_RDWR);
 	while ((n = htab_pop(&c->pending)) != NULL) {
 		p = HTAB_ENTRY(struct pending, node, n);
-		if (p->type == PEND_HELLO || p->type == PEND_REFRESH) {
+		if (p->type == PEND_HELLO || p->type == PEND_REFRESH ||
+		    p->type == PEND_WORKER) {
 			free(p);
 			continue;
 		}
@@ -549,6 +564,8 @@ client_fail_locked(struct fut_client *c, int err, const char *msg)
 		}
 	}
 	buf_reset(&c->wbuf);
+	if (c->worker != NULL)
+		worker_lost_locked(c->worker);
 	pthread_cond_broadcast(&c->cond);
 }
 
@@ -756,6 +773,8 @@ client_queue_locked(struct fut_client *c, Futured__Request *req)
 		return (client_seterr_locked(c, FUT_ENOMEM, "out of memory"));
 	}
 	free(p);
+	if (c->worker != NULL)
+		worker_sent_locked(c->worker);
 	return (0);
 }
 

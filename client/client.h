@@ -67,6 +67,9 @@ struct fut_future {
 	int			 final;		/* the JobEvent arrived */
 	int			 lost;		/* connection lost before final */
 	int			 refreshing;	/* a StatusRequest is out */
+	int			 news;		/* the daemon pushes JobNews */
+	double			 progress;	/* 0..1, as last told */
+	char			*progress_msg;	/* or NULL */
 	uint8_t			*output;
 	size_t			 outlen;
 	char			*errmsg;
@@ -84,6 +87,7 @@ struct fut_future {
 #define PEND_REFRESH	3	/* fire and forget StatusRequest (fut_poll) */
 #define PEND_HELLO	4	/* fire and forget Hello */
 #define PEND_WATCH	5	/* a watch's stream: stays until final */
+#define PEND_WORKER	6	/* a worker's update or ping: not waited for */
 
 struct pending {
 	struct hnode		 node;		/* in c->pending, key request id */
@@ -127,9 +131,11 @@ struct fut_client {
 	char			 errmsg[CLIENT_ERRMAX];
 	int			 hello_done;	/* Hello's answer came */
 	int			 submit_watch;	/* it said so in Hello */
+	int			 job_news;	/* SubmitRequest.news, too */
 	uint64_t		 limits[FUT_LIMIT_STDERR_TAIL + 1];
 	struct arena		 arena;		/* answers, decoded */
 	max_align_t		*arena_block;	/* its block, at the first read */
+	struct fut_worker	*worker;	/* a worker's connection */
 };
 
 
@@ -169,6 +175,49 @@ struct fut_watch {
 	int			 open;		/* streams not yet ended */
 	int			 closed;	/* the caller is done with it */
 	uint64_t		 submitted;	/* fut_submit_watch(): its id */
+};
+
+/* One attempt of one job pushed to a worker (worker.c). */
+struct fut_task {
+	struct fut_worker	*w;
+	struct hnode		 node;		/* in w->held, key job id */
+	TAILQ_ENTRY(fut_task)	 entry;		/* w->ready or w->cancels */
+	Futured__Response	*r;		/* the Task, decoded with malloc */
+	const Futured__Task	*t;
+	int			 refs;
+	int			 held;		/* the daemon counts it ours */
+	int			 ready;		/* on w->ready, not given out */
+	int			 cancelq;	/* on w->cancels */
+	int			 cancelled;	/* atomic */
+};
+TAILQ_HEAD(fut_taskq, fut_task);
+
+/* A handler of fut_worker_serve(). */
+struct worker_fn {
+	void			(*fn)(struct fut_task *, void *);
+	void			*arg;
+};
+
+struct fut_worker {
+	struct fut_client	*c;
+	int			 refs;		/* the caller's, and tasks' */
+	int			 registered;
+	int			 closed;
+	Futured__WorkerHandler	*handlers;
+	struct worker_fn	*fns;		/* fut_worker_serve_handler() */
+	size_t			 nhandlers;
+	unsigned int		 concurrency;
+	char			*pool;
+	char			*name;
+	uint64_t		 id;
+	int64_t			 lease_ms;
+	int64_t			 last_sent;	/* monotonic ms */
+	struct htab		 held;		/* every task the daemon gave */
+	size_t			 nheld;
+	struct fut_taskq	 ready;		/* pushed, not given out yet */
+	struct fut_taskq	 cancels;	/* callbacks to run */
+	void			(*on_cancel)(struct fut_task *, void *);
+	void			*cancel_arg;
 };
 
 typedef int	(*client_pred)(void *);
@@ -218,6 +267,17 @@ void		 watch_lost_locked(struct fut_client *, struct pending *, int,
 		    const char *);
 void		 watch_run_cb(struct fut_cb *);
 
+/* worker.c */
+void		 worker_push_locked(struct fut_worker *, Futured__Response *,
+		    const uint8_t *, size_t);
+void		 worker_answer_locked(struct fut_worker *, struct pending *,
+		    const Futured__Response *);
+void		 worker_lost_locked(struct fut_worker *);
+void		 worker_sent_locked(struct fut_worker *);
+int		 worker_add_handler(struct fut_worker *, const char *,
+		    unsigned int, enum fut_kind, const char *,
+		    void (*)(struct fut_task *, void *), void *);
+
 /* future.c */
 void		 future_register_locked(struct fut_future *, uint64_t);
 void		 future_update_locked(struct fut_future *, Futured__State);
@@ -225,6 +285,8 @@ void		 future_event_locked(struct fut_client *,
 		    const Futured__JobInfo *);
 void		 future_status_locked(struct fut_client *,
 		    const Futured__JobInfo *);
+void		 future_news_locked(struct fut_client *,
+		    const Futured__JobNews *);
 void		 future_refresh_done_locked(struct fut_client *, uint64_t);
 void		 future_fire_locked(struct fut_future *);
 

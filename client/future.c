@@ -1,9 +1,11 @@
 /*
  * libfutured: futures.  A future stands for one job of the caller's:
  * made by fut_submit(), fut_submit_all() or fut_attach(), registered by
- * job id in c->futures when the daemon accepts it, settled by the JobEvent
- * the daemon pushes when the job ends (client.c hands it over), and freed
- * by the caller.  See client.c for the locking.
+ * job id in c->futures when the daemon accepts it, kept up to date by
+ * the JobNews the daemon pushes while the job runs (state and progress;
+ * a submit asks for them), settled by the JobEvent it pushes when the
+ * job ends (client.c hands both over), and freed by the caller.  See
+ * client.c for the locking.
  */
 
 #include "config.h"
@@ -12,6 +14,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -103,6 +106,38 @@ future_event_locked(struct fut_client *c, const Futured__JobInfo *ji)
 		    ji);
 }
 
+/* A future's news: its state and progress as the daemon says them. */
+static void
+future_news_one_locked(struct fut_future *f, const Futured__JobInfo *ji)
+{
+	char	*msg;
+
+	if (f->final)
+		return;
+	future_update_locked(f, ji->state);
+	if (ji->has_progress)
+		f->progress = ji->progress;
+	if (ji->progress_msg != NULL && (f->progress_msg == NULL ||
+	    strcmp(f->progress_msg, ji->progress_msg) != 0) &&
+	    (msg = strdup(ji->progress_msg)) != NULL) {
+		free(f->progress_msg);
+		f->progress_msg = msg;
+	}
+}
+
+/* A JobNews: the jobs of some futures changed state or progress. */
+void
+future_news_locked(struct fut_client *c, const Futured__JobNews *news)
+{
+	struct hnode	*n;
+	size_t		 i;
+
+	for (i = 0; i < news->n_jobs; i++)
+		HTAB_FOREACH_KEY(n, &c->futures, news->jobs[i]->id)
+			future_news_one_locked(HTAB_ENTRY(struct fut_future,
+			    node, n), news->jobs[i]);
+}
+
 /* A state from a status answer. */
 void
 future_status_locked(struct fut_client *c, const Futured__JobInfo *ji)
@@ -162,6 +197,7 @@ future_free_locked(struct fut_future *f)
 	free(f->output);
 	free(f->errtail);
 	free(f->errmsg);
+	free(f->progress_msg);
 	free(f);
 	return (--c->refs == 0);
 }
@@ -194,6 +230,9 @@ submit_request_init(Futured__Request *req, Futured__SubmitRequest *sr,
 	/* The outcome is all a future keeps: spare both ends the rest. */
 	sr->has_brief = 1;
 	sr->brief = 1;
+	/* fut_poll() says running: the daemon tells, no one asks. */
+	sr->has_news = 1;
+	sr->news = 1;
 	req->body_case = FUTURED__REQUEST__BODY_SUBMIT;
 	req->submit = sr;
 }
@@ -448,9 +487,12 @@ fut_poll(struct fut_future *f)
 		if (!c->reading)
 			client_read_round_locked(c, 0);
 	}
-	/* Ask for a fresher state for the next poll, without waiting. */
+	/*
+	 * Ask for a fresher state for the next poll, without waiting;
+	 * unless the daemon tells of the job's changes unasked (JobNews).
+	 */
 	if (!f->final && !c->dead && !f->refreshing && f->registered &&
-	    (rp = calloc(1, sizeof(*rp))) != NULL) {
+	    !f->news && (rp = calloc(1, sizeof(*rp))) != NULL) {
 		id = f->id;
 		st.n_ids = 1;
 		st.ids = &id;
@@ -652,6 +694,25 @@ fut_cancel(struct fut_future *f)
 	client_pending_drop_locked(c, &p);
 	client_unlock(c);
 	return (rc);
+}
+
+double
+fut_progress(struct fut_future *f, char *msg, size_t msglen)
+{
+	double	 p;
+
+	if (f == NULL) {
+		if (msg != NULL && msglen > 0)
+			*msg = '\0';
+		return (0);
+	}
+	pthread_mutex_lock(&f->c->lock);
+	p = f->final && f->state == FUT_SUCCEEDED ? 1.0 : f->progress;
+	if (msg != NULL && msglen > 0)
+		snprintf(msg, msglen, "%s", f->progress_msg != NULL ?
+		    f->progress_msg : "");
+	pthread_mutex_unlock(&f->c->lock);
+	return (p);
 }
 
 const void *

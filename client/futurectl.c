@@ -34,6 +34,7 @@
 
 #include "futured/futured.h"
 
+#include "bar.h"
 #include "buf.h"
 #include "duration.h"
 #include "sockpath.h"
@@ -59,6 +60,8 @@ static const char *vis(const char *);
 static int		 ctl_json;
 static int		 ctl_allow_truncated;
 static struct fut_client *ctl_client;
+static struct bar	 ctl_bar;	/* on a terminal: wait, watch, run */
+static int		 ctl_out_tty;	/* stdout shares the bar's terminal */
 
 static const char *const state_names[] = {
 	"waiting", "queued", "running", "succeeded", "failed", "cancelled",
@@ -78,11 +81,12 @@ usage_to(FILE *fp, int rc)
 	    "  wait [--any] [-t duration] [--progress] id ... | -g group\n"
 	    "  result [--allow-truncated] id\n"
 	    "  cancel [--grace duration] id ... | -g group\n"
-	    "  watch [--allow-truncated] id\n"
+	    "  watch [--allow-truncated] id ... | -g group\n"
 	    "  list [--state state] [-g group]\n"
 	    "  group name [--fail-fast] [--parallel n]\n"
 	    "  handlers\n"
 	    "  stats\n"
+	    "  metrics\n"
 	    "  ping\n"
 	    "submit and run options:\n"
 	    "  -k kind  -t duration  --deadline duration  -a id[,id...]\n"
@@ -269,6 +273,7 @@ ctl_connect(void)
 static void __attribute__((noreturn))
 ctl_fail(int rc)
 {
+	bar_end(&ctl_bar);
 	errx(error_exit(rc), "%s", vis(fut_client_error(ctl_client)));
 }
 
@@ -335,6 +340,11 @@ write_all(int fd, const void *data, size_t len)
 	const uint8_t	*p = data;
 	ssize_t		 n;
 
+	/* Output goes around the bar: off the line first. */
+	if (ctl_bar.on && len > 0 && (fd == STDERR_FILENO || ctl_out_tty)) {
+		bar_clear(&ctl_bar);
+		bar_output(&ctl_bar, data, len);
+	}
 	while (len > 0) {
 		n = write(fd, p, len);
 		if (n == -1) {
@@ -757,6 +767,186 @@ print_progress(const struct fut_info *ji)
 	if (msg != NULL && *msg != '\0' && !state_final(st))
 		fprintf(stderr, " %s", vis(msg));
 	fputc('\n', stderr);
+}
+
+/*
+ * Progress on a terminal: the jobs wait --progress, watch and run
+ * follow, drawn as one bar (bar.c) on stderr.  One job shows its state,
+ * progress and message; several show how many are done, their mean
+ * progress (a final job counts whole) and the latest message, with its
+ * job.  Elapsed counts from the earliest start (or submission, for a
+ * job not started) of the jobs not yet final, and so the ETA.
+ */
+struct ctl_job {
+	uint64_t	 id;
+	enum fut_state	 state;
+	double		 progress;	/* < 0: none said */
+	char		*msg;
+	int64_t		 since_ms;	/* started, else submitted; 0: unknown */
+	int		 final;
+	/* watch: output taken so far, and a line not yet ended */
+	uint64_t	 got;
+	struct buf	 part;
+	/* watch without a bar: what its last line on stderr said */
+	int		 told_state;
+	double		 told_progress;
+};
+
+static struct ctl_job	*ctl_jobs;
+static size_t		 ctl_njobs;
+static uint64_t		 ctl_msg_job;	/* whose message the bar shows */
+
+static int
+ctl_job_cmp(const void *a, const void *b)
+{
+	const struct ctl_job	*x = a, *y = b;
+
+	return (x->id < y->id ? -1 : x->id > y->id);
+}
+
+/* Follow ids (duplicates once); the bar is drawn if stderr can. */
+static void
+ctl_jobs_begin(const uint64_t *ids, size_t n)
+{
+	size_t	 i, k;
+
+	bar_init(&ctl_bar, STDERR_FILENO, !ctl_json &&
+	    bar_wanted(STDERR_FILENO, getenv("TERM")), bar_now());
+	ctl_out_tty = isatty(STDOUT_FILENO);
+	if (n > 0 && (ctl_jobs = calloc(n, sizeof(*ctl_jobs))) == NULL)
+		err(EX_FAILED, NULL);
+	for (i = 0; i < n; i++) {
+		ctl_jobs[i].id = ids[i];
+		ctl_jobs[i].progress = -1;
+		ctl_jobs[i].state = FUT_QUEUED;
+		ctl_jobs[i].told_state = -1;
+		ctl_jobs[i].told_progress = -1;
+	}
+	qsort(ctl_jobs, n, sizeof(*ctl_jobs), ctl_job_cmp);
+	for (i = k = 0; i < n; i++) {
+		if (k > 0 && ctl_jobs[k - 1].id == ctl_jobs[i].id)
+			continue;
+		ctl_jobs[k++] = ctl_jobs[i];
+	}
+	ctl_njobs = k;
+}
+
+static struct ctl_job *
+ctl_job_find(uint64_t id)
+{
+	struct ctl_job	 key;
+
+	key.id = id;
+	return (bsearch(&key, ctl_jobs, ctl_njobs, sizeof(*ctl_jobs),
+	    ctl_job_cmp));
+}
+
+static void
+ctl_jobs_end(void)
+{
+	size_t	 i;
+
+	bar_end(&ctl_bar);
+	for (i = 0; i < ctl_njobs; i++) {
+		free(ctl_jobs[i].msg);
+		buf_reset(&ctl_jobs[i].part);
+	}
+	free(ctl_jobs);
+	ctl_jobs = NULL;
+	ctl_njobs = 0;
+}
+
+/* The bar's view of the jobs now. */
+static void
+ctl_jobs_view(void)
+{
+	struct ctl_job	*cj, *m = NULL;
+	struct timespec	 ts;
+	char		 label[64], *msg = NULL;
+	double		 sum = 0, fraction;
+	int64_t		 since = 0, wall, origin;
+	size_t		 i, done = 0;
+
+	if (ctl_njobs == 0 || !ctl_bar.on)
+		return;
+	for (i = 0; i < ctl_njobs; i++) {
+		cj = &ctl_jobs[i];
+		if (cj->final)
+			done++;
+		sum += cj->final ? 1 : cj->progress > 0 ? cj->progress : 0;
+		/* Jobs long done would make the clock and the ETA lie. */
+		if (!cj->final && cj->since_ms > 0 &&
+		    (since == 0 || cj->since_ms < since))
+			since = cj->since_ms;
+		if (cj->id == ctl_msg_job && !cj->final && cj->msg != NULL)
+			m = cj;
+	}
+	if (ctl_njobs == 1) {
+		cj = &ctl_jobs[0];
+		snprintf(label, sizeof(label), "%s", state_name(cj->state));
+		fraction = cj->state == FUT_SUCCEEDED ? 1 : cj->progress;
+		if (cj->msg != NULL && (msg = strdup(cj->msg)) == NULL)
+			err(EX_FAILED, NULL);
+	} else {
+		snprintf(label, sizeof(label), "%zu/%zu done", done,
+		    ctl_njobs);
+		fraction = sum / ctl_njobs;
+		if (m != NULL && asprintf(&msg, "[%" PRIu64 "] %s", m->id,
+		    m->msg) == -1)
+			err(EX_FAILED, NULL);
+	}
+	origin = ctl_bar.has_view ? ctl_bar.origin : ctl_bar.born;
+	if (since > 0) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		wall = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		origin = bar_now() - (wall - since);
+	}
+	bar_set(&ctl_bar, label, fraction, msg, origin);
+	free(msg);
+}
+
+/* A job's news (ji from an event): into the bar, drawn if due and draw. */
+static void
+ctl_jobs_note(const struct fut_info *ji, int draw)
+{
+	struct ctl_job	*cj;
+	const char	*msg;
+
+	if (ji == NULL || (cj = ctl_job_find(fut_info_id(ji))) == NULL)
+		return;
+	cj->state = fut_info_state(ji);
+	cj->final = state_final(cj->state);
+	if (fut_info_has(ji, FUT_FIELD_PROGRESS))
+		cj->progress = fut_info_progress(ji);
+	msg = fut_info_progress_msg(ji);
+	if (msg != NULL && *msg != '\0' && (cj->msg == NULL ||
+	    strcmp(cj->msg, msg) != 0)) {
+		free(cj->msg);
+		if ((cj->msg = strdup(msg)) == NULL)
+			err(EX_FAILED, NULL);
+		ctl_msg_job = cj->id;
+	}
+	if (fut_info_has(ji, FUT_FIELD_STARTED) && fut_info_started_ms(ji) > 0)
+		cj->since_ms = fut_info_started_ms(ji);
+	else if (cj->since_ms == 0 && fut_info_has(ji, FUT_FIELD_SUBMITTED))
+		cj->since_ms = fut_info_submitted_ms(ji);
+	ctl_jobs_view();
+	if (draw)
+		(void)bar_tick(&ctl_bar, bar_now());
+}
+
+/*
+ * How long the next wait for events may last: until the bar is due,
+ * or timeout_ms (-1: for ever), whichever comes first.
+ */
+static int64_t
+ctl_jobs_timeout(int64_t timeout_ms)
+{
+	int64_t	 due = bar_due(&ctl_bar, bar_now());
+
+	if (due < 0 || (timeout_ms >= 0 && timeout_ms < due))
+		return (timeout_ms);
+	return (due);
 }
 
 /* Commands. */
@@ -1276,6 +1466,7 @@ run_die(int sig)
 	uint64_t		 id = run_job;
 
 	run_job = 0;
+	bar_end(&ctl_bar);
 	if (id != 0 && ctl_client != NULL &&
 	    fut_cancel_jobs(ctl_client, &id, 1, NULL, -1, &cs) == 0)
 		fut_cancels_free(cs);
@@ -1319,7 +1510,8 @@ run_next(struct fut_client *c, struct fut_watch *w)
 			return (ev);
 		if (rc != FUT_ETIMEDOUT)
 			ctl_fail(rc == 0 ? FUT_EPROTO : rc);
-		if (poll(pfd, n, -1) == -1) {
+		(void)bar_tick(&ctl_bar, bar_now());
+		if (poll(pfd, n, (int)ctl_jobs_timeout(-1)) == -1) {
 			if (errno == EINTR)
 				continue;
 			err(EX_FAILED, "poll");
@@ -1412,6 +1604,7 @@ cmd_run(int argc, char **argv)
 	run_job = id;
 	if (run_sig != 0)
 		run_die(run_sig);
+	ctl_jobs_begin(&id, 1);
 	for (;;) {
 		ev = run_next(c, w);
 		if ((out = fut_event_output(ev, &len)) != NULL && len > 0) {
@@ -1427,9 +1620,12 @@ cmd_run(int argc, char **argv)
 		errdropped += fut_event_stderr_dropped(ev);
 		if (fut_event_final(ev))
 			break;
+		/* After the output: the bar is drawn below it. */
+		ctl_jobs_note(fut_event_info(ev), 1);
 		fut_event_free(ev);
 	}
 	fut_watch_close(w);
+	ctl_jobs_end();
 	ji = fut_event_info(ev);
 	if (ctl_json) {
 		fut_event_free(ev);
@@ -1538,7 +1734,8 @@ cmd_status(int argc, char **argv)
 
 /*
  * wait --progress: watch each job (progress only) until the wait is due,
- * printing their changes on stderr; returns what is left of timeout_ms.
+ * with a bar on a terminal, else a line on stderr for each change;
+ * returns what is left of timeout_ms.
  */
 static int64_t
 wait_progress(const uint64_t *ids, size_t n, int any, int64_t timeout_ms)
@@ -1547,7 +1744,7 @@ wait_progress(const uint64_t *ids, size_t n, int any, int64_t timeout_ms)
 	struct fut_watch	*w;
 	struct fut_event	*ev;
 	struct timespec		 ts;
-	int64_t			 now, deadline = -1, left = -1;
+	int64_t			 now, deadline = -1, left = -1, t;
 	size_t			 i;
 	int			 rc, done = 0;
 
@@ -1557,6 +1754,7 @@ wait_progress(const uint64_t *ids, size_t n, int any, int64_t timeout_ms)
 	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	if (timeout_ms >= 0)
 		deadline = now + timeout_ms;
+	ctl_jobs_begin(ids, n);
 	if ((w = fut_watch_open(c, ids[0], FUT_WATCH_PROGRESS)) == NULL)
 		ctl_fail(fut_client_errcode(c));
 	for (i = 1; i < n; i++)
@@ -1568,22 +1766,30 @@ wait_progress(const uint64_t *ids, size_t n, int any, int64_t timeout_ms)
 			now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 			left = deadline > now ? deadline - now : 0;
 		}
-		rc = fut_watch_next(w, left, &ev);
+		t = ctl_jobs_timeout(left);
+		rc = fut_watch_next(w, t, &ev);
+		if (rc == FUT_ETIMEDOUT && (left < 0 || t < left)) {
+			/* The bar's turn, not the wait's end. */
+			(void)bar_tick(&ctl_bar, bar_now());
+			continue;
+		}
 		if (rc == 0 || rc == FUT_ETIMEDOUT)
 			break;
 		if (rc < 0)
 			ctl_fail(rc);
+		ctl_jobs_note(fut_event_info(ev), 1);
 		/*
 		 * The end too: a success here, the others with their reason
 		 * from the wait that follows.
 		 */
-		if (!ctl_json && (!fut_event_final(ev) ||
+		if (!ctl_json && !ctl_bar.on && (!fut_event_final(ev) ||
 		    fut_info_state(fut_event_info(ev)) == FUT_SUCCEEDED))
 			print_progress(fut_event_info(ev));
 		done = any && fut_event_final(ev);
 		fut_event_free(ev);
 	}
 	fut_watch_close(w);
+	ctl_jobs_end();
 	return (left);
 }
 
@@ -2117,6 +2323,30 @@ cmd_stats(int argc, char **argv)
 	return (EX_OK);
 }
 
+/*
+ * The Prometheus text as the daemon renders it, unchanged; --json wraps
+ * it in one field.
+ */
+static int
+cmd_metrics(int argc, char **argv)
+{
+	struct fut_metrics	*m;
+	struct json		 j;
+	int			 rc;
+
+	no_args(argc, argv);
+	if ((rc = fut_metrics(ctl_connect(), &m)) != 0)
+		ctl_fail(rc);
+	if (ctl_json) {
+		json_begin(&j, stdout);
+		json_string(&j, "text", fut_metrics_text(m));
+		json_end(&j);
+	} else
+		fputs(fut_metrics_text(m), stdout);
+	fut_metrics_free(m);
+	return (EX_OK);
+}
+
 static int
 cmd_ping(int argc, char **argv)
 {
@@ -2215,69 +2445,233 @@ cmd_group(int argc, char **argv)
 }
 
 /*
- * watch ID: state and progress changes on stderr, output on stdout as it
- * comes (a command's, as it writes it), and the exit status of wait.
+ * Output of one of several jobs watched: each line prefixed "[ID] ";
+ * a line not yet ended waits for its end (or for the job's, or for
+ * WATCH_PART_MAX bytes), so that lines of two jobs never mix.
+ */
+#define WATCH_PART_MAX	65536
+
+static void
+watch_prefixed(int fd, struct ctl_job *cj, const void *data, size_t len,
+    int flush)
+{
+	const char	*p = data, *nl;
+	char		 pre[32];
+	struct buf	 out = { 0 };
+	size_t		 n;
+
+	snprintf(pre, sizeof(pre), "[%" PRIu64 "] ", cj->id);
+	while (len > 0) {
+		if ((nl = memchr(p, '\n', len)) == NULL) {
+			if (buf_append(&cj->part, p, len) == -1)
+				err(EX_FAILED, NULL);
+			break;
+		}
+		n = nl - p + 1;
+		if (buf_append(&out, pre, strlen(pre)) == -1 ||
+		    buf_append(&out, cj->part.data, cj->part.len) == -1 ||
+		    buf_append(&out, p, n) == -1)
+			err(EX_FAILED, NULL);
+		buf_reset(&cj->part);
+		p += n;
+		len -= n;
+	}
+	if (cj->part.len > 0 && (flush || cj->part.len >= WATCH_PART_MAX)) {
+		if (buf_append(&out, pre, strlen(pre)) == -1 ||
+		    buf_append(&out, cj->part.data, cj->part.len) == -1 ||
+		    buf_append(&out, "\n", 1) == -1)
+			err(EX_FAILED, NULL);
+		buf_reset(&cj->part);
+	}
+	if (out.len > 0)
+		write_all(fd, out.data, out.len);
+	buf_reset(&out);
+}
+
+/* A final job's kept stderr, each line prefixed, for several jobs. */
+static void
+watch_stderr_prefixed(const struct fut_info *ji, struct ctl_job *cj)
+{
+	struct ctl_job	 e = { 0 };
+	const void	*p;
+	size_t		 len;
+
+	if ((p = fut_info_stderr(ji, &len)) == NULL || len == 0)
+		return;
+	e.id = cj->id;
+	watch_prefixed(STDERR_FILENO, &e, p, len, 1);
+}
+
+/*
+ * watch ID... | -g GROUP: state and progress changes on stderr (a bar
+ * on a terminal), output on stdout as it comes (a command's, as it
+ * writes it), each job's from its start: what the daemon kept comes
+ * first.  With more than one job each line is prefixed "[ID] ".  The
+ * exit status is wait's over all the jobs (failed 1, timed out 4,
+ * cancelled 3, 0), 8 for output cut, and 7 if an id was not found (the
+ * others are still followed).  -g takes the group's jobs as they are
+ * when watch starts.
  */
 static int
 cmd_watch(int argc, char **argv)
 {
+	static const struct option	 opts[] = {
+		{ "allow-truncated", no_argument,  NULL, 'W' },
+		{ "group",	required_argument, NULL, 'g' },
+		{ NULL,		0,		   NULL, 0 }
+	};
 	struct fut_client	*c;
 	struct fut_watch	*w;
 	struct fut_event	*ev;
+	struct fut_infos	*l = NULL;
 	const struct fut_info	*ji;
+	struct ctl_job		*cj;
 	const void		*out;
-	size_t			 len;
-	uint64_t		 id, got = 0;
-	int			 rc, i, last_state = -1;
-	double			 last_progress = -1;
+	const char		*group = NULL;
+	size_t			 len, n, i;
+	uint64_t		*ids = NULL, first;
+	int64_t			 t;
+	int			 rc, ch, multi, notfound = 0, failed = 0;
+	int			 timedout = 0, cancelled = 0, cut = 0;
 
-	i = parse_out_opts(argc, argv);
-	if (argc - i != 1)
-		errx(EX_USAGE, "watch: give one job id");
-	id = parse_id(argv[i]);
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "+g:", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'W':
+			ctl_allow_truncated = 1;
+			break;
+		case 'g':
+			group = optarg;
+			break;
+		default:
+			bad_option(argv[0], argv, "g:", opts);
+		}
+	}
+	n = argc - optind;
+	if (n == 0 && group == NULL)
+		errx(EX_USAGE, "watch: no job id or group");
+	if (n > 0 && group != NULL)
+		errx(EX_USAGE, "watch: give job ids or -g, not both");
 	c = ctl_connect();
-	if ((w = fut_watch_open(c, id, 0)) == NULL)
+	if (group != NULL) {
+		if ((rc = fut_list(c, -1, group, &l)) != 0)
+			ctl_fail(rc);
+		n = fut_infos_count(l);
+		if (n == 0) {
+			/* A group with no jobs is done; one never made is 7. */
+			fut_infos_free(l);
+			rc = fut_wait_jobs(c, NULL, 0, group, 0, 0, &l, &first);
+			if (rc != 0 && rc != FUT_ETIMEDOUT)
+				ctl_fail(rc);
+			fut_infos_free(l);
+			return (EX_OK);
+		}
+	}
+	if ((ids = calloc(n, sizeof(*ids))) == NULL)
+		err(EX_FAILED, NULL);
+	for (i = 0; i < n; i++)
+		ids[i] = group != NULL ? fut_info_id(fut_infos_at(l, i)) :
+		    parse_id(argv[optind + i]);
+	fut_infos_free(l);
+	ctl_jobs_begin(ids, n);
+	free(ids);
+	/* An id given twice is watched once. */
+	multi = ctl_njobs > 1;
+	if ((w = fut_watch_open(c, ctl_jobs[0].id, 0)) == NULL)
 		ctl_fail(fut_client_errcode(c));
+	for (i = 1; i < ctl_njobs; i++)
+		if ((rc = fut_watch_add(w, ctl_jobs[i].id)) != 0)
+			ctl_fail(rc);
 	for (;;) {
-		if ((rc = fut_watch_next(w, -1, &ev)) != 1)
-			ctl_fail(rc == 0 ? FUT_EPROTO : rc);
+		t = ctl_jobs_timeout(-1);
+		if ((rc = fut_watch_next(w, t, &ev)) == FUT_ETIMEDOUT &&
+		    t >= 0) {
+			(void)bar_tick(&ctl_bar, bar_now());
+			continue;
+		}
+		if (rc == 0)
+			break;		/* every stream ended */
+		if (rc < 0) {
+			/* One job's stream: the others go on. */
+			if (!multi || (rc != FUT_ENOTFOUND && rc != FUT_EPERM))
+				ctl_fail(rc);
+			bar_clear(&ctl_bar);
+			warnx("%s", vis(fut_client_error(c)));
+			notfound = 1;
+			continue;
+		}
 		ji = fut_event_info(ev);
+		if ((cj = ctl_job_find(fut_event_id(ev))) == NULL) {
+			fut_event_free(ev);
+			continue;
+		}
 		out = fut_event_output(ev, &len);
 		if (out != NULL)
-			got += len;
+			cj->got += len;
 		if (ctl_json)
 			json_job_output(ji, out != NULL, out, len);
 		else {
-			if (out != NULL && len > 0)
+			if (out != NULL && len > 0 && multi)
+				watch_prefixed(STDOUT_FILENO, cj, out, len,
+				    fut_event_final(ev));
+			else if (out != NULL && len > 0)
 				write_all(STDOUT_FILENO, out, len);
+			else if (multi && fut_event_final(ev))
+				watch_prefixed(STDOUT_FILENO, cj, "", 0, 1);
 			if (fut_event_final(ev)) {
+				bar_clear(&ctl_bar);
 				/* It ends with the final state, as it went. */
-				if (fut_info_state(ji) != FUT_SUCCEEDED)
-					print_stderr(ji, 0);
-				else
+				if (fut_info_state(ji) == FUT_SUCCEEDED)
 					print_progress(ji);
+				else if (multi)
+					watch_stderr_prefixed(ji, cj);
+				else
+					print_stderr(ji, 0);
 				print_job_error(ji);
-			}
-			else if ((int)fut_info_state(ji) != last_state ||
+			} else if (!ctl_bar.on &&
+			    ((int)fut_info_state(ji) != cj->told_state ||
 			    (fut_info_has(ji, FUT_FIELD_PROGRESS) &&
-			    fut_info_progress(ji) != last_progress)) {
+			    fut_info_progress(ji) != cj->told_progress))) {
 				/* Output alone is no news for stderr. */
 				print_progress(ji);
-				last_state = fut_info_state(ji);
-				last_progress = fut_info_has(ji,
+				cj->told_state = fut_info_state(ji);
+				cj->told_progress = fut_info_has(ji,
 				    FUT_FIELD_PROGRESS) ?
 				    fut_info_progress(ji) : -1;
 			}
 		}
 		if (fut_event_final(ev)) {
-			rc = output_cut(ji, stream_cut(ji, got),
-			    state_exit(fut_info_state(ji)));
-			fut_event_free(ev);
-			fut_watch_close(w);
-			return (rc);
+			switch (output_cut(ji, stream_cut(ji, cj->got),
+			    state_exit(fut_info_state(ji)))) {
+			case EX_FAILED:
+				failed = 1;
+				break;
+			case EX_TIMEDOUT:
+				timedout = 1;
+				break;
+			case EX_CANCELLED:
+				cancelled = 1;
+				break;
+			case EX_TRUNCATED:
+				cut = 1;
+				break;
+			}
 		}
+		/* The last job's end leaves the bar off. */
+		ctl_jobs_note(ji, multi || !fut_event_final(ev));
 		fut_event_free(ev);
 	}
+	fut_watch_close(w);
+	ctl_jobs_end();
+	if (notfound)
+		return (EX_NOTFOUND);
+	if (failed)
+		return (EX_FAILED);
+	if (timedout)
+		return (EX_TIMEDOUT);
+	if (cancelled)
+		return (EX_CANCELLED);
+	return (cut ? EX_TRUNCATED : EX_OK);
 }
 
 static const struct cmd {
@@ -2295,6 +2689,7 @@ static const struct cmd {
 	{ "group",	cmd_group },
 	{ "handlers",	cmd_handlers },
 	{ "stats",	cmd_stats },
+	{ "metrics",	cmd_metrics },
 	{ "ping",	cmd_ping },
 };
 

@@ -1,7 +1,7 @@
 /*
  * libfutured: the calls that answer with snapshots of the daemon's state
  * (a job's info, lists, waits on several jobs or a group, cancels by id
- * or group, handlers, counters, groups, ping) and their accessors.  Each
+ * or group, handlers, counters, metrics, groups, ping) and their accessors.  Each
  * call is one request and one answer (client_request()); the snapshot
  * keeps the decoded answer and its accessors read it without a lock, so
  * they are as thread-safe as the snapshot is immutable.
@@ -30,6 +30,10 @@ struct fut_stats {
 };
 
 struct fut_group {
+	Futured__Response	*r;
+};
+
+struct fut_metrics {
 	Futured__Response	*r;
 };
 
@@ -947,6 +951,35 @@ void
 fut_stats_free(struct fut_stats *s)
 {
 	info_snapshot_free(s);
+}
+
+int
+fut_metrics(struct fut_client *c, struct fut_metrics **out)
+{
+	Futured__Request	 req = FUTURED__REQUEST__INIT;
+	Futured__MetricsRequest	 mq = FUTURED__METRICS_REQUEST__INIT;
+	int			 rc;
+
+	if (out == NULL)
+		return (FUT_EINVAL);
+	*out = NULL;
+	req.body_case = FUTURED__REQUEST__BODY_METRICS;
+	req.metrics = &mq;
+	*out = info_snapshot(c, &req, FUTURED__RESPONSE__BODY_METRICS,
+	    sizeof(**out), &rc);
+	return (rc);
+}
+
+const char *
+fut_metrics_text(const struct fut_metrics *m)
+{
+	return (m == NULL ? NULL : m->r->metrics->text);
+}
+
+void
+fut_metrics_free(struct fut_metrics *m)
+{
+	info_snapshot_free(m);
 }
 
 int

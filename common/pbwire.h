@@ -13,6 +13,7 @@
 #include <string.h>
 
 #define PB_VARINT	0
+#define PB_FIXED64	1
 #define PB_LEN		2
 #define PB_TAG(n, t)	(((uint32_t)(n) << 3) | (t))
 

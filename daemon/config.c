@@ -23,6 +23,7 @@
 #include "futured.h"
 #include "duration.h"
 #include "log.h"
+#include "metrics.h"
 #include "xmalloc.h"
 
 #define CONFIG_SYSTEM_PATH	"/etc/futured/futured.conf"
@@ -41,6 +42,9 @@ enum config_key {
 	CONFIG_JOURNAL,
 	CONFIG_FSYNC,
 	CONFIG_FSYNC_INTERVAL,
+	CONFIG_METRICS_TEXTFILE,
+	CONFIG_METRICS_INTERVAL,
+	CONFIG_METRICS_LISTEN,
 	CONFIG_PLUGIN,		/* the one that may be repeated */
 	CONFIG_NKEYS
 };
@@ -56,6 +60,9 @@ static const char *const config_keys[CONFIG_NKEYS] = {
 	"journal",
 	"fsync",
 	"fsync-interval",
+	"metrics-textfile",
+	"metrics-interval",
+	"metrics-listen",
 	"plugin",
 };
 
@@ -149,6 +156,8 @@ static int
 config_set(enum config_key key, const char *value, int *level, char **cause)
 {
 	uint64_t	 size;
+	char		*host, *why;
+	u_short		 port;
 	int		 n;
 
 	switch (key) {
@@ -201,6 +210,22 @@ config_set(enum config_key key, const char *value, int *level, char **cause)
 		if (duration_parse(value, &settings.fsync_interval_ms) == -1 ||
 		    settings.fsync_interval_ms < 1)
 			goto bad;
+		return (0);
+	case CONFIG_METRICS_TEXTFILE:
+		settings.metrics_textfile = xstrdup(value);
+		return (0);
+	case CONFIG_METRICS_INTERVAL:
+		if (duration_parse(value, &settings.metrics_interval_ms) == -1 ||
+		    settings.metrics_interval_ms < 100)
+			goto bad;
+		return (0);
+	case CONFIG_METRICS_LISTEN:
+		if (metrics_http_parse(value, &host, &port, &why) == -1) {
+			free(why);
+			goto bad;
+		}
+		free(host);
+		settings.metrics_listen = xstrdup(value);
 		return (0);
 	case CONFIG_PLUGIN:
 		plugin_add(value);

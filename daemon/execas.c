@@ -33,6 +33,8 @@
 
 #define EXECAS_FAIL	126
 #define EXECAS_NOTFOUND	127
+/* stdin, stdout, stderr and 3, the progress pipe (exec_progress.h). */
+#define EXECAS_KEEP_FDS	4
 
 static void __attribute__((__noreturn__, __format__(__printf__, 2, 3)))
 execas_fail(int status, const char *fmt, ...)
@@ -76,7 +78,7 @@ execas_in_main(int argc, char **argv)
 	close(fd);
 	if (strcmp(argv[2], "--exec-as") == 0)
 		return (execas_main(argc - 2, argv + 2));
-	closefrom(STDERR_FILENO + 1);
+	closefrom(EXECAS_KEEP_FDS);
 	execv(argv[2], argv + 3);
 	execas_fail(errno == ENOENT ? EXECAS_NOTFOUND : EXECAS_FAIL,
 	    "%s: %s", argv[2], strerror(errno));
@@ -93,7 +95,7 @@ execas_main(int argc, char **argv)
 	gid_t		 gid;
 
 	/* Nothing of the daemon's may reach the command. */
-	closefrom(STDERR_FILENO + 1);
+	closefrom(EXECAS_KEEP_FDS);
 
 	if (argc < 5)
 		execas_fail(EXECAS_FAIL, "usage: futured --exec-as UID CWD "

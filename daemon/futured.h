@@ -54,6 +54,7 @@ struct pool;
 #define DEFAULT_MAX_UNREAD	(64U * 1024 * 1024)	/* answers not read */
 #define DEFAULT_MAX_QUEUED	100000		/* per uid, not yet running */
 #define DEFAULT_WORKER_LEASE_MS	30000		/* a worker's silence, held tasks */
+#define DEFAULT_METRICS_INTERVAL_MS 15000	/* --metrics-textfile */
 #define JOB_PRIO_MIN		(-20)
 #define JOB_PRIO_MAX		20
 #define JOB_PRIO_LEVELS		(JOB_PRIO_MAX - JOB_PRIO_MIN + 1)
@@ -157,6 +158,7 @@ struct job_more {
 	int64_t			 started_at;	/* wall clock, since the epoch */
 	int64_t			 finished_at;
 	int64_t			 started_mono;
+	int64_t			 queued_at;	/* back in the queue (metrics) */
 	int64_t			 finished_mono;
 
 	/* The outcome; filled by job_finish(). */
@@ -221,6 +223,8 @@ struct job {
 #define JOBF_GHOST		0x20	/* replayed, its handler is gone */
 #define JOBF_POOLED		0x40	/* queued inside its pool (a cpu worker) */
 #define JOBF_NOTIFY_BRIEF	0x80	/* notify: the outcome only */
+#define JOBF_NEWS		0x100	/* notify: its news too (JobNews) */
+#define JOBF_NEWS_DUE		0x200	/* request_watch.c: news to push */
 	uint8_t			 kind;		/* enum job_kind */
 	/* enum job_state; const: only job.c changes it (through a cast). */
 	const uint8_t		 state;
@@ -314,6 +318,9 @@ struct settings {
 	int64_t			 fsync_interval_ms;	/* batch */
 	int			 journal_repair;
 	int64_t			 worker_lease_ms;	/* attached workers */
+	const char		*metrics_textfile;	/* NULL: none */
+	int64_t			 metrics_interval_ms;
+	const char		*metrics_listen;	/* NULL: none */
 };
 extern struct settings	 settings;
 extern struct event_base *base;
@@ -375,6 +382,8 @@ void		 server_conn_close(struct conn *);
 uid_t		 server_conn_uid(struct conn *);
 u_int		 server_nconns(void);
 void		 server_foreach_conn(void (*)(struct conn *, void *), void *);
+/* Have this turn's flush run (it pushes request_news_flush() first). */
+void		 server_flush_soon(void);
 
 /* request.c */
 void		 request_init(void);
@@ -391,6 +400,8 @@ uint8_t		*request_pack_error(int, const char *, size_t *);
  * away, and refuse to wait for them.
  */
 void		 request_shutdown(int);
+/* request_watch.c: push the news of this loop turn (SubmitRequest.news). */
+void		 request_news_flush(void);
 
 /* job.c: the only place a job's state changes. */
 struct job	*job_new(void);
@@ -463,6 +474,8 @@ void		 sched_hold(void);		/* start no more jobs */
 void		 sched_set_idle_hook(void (*)(void));
 /* Told of each final job whose submitter asked to be (j->notify). */
 void		 sched_set_final_hook(void (*)(struct job *));
+/* Told of the news (state, progress) of each job with JOBF_NEWS. */
+void		 sched_set_news_hook(void (*)(struct job *));
 void		 sched_dequeue(struct job *);	/* out of it (cancel) */
 void		 sched_kick(void);		/* start what can, next turn */
 void		 sched_job_final(struct job *);	/* wake waiters, free slot */
@@ -684,6 +697,9 @@ void		 request_worker_conn_free(struct conn *);
 /* sdnotify.c: sd_notify(3) without libsystemd. */
 void		 sdnotify_init(void);		/* takes $NOTIFY_SOCKET */
 int		 sdnotify_send(const char *);	/* "READY=1" */
+int		 sdnotify_enabled(void);		/* under systemd */
+
+/* metrics.c, metrics_file.c, metrics_http.c: see metrics.h */
 
 /*
  * execas.c: main() of the --exec-as trampoline (--system jobs) and of

@@ -443,6 +443,7 @@ handler_progress_loop(struct fut_handler_ctx *ctx, double fraction,
 		free(j->more->progress_msg);
 		job_more(j)->progress_msg = xstrdup(msg);
 	}
+	job_news(j);
 }
 
 int

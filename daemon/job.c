@@ -30,6 +30,7 @@
 #include "duration.h"
 #include "pool.h"
 #include "log.h"
+#include "metrics.h"
 #include "xmalloc.h"
 
 static void	job_timer_cb(evutil_socket_t, short, void *);
@@ -306,6 +307,7 @@ job_submitted(struct job *j, int waiting)
 	if (j->submitted_at == 0) {
 		j->submitted_at = now;
 		journal_accept(j);
+		metrics_job_submitted(j);
 	}
 	/* Only a deadline counts from submission on the monotonic clock. */
 	if (j->spec->deadline_ms > 0)
@@ -323,6 +325,7 @@ job_queued(struct job *j)
 {
 	if (j->state != JOB_WAITING)
 		return;
+	job_more(j)->queued_at = job_now_ms();
 	job_set_state(j, JOB_QUEUED);
 	sched_enqueue(j);
 }
@@ -377,6 +380,7 @@ job_started(struct job *j)
 	job_set_state(j, JOB_RUNNING);
 	m->started_at = job_now_ms();
 	m->started_mono = job_mono_ms();
+	metrics_job_started(j);
 	job_timer_arm(j);
 }
 
@@ -457,6 +461,7 @@ job_retry_cb(evutil_socket_t fd, short events, void *arg)
 	struct job	*j = arg;
 
 	j->flags &= ~JOBF_RETRYWAIT;
+	job_more(j)->queued_at = job_now_ms();
 	sched_enqueue(j);
 }
 
@@ -551,12 +556,18 @@ void
 job_finish(struct job *j, enum job_state s, int code, const char *fmt, ...)
 {
 	struct job_more	*m;
+	int64_t		 now = 0;
 	va_list		 ap;
 
 	if (JOB_FINAL(j->state))
 		return;
 	/* Every final job has an outcome. */
 	m = job_more(j);
+	/* Each attempt that ran counts, retried or not. */
+	if (j->state == JOB_RUNNING) {
+		now = job_now_ms();
+		metrics_job_ran(j, now);
+	}
 	if (m->hctx != NULL) {
 		job_take_outcome(j, m->hctx);
 		m->hctx = NULL;
@@ -581,9 +592,10 @@ job_finish(struct job *j, enum job_state s, int code, const char *fmt, ...)
 		job_set_ended(j, "failed");
 	if (m->timer != NULL)
 		evtimer_del(m->timer);
-	m->finished_at = job_now_ms();
+	m->finished_at = now != 0 ? now : job_now_ms();
 	m->pool = NULL;
 	job_set_state(j, s);
+	metrics_job_finished(j);
 	/* Before waiters and dependents run: their records come after. */
 	journal_final(j);
 	sched_job_final(j);
@@ -693,6 +705,7 @@ job_restore_failed(struct job *j, const char *fmt, ...)
 	job_restore_final(j, JOB_FAILED);
 	job_more(j)->ended = "daemon restarted";
 	job_more(j)->finished_at = job_now_ms();
+	metrics_job_finished(j);
 	log_info("job %llu: %s", (unsigned long long)j->id, j->more->error);
 	sched_restore(j);
 	journal_final(j);

@@ -52,6 +52,7 @@
 #include "journal.pb-c.h"
 #include "journal.h"
 #include "log.h"
+#include "metrics.h"
 #include "xmalloc.h"
 
 #define JOURNAL_SYSTEM_PATH	"/var/lib/futured/journal"
@@ -483,12 +484,18 @@ journal_fail(const char *op, int error)
 static int
 journal_sync(void)
 {
+	struct timespec	 t0, t1;
+
 	if (!journal.dirty)
 		return (0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (journal_fsync_fn(journal.fd) == -1) {
 		journal_fail("fsync", errno);
 		return (-1);
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	metrics_fsync((uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 +
+	    t1.tv_nsec - t0.tv_nsec);
 	journal.dirty = 0;
 	return (0);
 }

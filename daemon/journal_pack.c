@@ -8,7 +8,8 @@
  * says 0).  The output is byte for byte protobuf-c's: fields in the
  * order of their numbers, proto2's unpacked repeated fields, ten bytes
  * for a negative int32 or int64; tests/unit/check_journal_pack.c holds
- * the two to that.
+ * the two to that, and fails when journal.proto gives one of these
+ * messages a field this file does not pack yet.
  */
 
 #include <sys/types.h>
@@ -74,6 +75,8 @@ journal_accept_size(const FuturedJournal__Accept *a)
 	n += V(21, pb_int(a->submitted_at));
 	if (a->has_input_resolved)
 		n += V(22, a->input_resolved != 0);
+	if (a->has_worker)
+		n += V(23, a->worker != 0);
 	return (n);
 }
 
@@ -131,6 +134,8 @@ journal_accept_pack(const FuturedJournal__Accept *a, uint8_t *p)
 	p = pb_varint_field(p, 21, pb_int(a->submitted_at));
 	if (a->has_input_resolved)
 		p = pb_varint_field(p, 22, a->input_resolved != 0);
+	if (a->has_worker)
+		p = pb_varint_field(p, 23, a->worker != 0);
 	return (p);
 }
 

@@ -29,6 +29,7 @@
 #include "duration.h"
 #include "frame.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "sockpath.h"
 #include "xmalloc.h"
@@ -54,6 +55,12 @@ enum {
 	MAIN_OPT_FSYNC,
 	MAIN_OPT_FSYNC_INTERVAL,
 	MAIN_OPT_JOURNAL_REPAIR
+};
+/* Long options of the metrics. */
+enum {
+	MAIN_OPT_METRICS_TEXTFILE = 1024,
+	MAIN_OPT_METRICS_INTERVAL,
+	MAIN_OPT_METRICS_LISTEN
 };
 
 /* RLIMIT_NOFILE when the hard limit is unlimited (fs.nr_open's default). */
@@ -135,6 +142,8 @@ usage(void)
 "               [--max-frame SIZE] [--max-unread SIZE] [--max-queued N]\n"
 "               [--journal PATH | --journal none] [--fsync always|batch|none]\n"
 "               [--fsync-interval DUR] [--journal-repair] [--worker-lease DUR]\n"
+"               [--metrics-textfile PATH] [--metrics-interval DUR]\n"
+"               [--metrics-listen [ADDR:]PORT]\n"
 "               [-V] [-h]\n");
 	exit(2);
 }
@@ -411,14 +420,21 @@ main(int argc, char **argv)
 		    MAIN_OPT_FSYNC_INTERVAL },
 		{ "journal-repair", no_argument,	NULL,
 		    MAIN_OPT_JOURNAL_REPAIR },
+		{ "metrics-textfile", required_argument, NULL,
+		    MAIN_OPT_METRICS_TEXTFILE },
+		{ "metrics-interval", required_argument, NULL,
+		    MAIN_OPT_METRICS_INTERVAL },
+		{ "metrics-listen", required_argument,	NULL,
+		    MAIN_OPT_METRICS_LISTEN },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
 	};
 	struct event	*sigterm, *sigint, *sighup;
 	char		 path[PATH_MAX], exe[PATH_MAX], *cause;
-	char		 confpath[PATH_MAX];
+	char		 confpath[PATH_MAX], *host;
 	const char	*conf = NULL;
+	u_short		 port;
 	int		 ch, detach = 0, level = LOG_LEVEL_INFO, ready_fd = -1, fd;
 	int		 noconf = 0, cmdline_plugins = 0;
 	ssize_t		 n;
@@ -576,6 +592,32 @@ main(int argc, char **argv)
 		case MAIN_OPT_JOURNAL_REPAIR:
 			settings.journal_repair = 1;
 			break;
+		case MAIN_OPT_METRICS_TEXTFILE:
+			if (*optarg == '\0') {
+				fprintf(stderr, "futured: empty "
+				    "--metrics-textfile path\n");
+				exit(2);
+			}
+			settings.metrics_textfile = optarg;
+			break;
+		case MAIN_OPT_METRICS_INTERVAL:
+			main_duration(optarg, &settings.metrics_interval_ms);
+			if (settings.metrics_interval_ms < 100) {
+				fprintf(stderr, "futured: bad metrics interval "
+				    "\"%s\" (want 100ms or more)\n", optarg);
+				exit(2);
+			}
+			break;
+		case MAIN_OPT_METRICS_LISTEN:
+			/* Checked now: a bad value is a usage error. */
+			if (metrics_http_parse(optarg, &host, &port,
+			    &cause) == -1) {
+				fprintf(stderr, "futured: %s\n", cause);
+				exit(2);
+			}
+			free(host);
+			settings.metrics_listen = optarg;
+			break;
 		case 'R':
 			ready_fd = main_number(optarg, "fd", 3, 1024);
 			break;
@@ -616,6 +658,9 @@ main(int argc, char **argv)
 	if (settings.journal_path != NULL &&
 	    strcmp(settings.journal_path, "none") != 0)
 		settings.journal_path = main_abspath(settings.journal_path);
+	if (settings.metrics_textfile != NULL)
+		settings.metrics_textfile =
+		    main_abspath(settings.metrics_textfile);
 	if (detach)
 		return (main_detach(argc, argv));
 	/*
@@ -665,6 +710,9 @@ main(int argc, char **argv)
 		fatalx("%s", cause);
 	/* Its processes connect back: after the socket listens. */
 	supervise_start();
+	/* The first textfile is written, the listener bound, before READY. */
+	if (metrics_init(&cause) == -1)
+		fatalx("%s", cause);
 
 	sigterm = evsignal_new(base, SIGTERM, main_signal_cb, NULL);
 	sigint = evsignal_new(base, SIGINT, main_signal_cb, NULL);
@@ -706,6 +754,7 @@ main(int argc, char **argv)
 	 */
 	sched_stop_queued("daemon shutting down");
 	supervise_shutdown();
+	metrics_shutdown();
 	pool_shutdown();
 	journal_close();
 	server_close();

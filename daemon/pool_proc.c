@@ -91,6 +91,7 @@
 #include "futured.h"
 #include "frame.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "xmalloc.h"
 #include "worker.pb-c.h"
@@ -791,6 +792,7 @@ pool_proc_child_cb(pid_t pid, int status, void *arg)
 
 	if (pool_proc_stopping)
 		return;
+	metrics_worker_restart();
 	/*
 	 * Back off only when the worker itself cannot live (a plugin that
 	 * no longer loads, say): a job that crashes it is that job's fault,

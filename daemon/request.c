@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "futured.h"
@@ -28,6 +29,7 @@
 #include "arena.h"
 #include "frame.h"
 #include "log.h"
+#include "metrics.h"
 #include "wire.h"
 #include "request.h"
 #include "xmalloc.h"
@@ -557,6 +559,8 @@ request_hello(struct conn *c, uint64_t reqid, const Futured__Hello *req)
 	r.stderr_tail = settings.stderr_tail;
 	r.has_submit_watch = 1;
 	r.submit_watch = 1;
+	r.has_job_news = 1;
+	r.job_news = 1;
 	resp.id = reqid;
 	resp.body_case = FUTURED__RESPONSE__BODY_HELLO;
 	resp.hello = &r;
@@ -1060,6 +1064,26 @@ request_stats(struct conn *c, uint64_t reqid)
 	free(rp.ps);
 }
 
+/* The same text as the textfile and the listener (metrics.c). */
+static void
+request_metrics(struct conn *c, uint64_t reqid)
+{
+	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
+	Futured__MetricsReply	 r = FUTURED__METRICS_REPLY__INIT;
+	struct evbuffer		*b;
+
+	if ((b = evbuffer_new()) == NULL)
+		fatalx("%s: evbuffer_new", __func__);
+	metrics_render(b);
+	evbuffer_add(b, "", 1);
+	r.text = (char *)evbuffer_pullup(b, -1);
+	resp.id = reqid;
+	resp.body_case = FUTURED__RESPONSE__BODY_METRICS;
+	resp.metrics = &r;
+	request_send(c, &resp);
+	evbuffer_free(b);
+}
+
 static void
 request_ping(struct conn *c, uint64_t reqid)
 {
@@ -1150,6 +1174,9 @@ request_dispatch(struct conn *c, const uint8_t *data, size_t len)
 		break;
 	case FUTURED__REQUEST__BODY_PING:
 		request_ping(c, req->id);
+		break;
+	case FUTURED__REQUEST__BODY_METRICS:
+		request_metrics(c, req->id);
 		break;
 	case FUTURED__REQUEST__BODY_SUBSCRIBE:
 		request_subscribe(c, req->id, req->subscribe);

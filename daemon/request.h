@@ -37,6 +37,7 @@ struct pending {
 	int			 with_output;
 	int			 brief;		/* notify: outcome only */
 	int			 notify;	/* submit: REQUEST_NOTIFY_* */
+	int			 want_news;	/* submit: and news (JobNews) */
 	/* submit: the job, until its ACCEPT record is durable */
 	struct journal_waiter	 jw;
 	struct job		*job;
@@ -113,6 +114,8 @@ void		 request_sink(struct conn *);
 void		 request_job_final(struct job *);
 void		 request_sinks_shutdown(void);
 void		 request_event(struct conn *, struct job *, int);
+/* A notified job's submit was answered: push its news from now on. */
+void		 request_news_start(struct job *);
 void		 request_subscribe(struct conn *, uint64_t,
 		    const Futured__SubscribeRequest *);
 void		 request_watch(struct conn *, uint64_t, const Futured__WatchRequest *);

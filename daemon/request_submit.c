@@ -153,7 +153,7 @@ request_system_refuse(struct conn *c, struct job *j, char **cause)
 /* Acknowledge an accepted job; with notify, push its completion later. */
 static void
 request_submit_reply(struct conn *c, uint64_t reqid, struct job *j,
-    int notify)
+    int notify, int news)
 {
 	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
 	Futured__SubmitReply	 r = FUTURED__SUBMIT_REPLY__INIT;
@@ -175,6 +175,8 @@ request_submit_reply(struct conn *c, uint64_t reqid, struct job *j,
 		j->flags |= JOBF_NOTIFY_BRIEF;
 	if (JOB_FINAL(j->state))
 		request_job_final(j);
+	else if (news)
+		request_news_start(j);
 }
 
 /*
@@ -198,7 +200,8 @@ request_submit_durable_cb(struct journal_waiter *w, const char *error)
 		/* Refused: it must not run on. */
 		job_cancel(j, JOB_CANCELLED, 0, "%s", error);
 	} else {
-		request_submit_reply(p->conn, p->reqid, j, p->notify);
+		request_submit_reply(p->conn, p->reqid, j, p->notify,
+		    p->want_news);
 		if (pw != NULL)
 			request_watch_release(pw);
 	}
@@ -212,7 +215,7 @@ request_submit(struct conn *c, uint64_t reqid, const Futured__SubmitRequest *req
 	struct pending		*p, *pw = NULL;
 	struct job		*j;
 	char			*cause = NULL;
-	int			 code, notify = REQUEST_NOTIFY_NONE;
+	int			 code, notify = REQUEST_NOTIFY_NONE, news;
 
 	if (req->spec == NULL) {
 		request_error(c, reqid, FERR_INVALID, "submit without a spec");
@@ -226,6 +229,7 @@ request_submit(struct conn *c, uint64_t reqid, const Futured__SubmitRequest *req
 	if (req->has_notify && req->notify)
 		notify = req->has_brief && req->brief ? REQUEST_NOTIFY_BRIEF :
 		    REQUEST_NOTIFY_FULL;
+	news = req->has_news && req->news;
 	if (journal_failed() != NULL) {
 		request_error(c, reqid, FERR_INTERNAL, "%s", journal_failed());
 		return;
@@ -281,11 +285,12 @@ request_submit(struct conn *c, uint64_t reqid, const Futured__SubmitRequest *req
 		p->job = j;
 		job_ref(j);
 		p->notify = notify;
+		p->want_news = news;
 		p->watch = pw;
 		journal_wait(&p->jw, request_submit_durable_cb, p);
 		return;
 	}
-	request_submit_reply(c, reqid, j, notify);
+	request_submit_reply(c, reqid, j, notify, news);
 	if (pw != NULL)
 		request_watch_release(pw);
 }

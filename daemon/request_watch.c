@@ -72,6 +72,19 @@ request_sink(struct conn *c)
 	LIST_INSERT_HEAD(&request_sinks[b], p, sentry);
 }
 
+/* The sink of connection id, if it is still there. */
+static struct pending *
+request_sink_find(uint64_t id)
+{
+	struct pending	*p;
+
+	LIST_FOREACH(p, &request_sinks[id % REQUEST_SINK_BUCKETS], sentry) {
+		if (p->conn->id == id)
+			return (p);
+	}
+	return (NULL);
+}
+
 /* sched.c: a job with j->notify set is final. */
 void
 request_job_final(struct job *j)
@@ -80,13 +93,8 @@ request_job_final(struct job *j)
 	uint64_t	 id = j->notify;
 
 	j->notify = 0;
-	LIST_FOREACH(p, &request_sinks[id % REQUEST_SINK_BUCKETS], sentry) {
-		if (p->conn->id == id) {
-			request_event(p->conn, j,
-			    (j->flags & JOBF_NOTIFY_BRIEF) != 0);
-			return;
-		}
-	}
+	if ((p = request_sink_find(id)) != NULL)
+		request_event(p->conn, j, (j->flags & JOBF_NOTIFY_BRIEF) != 0);
 }
 
 static void
@@ -115,6 +123,148 @@ void
 request_sinks_shutdown(void)
 {
 	sched_foreach(request_sinks_shutdown_cb, NULL);
+}
+
+/* News ----------------------------------------------------------------- */
+
+/*
+ * A submitter that asked for news (SubmitRequest.news) is told of its
+ * jobs' state and progress once per loop turn, at the turn's flush, in
+ * one JobNews per connection.  What a turn has to say is a list of job
+ * references, the job flagged so that it is listed once: no allocation
+ * per job, and a job that ends before the flush is dropped from it, its
+ * JobEvent saying all.  So the pipelined job that starts and ends in
+ * one turn costs a reference and nothing on the wire.
+ */
+static struct job	**request_news_due;
+static size_t		  request_news_n, request_news_cap;
+static Futured__JobInfo	 *request_news_info;
+static Futured__JobInfo	**request_news_infop;
+static size_t		  request_news_info_cap;
+
+/* sched.c: a job with JOBF_NEWS changed (state, progress or output). */
+static void
+request_job_news(struct job *j)
+{
+	/* Output is a watcher's business, not a future's. */
+	if ((j->flags & JOBF_NEWS_DUE) || j->more->fresh != NULL ||
+	    j->notify == 0)
+		return;
+	if (request_news_n == request_news_cap) {
+		request_news_cap = request_news_cap ? request_news_cap * 2 :
+		    256;
+		request_news_due = xreallocarray(request_news_due,
+		    request_news_cap, sizeof(*request_news_due));
+	}
+	j->flags |= JOBF_NEWS_DUE;
+	job_ref(j);
+	request_news_due[request_news_n++] = j;
+	if (request_news_n == 1)
+		server_flush_soon();
+}
+
+static int
+request_news_cmp(const void *a, const void *b)
+{
+	const struct job	*ja = *(struct job *const *)a;
+	const struct job	*jb = *(struct job *const *)b;
+
+	if (ja->notify != jb->notify)
+		return (ja->notify < jb->notify ? -1 : 1);
+	return (ja->id < jb->id ? -1 : ja->id > jb->id);
+}
+
+/* What a JobNews says of j: where it is, and how far. */
+static void
+request_jobinfo_news(struct job *j, Futured__JobInfo *info)
+{
+	futured__job_info__init(info);
+	info->id = j->id;
+	info->state = request_state_out(j->state);
+	if (j->more->progress > 0) {
+		info->has_progress = 1;
+		info->progress = j->more->progress;
+	}
+	info->progress_msg = j->more->progress_msg;
+	if (j->more->started_at != 0) {
+		info->has_started_at = 1;
+		info->started_at = j->more->started_at;
+	}
+}
+
+/* One JobNews of the n jobs of one connection. */
+static void
+request_news_send(struct conn *c, struct job **jobs, size_t n)
+{
+	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
+	Futured__JobNews	 news = FUTURED__JOB_NEWS__INIT;
+	size_t			 i;
+
+	if (n > request_news_info_cap) {
+		request_news_info_cap = n;
+		request_news_info = xreallocarray(request_news_info, n,
+		    sizeof(*request_news_info));
+		request_news_infop = xreallocarray(request_news_infop, n,
+		    sizeof(*request_news_infop));
+	}
+	for (i = 0; i < n; i++) {
+		request_jobinfo_news(jobs[i], &request_news_info[i]);
+		request_news_infop[i] = &request_news_info[i];
+	}
+	news.n_jobs = n;
+	news.jobs = request_news_infop;
+	resp.id = 0;
+	resp.body_case = FUTURED__RESPONSE__BODY_NEWS;
+	resp.news = &news;
+	request_send(c, &resp);
+}
+
+/*
+ * The turn's news, at its flush (server.c): of the jobs that are not
+ * final and whose connection is still there, one JobNews a connection.
+ */
+void
+request_news_flush(void)
+{
+	struct pending	*p;
+	struct job	**due = request_news_due, *j;
+	size_t		  i, k, n = 0, first;
+
+	if (request_news_n == 0)
+		return;
+	for (i = 0; i < request_news_n; i++) {
+		j = due[i];
+		j->flags &= ~JOBF_NEWS_DUE;
+		if (JOB_FINAL(j->state) || j->notify == 0)
+			job_unref(j);
+		else
+			due[n++] = j;
+	}
+	if (n > 1)
+		qsort(due, n, sizeof(*due), request_news_cmp);
+	for (first = 0; first < n; first = k) {
+		for (k = first + 1; k < n; k++)
+			if (due[k]->notify != due[first]->notify)
+				break;
+		if ((p = request_sink_find(due[first]->notify)) != NULL)
+			request_news_send(p->conn, due + first, k - first);
+	}
+	for (i = 0; i < n; i++)
+		job_unref(due[i]);
+	request_news_n = 0;
+}
+
+/*
+ * The submit was answered: news from now on.  What the job did before
+ * its state in the SubmitReply, its progress, is news already.
+ */
+void
+request_news_start(struct job *j)
+{
+	j->flags |= JOBF_NEWS;
+	if (!JOB_FINAL(j->state) && (j->more->progress > 0 ||
+	    j->more->progress_msg != NULL))
+		request_job_news(j);
 }
 
 /* Subscribe ------------------------------------------------------------ */
@@ -483,5 +633,8 @@ request_watch_init(void)
 
 	for (i = 0; i < REQUEST_SINK_BUCKETS; i++)
 		LIST_INIT(&request_sinks[i]);
+	/* A test's fresh start: the jobs of the last went with its table. */
+	request_news_n = 0;
 	sched_set_final_hook(request_job_final);
+	sched_set_news_hook(request_job_news);
 }

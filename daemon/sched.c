@@ -72,6 +72,7 @@ static size_t		  sched_nusers;
 static struct event	 *sched_ev;
 static void		(*sched_idle_hook)(void);
 static void		(*sched_final_hook)(struct job *);
+static void		(*sched_news_hook)(struct job *);
 static struct jobq	  sched_finished = TAILQ_HEAD_INITIALIZER(sched_finished);
 static size_t		  sched_nfinished;
 static struct event	 *sched_retention_ev;
@@ -664,6 +665,12 @@ sched_set_final_hook(void (*hook)(struct job *))
 }
 
 void
+sched_set_news_hook(void (*hook)(struct job *))
+{
+	sched_news_hook = hook;
+}
+
+void
 sched_set_idle_hook(void (*hook)(void))
 {
 	sched_idle_hook = hook;
@@ -914,6 +921,8 @@ sched_job_news(struct job *j)
 		if (r->waiter->news != NULL)
 			r->waiter->news(r->waiter, j, r->waiter->arg);
 	}
+	if ((j->flags & JOBF_NEWS) && sched_news_hook != NULL)
+		sched_news_hook(j);
 }
 
 /* The jobs a waiter watches, for building its answer. */

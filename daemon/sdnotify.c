@@ -39,6 +39,12 @@ sdnotify_init(void)
 	unsetenv("NOTIFY_SOCKET");
 }
 
+int
+sdnotify_enabled(void)
+{
+	return (sdnotify_path != NULL);
+}
+
 /* Tell the service manager state ("READY=1"); -1 if that failed. */
 int
 sdnotify_send(const char *state)

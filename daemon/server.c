@@ -348,6 +348,14 @@ server_conn_dirty(struct conn *c)
 	TAILQ_INSERT_TAIL(&server_dirty, c, dirty_entry);
 }
 
+void
+server_flush_soon(void)
+{
+	/* Tests and fuzzers without events flush by hand. */
+	if (server_flush_ev != NULL)
+		event_active(server_flush_ev, 0, 0);
+}
+
 /*
  * Write c's output, many frames per sendmsg, without ever raising
  * SIGPIPE.  0: all written, 1: the socket is full, -1: error.
@@ -459,6 +467,8 @@ server_flush_cb(evutil_socket_t fd, short events, void *arg)
 		return;
 	}
 	server_flush_yields = 0;
+	/* The turn's news last: a job that ended meanwhile has none. */
+	request_news_flush();
 	while ((c = TAILQ_FIRST(&server_dirty)) != NULL) {
 		TAILQ_REMOVE(&server_dirty, c, dirty_entry);
 		c->flags &= ~CONN_DIRTY;

@@ -41,4 +41,5 @@ settings_defaults(struct settings *s)
 	s->max_queued = DEFAULT_MAX_QUEUED;
 	s->fsync = JOURNAL_FSYNC_ALWAYS;
 	s->fsync_interval_ms = DEFAULT_FSYNC_INTERVAL_MS;
+	s->metrics_interval_ms = DEFAULT_METRICS_INTERVAL_MS;
 }

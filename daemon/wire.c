@@ -1,13 +1,13 @@
 /*
- * The two answers the daemon sends for every job, a SubmitReply and the
- * brief completion JobEvent, packed by hand.  protobuf-c packs by
- * walking each message's descriptor twice (size, then pack), field by
- * field, nested messages again for their length: for these small
- * messages that was a third of the daemon's instructions per pipelined
- * job.  Anything else, or a JobInfo with a field the brief form does not
- * set, is left to protobuf-c (wire_size() says 0).  The output is byte
- * for byte what protobuf-c would produce; tests/unit/check_wire.c holds
- * the two to that.
+ * The answers the daemon sends for every job, a SubmitReply and the
+ * brief completion JobEvent, and the JobNews of jobs that run, packed
+ * by hand.  protobuf-c packs by walking each message's descriptor twice
+ * (size, then pack), field by field, nested messages again for their
+ * length: for these small messages that was a third of the daemon's
+ * instructions per pipelined job.  Anything else, or a JobInfo with a
+ * field neither the brief form nor the news sets, is left to protobuf-c
+ * (wire_size() says 0).  The output is byte for byte what protobuf-c
+ * would produce; tests/unit/check_wire.c holds the two to that.
  */
 
 #include <sys/types.h>
@@ -27,13 +27,15 @@ wire_int32(int32_t v)
 	return (pb_int(v));
 }
 
-/* Only the fields request.c's brief form sets; 0 if any other is. */
+/*
+ * Only the fields request.c's brief form and request_watch.c's news
+ * set; 0 if any other is.
+ */
 static int
 wire_jobinfo_brief_ok(const Futured__JobInfo *i)
 {
 	return (!i->has_kind && i->handler == NULL && i->name == NULL &&
-	    i->group == NULL && !i->has_progress && i->progress_msg == NULL &&
-	    !i->has_submitted_at && !i->has_started_at &&
+	    i->group == NULL && !i->has_submitted_at &&
 	    !i->has_finished_at && !i->has_attempts && i->n_args == 0 &&
 	    !i->has_parent && !i->has_priority && !i->has_output_size &&
 	    i->ended == NULL && !i->has_retries && i->n_ctx == 0 &&
@@ -49,6 +51,10 @@ wire_jobinfo_size(const Futured__JobInfo *i)
 
 	n = 1 + pb_varint_len(i->id) +
 	    1 + pb_varint_len(wire_int32(i->state));
+	if (i->has_progress)
+		n += 1 + 8;
+	if (i->progress_msg != NULL)
+		n += pb_len_field_len(8, strlen(i->progress_msg));
 	if (i->has_exit_status)
 		n += 1 + pb_varint_len(pb_zigzag32(i->exit_status));
 	if (i->has_signal)
@@ -63,7 +69,24 @@ wire_jobinfo_size(const Futured__JobInfo *i)
 		n += 2;
 	if (i->has_stderr_tail)
 		n += pb_len_field_len(15, i->stderr_tail.len);
+	if (i->has_started_at)
+		n += 2 + pb_varint_len((uint64_t)i->started_at);
 	return (n);
+}
+
+/* A double, little-endian whatever the host, as protobuf has it. */
+static uint8_t *
+wire_double(uint8_t *p, double d)
+{
+	uint64_t	 v;
+	int		 k;
+
+	memcpy(&v, &d, sizeof(v));
+	for (k = 0; k < 8; k++) {
+		*p++ = (uint8_t)v;
+		v >>= 8;
+	}
+	return (p);
 }
 
 static uint8_t *
@@ -73,6 +96,12 @@ wire_jobinfo(uint8_t *p, const Futured__JobInfo *i)
 	p = pb_varint(p, i->id);
 	*p++ = PB_TAG(2, PB_VARINT);
 	p = pb_varint(p, wire_int32(i->state));
+	if (i->has_progress) {
+		*p++ = PB_TAG(7, PB_FIXED64);
+		p = wire_double(p, i->progress);
+	}
+	if (i->progress_msg != NULL)
+		p = pb_bytes_field(p, 8, i->progress_msg, strlen(i->progress_msg));
 	if (i->has_exit_status) {
 		*p++ = PB_TAG(9, PB_VARINT);
 		p = pb_varint(p, pb_zigzag32(i->exit_status));
@@ -95,6 +124,10 @@ wire_jobinfo(uint8_t *p, const Futured__JobInfo *i)
 	}
 	if (i->has_stderr_tail)
 		p = pb_bytes_field(p, 15, i->stderr_tail.data, i->stderr_tail.len);
+	if (i->has_started_at) {
+		p = pb_varint(p, PB_TAG(17, PB_VARINT));
+		p = pb_varint(p, (uint64_t)i->started_at);
+	}
 	return (p);
 }
 
@@ -114,6 +147,22 @@ static size_t
 wire_event_size(size_t jn)
 {
 	return (1 + pb_varint_len(jn) + jn);
+}
+
+/* A JobNews: its JobInfos, each field 1; 0 if one is not for us. */
+static size_t
+wire_news_size(const Futured__JobNews *e)
+{
+	size_t	 i, n = 0;
+
+	if (e->base.n_unknown_fields != 0)
+		return (0);
+	for (i = 0; i < e->n_jobs; i++) {
+		if (!wire_jobinfo_brief_ok(e->jobs[i]))
+			return (0);
+		n += pb_len_field_len(1, wire_jobinfo_size(e->jobs[i]));
+	}
+	return (n);
 }
 
 /*
@@ -141,6 +190,10 @@ wire_size(const Futured__Response *r)
 			return (0);
 		n = wire_event_size(wire_jobinfo_size(e->job));
 		break;
+	case FUTURED__RESPONSE__BODY_NEWS:
+		if ((n = wire_news_size(r->news)) == 0 && r->news->n_jobs > 0)
+			return (0);
+		break;
 	default:
 		return (0);
 	}
@@ -152,7 +205,7 @@ wire_pack(const Futured__Response *r, uint8_t *out)
 {
 	const Futured__SubmitReply	*s;
 	uint8_t				*p = out;
-	size_t				 jn;
+	size_t				 i, jn;
 
 	*p++ = PB_TAG(1, PB_VARINT);
 	p = pb_varint(p, r->id);
@@ -165,6 +218,13 @@ wire_pack(const Futured__Response *r, uint8_t *out)
 		if (s->has_state) {
 			*p++ = PB_TAG(2, PB_VARINT);
 			p = pb_varint(p, wire_int32(s->state));
+		}
+	} else if (r->body_case == FUTURED__RESPONSE__BODY_NEWS) {
+		p = pb_varint(p, wire_news_size(r->news));
+		for (i = 0; i < r->news->n_jobs; i++) {
+			*p++ = PB_TAG(1, PB_LEN);
+			p = pb_varint(p, wire_jobinfo_size(r->news->jobs[i]));
+			p = wire_jobinfo(p, r->news->jobs[i]);
 		}
 	} else {
 		jn = wire_jobinfo_size(r->event->job);

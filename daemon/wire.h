@@ -1,4 +1,4 @@
-/* wire.c: SubmitReply and brief JobEvent answers packed by hand. */
+/* wire.c: SubmitReply, brief JobEvent and JobNews packed by hand. */
 
 #ifndef FUTURED_WIRE_H
 #define FUTURED_WIRE_H

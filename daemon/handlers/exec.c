@@ -38,6 +38,13 @@
  * goes to the whole cgroup too (fut_handler_kill_all()), reaching what
  * left the process group.
  *
+ * A command finds a pipe of its own on descriptor 3, named by
+ * FUTURED_PROGRESS_FD in its environment: the lines it writes there
+ * become the job's progress and message (exec_progress.c).  Its stdout
+ * stays its output.  Like the other pipes, both ends are close-on-exec
+ * in the daemon, so that only this command (and what it starts) holds
+ * the writing end.
+ *
  * Like any plugin, exec sees the daemon only through futured/handler.h.
  */
 
@@ -62,10 +69,12 @@
 
 #include "futured/handler.h"
 
+#include "exec_progress.h"
+
 #define EXEC_DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
 #define EXEC_SPAWNERS_MIN	4
 #define EXEC_SPAWNERS_MAX	16
-#define EXEC_FDS_PER_COMMAND	4	/* 3 while it runs, 6 in the spawn */
+#define EXEC_FDS_PER_COMMAND	5	/* 4 while it runs, 8 in the spawn */
 #define EXEC_FD_RESERVE		64	/* for all but commands, at most */
 #define EXEC_RETRY_MS		100	/* after EMFILE, if nothing ends */
 
@@ -73,8 +82,10 @@ struct exec {
 	struct fut_handler_ctx	*ctx;
 	pid_t			 pid;
 	int			 in, out, err;	/* our pipe ends, -1: closed */
+	int			 ppipe;		/* the progress pipe's */
 	size_t			 in_off;
-	struct event		*in_ev, *out_ev, *err_ev;
+	struct event		*in_ev, *out_ev, *err_ev, *prog_ev;
+	struct exec_progress	*pr;		/* from its first read */
 	struct event		*kill_ev;	/* SIGKILL after the grace */
 	int			 killed;	/* SIGKILL was sent */
 	int			 waiting;	/* for descriptors: no fds yet */
@@ -82,7 +93,7 @@ struct exec {
 	/* Until the spawner thread is done with it. */
 	int			 spawning;
 	int			 cancel_pending; /* cancelled while spawning */
-	int			 child_fd[3];	/* its stdio; -1: not ours */
+	int			 child_fd[4];	/* its ends; -1: not ours */
 	const char		*path;		/* prog or the trampoline */
 	char			*prog;
 	char			**argv, **env, **spawn_env;
@@ -135,8 +146,8 @@ exec_new(struct fut_handler_ctx *ctx)
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return (NULL);
 	e->ctx = ctx;
-	e->in = e->out = e->err = -1;
-	for (i = 0; i < 3; i++)
+	e->in = e->out = e->err = e->ppipe = -1;
+	for (i = 0; i < 4; i++)
 		e->child_fd[i] = -1;
 	return (e);
 }
@@ -160,6 +171,8 @@ exec_free(struct exec *e)
 	exec_close(&e->in, &e->in_ev);
 	exec_close(&e->out, &e->out_ev);
 	exec_close(&e->err, &e->err_ev);
+	exec_close(&e->ppipe, &e->prog_ev);
+	free(e->pr);
 	if (e->kill_ev != NULL)
 		event_free(e->kill_ev);
 	if (!e->waiting) {
@@ -234,6 +247,50 @@ exec_stderr_cb(evutil_socket_t fd, short events, void *arg)
 	exec_read(e, &e->err, &e->err_ev, 1);
 }
 
+/*
+ * Progress lines: read what is there, report what they said.  At the
+ * command's end (end) a last line without its newline counts, though
+ * something it left behind may hold the pipe open.  A few reads a turn:
+ * a command writing without pause must not hold the loop.
+ */
+static void
+exec_progress_read(struct exec *e, int end)
+{
+	const char	*msg;
+	char		 buf[4096];
+	ssize_t		 n;
+	double		 f;
+	int		 reads = 0;
+
+	while (e->ppipe != -1 && reads++ < 16) {
+		n = read(e->ppipe, buf, sizeof(buf));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			break;
+		if (n > 0 && e->pr == NULL &&
+		    (e->pr = calloc(1, sizeof(*e->pr))) == NULL)
+			n = -1;		/* no memory: no progress */
+		if (n <= 0) {
+			if (e->pr != NULL)
+				exec_progress_eof(e->pr);
+			exec_close(&e->ppipe, &e->prog_ev);
+			break;
+		}
+		exec_progress_feed(e->pr, buf, n);
+	}
+	if (end && e->pr != NULL)
+		exec_progress_eof(e->pr);
+	if (e->pr != NULL && exec_progress_take(e->pr, &f, &msg))
+		fut_handler_progress(e->ctx, f, msg);
+}
+
+static void
+exec_progress_cb(evutil_socket_t fd, short events, void *arg)
+{
+	exec_progress_read(arg, 0);
+}
+
 static void
 exec_reaped(pid_t pid, int status, void *arg)
 {
@@ -249,6 +306,13 @@ exec_reaped(pid_t pid, int status, void *arg)
 	}
 	exec_read(e, &e->out, &e->out_ev, 0);
 	exec_read(e, &e->err, &e->err_ev, 1);
+	exec_progress_read(e, 1);
+	if (e->pr != NULL && e->pr->bad > 0)
+		fut_handler_log(ctx, FUT_LOG_DEBUG, "exec: %llu of %llu "
+		    "progress lines ignored, the first: \"%s\"",
+		    (unsigned long long)e->pr->bad,
+		    (unsigned long long)(e->pr->bad + e->pr->good),
+		    e->pr->first_bad);
 	if (WIFEXITED(status)) {
 		st = WEXITSTATUS(status);
 		fut_handler_set_exit(ctx, st, 0);
@@ -327,7 +391,7 @@ exec_environ(struct fut_handler_ctx *ctx)
 		n++;
 	while (fut_handler_ctx_entry(ctx, nctx, NULL) != NULL)
 		nctx++;
-	if ((env = calloc(n + nctx + 4, sizeof(*env))) == NULL)
+	if ((env = calloc(n + nctx + 5, sizeof(*env))) == NULL)
 		return (NULL);
 	for (i = 0; i < n; i++) {
 		if (strncmp(envp[i], "FUTURED_", 8) == 0)
@@ -343,6 +407,9 @@ exec_environ(struct fut_handler_ctx *ctx)
 		goto fail;
 	if (asprintf(&env[k++], "FUTURED_JOB_ID=%llu",
 	    (unsigned long long)fut_handler_job_id(ctx)) == -1)
+		goto fail;
+	if (asprintf(&env[k++], "FUTURED_PROGRESS_FD=%d",
+	    EXEC_PROGRESS_FD) == -1)
 		goto fail;
 	for (i = 0; i < nctx; i++) {
 		value = fut_handler_ctx_entry(ctx, i, &key);
@@ -467,7 +534,7 @@ exec_spawned_cleanup(struct exec *e)
 	e->argv = NULL;
 	exec_free_environ(e->env);
 	e->env = NULL;
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		if (e->child_fd[i] != -1)
 			close(e->child_fd[i]);
 		e->child_fd[i] = -1;
@@ -502,6 +569,9 @@ exec_spawned(struct exec *e)
 	e->err_ev = event_new(exec_base, e->err, EV_READ | EV_PERSIST,
 	    exec_stderr_cb, e);
 	event_add(e->err_ev, NULL);
+	e->prog_ev = event_new(exec_base, e->ppipe, EV_READ | EV_PERSIST,
+	    exec_progress_cb, e);
+	event_add(e->prog_ev, NULL);
 	if (e->in != -1) {
 		e->in_ev = event_new(exec_base, e->in, EV_WRITE | EV_PERSIST,
 		    exec_stdin_cb, e);
@@ -582,7 +652,7 @@ exec_stdin_null(void)
 
 /* Close what exec_start() opened before it failed. */
 static void
-exec_start_unwind(int in[2], int out[2], int err[2])
+exec_start_unwind(int in[2], int out[2], int err[2], int pp[2])
 {
 	int	 i;
 
@@ -593,6 +663,8 @@ exec_start_unwind(int in[2], int out[2], int err[2])
 			close(out[i]);
 		if (err[i] != -1)
 			close(err[i]);
+		if (pp[i] != -1)
+			close(pp[i]);
 	}
 }
 
@@ -606,7 +678,7 @@ exec_launch(struct fut_handler_ctx *ctx)
 	struct exec	*e;
 	struct stat	 sb;
 	sigset_t	 all, none;
-	int		 in[2], out[2], err[2];
+	int		 in[2], out[2], err[2], pp[2];
 	const char	*cwd = fut_handler_cwd(ctx), *exec_as, *exec_in;
 	const char	*cgdir = NULL;
 	char		*prog;
@@ -635,25 +707,27 @@ exec_launch(struct fut_handler_ctx *ctx)
 	}
 	/* No payload: /dev/null, a pipe only if it cannot be opened. */
 	in[0] = in[1] = out[0] = out[1] = err[0] = err[1] = -1;
+	pp[0] = pp[1] = -1;
 	(void)fut_handler_payload(ctx, &plen);
 	if (plen == 0)
 		in[0] = exec_stdin_null();
 	if ((in[0] == -1 && exec_pipe(in, 1) == -1) ||
-	    exec_pipe(out, 0) == -1 || exec_pipe(err, 0) == -1) {
+	    exec_pipe(out, 0) == -1 || exec_pipe(err, 0) == -1 ||
+	    exec_pipe(pp, 0) == -1) {
 		if (errno == EMFILE || errno == ENFILE) {
-			exec_start_unwind(in, out, err);
+			exec_start_unwind(in, out, err, pp);
 			free(prog);
 			return (1);
 		}
 		fut_handler_fail(ctx, "exec: pipe: %s", strerror(errno));
-		exec_start_unwind(in, out, err);
+		exec_start_unwind(in, out, err, pp);
 		free(prog);
 		return (-1);
 	}
 
 	if ((e = exec_new(ctx)) == NULL) {
 		fut_handler_fail(ctx, "exec: out of memory");
-		exec_start_unwind(in, out, err);
+		exec_start_unwind(in, out, err, pp);
 		free(prog);
 		return (-1);
 	}
@@ -661,19 +735,22 @@ exec_launch(struct fut_handler_ctx *ctx)
 	e->in = in[1];
 	e->out = out[0];
 	e->err = err[0];
+	e->ppipe = pp[0];
 	/* The shared /dev/null stays open: in[1] == -1 says it is that. */
 	e->child_fd[0] = in[1] != -1 ? in[0] : -1;
 	e->child_fd[1] = out[1];
 	e->child_fd[2] = err[1];
+	e->child_fd[3] = pp[1];
 	e->prog = prog;
 
 	posix_spawn_file_actions_init(&e->fa);
 	posix_spawn_file_actions_adddup2(&e->fa, in[0], STDIN_FILENO);
 	posix_spawn_file_actions_adddup2(&e->fa, out[1], STDOUT_FILENO);
 	posix_spawn_file_actions_adddup2(&e->fa, err[1], STDERR_FILENO);
+	posix_spawn_file_actions_adddup2(&e->fa, pp[1], EXEC_PROGRESS_FD);
 #ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCLOSEFROM_NP
 	/* Belt and braces: no daemon descriptor reaches a command. */
-	posix_spawn_file_actions_addclosefrom_np(&e->fa, STDERR_FILENO + 1);
+	posix_spawn_file_actions_addclosefrom_np(&e->fa, EXEC_PROGRESS_FD + 1);
 #endif
 #ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCHDIR_NP
 	if (cwd != NULL && exec_as == NULL)

@@ -141,8 +141,21 @@ int		 fut_submit_all(struct fut_client *,
 struct fut_future *fut_attach(struct fut_client *, uint64_t id);
 
 uint64_t	 fut_id(const struct fut_future *);
-/** The last known state; reads what has arrived, never blocks. */
+/**
+ * The last known state; reads what has arrived, never blocks.  The
+ * daemon tells a future's client of the job's start and progress as
+ * they happen, so it says FUT_RUNNING while the job runs (a daemon
+ * older than that is asked instead, and its answer shows in a later
+ * poll).
+ */
 enum fut_state	 fut_poll(struct fut_future *);
+/**
+ * The job's progress as last told (0..1; 0 until it reports some, 1 once
+ * succeeded), and its progress message copied into msg (msglen bytes,
+ * "" if none; msg may be NULL).  Like fut_poll(), never blocks: call
+ * fut_poll() (or any call that reads) for what has arrived.
+ */
+double		 fut_progress(struct fut_future *, char *msg, size_t msglen);
 /**
  * 0 when done, FUT_ETIMEDOUT when timeout_ms ran out; -1 waits forever.
  * FUT_ECONN (or FUT_EPROTO) when the connection went first.
@@ -198,6 +211,7 @@ struct fut_infos;
 struct fut_cancels;
 struct fut_handlers;
 struct fut_stats;
+struct fut_metrics;
 struct fut_group;
 struct fut_watch;
 struct fut_event;
@@ -402,6 +416,15 @@ unsigned int	 fut_stats_pool_get(const struct fut_stats *, size_t,
 		    enum fut_pool_stat);
 void		 fut_stats_free(struct fut_stats *);
 
+/**
+ * The daemon's metrics in the Prometheus text format (0.0.4), the text
+ * its --metrics-listen serves.  fut_metrics_text() is valid until
+ * fut_metrics_free().
+ */
+int		 fut_metrics(struct fut_client *, struct fut_metrics **out);
+const char	*fut_metrics_text(const struct fut_metrics *);
+void		 fut_metrics_free(struct fut_metrics *);
+
 /** Counters of fut_group_count(). */
 enum fut_group_counter {
 	FUT_GROUP_JOBS,
@@ -500,6 +523,134 @@ uint64_t	 fut_event_stderr_dropped(const struct fut_event *);
 /** 1 for the job's last event. */
 int		 fut_event_final(const struct fut_event *);
 void		 fut_event_free(struct fut_event *);
+
+/*
+ * Workers: a program that serves handlers of its own (futured-workers(7)).
+ * A worker is one connection; the daemon pushes it tasks (one attempt of
+ * one job each) for the handlers it registered, and it answers each with
+ * progress, output and an outcome.  fut_worker_next() is called from one
+ * thread; tasks may be worked on and finished from any thread.
+ */
+struct fut_worker;	/**< one connection serving handlers */
+struct fut_task;	/**< one attempt of one job, held until finished */
+
+/** For fut_worker_handler(): the first kind of the mask. */
+#define FUT_KIND_DEFAULT	((enum fut_kind)-1)
+
+/** Connect (path as fut_connect()) and say Hello; NULL with errno set. */
+struct fut_worker *fut_worker_new(const char *path);
+/**
+ * The last error on this worker, human readable; a thread-local copy
+ * valid until this thread's next call.
+ */
+const char	*fut_worker_error(struct fut_worker *);
+/**
+ * Before fut_worker_register(): serve handler name ([A-Za-z0-9_.:-],
+ * 1 to 200 characters) for the kinds of the mask (1 << FUT_ASYNC, ...),
+ * submitted without a kind as default_kind (FUT_KIND_DEFAULT: the
+ * first of the mask).  description may be NULL.
+ */
+int		 fut_worker_handler(struct fut_worker *, const char *name,
+		    unsigned int kinds, enum fut_kind default_kind,
+		    const char *description);
+/** Tasks held at once, 1 (the default) to 65536. */
+int		 fut_worker_concurrency(struct fut_worker *, unsigned int);
+/** The supervised pool it serves; default $FUTURED_POOL (or none). */
+int		 fut_worker_pool(struct fut_worker *, const char *pool);
+/** A name for the daemon's logs and stats; default the program's. */
+int		 fut_worker_name(struct fut_worker *, const char *name);
+/** Register with the daemon; waits for its answer.  0 or < 0. */
+int		 fut_worker_register(struct fut_worker *);
+/** The connection's fd: readable, call fut_worker_next(w, 0, ...). */
+int		 fut_worker_fd(struct fut_worker *);
+/**
+ * Milliseconds until fut_worker_next() must be called again to keep the
+ * lease of the tasks held (-1: none held), for a program that waits on
+ * fut_worker_fd() in an event loop.
+ */
+int64_t		 fut_worker_timeout_ms(struct fut_worker *);
+/**
+ * The next task: 1 with *out set, 0 when timeout_ms (0: do not wait,
+ * -1: forever) ran out first, < 0 when the connection is gone (FUT_ECONN
+ * when the daemon closed it; FUT_ESHUTDOWN, FUT_EPROTO).  Runs the
+ * cancel callback of the tasks cancelled meanwhile, and keeps the lease:
+ * while tasks are held it pings the daemon when nothing else was sent
+ * for a third of it.
+ */
+int		 fut_worker_next(struct fut_worker *, int64_t timeout_ms,
+		    struct fut_task **out);
+/**
+ * cb(task, arg) when a held task is cancelled (cancel, timeout, or the
+ * connection lost), on the thread in fut_worker_next().  The task stays
+ * valid during the call even if another thread finishes it meanwhile.
+ */
+void		 fut_worker_on_cancel(struct fut_worker *,
+		    void (*cb)(struct fut_task *, void *), void *arg);
+/** The worker's connection as a client (to submit jobs on it); its own. */
+struct fut_client *fut_worker_client(struct fut_worker *);
+/**
+ * Close the connection (the daemon fails the tasks held: "worker lost")
+ * and free the worker once every task is finished.
+ */
+void		 fut_worker_close(struct fut_worker *);
+
+/**
+ * Serve with nthreads threads until the connection is gone: each task
+ * goes to the callback of fut_worker_serve_handler() for its handler.
+ * Returns the error that ended it (FUT_ECONN, ...) once every running
+ * callback returned.
+ */
+int		 fut_worker_serve(struct fut_worker *, unsigned int nthreads);
+/**
+ * fut_worker_handler() with a callback for fut_worker_serve(); fn must
+ * finish the task (fut_task_succeed() or fut_task_fail()).
+ */
+int		 fut_worker_serve_handler(struct fut_worker *, const char *name,
+		    unsigned int kinds, enum fut_kind default_kind,
+		    const char *description,
+		    void (*fn)(struct fut_task *, void *), void *arg);
+
+uint64_t	 fut_task_job_id(const struct fut_task *);
+/** 1 for the first attempt. */
+unsigned int	 fut_task_attempt(const struct fut_task *);
+const char	*fut_task_handler(const struct fut_task *);
+enum fut_kind	 fut_task_kind(const struct fut_task *);
+/** The payload (NULL and 0 if none); the task's. */
+const void	*fut_task_payload(const struct fut_task *, size_t *len);
+size_t		 fut_task_nargs(const struct fut_task *);
+const char	*fut_task_arg(const struct fut_task *, size_t);
+size_t		 fut_task_nctx(const struct fut_task *);
+/** The i-th context entry's key; its value in *value. */
+const char	*fut_task_ctx(const struct fut_task *, size_t,
+		    const char **value);
+/** When the daemon times it out, ms since the epoch; 0: never. */
+int64_t		 fut_task_deadline_ms(const struct fut_task *);
+/** The submitter's directory, NULL if none. */
+const char	*fut_task_cwd(const struct fut_task *);
+/** The job's parent, 0 if none. */
+uint64_t	 fut_task_parent(const struct fut_task *);
+/** The job owner's uid, -1 if the daemon did not say. */
+int64_t		 fut_task_owner_uid(const struct fut_task *);
+/** 1 once the task is cancelled (its outcome is no longer wanted). */
+int		 fut_task_cancelled(const struct fut_task *);
+/**
+ * While the task is held, from any thread: progress (0 to 1; msg may be
+ * NULL), output and stderr chunks, appended.  0 (also when the task was
+ * cancelled: nothing is sent), or < 0.
+ */
+int		 fut_task_progress(struct fut_task *, double, const char *msg);
+int		 fut_task_output(struct fut_task *, const void *, size_t);
+int		 fut_task_stderr(struct fut_task *, const void *, size_t);
+/**
+ * The outcome: succeeded with output (appended to what was sent), or
+ * failed with a message, and optionally an exception type and detail
+ * (a traceback).  Each frees the task, whatever it returns: 0 (also for
+ * a cancelled task, whose outcome the daemon no longer wants), or < 0.
+ */
+int		 fut_task_succeed(struct fut_task *, const void *output,
+		    size_t len);
+int		 fut_task_fail(struct fut_task *, const char *error,
+		    const char *type, const char *detail);
 
 #ifdef __cplusplus
 }

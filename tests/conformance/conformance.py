@@ -322,7 +322,7 @@ def _():
     c.close()
 
 
-@case("List, Handlers, Stats, Ping")
+@case("List, Handlers, Stats, Ping, Metrics")
 def _():
     c = Conn()
     a = submit(c, spec("echo", payload=b"l", group="listgroup"))
@@ -341,6 +341,10 @@ def _():
     check(len(r.kinds) == 3 and r.jobs_total >= a, "stats")
     r = expect(c.call("ping", pb.PingRequest()), "ping", "")
     check(r.protocol_version == pb.PROTOCOL_VERSION, "ping's version")
+    r = expect(c.call("metrics", pb.MetricsRequest()), "metrics", "")
+    check("\n# TYPE futured_jobs_submitted_total counter\n" in r.text and
+          'futured_jobs_submitted_total{kind="async",handler="echo"} ' in
+          r.text, "metrics text")
     c.close()
 
 
@@ -622,6 +626,57 @@ def _():
     c.close()
 
 
+def until_event(c, jid):
+    """Everything read up to jid's JobEvent, and that event."""
+    got = []
+    while True:
+        r = c.read()
+        if r.id == 0 and r.WhichOneof("body") == "event" and \
+                r.event.job.id == jid:
+            return got, r
+        got.append(r)
+
+
+def news_of(rs, jid):
+    return [j for r in rs if r.WhichOneof("body") == "news"
+            for j in r.news.jobs if j.id == jid]
+
+
+@case("news: JobNews (id 0) of the start, then the JobEvent; none unasked")
+def _():
+    c = Conn()
+    check(c.hello.job_news, "HelloReply.job_news not set")
+    rid = c.send("submit", pb.SubmitRequest(
+        spec=spec("sleep", "300ms"), notify=True, brief=True, news=True))
+    r = c.read()
+    check(r.id == rid, "the reply comes before the news")
+    jid = expect(r, "submit", "submit").id
+    got, ev = until_event(c, jid)
+    news = news_of(got, jid)
+    check(all(r.id == 0 for r in got), "only pushes: %s" % got)
+    check(len(news) == 1 and news[0].state == pb.STATE_RUNNING and
+          news[0].HasField("started_at"), "the news of the start: %s" % got)
+    check(ev.event.job.state == pb.STATE_SUCCEEDED, "the event: %s" % ev)
+    # A job that starts and ends in one turn: its event only.
+    jid = submit(c, spec("echo", payload=b"x"), notify=True, news=True)
+    got, ev = until_event(c, jid)
+    check(news_of(got, jid) == [], "news of an echo: %s" % got)
+    # Nothing after the event: a ping is the next answer.
+    pid = c.send("ping", pb.PingRequest())
+    r = c.read()
+    check(r.id == pid, "after the event: %s" % r)
+    c.close()
+    # A client that does not ask (all before this field) is never told.
+    c = Conn()
+    jid = submit(c, spec("sleep", "300ms"), notify=True)
+    got, ev = until_event(c, jid)
+    check(got == [], "unasked: %s" % got)
+    pid = c.send("ping", pb.PingRequest())
+    r = c.read()
+    check(r.id == pid, "after the event: %s" % r)
+    c.close()
+
+
 # Every request gets exactly one answer -----------------------------------
 
 @case("every request, valid or not, gets exactly one answer")
@@ -659,6 +714,7 @@ def _():
         ("list", pb.ListRequest(group="auditnosuch")),
         ("handlers", pb.HandlersRequest()),
         ("stats", pb.StatsRequest()),
+        ("metrics", pb.MetricsRequest()),
         ("ping", pb.PingRequest()),
         ("subscribe", pb.SubscribeRequest(ids=[done])),
         ("subscribe", pb.SubscribeRequest()),

@@ -311,6 +311,88 @@ cmd_submit_all(int argc, char **argv)
 	return (0);
 }
 
+/*
+ * Poll f until pred holds, waiting for the daemon's word on the client's
+ * descriptor in between (never a blind sleep); fail after 10 s.
+ */
+static void
+news_until(struct fut_client *c, struct fut_future *f,
+    int (*pred)(struct fut_future *), const char *what)
+{
+	struct pollfd	 pfd;
+	int64_t		 until = now_ms() + 10000;
+
+	while (!pred(f)) {
+		if (now_ms() > until)
+			fail("no %s after 10 s: state %s", what,
+			    fut_state_name(fut_poll(f)));
+		pfd.fd = fut_client_fd(c);
+		pfd.events = POLLIN;
+		(void)poll(&pfd, 1, 100);
+	}
+}
+
+static int
+news_running(struct fut_future *f)
+{
+	return (fut_poll(f) == FUT_RUNNING);
+}
+
+static int
+news_spinning(struct fut_future *f)
+{
+	char	 msg[64];
+	double	 p;
+
+	if (fut_poll(f) != FUT_RUNNING)
+		return (0);
+	p = fut_progress(f, msg, sizeof(msg));
+	return (p == 0.5 && strcmp(msg, "spinning") == 0);
+}
+
+/*
+ * news [HANDLER]: the daemon tells a future its job started: fut_poll
+ * says FUT_RUNNING while a sleep runs, then FUT_SUCCEEDED with
+ * progress 1.  With HANDLER (the test plugin's spin,
+ * which reports 0.5 "spinning" then spins), its progress reaches the
+ * future; cancelled, it ends FUT_CANCELLED.
+ */
+static int
+cmd_news(int argc, char **argv)
+{
+	struct fut_client	*c = must_connect();
+	struct fut_spec		*s = sleep_spec("1500ms");
+	struct fut_future	*f = must_submit(c, s);
+	char			 msg[64];
+
+	fut_spec_free(s);
+	if (fut_progress(f, msg, sizeof(msg)) != 0 || msg[0] != '\0')
+		fail("progress before the start: %g \"%s\"",
+		    fut_progress(f, NULL, 0), msg);
+	news_until(c, f, news_running, "start");
+	if (fut_wait(f, -1) != 0 || fut_poll(f) != FUT_SUCCEEDED)
+		fail("sleep: %s", fut_client_error(c));
+	if (fut_progress(f, NULL, 0) != 1)
+		fail("progress of a job that succeeded: %g",
+		    fut_progress(f, NULL, 0));
+	fut_future_free(f);
+	if (argc > 1) {
+		s = must_spec(argv[1]);
+		fut_spec_kind(s, FUT_BLOCKING);
+		f = must_submit(c, s);
+		fut_spec_free(s);
+		news_until(c, f, news_spinning, "progress 0.5 \"spinning\"");
+		if (fut_cancel(f) != 1)
+			fail("cancel of %s: %s", argv[1], fut_client_error(c));
+		if (fut_wait(f, -1) != 0 || fut_poll(f) != FUT_CANCELLED)
+			fail("%s: state %s", argv[1],
+			    fut_state_name(fut_poll(f)));
+		fut_future_free(f);
+	}
+	fut_close(c);
+	return (0);
+}
+
 /* poll: fut_poll on a sleeping job is fast and not final. */
 static int
 cmd_poll(int argc, char **argv)
@@ -1861,6 +1943,7 @@ static const struct {
 	{ "threads",		cmd_threads },
 	{ "submit-all",		cmd_submit_all },
 	{ "poll",		cmd_poll },
+	{ "news",		cmd_news },
 	{ "wait-timeout",	cmd_wait_timeout },
 	{ "dispatch",		cmd_dispatch },
 	{ "attach",		cmd_attach },

@@ -1,5 +1,6 @@
 # Proves what a command started by the exec handler (posix_spawn from
-# its spawner threads) gets: only fds 0, 1 and 2, every signal at its default and none blocked, a
+# its spawner threads) gets: only fds 0, 1 and 2 and its progress pipe
+# (3), every signal at its default and none blocked, a
 # process group of its own that a cancel reaches even right after the
 # start, /dev/null or the payload as stdin, its stdout and stderr, its
 # exit status or signal, environment, context and cwd, a clear error
@@ -16,8 +17,8 @@ BIG=$(head -c 70000 /dev/zero | tr '\0' x)
 exec_checks() {
 	how=$1
 
-	ck_eq "$(fctl run -- ls /proc/self/fd | tr '\n' ' ')" "0 1 2 3 " \
-	    "$how: only stdio open (3 is ls's own)"
+	ck_eq "$(fctl run -- ls /proc/self/fd | tr '\n' ' ')" "0 1 2 3 4 " \
+	    "$how: only stdio and the progress pipe open (4 is ls's own)"
 	sigs=$(fctl run -- grep -E '^Sig(Blk|Ign):' /proc/self/status)
 	blk=$(printf '%s\n' "$sigs" | awk '/^SigBlk/ { print $2 }')
 	ign=$(printf '%s\n' "$sigs" | awk '/^SigIgn/ { print $2 }')

@@ -56,9 +56,13 @@ as() {
 ck_eq "$(as "$U1" submit -w exec -- id -u)" "$uid1" "exec runs as the user"
 ck_eq "$(as "$U1" submit -w exec -- id -G)" "$(id -G "$U1")" \
     "exec runs with the user's groups"
-# Descriptors 0-2 and nothing else: 3 is ls's own handle on the directory.
+# Descriptors 0-2 and the progress pipe (3), through the trampoline,
+# and nothing else: 4 is ls's own handle on the directory.
 n=$(as "$U1" submit -w exec -- ls /proc/self/fd | tr '\n' ' ')
-ck_eq "$n" "0 1 2 3 " "no daemon descriptor reaches the command"
+ck_eq "$n" "0 1 2 3 4 " "no daemon descriptor reaches the command"
+n=$(as "$U1" --json submit -w exec -- sh -c \
+    'echo "1/2 half" >&"$FUTURED_PROGRESS_FD"; exit 1' | jfield progress_msg)
+ck_eq "$n" half "progress lines through the trampoline"
 pass "--system: exec runs as the submitting user, with nothing of ours"
 
 job=$(as "$U1" submit exec -- sleep 30)

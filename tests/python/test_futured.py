@@ -33,6 +33,25 @@ SLEEP = 0.5
 faulthandler.register(signal.SIGTERM, all_threads=True, chain=True)
 
 
+def until(pred, timeout=10):
+    """Whether pred() held within timeout s, asked every 10 ms: a
+    future's running() reads what the daemon pushed, nothing to wait on
+    from a plain thread."""
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def has_handler(name):
+    try:
+        return any(h["name"] == name for h in futured.handlers())
+    except futured.Error:
+        return False
+
+
 class TestBasics(unittest.TestCase):
 
     def test_echo_on_a_cpu_worker(self):
@@ -179,6 +198,31 @@ class TestBasics(unittest.TestCase):
         self.assertLess(time.monotonic() - t0, 1)
         f.cancel()
 
+    def test_running_then_done(self):
+        # The daemon tells the future its job started: running() and
+        # state say so while it runs, then it succeeds.
+        f = futured.submit("sleep", "1s")
+        self.assertTrue(until(f.running), "never running: %s" % f.state)
+        self.assertEqual(f.state, "running")
+        self.assertFalse(f.done())
+        self.assertEqual(f.result(10), b"")
+        self.assertFalse(f.running())
+        self.assertEqual(f.state, "succeeded")
+        self.assertEqual(f.progress, 1.0)
+
+    @unittest.skipUnless(has_handler("spin"), "no test plugin")
+    def test_progress_reaches_the_future(self):
+        f = futured.submit("spin", kind="blocking")
+        try:
+            self.assertTrue(until(lambda: f.progress == 0.5),
+                            "progress %r" % f.progress)
+            self.assertEqual(f.progress_msg, "spinning")
+            self.assertTrue(f.running())
+        finally:
+            f.cancel()
+        with self.assertRaises(futured.JobCancelled):
+            f.result(10)
+
     def test_attach(self):
         f = futured.submit("sleep", "200ms")
         with futured.Client() as other:
@@ -266,6 +310,16 @@ class TestInfo(unittest.TestCase):
         version, proto = futured.ping()
         self.assertEqual(version, st["server_version"])
         self.assertEqual(proto, 1)
+
+    def test_metrics(self):
+        futured.submit("echo", data=b"m").result(30)
+        text = futured.metrics()
+        self.assertIsInstance(text, str)
+        self.assertIn("# TYPE futured_jobs_submitted_total counter\n", text)
+        self.assertIn('futured_jobs_finished_total{kind="async",'
+                      'handler="echo",outcome="succeeded"} ', text)
+        with futured.Client() as c:
+            self.assertIn("futured_connections ", c.metrics())
 
     def test_watch_streams_output(self):
         f = futured.submit("exec", "sh", "-c",
@@ -518,6 +572,20 @@ class TestAsyncio(unittest.TestCase):
 
         self.assertEqual(asyncio.run(main()), [b""] * 10)
 
+    def test_running_in_asyncio(self):
+        async def main():
+            f = futured.submit("sleep", "1s")
+            deadline = time.monotonic() + 10
+            while not f.running() and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            self.assertTrue(f.running(), "never running: %s" % f.state)
+            self.assertEqual(f.state, "running")
+            self.assertEqual(await f, b"")
+            self.assertFalse(f.running())
+            return f.state
+
+        self.assertEqual(asyncio.run(main()), "succeeded")
+
 
 try:
     import trio
@@ -570,6 +638,19 @@ class TestTrio(unittest.TestCase):
                 f.result(10)
 
         trio.run(main)
+
+    def test_trio_running(self):
+        async def main():
+            f = futured.submit("sleep", "1s")
+            with trio.move_on_after(10):
+                while not f.running():
+                    await trio.sleep(0.01)
+            self.assertTrue(f.running(), "never running: %s" % f.state)
+            self.assertEqual(f.state, "running")
+            self.assertEqual(await f, b"")
+            return f.state
+
+        self.assertEqual(trio.run(main), "succeeded")
 
 
 class TestFork(unittest.TestCase):

@@ -109,6 +109,13 @@ START_TEST(test_load_sets_settings)
 	/* A # inside a word is not a comment. */
 	ck_assert_str_eq(settings.socket_path, "/tmp/a#b.sock");
 
+	/* The metrics' keys, checked as their options are. */
+	ck_assert_ptr_null(load("metrics-textfile = /tmp/x/futured.prom\n"
+	    "metrics-interval = 2s\nmetrics-listen = [::1]:9464\n", &level));
+	ck_assert_str_eq(settings.metrics_textfile, "/tmp/x/futured.prom");
+	ck_assert_int_eq(settings.metrics_interval_ms, 2000);
+	ck_assert_str_eq(settings.metrics_listen, "[::1]:9464");
+
 	/* max-output takes K, M, G like the other sizes. */
 	ck_assert_ptr_null(load("max-output = 2M\n", &level));
 	ck_assert_uint_eq(settings.max_output, 2U << 20);
@@ -143,6 +150,18 @@ START_TEST(test_errors_name_file_and_line)
 	cause = load("procs = 1\nprocs = 2\n", &level);
 	snprintf(want, sizeof(want),
 	    "%s:2: procs is already set on line 1", path);
+	ck_assert_str_eq(cause, want);
+	free(cause);
+
+	cause = load("metrics-interval = 10ms\n", &level);
+	snprintf(want, sizeof(want), "%s:1: bad metrics-interval \"10ms\"",
+	    path);
+	ck_assert_str_eq(cause, want);
+	free(cause);
+
+	cause = load("metrics-listen = localhost:80\n", &level);
+	snprintf(want, sizeof(want),
+	    "%s:1: bad metrics-listen \"localhost:80\"", path);
 	ck_assert_str_eq(cause, want);
 	free(cause);
 

@@ -145,6 +145,8 @@ START_TEST(test_accept)
 		a.submitted_at = (int64_t)rnd_u64();
 		if ((a.has_input_resolved = coin()))
 			a.input_resolved = coin();
+		if ((a.has_worker = coin()))
+			a.worker = coin();
 		ck_same(&a.base);
 	}
 }
@@ -214,6 +216,18 @@ START_TEST(test_final)
 }
 END_TEST
 
+/*
+ * A field added to journal.proto must be added to journal_pack.c and to
+ * the tests above: these are the counts they know.
+ */
+START_TEST(test_knows_every_field)
+{
+	ck_assert_uint_eq(futured_journal__accept__descriptor.n_fields, 23);
+	ck_assert_uint_eq(futured_journal__start__descriptor.n_fields, 6);
+	ck_assert_uint_eq(futured_journal__final__descriptor.n_fields, 14);
+}
+END_TEST
+
 /* Other records, and a message with unknown fields, go to protobuf-c. */
 START_TEST(test_declines_the_rest)
 {
@@ -241,6 +255,7 @@ journal_pack_suite(void)
 	tcase_add_test(tc, test_accept);
 	tcase_add_test(tc, test_start);
 	tcase_add_test(tc, test_final);
+	tcase_add_test(tc, test_knows_every_field);
 	tcase_add_test(tc, test_declines_the_rest);
 	suite_add_tcase(s, tc);
 	return (s);

@@ -648,6 +648,130 @@ START_TEST(test_group)
 }
 END_TEST
 
+/* News ------------------------------------------------------------------ */
+
+/* Submit s with notify (brief), and news if asked; the job's id. */
+static uint64_t
+must_submit_notify(uint64_t id, Futured__JobSpec *s, int news)
+{
+	Futured__Request	 req = FUTURED__REQUEST__INIT;
+	Futured__SubmitRequest	 sub = FUTURED__SUBMIT_REQUEST__INIT;
+	Futured__Response	*r;
+
+	sub.spec = s;
+	sub.has_notify = sub.notify = 1;
+	sub.has_brief = sub.brief = 1;
+	sub.has_news = 1;
+	sub.news = news;
+	req.id = id;
+	req.body_case = FUTURED__REQUEST__BODY_SUBMIT;
+	req.submit = &sub;
+	dispatch(&req);
+	ck_assert_ptr_nonnull(r = answer(id));
+	ck_assert_int_eq(r->body_case, FUTURED__RESPONSE__BODY_SUBMIT);
+	return (r->submit->id);
+}
+
+/* The pushes (id 0) of body b about job, from answer from on. */
+static size_t
+pushes(size_t from, Futured__Response__BodyCase b, uint64_t job,
+    const Futured__JobInfo **last)
+{
+	size_t	 i, k, n = 0;
+
+	for (i = from; i < nanswers; i++) {
+		if (answers[i]->id != 0 || answers[i]->body_case != b)
+			continue;
+		if (b == FUTURED__RESPONSE__BODY_EVENT &&
+		    answers[i]->event->job->id == job) {
+			n++;
+			if (last != NULL)
+				*last = answers[i]->event->job;
+		}
+		if (b != FUTURED__RESPONSE__BODY_NEWS)
+			continue;
+		for (k = 0; k < answers[i]->news->n_jobs; k++) {
+			if (answers[i]->news->jobs[k]->id != job)
+				continue;
+			n++;
+			if (last != NULL)
+				*last = answers[i]->news->jobs[k];
+		}
+	}
+	return (n);
+}
+
+static int
+job_running(void *arg)
+{
+	struct job	*j = sched_find(*(uint64_t *)arg);
+
+	return (j != NULL && j->state == JOB_RUNNING);
+}
+
+static void
+must_run(uint64_t id)
+{
+	ck_assert_msg(run_loop_until(job_running, &id, RUN_LIMIT_S * 1000),
+	    "job %llu not running", (unsigned long long)id);
+}
+
+/*
+ * A job submitted with news is told running once, at the turn's flush,
+ * and its progress after; one without news, or one that ends before the
+ * flush, gets no JobNews, only its JobEvent.
+ */
+START_TEST(test_submit_news)
+{
+	Futured__JobSpec	 s = spec_of("sleep"), e = spec_of("echo");
+	char			*args[1] = { "30s" };
+	const Futured__JobInfo	*ji = NULL;
+	uint64_t		 a, b, c;
+	size_t			 mark;
+
+	s.n_args = 1;
+	s.args = args;
+	a = must_submit_notify(1, &s, 1);
+	b = must_submit_notify(2, &s, 0);
+	must_run(a);
+	must_run(b);
+	mark = nanswers;
+	request_news_flush();
+	ck_assert_uint_eq(pushes(mark, FUTURED__RESPONSE__BODY_NEWS, a, &ji),
+	    1);
+	ck_assert_int_eq(ji->state, FUTURED__STATE__STATE_RUNNING);
+	ck_assert(ji->has_started_at);
+	ck_assert(!ji->has_progress);
+	ck_assert_uint_eq(pushes(0, FUTURED__RESPONSE__BODY_NEWS, b, NULL), 0);
+	/* Nothing new, nothing said. */
+	mark = nanswers;
+	request_news_flush();
+	ck_assert_uint_eq(nanswers, mark);
+
+	/* Progress is news; two in a turn, the last one is told. */
+	job_more(sched_find(a))->progress = 0.25;
+	job_news(sched_find(a));
+	job_more(sched_find(a))->progress = 0.5;
+	job_news(sched_find(a));
+	mark = nanswers;
+	request_news_flush();
+	ck_assert_uint_eq(nanswers, mark + 1);
+	ck_assert_uint_eq(pushes(mark, FUTURED__RESPONSE__BODY_NEWS, a, &ji),
+	    1);
+	ck_assert(ji->has_progress && ji->progress == 0.5);
+
+	/* Ended before the flush: its event says it all. */
+	mark = nanswers;
+	c = must_submit_notify(3, &e, 1);
+	ck_run_until_final(sched_find(c));
+	request_news_flush();
+	ck_assert_uint_eq(pushes(mark, FUTURED__RESPONSE__BODY_NEWS, c, NULL),
+	    0);
+	ck_assert_uint_eq(pushes(mark, FUTURED__RESPONSE__BODY_EVENT, c, NULL),
+	    1);
+}
+END_TEST
+
 static Suite *
 request_suite(void)
 {
@@ -662,6 +786,7 @@ request_suite(void)
 	tcase_add_test(tc, test_submit_system_refuses_for_users);
 	tcase_add_test(tc, test_submit_child_inherits);
 	tcase_add_test(tc, test_submit_under_cancelled_parent);
+	tcase_add_test(tc, test_submit_news);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("jobs");

@@ -1,7 +1,7 @@
 /*
- * daemon/wire.c: the hand-packed SubmitReply and brief JobEvent must be
- * byte for byte what protobuf-c packs, for every combination of the
- * fields they carry, and wire.c must decline every other message.
+ * daemon/wire.c: the hand-packed SubmitReply, brief JobEvent and JobNews
+ * must be byte for byte what protobuf-c packs, for every combination of
+ * the fields they carry, and wire.c must decline every other message.
  */
 
 #include <check.h>
@@ -186,13 +186,91 @@ START_TEST(test_declines_the_rest)
 	j.args = args;
 	ck_assert_uint_eq(wire_size(&r), 0);
 	j.n_args = 0;
-	j.has_progress = 1;
+	j.has_attempts = 1;
 	ck_assert_uint_eq(wire_size(&r), 0);
-	j.has_progress = 0;
+	j.has_attempts = 0;
 	j.ended = "completed";
 	ck_assert_uint_eq(wire_size(&r), 0);
 	j.ended = NULL;
 	ck_assert_uint_ne(wire_size(&r), 0);
+}
+END_TEST
+
+/* A JobNews of 0 to 5 jobs, each with or without progress and start. */
+START_TEST(test_news)
+{
+	static const double	 fracs[] = { 0.0, 0.5, 1e-300, 1.0, 0.42 };
+	static const char	*msgs[] = { NULL, "", "parsing",
+	    "a message of more than 127 bytes: "
+	    "...................................................."
+	    "....................................................." };
+	static const int64_t	 times[] = { 0, 1, 1733350000000LL,
+	    INT64_MAX, -1 };
+	Futured__Response	 r = FUTURED__RESPONSE__INIT;
+	Futured__JobNews	 e = FUTURED__JOB_NEWS__INIT;
+	Futured__JobInfo	 j[5], *jp[5];
+	size_t			 a, k, n = 0;
+
+	r.body_case = FUTURED__RESPONSE__BODY_NEWS;
+	r.news = &e;
+	e.jobs = jp;
+	for (k = 0; k < 5; k++) {
+		futured__job_info__init(&j[k]);
+		jp[k] = &j[k];
+	}
+	for (a = 0; a < NIDS * 8; a++) {
+		for (k = 0; k < 5; k++) {
+			j[k].id = ids[(a + k) % NIDS];
+			j[k].state = 1 + (a + k) % 3;
+			j[k].has_progress = (a >> k) & 1;
+			j[k].progress = fracs[(a + k) % 5];
+			j[k].progress_msg = (char *)msgs[(a / 2 + k) % 4];
+			j[k].has_started_at = ((a + k) & 2) != 0;
+			j[k].started_at = times[(a / 3 + k) % 5];
+		}
+		e.n_jobs = a % 6;
+		ck_same(&r);
+		n++;
+	}
+	ck_assert_uint_gt(n, 50);
+}
+END_TEST
+
+/* The daemon's news unpacks to what it said. */
+START_TEST(test_news_unpacks)
+{
+	Futured__Response	 r = FUTURED__RESPONSE__INIT, *u;
+	Futured__JobNews	 e = FUTURED__JOB_NEWS__INIT;
+	Futured__JobInfo	 j = FUTURED__JOB_INFO__INIT, *jp = &j;
+	uint8_t			 buf[256];
+	size_t			 n;
+
+	r.body_case = FUTURED__RESPONSE__BODY_NEWS;
+	r.news = &e;
+	e.n_jobs = 1;
+	e.jobs = &jp;
+	j.id = 77;
+	j.state = FUTURED__STATE__STATE_RUNNING;
+	j.has_progress = 1;
+	j.progress = 0.25;
+	j.progress_msg = "a quarter";
+	j.has_started_at = 1;
+	j.started_at = 1733350000123LL;
+	ck_assert_uint_le(wire_size(&r), sizeof(buf));
+	n = wire_pack(&r, buf);
+	u = futured__response__unpack(NULL, n, buf);
+	ck_assert_ptr_nonnull(u);
+	ck_assert_int_eq(u->body_case, FUTURED__RESPONSE__BODY_NEWS);
+	ck_assert_uint_eq(u->id, 0);
+	ck_assert_uint_eq(u->news->n_jobs, 1);
+	ck_assert_uint_eq(u->news->jobs[0]->id, 77);
+	ck_assert_int_eq(u->news->jobs[0]->state,
+	    FUTURED__STATE__STATE_RUNNING);
+	ck_assert(u->news->jobs[0]->has_progress);
+	ck_assert(u->news->jobs[0]->progress == 0.25);
+	ck_assert_str_eq(u->news->jobs[0]->progress_msg, "a quarter");
+	ck_assert_int_eq(u->news->jobs[0]->started_at, 1733350000123LL);
+	futured__response__free_unpacked(u, NULL);
 }
 END_TEST
 
@@ -206,6 +284,8 @@ wire_suite(void)
 	tcase_add_test(tc, test_brief_event);
 	tcase_add_test(tc, test_brief_event_unpacks);
 	tcase_add_test(tc, test_declines_the_rest);
+	tcase_add_test(tc, test_news);
+	tcase_add_test(tc, test_news_unpacks);
 	suite_add_tcase(s, tc);
 	return (s);
 }

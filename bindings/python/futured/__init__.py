@@ -42,7 +42,8 @@ from ._lib import lib
 
 __all__ = [
     "submit", "attach", "wait", "as_completed", "Client", "Future",
-    "info", "list", "stats", "handlers", "ping", "watch", "WatchEvent",
+    "info", "list", "stats", "metrics", "handlers", "ping", "watch",
+    "WatchEvent",
     "Error", "ConnectionLost", "JobError", "JobFailed", "JobCancelled",
     "JobTimedOut", "ALL_COMPLETED", "FIRST_COMPLETED", "FIRST_EXCEPTION",
     "ASYNC", "BLOCKING", "CPU",
@@ -389,9 +390,29 @@ class Future:
         return self._settle()
 
     def running(self):
-        """True while the job runs.  Never blocks."""
+        """True while the job runs (the daemon tells when it starts).
+        Never blocks."""
         return not self.done() and \
             lib.fut_poll(self._ptr) == _lib.FUT_RUNNING
+
+    @property
+    def progress(self):
+        """The job's progress as last told, 0 to 1 (0 until the job
+        reports some, 1 once it succeeded).  Never blocks."""
+        return self._progress()[0]
+
+    @property
+    def progress_msg(self):
+        """The job's progress message as last told, or None.  Never
+        blocks."""
+        return self._progress()[1]
+
+    def _progress(self):
+        lib.fut_poll(self._ptr)		# reads what has arrived
+        buf = ctypes.create_string_buffer(4096)
+        p = lib.fut_progress(self._ptr, buf, len(buf))
+        msg = buf.value.decode("utf-8", "replace") if buf.value else None
+        return p, msg
 
     def cancelled(self):
         """True if the job ended cancelled."""
@@ -812,6 +833,17 @@ class Client:
         finally:
             lib.fut_stats_free(p)
 
+    def metrics(self):
+        """The daemon's metrics: the Prometheus text (a str) that
+        futurectl metrics prints and --metrics-listen serves."""
+        self._check()
+        p = ctypes.c_void_p()
+        self._call("metrics", lib.fut_metrics(self._c, ctypes.byref(p)))
+        try:
+            return _str(lib.fut_metrics_text(p))
+        finally:
+            lib.fut_metrics_free(p)
+
     def ping(self):
         """(daemon version, protocol version)."""
         self._check()
@@ -1007,6 +1039,11 @@ def handlers():
 def stats():
     """The daemon's counters; see Client.stats."""
     return _client().stats()
+
+
+def metrics():
+    """The daemon's metrics, Prometheus text; see Client.metrics."""
+    return _client().metrics()
 
 
 def ping():

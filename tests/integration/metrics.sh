@@ -1,0 +1,213 @@
+# Metrics: the three ways out -- futurectl metrics (and Python's
+# futured.metrics(), the same request), --metrics-textfile and
+# --metrics-listen -- parse with an independent parser (python3-
+# prometheus-client's) and give the same families; the listener answers
+# GET /metrics over HTTP and 404 elsewhere; the textfile is replaced by
+# rename; bad option values are refused with a reason; systemd hears a
+# STATUS= summary.
+
+. "$TESTLIB"
+
+# The Debian python3 that has it (make check's PYTHON), not one earlier
+# in PATH.
+PYP=${PYTHON:-python3}
+[ "$PYP" != ":" ] || PYP=python3
+if ! "$PYP" -c 'import prometheus_client.parser' 2>/dev/null; then
+	echo "skip: python3-prometheus-client is not installed"
+	exit 77
+fi
+
+# Bad values: a usage error (2) naming what was wrong, before anything.
+ck_exit 2 "$FUTURED" -f -s "$SOCK" --metrics-interval 0
+must grep -q 'bad metrics interval "0"' "$T/err"
+ck_exit 2 "$FUTURED" -f -s "$SOCK" --metrics-interval soon
+must grep -q 'bad duration "soon"' "$T/err"
+ck_exit 2 "$FUTURED" -f -s "$SOCK" --metrics-listen 127.0.0:9464
+must grep -q 'bad address "127.0.0"' "$T/err"
+ck_exit 2 "$FUTURED" -f -s "$SOCK" --metrics-listen localhost:9464
+must grep -q 'bad address "localhost"' "$T/err"
+ck_exit 2 "$FUTURED" -f -s "$SOCK" --metrics-listen 127.0.0.1:65536
+must grep -q 'bad port "65536"' "$T/err"
+ck_exit 2 "$FUTURED" -f -s "$SOCK" --metrics-listen '[::1]:'
+must grep -q 'bad port ""' "$T/err"
+ck_exit 2 "$FUTURED" -f -s "$SOCK" --metrics-textfile ''
+must grep -q 'empty --metrics-textfile' "$T/err"
+# A directory that is not there stops the start, named.
+ck_exit 1 "$FUTURED" -f -s "$SOCK" --journal none \
+    --metrics-textfile "$T/nodir/futured.prom"
+must grep -q "metrics-textfile: $T/nodir/futured.prom: cannot create" "$T/err"
+pass "bad metrics options are refused, naming the value"
+
+# systemd's STATUS=: a datagram socket that keeps what it hears.
+python3 -u - "$T/notify" >"$T/notify.out" 2>&1 <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+print("bound", flush=True)
+s.settimeout(60)
+while True:
+    msg = s.recv(4096).decode()
+    print(msg.replace("\n", " "), flush=True)
+    if "STOPPING=1" in msg:
+        break
+PY
+NPID=$!
+wait_until 10 grep -q bound "$T/notify.out" || fail "notify listener"
+
+mkdir -m 755 "$T/prom"
+NOTIFY_SOCKET=$T/notify start_daemon --metrics-textfile "$T/prom/futured.prom" \
+    --metrics-interval 100ms --metrics-listen 127.0.0.1:0
+wait_until 10 grep -q 'metrics: listening on http://127.0.0.1:' \
+    "$T/daemon.log" || fail "the listener did not say where it listens"
+URL=$(sed -n 's|.*metrics: listening on \(http://[^ ]*\).*|\1|p' \
+    "$T/daemon.log" | head -n 1)
+[ -f "$T/prom/futured.prom" ] || fail "no textfile once the daemon is up"
+ck_eq "$(stat -c %a "$T/prom/futured.prom")" 644 "the textfile's mode"
+
+# Jobs of every outcome the families count.
+must fctl submit -w -d hi echo >/dev/null
+must fctl submit -w -k cpu -d hi echo >/dev/null
+ck_exit 1 fctl submit -w exec -- false
+ID=$(fctl submit sleep 60)
+must fctl cancel "$ID" >/dev/null
+
+# Everything the summary says is counted: 4 done.
+wait_until 10 grep -q 'STATUS=0 running, 0 queued, 4 done' "$T/notify.out" ||
+    fail "STATUS= summary: $(tail -n 3 "$T/notify.out")"
+# At most once a second: a burst of 30 jobs is a line per second it
+# takes (and one more at each end), not 60.
+before=$(grep -c STATUS= "$T/notify.out")
+t0=$(now_ms)
+i=0
+while [ $i -lt 30 ]; do
+	fctl submit -d x echo >/dev/null
+	i=$((i + 1))
+done
+wait_until 10 grep -q 'STATUS=0 running, 0 queued, 34 done' \
+    "$T/notify.out" || fail "STATUS= after the burst"
+after=$(grep -c STATUS= "$T/notify.out")
+secs=$(( ($(now_ms) - t0 + 999) / 1000 ))
+[ $((after - before)) -le $((secs + 2)) ] ||
+    fail "STATUS= sent $((after - before)) times in a $secs s burst"
+pass "sd_notify STATUS= summary, at most once a second"
+
+# The textfile is replaced whole (rename: a new inode), never rewritten.
+ino=$(stat -c %i "$T/prom/futured.prom")
+wait_until 10 sh -c "[ \$(stat -c %i '$T/prom/futured.prom') != $ino ]" ||
+    fail "the textfile was not replaced within 10 s"
+wait_until 10 grep -q 'futured_jobs_submitted_total{kind="async",handler="echo"} 31' \
+    "$T/prom/futured.prom" || fail "the textfile does not count the jobs"
+pass "textfile rewritten by rename every interval"
+
+fctl metrics >"$T/ctl.txt" || fail "futurectl metrics"
+fctl --json metrics | python3 -c '
+import json, sys
+sys.stdout.write(json.loads(sys.stdin.read())["text"])' >"$T/json.txt" ||
+    fail "futurectl --json metrics"
+cp "$T/prom/futured.prom" "$T/file.txt"
+if python_env >/dev/null; then
+	pyrun -c 'import futured, sys; sys.stdout.write(futured.metrics())' \
+	    >"$T/py.txt" || fail "futured.metrics()"
+else
+	cp "$T/ctl.txt" "$T/py.txt"
+fi
+
+"$PYP" - "$URL" "$T" <<'PY' || fail "the three transports disagree"
+import sys, urllib.request, urllib.error
+from prometheus_client.parser import text_string_to_metric_families
+
+url, t = sys.argv[1], sys.argv[2]
+with urllib.request.urlopen(url, timeout=10) as r:
+    assert r.status == 200, r.status
+    ctype = r.headers["Content-Type"]
+    assert ctype.startswith("text/plain; version=0.0.4"), ctype
+    http = r.read().decode()
+for path in ("/", "/metrics/x", "/other"):
+    try:
+        urllib.request.urlopen(url.replace("/metrics", path), timeout=10)
+        raise SystemExit("%s: not 404" % path)
+    except urllib.error.HTTPError as e:
+        assert e.code == 404, (path, e.code)
+
+def parse(text):
+    fams = {}
+    for f in text_string_to_metric_families(text):
+        assert f.name not in fams, "family %s twice" % f.name
+        fams[f.name] = f
+    return fams
+
+texts = {"http": http}
+for name in ("ctl", "json", "file", "py"):
+    texts[name] = open("%s/%s.txt" % (t, name)).read()
+parsed = {k: parse(v) for k, v in texts.items()}
+shape = {k: sorted((n, f.type) for n, f in v.items())
+         for k, v in parsed.items()}
+for k in shape:
+    assert shape[k] == shape["ctl"], (k, shape[k], shape["ctl"])
+
+want = {
+    "futured_jobs_submitted": "counter",
+    "futured_jobs_finished": "counter",
+    "futured_jobs": "gauge",
+    "futured_job_queue_wait_seconds": "histogram",
+    "futured_job_run_seconds": "histogram",
+    "futured_pool_slots": "gauge",
+    "futured_pool_busy": "gauge",
+    "futured_worker_restarts": "counter",
+    "futured_connections": "gauge",
+    "futured_journal_fsync_seconds": "histogram",
+}
+fams = parsed["http"]
+for n, typ in want.items():
+    assert n in fams, "no family %s" % n
+    assert fams[n].type == typ, (n, fams[n].type)
+
+def value(f, name, **labels):
+    for s in fams[f].samples:
+        if s.name == name and all(s.labels.get(k) == v
+                                  for k, v in labels.items()):
+            return s.value
+    raise SystemExit("no sample %s %s" % (name, labels))
+
+assert value("futured_jobs_submitted", "futured_jobs_submitted_total",
+             kind="async", handler="echo") == 31
+assert value("futured_jobs_finished", "futured_jobs_finished_total",
+             kind="cpu", handler="echo", outcome="succeeded") == 1
+assert value("futured_jobs_finished", "futured_jobs_finished_total",
+             kind="cpu", handler="exec", outcome="failed") == 1
+assert value("futured_jobs_finished", "futured_jobs_finished_total",
+             kind="async", handler="sleep", outcome="cancelled") == 1
+assert value("futured_jobs", "futured_jobs", state="succeeded") == 32
+# Two daemons' connections at most: futurectl's, Python's, none left.
+assert value("futured_connections", "futured_connections") <= 1
+# A histogram's buckets are cumulative, +Inf is the count.
+for f in ("futured_job_run_seconds", "futured_job_queue_wait_seconds"):
+    b = [s for s in fams[f].samples
+         if s.name.endswith("_bucket") and s.labels["kind"] == "async"]
+    assert b[-1].labels["le"] == "+Inf"
+    assert all(x.value <= y.value for x, y in zip(b, b[1:]))
+    assert b[-1].value == value(f, f + "_count", kind="async")
+# futured's journal is on, with --fsync always: each submit synced.
+assert value("futured_journal_fsync_seconds",
+             "futured_journal_fsync_seconds_count") > 0
+# No label names a job or a user.
+for f in fams.values():
+    for s in f.samples:
+        assert not set(s.labels) & {"id", "job", "uid", "user"}, s
+PY
+pass "futurectl, Python, textfile and HTTP give the same families, parsed"
+
+# Another daemon cannot take the same port: it says so and stops.
+PORT=${URL#http://127.0.0.1:}
+PORT=${PORT%/metrics}
+ck_exit 1 "$FUTURED" -f -s "$T/other.sock" --journal none \
+    --metrics-listen "127.0.0.1:$PORT"
+must grep -q "metrics-listen 127.0.0.1:$PORT: Address already in use" "$T/err"
+pass "a port in use stops the start, named"
+
+stop_daemon
+wait "$NPID" || fail "notify listener"
+ls -a "$T/prom" >"$T/prom.ls"
+ck_eq "$(grep -c '^\.futured\.prom\.' "$T/prom.ls" || true)" 0 \
+    "temporary textfiles left behind"
+pass "no temporary textfile left"
