@@ -54,6 +54,7 @@
 
 #include "futured.h"
 #include "log.h"
+#include "metrics.h"
 #include "xmalloc.h"
 
 #define SUP_TAIL		2048	/* stderr kept of each process */
@@ -865,8 +866,10 @@ supervise_child_cb(pid_t pid, int status, void *arg)
 		sp->fails = 0;
 		sp->told_failing = 0;
 	}
-	if (sp->state != SUP_FAILED && !sup_stopping)
+	if (sp->state != SUP_FAILED && !sup_stopping) {
 		sp->restarts++;
+		metrics_worker_restart();
+	}
 	supervise_died(s, why);
 	free(why);
 }
@@ -1284,6 +1287,7 @@ supervise_kill(struct sup_proc *p, int64_t grace_ms)
 	s->proc = NULL;
 	TAILQ_INSERT_TAIL(&sup_orphans, p, entry);
 	p->pool->restarts++;
+	metrics_worker_restart();
 	supervise_spawn_slot(s);
 	return (0);
 }
