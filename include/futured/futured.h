@@ -449,6 +449,30 @@ uint64_t	 fut_group_count(const struct fut_group *,
 		    enum fut_group_counter);
 void		 fut_group_free(struct fut_group *);
 
+struct fut_pool;
+/**
+ * Ask for a supervised pool (futured-workers(7)): the daemon runs
+ * size processes (0: as many as its cpu pool) of argv[0..argc-1],
+ * serving kinds (a mask of 1 << FUT_ASYNC, FUT_BLOCKING, FUT_CPU; 0:
+ * all three), started in cwd (NULL: "/") with the nenv "KEY=VALUE"
+ * strings of env as their whole environment, named name (NULL: made
+ * from argv).  Returns once its first process registered (at once if
+ * it runs already) with *out (if not NULL) the answer; an error names
+ * why it could not start.  The same argv, user and cwd give the same
+ * pool.
+ */
+int		 fut_pool_request(struct fut_client *, const char *const *argv,
+		    size_t argc, unsigned int size, unsigned int kinds,
+		    const char *cwd, const char *const *env, size_t nenv,
+		    const char *name, struct fut_pool **out);
+const char	*fut_pool_name(const struct fut_pool *);
+/** 1 if this request started the pool. */
+int		 fut_pool_created(const struct fut_pool *);
+/** The handlers its first process serves. */
+size_t		 fut_pool_nhandlers(const struct fut_pool *);
+const char	*fut_pool_handler(const struct fut_pool *, size_t);
+void		 fut_pool_free(struct fut_pool *);
+
 /**
  * Ask the daemon for its version (copied into version, len bytes at
  * most, NUL-terminated) and the protocol version it speaks; either may

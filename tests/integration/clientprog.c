@@ -1319,11 +1319,14 @@ must_wait_ok(struct fut_future *f)
  * FUT_ENOTREADY, status of an unknown id FUT_ENOTFOUND; list filters by
  * state and group; fut_wait_jobs by ids (any, timeout) and by group;
  * fut_cancel_jobs gives an outcome per id, FUT_ENOTFOUND for a bad one;
- * handlers, stats, group_set and ping answer as the daemon is.
+ * handlers, stats, group_set and ping answer as the daemon is;
+ * fut_pool_request refuses bad arguments before asking.
  */
 static int
 cmd_info(int argc, char **argv)
 {
+	static const char *const pargv[] = { "/bin/true" };
+	static const char *const penv[] = { "A=1", "NOEQUALS" };
 	struct fut_client	*c = must_connect();
 	struct fut_spec		*s;
 	struct fut_future	*f, *sl;
@@ -1510,6 +1513,17 @@ cmd_info(int argc, char **argv)
 	fut_group_free(g);
 	if (fut_group_set(c, "", 0, 0, NULL) != FUT_EINVAL)
 		fail("fut_group_set of \"\"");
+	if (fut_pool_request(c, pargv, 0, 0, 0, NULL, NULL, 0, NULL,
+	    NULL) != FUT_EINVAL ||
+	    fut_pool_request(c, pargv, 1, 0, 8, NULL, NULL, 0, NULL,
+	    NULL) != FUT_EINVAL ||
+	    fut_pool_request(c, pargv, 1, 0, 0, NULL, penv, 2, NULL,
+	    NULL) != FUT_EINVAL ||
+	    strstr(fut_client_error(c), "env entry 1") == NULL)
+		fail("fut_pool_request: bad arguments: %s",
+		    fut_client_error(c));
+	if (fut_pool_name(NULL) != NULL || fut_pool_nhandlers(NULL) != 0)
+		fail("fut_pool_* of NULL");
 	if ((rc = fut_ping(c, ver, sizeof(ver), &proto)) != 0 ||
 	    proto != fut_protocol_version() || strcmp(ver, fut_version()) != 0)
 		fail("fut_ping: %s %u", ver, proto);
