@@ -156,7 +156,7 @@ wire_ids_size(const uint64_t *ids, size_t n)
 	size_t	 i, len = 0;
 
 	for (i = 0; i < n; i++)
-		len += wire_varint_len(ids[i]);
+		len += pb_varint_len(ids[i]);
 	return (len);
 }
 
@@ -177,7 +177,7 @@ wire_news_size(const Futured__JobNews *e)
 		n += pb_len_field_len(1, wire_jobinfo_size(e->jobs[i]));
 	}
 	if (e->n_running > 0)
-		n += wire_len_field(2, wire_ids_size(e->running,
+		n += pb_len_field_len(2, wire_ids_size(e->running,
 		    e->n_running));
 	return (n);
 }
@@ -244,11 +244,11 @@ wire_pack(const Futured__Response *r, uint8_t *out)
 			p = wire_jobinfo(p, r->news->jobs[i]);
 		}
 		if (r->news->n_running > 0) {
-			*p++ = WIRE_TAG(2, WIRE_LEN);
-			p = wire_varint(p, wire_ids_size(r->news->running,
+			*p++ = PB_TAG(2, PB_LEN);
+			p = pb_varint(p, wire_ids_size(r->news->running,
 			    r->news->n_running));
 			for (i = 0; i < r->news->n_running; i++)
-				p = wire_varint(p, r->news->running[i]);
+				p = pb_varint(p, r->news->running[i]);
 		}
 	} else {
 		jn = wire_jobinfo_size(r->event->job);
