@@ -68,11 +68,16 @@ def module_ref(modname):
     spec = getattr(m, "__spec__", None)
     if spec is not None and spec.name and \
             spec.name not in ("__main__", MAIN_ALIAS):
+        sys.modules.setdefault(MAIN_ALIAS, m)
         return "main:" + spec.name		# python3 -m NAME
     path = getattr(m, "__file__", None)
     if not path:
         raise ValueError("functions of an interactive __main__ cannot be "
                          "tasks: define them in a module or a script")
+    # The worker pickles the script's classes as __mp_main__.X (the name
+    # it loads the script under): here that is __main__, as
+    # multiprocessing arranges it too.
+    sys.modules.setdefault(MAIN_ALIAS, m)
     return os.path.abspath(path)
 
 
