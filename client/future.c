@@ -136,6 +136,10 @@ future_news_locked(struct fut_client *c, const Futured__JobNews *news)
 		HTAB_FOREACH_KEY(n, &c->futures, news->jobs[i]->id)
 			future_news_one_locked(HTAB_ENTRY(struct fut_future,
 			    node, n), news->jobs[i]);
+	for (i = 0; i < news->n_running; i++)
+		HTAB_FOREACH_KEY(n, &c->futures, news->running[i])
+			future_update_locked(HTAB_ENTRY(struct fut_future,
+			    node, n), FUTURED__STATE__STATE_RUNNING);
 }
 
 /* A state from a status answer. */

@@ -699,6 +699,19 @@ fut_worker_next(struct fut_worker *w, int64_t timeout_ms,
 	return (rc);
 }
 
+int
+fut_worker_stop(struct fut_worker *w)
+{
+	if (w == NULL)
+		return (FUT_EINVAL);
+	pthread_mutex_lock(&w->c->lock);
+	/* The reader wakes to an end of stream, as if the daemon went. */
+	if (w->c->fd != -1 && !w->c->dead)
+		shutdown(w->c->fd, SHUT_RDWR);
+	pthread_mutex_unlock(&w->c->lock);
+	return (0);
+}
+
 void
 fut_worker_close(struct fut_worker *w)
 {

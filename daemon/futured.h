@@ -680,6 +680,8 @@ struct pool_worker_sup {
 	int		(*serves)(const struct sup_proc *, uid_t);
 	int		(*one_job)(const struct sup_proc *);
 	int		(*kill)(struct sup_proc *, int64_t);
+	/* The worker is gone, or its registration failed: let go of it. */
+	void		(*detach)(struct sup_proc *);
 };
 void		 pool_worker_set_sup(const struct pool_worker_sup *);
 /* Dispatch, for the tests: may w take job j now? */

@@ -327,6 +327,8 @@ pool_worker_register(struct conn *c, const struct worker_handler_spec *hs,
 			/* The registry is full: undo what this one did. */
 			while (i-- > 0)
 				w->handlers[i]->nworkers--;
+			if (sp != NULL)
+				pool_worker_sup->detach(sp);
 			free(w->handlers);
 			free(w->kinds);
 			free(w);
@@ -774,6 +776,8 @@ pool_worker_lost(struct worker *w, const char *fmt, ...)
 	free(w->given);
 	free(w->name);
 	free(w->pool);
+	if (w->sup != NULL)
+		pool_worker_sup->detach(w->sup);
 	free(w);
 }
 

@@ -140,6 +140,7 @@ static struct job	**request_news_due;
 static size_t		  request_news_n, request_news_cap;
 static Futured__JobInfo	 *request_news_info;
 static Futured__JobInfo	**request_news_infop;
+static uint64_t		 *request_news_ids;
 static size_t		  request_news_info_cap;
 
 /* sched.c: a job with JOBF_NEWS changed (state, progress or output). */
@@ -192,12 +193,17 @@ request_jobinfo_news(struct job *j, Futured__JobInfo *info)
 	}
 }
 
-/* One JobNews of the n jobs of one connection. */
+/*
+ * One JobNews of the n jobs of one connection: a job that started and
+ * says nothing more by its id alone (JobNews.running), the others in
+ * full: a JobInfo costs a client many times what an id does to decode.
+ */
 static void
 request_news_send(struct conn *c, struct job **jobs, size_t n)
 {
 	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
 	Futured__JobNews	 news = FUTURED__JOB_NEWS__INIT;
+	struct job		*j;
 	size_t			 i;
 
 	if (n > request_news_info_cap) {
@@ -206,13 +212,23 @@ request_news_send(struct conn *c, struct job **jobs, size_t n)
 		    sizeof(*request_news_info));
 		request_news_infop = xreallocarray(request_news_infop, n,
 		    sizeof(*request_news_infop));
+		request_news_ids = xreallocarray(request_news_ids, n,
+		    sizeof(*request_news_ids));
 	}
 	for (i = 0; i < n; i++) {
-		request_jobinfo_news(jobs[i], &request_news_info[i]);
-		request_news_infop[i] = &request_news_info[i];
+		j = jobs[i];
+		if (j->state == JOB_RUNNING && !(j->more->progress > 0) &&
+		    j->more->progress_msg == NULL) {
+			request_news_ids[news.n_running++] = j->id;
+			continue;
+		}
+		request_jobinfo_news(j, &request_news_info[news.n_jobs]);
+		request_news_infop[news.n_jobs] =
+		    &request_news_info[news.n_jobs];
+		news.n_jobs++;
 	}
-	news.n_jobs = n;
 	news.jobs = request_news_infop;
+	news.running = request_news_ids;
 	resp.id = 0;
 	resp.body_case = FUTURED__RESPONSE__BODY_NEWS;
 	resp.news = &news;

@@ -54,6 +54,7 @@
 
 #include "futured.h"
 #include "log.h"
+#include "metrics.h"
 #include "xmalloc.h"
 
 #define SUP_TAIL		2048	/* stderr kept of each process */
@@ -418,11 +419,23 @@ supervise_from_conf(struct sup_conf *sc, char **cause)
 	return (0);
 }
 
+/* What the worker engine (pool_worker.c) asks of supervised pools. */
+static const struct pool_worker_sup supervise_sup = {
+	.attach = supervise_attach,
+	.ready = supervise_ready,
+	.serves = supervise_serves,
+	.one_job = supervise_one_job,
+	.kill = supervise_kill,
+	.detach = supervise_detach,
+};
+
 /* At start: check the pools futured.conf declares. */
 int
 supervise_init(char **cause)
 {
 	struct sup_conf	*sc;
+
+	pool_worker_set_sup(&supervise_sup);
 
 	TAILQ_FOREACH(sc, &sup_confs, entry) {
 		if (supervise_from_conf(sc, cause) == -1)
@@ -853,8 +866,10 @@ supervise_child_cb(pid_t pid, int status, void *arg)
 		sp->fails = 0;
 		sp->told_failing = 0;
 	}
-	if (sp->state != SUP_FAILED && !sup_stopping)
+	if (sp->state != SUP_FAILED && !sup_stopping) {
 		sp->restarts++;
+		metrics_worker_restart();
+	}
 	supervise_died(s, why);
 	free(why);
 }
@@ -1272,6 +1287,7 @@ supervise_kill(struct sup_proc *p, int64_t grace_ms)
 	s->proc = NULL;
 	TAILQ_INSERT_TAIL(&sup_orphans, p, entry);
 	p->pool->restarts++;
+	metrics_worker_restart();
 	supervise_spawn_slot(s);
 	return (0);
 }

@@ -613,8 +613,15 @@ void		 fut_worker_on_cancel(struct fut_worker *,
 /** The worker's connection as a client (to submit jobs on it); its own. */
 struct fut_client *fut_worker_client(struct fut_worker *);
 /**
+ * From any thread: end the connection now, so that fut_worker_next()
+ * and fut_worker_serve() return FUT_ECONN (the daemon fails the tasks
+ * held: "worker lost").  The worker must still be closed.
+ */
+int		 fut_worker_stop(struct fut_worker *);
+/**
  * Close the connection (the daemon fails the tasks held: "worker lost")
- * and free the worker once every task is finished.
+ * and free the worker once every task is finished.  Not while another
+ * thread is inside a call on it: fut_worker_stop() that thread first.
  */
 void		 fut_worker_close(struct fut_worker *);
 

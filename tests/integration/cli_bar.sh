@@ -120,6 +120,9 @@ for l in open(sys.argv[1], "rb").read().decode().splitlines():
     json.loads(l)
 PY
 id=$(job "$T/go7")
+# The progress line is read before the watch starts: its first line has it.
+wait_until 20 sh -c "\"\$1\" -s \"\$2\" --json status $id | grep -q 'half way'" \
+    sh "$FUTURECTL" "$SOCK" || fail "no progress for job $id"
 TERM=xterm "$FUTURECTL" -s "$SOCK" watch "$id" 2>&1 | cat >"$T/pipe.out" &
 cpid=$!
 wait_until 20 grep -q "job $id running 50% half way" "$T/pipe.out" ||

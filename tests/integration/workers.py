@@ -359,6 +359,39 @@ def probe(sock, case):
         wait_job(c, other)
         r = c.call("result", pb.ResultRequest(id=other))
         assert r.result.job.state == pb.STATE_SUCCEEDED, r
+    elif case == "task":
+        # A Task carries the job as submitted, and when it times out.
+        w = Conn(sock)
+        r = register(w, [("wtask", [pb.KIND_BLOCKING, pb.KIND_CPU])])
+        assert r.WhichOneof("body") == "worker_register", r
+        spec = pb.JobSpec(handler="wtask", payload=b"\x00in", args=["a", "b"],
+                          timeout_ms=60000, cwd="/tmp")
+        spec.ctx.add(key="k", value="v")
+        t0 = int(time.time() * 1000)
+        r = c.call("submit", pb.SubmitRequest(spec=spec))
+        jid = r.submit.id
+        t = w.push("task").task
+        assert t.job_id == jid and t.attempt == 1, t
+        assert t.handler == "wtask" and t.kind == pb.KIND_BLOCKING, t
+        assert t.payload == b"\x00in" and list(t.args) == ["a", "b"], t
+        assert [(kv.key, kv.value) for kv in t.ctx] == [("k", "v")], t
+        assert t.cwd == "/tmp" and t.owner_uid == os.getuid(), t
+        assert t0 + 59000 <= t.deadline_at <= t0 + 61000 + 20000, t
+        assert not t.HasField("parent"), t
+        info = job_state(c, jid)
+        assert info.state == pb.STATE_RUNNING, info
+        r = w.answer(update(w, t, progress=0.25, progress_msg="quarter"))
+        assert r.WhichOneof("body") == "task_update", r
+        info = job_state(c, jid)
+        assert abs(info.progress - 0.25) < 1e-9, info
+        assert info.progress_msg == "quarter", info
+        r = w.answer(update(w, t, done=True, ok=True))
+        assert r.WhichOneof("body") == "task_update", r
+        assert wait_job(c, jid).state == pb.STATE_SUCCEEDED
+        # A kind it does not serve is refused at submit.
+        r = c.call("submit", pb.SubmitRequest(spec=pb.JobSpec(
+            handler="wtask", kind=pb.KIND_ASYNC)))
+        expect_error(r, pb.ERR_BAD_KIND, "an unserved kind")
     elif case == "garbage":
         w = Conn(sock)
         r = register(w, [("wgarbage", [pb.KIND_ASYNC])])

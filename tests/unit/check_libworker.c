@@ -913,6 +913,34 @@ START_TEST(test_serve)
 }
 END_TEST
 
+/* fut_worker_stop() from another thread ends fut_worker_serve(). */
+START_TEST(test_stop)
+{
+	struct fut_worker	*w = fut_worker_new(path);
+	Futured__Request	*req;
+	struct server		 s;
+	int			 fd;
+
+	ck_assert_ptr_nonnull(w);
+	ck_assert_int_eq(fut_worker_serve_handler(w, "t.echo",
+	    1U << FUT_BLOCKING, FUT_KIND_DEFAULT, NULL, serve_echo,
+	    (void *)serve_echo), 0);
+	fd = fake_register(w, 10000, NULL);
+	s.w = w;
+	ck_assert_int_eq(pthread_create(&s.th, NULL, server_thread, &s), 0);
+	fake_task(fd, 300, 1, "t.echo", "x");
+	req = fake_update(fd, 300);
+	futured__request__free_unpacked(req, NULL);
+	ck_assert_int_eq(fut_worker_stop(w), 0);
+	pthread_join(s.th, NULL);
+	ck_assert_int_eq(s.rc, FUT_ECONN);
+	/* The daemon sees the end. */
+	ck_assert_ptr_null(fake_recv_within(fd, 5000));
+	fut_worker_close(w);
+	close(fd);
+}
+END_TEST
+
 static Suite *
 worker_suite(void)
 {
@@ -939,6 +967,7 @@ worker_suite(void)
 	tcase_add_test(tc, test_close_with_task_held);
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_serve);
+	tcase_add_test(tc, test_stop);
 	suite_add_tcase(s, tc);
 	return (s);
 }
