@@ -659,6 +659,12 @@ class TestTasks(unittest.TestCase):
         self.assertTrue(all(isinstance(p, int) for p in pids), n)
         self.assertLess(time.monotonic() - t1, 30)
 
+    def test_long_cpu_call_keeps_the_lease(self):
+        # python.sh's daemon has a 3 s lease; a cpu process's task
+        # thread runs the call, so another thread must ping.
+        lease = 3.0
+        self.assertGreater(taskmod.cpu_spin(lease + 1.5).result(60), 0)
+
     def test_cpu_timeout(self):
         f = taskmod.cpu_spin.options(timeout=0.3)(60)
         with self.assertRaises(futured.JobTimedOut):

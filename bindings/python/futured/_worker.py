@@ -206,6 +206,8 @@ class Worker:
         self._thread = None
         self._inline = False
         self._busy_since = None
+        self._keeper = None
+        self._closed_ev = threading.Event()
         # Set once the daemon accepted the registration (for a program
         # that serves from another thread and must know when).
         self.ready = threading.Event()
@@ -305,11 +307,14 @@ class Worker:
                 name="futured worker tasks")
             self._thread.start()
             if self._inline and _lib.has("fut_worker_client"):
-                threading.Thread(target=self._keep_lease, daemon=True,
-                                 name="futured worker lease").start()
+                self._keeper = threading.Thread(
+                    target=self._keep_lease, daemon=True,
+                    name="futured worker lease")
+                self._keeper.start()
             await self._stopped
         finally:
             self._closing = True
+            self._closed_ev.set()
             with self._tasks_lock:
                 running = list(self._tasks.values())
             for t in running:
@@ -323,9 +328,9 @@ class Worker:
     def _join_and_close(self, w):
         # The task thread leaves fut_worker_next() within a slice; only
         # then may the connection go.
-        th = self._thread
-        if th is not None:
-            th.join()
+        for th in (self._thread, self._keeper):
+            if th is not None:
+                th.join()
         lib.fut_worker_close(w)
 
     def _connect(self):
@@ -376,6 +381,7 @@ class Worker:
         """Stop serving (from any thread): serve() returns; the jobs the
         worker holds fail "worker lost", and their retries apply."""
         self._closing = True
+        self._closed_ev.set()
         loop, st = self._loop, self._stopped
         if loop is not None and st is not None:
             try:
@@ -462,12 +468,11 @@ class Worker:
         # While the task thread runs a call it does not wait in
         # fut_worker_next(), which would keep the lease: a ping on the
         # worker's connection does (any word from the worker renews it).
+        # Joined before the connection is closed (serve()).
         c = lib.fut_worker_client(self._w)
-        while not self._closing:
-            time.sleep(1)
+        while not self._closed_ev.wait(1):
             since = self._busy_since
-            if since is not None and time.monotonic() - since >= 1 and \
-                    self._w is not None:
+            if since is not None and time.monotonic() - since >= 1:
                 lib.fut_ping(c, None, 0, None)
 
     def _failed(self, h, task, e):
