@@ -428,6 +428,8 @@ class Worker:
         task = Task(self, ptr)
         with self._tasks_lock:
             self._tasks[ptr] = task
+        if self._early_cancel(task):
+            return
         h = self._handlers.get(task.handler)
         if h is None:
             task._fail("no handler %s in this worker" % task.handler)
@@ -502,15 +504,30 @@ class Worker:
         with self._tasks_lock:
             self._tasks.pop(ptr, None)
 
+    def _early_cancel(self, task):
+        # A cancel that came before the task was known here found
+        # nothing to cancel; libfutured's flag says so.
+        if lib.fut_task_cancelled(task._ptr):
+            task._cancel_flag = True
+            task._fail("cancelled")
+            return True
+        return False
+
     def _start(self, ptr):
         task = Task(self, ptr)
         with self._tasks_lock:
             self._tasks[ptr] = task
+        if self._early_cancel(task):
+            return
         h = self._handlers.get(task.handler)
         if h is None:
             task._fail("no handler %s in this worker" % task.handler)
             return
         task._atask = self._loop.create_task(self._run(h, task))
+        # Cancelled before its first step, _run never runs: the task is
+        # let go of here then (a second outcome is a no-op).
+        task._atask.add_done_callback(
+            lambda at: at.cancelled() and task._fail("cancelled"))
 
     async def _run(self, h, task):
         tok = futured._current.set(task)
