@@ -40,6 +40,7 @@ enum config_key {
 	CONFIG_JOURNAL,
 	CONFIG_FSYNC,
 	CONFIG_FSYNC_INTERVAL,
+	CONFIG_OUTPUT_DIR,
 	CONFIG_PLUGIN,		/* the one that may be repeated */
 	CONFIG_NKEYS
 };
@@ -55,6 +56,7 @@ static const char *const config_keys[CONFIG_NKEYS] = {
 	"journal",
 	"fsync",
 	"fsync-interval",
+	"output-dir",
 	"plugin",
 };
 
@@ -200,6 +202,11 @@ config_set(enum config_key key, const char *value, int *level, char **cause)
 		if (duration_parse(value, &settings.fsync_interval_ms) == -1 ||
 		    settings.fsync_interval_ms < 1)
 			goto bad;
+		return (0);
+	case CONFIG_OUTPUT_DIR:
+		if (*value == '\0')
+			goto bad;
+		settings.output_dir = xstrdup(value);
 		return (0);
 	case CONFIG_PLUGIN:
 		plugin_add(value);

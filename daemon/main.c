@@ -52,7 +52,8 @@ enum {
 	MAIN_OPT_JOURNAL = 768,
 	MAIN_OPT_FSYNC,
 	MAIN_OPT_FSYNC_INTERVAL,
-	MAIN_OPT_JOURNAL_REPAIR
+	MAIN_OPT_JOURNAL_REPAIR,
+	MAIN_OPT_OUTPUT_DIR
 };
 
 /* RLIMIT_NOFILE when the hard limit is unlimited (fs.nr_open's default). */
@@ -134,6 +135,7 @@ usage(void)
 "               [--max-frame SIZE] [--max-unread SIZE] [--max-queued N]\n"
 "               [--journal PATH | --journal none] [--fsync always|batch|none]\n"
 "               [--fsync-interval DUR] [--journal-repair]\n"
+"               [--output-dir DIR]\n"
 "               [-V] [-h]\n");
 	exit(2);
 }
@@ -408,6 +410,7 @@ main(int argc, char **argv)
 		    MAIN_OPT_FSYNC_INTERVAL },
 		{ "journal-repair", no_argument,	NULL,
 		    MAIN_OPT_JOURNAL_REPAIR },
+		{ "output-dir",	required_argument,	NULL, MAIN_OPT_OUTPUT_DIR },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
@@ -565,6 +568,9 @@ main(int argc, char **argv)
 		case MAIN_OPT_JOURNAL_REPAIR:
 			settings.journal_repair = 1;
 			break;
+		case MAIN_OPT_OUTPUT_DIR:
+			settings.output_dir = optarg;
+			break;
 		case 'R':
 			ready_fd = main_number(optarg, "fd", 3, 1024);
 			break;
@@ -605,6 +611,8 @@ main(int argc, char **argv)
 	if (settings.journal_path != NULL &&
 	    strcmp(settings.journal_path, "none") != 0)
 		settings.journal_path = main_abspath(settings.journal_path);
+	if (settings.output_dir != NULL)
+		settings.output_dir = main_abspath(settings.output_dir);
 	if (detach)
 		return (main_detach(argc, argv));
 	/*
@@ -634,6 +642,9 @@ main(int argc, char **argv)
 	sdnotify_init();
 	/* Replay before serving: no client sees a half-restored table. */
 	if (journal_open(&cause) == -1)
+		fatalx("%s", cause);
+	/* After the replay: the files of jobs it did not keep go. */
+	if (joblog_init(settings.output_dir, &cause) == -1)
 		fatalx("%s", cause);
 	switch (server_listen_activated(&cause)) {
 	case -1:
@@ -693,6 +704,7 @@ main(int argc, char **argv)
 	journal_close();
 	server_close();
 	sched_free();
+	joblog_shutdown();
 	group_free_all();
 	journal_free();
 	child_shutdown();

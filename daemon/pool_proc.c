@@ -504,9 +504,9 @@ pool_proc_outcome(struct pool_proc_worker *w, FuturedWorker__Outcome *o)
 			free(m->progress_msg);
 			m->progress_msg = xstrdup(o->progress_msg);
 		}
-		if (o->has_output && o->output.len > 0 &&
-		    buf_append(&m->output, o->output.data, o->output.len) == -1)
-			fatal("%s: buf_append", __func__);
+		if (o->has_output && job_output(j, 0, o->output.data,
+		    o->output.len) == -1)
+			fatal("%s: job_output", __func__);
 		if (o->output_truncated)
 			m->output.truncated = 1;
 		job_news(j);
@@ -516,9 +516,9 @@ pool_proc_outcome(struct pool_proc_worker *w, FuturedWorker__Outcome *o)
 	w->fast = pool_proc_mono_us() - w->started_us < POOL_PROC_FAST_US;
 	pool_proc_unlink(w, j);
 	/* The rest of the output: what came before is in the job. */
-	if (o->has_output && o->output.len > 0 &&
-	    buf_append(&m->output, o->output.data, o->output.len) == -1)
-		fatal("%s: buf_append", __func__);
+	if (o->has_output && job_output(j, 0, o->output.data,
+	    o->output.len) == -1)
+		fatal("%s: job_output", __func__);
 	if (o->output_truncated)
 		m->output.truncated = 1;
 	if (o->ok)
