@@ -1019,7 +1019,8 @@ pool_proc_start(struct job *j)
 		t.timeout_ms = j->spec->timeout_ms;
 	}
 	t.has_max_output = 1;
-	t.max_output = settings.max_output;
+	/* Whole logs: all the output, in pieces (worker.c); we cut it. */
+	t.max_output = joblog_enabled() ? 0 : settings.max_output;
 	if (idle) {
 		t.has_running = 1;
 		t.running = 1;

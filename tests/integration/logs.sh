@@ -1,8 +1,8 @@
 # Proves whole logs (futured --output-dir, futurectl logs): a command's
 # output past the 4 MiB the daemon keeps is whole in its log, byte for
 # byte, while result says it was cut; its stderr too, past the 4 KiB
-# tail; a pool thread's output as well; logs -f follows a running job to
-# its end; the files are 0600 in a directory of the daemon's; retention
+# tail; a pool thread's and a cpu worker's output as well; logs -f
+# follows a running job to its end; the files are 0600 in a directory of the daemon's; retention
 # removes them with the job; a restart keeps those of kept jobs and
 # removes the others'; an unknown id exits 7 and a daemon without
 # --output-dir says so (exit 1); a reader that closes its pipe early
@@ -47,13 +47,16 @@ ck_eq "$(fctl logs --stderr "$id" | sum)" "$(seq 1 20000 | sum)" \
 ck_eq "$(fctl logs "$id")" out "the stdout log of the same job"
 pass "logs --stderr is the whole stderr"
 
-# A pool thread's output past the limit: whole too.
-id=$(fctl submit -k blocking lines 200000 0)
-must fctl wait "$id" >/dev/null
-ck_eq "$(fctl logs "$id" | wc -l)" 200000 "lines in a pool thread's log"
-ck_match "$(fctl logs "$id" | tail -n 1)" "^line 200000 " \
-    "the last line of a pool thread's log"
-pass "a pool thread's output is whole in its log"
+# A pool thread's and a cpu worker's output past the limit: whole too.
+for k in blocking cpu; do
+	id=$(fctl submit -k "$k" lines 200000 0)
+	must fctl wait "$id" >/dev/null
+	ck_eq "$(fctl logs "$id" | wc -l)" 200000 "lines in a $k job's log"
+	ck_match "$(fctl logs "$id" | tail -n 1)" "^line 200000 " \
+	    "the last line of a $k job's log"
+	ck_exit 8 fctl result "$id"
+done
+pass "a pool thread's and a cpu worker's output are whole in their logs"
 
 # -f follows a running job to its end.
 id=$(fctl submit exec -- sh -c "echo first; while [ ! -e $T/go ]; do sleep 0.02; done; echo second")
