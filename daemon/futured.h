@@ -667,21 +667,6 @@ const struct fut_handler *pool_worker_handler_wait(const char *,
 int		 pool_worker_handler_workers(const struct fut_handler *);
 void		 pool_worker_foreach_pool(
 		    void (*)(const struct worker_pool_stats *, void *), void *);
-/*
- * Supervised pools (supervise.c) plug in here: a registration naming a
- * pool is refused while none is set.  See ISSUE13-DESIGN's interface.
- */
-struct sup_proc;
-struct pool_worker_sup {
-	int		(*attach)(const char *, pid_t, struct sup_proc **,
-			    char **);
-	void		(*ready)(struct sup_proc *, const char *const *,
-			    size_t);
-	int		(*serves)(const struct sup_proc *, uid_t);
-	int		(*one_job)(const struct sup_proc *);
-	int		(*kill)(struct sup_proc *, int64_t);
-};
-void		 pool_worker_set_sup(const struct pool_worker_sup *);
 /* Dispatch, for the tests: may w take job j now? */
 int		 pool_worker_may_take(const struct worker *, const struct job *);
 
