@@ -646,6 +646,7 @@ struct worker_pool_stats {
 	u_int			 capacity;
 };
 #define WORKER_NAME_MAX		200
+#define WORKER_DESC_MAX		1024	/* a handler's description */
 #define WORKER_HANDLERS_MAX	256	/* in one registration */
 #define WORKER_CONCURRENCY_MAX	65536
 int		 pool_worker_name_ok(const char *);

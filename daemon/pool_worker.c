@@ -121,6 +121,19 @@ pool_worker_name_ok(const char *s)
 	return (n >= 1 && n <= WORKER_NAME_MAX);
 }
 
+/* Free text for logs and listings: one line, of bounded length. */
+static int
+pool_worker_text_ok(const char *s, size_t max)
+{
+	size_t	 n = 0;
+
+	for (; *s != '\0'; s++, n++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return (0);
+	}
+	return (n <= max);
+}
+
 static unsigned int
 pool_worker_kind_bit(enum job_kind k)
 {
@@ -258,9 +271,9 @@ pool_worker_register(struct conn *c, const struct worker_handler_spec *hs,
 		    concurrency, WORKER_CONCURRENCY_MAX);
 		return (NULL);
 	}
-	if (name != NULL && strlen(name) > WORKER_NAME_MAX) {
-		xasprintf(cause, "worker name longer than %d bytes",
-		    WORKER_NAME_MAX);
+	if (name != NULL && !pool_worker_text_ok(name, WORKER_NAME_MAX)) {
+		xasprintf(cause, "worker name: at most %d bytes, no control "
+		    "characters", WORKER_NAME_MAX);
 		return (NULL);
 	}
 	/* Check everything before anything is made. */
@@ -277,6 +290,13 @@ pool_worker_register(struct conn *c, const struct worker_handler_spec *hs,
 			xasprintf(cause, "handler \"%s\": bad kinds (at least "
 			    "one of async, blocking, cpu; the default among "
 			    "them)", hs[i].name);
+			return (NULL);
+		}
+		if (hs[i].description != NULL &&
+		    !pool_worker_text_ok(hs[i].description, WORKER_DESC_MAX)) {
+			xasprintf(cause, "handler \"%s\": description: at most "
+			    "%d bytes, no control characters", hs[i].name,
+			    WORKER_DESC_MAX);
 			return (NULL);
 		}
 		for (k = 0; k < i; k++) {
