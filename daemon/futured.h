@@ -667,6 +667,7 @@ struct worker_pool_stats {
 	u_int			 capacity;
 };
 #define WORKER_NAME_MAX		200
+#define WORKER_DESC_MAX		1024	/* a handler's description */
 #define WORKER_HANDLERS_MAX	256	/* in one registration */
 #define WORKER_CONCURRENCY_MAX	65536
 int		 pool_worker_name_ok(const char *);
@@ -688,23 +689,6 @@ const struct fut_handler *pool_worker_handler_wait(const char *,
 int		 pool_worker_handler_workers(const struct fut_handler *);
 void		 pool_worker_foreach_pool(
 		    void (*)(const struct worker_pool_stats *, void *), void *);
-/*
- * Supervised pools (supervise.c) plug in here: a registration naming a
- * pool is refused while none is set.  See ISSUE13-DESIGN's interface.
- */
-struct sup_proc;
-struct pool_worker_sup {
-	int		(*attach)(const char *, pid_t, struct sup_proc **,
-			    char **);
-	void		(*ready)(struct sup_proc *, const char *const *,
-			    size_t);
-	int		(*serves)(const struct sup_proc *, uid_t);
-	int		(*one_job)(const struct sup_proc *);
-	int		(*kill)(struct sup_proc *, int64_t);
-	/* The worker is gone, or its registration failed: let go of it. */
-	void		(*detach)(struct sup_proc *);
-};
-void		 pool_worker_set_sup(const struct pool_worker_sup *);
 /* Dispatch, for the tests: may w take job j now? */
 int		 pool_worker_may_take(const struct worker *, const struct job *);
 
