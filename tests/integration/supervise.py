@@ -8,9 +8,11 @@ Usage: supervise.py SOCKET CASE [ARG...]
                      request gets ERR_INTERNAL with the exit status and the
                      stderr tail
   vanish ARGV...     ask for a pool and close the connection at once
-  ask ARGV...        ask for a pool; print "name created" of the reply
+  ask ARGV...        ask for a pool (with this PYTHONPATH, if set); print
+                     "name created" of the reply
 """
 
+import os
 import socket
 import struct
 import sys
@@ -112,7 +114,10 @@ def main():
         c.send("pool", pb.PoolRequest(argv=sys.argv[3:], size=1))
         c.s.close()
     elif case == "ask":
-        r = c.call("pool", pb.PoolRequest(argv=sys.argv[3:], size=1))
+        req = pb.PoolRequest(argv=sys.argv[3:], size=1)
+        if "PYTHONPATH" in os.environ:
+            req.env.add(key="PYTHONPATH", value=os.environ["PYTHONPATH"])
+        r = c.call("pool", req)
         assert r.WhichOneof("body") == "pool", r
         print(r.pool.name, r.pool.created)
     else:
