@@ -9,7 +9,7 @@ Usage: supervise.py SOCKET CASE [ARG...]
                      stderr tail
   vanish ARGV...     ask for a pool and close the connection at once
   ask ARGV...        ask for a pool (with this PYTHONPATH, if set); print
-                     "name created" of the reply
+                     "name created handler,..." of the reply
 """
 
 import os
@@ -119,7 +119,8 @@ def main():
             req.env.add(key="PYTHONPATH", value=os.environ["PYTHONPATH"])
         r = c.call("pool", req)
         assert r.WhichOneof("body") == "pool", r
-        print(r.pool.name, r.pool.created)
+        print(r.pool.name, r.pool.created,
+              ",".join(sorted(h.name for h in r.pool.handlers)))
     else:
         raise SystemExit("unknown case " + case)
 

@@ -98,11 +98,12 @@ pass "--system: a config pool runs as its pool-user and serves its pool-owners o
 out=$(as "$UA" env PYTHONPATH="$T/pb" "$PYTHON" "$T/pb/supervise.py" "$SOCK" \
     ask "$PYTHON" "$T/pb/supervise_worker.py" usr "$TOKEN") ||
     fail "the PoolRequest failed: $out"
-ck_match "$out" "^[A-Za-z0-9_.:-]+-[0-9a-f]{8} True\$" "created"
-name=${out% *}
+ck_match "$out" "^[A-Za-z0-9_.:-]+-[0-9a-f]{8} True usr.echo,usr.spin\$" \
+    "created, serving what its first process registered"
+name=${out%% *}
 out=$(as "$UA" env PYTHONPATH="$T/pb" "$PYTHON" "$T/pb/supervise.py" "$SOCK" \
     ask "$PYTHON" "$T/pb/supervise_worker.py" usr "$TOKEN")
-ck_eq "$out" "$name False" "asked again: the same pool"
+ck_eq "$out" "$name False usr.echo,usr.spin" "asked again: the same pool"
 PU=$(sed -n "s/.*pool $name: process 0 is pid \([0-9]*\)\$/\1/p" \
     "$T/daemon.log" | tail -n 1)
 ck_eq "$(ps -o uid= -p "$PU" | tr -d ' ')" "$uida" "the caller's pool's uid"
