@@ -106,6 +106,9 @@ def main():
         print(m)
         # Asked again, it is tried again (and fails the same way).
         error(c.call("pool", req), pb.ERR_INTERNAL, ["status 3"])
+        # Not even spawned (not executable): answered, not left waiting.
+        error(c.call("pool", pb.PoolRequest(argv=["/etc/passwd"])),
+              pb.ERR_INTERNAL, ["/etc/passwd", "Permission denied"])
         # The same name with another command: refused.
         r = c.call("pool", pb.PoolRequest(argv=["sh", "-c", "exit 4"],
                                           name=m.split()[1].rstrip(":")))
