@@ -788,6 +788,7 @@ int		 supervise_request(const struct sup_spec *, struct sup_pool **,
 		    int *, int *, char **);
 const char	*supervise_pool_name(const struct sup_pool *);
 int		 supervise_pool_ready(const struct sup_pool *);
+const char	*supervise_pool_failed(const struct sup_pool *);
 u_int		 supervise_pool_kinds(const struct sup_pool *);
 size_t		 supervise_pool_handlers(const struct sup_pool *,
 		    const char *const **);

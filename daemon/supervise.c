@@ -1044,6 +1044,15 @@ supervise_pool_ready(const struct sup_pool *sp)
 	return (sp->state == SUP_RUNNING);
 }
 
+/* Why sp could not start (its processes could not even be spawned). */
+const char *
+supervise_pool_failed(const struct sup_pool *sp)
+{
+	if (sp->state != SUP_FAILED)
+		return (NULL);
+	return (sp->error != NULL ? sp->error : "could not start");
+}
+
 u_int
 supervise_pool_kinds(const struct sup_pool *sp)
 {
