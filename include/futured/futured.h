@@ -682,6 +682,8 @@ int		 fut_task_succeed(struct fut_task *, const void *output,
 		    size_t len);
 int		 fut_task_fail(struct fut_task *, const char *error,
 		    const char *type, const char *detail);
+
+/**
  * Whole logs: with --output-dir the daemon keeps each job's stdout and
  * stderr in files, whole; these read them through the daemon (which
  * checks the caller as for every request).  A daemon without
