@@ -665,6 +665,11 @@ int64_t		 fut_task_owner_uid(const struct fut_task *);
 /** 1 once the task is cancelled (its outcome is no longer wanted). */
 int		 fut_task_cancelled(const struct fut_task *);
 /**
+ * Why, once cancelled: the daemon's word ("cancelled", "timed out"), or
+ * "connection lost"; NULL before.  Valid as long as the task.
+ */
+const char	*fut_task_cancel_reason(const struct fut_task *);
+/**
  * While the task is held, from any thread: progress (0 to 1; msg may be
  * NULL), output and stderr chunks, appended.  0 (also when the task was
  * cancelled: nothing is sent), or < 0.
