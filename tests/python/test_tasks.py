@@ -334,6 +334,24 @@ class TestFuturePickling(unittest.TestCase):
         with self.assertRaises(futured.Error):
             c._submit_all("no-such-handler", [((), b"")])
 
+    def test_many_completions_in_one_read(self):
+        # Thousands of jobs final in one burst: each done-callback ran
+        # the next inside its own libfutured call, one stack frame
+        # deeper per job, until RecursionError ("Exception ignored on
+        # calling ctypes callback function") and futures left to be
+        # found by polling.
+        c = futured.client()
+        fs = c._submit_all("sleep", [(("300ms",), b"")] * 5000)
+        time.sleep(1.5)		# all final, unread
+        seen = []
+        old, sys.unraisablehook = sys.unraisablehook, seen.append
+        try:
+            futured.wait(fs, timeout=60)
+        finally:
+            sys.unraisablehook = old
+        self.assertEqual([str(u.exc_value) for u in seen[:1]], [])
+        self.assertTrue(all(f.done() for f in fs))
+
     def test_unknown_job(self):
         with self.assertRaises(futured.Error):
             _task._future_from_pickle(2 ** 62, None, False)

@@ -248,12 +248,35 @@ _registry_lock = threading.Lock()
 _keys = itertools.count(1)
 
 
+# Settling a future calls libfutured, whose every call runs the
+# done-callbacks queued meanwhile before it returns: each callback would
+# run the next one frame deeper, and a read that finished thousands of
+# jobs ended in RecursionError.  A callback that comes while this thread
+# settles futures only queues its future; the outermost one settles them
+# all, one after the other.
+_settling = threading.local()
+
+
 @_lib.DONE_CB
 def _done_trampoline(_fptr, key):
     with _registry_lock:
         fut = _registry.pop(key, None)
-    if fut is not None:
-        fut._settle()
+    if fut is None:
+        return
+    queue = getattr(_settling, "queue", None)
+    if queue is not None:
+        queue.append(fut)
+        return
+    _settling.queue = queue = collections.deque((fut,))
+    try:
+        while queue:
+            f = queue.popleft()
+            try:
+                f._settle()
+            except Exception:
+                LOGGER.exception("settling %r", f)
+    finally:
+        _settling.queue = None
 
 
 class Future:
