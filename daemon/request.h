@@ -39,6 +39,7 @@ struct pending {
 	int			 brief;		/* notify: outcome only */
 	int			 notify;	/* submit: REQUEST_NOTIFY_* */
 	int			 want_news;	/* submit: and news (JobNews) */
+	uint64_t		 news_turn;	/* subscribe: news listed then */
 	/* submit: the job, until its ACCEPT record is durable */
 	struct journal_waiter	 jw;
 	struct job		*job;
