@@ -197,6 +197,15 @@ for f in fams.values():
 PY
 pass "futurectl, Python, textfile and HTTP give the same families, parsed"
 
+# A cpu worker killed is replaced, and counted.
+w=$(pgrep -P "$DPID" -f -- "--worker" | head -n 1)
+[ -n "$w" ] || fail "no cpu worker to kill"
+kill -KILL "$w"
+wait_until 10 sh -c "'$FUTURECTL' -s '$SOCK' metrics |
+    grep -qx 'futured_worker_restarts_total 1'" ||
+    fail "a worker killed is not counted: $(fctl metrics | grep restarts)"
+pass "a cpu worker replaced counts in futured_worker_restarts_total"
+
 # Another daemon cannot take the same port: it says so and stops.
 PORT=${URL#http://127.0.0.1:}
 PORT=${PORT%/metrics}
