@@ -426,6 +426,8 @@ fut_attach(struct fut_client *c, uint64_t id)
 	sub.ids = &id;
 	sub.has_brief = 1;
 	sub.brief = 1;
+	sub.has_news = 1;
+	sub.news = 1;
 	req.body_case = FUTURED__REQUEST__BODY_SUBSCRIBE;
 	req.subscribe = &sub;
 	rc = client_queue_pending_locked(c, &req, &p, PEND_ATTACH);

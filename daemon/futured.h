@@ -186,6 +186,7 @@ struct job_more {
 	double			 progress;
 	char			*progress_msg;
 	const char		*ended;		/* how it ended, static text */
+	struct joblog		*log;		/* joblog.c: its files, or NULL */
 
 	/* Running: the pool it was handed to (pool.h), or NULL. */
 	const struct pool	*pool;
@@ -321,6 +322,7 @@ struct settings {
 	const char		*metrics_textfile;	/* NULL: none */
 	int64_t			 metrics_interval_ms;
 	const char		*metrics_listen;	/* NULL: none */
+	const char		*output_dir;	/* whole logs; NULL: none */
 };
 extern struct settings	 settings;
 extern struct event_base *base;
@@ -556,6 +558,25 @@ void		 journal_record_encode(uint8_t **, size_t *, size_t *, int,
 int		 journal_scan(const uint8_t *, size_t, size_t *, uint64_t *,
 		    int (*)(int, const uint8_t *, size_t, void *), void *);
 
+/*
+ * joblog.c: --output-dir, each job's whole stdout and stderr in files.
+ * joblog_write() is job_output()'s; the rest are hooks of job.c, sched.c
+ * (retention) and main.c, and request_logs.c's reads.
+ */
+struct joblog;
+extern ssize_t		(*joblog_write_fn)(int, const void *, size_t);
+int		 joblog_init(const char *, char **);	/* after the replay */
+void		 joblog_shutdown(void);
+int		 joblog_enabled(void);
+const char	*joblog_path(void);
+void		 joblog_write(struct job *, int, const void *, size_t);
+void		 joblog_end(struct job *);	/* an attempt ended */
+void		 joblog_forget(struct job *);	/* retention: files removed */
+void		 joblog_free(struct job *);	/* files kept */
+ssize_t		 joblog_read(struct job *, int, uint64_t, void *, size_t,
+		    int *);
+uint64_t	 joblog_size(struct job *, int);
+
 /* group.c */
 struct jobgroup	*group_get(uid_t, const char *, int);
 void		 group_add(struct jobgroup *, struct job *);
@@ -646,6 +667,7 @@ struct worker_pool_stats {
 	u_int			 capacity;
 };
 #define WORKER_NAME_MAX		200
+#define WORKER_DESC_MAX		1024	/* a handler's description */
 #define WORKER_HANDLERS_MAX	256	/* in one registration */
 #define WORKER_CONCURRENCY_MAX	65536
 int		 pool_worker_name_ok(const char *);
@@ -667,23 +689,6 @@ const struct fut_handler *pool_worker_handler_wait(const char *,
 int		 pool_worker_handler_workers(const struct fut_handler *);
 void		 pool_worker_foreach_pool(
 		    void (*)(const struct worker_pool_stats *, void *), void *);
-/*
- * Supervised pools (supervise.c) plug in here: a registration naming a
- * pool is refused while none is set.  See ISSUE13-DESIGN's interface.
- */
-struct sup_proc;
-struct pool_worker_sup {
-	int		(*attach)(const char *, pid_t, struct sup_proc **,
-			    char **);
-	void		(*ready)(struct sup_proc *, const char *const *,
-			    size_t);
-	int		(*serves)(const struct sup_proc *, uid_t);
-	int		(*one_job)(const struct sup_proc *);
-	int		(*kill)(struct sup_proc *, int64_t);
-	/* The worker is gone, or its registration failed: let go of it. */
-	void		(*detach)(struct sup_proc *);
-};
-void		 pool_worker_set_sup(const struct pool_worker_sup *);
 /* Dispatch, for the tests: may w take job j now? */
 int		 pool_worker_may_take(const struct worker *, const struct job *);
 
@@ -783,6 +788,7 @@ int		 supervise_request(const struct sup_spec *, struct sup_pool **,
 		    int *, int *, char **);
 const char	*supervise_pool_name(const struct sup_pool *);
 int		 supervise_pool_ready(const struct sup_pool *);
+const char	*supervise_pool_failed(const struct sup_pool *);
 u_int		 supervise_pool_kinds(const struct sup_pool *);
 size_t		 supervise_pool_handlers(const struct sup_pool *,
 		    const char *const **);

@@ -103,15 +103,8 @@ static uint64_t			 pool_worker_next_id = 1;
 static u_int			 pool_worker_busy;
 /* The worker next() chose for the job it returns; start() takes it. */
 static struct worker		*pool_worker_chosen;
-static const struct pool_worker_sup *pool_worker_sup;
 
 static void	pool_worker_lease_cb(evutil_socket_t, short, void *);
-
-void
-pool_worker_set_sup(const struct pool_worker_sup *sup)
-{
-	pool_worker_sup = sup;
-}
 
 /* [A-Za-z0-9_.:-]{1,200}: safe in logs, paths and command lines. */
 int
@@ -126,6 +119,19 @@ pool_worker_name_ok(const char *s)
 			return (0);
 	}
 	return (n >= 1 && n <= WORKER_NAME_MAX);
+}
+
+/* Free text for logs and listings: one line, of bounded length. */
+static int
+pool_worker_text_ok(const char *s, size_t max)
+{
+	size_t	 n = 0;
+
+	for (; *s != '\0'; s++, n++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return (0);
+	}
+	return (n <= max);
 }
 
 static unsigned int
@@ -265,9 +271,9 @@ pool_worker_register(struct conn *c, const struct worker_handler_spec *hs,
 		    concurrency, WORKER_CONCURRENCY_MAX);
 		return (NULL);
 	}
-	if (name != NULL && strlen(name) > WORKER_NAME_MAX) {
-		xasprintf(cause, "worker name longer than %d bytes",
-		    WORKER_NAME_MAX);
+	if (name != NULL && !pool_worker_text_ok(name, WORKER_NAME_MAX)) {
+		xasprintf(cause, "worker name: at most %d bytes, no control "
+		    "characters", WORKER_NAME_MAX);
 		return (NULL);
 	}
 	/* Check everything before anything is made. */
@@ -284,6 +290,13 @@ pool_worker_register(struct conn *c, const struct worker_handler_spec *hs,
 			xasprintf(cause, "handler \"%s\": bad kinds (at least "
 			    "one of async, blocking, cpu; the default among "
 			    "them)", hs[i].name);
+			return (NULL);
+		}
+		if (hs[i].description != NULL &&
+		    !pool_worker_text_ok(hs[i].description, WORKER_DESC_MAX)) {
+			xasprintf(cause, "handler \"%s\": description: at most "
+			    "%d bytes, no control characters", hs[i].name,
+			    WORKER_DESC_MAX);
 			return (NULL);
 		}
 		for (k = 0; k < i; k++) {
@@ -307,14 +320,11 @@ pool_worker_register(struct conn *c, const struct worker_handler_spec *hs,
 			return (NULL);
 		}
 	}
+	/* A supervised process: the daemon knows it by its pid. */
 	if (pool != NULL) {
-		if (pool_worker_sup == NULL) {
-			xasprintf(cause, "no supervised pool \"%s\"", pool);
+		if (supervise_attach(pool, c->pid, &sp, cause) == -1)
 			return (NULL);
-		}
-		if (pool_worker_sup->attach(pool, c->pid, &sp, cause) == -1)
-			return (NULL);
-		if (pool_worker_sup->one_job(sp))
+		if (supervise_one_job(sp))
 			concurrency = 1;
 	}
 
@@ -328,7 +338,7 @@ pool_worker_register(struct conn *c, const struct worker_handler_spec *hs,
 			while (i-- > 0)
 				w->handlers[i]->nworkers--;
 			if (sp != NULL)
-				pool_worker_sup->detach(sp);
+				supervise_detach(sp);
 			free(w->handlers);
 			free(w->kinds);
 			free(w);
@@ -368,7 +378,7 @@ pool_worker_register(struct conn *c, const struct worker_handler_spec *hs,
 		names = xcalloc(n, sizeof(*names));
 		for (i = 0; i < n; i++)
 			names[i] = w->handlers[i]->name;
-		pool_worker_sup->ready(sp, names, n);
+		supervise_ready(sp, names, n);
 		free(names);
 	}
 	sched_kick();
@@ -472,7 +482,7 @@ pool_worker_may_take(const struct worker *w, const struct job *j)
 	    -1 || !(w->kinds[i] & pool_worker_kind_bit(j->kind)))
 		return (0);
 	if (w->sup != NULL)
-		return (pool_worker_sup->serves(w->sup, j->owner));
+		return (supervise_serves(w->sup, j->owner));
 	return (w->uid == 0 || w->uid == j->owner);
 }
 
@@ -649,8 +659,9 @@ pool_worker_cancel(struct job *j, int64_t grace_ms)
 	if (!t->launched)
 		job_set_ended(j, "cancelled before it started");
 	else if (w->sup != NULL && j->kind == JOB_CPU &&
-	    pool_worker_sup->one_job(w->sup)) {
-		(void)pool_worker_sup->kill(w->sup, grace_ms);
+	    supervise_one_job(w->sup)) {
+		/* TERM, then KILL: a fresh process takes the slot. */
+		(void)supervise_kill(w->sup, grace_ms);
 		job_set_ended(j, "its worker process killed");
 	} else {
 		request_worker_cancel(w->conn, j->id, t->attempt,
@@ -768,6 +779,8 @@ pool_worker_lost(struct worker *w, const char *fmt, ...)
 	free(jobs);
 	if (w->conn != NULL)
 		w->conn->worker = NULL;
+	if (w->sup != NULL)
+		supervise_detach(w->sup);
 	if (w->lease != NULL)
 		event_free(w->lease);
 	free(why);
@@ -776,8 +789,6 @@ pool_worker_lost(struct worker *w, const char *fmt, ...)
 	free(w->given);
 	free(w->name);
 	free(w->pool);
-	if (w->sup != NULL)
-		pool_worker_sup->detach(w->sup);
 	free(w);
 }
 
@@ -821,6 +832,29 @@ pool_worker_stats(struct pool_stats *ps)
 	ps->size = (int)n;
 }
 
+struct pool_worker_pools {
+	struct worker_pool_stats	*ps;
+	size_t				 n;
+};
+
+static void
+pool_worker_sup_cb(const struct sup_stats *st, void *arg)
+{
+	struct pool_worker_pools	*pc = arg;
+	size_t				 i;
+
+	for (i = 0; i < pc->n; i++) {
+		if (pc->ps[i].supervised && strcmp(pc->ps[i].name,
+		    st->name) == 0)
+			return;
+	}
+	pc->ps = xreallocarray(pc->ps, pc->n + 1, sizeof(*pc->ps));
+	memset(&pc->ps[pc->n], 0, sizeof(pc->ps[pc->n]));
+	pc->ps[pc->n].name = st->name;
+	pc->ps[pc->n].supervised = 1;
+	pc->n++;
+}
+
 /*
  * The worker pools for stats: one per supervised pool, and one, named
  * "attached", for all the workers that came by themselves.
@@ -830,6 +864,7 @@ pool_worker_foreach_pool(void (*cb)(const struct worker_pool_stats *, void *),
     void *arg)
 {
 	struct worker_pool_stats	*ps = NULL;
+	struct pool_worker_pools	 pc;
 	struct worker			*w;
 	size_t				 n = 0, i;
 
@@ -851,6 +886,12 @@ pool_worker_foreach_pool(void (*cb)(const struct worker_pool_stats *, void *),
 		ps[i].busy += w->held;
 		ps[i].capacity += w->concurrency;
 	}
+	/* A supervised pool none of whose processes serve yet, too. */
+	pc.ps = ps;
+	pc.n = n;
+	supervise_foreach(pool_worker_sup_cb, &pc);
+	ps = pc.ps;
+	n = pc.n;
 	for (i = 0; i < n; i++)
 		cb(&ps[i], arg);
 	free(ps);

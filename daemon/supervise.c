@@ -419,23 +419,11 @@ supervise_from_conf(struct sup_conf *sc, char **cause)
 	return (0);
 }
 
-/* What the worker engine (pool_worker.c) asks of supervised pools. */
-static const struct pool_worker_sup supervise_sup = {
-	.attach = supervise_attach,
-	.ready = supervise_ready,
-	.serves = supervise_serves,
-	.one_job = supervise_one_job,
-	.kill = supervise_kill,
-	.detach = supervise_detach,
-};
-
 /* At start: check the pools futured.conf declares. */
 int
 supervise_init(char **cause)
 {
 	struct sup_conf	*sc;
-
-	pool_worker_set_sup(&supervise_sup);
 
 	TAILQ_FOREACH(sc, &sup_confs, entry) {
 		if (supervise_from_conf(sc, cause) == -1)
@@ -1054,6 +1042,15 @@ int
 supervise_pool_ready(const struct sup_pool *sp)
 {
 	return (sp->state == SUP_RUNNING);
+}
+
+/* Why sp could not start (its processes could not even be spawned). */
+const char *
+supervise_pool_failed(const struct sup_pool *sp)
+{
+	if (sp->state != SUP_FAILED)
+		return (NULL);
+	return (sp->error != NULL ? sp->error : "could not start");
 }
 
 u_int

@@ -665,6 +665,11 @@ int64_t		 fut_task_owner_uid(const struct fut_task *);
 /** 1 once the task is cancelled (its outcome is no longer wanted). */
 int		 fut_task_cancelled(const struct fut_task *);
 /**
+ * Why, once cancelled: the daemon's word ("cancelled", "timed out"), or
+ * "connection lost"; NULL before.  Valid as long as the task.
+ */
+const char	*fut_task_cancel_reason(const struct fut_task *);
+/**
  * While the task is held, from any thread: progress (0 to 1; msg may be
  * NULL), output and stderr chunks, appended.  0 (also when the task was
  * cancelled: nothing is sent), or < 0.
@@ -682,6 +687,38 @@ int		 fut_task_succeed(struct fut_task *, const void *output,
 		    size_t len);
 int		 fut_task_fail(struct fut_task *, const char *error,
 		    const char *type, const char *detail);
+
+/**
+ * Whole logs: with --output-dir the daemon keeps each job's stdout and
+ * stderr in files, whole; these read them through the daemon (which
+ * checks the caller as for every request).  A daemon without
+ * --output-dir answers FUT_EINVAL.
+ */
+#define FUT_LOGS_STDERR		0x1	/**< the stderr log, not stdout's */
+#define FUT_LOGS_FOLLOW		0x2	/**< wait for more until the job ends */
+/* What a read found, or-ed in the non-negative result. */
+#define FUT_LOGS_EOF		0x10	/**< the job is final, its log read to the end */
+#define FUT_LOGS_TRUNCATED	0x20	/**< the log stops short (a write failed) */
+#define FUT_LOGS_STOPPED	0x40	/**< fut_logs(): the callback stopped it */
+/**
+ * One piece of a job's log: up to len bytes from offset into buf, their
+ * number in *got (0: none, or none yet).  With FUT_LOGS_FOLLOW, a call
+ * that finds nothing new on a running job waits until the job writes or
+ * ends.  Returns FUT_LOGS_EOF and FUT_LOGS_TRUNCATED or-ed (0: neither),
+ * or a FUT_E* error.  One call is one round trip of at most 1 MiB.
+ */
+int		 fut_logs_read(struct fut_client *, uint64_t id,
+		    unsigned int flags, uint64_t offset, void *buf,
+		    size_t len, size_t *got);
+/**
+ * A job's whole log, from its start, handed to cb piece by piece as it
+ * is read (and with FUT_LOGS_FOLLOW, as the job writes, until it ends).
+ * cb returns 0 to go on; anything else stops the read (FUT_LOGS_STOPPED).
+ * Returns FUT_LOGS_* bits or-ed, or a FUT_E* error.  The library holds
+ * one piece at a time, whatever the log's size.
+ */
+int		 fut_logs(struct fut_client *, uint64_t id, unsigned int flags,
+		    int (*cb)(const void *, size_t, void *), void *arg);
 
 #ifdef __cplusplus
 }

@@ -351,11 +351,39 @@ news_spinning(struct fut_future *f)
 }
 
 /*
+ * A future from fut_attach is told too: b waits for a, and starts once
+ * a is done.  Only the news can say so: an attached future whose daemon
+ * tells does not ask.
+ */
+static void
+cmd_news_attach(struct fut_client *c)
+{
+	struct fut_client	*other = must_connect();
+	struct fut_spec		*s = sleep_spec("300ms");
+	struct fut_future	*a = must_submit(c, s), *b, *f;
+
+	fut_spec_free(s);
+	s = sleep_spec("1s");
+	fut_spec_after(s, fut_id(a));
+	b = must_submit(c, s);
+	fut_spec_free(s);
+	if ((f = fut_attach(other, fut_id(b))) == NULL)
+		fail("fut_attach: %s", fut_client_error(other));
+	news_until(other, f, news_running, "start of an attached job");
+	if (fut_wait(f, -1) != 0 || fut_poll(f) != FUT_SUCCEEDED)
+		fail("attached: %s", fut_client_error(other));
+	fut_future_free(f);
+	fut_future_free(a);
+	fut_future_free(b);
+	fut_close(other);
+}
+
+/*
  * news [HANDLER]: the daemon tells a future its job started: fut_poll
  * says FUT_RUNNING while a sleep runs, then FUT_SUCCEEDED with
- * progress 1.  With HANDLER (the test plugin's spin,
- * which reports 0.5 "spinning" then spins), its progress reaches the
- * future; cancelled, it ends FUT_CANCELLED.
+ * progress 1.  With HANDLER (the test plugin's spin, which reports 0.5
+ * "spinning" then spins), its progress reaches the future; cancelled, it
+ * ends FUT_CANCELLED.  Then a future from fut_attach, told likewise.
  */
 static int
 cmd_news(int argc, char **argv)
@@ -389,6 +417,7 @@ cmd_news(int argc, char **argv)
 			    fut_state_name(fut_poll(f)));
 		fut_future_free(f);
 	}
+	cmd_news_attach(c);
 	fut_close(c);
 	return (0);
 }

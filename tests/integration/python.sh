@@ -10,7 +10,7 @@ python_env || exit 77
 
 # A short lease: a cpu call that runs longer must keep it (test_tasks).
 start_daemon -j 8 -P 2 --plugin "$PLUGINDIR/testplugin.so" \
-    --worker-lease 3s
+    --output-dir "$T/logs" --worker-lease 3s
 pyrun -m unittest discover -v -s "$abs_top_srcdir/tests/python" \
     -p 'test_*.py' || fail "python tests"
 pass "python tests"

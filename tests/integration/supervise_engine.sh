@@ -64,4 +64,19 @@ out=$(fctl result "$id")
 ck_match "$out" "^[0-9]+:again\$" "the next job's output"
 [ "${out%%:*}" != "$SP" ] || fail "the next job ran in the killed process"
 pass "a fresh process took the slot ${ms} ms after the kill and serves the next job"
+
+# A timeout is a cancel too.
+P1=${out%%:*}
+rm -f "$T/spin.pid"
+id=$(fctl submit -k cpu -t 500ms sup.spin -- "$T/spin.pid")
+ck_exit 4 fctl wait -t 20s "$id"
+ck_eq "$(job_state "$id")" timed_out "the spin job with a timeout"
+ck_eq "$(cat "$T/spin.pid")" "$P1" "the timed-out job's process"
+wait_until 10 sh -c "! kill -0 $P1 2>/dev/null" ||
+    fail "the timed-out job's process lives on"
+id=$(fctl submit -k cpu -d more sup.echo)
+ck_exit 0 fctl wait -t 20s "$id"
+out=$(fctl result "$id")
+[ "${out%%:*}" != "$P1" ] || fail "the next job ran in the killed process"
+pass "a timed-out cpu job's process is replaced too"
 stop_daemon

@@ -14,6 +14,8 @@ as a third party's worker would be (futured-workers(7)).
       Appends one line per event to LOG: "registered ID", "task ID
       ATTEMPT ARGS", "cancel ID ATTEMPT REASON", "refused ID CODE".
       --die-on-task: exit at the first task, holding it.
+      SOCK "-": $FUTURED_SOCKET; "%p" in LOG: the pid.  Under a
+      supervised pool ($FUTURED_POOL set) it registers as that pool's.
   workers.py probe SOCK CASE
       One protocol case against the daemon; exits 0 when the daemon
       answered as the .proto says, else non-zero naming what broke.
@@ -112,10 +114,12 @@ class Conn:
         return self.answer(self.send(body, msg))
 
 
-def register(c, handlers, concurrency=1, name=None):
+def register(c, handlers, concurrency=1, name=None, pool=None):
     reg = pb.WorkerRegister(concurrency=concurrency)
     if name:
         reg.name = name
+    if pool:
+        reg.pool = pool
     for hname, kinds in handlers:
         h = reg.handlers.add()
         h.name = hname
@@ -131,7 +135,9 @@ def update(c, task, **kw):
 # serve ----------------------------------------------------------------
 
 def serve(argv):
-    sock, log = argv[0], argv[1]
+    sock, log = argv[0], argv[1].replace("%p", str(os.getpid()))
+    if sock == "-":
+        sock = os.environ["FUTURED_SOCKET"]
     handlers = []
     concurrency = 1
     name = None
@@ -163,7 +169,7 @@ def serve(argv):
 
     c = Conn(sock)
     r = register(c, handlers or [("wtest", [pb.KIND_ASYNC])], concurrency,
-                 name)
+                 name, os.environ.get("FUTURED_POOL"))
     if r.WhichOneof("body") != "worker_register":
         say("refused-register %s" % r.error.message)
         return 1

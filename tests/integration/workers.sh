@@ -7,7 +7,8 @@
 # the worker as TaskCancel and settle the job; a worker that dies
 # mid-job fails it "worker lost" and the retry runs on another; a silent
 # worker loses its lease; stale, foreign and garbage updates are refused
-# (probes); a name may not shadow a built-in; and queued worker jobs
+# (probes); a name may not shadow a built-in; dependencies, groups and
+# deadlines apply unchanged; and queued worker jobs
 # survive a kill -9 of the daemon until a worker comes.
 
 . "$TESTLIB"
@@ -151,9 +152,30 @@ done
 ck_exit 0 fctl submit -w -d still echo
 pass "other clients served throughout"
 
-# Queued worker jobs survive a kill -9 until a worker registers again.
+# Dependencies, groups and deadlines apply to worker jobs unchanged.
+a=$(fctl submit wtest echo A)
+b=$(fctl submit -a "$a" -i "$a" wtest echo B)
+ck_exit 0 fctl wait "$b"
+ck_eq "$(fctl result "$b")" "B" "a dependent worker job"
+must fctl group wg --parallel 1 >/dev/null
+g1=$(fctl submit -g wg wtest hold)
+g2=$(fctl submit -g wg wtest hold)
+wait_until 10 state_is "$g1" running || fail "the group's first did not run"
+ck_eq "$(job_state "$g2")" queued "--parallel 1 holds the second"
+ck_exit 0 fctl cancel "$g1"
+wait_until 10 state_is "$g2" running || fail "the group's second did not run"
+ck_exit 0 fctl cancel "$g2"
+d=$(fctl submit --deadline 300ms wnobody-yet-$$ echo x 2>/dev/null) &&
+    fail "a handler nobody ever registered was taken"
 kill "$W1"
 wait "$W1" 2>/dev/null || true
+d=$(fctl submit --deadline 300ms wtest echo x)
+ck_exit 4 fctl wait "$d"
+ck_match "$(fctl --json status "$d" | jfield error)" "before the job started" \
+    "a deadline passes while it waits for a worker"
+pass "dependencies, groups and deadlines apply to worker jobs"
+
+# Queued worker jobs survive a kill -9 until a worker registers again.
 q1=$(fctl submit wtest echo later)
 q2=$(fctl submit -k blocking wtest echo later2)
 ck_eq "$(job_state "$q1")" queued "no worker: queued"

@@ -489,6 +489,7 @@ START_TEST(test_task_round_trip)
 	ck_assert_uint_eq(fut_task_parent(t), 3);
 	ck_assert_int_eq(fut_task_owner_uid(t), 1000);
 	ck_assert_int_eq(fut_task_cancelled(t), 0);
+	ck_assert_ptr_null(fut_task_cancel_reason(t));
 
 	ck_assert_int_eq(fut_task_progress(t, 0.5, "half"), 0);
 	ck_assert_int_eq(fut_task_progress(t, 1.5, NULL), FUT_EINVAL);
@@ -617,6 +618,7 @@ START_TEST(test_cancel)
 	ck_assert_int_eq(cancels_seen, 1);
 	ck_assert_uint_eq(cancel_job, 5);
 	ck_assert_int_eq(fut_task_cancelled(t), 1);
+	ck_assert_str_eq(fut_task_cancel_reason(t), "cancelled");
 	/* Its updates are no longer sent, and that is no error. */
 	ck_assert_int_eq(fut_task_output(t, "x", 1), 0);
 	ck_assert_int_eq(fut_task_succeed(t, "x", 1), 0);
@@ -736,6 +738,7 @@ START_TEST(test_connection_lost)
 	ck_assert_int_eq(fut_worker_next(w, 5000, &t2), FUT_ECONN);
 	ck_assert_int_eq(cancels_seen, 1);
 	ck_assert_uint_eq(cancel_job, 12);
+	ck_assert_str_eq(fut_task_cancel_reason(t), "connection lost");
 	ck_assert_ptr_nonnull(strstr(fut_worker_error(w), "connection"));
 	ck_assert_int_eq(fut_task_output(t, "x", 1), FUT_ECONN);
 	ck_assert_int_eq(fut_task_succeed(t, "x", 1), FUT_ECONN);

@@ -786,6 +786,52 @@ START_TEST(test_submit_news)
 }
 END_TEST
 
+static void
+subscribe_news(uint64_t reqid, uint64_t job)
+{
+	Futured__Request		 req = FUTURED__REQUEST__INIT;
+	Futured__SubscribeRequest	 sub = FUTURED__SUBSCRIBE_REQUEST__INIT;
+
+	sub.n_ids = 1;
+	sub.ids = &job;
+	sub.has_news = sub.news = 1;
+	req.id = reqid;
+	req.body_case = FUTURED__REQUEST__BODY_SUBSCRIBE;
+	req.subscribe = &sub;
+	dispatch(&req);
+	ck_assert_int_eq(answer(reqid)->body_case,
+	    FUTURED__RESPONSE__BODY_SUBSCRIBE);
+}
+
+/*
+ * A job subscribed to with news is told as a submitted one is; one both
+ * submitted and subscribed to with news is told once.
+ */
+START_TEST(test_subscribe_news)
+{
+	Futured__JobSpec	 s = spec_of("sleep");
+	char			*args[1] = { "30s" };
+	uint64_t		 a, b;
+	size_t			 mark;
+
+	s.n_args = 1;
+	s.args = args;
+	a = must_submit(1, &s);
+	subscribe_news(2, a);
+	b = must_submit_notify(3, &s, 1);
+	subscribe_news(4, b);
+	must_run(a);
+	must_run(b);
+	mark = nanswers;
+	request_news_flush();
+	ck_assert_uint_eq(nanswers, mark + 1);
+	ck_assert_uint_eq(pushes(mark, FUTURED__RESPONSE__BODY_NEWS, a, NULL),
+	    1);
+	ck_assert_uint_eq(pushes(mark, FUTURED__RESPONSE__BODY_NEWS, b, NULL),
+	    1);
+}
+END_TEST
+
 static Suite *
 request_suite(void)
 {
@@ -801,6 +847,7 @@ request_suite(void)
 	tcase_add_test(tc, test_submit_child_inherits);
 	tcase_add_test(tc, test_submit_under_cancelled_parent);
 	tcase_add_test(tc, test_submit_news);
+	tcase_add_test(tc, test_subscribe_news);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("jobs");

@@ -167,6 +167,7 @@ END_TEST
 START_TEST(test_refusals)
 {
 	struct fake	 a, b;
+	char		*cause;
 
 	fake_init(&a, 1000);
 	fake_init(&b, 1000);
@@ -177,6 +178,17 @@ START_TEST(test_refusals)
 	must_refuse(&a, "wt", FUT_HK_ASYNC, 0, "concurrency");
 	must_refuse(&a, "wt", FUT_HK_ASYNC, WORKER_CONCURRENCY_MAX + 1,
 	    "concurrency");
+	ck_assert_ptr_null(handler_find("wt"));
+	ck_assert_ptr_null(pool_worker_register(&a.conn,
+	    &(struct worker_handler_spec){ "wt", FUT_HK_ASYNC, FUT_HK_ASYNC,
+	    "two\nlines" }, 1, 1, NULL, NULL, &cause));
+	ck_assert_ptr_nonnull(strstr(cause, "description"));
+	free(cause);
+	ck_assert_ptr_null(pool_worker_register(&a.conn,
+	    &(struct worker_handler_spec){ "wt", FUT_HK_ASYNC, FUT_HK_ASYNC,
+	    NULL }, 1, 1, NULL, "a\tb", &cause));
+	ck_assert_ptr_nonnull(strstr(cause, "worker name"));
+	free(cause);
 	ck_assert_ptr_null(handler_find("wt"));
 	must_reg(&a, "wt", FUT_HK_ASYNC | FUT_HK_BLOCKING, 1);
 	ck_assert_int_eq(pool_worker_handler_workers(handler_find("wt")), 1);

@@ -44,7 +44,7 @@ from ._lib import lib
 __all__ = [
     "submit", "attach", "wait", "as_completed", "Client", "Future",
     "info", "list", "stats", "metrics", "handlers", "ping", "watch",
-    "WatchEvent",
+    "WatchEvent", "logs",
     "Error", "ConnectionLost", "JobError", "JobFailed", "JobCancelled",
     "JobTimedOut", "ALL_COMPLETED", "FIRST_COMPLETED", "FIRST_EXCEPTION",
     "ASYNC", "BLOCKING", "CPU", "group", "task", "TaskFunction",
@@ -1034,6 +1034,35 @@ class Client:
             self._raise("watch %s" % job_id)
         return self._watch_events(w, job_id)
 
+    def logs(self, job_id, stderr=False, follow=False):
+        """A job's whole log (the daemon's --output-dir): an iterator of
+        bytes, its stdout (or stderr) from the start, piece by piece (at
+        most 1 MiB each); b"".join() gives it whole.  With follow, it
+        goes on as the job writes until the job is final.  Raises Error
+        (FUT_ENOTFOUND) for no such job, (FUT_EINVAL) from a daemon
+        without --output-dir."""
+        self._check()
+        flags = ((_lib.FUT_LOGS_STDERR if stderr else 0) |
+                 (_lib.FUT_LOGS_FOLLOW if follow else 0))
+        return self._logs_pieces(_job_id(job_id), flags)
+
+    def _logs_pieces(self, job_id, flags):
+        buf = ctypes.create_string_buffer(1 << 20)
+        got = ctypes.c_size_t()
+        off = 0
+        while True:
+            rc = lib.fut_logs_read(self._c, job_id, flags, off, buf,
+                                   len(buf), ctypes.byref(got))
+            if rc < 0:
+                self._raise("logs %s" % job_id)
+            if got.value > 0:
+                off += got.value
+                yield buf.raw[:got.value]
+            if rc & _lib.FUT_LOGS_EOF:
+                return
+            if got.value == 0 and not flags & _lib.FUT_LOGS_FOLLOW:
+                return
+
     def _watch_events(self, w, job_id):
         ev = ctypes.c_void_p()
         try:
@@ -1239,6 +1268,11 @@ def ping():
 def watch(job_id, progress_only=False):
     """Follow a job through the ambient client; see Client.watch."""
     return _client().watch(job_id, progress_only)
+
+
+def logs(job_id, stderr=False, follow=False):
+    """A job's whole log through the ambient client; see Client.logs."""
+    return _client().logs(job_id, stderr, follow)
 
 
 def _check_futures(fs):

@@ -80,6 +80,10 @@ c_event_p = ctypes.c_void_p
  FUT_STAT_FAILED, FUT_STAT_CANCELLED, FUT_STAT_TIMED_OUT, FUT_STAT_POOL_SIZE,
  FUT_STAT_POOL_BUSY) = range(9)
 FUT_WATCH_PROGRESS = 0x1
+FUT_LOGS_STDERR = 0x1
+FUT_LOGS_FOLLOW = 0x2
+FUT_LOGS_EOF = 0x10
+FUT_LOGS_TRUNCATED = 0x20
 
 c_worker_p = ctypes.c_void_p
 c_task_p = ctypes.c_void_p
@@ -218,6 +222,10 @@ _PROTOS = {
                          [c_event_p, ctypes.POINTER(ctypes.c_size_t)]),
     "fut_event_final": (ctypes.c_int, [c_event_p]),
     "fut_event_free": (None, [c_event_p]),
+    "fut_logs_read": (ctypes.c_int, [c_client_p, ctypes.c_uint64,
+                                     ctypes.c_uint, ctypes.c_uint64,
+                                     ctypes.c_void_p, ctypes.c_size_t,
+                                     ctypes.POINTER(ctypes.c_size_t)]),
 }
 
 # Calls of later libfutured versions: the binding runs without them and
