@@ -304,12 +304,14 @@ class Future:
         # Runs _done_trampoline at once if the job is already final.
         lib.fut_on_done(ptr, _done_trampoline, key)
 
-    def __del__(self):
+    # At exit the module's globals may be gone before the last Future:
+    # what __del__ needs is bound here.
+    def __del__(self, _getpid=os.getpid, _lib=lib):
         ptr, self._ptr = getattr(self, "_ptr", None), None
         # A child of fork() must not touch the parent's connection: its
         # lock may have been held by a thread that does not exist here.
-        if ptr and self._pid == os.getpid() and lib is not None:
-            lib.fut_future_free(ptr)
+        if ptr and self._pid == _getpid() and _lib is not None:
+            _lib.fut_future_free(ptr)
 
     def __repr__(self):
         return "<futured.%s job %d %s>" % (type(self).__name__, self.id,
@@ -633,10 +635,10 @@ class Client:
         self._py_pools = {}
         self._driver = None
 
-    def __del__(self):
+    def __del__(self, _getpid=os.getpid, _lib=lib):
         c, self._c = getattr(self, "_c", None), None
-        if c and self._pid == os.getpid() and lib is not None:
-            lib.fut_close(c)
+        if c and self._pid == _getpid() and _lib is not None:
+            _lib.fut_close(c)
 
     def __enter__(self):
         return self
