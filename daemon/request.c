@@ -1128,7 +1128,9 @@ request_dispatch(struct conn *c, const uint8_t *data, size_t len)
 {
 	Futured__Request	*req;
 
-	req = futured__request__unpack(&request_arena.pb, len, data);
+	/* Most frames are submits: by hand, the rest by protobuf-c. */
+	if ((req = wire_decode_submit(&request_arena.pb, data, len)) == NULL)
+		req = futured__request__unpack(&request_arena.pb, len, data);
 	if (req == NULL) {
 		arena_reset(&request_arena);
 		log_warnx("connection %llu (uid %lu): undecodable frame of %zu "
