@@ -229,11 +229,25 @@ if [ -x "$GEARBENCH" ] && command -v gearmand >/dev/null 2>&1; then
 fi
 
 PY=0
+PYT=0
 # configure sets PYTHON=: when it found none.
 if [ "$PYTHON" != : ] &&
     "$PYTHON" -c 'import concurrent.futures' >/dev/null 2>&1; then
 	PY=1
-	say "python concurrent.futures"
+	# futured.task on a supervised cpu pool (bench/pytasks.py), with
+	# this build's binding and library, in the same rounds as
+	# ProcessPoolExecutor: once the daemon takes Python workers.
+	start_daemon py
+	PYD=$DPID
+	pyt() {
+		FUTURED_SOCKET=$T/py.sock \
+		    PYTHONPATH=$srcdir/bindings/python \
+		    FUTURED_LIBRARY=$PWD/.libs/libfutured.so.0 \
+		    "$PYTHON" "$srcdir/bench/pytasks.py" "$@"
+	}
+	pyt rtt 1 >/dev/null 2>>"$T/pytasks.log" && PYT=1
+	say "python concurrent.futures$([ "$PYT" = 1 ] &&
+	    echo ' and futured.task')"
 	for r in $(seq "$ROUNDS"); do
 		for k in thread process; do
 			rec "py_rtt_$k" "$PYTHON" "$srcdir/bench/pyfutures.py" \
@@ -241,7 +255,14 @@ if [ "$PYTHON" != : ] &&
 			rec "py_pipe_$k" "$PYTHON" \
 			    "$srcdir/bench/pyfutures.py" "$k" pipe "$PY_PIPE_N"
 		done
+		[ "$PYT" = 1 ] || continue
+		rec pyt_rtt pyt rtt "$PY_RTT_N"
+		rec pyt_pipe pyt pipe "$PY_PIPE_N"
+		pyt cancel "$CANCEL_N" >"$T/pyt_cancel.out"
+		cut -d' ' -f1 "$T/pyt_cancel.out" >>"$T/pyt_cancel_final"
+		cut -d' ' -f2 "$T/pyt_cancel.out" >>"$T/pyt_cancel_again"
 	done
+	stop_daemon "$PYD"
 fi
 
 # The table ---------------------------------------------------------------
@@ -321,6 +342,20 @@ if [ "$PY" = 1 ]; then
 		row "python ${k}pool throughput, jobs/s" "py_pipe_$k" \
 		    raw_batch "raw" - ""
 	done
+	if [ "$PYT" = 1 ]; then
+		row "python task no-op round trip (cpu), us" pyt_rtt \
+		    py_rtt_process "ProcessPool" "ratio <= 1" \
+		    "<= 1x ProcessPool"
+		row "python tasks pipelined (cpu), jobs/s" pyt_pipe \
+		    py_pipe_process "ProcessPool" "ratio >= 2" \
+		    ">= 2x ProcessPool"
+		row "cancel -> final, running python fn, ms" \
+		    pyt_cancel_final - "" "value <= 10" "<= 10 ms"
+		row "  every cpu slot serving again, ms" pyt_cancel_again \
+		    - "" "value <= 300" "<= 300 ms"
+	else
+		note "python tasks (futured.task)              n/a (no workers yet)"
+	fi
 else
 	note "python concurrent.futures                skipped"
 fi

@@ -211,6 +211,21 @@ bar_width(const char *s)
 	return (bar_append_safe(tmp, sizeof(tmp), &off, s, BAR_LINE_MAX));
 }
 
+/* Append " s" (ASCII) if it fits; nothing for an empty s. */
+static void
+bar_put(char *buf, size_t len, size_t *off, int *used, int room,
+    const char *s)
+{
+	size_t	 n = strlen(s);
+
+	if (n == 0 || *used + 1 + (int)n > room || *off + 1 + n >= len)
+		return;
+	buf[(*off)++] = ' ';
+	memcpy(buf + *off, s, n + 1);
+	*off += n;
+	*used += 1 + (int)n;
+}
+
 /*
  * The line for cols columns (it takes at most cols - 1) into buf;
  * returns its length in bytes.  elapsed_ms < 0: none shown.
@@ -256,15 +271,6 @@ bar_format(char *buf, size_t len, int cols, const char *label,
 			    BAR_WIDTH_MIN : 0;
 	}
 	used = bar_append_safe(buf, len, &off, label, room);
-#define BAR_PUT(s) do {							\
-	if (used + 1 + (int)strlen(s) <= room &&			\
-	    off + 1 + strlen(s) < len) {				\
-		buf[off++] = ' ';					\
-		memcpy(buf + off, (s), strlen(s) + 1);			\
-		off += strlen(s);					\
-		used += 1 + (int)strlen(s);				\
-	}								\
-} while (0)
 	if (barw > 0 && used + 3 + barw <= room && off + 3 + barw < len) {
 		buf[off++] = ' ';
 		buf[off++] = '[';
@@ -281,13 +287,9 @@ bar_format(char *buf, size_t len, int cols, const char *label,
 		buf[off] = '\0';
 		used += 3 + barw;
 	}
-	if (*pct)
-		BAR_PUT(pct);
-	if (*el)
-		BAR_PUT(el);
-	if (*eta)
-		BAR_PUT(eta);
-#undef BAR_PUT
+	bar_put(buf, len, &off, &used, room, pct);
+	bar_put(buf, len, &off, &used, room, el);
+	bar_put(buf, len, &off, &used, room, eta);
 	if (msg != NULL && used + 2 <= room && off + 2 < len) {
 		buf[off++] = ' ';
 		used++;

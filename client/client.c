@@ -467,6 +467,7 @@ client_response_locked(struct fut_client *c, Futured__Response *r,
 		for (i = 0; i < r->subscribe->n_ids; i++) {
 			if (r->subscribe->ids[i] == p->fut->id) {
 				future_register_locked(p->fut, p->fut->id);
+				p->fut->news = c->job_news;
 				break;
 			}
 		}

@@ -189,6 +189,7 @@ struct fut_task {
 	int			 ready;		/* on w->ready, not given out */
 	int			 cancelq;	/* on w->cancels */
 	int			 cancelled;	/* atomic */
+	char			 reason[64];	/* why, set before cancelled */
 };
 TAILQ_HEAD(fut_taskq, fut_task);
 

@@ -136,6 +136,10 @@ future_news_locked(struct fut_client *c, const Futured__JobNews *news)
 		HTAB_FOREACH_KEY(n, &c->futures, news->jobs[i]->id)
 			future_news_one_locked(HTAB_ENTRY(struct fut_future,
 			    node, n), news->jobs[i]);
+	for (i = 0; i < news->n_running; i++)
+		HTAB_FOREACH_KEY(n, &c->futures, news->running[i])
+			future_update_locked(HTAB_ENTRY(struct fut_future,
+			    node, n), FUTURED__STATE__STATE_RUNNING);
 }
 
 /* A state from a status answer. */
@@ -422,6 +426,8 @@ fut_attach(struct fut_client *c, uint64_t id)
 	sub.ids = &id;
 	sub.has_brief = 1;
 	sub.brief = 1;
+	sub.has_news = 1;
+	sub.news = 1;
 	req.body_case = FUTURED__REQUEST__BODY_SUBSCRIBE;
 	req.subscribe = &sub;
 	rc = client_queue_pending_locked(c, &req, &p, PEND_ATTACH);

@@ -82,6 +82,7 @@ usage_to(FILE *fp, int rc)
 	    "  result [--allow-truncated] id\n"
 	    "  cancel [--grace duration] id ... | -g group\n"
 	    "  watch [--allow-truncated] id ... | -g group\n"
+	    "  logs [-f] [--stderr] id\n"
 	    "  list [--state state] [-g group]\n"
 	    "  group name [--fail-fast] [--parallel n]\n"
 	    "  handlers\n"
@@ -2674,6 +2675,74 @@ cmd_watch(int argc, char **argv)
 	return (cut ? EX_TRUNCATED : EX_OK);
 }
 
+/* A piece of a log: to stdout; a reader gone stops the read. */
+static int
+logs_write_cb(const void *data, size_t len, void *arg)
+{
+	const uint8_t	*p = data;
+	ssize_t		 n;
+
+	while (len > 0) {
+		n = write(STDOUT_FILENO, p, len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EPIPE) {
+				*(int *)arg = 1;
+				return (1);
+			}
+			err(EX_FAILED, "write");
+		}
+		p += n;
+		len -= n;
+	}
+	return (0);
+}
+
+static int
+cmd_logs(int argc, char **argv)
+{
+	static const struct option	 opts[] = {
+		{ "follow",	no_argument,	   NULL, 'f' },
+		{ "stderr",	no_argument,	   NULL, 'E' },
+		{ NULL,		0,		   NULL, 0 }
+	};
+	unsigned int	 flags = 0;
+	uint64_t	 id;
+	int		 ch, rc, gone = 0;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "+f", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			flags |= FUT_LOGS_FOLLOW;
+			break;
+		case 'E':
+			flags |= FUT_LOGS_STDERR;
+			break;
+		default:
+			bad_option(argv[0], argv, "f", opts);
+		}
+	}
+	if (argc - optind != 1)
+		errx(EX_USAGE, "logs: give one job id");
+	id = parse_id(argv[optind]);
+	rc = fut_logs(ctl_connect(), id, flags, logs_write_cb, &gone);
+	/* A daemon without --output-dir: the request failed, not its use. */
+	if (rc == FUT_EINVAL)
+		errx(EX_FAILED, "%s", vis(fut_client_error(ctl_client)));
+	if (rc < 0)
+		ctl_fail(rc);
+	if (gone)
+		return (EX_FAILED);
+	if (rc & FUT_LOGS_TRUNCATED) {
+		warnx("job %" PRIu64 ": the log stops short: the daemon could "
+		    "not write all of it (its log says why)", id);
+		return (EX_TRUNCATED);
+	}
+	return (EX_OK);
+}
+
 static const struct cmd {
 	const char	*name;
 	int		(*fn)(int, char **);
@@ -2685,6 +2754,7 @@ static const struct cmd {
 	{ "result",	cmd_result },
 	{ "cancel",	cmd_cancel },
 	{ "watch",	cmd_watch },
+	{ "logs",	cmd_logs },
 	{ "list",	cmd_list },
 	{ "group",	cmd_group },
 	{ "handlers",	cmd_handlers },

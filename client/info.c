@@ -33,6 +33,10 @@ struct fut_group {
 	Futured__Response	*r;
 };
 
+struct fut_pool {
+	Futured__Response	*r;
+};
+
 struct fut_metrics {
 	Futured__Response	*r;
 };
@@ -1069,6 +1073,130 @@ void
 fut_group_free(struct fut_group *g)
 {
 	info_snapshot_free(g);
+}
+
+int
+fut_pool_request(struct fut_client *c, const char *const *argv, size_t argc,
+    unsigned int size, unsigned int kinds, const char *cwd,
+    const char *const *env, size_t nenv, const char *name,
+    struct fut_pool **out)
+{
+	static const Futured__Kind	 pkinds[] = { FUTURED__KIND__KIND_ASYNC,
+	    FUTURED__KIND__KIND_BLOCKING, FUTURED__KIND__KIND_CPU };
+	Futured__Request	 req = FUTURED__REQUEST__INIT;
+	Futured__PoolRequest	 pq = FUTURED__POOL_REQUEST__INIT;
+	Futured__KeyValue	*kv = NULL, **kvp = NULL;
+	Futured__Kind		 pkind[3];
+	struct fut_pool		*p;
+	const char		*eq;
+	size_t			 i;
+	int			 rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (c == NULL)
+		return (FUT_EINVAL);
+	if (argv == NULL || argc == 0 || argv[0] == NULL || *argv[0] == '\0')
+		return (info_seterr(c, FUT_EINVAL, "pool: no program"));
+	if (kinds & ~7U)
+		return (info_seterr(c, FUT_EINVAL, "pool: bad kinds 0x%x",
+		    kinds));
+	for (i = 0; i < argc; i++)
+		if (argv[i] == NULL)
+			return (info_seterr(c, FUT_EINVAL,
+			    "pool: argument %zu is NULL", i));
+	pq.n_argv = argc;
+	pq.argv = (char **)argv;
+	if (size != 0) {
+		pq.has_size = 1;
+		pq.size = size;
+	}
+	for (i = 0; i < 3; i++)
+		if (kinds & (1U << i))
+			pkind[pq.n_kinds++] = pkinds[i];
+	pq.kinds = pkind;
+	pq.cwd = (char *)cwd;
+	pq.name = (char *)name;
+	if (nenv > 0) {
+		if (env == NULL || (kv = calloc(nenv, sizeof(*kv))) == NULL ||
+		    (kvp = calloc(nenv, sizeof(*kvp))) == NULL) {
+			free(kv);
+			return (info_seterr(c, env == NULL ? FUT_EINVAL :
+			    FUT_ENOMEM, env == NULL ? "pool: no env" :
+			    "out of memory"));
+		}
+		/* "KEY=VALUE", split in place of a copy: the value is the
+		 * tail of the same string. */
+		for (i = 0; i < nenv; i++) {
+			if (env[i] == NULL || (eq = strchr(env[i], '=')) ==
+			    NULL || eq == env[i]) {
+				rc = info_seterr(c, FUT_EINVAL,
+				    "pool: env entry %zu is not KEY=VALUE", i);
+				break;
+			}
+			futured__key_value__init(&kv[i]);
+			if ((kv[i].key = strndup(env[i], eq - env[i])) ==
+			    NULL) {
+				rc = info_seterr(c, FUT_ENOMEM,
+				    "out of memory");
+				break;
+			}
+			kv[i].value = (char *)eq + 1;
+			kvp[i] = &kv[i];
+		}
+		pq.n_env = i;
+		pq.env = kvp;
+		if (i < nenv)
+			goto out;
+	}
+	req.body_case = FUTURED__REQUEST__BODY_POOL;
+	req.pool = &pq;
+	if ((p = info_snapshot(c, &req, FUTURED__RESPONSE__BODY_POOL,
+	    sizeof(*p), &rc)) == NULL)
+		goto out;
+	if (out != NULL)
+		*out = p;
+	else
+		fut_pool_free(p);
+	rc = 0;
+out:
+	for (i = 0; i < pq.n_env; i++)
+		free(kv[i].key);
+	free(kv);
+	free(kvp);
+	return (rc);
+}
+
+const char *
+fut_pool_name(const struct fut_pool *p)
+{
+	return (p == NULL ? NULL : p->r->pool->name);
+}
+
+int
+fut_pool_created(const struct fut_pool *p)
+{
+	return (p != NULL && p->r->pool->created);
+}
+
+size_t
+fut_pool_nhandlers(const struct fut_pool *p)
+{
+	return (p == NULL ? 0 : p->r->pool->n_handlers);
+}
+
+const char *
+fut_pool_handler(const struct fut_pool *p, size_t i)
+{
+	if (p == NULL || i >= p->r->pool->n_handlers)
+		return (NULL);
+	return (p->r->pool->handlers[i]->name);
+}
+
+void
+fut_pool_free(struct fut_pool *p)
+{
+	info_snapshot_free(p);
 }
 
 int

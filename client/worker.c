@@ -137,10 +137,14 @@ worker_task_release_locked(struct fut_task *t)
  * there while the connection is (this runs on a push or the loss).
  */
 static void
-worker_task_cancel_locked(struct fut_task *t)
+worker_task_cancel_locked(struct fut_task *t, const char *reason)
 {
 	struct fut_worker	*w = t->w;
 
+	if (__atomic_load_n(&t->cancelled, __ATOMIC_ACQUIRE))
+		return;
+	/* Set before the flag: whoever sees the flag sees the reason. */
+	snprintf(t->reason, sizeof(t->reason), "%s", reason);
 	__atomic_store_n(&t->cancelled, 1, __ATOMIC_RELEASE);
 	if (t->ready) {
 		TAILQ_REMOVE(&w->ready, t, entry);
@@ -187,7 +191,10 @@ worker_push_locked(struct fut_worker *w, Futured__Response *r,
 		t = worker_task_find_locked(w, r->task_cancel->job_id,
 		    r->task_cancel->attempt);
 		if (t != NULL)
-			worker_task_cancel_locked(t);
+			worker_task_cancel_locked(t,
+			    r->task_cancel->reason != NULL &&
+			    *r->task_cancel->reason != '\0' ?
+			    r->task_cancel->reason : "cancelled");
 		return;
 	}
 	if ((t = calloc(1, sizeof(*t))) == NULL ||
@@ -236,11 +243,11 @@ worker_lost_locked(struct fut_worker *w)
 	size_t		 i;
 
 	while ((t = TAILQ_FIRST(&w->ready)) != NULL)
-		worker_task_cancel_locked(t);
+		worker_task_cancel_locked(t, "connection lost");
 	for (i = 0; i < w->held.nb; i++) {
 		LIST_FOREACH(n, &w->held.b[i], entry)
 			worker_task_cancel_locked(HTAB_ENTRY(struct fut_task,
-			    node, n));
+			    node, n), "connection lost");
 	}
 }
 
@@ -699,6 +706,19 @@ fut_worker_next(struct fut_worker *w, int64_t timeout_ms,
 	return (rc);
 }
 
+int
+fut_worker_stop(struct fut_worker *w)
+{
+	if (w == NULL)
+		return (FUT_EINVAL);
+	pthread_mutex_lock(&w->c->lock);
+	/* The reader wakes to an end of stream, as if the daemon went. */
+	if (w->c->fd != -1 && !w->c->dead)
+		shutdown(w->c->fd, SHUT_RDWR);
+	pthread_mutex_unlock(&w->c->lock);
+	return (0);
+}
+
 void
 fut_worker_close(struct fut_worker *w)
 {
@@ -831,6 +851,14 @@ fut_task_cancelled(const struct fut_task *t)
 	if (t == NULL)
 		return (0);
 	return (__atomic_load_n(&t->cancelled, __ATOMIC_ACQUIRE));
+}
+
+const char *
+fut_task_cancel_reason(const struct fut_task *t)
+{
+	if (t == NULL || !__atomic_load_n(&t->cancelled, __ATOMIC_ACQUIRE))
+		return (NULL);
+	return (t->reason);
 }
 
 /*

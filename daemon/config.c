@@ -45,6 +45,7 @@ enum config_key {
 	CONFIG_METRICS_TEXTFILE,
 	CONFIG_METRICS_INTERVAL,
 	CONFIG_METRICS_LISTEN,
+	CONFIG_OUTPUT_DIR,
 	CONFIG_PLUGIN,		/* the one that may be repeated */
 	CONFIG_NKEYS
 };
@@ -63,6 +64,7 @@ static const char *const config_keys[CONFIG_NKEYS] = {
 	"metrics-textfile",
 	"metrics-interval",
 	"metrics-listen",
+	"output-dir",
 	"plugin",
 };
 
@@ -226,6 +228,11 @@ config_set(enum config_key key, const char *value, int *level, char **cause)
 		}
 		free(host);
 		settings.metrics_listen = xstrdup(value);
+		return (0);
+	case CONFIG_OUTPUT_DIR:
+		if (*value == '\0')
+			goto bad;
+		settings.output_dir = xstrdup(value);
 		return (0);
 	case CONFIG_PLUGIN:
 		plugin_add(value);

@@ -186,6 +186,7 @@ struct job_more {
 	double			 progress;
 	char			*progress_msg;
 	const char		*ended;		/* how it ended, static text */
+	struct joblog		*log;		/* joblog.c: its files, or NULL */
 
 	/* Running: the pool it was handed to (pool.h), or NULL. */
 	const struct pool	*pool;
@@ -321,6 +322,7 @@ struct settings {
 	const char		*metrics_textfile;	/* NULL: none */
 	int64_t			 metrics_interval_ms;
 	const char		*metrics_listen;	/* NULL: none */
+	const char		*output_dir;	/* whole logs; NULL: none */
 };
 extern struct settings	 settings;
 extern struct event_base *base;
@@ -556,6 +558,25 @@ void		 journal_record_encode(uint8_t **, size_t *, size_t *, int,
 int		 journal_scan(const uint8_t *, size_t, size_t *, uint64_t *,
 		    int (*)(int, const uint8_t *, size_t, void *), void *);
 
+/*
+ * joblog.c: --output-dir, each job's whole stdout and stderr in files.
+ * joblog_write() is job_output()'s; the rest are hooks of job.c, sched.c
+ * (retention) and main.c, and request_logs.c's reads.
+ */
+struct joblog;
+extern ssize_t		(*joblog_write_fn)(int, const void *, size_t);
+int		 joblog_init(const char *, char **);	/* after the replay */
+void		 joblog_shutdown(void);
+int		 joblog_enabled(void);
+const char	*joblog_path(void);
+void		 joblog_write(struct job *, int, const void *, size_t);
+void		 joblog_end(struct job *);	/* an attempt ended */
+void		 joblog_forget(struct job *);	/* retention: files removed */
+void		 joblog_free(struct job *);	/* files kept */
+ssize_t		 joblog_read(struct job *, int, uint64_t, void *, size_t,
+		    int *);
+uint64_t	 joblog_size(struct job *, int);
+
 /* group.c */
 struct jobgroup	*group_get(uid_t, const char *, int);
 void		 group_add(struct jobgroup *, struct job *);
@@ -767,6 +788,7 @@ int		 supervise_request(const struct sup_spec *, struct sup_pool **,
 		    int *, int *, char **);
 const char	*supervise_pool_name(const struct sup_pool *);
 int		 supervise_pool_ready(const struct sup_pool *);
+const char	*supervise_pool_failed(const struct sup_pool *);
 u_int		 supervise_pool_kinds(const struct sup_pool *);
 size_t		 supervise_pool_handlers(const struct sup_pool *,
 		    const char *const **);

@@ -196,6 +196,7 @@ job_free(struct job *j)
 			event_free(m->timer);
 		if (m->retry_timer != NULL)
 			event_free(m->retry_timer);
+		joblog_free(j);
 		buf_reset(&m->output);
 		buf_reset(&m->errtail);
 		free(m->error);
@@ -402,6 +403,7 @@ job_output(struct job *j, int err, const void *p, size_t len)
 
 	if (len == 0)
 		return (0);
+	joblog_write(j, err, p, len);
 	if (err) {
 		if (buf_append_tail(&m->errtail, p, len) == -1)
 			return (-1);
@@ -430,6 +432,9 @@ job_take_outcome(struct job *j, struct fut_handler_ctx *ctx)
 {
 	struct job_more	*m = job_more(j);
 
+	/* What a pool did not hand on as it came is logged now. */
+	joblog_write(j, 0, ctx->output.data, ctx->output.len);
+	joblog_write(j, 1, ctx->errtail.data, ctx->errtail.len);
 	if (m->output.len == 0 && !m->output.truncated) {
 		buf_reset(&m->output);
 		m->output = ctx->output;
@@ -582,6 +587,7 @@ job_finish(struct job *j, enum job_state s, int code, const char *fmt, ...)
 	}
 	if (code != FERR_NONE)
 		m->error_code = code;
+	joblog_end(j);
 	if (job_retry(j, s))
 		return;
 	if (j->flags & JOBF_CANCELLING)

@@ -54,7 +54,8 @@ enum {
 	MAIN_OPT_JOURNAL = 768,
 	MAIN_OPT_FSYNC,
 	MAIN_OPT_FSYNC_INTERVAL,
-	MAIN_OPT_JOURNAL_REPAIR
+	MAIN_OPT_JOURNAL_REPAIR,
+	MAIN_OPT_OUTPUT_DIR
 };
 /* Long options of the metrics. */
 enum {
@@ -144,6 +145,7 @@ usage(void)
 "               [--fsync-interval DUR] [--journal-repair] [--worker-lease DUR]\n"
 "               [--metrics-textfile PATH] [--metrics-interval DUR]\n"
 "               [--metrics-listen [ADDR:]PORT]\n"
+"               [--output-dir DIR]\n"
 "               [-V] [-h]\n");
 	exit(2);
 }
@@ -426,6 +428,7 @@ main(int argc, char **argv)
 		    MAIN_OPT_METRICS_INTERVAL },
 		{ "metrics-listen", required_argument,	NULL,
 		    MAIN_OPT_METRICS_LISTEN },
+		{ "output-dir",	required_argument,	NULL, MAIN_OPT_OUTPUT_DIR },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
@@ -618,6 +621,9 @@ main(int argc, char **argv)
 			free(host);
 			settings.metrics_listen = optarg;
 			break;
+		case MAIN_OPT_OUTPUT_DIR:
+			settings.output_dir = optarg;
+			break;
 		case 'R':
 			ready_fd = main_number(optarg, "fd", 3, 1024);
 			break;
@@ -661,6 +667,8 @@ main(int argc, char **argv)
 	if (settings.metrics_textfile != NULL)
 		settings.metrics_textfile =
 		    main_abspath(settings.metrics_textfile);
+	if (settings.output_dir != NULL)
+		settings.output_dir = main_abspath(settings.output_dir);
 	if (detach)
 		return (main_detach(argc, argv));
 	/*
@@ -693,6 +701,9 @@ main(int argc, char **argv)
 		fatalx("%s", cause);
 	/* Replay before serving: no client sees a half-restored table. */
 	if (journal_open(&cause) == -1)
+		fatalx("%s", cause);
+	/* After the replay: the files of jobs it did not keep go. */
+	if (joblog_init(settings.output_dir, &cause) == -1)
 		fatalx("%s", cause);
 	switch (server_listen_activated(&cause)) {
 	case -1:
@@ -760,6 +771,7 @@ main(int argc, char **argv)
 	server_close();
 	supervise_free();
 	sched_free();
+	joblog_shutdown();
 	group_free_all();
 	journal_free();
 	child_shutdown();

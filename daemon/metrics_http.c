@@ -38,6 +38,8 @@
 #define METRICS_HTTP_CONTENT	"text/plain; version=0.0.4; charset=utf-8"
 
 static struct evhttp	*metrics_http;
+static struct evconnlistener *metrics_http_listener;
+static struct event	*metrics_http_pause_ev;
 static char		 metrics_http_addr[INET6_ADDRSTRLEN + 16];
 
 /*
@@ -112,6 +114,32 @@ metrics_http_other_cb(struct evhttp_request *req, void *arg)
 	evhttp_send_error(req, HTTP_NOTFOUND, "only /metrics is here");
 }
 
+static void
+metrics_http_resume_cb(evutil_socket_t fd, short events, void *arg)
+{
+	evconnlistener_enable(metrics_http_listener);
+}
+
+/*
+ * Out of descriptors (jobs hold most of them): the listening socket
+ * stays readable, so stop accepting for a second rather than spin, as
+ * server.c does for its clients.  Other errors are a client's, gone.
+ */
+static void
+metrics_http_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct timeval	 tv = { 1, 0 };
+	int		 error = EVUTIL_SOCKET_ERROR();
+
+	if (error != EMFILE && error != ENFILE && error != ENOBUFS &&
+	    error != ENOMEM)
+		return;
+	log_warnx("metrics: not accepting for a second: %s",
+	    strerror(error));
+	evconnlistener_disable(l);
+	evtimer_add(metrics_http_pause_ev, &tv);
+}
+
 /* Bind s's address (see metrics_http_parse); -1 and *cause. */
 int
 metrics_http_init(const char *s, char **cause)
@@ -172,6 +200,11 @@ metrics_http_init(const char *s, char **cause)
 		fatalx("%s: evhttp_new", __func__);
 	if (evhttp_bind_listener(metrics_http, l) == NULL)
 		fatalx("%s: evhttp_bind_listener", __func__);
+	metrics_http_listener = l;
+	if ((metrics_http_pause_ev = evtimer_new(base, metrics_http_resume_cb,
+	    NULL)) == NULL)
+		fatalx("%s: evtimer_new", __func__);
+	evconnlistener_set_error_cb(l, metrics_http_error_cb);
 	evhttp_set_allowed_methods(metrics_http, EVHTTP_REQ_GET |
 	    EVHTTP_REQ_HEAD);
 	evhttp_set_timeout(metrics_http, METRICS_HTTP_TIMEOUT_S);
@@ -192,7 +225,11 @@ metrics_http_address(void)
 void
 metrics_http_shutdown(void)
 {
+	if (metrics_http_pause_ev != NULL)
+		event_free(metrics_http_pause_ev);
+	metrics_http_pause_ev = NULL;
 	if (metrics_http != NULL)
 		evhttp_free(metrics_http);
 	metrics_http = NULL;
+	metrics_http_listener = NULL;
 }

@@ -505,9 +505,9 @@ pool_proc_outcome(struct pool_proc_worker *w, FuturedWorker__Outcome *o)
 			free(m->progress_msg);
 			m->progress_msg = xstrdup(o->progress_msg);
 		}
-		if (o->has_output && o->output.len > 0 &&
-		    buf_append(&m->output, o->output.data, o->output.len) == -1)
-			fatal("%s: buf_append", __func__);
+		if (o->has_output && job_output(j, 0, o->output.data,
+		    o->output.len) == -1)
+			fatal("%s: job_output", __func__);
 		if (o->output_truncated)
 			m->output.truncated = 1;
 		job_news(j);
@@ -517,9 +517,9 @@ pool_proc_outcome(struct pool_proc_worker *w, FuturedWorker__Outcome *o)
 	w->fast = pool_proc_mono_us() - w->started_us < POOL_PROC_FAST_US;
 	pool_proc_unlink(w, j);
 	/* The rest of the output: what came before is in the job. */
-	if (o->has_output && o->output.len > 0 &&
-	    buf_append(&m->output, o->output.data, o->output.len) == -1)
-		fatal("%s: buf_append", __func__);
+	if (o->has_output && job_output(j, 0, o->output.data,
+	    o->output.len) == -1)
+		fatal("%s: job_output", __func__);
 	if (o->output_truncated)
 		m->output.truncated = 1;
 	if (o->ok)
@@ -1021,7 +1021,8 @@ pool_proc_start(struct job *j)
 		t.timeout_ms = j->spec->timeout_ms;
 	}
 	t.has_max_output = 1;
-	t.max_output = settings.max_output;
+	/* Whole logs: all the output, in pieces (worker.c); we cut it. */
+	t.max_output = joblog_enabled() ? 0 : settings.max_output;
 	if (idle) {
 		t.has_running = 1;
 		t.running = 1;

@@ -138,7 +138,10 @@ pool_thread_progress_cb(struct fut_handler_ctx *ctx, double fraction,
 		event_active(pool_thread_ev, EV_READ, 0);
 }
 
-/* A handler's output, from its thread: cut at the output limit. */
+/*
+ * A handler's output, from its thread: cut at the output limit, unless
+ * the daemon keeps whole logs (joblog.c), which take all of it.
+ */
 static int
 pool_thread_append_cb(struct fut_handler_ctx *ctx, const void *p,
     size_t len)
@@ -151,7 +154,7 @@ pool_thread_append_cb(struct fut_handler_ctx *ctx, const void *p,
 		return (0);
 	pthread_mutex_lock(&pool_thread_lock);
 	room = settings.max_output - it->out_total;
-	if (settings.max_output != 0 && len > room) {
+	if (settings.max_output != 0 && len > room && !joblog_enabled()) {
 		it->out_truncated = 1;
 		len = room;
 	}
@@ -182,8 +185,9 @@ pool_thread_news_take(struct tp_item *it, struct buf *out, double progress,
 		return;
 	}
 	m = job_more(j);
-	if (out->len > 0 && buf_append(&m->output, out->data, out->len) == -1)
-		fatal("%s: buf_append", __func__);
+	/* Through job_output(): kept as far as it keeps, and logged. */
+	if (job_output(j, 0, out->data, out->len) == -1)
+		fatal("%s: job_output", __func__);
 	if (truncated)
 		m->output.truncated = 1;
 	buf_reset(out);

@@ -432,6 +432,7 @@ request_shutdown_conn(struct conn *c, void *arg)
 		switch (p->type) {
 		case PENDING_WAIT:
 		case PENDING_WATCH:
+		case PENDING_LOGS:
 			n = sched_waiter_jobs(p->waiter, &jobs);
 			if (request_refuse_unstarted(c, p->reqid, jobs,
 			    n) == -1) {
@@ -1198,6 +1199,9 @@ request_dispatch(struct conn *c, const uint8_t *data, size_t len)
 			arena_reset(&request_arena);
 			return (-1);
 		}
+		break;
+	case FUTURED__REQUEST__BODY_LOGS:
+		request_logs(c, req->id, req->logs);
 		break;
 	default:
 		request_error(c, req->id, FERR_PROTO,

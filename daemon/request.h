@@ -1,7 +1,7 @@
 /*
- * What request.c, request_submit.c, request_watch.c and request_worker.c share: the answers
- * a connection is owed and the helpers that fill and send them.  Private
- * to those three files; the rest of the daemon knows only futured.h's
+ * What request.c and the other request_*.c share: the answers a
+ * connection is owed and the helpers that fill and send them.  Private
+ * to those files; the rest of the daemon knows only futured.h's
  * request_* calls.
  */
 
@@ -25,7 +25,8 @@ enum pending_type {
 	PENDING_SUBMIT,		/* the answer waits for the journal */
 	PENDING_WATCH,
 	PENDING_SINK,		/* the conn takes its jobs' completions */
-	PENDING_POOL		/* a PoolRequest: until the pool serves */
+	PENDING_POOL,		/* a PoolRequest: until the pool serves */
+	PENDING_LOGS		/* a follow, until the job writes or ends */
 };
 
 
@@ -38,6 +39,7 @@ struct pending {
 	int			 brief;		/* notify: outcome only */
 	int			 notify;	/* submit: REQUEST_NOTIFY_* */
 	int			 want_news;	/* submit: and news (JobNews) */
+	uint64_t		 news_turn;	/* subscribe: news listed then */
 	/* submit: the job, until its ACCEPT record is durable */
 	struct journal_waiter	 jw;
 	struct job		*job;
@@ -67,6 +69,10 @@ struct pending {
 	int			 created;	/* pool: this request started it */
 	/* cancel: whether it took effect, job by job in request order */
 	int			*effect;
+	/* logs: what the follow asked for */
+	uint64_t		 log_off;
+	size_t			 log_max;
+	int			 log_err;
 	TAILQ_ENTRY(pending)	 entry;
 	LIST_ENTRY(pending)	 sentry;	/* sink: request_sinks; pool */
 };
@@ -98,6 +104,10 @@ struct pending	*request_pending_new(struct conn *, uint64_t, enum pending_type);
 void		 request_pending_free(struct pending *);
 void		 request_park(struct pending *, struct job **, size_t, int, int64_t,
 		    void (*)(struct waiter *, struct job *, int, void *));
+
+/* request_logs.c */
+void		 request_logs(struct conn *, uint64_t,
+		    const Futured__LogsRequest *);
 
 /* request_submit.c */
 void		 request_submit(struct conn *, uint64_t,

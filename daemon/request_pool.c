@@ -190,6 +190,10 @@ request_pool(struct conn *c, uint64_t reqid, const Futured__PoolRequest *req)
 	if (supervise_request(&ss, &sp, &created, &code, &cause) == -1) {
 		request_error(c, reqid, code, "%s", cause);
 		free(cause);
+	} else if (supervise_pool_failed(sp) != NULL) {
+		/* Not one process could be spawned: it failed already. */
+		request_error(c, reqid, FERR_INTERNAL, "pool %s: %s",
+		    supervise_pool_name(sp), supervise_pool_failed(sp));
 	} else if (supervise_pool_ready(sp))
 		request_pool_reply(c, reqid, sp, created);
 	else {

@@ -128,19 +128,43 @@ request_sinks_shutdown(void)
 /* News ----------------------------------------------------------------- */
 
 /*
- * A submitter that asked for news (SubmitRequest.news) is told of its
- * jobs' state and progress once per loop turn, at the turn's flush, in
- * one JobNews per connection.  What a turn has to say is a list of job
- * references, the job flagged so that it is listed once: no allocation
- * per job, and a job that ends before the flush is dropped from it, its
- * JobEvent saying all.  So the pipelined job that starts and ends in
- * one turn costs a reference and nothing on the wire.
+ * A submitter or subscriber that asked for news (SubmitRequest.news,
+ * SubscribeRequest.news) is told of its jobs' state and progress once
+ * per loop turn, at the turn's flush, in one JobNews per connection.
+ * What a turn has to say is a list of (connection, job reference),
+ * listed once (a submitted job is flagged, a subscription marked with
+ * the turn): no allocation per job, and a job that ends before the
+ * flush is dropped from it, its JobEvent saying all.  So the pipelined
+ * job that starts and ends in one turn costs a reference and nothing on
+ * the wire.
  */
-static struct job	**request_news_due;
+struct request_news {
+	uint64_t		 conn;		/* its id */
+	struct job		*job;
+};
+static struct request_news *request_news_due;
 static size_t		  request_news_n, request_news_cap;
+static uint64_t		  request_news_turn = 1;
 static Futured__JobInfo	 *request_news_info;
 static Futured__JobInfo	**request_news_infop;
+static uint64_t		 *request_news_ids;
 static size_t		  request_news_info_cap;
+
+static void
+request_news_add(uint64_t conn, struct job *j)
+{
+	if (request_news_n == request_news_cap) {
+		request_news_cap = request_news_cap ? request_news_cap * 2 :
+		    256;
+		request_news_due = xreallocarray(request_news_due,
+		    request_news_cap, sizeof(*request_news_due));
+	}
+	job_ref(j);
+	request_news_due[request_news_n].conn = conn;
+	request_news_due[request_news_n++].job = j;
+	if (request_news_n == 1)
+		server_flush_soon();
+}
 
 /* sched.c: a job with JOBF_NEWS changed (state, progress or output). */
 static void
@@ -150,28 +174,30 @@ request_job_news(struct job *j)
 	if ((j->flags & JOBF_NEWS_DUE) || j->more->fresh != NULL ||
 	    j->notify == 0)
 		return;
-	if (request_news_n == request_news_cap) {
-		request_news_cap = request_news_cap ? request_news_cap * 2 :
-		    256;
-		request_news_due = xreallocarray(request_news_due,
-		    request_news_cap, sizeof(*request_news_due));
-	}
 	j->flags |= JOBF_NEWS_DUE;
-	job_ref(j);
-	request_news_due[request_news_n++] = j;
-	if (request_news_n == 1)
-		server_flush_soon();
+	request_news_add(j->notify, j);
+}
+
+/* The same for a job subscribed to with news (its waiter's news). */
+static void
+request_subscribe_news_cb(struct waiter *w, struct job *j, void *arg)
+{
+	struct pending	*p = arg;
+
+	if (p->news_turn == request_news_turn || j->more->fresh != NULL)
+		return;
+	p->news_turn = request_news_turn;
+	request_news_add(p->conn->id, j);
 }
 
 static int
 request_news_cmp(const void *a, const void *b)
 {
-	const struct job	*ja = *(struct job *const *)a;
-	const struct job	*jb = *(struct job *const *)b;
+	const struct request_news	*na = a, *nb = b;
 
-	if (ja->notify != jb->notify)
-		return (ja->notify < jb->notify ? -1 : 1);
-	return (ja->id < jb->id ? -1 : ja->id > jb->id);
+	if (na->conn != nb->conn)
+		return (na->conn < nb->conn ? -1 : 1);
+	return (na->job->id < nb->job->id ? -1 : na->job->id > nb->job->id);
 }
 
 /* What a JobNews says of j: where it is, and how far. */
@@ -192,12 +218,18 @@ request_jobinfo_news(struct job *j, Futured__JobInfo *info)
 	}
 }
 
-/* One JobNews of the n jobs of one connection. */
+/*
+ * One JobNews of the n jobs of one connection (sorted: a job submitted
+ * and subscribed to is there twice, told once): a job that started and
+ * says nothing more by its id alone (JobNews.running), the others in
+ * full: a JobInfo costs a client many times what an id does to decode.
+ */
 static void
-request_news_send(struct conn *c, struct job **jobs, size_t n)
+request_news_send(struct conn *c, const struct request_news *due, size_t n)
 {
 	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
 	Futured__JobNews	 news = FUTURED__JOB_NEWS__INIT;
+	struct job		*j;
 	size_t			 i;
 
 	if (n > request_news_info_cap) {
@@ -206,13 +238,25 @@ request_news_send(struct conn *c, struct job **jobs, size_t n)
 		    sizeof(*request_news_info));
 		request_news_infop = xreallocarray(request_news_infop, n,
 		    sizeof(*request_news_infop));
+		request_news_ids = xreallocarray(request_news_ids, n,
+		    sizeof(*request_news_ids));
 	}
 	for (i = 0; i < n; i++) {
-		request_jobinfo_news(jobs[i], &request_news_info[i]);
-		request_news_infop[i] = &request_news_info[i];
+		j = due[i].job;
+		if (i > 0 && j == due[i - 1].job)
+			continue;
+		if (j->state == JOB_RUNNING && !(j->more->progress > 0) &&
+		    j->more->progress_msg == NULL) {
+			request_news_ids[news.n_running++] = j->id;
+			continue;
+		}
+		request_jobinfo_news(j, &request_news_info[news.n_jobs]);
+		request_news_infop[news.n_jobs] =
+		    &request_news_info[news.n_jobs];
+		news.n_jobs++;
 	}
-	news.n_jobs = n;
 	news.jobs = request_news_infop;
+	news.running = request_news_ids;
 	resp.id = 0;
 	resp.body_case = FUTURED__RESPONSE__BODY_NEWS;
 	resp.news = &news;
@@ -226,31 +270,33 @@ request_news_send(struct conn *c, struct job **jobs, size_t n)
 void
 request_news_flush(void)
 {
-	struct pending	*p;
-	struct job	**due = request_news_due, *j;
-	size_t		  i, k, n = 0, first;
+	struct pending		*p;
+	struct request_news	*due = request_news_due;
+	struct job		*j;
+	size_t			 i, k, n = 0, first;
 
 	if (request_news_n == 0)
 		return;
+	request_news_turn++;
 	for (i = 0; i < request_news_n; i++) {
-		j = due[i];
+		j = due[i].job;
 		j->flags &= ~JOBF_NEWS_DUE;
-		if (JOB_FINAL(j->state) || j->notify == 0)
+		if (JOB_FINAL(j->state))
 			job_unref(j);
 		else
-			due[n++] = j;
+			due[n++] = due[i];
 	}
 	if (n > 1)
 		qsort(due, n, sizeof(*due), request_news_cmp);
 	for (first = 0; first < n; first = k) {
 		for (k = first + 1; k < n; k++)
-			if (due[k]->notify != due[first]->notify)
+			if (due[k].conn != due[first].conn)
 				break;
-		if ((p = request_sink_find(due[first]->notify)) != NULL)
+		if ((p = request_sink_find(due[first].conn)) != NULL)
 			request_news_send(p->conn, due + first, k - first);
 	}
 	for (i = 0; i < n; i++)
-		job_unref(due[i]);
+		job_unref(due[i].job);
 	request_news_n = 0;
 }
 
@@ -278,6 +324,7 @@ request_subscribe(struct conn *c, uint64_t reqid,
 	struct pending		*p;
 	struct job		**jobs;
 	size_t			 i, n;
+	int			 news;
 
 	if (request_ids_check(c, reqid, "subscribe to", req->ids,
 	    req->n_ids) == -1)
@@ -296,10 +343,15 @@ request_subscribe(struct conn *c, uint64_t reqid,
 	resp.body_case = FUTURED__RESPONSE__BODY_SUBSCRIBE;
 	resp.subscribe = &r;
 	request_send(c, &resp);
+	news = req->has_news && req->news;
+	if (news)
+		request_sink(c);	/* where the news finds c */
 	for (i = 0; i < n; i++) {
 		p = request_pending_new(c, 0, PENDING_NOTIFY);
 		p->brief = req->has_brief && req->brief;
 		request_park(p, &jobs[i], 1, 0, -1, request_notify_cb);
+		if (news && p->waiter != NULL)
+			sched_wait_news(p->waiter, request_subscribe_news_cb);
 	}
 	free(jobs);
 }

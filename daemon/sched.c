@@ -334,6 +334,7 @@ sched_remove(struct job *j)
 	TAILQ_REMOVE(&sched_finished, j, entry);
 	sched_nfinished--;
 	sched_counts[j->kind][j->state]--;
+	joblog_forget(j);
 	job_unref(j);
 }
 

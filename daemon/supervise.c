@@ -54,6 +54,7 @@
 
 #include "futured.h"
 #include "log.h"
+#include "metrics.h"
 #include "xmalloc.h"
 
 #define SUP_TAIL		2048	/* stderr kept of each process */
@@ -853,8 +854,10 @@ supervise_child_cb(pid_t pid, int status, void *arg)
 		sp->fails = 0;
 		sp->told_failing = 0;
 	}
-	if (sp->state != SUP_FAILED && !sup_stopping)
+	if (sp->state != SUP_FAILED && !sup_stopping) {
 		sp->restarts++;
+		metrics_worker_restart();
+	}
 	supervise_died(s, why);
 	free(why);
 }
@@ -1039,6 +1042,15 @@ int
 supervise_pool_ready(const struct sup_pool *sp)
 {
 	return (sp->state == SUP_RUNNING);
+}
+
+/* Why sp could not start (its processes could not even be spawned). */
+const char *
+supervise_pool_failed(const struct sup_pool *sp)
+{
+	if (sp->state != SUP_FAILED)
+		return (NULL);
+	return (sp->error != NULL ? sp->error : "could not start");
 }
 
 u_int
@@ -1272,6 +1284,7 @@ supervise_kill(struct sup_proc *p, int64_t grace_ms)
 	s->proc = NULL;
 	TAILQ_INSERT_TAIL(&sup_orphans, p, entry);
 	p->pool->restarts++;
+	metrics_worker_restart();
 	supervise_spawn_slot(s);
 	return (0);
 }

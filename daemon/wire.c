@@ -149,7 +149,21 @@ wire_event_size(size_t jn)
 	return (1 + pb_varint_len(jn) + jn);
 }
 
-/* A JobNews: its JobInfos, each field 1; 0 if one is not for us. */
+/* JobNews.running, packed: its varints' bytes. */
+static size_t
+wire_ids_size(const uint64_t *ids, size_t n)
+{
+	size_t	 i, len = 0;
+
+	for (i = 0; i < n; i++)
+		len += pb_varint_len(ids[i]);
+	return (len);
+}
+
+/*
+ * A JobNews: its JobInfos, each field 1, then the running ids packed
+ * in field 2; 0 if a JobInfo is not for us (or there is nothing).
+ */
 static size_t
 wire_news_size(const Futured__JobNews *e)
 {
@@ -162,6 +176,9 @@ wire_news_size(const Futured__JobNews *e)
 			return (0);
 		n += pb_len_field_len(1, wire_jobinfo_size(e->jobs[i]));
 	}
+	if (e->n_running > 0)
+		n += pb_len_field_len(2, wire_ids_size(e->running,
+		    e->n_running));
 	return (n);
 }
 
@@ -191,7 +208,7 @@ wire_size(const Futured__Response *r)
 		n = wire_event_size(wire_jobinfo_size(e->job));
 		break;
 	case FUTURED__RESPONSE__BODY_NEWS:
-		if ((n = wire_news_size(r->news)) == 0 && r->news->n_jobs > 0)
+		if ((n = wire_news_size(r->news)) == 0)
 			return (0);
 		break;
 	default:
@@ -225,6 +242,13 @@ wire_pack(const Futured__Response *r, uint8_t *out)
 			*p++ = PB_TAG(1, PB_LEN);
 			p = pb_varint(p, wire_jobinfo_size(r->news->jobs[i]));
 			p = wire_jobinfo(p, r->news->jobs[i]);
+		}
+		if (r->news->n_running > 0) {
+			*p++ = PB_TAG(2, PB_LEN);
+			p = pb_varint(p, wire_ids_size(r->news->running,
+			    r->news->n_running));
+			for (i = 0; i < r->news->n_running; i++)
+				p = pb_varint(p, r->news->running[i]);
 		}
 	} else {
 		jn = wire_jobinfo_size(r->event->job);

@@ -22,7 +22,9 @@
  * goes up as it comes too, but only from a handler that runs a while:
  * the watcher thread (below) sends what is new each tick, as an
  * Outcome{done=false} with output, and the final Outcome carries the
- * rest.  So a short job's output still leaves in one frame.
+ * rest.  So a short job's output still leaves in one frame.  A Task
+ * without an output limit (the daemon keeps whole logs) also sends each
+ * WORKER_OUT_PIECE as it fills, and forgets it.
  *
  * Batches (see pool_proc.c's DESIGN).  The daemon may send several Tasks
  * and Cancels at once.  Before starting each Task the worker reads all
@@ -72,6 +74,11 @@
 
 #define WORKER_TASK_MAX		(1U << 30)
 #define WORKER_ERROR_MAX	(64 * 1024)
+/*
+ * A Task with max_output 0 (the daemon keeps whole logs) sends its output
+ * in pieces of at most this much as it comes, and keeps none of it.
+ */
+#define WORKER_OUT_PIECE	(256 * 1024)
 
 static int
 worker_write_full(int fd, const void *buf, size_t len)
@@ -206,14 +213,42 @@ worker_progress_cb(struct fut_handler_ctx *ctx, double fraction,
 	pthread_mutex_unlock(&worker_lock);
 }
 
-/* The handler's output; the watcher may be reading it. */
+static void	worker_output_send(void);
+
+/*
+ * The handler's output; the watcher may be reading it.  Without a limit
+ * (max 0: the daemon keeps whole logs) it leaves in pieces as it comes,
+ * so that the worker holds at most a piece of it, and no frame is over
+ * the daemon's limit for an Outcome (--max-output and 1 MiB).
+ */
 static int
 worker_append_cb(struct fut_handler_ctx *ctx, const void *p, size_t len)
 {
-	int	 rv;
+	const uint8_t	*b = p;
+	size_t		 n;
+	int		 rv = 0;
 
 	pthread_mutex_lock(&worker_lock);
-	rv = buf_append(&ctx->output, p, len);
+	if (ctx->output.max != 0) {
+		rv = buf_append(&ctx->output, p, len);
+		pthread_mutex_unlock(&worker_lock);
+		return (rv);
+	}
+	while (len > 0 && rv == 0) {
+		n = WORKER_OUT_PIECE - (ctx->output.len - worker_out_sent);
+		if (n > len)
+			n = len;
+		if ((rv = buf_append(&ctx->output, b, n)) == -1)
+			break;
+		b += n;
+		len -= n;
+		if (ctx->output.len - worker_out_sent < WORKER_OUT_PIECE)
+			break;
+		worker_output_send();
+		/* Sent, so ours no more: the daemon has it. */
+		ctx->output.len = 0;
+		worker_out_sent = 0;
+	}
 	pthread_mutex_unlock(&worker_lock);
 	return (rv);
 }

@@ -77,6 +77,12 @@
 #define EXEC_FDS_PER_COMMAND	5	/* 4 while it runs, 8 in the spawn */
 #define EXEC_FD_RESERVE		64	/* for all but commands, at most */
 #define EXEC_RETRY_MS		100	/* after EMFILE, if nothing ends */
+/*
+ * What one wakeup reads of a pipe at most: a command that writes as fast
+ * as the loop reads would otherwise keep the loop in exec_read() for as
+ * long as it writes, and every other client waiting.
+ */
+#define EXEC_READ_TURN		(64 * 1024)
 
 struct exec {
 	struct fut_handler_ctx	*ctx;
@@ -121,7 +127,7 @@ static struct event	*exec_wake_ev;	/* start waiting commands */
 static int		 exec_starved;	/* logged for this wait, until empty */
 static struct event_base *exec_base;
 
-static void	exec_read(struct exec *, int *, struct event **, int);
+static void	exec_read(struct exec *, int *, struct event **, int, size_t);
 extern const struct fut_handler handler_exec;
 
 static void
@@ -204,13 +210,15 @@ exec_stdin_cb(evutil_socket_t fd, short events, void *arg)
 		exec_close(&e->in, &e->in_ev);
 }
 
+/* Read a pipe until it is empty, or max bytes (0: no limit) were read. */
 static void
-exec_read(struct exec *e, int *fd, struct event **ev, int is_err)
+exec_read(struct exec *e, int *fd, struct event **ev, int is_err, size_t max)
 {
 	char	 buf[16384];
 	ssize_t	 n;
+	size_t	 got = 0;
 
-	while (*fd != -1) {
+	while (*fd != -1 && (max == 0 || got < max)) {
 		n = read(*fd, buf, sizeof(buf));
 		if (n == -1) {
 			if (errno == EINTR)
@@ -228,6 +236,7 @@ exec_read(struct exec *e, int *fd, struct event **ev, int is_err)
 			fut_handler_stderr(e->ctx, buf, n);
 		else
 			(void)fut_handler_output(e->ctx, buf, n);
+		got += n;
 	}
 }
 
@@ -236,7 +245,7 @@ exec_stdout_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct exec	*e = arg;
 
-	exec_read(e, &e->out, &e->out_ev, 0);
+	exec_read(e, &e->out, &e->out_ev, 0, EXEC_READ_TURN);
 }
 
 static void
@@ -244,7 +253,7 @@ exec_stderr_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct exec	*e = arg;
 
-	exec_read(e, &e->err, &e->err_ev, 1);
+	exec_read(e, &e->err, &e->err_ev, 1, EXEC_READ_TURN);
 }
 
 /*
@@ -304,8 +313,8 @@ exec_reaped(pid_t pid, int status, void *arg)
 		fut_handler_set_ended(ctx, e->killed ?
 		    "killed after the grace" : "terminated");
 	}
-	exec_read(e, &e->out, &e->out_ev, 0);
-	exec_read(e, &e->err, &e->err_ev, 1);
+	exec_read(e, &e->out, &e->out_ev, 0, 0);
+	exec_read(e, &e->err, &e->err_ev, 1, 0);
 	exec_progress_read(e, 1);
 	if (e->pr != NULL && e->pr->bad > 0)
 		fut_handler_log(ctx, FUT_LOG_DEBUG, "exec: %llu of %llu "

@@ -449,6 +449,30 @@ uint64_t	 fut_group_count(const struct fut_group *,
 		    enum fut_group_counter);
 void		 fut_group_free(struct fut_group *);
 
+struct fut_pool;
+/**
+ * Ask for a supervised pool (futured-workers(7)): the daemon runs
+ * size processes (0: as many as its cpu pool) of argv[0..argc-1],
+ * serving kinds (a mask of 1 << FUT_ASYNC, FUT_BLOCKING, FUT_CPU; 0:
+ * all three), started in cwd (NULL: "/") with the nenv "KEY=VALUE"
+ * strings of env as their whole environment, named name (NULL: made
+ * from argv).  Returns once its first process registered (at once if
+ * it runs already) with *out (if not NULL) the answer; an error names
+ * why it could not start.  The same argv, user and cwd give the same
+ * pool.
+ */
+int		 fut_pool_request(struct fut_client *, const char *const *argv,
+		    size_t argc, unsigned int size, unsigned int kinds,
+		    const char *cwd, const char *const *env, size_t nenv,
+		    const char *name, struct fut_pool **out);
+const char	*fut_pool_name(const struct fut_pool *);
+/** 1 if this request started the pool. */
+int		 fut_pool_created(const struct fut_pool *);
+/** The handlers its first process serves. */
+size_t		 fut_pool_nhandlers(const struct fut_pool *);
+const char	*fut_pool_handler(const struct fut_pool *, size_t);
+void		 fut_pool_free(struct fut_pool *);
+
 /**
  * Ask the daemon for its version (copied into version, len bytes at
  * most, NUL-terminated) and the protocol version it speaks; either may
@@ -589,8 +613,15 @@ void		 fut_worker_on_cancel(struct fut_worker *,
 /** The worker's connection as a client (to submit jobs on it); its own. */
 struct fut_client *fut_worker_client(struct fut_worker *);
 /**
+ * From any thread: end the connection now, so that fut_worker_next()
+ * and fut_worker_serve() return FUT_ECONN (the daemon fails the tasks
+ * held: "worker lost").  The worker must still be closed.
+ */
+int		 fut_worker_stop(struct fut_worker *);
+/**
  * Close the connection (the daemon fails the tasks held: "worker lost")
- * and free the worker once every task is finished.
+ * and free the worker once every task is finished.  Not while another
+ * thread is inside a call on it: fut_worker_stop() that thread first.
  */
 void		 fut_worker_close(struct fut_worker *);
 
@@ -634,6 +665,11 @@ int64_t		 fut_task_owner_uid(const struct fut_task *);
 /** 1 once the task is cancelled (its outcome is no longer wanted). */
 int		 fut_task_cancelled(const struct fut_task *);
 /**
+ * Why, once cancelled: the daemon's word ("cancelled", "timed out"), or
+ * "connection lost"; NULL before.  Valid as long as the task.
+ */
+const char	*fut_task_cancel_reason(const struct fut_task *);
+/**
  * While the task is held, from any thread: progress (0 to 1; msg may be
  * NULL), output and stderr chunks, appended.  0 (also when the task was
  * cancelled: nothing is sent), or < 0.
@@ -651,6 +687,38 @@ int		 fut_task_succeed(struct fut_task *, const void *output,
 		    size_t len);
 int		 fut_task_fail(struct fut_task *, const char *error,
 		    const char *type, const char *detail);
+
+/**
+ * Whole logs: with --output-dir the daemon keeps each job's stdout and
+ * stderr in files, whole; these read them through the daemon (which
+ * checks the caller as for every request).  A daemon without
+ * --output-dir answers FUT_EINVAL.
+ */
+#define FUT_LOGS_STDERR		0x1	/**< the stderr log, not stdout's */
+#define FUT_LOGS_FOLLOW		0x2	/**< wait for more until the job ends */
+/* What a read found, or-ed in the non-negative result. */
+#define FUT_LOGS_EOF		0x10	/**< the job is final, its log read to the end */
+#define FUT_LOGS_TRUNCATED	0x20	/**< the log stops short (a write failed) */
+#define FUT_LOGS_STOPPED	0x40	/**< fut_logs(): the callback stopped it */
+/**
+ * One piece of a job's log: up to len bytes from offset into buf, their
+ * number in *got (0: none, or none yet).  With FUT_LOGS_FOLLOW, a call
+ * that finds nothing new on a running job waits until the job writes or
+ * ends.  Returns FUT_LOGS_EOF and FUT_LOGS_TRUNCATED or-ed (0: neither),
+ * or a FUT_E* error.  One call is one round trip of at most 1 MiB.
+ */
+int		 fut_logs_read(struct fut_client *, uint64_t id,
+		    unsigned int flags, uint64_t offset, void *buf,
+		    size_t len, size_t *got);
+/**
+ * A job's whole log, from its start, handed to cb piece by piece as it
+ * is read (and with FUT_LOGS_FOLLOW, as the job writes, until it ends).
+ * cb returns 0 to go on; anything else stops the read (FUT_LOGS_STOPPED).
+ * Returns FUT_LOGS_* bits or-ed, or a FUT_E* error.  The library holds
+ * one piece at a time, whatever the log's size.
+ */
+int		 fut_logs(struct fut_client *, uint64_t id, unsigned int flags,
+		    int (*cb)(const void *, size_t, void *), void *arg);
 
 #ifdef __cplusplus
 }

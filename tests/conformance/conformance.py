@@ -11,10 +11,12 @@ Exits non-zero, naming the broken promise, on the first failure.
 """
 
 import hashlib
+import os
 import select
 import socket
 import struct
 import sys
+import tempfile
 import time
 
 import futured_pb2 as pb
@@ -396,6 +398,57 @@ def _():
     c.close()
 
 
+@case("Logs: the whole log in pieces from offsets; follow waits for bytes")
+def _():
+    c = Conn()
+    n = 3 * 4096	# past the daemon's max_output (conformance.sh)
+    x = submit(c, spec("exec", "sh", "-c",
+                       "head -c %d /dev/zero | tr '\\0' x; echo e >&2" % n))
+    wait(c, x)
+    got, off = b"", 0
+    while True:
+        lg = expect(c.call("logs", pb.LogsRequest(id=x, offset=off,
+                                                  max_bytes=5000)),
+                    "logs", "logs")
+        check(len(lg.data) <= 5000, "at most max_bytes: %d" % len(lg.data))
+        check(lg.state == pb.STATE_SUCCEEDED, "the job's state")
+        got += lg.data
+        off += len(lg.data)
+        if lg.eof:
+            break
+        check(lg.data, "no empty answer before eof")
+    check(got == b"x" * n, "the whole log: %d bytes" % len(got))
+    lg = expect(c.call("logs", pb.LogsRequest(id=x, stderr=True)), "logs",
+                "stderr")
+    check(lg.data == b"e\n" and lg.eof, "the stderr log: %r" % lg.data)
+    # Follow: the answer waits for the job's next bytes, then its end.
+    gate = tempfile.mktemp(prefix="conformance-gate.")
+    y = submit(c, spec("exec", "sh", "-c", "echo a; while [ ! -e %s ]; "
+                       "do sleep 0.02; done; echo b" % gate))
+    first = b""
+    while first != b"a\n":
+        lg = expect(c.call("logs", pb.LogsRequest(id=y, offset=len(first),
+                                                  follow=True)),
+                    "logs", "follow")
+        first += lg.data
+    rid = c.send("logs", pb.LogsRequest(id=y, offset=2, follow=True))
+    try:
+        c.answer(rid, timeout=0.3)
+        check(False, "a follow with nothing new answered at once")
+    except AssertionError as e:
+        check("no answer" in str(e), str(e))
+    open(gate, "w").close()
+    try:
+        lg = expect(c.answer(rid), "logs", "follow, waiting")
+    finally:
+        os.unlink(gate)
+    check(lg.data == b"b\n", "the next bytes: %r" % lg.data)
+    lg = expect(c.call("logs", pb.LogsRequest(id=y, offset=4, follow=True)),
+                "logs", "follow at the end")
+    check(lg.data == b"" and lg.eof, "eof once the job is final")
+    c.close()
+
+
 @case("Submit with watch: the reply, then every byte, past max_output")
 def _():
     c = Conn()
@@ -498,6 +551,7 @@ def _():
             ("result", pb.ResultRequest(id=bad)),
             ("cancel", pb.CancelRequest(ids=[known, bad])),
             ("watch", pb.WatchRequest(id=bad)),
+            ("logs", pb.LogsRequest(id=bad)),
             ("subscribe", pb.SubscribeRequest(ids=[known, bad]))):
         e = expect_error(c.call(body, msg), pb.ERR_NOT_FOUND, body)
         check(list(e.ids) == [bad], "%s: Error.ids %s" % (body, e.ids))
@@ -638,8 +692,15 @@ def until_event(c, jid):
 
 
 def news_of(rs, jid):
-    return [j for r in rs if r.WhichOneof("body") == "news"
-            for j in r.news.jobs if j.id == jid]
+    """The news of jid in rs: JobInfos, or STATE_RUNNING for an id in
+    JobNews.running."""
+    out = []
+    for r in rs:
+        if r.WhichOneof("body") != "news":
+            continue
+        out += [j.state for j in r.news.jobs if j.id == jid]
+        out += [pb.STATE_RUNNING for i in r.news.running if i == jid]
+    return out
 
 
 @case("news: JobNews (id 0) of the start, then the JobEvent; none unasked")
@@ -654,8 +715,7 @@ def _():
     got, ev = until_event(c, jid)
     news = news_of(got, jid)
     check(all(r.id == 0 for r in got), "only pushes: %s" % got)
-    check(len(news) == 1 and news[0].state == pb.STATE_RUNNING and
-          news[0].HasField("started_at"), "the news of the start: %s" % got)
+    check(news == [pb.STATE_RUNNING], "the news of the start: %s" % got)
     check(ev.event.job.state == pb.STATE_SUCCEEDED, "the event: %s" % ev)
     # A job that starts and ends in one turn: its event only.
     jid = submit(c, spec("echo", payload=b"x"), notify=True, news=True)

@@ -233,6 +233,7 @@ simple(int which)
 	Futured__HandlersRequest	 h = FUTURED__HANDLERS_REQUEST__INIT;
 	Futured__StatsRequest		 s = FUTURED__STATS_REQUEST__INIT;
 	Futured__PingRequest		 p = FUTURED__PING_REQUEST__INIT;
+	Futured__MetricsRequest		 m = FUTURED__METRICS_REQUEST__INIT;
 
 	r.body_case = which;
 	r.list = &l;	/* any member of the oneof; the right one below */
@@ -242,6 +243,8 @@ simple(int which)
 		r.stats = &s;
 	else if (which == FUTURED__REQUEST__BODY_PING)
 		r.ping = &p;
+	else if (which == FUTURED__REQUEST__BODY_METRICS)
+		r.metrics = &m;
 	add(&r);
 }
 
@@ -1120,6 +1123,7 @@ main(int argc, char **argv)
 
 	simple(FUTURED__REQUEST__BODY_HANDLERS);
 	simple(FUTURED__REQUEST__BODY_STATS);
+	simple(FUTURED__REQUEST__BODY_METRICS);
 	save(argv[1], "handlers-stats");
 
 	hello();

@@ -1,7 +1,8 @@
 # Proves futurectl's progress bar on a terminal: wait --progress, watch
 # and run draw it on a pseudo-terminal (python3's pty module), with the
 # fraction, elapsed time and the job's message, clear it before output
-# and leave the line clean at the end; and draw nothing on a pipe, with
+# and leave the line clean at the end (also around the prefixed lines
+# of a watch of two jobs); and draw nothing on a pipe, with
 # TERM=dumb or with --json, where the output is as it always was.
 
 . "$TESTLIB"
@@ -99,6 +100,20 @@ b=$(job "$T/go4")
 ptyrun xterm "$T/go4" "0/2 done \\[=+> *\\]  50% .*\\[($a|$b)\\] half way" \
     "$FUTURECTL" -s "$SOCK" wait --progress "$a" "$b"
 ck_eq "$(cat "$T/pty.rc")" 0 "wait --progress of two jobs"
+a=$(job "$T/go4w")
+b=$(job "$T/go4w")
+ptyrun xterm "$T/go4w" "0/2 done \\[=+> *\\]  50% .*\\[($a|$b)\\] half way" \
+    "$FUTURECTL" -s "$SOCK" watch "$a" "$b"
+ck_eq "$(cat "$T/pty.rc")" 0 "watch of two jobs on a pty"
+python3 - "$T/pty.out" "$a" "$b" <<'PY' || fail "watch of two: $(od -c "$T/pty.out" | head -30)"
+import sys
+out = open(sys.argv[1], "rb").read()
+for i in sys.argv[2:]:
+    # Prefixed, and never drawn over.
+    assert b"[%s] finished\r\n" % i.encode() in out, out
+    head = out.split(b"[%s] finished" % i.encode())[0]
+    assert head.endswith(b"\r\n") or head.endswith(b"\r\x1b[K"), out
+PY
 pass "a bar for several jobs"
 
 # No bar: TERM=dumb, TERM unset, --json (on a pty), or a pipe.
@@ -120,6 +135,9 @@ for l in open(sys.argv[1], "rb").read().decode().splitlines():
     json.loads(l)
 PY
 id=$(job "$T/go7")
+# The progress line is read before the watch starts: its first line has it.
+wait_until 20 sh -c "\"\$1\" -s \"\$2\" --json status $id | grep -q 'half way'" \
+    sh "$FUTURECTL" "$SOCK" || fail "no progress for job $id"
 TERM=xterm "$FUTURECTL" -s "$SOCK" watch "$id" 2>&1 | cat >"$T/pipe.out" &
 cpid=$!
 wait_until 20 grep -q "job $id running 50% half way" "$T/pipe.out" ||

@@ -351,11 +351,39 @@ news_spinning(struct fut_future *f)
 }
 
 /*
+ * A future from fut_attach is told too: b waits for a, and starts once
+ * a is done.  Only the news can say so: an attached future whose daemon
+ * tells does not ask.
+ */
+static void
+cmd_news_attach(struct fut_client *c)
+{
+	struct fut_client	*other = must_connect();
+	struct fut_spec		*s = sleep_spec("300ms");
+	struct fut_future	*a = must_submit(c, s), *b, *f;
+
+	fut_spec_free(s);
+	s = sleep_spec("1s");
+	fut_spec_after(s, fut_id(a));
+	b = must_submit(c, s);
+	fut_spec_free(s);
+	if ((f = fut_attach(other, fut_id(b))) == NULL)
+		fail("fut_attach: %s", fut_client_error(other));
+	news_until(other, f, news_running, "start of an attached job");
+	if (fut_wait(f, -1) != 0 || fut_poll(f) != FUT_SUCCEEDED)
+		fail("attached: %s", fut_client_error(other));
+	fut_future_free(f);
+	fut_future_free(a);
+	fut_future_free(b);
+	fut_close(other);
+}
+
+/*
  * news [HANDLER]: the daemon tells a future its job started: fut_poll
  * says FUT_RUNNING while a sleep runs, then FUT_SUCCEEDED with
- * progress 1.  With HANDLER (the test plugin's spin,
- * which reports 0.5 "spinning" then spins), its progress reaches the
- * future; cancelled, it ends FUT_CANCELLED.
+ * progress 1.  With HANDLER (the test plugin's spin, which reports 0.5
+ * "spinning" then spins), its progress reaches the future; cancelled, it
+ * ends FUT_CANCELLED.  Then a future from fut_attach, told likewise.
  */
 static int
 cmd_news(int argc, char **argv)
@@ -389,6 +417,7 @@ cmd_news(int argc, char **argv)
 			    fut_state_name(fut_poll(f)));
 		fut_future_free(f);
 	}
+	cmd_news_attach(c);
 	fut_close(c);
 	return (0);
 }
@@ -1319,11 +1348,14 @@ must_wait_ok(struct fut_future *f)
  * FUT_ENOTREADY, status of an unknown id FUT_ENOTFOUND; list filters by
  * state and group; fut_wait_jobs by ids (any, timeout) and by group;
  * fut_cancel_jobs gives an outcome per id, FUT_ENOTFOUND for a bad one;
- * handlers, stats, group_set and ping answer as the daemon is.
+ * handlers, stats, group_set and ping answer as the daemon is;
+ * fut_pool_request refuses bad arguments before asking.
  */
 static int
 cmd_info(int argc, char **argv)
 {
+	static const char *const pargv[] = { "/bin/true" };
+	static const char *const penv[] = { "A=1", "NOEQUALS" };
 	struct fut_client	*c = must_connect();
 	struct fut_spec		*s;
 	struct fut_future	*f, *sl;
@@ -1510,6 +1542,17 @@ cmd_info(int argc, char **argv)
 	fut_group_free(g);
 	if (fut_group_set(c, "", 0, 0, NULL) != FUT_EINVAL)
 		fail("fut_group_set of \"\"");
+	if (fut_pool_request(c, pargv, 0, 0, 0, NULL, NULL, 0, NULL,
+	    NULL) != FUT_EINVAL ||
+	    fut_pool_request(c, pargv, 1, 0, 8, NULL, NULL, 0, NULL,
+	    NULL) != FUT_EINVAL ||
+	    fut_pool_request(c, pargv, 1, 0, 0, NULL, penv, 2, NULL,
+	    NULL) != FUT_EINVAL ||
+	    strstr(fut_client_error(c), "env entry 1") == NULL)
+		fail("fut_pool_request: bad arguments: %s",
+		    fut_client_error(c));
+	if (fut_pool_name(NULL) != NULL || fut_pool_nhandlers(NULL) != 0)
+		fail("fut_pool_* of NULL");
 	if ((rc = fut_ping(c, ver, sizeof(ver), &proto)) != 0 ||
 	    proto != fut_protocol_version() || strcmp(ver, fut_version()) != 0)
 		fail("fut_ping: %s %u", ver, proto);

@@ -4,8 +4,8 @@
 # .proto promises: Hello and its limits, a valid and an invalid form of
 # each request, one answer for an unknown id whatever the request, an
 # unknown request body, frame limits, pipelining and out-of-order
-# answers, unsolicited events, and exactly one answer for every request
-# (tests/conformance/conformance.py has the cases).
+# answers, unsolicited events, whole logs, and exactly one answer for
+# every request (tests/conformance/conformance.py has the cases).
 
 . "$TESTLIB"
 : "${abs_top_builddir:?}" "${abs_top_srcdir:?}"
@@ -21,7 +21,7 @@ if [ "${PYTHON:-:}" = ":" ] ||
 	exit 77
 fi
 
-start_daemon --max-output 4096 --max-frame 1M
+start_daemon --max-output 4096 --max-frame 1M --output-dir "$T/logs"
 PYTHONPATH=$PB PYTHONDONTWRITEBYTECODE=1 \
     "$PYTHON" "$abs_top_srcdir/tests/conformance/conformance.py" "$SOCK" ||
     fail "conformance cases failed (above)"

@@ -67,6 +67,7 @@ c_sleep(struct fut_task *t, void *arg)
 	say("start", t);
 	for (i = 0; i < steps; i++) {
 		if (fut_task_cancelled(t)) {
+			say(fut_task_cancel_reason(t), t);
 			say("stopped", t);
 			fut_task_fail(t, "cancelled", NULL, NULL);
 			return;

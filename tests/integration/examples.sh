@@ -1,8 +1,10 @@
 # Runs the examples against a real daemon, so they cannot rot: the
 # event-loop integrations (examples/poll_loop, examples/libevent_loop,
 # examples/asyncio_loop.py), each waiting on many futures while its loop
-# keeps ticking, and the seed demo in C and in Python (examples/demo*),
-# which mixes an async, a blocking and a cpu job and cancels a fourth.
+# keeps ticking, the seed demo in C (examples/demo), which mixes an
+# async, a blocking and a cpu job and cancels a fourth, and the Python
+# demo (examples/demo.py), the same with the user's own functions
+# through supervised Python pools.
 # Each example checks itself and exits non-zero when something is off.
 
 . "$TESTLIB"

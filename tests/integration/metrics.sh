@@ -7,6 +7,7 @@
 # STATUS= summary.
 
 . "$TESTLIB"
+export T
 
 # The Debian python3 that has it (make check's PYTHON), not one earlier
 # in PATH.
@@ -197,6 +198,15 @@ for f in fams.values():
 PY
 pass "futurectl, Python, textfile and HTTP give the same families, parsed"
 
+# A cpu worker killed is replaced, and counted.
+w=$(pgrep -P "$DPID" -f -- "--worker" | head -n 1)
+[ -n "$w" ] || fail "no cpu worker to kill"
+kill -KILL "$w"
+wait_until 10 sh -c "'$FUTURECTL' -s '$SOCK' metrics |
+    grep -qx 'futured_worker_restarts_total 1'" ||
+    fail "a worker killed is not counted: $(fctl metrics | grep restarts)"
+pass "a cpu worker replaced counts in futured_worker_restarts_total"
+
 # Another daemon cannot take the same port: it says so and stops.
 PORT=${URL#http://127.0.0.1:}
 PORT=${PORT%/metrics}
@@ -207,6 +217,55 @@ pass "a port in use stops the start, named"
 
 stop_daemon
 wait "$NPID" || fail "notify listener"
+
+# Out of descriptors, the listener pauses instead of spinning on a
+# readable socket it cannot accept from, and serves again after.
+hard=$(ulimit -H -n)
+if [ "$hard" != unlimited ] && [ "$hard" -le 64 ]; then
+	echo "skip - hard descriptor limit $hard"
+else
+	: >"$T/daemon.log"
+	(
+		ulimit -n 64
+		exec "$FUTURED" -f -s "$SOCK" -l debug --journal none -P 1 \
+		    -j 1 --metrics-listen 127.0.0.1:0 >>"$T/daemon.log" 2>&1
+	) &
+	DPID=$!
+	wait_until 10 fctl ping || fail "futured did not come up"
+	URL=$(sed -n 's|.*metrics: listening on \(http://[^ ]*\).*|\1|p' \
+	    "$T/daemon.log" | head -n 1)
+	"$PYP" - "$URL" "$DPID" <<'PY' || fail "the listener out of descriptors"
+import os, socket, sys, time, urllib.request
+url, pid = sys.argv[1], sys.argv[2]
+host, port = url.split("/")[2].split(":")
+held = []
+for i in range(100):
+    held.append(socket.create_connection((host, int(port)), timeout=10))
+deadline = time.monotonic() + 10
+while b"not accepting for a second" not in open(
+        os.environ["T"] + "/daemon.log", "rb").read():
+    assert time.monotonic() < deadline, "no pause logged"
+    time.sleep(0.05)
+# A spinning loop would log each failed accept(): 100 000s of lines.
+time.sleep(1.5)
+n = open(os.environ["T"] + "/daemon.log", "rb").read().count(b"accept")
+assert n < 20, "the daemon spun: %d lines about accept in 1.5 s" % n
+for s in held:
+    s.close()
+deadline = time.monotonic() + 15
+while True:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            assert r.status == 200
+            break
+    except OSError:
+        assert time.monotonic() < deadline, "never served again"
+        time.sleep(0.2)
+PY
+	fctl ping >/dev/null || fail "the daemon stopped answering"
+	stop_daemon
+	pass "out of descriptors, the listener pauses and serves again"
+fi
 ls -a "$T/prom" >"$T/prom.ls"
 ck_eq "$(grep -c '^\.futured\.prom\.' "$T/prom.ls" || true)" 0 \
     "temporary textfiles left behind"

@@ -8,7 +8,7 @@
 . "$TESTLIB"
 python_env || exit 77
 
-start_daemon -j 8 -P 2 --plugin "$PLUGINDIR/testplugin.so"
+start_daemon -j 8 -P 2 --plugin "$PLUGINDIR/testplugin.so" --output-dir "$T/logs"
 pyrun -m unittest discover -v -s "$abs_top_srcdir/tests/python" \
     -p 'test_*.py' || fail "python tests"
 pass "python tests"

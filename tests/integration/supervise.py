@@ -8,9 +8,11 @@ Usage: supervise.py SOCKET CASE [ARG...]
                      request gets ERR_INTERNAL with the exit status and the
                      stderr tail
   vanish ARGV...     ask for a pool and close the connection at once
-  ask ARGV...        ask for a pool; print "name created" of the reply
+  ask ARGV...        ask for a pool (with this PYTHONPATH, if set); print
+                     "name created handler,..." of the reply
 """
 
+import os
 import socket
 import struct
 import sys
@@ -104,6 +106,9 @@ def main():
         print(m)
         # Asked again, it is tried again (and fails the same way).
         error(c.call("pool", req), pb.ERR_INTERNAL, ["status 3"])
+        # Not even spawned (not executable): answered, not left waiting.
+        error(c.call("pool", pb.PoolRequest(argv=["/etc/passwd"])),
+              pb.ERR_INTERNAL, ["/etc/passwd", "Permission denied"])
         # The same name with another command: refused.
         r = c.call("pool", pb.PoolRequest(argv=["sh", "-c", "exit 4"],
                                           name=m.split()[1].rstrip(":")))
@@ -112,9 +117,13 @@ def main():
         c.send("pool", pb.PoolRequest(argv=sys.argv[3:], size=1))
         c.s.close()
     elif case == "ask":
-        r = c.call("pool", pb.PoolRequest(argv=sys.argv[3:], size=1))
+        req = pb.PoolRequest(argv=sys.argv[3:], size=1)
+        if "PYTHONPATH" in os.environ:
+            req.env.add(key="PYTHONPATH", value=os.environ["PYTHONPATH"])
+        r = c.call("pool", req)
         assert r.WhichOneof("body") == "pool", r
-        print(r.pool.name, r.pool.created)
+        print(r.pool.name, r.pool.created,
+              ",".join(sorted(h.name for h in r.pool.handlers)))
     else:
         raise SystemExit("unknown case " + case)
 

@@ -115,6 +115,9 @@ for d in 100 200 400 800 1600; do
 done
 grep -q "exited with status 3 before registering: no luck here" \
     "$T/daemon.log" || fail "exit status and stderr not logged"
+# Counted with the cpu workers' restarts (none here): 1 of sl, 5 of dier.
+n=$(fctl metrics | sed -n 's/^futured_worker_restarts_total \([0-9]*\)$/\1/p')
+[ "${n:-0}" -ge 6 ] || fail "futured_worker_restarts_total is '$n', not 6 or more"
 pass "a pool that keeps dying backs off (100 ms doubling) and says it is failing"
 
 # --- PoolRequest -----------------------------------------------------

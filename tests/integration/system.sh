@@ -2,7 +2,9 @@
 # the uid and groups of the user who submitted it (through the --exec-as
 # trampoline), with none of the daemon's descriptors; another user cannot
 # see it in list, nor status, wait on, fetch or cancel it (exit 7); root
-# sees everything; handlers that would run as root are refused to users.
+# sees everything; handlers that would run as root are refused to users;
+# whole logs (--output-dir) are root's files that the owner reads through
+# the daemon, and no one else.
 # Needs root (to start --system and to create two throwaway users): it
 # is skipped otherwise.
 
@@ -41,7 +43,7 @@ chmod 755 "$T"
 cp "$FUTURECTL" "$T/futurectl"
 chmod 755 "$T/futurectl"
 SOCK=$T/sys/f.sock
-start_daemon --system
+start_daemon --system --output-dir "$T/logs"
 
 ck_eq "$(stat -c %a "$T/sys")" 755 "socket directory mode"
 ck_eq "$(stat -c %a "$SOCK")" 666 "socket mode"
@@ -86,6 +88,17 @@ must fctl cancel "$job" >/dev/null
 ck_eq "$(fctl --json status "$job" | jfield state)" cancelled \
     "root can cancel anyone's job"
 pass "--system: handlers running as root are refused to users"
+
+job=$(as "$U1" submit exec -- sh -c 'echo secret; echo oops >&2')
+must as "$U1" wait "$job" >/dev/null
+ck_eq "$(as "$U1" logs "$job")" secret "the owner reads the log"
+ck_eq "$(as "$U1" logs --stderr "$job")" oops "the owner reads stderr"
+ck_exit 7 as "$U2" logs "$job"
+ck_eq "$(stat -c '%U %a' "$T/logs/$job.out")" "root 600" \
+    "a log file is root's, 0600"
+runuser -u "$U1" -- cat "$T/logs/$job.out" >/dev/null 2>&1 &&
+    fail "the owner read the file itself"
+pass "--system: the owner reads a job's log through the daemon only"
 
 stop_daemon
 [ ! -e "$SOCK" ] || fail "the socket is removed at exit"

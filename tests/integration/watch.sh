@@ -80,8 +80,10 @@ stop_daemon
 
 # A pool thread's and a cpu worker's output, pushed as it is written: a
 # handler writes a line a second, stamped with the time it wrote it, and
-# each must reach the watcher within 200 ms of that (but the first, which
-# may come before the watch does).
+# each must reach the watcher before the next is written (but the first,
+# which may come before the watch does): output held until the job ends
+# would be seconds late.  The bound is generous for a loaded machine; the
+# worst figure is printed.
 : "${PLUGINDIR:?PLUGINDIR must name the directory of the test plugins}"
 [ -z "$DPID" ] || stop_daemon
 start_daemon -P 1 --plugin "$PLUGINDIR/testplugin.so"
@@ -100,7 +102,7 @@ for line in w.stdout:
     if n == 1:
         continue
     worst = max(worst, late)
-    assert late < 200, "line %s came %d ms after it was written" % (
+    assert late < 800, "line %s came %d ms after it was written" % (
         f[1].decode(), late)
 assert w.wait() == 0, "watch failed"
 assert n == 4, "%d lines" % n

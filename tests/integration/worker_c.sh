@@ -91,6 +91,8 @@ id=$(fctl submit -t 300ms c.sleep -- 60000)
 ck_exit 4 fctl wait -t 10s "$id"
 wait_until 5 grep -q "^stopped $id " "$T/a.out" ||
     fail "the handler did not see the timeout"
+grep -q "^timed out $id " "$T/a.out" ||
+    fail "the task's cancel reason is not \"timed out\""
 pass "timeout of a running task"
 
 # A worker killed mid-job: the attempt fails "worker lost" and the

@@ -344,6 +344,23 @@ class TestInfo(unittest.TestCase):
                 list(c.watch(999999999))
             self.assertEqual(cm.exception.code, futured._lib.FUT_ENOTFOUND)
 
+    def test_logs_whole_past_the_kept_output(self):
+        # The daemon keeps 4 MiB; its log (python.sh: --output-dir) all.
+        n = 5 * 1024 * 1024
+        f = futured.submit("exec", "sh", "-c",
+                           "head -c %d /dev/zero; echo e >&2" % n)
+        futured.wait([f], timeout=30)
+        pieces = list(futured.logs(f))
+        self.assertGreater(len(pieces), 1)
+        self.assertEqual(b"".join(pieces), b"\0" * n)
+        self.assertEqual(b"".join(futured.logs(f.id, stderr=True)), b"e\n")
+        g = futured.submit("exec", "sh", "-c", "echo a; sleep 0.3; echo b")
+        self.assertEqual(b"".join(futured.logs(g, follow=True)),
+                         b"a\nb\n")
+        with self.assertRaises(futured.Error) as cm:
+            list(futured.logs(999999999))
+        self.assertEqual(cm.exception.code, futured._lib.FUT_ENOTFOUND)
+
     def test_watch_closed_early(self):
         f = futured.submit("sleep", "30s")
         try:

@@ -489,6 +489,7 @@ START_TEST(test_task_round_trip)
 	ck_assert_uint_eq(fut_task_parent(t), 3);
 	ck_assert_int_eq(fut_task_owner_uid(t), 1000);
 	ck_assert_int_eq(fut_task_cancelled(t), 0);
+	ck_assert_ptr_null(fut_task_cancel_reason(t));
 
 	ck_assert_int_eq(fut_task_progress(t, 0.5, "half"), 0);
 	ck_assert_int_eq(fut_task_progress(t, 1.5, NULL), FUT_EINVAL);
@@ -617,6 +618,7 @@ START_TEST(test_cancel)
 	ck_assert_int_eq(cancels_seen, 1);
 	ck_assert_uint_eq(cancel_job, 5);
 	ck_assert_int_eq(fut_task_cancelled(t), 1);
+	ck_assert_str_eq(fut_task_cancel_reason(t), "cancelled");
 	/* Its updates are no longer sent, and that is no error. */
 	ck_assert_int_eq(fut_task_output(t, "x", 1), 0);
 	ck_assert_int_eq(fut_task_succeed(t, "x", 1), 0);
@@ -736,6 +738,7 @@ START_TEST(test_connection_lost)
 	ck_assert_int_eq(fut_worker_next(w, 5000, &t2), FUT_ECONN);
 	ck_assert_int_eq(cancels_seen, 1);
 	ck_assert_uint_eq(cancel_job, 12);
+	ck_assert_str_eq(fut_task_cancel_reason(t), "connection lost");
 	ck_assert_ptr_nonnull(strstr(fut_worker_error(w), "connection"));
 	ck_assert_int_eq(fut_task_output(t, "x", 1), FUT_ECONN);
 	ck_assert_int_eq(fut_task_succeed(t, "x", 1), FUT_ECONN);
@@ -913,6 +916,34 @@ START_TEST(test_serve)
 }
 END_TEST
 
+/* fut_worker_stop() from another thread ends fut_worker_serve(). */
+START_TEST(test_stop)
+{
+	struct fut_worker	*w = fut_worker_new(path);
+	Futured__Request	*req;
+	struct server		 s;
+	int			 fd;
+
+	ck_assert_ptr_nonnull(w);
+	ck_assert_int_eq(fut_worker_serve_handler(w, "t.echo",
+	    1U << FUT_BLOCKING, FUT_KIND_DEFAULT, NULL, serve_echo,
+	    (void *)serve_echo), 0);
+	fd = fake_register(w, 10000, NULL);
+	s.w = w;
+	ck_assert_int_eq(pthread_create(&s.th, NULL, server_thread, &s), 0);
+	fake_task(fd, 300, 1, "t.echo", "x");
+	req = fake_update(fd, 300);
+	futured__request__free_unpacked(req, NULL);
+	ck_assert_int_eq(fut_worker_stop(w), 0);
+	pthread_join(s.th, NULL);
+	ck_assert_int_eq(s.rc, FUT_ECONN);
+	/* The daemon sees the end. */
+	ck_assert_ptr_null(fake_recv_within(fd, 5000));
+	fut_worker_close(w);
+	close(fd);
+}
+END_TEST
+
 static Suite *
 worker_suite(void)
 {
@@ -939,6 +970,7 @@ worker_suite(void)
 	tcase_add_test(tc, test_close_with_task_held);
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_serve);
+	tcase_add_test(tc, test_stop);
 	suite_add_tcase(s, tc);
 	return (s);
 }

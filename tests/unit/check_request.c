@@ -672,7 +672,10 @@ must_submit_notify(uint64_t id, Futured__JobSpec *s, int news)
 	return (r->submit->id);
 }
 
-/* The pushes (id 0) of body b about job, from answer from on. */
+/*
+ * The pushes (id 0) of body b about job, from answer from on; the last
+ * one's JobInfo in *last (NULL for a JobNews.running id).
+ */
 static size_t
 pushes(size_t from, Futured__Response__BodyCase b, uint64_t job,
     const Futured__JobInfo **last)
@@ -696,6 +699,13 @@ pushes(size_t from, Futured__Response__BodyCase b, uint64_t job,
 			n++;
 			if (last != NULL)
 				*last = answers[i]->news->jobs[k];
+		}
+		for (k = 0; k < answers[i]->news->n_running; k++) {
+			if (answers[i]->news->running[k] != job)
+				continue;
+			n++;
+			if (last != NULL)
+				*last = NULL;
 		}
 	}
 	return (n);
@@ -723,6 +733,7 @@ must_run(uint64_t id)
  */
 START_TEST(test_submit_news)
 {
+	static const Futured__JobInfo	 sentinel;
 	Futured__JobSpec	 s = spec_of("sleep"), e = spec_of("echo");
 	char			*args[1] = { "30s" };
 	const Futured__JobInfo	*ji = NULL;
@@ -737,11 +748,11 @@ START_TEST(test_submit_news)
 	must_run(b);
 	mark = nanswers;
 	request_news_flush();
+	/* Started, nothing more: its id in JobNews.running. */
+	ji = &sentinel;
 	ck_assert_uint_eq(pushes(mark, FUTURED__RESPONSE__BODY_NEWS, a, &ji),
 	    1);
-	ck_assert_int_eq(ji->state, FUTURED__STATE__STATE_RUNNING);
-	ck_assert(ji->has_started_at);
-	ck_assert(!ji->has_progress);
+	ck_assert_ptr_null(ji);
 	ck_assert_uint_eq(pushes(0, FUTURED__RESPONSE__BODY_NEWS, b, NULL), 0);
 	/* Nothing new, nothing said. */
 	mark = nanswers;
@@ -758,6 +769,9 @@ START_TEST(test_submit_news)
 	ck_assert_uint_eq(nanswers, mark + 1);
 	ck_assert_uint_eq(pushes(mark, FUTURED__RESPONSE__BODY_NEWS, a, &ji),
 	    1);
+	ck_assert_ptr_nonnull(ji);
+	ck_assert_int_eq(ji->state, FUTURED__STATE__STATE_RUNNING);
+	ck_assert(ji->has_started_at);
 	ck_assert(ji->has_progress && ji->progress == 0.5);
 
 	/* Ended before the flush: its event says it all. */
@@ -768,6 +782,52 @@ START_TEST(test_submit_news)
 	ck_assert_uint_eq(pushes(mark, FUTURED__RESPONSE__BODY_NEWS, c, NULL),
 	    0);
 	ck_assert_uint_eq(pushes(mark, FUTURED__RESPONSE__BODY_EVENT, c, NULL),
+	    1);
+}
+END_TEST
+
+static void
+subscribe_news(uint64_t reqid, uint64_t job)
+{
+	Futured__Request		 req = FUTURED__REQUEST__INIT;
+	Futured__SubscribeRequest	 sub = FUTURED__SUBSCRIBE_REQUEST__INIT;
+
+	sub.n_ids = 1;
+	sub.ids = &job;
+	sub.has_news = sub.news = 1;
+	req.id = reqid;
+	req.body_case = FUTURED__REQUEST__BODY_SUBSCRIBE;
+	req.subscribe = &sub;
+	dispatch(&req);
+	ck_assert_int_eq(answer(reqid)->body_case,
+	    FUTURED__RESPONSE__BODY_SUBSCRIBE);
+}
+
+/*
+ * A job subscribed to with news is told as a submitted one is; one both
+ * submitted and subscribed to with news is told once.
+ */
+START_TEST(test_subscribe_news)
+{
+	Futured__JobSpec	 s = spec_of("sleep");
+	char			*args[1] = { "30s" };
+	uint64_t		 a, b;
+	size_t			 mark;
+
+	s.n_args = 1;
+	s.args = args;
+	a = must_submit(1, &s);
+	subscribe_news(2, a);
+	b = must_submit_notify(3, &s, 1);
+	subscribe_news(4, b);
+	must_run(a);
+	must_run(b);
+	mark = nanswers;
+	request_news_flush();
+	ck_assert_uint_eq(nanswers, mark + 1);
+	ck_assert_uint_eq(pushes(mark, FUTURED__RESPONSE__BODY_NEWS, a, NULL),
+	    1);
+	ck_assert_uint_eq(pushes(mark, FUTURED__RESPONSE__BODY_NEWS, b, NULL),
 	    1);
 }
 END_TEST
@@ -787,6 +847,7 @@ request_suite(void)
 	tcase_add_test(tc, test_submit_child_inherits);
 	tcase_add_test(tc, test_submit_under_cancelled_parent);
 	tcase_add_test(tc, test_submit_news);
+	tcase_add_test(tc, test_subscribe_news);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("jobs");

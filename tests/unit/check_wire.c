@@ -196,7 +196,10 @@ START_TEST(test_declines_the_rest)
 }
 END_TEST
 
-/* A JobNews of 0 to 5 jobs, each with or without progress and start. */
+/*
+ * A JobNews of 0 to 5 jobs, each with or without progress and start,
+ * and 0 to 9 running ids (not both none: never sent).
+ */
 START_TEST(test_news)
 {
 	static const double	 fracs[] = { 0.0, 0.5, 1e-300, 1.0, 0.42 };
@@ -209,11 +212,15 @@ START_TEST(test_news)
 	Futured__Response	 r = FUTURED__RESPONSE__INIT;
 	Futured__JobNews	 e = FUTURED__JOB_NEWS__INIT;
 	Futured__JobInfo	 j[5], *jp[5];
+	uint64_t		 run[NIDS];
 	size_t			 a, k, n = 0;
 
 	r.body_case = FUTURED__RESPONSE__BODY_NEWS;
 	r.news = &e;
 	e.jobs = jp;
+	e.running = run;
+	for (k = 0; k < NIDS; k++)
+		run[k] = ids[NIDS - 1 - k];
 	for (k = 0; k < 5; k++) {
 		futured__job_info__init(&j[k]);
 		jp[k] = &j[k];
@@ -229,6 +236,9 @@ START_TEST(test_news)
 			j[k].started_at = times[(a / 3 + k) % 5];
 		}
 		e.n_jobs = a % 6;
+		e.n_running = (a / 6) % (NIDS + 1);
+		if (e.n_jobs + e.n_running == 0)
+			continue;
 		ck_same(&r);
 		n++;
 	}
@@ -256,6 +266,8 @@ START_TEST(test_news_unpacks)
 	j.progress_msg = "a quarter";
 	j.has_started_at = 1;
 	j.started_at = 1733350000123LL;
+	e.n_running = 2;
+	e.running = (uint64_t []){ 5, 300 };
 	ck_assert_uint_le(wire_size(&r), sizeof(buf));
 	n = wire_pack(&r, buf);
 	u = futured__response__unpack(NULL, n, buf);
@@ -270,6 +282,9 @@ START_TEST(test_news_unpacks)
 	ck_assert(u->news->jobs[0]->progress == 0.25);
 	ck_assert_str_eq(u->news->jobs[0]->progress_msg, "a quarter");
 	ck_assert_int_eq(u->news->jobs[0]->started_at, 1733350000123LL);
+	ck_assert_uint_eq(u->news->n_running, 2);
+	ck_assert_uint_eq(u->news->running[0], 5);
+	ck_assert_uint_eq(u->news->running[1], 300);
 	futured__response__free_unpacked(u, NULL);
 }
 END_TEST

@@ -27,6 +27,7 @@ the library is found.
 
 import collections
 import concurrent.futures
+import contextvars
 import ctypes
 import itertools
 import logging
@@ -43,10 +44,11 @@ from ._lib import lib
 __all__ = [
     "submit", "attach", "wait", "as_completed", "Client", "Future",
     "info", "list", "stats", "metrics", "handlers", "ping", "watch",
-    "WatchEvent",
+    "WatchEvent", "logs",
     "Error", "ConnectionLost", "JobError", "JobFailed", "JobCancelled",
     "JobTimedOut", "ALL_COMPLETED", "FIRST_COMPLETED", "FIRST_EXCEPTION",
-    "ASYNC", "BLOCKING", "CPU",
+    "ASYNC", "BLOCKING", "CPU", "group", "task", "TaskFunction",
+    "TaskFuture", "RemoteTraceback", "Worker", "Task", "current_task",
 ]
 
 ALL_COMPLETED = concurrent.futures.ALL_COMPLETED
@@ -182,7 +184,17 @@ class JobError(Error):
 
 class JobFailed(JobError):
     """The job failed: a command exited non-zero, a handler reported an
-    error, or a dependency failed."""
+    error, or a dependency failed.
+
+    For a Python task (futured.task) whose exception could not be
+    unpickled here, also exc_type (its qualified name, e.g.
+    "myapp.BadInput"), exc_message (str() of it) and traceback (the
+    remote traceback's text); None otherwise.
+    """
+
+    exc_type = None
+    exc_message = None
+    traceback = None
 
 
 class JobCancelled(JobError, concurrent.futures.CancelledError):
@@ -236,12 +248,35 @@ _registry_lock = threading.Lock()
 _keys = itertools.count(1)
 
 
+# Settling a future calls libfutured, whose every call runs the
+# done-callbacks queued meanwhile before it returns: each callback would
+# run the next one frame deeper, and a read that finished thousands of
+# jobs ended in RecursionError.  A callback that comes while this thread
+# settles futures only queues its future; the outermost one settles them
+# all, one after the other.
+_settling = threading.local()
+
+
 @_lib.DONE_CB
 def _done_trampoline(_fptr, key):
     with _registry_lock:
         fut = _registry.pop(key, None)
-    if fut is not None:
-        fut._settle()
+    if fut is None:
+        return
+    queue = getattr(_settling, "queue", None)
+    if queue is not None:
+        queue.append(fut)
+        return
+    _settling.queue = queue = collections.deque((fut,))
+    try:
+        while queue:
+            f = queue.popleft()
+            try:
+                f._settle()
+            except Exception:
+                LOGGER.exception("settling %r", f)
+    finally:
+        _settling.queue = None
 
 
 class Future:
@@ -277,7 +312,21 @@ class Future:
             lib.fut_future_free(ptr)
 
     def __repr__(self):
-        return "<futured.Future job %d %s>" % (self.id, self.state)
+        return "<futured.%s job %d %s>" % (type(self).__name__, self.id,
+                                           self.state)
+
+    def __reduce__(self):
+        # A Future travels as its job: unpickled (in a task, another
+        # process) it is a Future of the same job on that side.
+        return (_task._future_from_pickle,
+                (self.id, self.client.socket, isinstance(self, TaskFuture)))
+
+    def then(self, fn, **options):
+        """The Future of the task fn (a futured.task, or a function
+        futured.task() accepts) called with this job's result once it
+        succeeded; cancelled (or failed) with it otherwise.  options as
+        futured.task() takes them, for this call."""
+        return _task.then(self, fn, options)
 
     # Settling: the outcome is read from C once, by whichever thread sees
     # the job final first; it then runs the callbacks.
@@ -578,8 +627,10 @@ class Client:
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._closed = False
+        self.socket = socket
         self._watchers = {}
         self._drivers = 0
+        self._py_pools = {}
         self._driver = None
 
     def __del__(self):
@@ -644,7 +695,7 @@ class Client:
     def submit(self, handler, *args, data=b"", kind=None, timeout=None,
                deadline=None, after=(), input_from=None, group=None,
                priority=0, ctx=None, env=None, retries=0, name=None,
-               cwd=None):
+               cwd=None, parent=None, _cls=None):
         """Submit a job and return its Future once the daemon accepted it.
 
         handler: "exec", "sleep", "echo", "sha256", ...; args: its
@@ -659,8 +710,10 @@ class Client:
         with arguments) is where relative paths among them are
         resolved.  For exec, the command gets this process's
         environment with env (a dict) on top, as futurectl does; other
-        handlers get env as given.  Raises Error (e.g. an unknown handler) or
-        ConnectionLost.
+        handlers get env as given.  parent: the job this one is a child of
+        (default: the task this code runs in, if any, see current_task()):
+        it inherits its context and deadline and is cancelled with it.
+        Raises Error (e.g. an unknown handler) or ConnectionLost.
         """
         self._check()
         spec = lib.fut_spec_new(_bytes(handler))
@@ -670,12 +723,61 @@ class Client:
             self._fill(spec, handler, args, data, kind, timeout, deadline,
                        after, input_from, group, priority, ctx, env,
                        retries, name, cwd)
+            self._parent(spec, parent)
             ptr = lib.fut_submit(self._c, spec)
             if not ptr:
                 self._raise("submit %s" % handler)
         finally:
             lib.fut_spec_free(spec)
-        return Future(self, ptr)
+        return (_cls or Future)(self, ptr)
+
+    @staticmethod
+    def _parent(spec, parent):
+        if parent is None:
+            t = _current.get()
+            parent = t.job_id if t is not None else None
+        if parent is not None:
+            if not _lib.has("fut_spec_parent"):
+                raise Error("this libfutured has no fut_spec_parent")
+            if lib.fut_spec_parent(spec, _job_id(parent)) != 0:
+                raise ValueError("bad parent %r" % (parent,))
+
+    def _submit_all(self, handler, calls, kind=None, timeout=None,
+                    deadline=None, after=(), input_from=None, group=None,
+                    priority=0, ctx=None, env=None, retries=0, name=None,
+                    cwd=None, parent=None, _cls=None):
+        """Futures of jobs of handler, one per (args, data) of calls,
+        submitted in one round trip (fut_submit_all); the options as
+        submit() takes them, for all.  A refused job raises Error once
+        the others are accepted (they run)."""
+        self._check()
+        specs = []
+        try:
+            for args, data in calls:
+                spec = lib.fut_spec_new(_bytes(handler))
+                if not spec:
+                    raise ValueError("bad handler %r" % (handler,))
+                specs.append(spec)
+                self._fill(spec, handler, args, data, kind, timeout,
+                           deadline, after, input_from, group, priority,
+                           ctx, env, retries, name, cwd)
+                self._parent(spec, parent)
+            n = len(specs)
+            if n == 0:
+                return []
+            out = (ctypes.c_void_p * n)()
+            rc = lib.fut_submit_all(self._c, (ctypes.c_void_p * n)(*specs),
+                                    n, out)
+            if rc < 0:
+                self._raise("submit %s" % handler)
+        finally:
+            for spec in specs:
+                lib.fut_spec_free(spec)
+        futs = [(_cls or Future)(self, p) if p else None for p in out]
+        if rc < n:
+            self._raise("submit %s (%d of %d refused)" % (handler, n - rc,
+                                                          n))
+        return futs
 
     @staticmethod
     def _fill(spec, handler, args, data, kind, timeout, deadline, after,
@@ -733,7 +835,7 @@ class Client:
         if name is not None:
             ck(lib.fut_spec_name(spec, _bytes(name)), "name")
 
-    def attach(self, job_id):
+    def attach(self, job_id, _cls=None):
         """A Future for an existing job, made by any program of the same
         user (futurectl, another process).  Raises Error if there is no
         such job."""
@@ -741,7 +843,72 @@ class Client:
         ptr = lib.fut_attach(self._c, int(job_id))
         if not ptr:
             self._raise("attach %s" % job_id)
-        return Future(self, ptr)
+        return (_cls or Future)(self, ptr)
+
+    def pool(self, argv, size=0, kinds=None, cwd=None, env=None,
+             name=None):
+        """Ask the daemon for a supervised pool running argv (a list):
+        size processes (0: as many as its cpu pool), serving kinds (a
+        list; None: all three), started in cwd (None: "/") with env (a
+        dict: their whole environment).  Returns once its first process
+        registered, or at once if it runs already: a dict of name (the
+        pool's), handlers (the names its first process serves) and
+        created.  Raises Error naming why it could not start."""
+        self._check()
+        if not _lib.has("fut_pool_request"):
+            raise Error("this libfutured has no fut_pool_request",
+                        _lib.FUT_EINVAL)
+        cargv = [_bytes(a) for a in argv]
+        cenv = [_bytes(k) + b"=" + _bytes(v) for k, v in (env or {}).items()]
+        mask = 0
+        for k in (kinds or ()):
+            if k not in _KINDS:
+                raise ValueError("kind must be async, blocking or cpu, "
+                                 "not %r" % (k,))
+            mask |= 1 << _KINDS[k]
+        p = ctypes.c_void_p()
+        self._call("pool %s" % " ".join(map(str, argv)),
+                   lib.fut_pool_request(
+                       self._c, (ctypes.c_char_p * len(cargv))(*cargv),
+                       len(cargv), int(size), mask,
+                       None if cwd is None else _bytes(cwd),
+                       (ctypes.c_char_p * len(cenv))(*cenv), len(cenv),
+                       None if name is None else _bytes(name),
+                       ctypes.byref(p)))
+        try:
+            return {"name": _str(lib.fut_pool_name(p)),
+                    "created": bool(lib.fut_pool_created(p)),
+                    "handlers": [_str(lib.fut_pool_handler(p, n))
+                                 for n in range(lib.fut_pool_nhandlers(p))]}
+        finally:
+            lib.fut_pool_free(p)
+
+    def group(self, name, fail_fast=None, parallel=None):
+        """Create or configure the caller's group name: fail_fast (the
+        first member that fails, is cancelled or times out cancels the
+        others), parallel (most members running at once, 0: no limit);
+        None leaves a setting as it is.  Returns the group as a dict:
+        name, fail_fast, parallel, created, jobs, running, pending,
+        succeeded, failed."""
+        self._check()
+        if not _lib.has("fut_group_set"):
+            raise Error("this libfutured has no fut_group_set")
+        p = ctypes.c_void_p()
+        self._call("group %s" % name, lib.fut_group_set(
+            self._c, _bytes(name),
+            -1 if fail_fast is None else int(bool(fail_fast)),
+            -1 if parallel is None else int(parallel), ctypes.byref(p)))
+        try:
+            d = {"name": _str(lib.fut_group_name(p)),
+                 "fail_fast": bool(lib.fut_group_fail_fast(p)),
+                 "parallel": lib.fut_group_parallel(p),
+                 "created": bool(lib.fut_group_created(p))}
+            for n, k in enumerate(("jobs", "running", "pending",
+                                   "succeeded", "failed")):
+                d[k] = lib.fut_group_count(p, n)
+            return d
+        finally:
+            lib.fut_group_free(p)
 
     # Snapshots of the daemon's state.
 
@@ -866,6 +1033,35 @@ class Client:
         if not w:
             self._raise("watch %s" % job_id)
         return self._watch_events(w, job_id)
+
+    def logs(self, job_id, stderr=False, follow=False):
+        """A job's whole log (the daemon's --output-dir): an iterator of
+        bytes, its stdout (or stderr) from the start, piece by piece (at
+        most 1 MiB each); b"".join() gives it whole.  With follow, it
+        goes on as the job writes until the job is final.  Raises Error
+        (FUT_ENOTFOUND) for no such job, (FUT_EINVAL) from a daemon
+        without --output-dir."""
+        self._check()
+        flags = ((_lib.FUT_LOGS_STDERR if stderr else 0) |
+                 (_lib.FUT_LOGS_FOLLOW if follow else 0))
+        return self._logs_pieces(_job_id(job_id), flags)
+
+    def _logs_pieces(self, job_id, flags):
+        buf = ctypes.create_string_buffer(1 << 20)
+        got = ctypes.c_size_t()
+        off = 0
+        while True:
+            rc = lib.fut_logs_read(self._c, job_id, flags, off, buf,
+                                   len(buf), ctypes.byref(got))
+            if rc < 0:
+                self._raise("logs %s" % job_id)
+            if got.value > 0:
+                off += got.value
+                yield buf.raw[:got.value]
+            if rc & _lib.FUT_LOGS_EOF:
+                return
+            if got.value == 0 and not flags & _lib.FUT_LOGS_FOLLOW:
+                return
 
     def _watch_events(self, w, job_id):
         ev = ctypes.c_void_p()
@@ -1021,6 +1217,24 @@ def attach(job_id):
     return _client().attach(job_id)
 
 
+def group(name, fail_fast=None, parallel=None):
+    """Create or configure a group through the ambient client; see
+    Client.group."""
+    return _client().group(name, fail_fast, parallel)
+
+
+# The task the current code runs in (Worker handlers and futured.task
+# functions): jobs submitted from it become its children.
+_current = contextvars.ContextVar("futured_task", default=None)
+
+
+def current_task():
+    """The futured.Task this code runs in (inside a Worker handler or a
+    futured.task function, in its thread or asyncio task), else None.
+    It reports progress and output: current_task().progress(0.5)."""
+    return _current.get()
+
+
 def info(job_id, output=False):
     """A job's info, through the ambient client; see Client.info."""
     return _client().info(job_id, output)
@@ -1054,6 +1268,11 @@ def ping():
 def watch(job_id, progress_only=False):
     """Follow a job through the ambient client; see Client.watch."""
     return _client().watch(job_id, progress_only)
+
+
+def logs(job_id, stderr=False, follow=False):
+    """A job's whole log through the ambient client; see Client.logs."""
+    return _client().logs(job_id, stderr, follow)
 
 
 def _check_futures(fs):
@@ -1136,3 +1355,9 @@ def as_completed(fs, timeout=None):
                                    % (len(pending), total))
             ms = min(ms, int(math.ceil(left * 1000)))
         _wait_some(pending, ms, True)
+
+
+from . import _task  # noqa: E402 (needs the names above)
+from ._task import (task, TaskFunction, TaskFuture,  # noqa: E402
+                    RemoteTraceback)
+from ._worker import Worker, Task  # noqa: E402

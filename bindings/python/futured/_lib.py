@@ -14,7 +14,7 @@ import ctypes
 import ctypes.util
 import os
 
-__all__ = ["lib", "DONE_CB", "load_error"]
+__all__ = ["lib", "DONE_CB", "CANCEL_CB", "load_error", "has"]
 
 FUT_OK = 0
 FUT_ETIMEDOUT = -1
@@ -80,8 +80,18 @@ c_event_p = ctypes.c_void_p
  FUT_STAT_FAILED, FUT_STAT_CANCELLED, FUT_STAT_TIMED_OUT, FUT_STAT_POOL_SIZE,
  FUT_STAT_POOL_BUSY) = range(9)
 FUT_WATCH_PROGRESS = 0x1
+FUT_LOGS_STDERR = 0x1
+FUT_LOGS_FOLLOW = 0x2
+FUT_LOGS_EOF = 0x10
+FUT_LOGS_TRUNCATED = 0x20
+
+c_worker_p = ctypes.c_void_p
+c_task_p = ctypes.c_void_p
+c_group_p = ctypes.c_void_p
+c_pool_p = ctypes.c_void_p
 
 DONE_CB = ctypes.CFUNCTYPE(None, c_future_p, ctypes.c_void_p)
+CANCEL_CB = ctypes.CFUNCTYPE(None, c_task_p, ctypes.c_void_p)
 
 _PROTOS = {
     "fut_strerror": (ctypes.c_char_p, [ctypes.c_int]),
@@ -109,6 +119,9 @@ _PROTOS = {
     "fut_spec_env": (ctypes.c_int,
                      [c_spec_p, ctypes.c_char_p, ctypes.c_char_p]),
     "fut_submit": (c_future_p, [c_client_p, c_spec_p]),
+    "fut_submit_all": (ctypes.c_int, [c_client_p, ctypes.POINTER(c_spec_p),
+                                      ctypes.c_size_t,
+                                      ctypes.POINTER(c_future_p)]),
     "fut_attach": (c_future_p, [c_client_p, ctypes.c_uint64]),
     "fut_id": (ctypes.c_uint64, [c_future_p]),
     "fut_poll": (ctypes.c_int, [c_future_p]),
@@ -209,6 +222,76 @@ _PROTOS = {
                          [c_event_p, ctypes.POINTER(ctypes.c_size_t)]),
     "fut_event_final": (ctypes.c_int, [c_event_p]),
     "fut_event_free": (None, [c_event_p]),
+    "fut_logs_read": (ctypes.c_int, [c_client_p, ctypes.c_uint64,
+                                     ctypes.c_uint, ctypes.c_uint64,
+                                     ctypes.c_void_p, ctypes.c_size_t,
+                                     ctypes.POINTER(ctypes.c_size_t)]),
+}
+
+# Calls of later libfutured versions: the binding runs without them and
+# says which is missing when a feature needs one (has()).
+_OPTIONAL = {
+    "fut_spec_parent": (ctypes.c_int, [c_spec_p, ctypes.c_uint64]),
+    "fut_group_set": (ctypes.c_int, [c_client_p, ctypes.c_char_p,
+                                     ctypes.c_int, ctypes.c_int64,
+                                     ctypes.POINTER(c_group_p)]),
+    "fut_group_name": (ctypes.c_char_p, [c_group_p]),
+    "fut_group_fail_fast": (ctypes.c_int, [c_group_p]),
+    "fut_group_parallel": (ctypes.c_uint, [c_group_p]),
+    "fut_group_created": (ctypes.c_int, [c_group_p]),
+    "fut_group_count": (ctypes.c_uint64, [c_group_p, ctypes.c_int]),
+    "fut_group_free": (None, [c_group_p]),
+    "fut_pool_request": (ctypes.c_int, [
+        c_client_p, ctypes.POINTER(ctypes.c_char_p), ctypes.c_size_t,
+        ctypes.c_uint, ctypes.c_uint, ctypes.c_char_p,
+        ctypes.POINTER(ctypes.c_char_p), ctypes.c_size_t, ctypes.c_char_p,
+        ctypes.POINTER(c_pool_p)]),
+    "fut_pool_name": (ctypes.c_char_p, [c_pool_p]),
+    "fut_pool_created": (ctypes.c_int, [c_pool_p]),
+    "fut_pool_nhandlers": (ctypes.c_size_t, [c_pool_p]),
+    "fut_pool_handler": (ctypes.c_char_p, [c_pool_p, ctypes.c_size_t]),
+    "fut_pool_free": (None, [c_pool_p]),
+    # The worker side (fut_worker_*, fut_task_*).
+    "fut_worker_new": (c_worker_p, [ctypes.c_char_p]),
+    "fut_worker_error": (ctypes.c_char_p, [c_worker_p]),
+    "fut_worker_handler": (ctypes.c_int, [c_worker_p, ctypes.c_char_p,
+                                          ctypes.c_uint, ctypes.c_int,
+                                          ctypes.c_char_p]),
+    "fut_worker_concurrency": (ctypes.c_int, [c_worker_p, ctypes.c_uint]),
+    "fut_worker_name": (ctypes.c_int, [c_worker_p, ctypes.c_char_p]),
+    "fut_worker_pool": (ctypes.c_int, [c_worker_p, ctypes.c_char_p]),
+    "fut_worker_register": (ctypes.c_int, [c_worker_p]),
+    "fut_worker_fd": (ctypes.c_int, [c_worker_p]),
+    "fut_worker_next": (ctypes.c_int, [c_worker_p, ctypes.c_int64,
+                                       ctypes.POINTER(c_task_p)]),
+    "fut_worker_on_cancel": (None, [c_worker_p, CANCEL_CB,
+                                    ctypes.c_void_p]),
+    "fut_worker_close": (None, [c_worker_p]),
+    "fut_worker_client": (c_client_p, [c_worker_p]),
+    "fut_task_job_id": (ctypes.c_uint64, [c_task_p]),
+    "fut_task_attempt": (ctypes.c_uint, [c_task_p]),
+    "fut_task_handler": (ctypes.c_char_p, [c_task_p]),
+    "fut_task_kind": (ctypes.c_int, [c_task_p]),
+    "fut_task_payload": (ctypes.c_void_p,
+                         [c_task_p, ctypes.POINTER(ctypes.c_size_t)]),
+    "fut_task_nargs": (ctypes.c_size_t, [c_task_p]),
+    "fut_task_arg": (ctypes.c_char_p, [c_task_p, ctypes.c_size_t]),
+    "fut_task_nctx": (ctypes.c_size_t, [c_task_p]),
+    "fut_task_ctx": (ctypes.c_char_p, [c_task_p, ctypes.c_size_t,
+                                       ctypes.POINTER(ctypes.c_char_p)]),
+    "fut_task_deadline_ms": (ctypes.c_int64, [c_task_p]),
+    "fut_task_cwd": (ctypes.c_char_p, [c_task_p]),
+    "fut_task_cancelled": (ctypes.c_int, [c_task_p]),
+    "fut_task_progress": (ctypes.c_int, [c_task_p, ctypes.c_double,
+                                         ctypes.c_char_p]),
+    "fut_task_output": (ctypes.c_int, [c_task_p, ctypes.c_char_p,
+                                       ctypes.c_size_t]),
+    "fut_task_stderr": (ctypes.c_int, [c_task_p, ctypes.c_char_p,
+                                       ctypes.c_size_t]),
+    "fut_task_succeed": (ctypes.c_int, [c_task_p, ctypes.c_char_p,
+                                        ctypes.c_size_t]),
+    "fut_task_fail": (ctypes.c_int, [c_task_p, ctypes.c_char_p,
+                                     ctypes.c_char_p, ctypes.c_char_p]),
 }
 
 if lib is not None:
@@ -216,6 +299,16 @@ if lib is not None:
         _fn = getattr(lib, _name)
         _fn.restype = _res
         _fn.argtypes = _args
+    for _name, (_res, _args) in _OPTIONAL.items():
+        _fn = getattr(lib, _name, None)
+        if _fn is not None:
+            _fn.restype = _res
+            _fn.argtypes = _args
+
+
+def has(name):
+    """True if the loaded libfutured has the call name."""
+    return lib is not None and hasattr(lib, name)
 
 
 def strerror(code):
