@@ -125,7 +125,8 @@ must() {
 # preloads it into python3 only: python3 drops LD_PRELOAD at startup
 # (a sitecustomize in $T), since other programs deadlock or crash with
 # that runtime, pkill and sh among them, and an exec job gets the
-# client's environment.  python3 never frees its own memory at exit, so
+# client's environment; a python3 started without it (a subprocess, a
+# supervised Python worker) puts it back and runs again.  python3 never frees its own memory at exit, so
 # LeakSanitizer is off there (the C tests look for libfutured's leaks).
 # Returns 1, having said why, when python3 cannot run the binding here.
 python_env() {
@@ -152,8 +153,18 @@ python_env() {
 		return 1 ;;
 	esac
 	mkdir -p "$T/pysan"
-	echo 'import os; os.environ.pop("LD_PRELOAD", None)' \
-	    >"$T/pysan/sitecustomize.py"
+	# A python3 the tests or the daemon start (a subprocess, a worker
+	# of a supervised pool) finds the runtime's path in PYSAN_PRELOAD
+	# and runs again with it preloaded, before it loads libfutured.
+	cat >"$T/pysan/sitecustomize.py" <<-'EOF'
+	import os, sys
+	_rt = os.environ.pop("LD_PRELOAD", None)
+	if _rt:
+	    os.environ["PYSAN_PRELOAD"] = _rt
+	elif os.environ.get("PYSAN_PRELOAD") and hasattr(sys, "orig_argv"):
+	    os.execve(sys.executable, sys.orig_argv,
+	              dict(os.environ, LD_PRELOAD=os.environ["PYSAN_PRELOAD"]))
+	EOF
 	PY_SAN_ENV="LD_PRELOAD=$_rt PYTHONPATH=$T/pysan:$PYTHONPATH"
 	PY_SAN_ENV="$PY_SAN_ENV ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0"
 }

@@ -8,7 +8,9 @@
 . "$TESTLIB"
 python_env || exit 77
 
-start_daemon -j 8 -P 2 --plugin "$PLUGINDIR/testplugin.so" --output-dir "$T/logs"
+# A short lease: a cpu call that runs longer must keep it (test_tasks).
+start_daemon -j 8 -P 2 --plugin "$PLUGINDIR/testplugin.so" \
+    --output-dir "$T/logs" --worker-lease 3s
 pyrun -m unittest discover -v -s "$abs_top_srcdir/tests/python" \
     -p 'test_*.py' || fail "python tests"
 pass "python tests"

@@ -423,8 +423,19 @@ class TestWorker(unittest.TestCase):
             task.stderr("warned\n")
             return "%s:%d" % (task.kind, threading.get_ident())
 
+        cls.started = set()
+
+        cls.stalling = threading.Event()
+
+        @w.handler(p + "stall")
+        async def stall(task):
+            cls.stalling.set()
+            time.sleep(float(task.args[0]))	# the loop, on purpose
+            return b"stalled"
+
         @w.handler(p + "hang")
         async def hang(task):
+            cls.started.add(task.job_id)
             ev = cls.events.setdefault(task.job_id, threading.Event())
             try:
                 await asyncio.sleep(3600)
@@ -485,13 +496,35 @@ class TestWorker(unittest.TestCase):
         self.assertTrue(f.cancel())
         with self.assertRaises(futured.JobCancelled):
             f.result(10)
-        ev = self.events.setdefault(f.id, threading.Event())
-        self.assertTrue(ev.wait(10), "the handler's task was not cancelled")
+        # Through the loop once more: f's start has been handled.  A
+        # cancel read with the task itself stops it before it starts.
+        futured.submit(self.prefix + "nap", "0").result(20)
+        if f.id in self.started:
+            ev = self.events.setdefault(f.id, threading.Event())
+            self.assertTrue(ev.wait(10),
+                            "the handler's task was not cancelled")
+
+    def test_cancel_before_the_loop_saw_the_task(self):
+        # The loop is busy: the task thread has the Task, the loop has
+        # not started it, and the cancel comes then.  It must not run.
+        self.stalling.clear()
+        s = futured.submit(self.prefix + "stall", "2")
+        self.assertTrue(self.stalling.wait(20))
+        f = futured.submit(self.prefix + "hang")
+        self.assertTrue(_wait_running(f))
+        self.assertTrue(f.cancel())
+        self.assertEqual(s.result(20), b"stalled")
+        # Through the loop once more: f's start has been handled.
+        futured.submit(self.prefix + "nap", "0").result(20)
+        with self.assertRaises(futured.JobCancelled):
+            f.result(10)
+        self.assertNotIn(f.id, self.started)
 
     def test_timeout_cancels_too(self):
         f = futured.submit(self.prefix + "hang", timeout=0.3)
         with self.assertRaises(futured.JobTimedOut):
             f.result(20)
+        self.assertIn(f.id, self.started)
         ev = self.events.setdefault(f.id, threading.Event())
         self.assertTrue(ev.wait(10))
 
@@ -658,6 +691,12 @@ class TestTasks(unittest.TestCase):
         pids = [g.result(30) for g in fs]
         self.assertTrue(all(isinstance(p, int) for p in pids), n)
         self.assertLess(time.monotonic() - t1, 30)
+
+    def test_long_cpu_call_keeps_the_lease(self):
+        # python.sh's daemon has a 3 s lease; a cpu process's task
+        # thread runs the call, so another thread must ping.
+        lease = 3.0
+        self.assertGreater(taskmod.cpu_spin(lease + 1.5).result(60), 0)
 
     def test_cpu_timeout(self):
         f = taskmod.cpu_spin.options(timeout=0.3)(60)

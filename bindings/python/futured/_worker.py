@@ -206,6 +206,8 @@ class Worker:
         self._thread = None
         self._inline = False
         self._busy_since = None
+        self._keeper = None
+        self._closed_ev = threading.Event()
         # Set once the daemon accepted the registration (for a program
         # that serves from another thread and must know when).
         self.ready = threading.Event()
@@ -305,11 +307,14 @@ class Worker:
                 name="futured worker tasks")
             self._thread.start()
             if self._inline and _lib.has("fut_worker_client"):
-                threading.Thread(target=self._keep_lease, daemon=True,
-                                 name="futured worker lease").start()
+                self._keeper = threading.Thread(
+                    target=self._keep_lease, daemon=True,
+                    name="futured worker lease")
+                self._keeper.start()
             await self._stopped
         finally:
             self._closing = True
+            self._closed_ev.set()
             with self._tasks_lock:
                 running = list(self._tasks.values())
             for t in running:
@@ -323,9 +328,9 @@ class Worker:
     def _join_and_close(self, w):
         # The task thread leaves fut_worker_next() within a slice; only
         # then may the connection go.
-        th = self._thread
-        if th is not None:
-            th.join()
+        for th in (self._thread, self._keeper):
+            if th is not None:
+                th.join()
         lib.fut_worker_close(w)
 
     def _connect(self):
@@ -376,6 +381,7 @@ class Worker:
         """Stop serving (from any thread): serve() returns; the jobs the
         worker holds fail "worker lost", and their retries apply."""
         self._closing = True
+        self._closed_ev.set()
         loop, st = self._loop, self._stopped
         if loop is not None and st is not None:
             try:
@@ -422,6 +428,8 @@ class Worker:
         task = Task(self, ptr)
         with self._tasks_lock:
             self._tasks[ptr] = task
+        if self._early_cancel(task):
+            return
         h = self._handlers.get(task.handler)
         if h is None:
             task._fail("no handler %s in this worker" % task.handler)
@@ -462,12 +470,11 @@ class Worker:
         # While the task thread runs a call it does not wait in
         # fut_worker_next(), which would keep the lease: a ping on the
         # worker's connection does (any word from the worker renews it).
+        # Joined before the connection is closed (serve()).
         c = lib.fut_worker_client(self._w)
-        while not self._closing:
-            time.sleep(1)
+        while not self._closed_ev.wait(1):
             since = self._busy_since
-            if since is not None and time.monotonic() - since >= 1 and \
-                    self._w is not None:
+            if since is not None and time.monotonic() - since >= 1:
                 lib.fut_ping(c, None, 0, None)
 
     def _failed(self, h, task, e):
@@ -497,15 +504,30 @@ class Worker:
         with self._tasks_lock:
             self._tasks.pop(ptr, None)
 
+    def _early_cancel(self, task):
+        # A cancel that came before the task was known here found
+        # nothing to cancel; libfutured's flag says so.
+        if lib.fut_task_cancelled(task._ptr):
+            task._cancel_flag = True
+            task._fail("cancelled")
+            return True
+        return False
+
     def _start(self, ptr):
         task = Task(self, ptr)
         with self._tasks_lock:
             self._tasks[ptr] = task
+        if self._early_cancel(task):
+            return
         h = self._handlers.get(task.handler)
         if h is None:
             task._fail("no handler %s in this worker" % task.handler)
             return
         task._atask = self._loop.create_task(self._run(h, task))
+        # Cancelled before its first step, _run never runs: the task is
+        # let go of here then (a second outcome is a no-op).
+        task._atask.add_done_callback(
+            lambda at: at.cancelled() and task._fail("cancelled"))
 
     async def _run(self, h, task):
         tok = futured._current.set(task)
