@@ -2225,6 +2225,39 @@ uptime_format(int64_t ms, char *buf, size_t len)
 		snprintf(buf, len, "%llds", (long long)sec);
 }
 
+/* A supervised pool's health: futurectl(1), "stats". */
+static void
+json_pool_health(struct json *j, const struct fut_stats *s, size_t i)
+{
+	json_string(j, "state", fut_stats_pool_state(s, i));
+	json_uint(j, "size", fut_stats_pool_get(s, i, FUT_POOL_SIZE));
+	json_uint(j, "alive", fut_stats_pool_get(s, i, FUT_POOL_ALIVE));
+	json_uint(j, "restarts", fut_stats_pool_get(s, i,
+	    FUT_POOL_RESTARTS));
+	json_uint(j, "spares", fut_stats_pool_get(s, i, FUT_POOL_SPARES));
+	if (fut_stats_pool_respawn_ms(s, i) >= 0)
+		json_int(j, "respawn_ms", fut_stats_pool_respawn_ms(s, i));
+	else
+		json_null(j, "respawn_ms");
+	if (fut_stats_pool_last_failure(s, i) == NULL) {
+		json_null(j, "last_failure");
+		return;
+	}
+	json_object(j, "last_failure");
+	json_string(j, "error", fut_stats_pool_last_failure(s, i));
+	if (fut_stats_pool_last_exit(s, i) >= 0)
+		json_int(j, "exit_status", fut_stats_pool_last_exit(s, i));
+	else
+		json_null(j, "exit_status");
+	if (fut_stats_pool_last_signal(s, i) > 0)
+		json_int(j, "signal", fut_stats_pool_last_signal(s, i));
+	else
+		json_null(j, "signal");
+	json_text(j, "stderr", fut_stats_pool_last_stderr(s, i));
+	json_int(j, "ago_ms", fut_stats_pool_last_ago_ms(s, i));
+	json_object_end(j);
+}
+
 static int
 cmd_stats(int argc, char **argv)
 {
@@ -2241,7 +2274,7 @@ cmd_stats(int argc, char **argv)
 	struct json		 j;
 	char			 up[64];
 	size_t			 i, k;
-	int			 rc;
+	int			 rc, told = 0;
 
 	no_args(argc, argv);
 	if ((rc = fut_stats(ctl_connect(), &s)) != 0)
@@ -2279,6 +2312,8 @@ cmd_stats(int argc, char **argv)
 				    FUT_POOL_BUSY));
 				json_uint(&j, "capacity", fut_stats_pool_get(s,
 				    i, FUT_POOL_CAPACITY));
+				if (fut_stats_pool_state(s, i) != NULL)
+					json_pool_health(&j, s, i);
 				json_object_end(&j);
 			}
 			json_array_end(&j);
@@ -2309,16 +2344,42 @@ cmd_stats(int argc, char **argv)
 		}
 		/* Worker pools, when there are any: a table of their own. */
 		if (fut_stats_npools(s) > 0)
-			printf("\n%-20s %-10s %9s %8s %8s\n", "WORKER POOL",
-			    "TYPE", "PROCESSES", "BUSY", "CAPACITY");
-		for (i = 0; i < fut_stats_npools(s); i++)
-			printf("%-20s %-10s %9u %8u %8u\n",
+			printf("\n%-20s %-10s %9s %8s %8s %-8s %7s %8s\n",
+			    "WORKER POOL", "TYPE", "PROCESSES", "BUSY",
+			    "CAPACITY", "STATE", "ALIVE", "RESTARTS");
+		for (i = 0; i < fut_stats_npools(s); i++) {
+			if (fut_stats_pool_state(s, i) != NULL)
+				snprintf(up, sizeof(up), "%u/%u",
+				    fut_stats_pool_get(s, i, FUT_POOL_ALIVE),
+				    fut_stats_pool_get(s, i, FUT_POOL_SIZE));
+			else
+				snprintf(up, sizeof(up), "-");
+			printf("%-20s %-10s %9u %8u %8u %-8s %7s ",
 			    vis(fut_stats_pool_name(s, i)),
 			    fut_stats_pool_supervised(s, i) ? "supervised" :
 			    "attached",
 			    fut_stats_pool_get(s, i, FUT_POOL_PROCESSES),
 			    fut_stats_pool_get(s, i, FUT_POOL_BUSY),
-			    fut_stats_pool_get(s, i, FUT_POOL_CAPACITY));
+			    fut_stats_pool_get(s, i, FUT_POOL_CAPACITY),
+			    fut_stats_pool_state(s, i) != NULL ?
+			    vis(fut_stats_pool_state(s, i)) : "-", up);
+			if (fut_stats_pool_state(s, i) != NULL)
+				printf("%8u\n", fut_stats_pool_get(s, i,
+				    FUT_POOL_RESTARTS));
+			else
+				printf("%8s\n", "-");
+		}
+		/* Why a pool's processes died, last: one line each. */
+		for (i = 0; i < fut_stats_npools(s); i++) {
+			if (fut_stats_pool_last_failure(s, i) == NULL)
+				continue;
+			uptime_format(fut_stats_pool_last_ago_ms(s, i), up,
+			    sizeof(up));
+			printf("%s%s: last failure %s ago: %.200s\n",
+			    told ? "" : "\n", vis(fut_stats_pool_name(s, i)),
+			    up, vis(fut_stats_pool_last_failure(s, i)));
+			told = 1;
+		}
 	}
 	fut_stats_free(s);
 	return (EX_OK);

@@ -257,8 +257,9 @@ static const char *const config_pool_keys[] = {
 	"pool-env",		/* may be repeated */
 	"pool-user",
 	"pool-owners",		/* may be repeated */
+	"pool-spares",
 };
-#define CONFIG_POOL_NKEYS	6
+#define CONFIG_POOL_NKEYS	7
 
 /* The blank-separated words of s, appended to *v (NULL-terminated). */
 static size_t
@@ -413,6 +414,11 @@ config_pool(const char *key, char *value, const char *path, u_int line,
 	case 5:
 		sc->nowners = config_words(value, " \t,", &sc->owners,
 		    sc->nowners);
+		break;
+	case 6:
+		if (config_number(value, 0, SUP_SPARES_MAX, &size) == -1)
+			goto bad;
+		sc->spares = size;
 		break;
 	}
 	sc->lines[k] = line;

@@ -319,6 +319,7 @@ struct settings {
 	int64_t			 fsync_interval_ms;	/* batch */
 	int			 journal_repair;
 	int64_t			 worker_lease_ms;	/* attached workers */
+	int			 pool_spares;	/* of a cpu pool (supervise.c) */
 	const char		*metrics_textfile;	/* NULL: none */
 	int64_t			 metrics_interval_ms;
 	const char		*metrics_listen;	/* NULL: none */
@@ -733,6 +734,7 @@ void		 cgroup_shutdown(void);
 #define SUP_FAILING		5	/* quick deaths in a row: failing */
 #define SUP_START_MS		60000	/* a new pool's first registration */
 #define SUP_POOLS_PER_UID	64	/* PoolRequest pools of one user */
+#define SUP_SPARES_MAX		16	/* warm spares of one pool */
 struct sup_pool;
 struct sup_proc;
 LIST_HEAD(sup_waiters, pending);	/* request_pool.c's PoolRequests */
@@ -750,7 +752,8 @@ struct sup_conf {
 	size_t			 nowners;
 	char			*file;
 	u_int			 line;
-	u_int			 lines[6];	/* where each pool-* key was set */
+	int			 spares;	/* -1: as supervise.c says */
+	u_int			 lines[7];	/* where each pool-* key was set */
 	TAILQ_ENTRY(sup_conf)	 entry;
 };
 /* What a PoolRequest asks for (request_pool.c); strings borrowed. */
@@ -776,6 +779,11 @@ struct sup_stats {
 	uint64_t		 restarts;
 	int64_t			 respawn_ms;	/* last kill to serving, -1 */
 	const char		*error;		/* the last death, or NULL */
+	int			 last_exit;	/* its exit status, -1: none */
+	int			 last_signal;	/* its signal, 0: none */
+	const char		*last_stderr;	/* its stderr's end, or NULL */
+	int64_t			 last_ago_ms;	/* how long ago, -1: never */
+	u_int			 spares;	/* warm ones waiting now */
 };
 struct sup_conf	*supervise_conf_add(const char *, const char *, u_int,
 		    char **);
@@ -806,10 +814,21 @@ int		 supervise_serves(const struct sup_proc *, uid_t);
 int		 supervise_one_job(const struct sup_proc *);
 int		 supervise_kill(struct sup_proc *, int64_t);
 pid_t		 supervise_pid(const struct sup_proc *);
+/* Warm spares (request_pool.c parks their registrations). */
+struct pending;
+struct sup_proc	*supervise_spare(const char *, pid_t);
+int		 supervise_spare_parked(const struct sup_proc *);
+void		 supervise_park(struct sup_proc *, struct pending *);
+void		 supervise_unparked(struct sup_proc *);
 
 /* request_pool.c: a pool's waiting PoolRequests answered. */
 void		 request_pool_ready(struct sup_pool *);
 void		 request_pool_failed(struct sup_pool *, int, const char *);
+struct Futured__WorkerRegister;
+int		 request_pool_park(struct conn *, uint64_t,
+		    const struct Futured__WorkerRegister *);
+void		 request_pool_unpark(struct pending *);
+void		 request_pool_spare_end(struct pending *, int, const char *);
 
 /*
  * worker.c: main() of a --worker process; fd is its socketpair end, and

@@ -47,7 +47,8 @@ enum {
 	MAIN_OPT_MAX_FRAME,
 	MAIN_OPT_MAX_UNREAD,
 	MAIN_OPT_MAX_QUEUED,
-	MAIN_OPT_WORKER_LEASE
+	MAIN_OPT_WORKER_LEASE,
+	MAIN_OPT_POOL_SPARES
 };
 /* Long options of the journal. */
 enum {
@@ -143,6 +144,7 @@ usage(void)
 "               [--max-frame SIZE] [--max-unread SIZE] [--max-queued N]\n"
 "               [--journal PATH | --journal none] [--fsync always|batch|none]\n"
 "               [--fsync-interval DUR] [--journal-repair] [--worker-lease DUR]\n"
+"               [--pool-spares N]\n"
 "               [--metrics-textfile PATH] [--metrics-interval DUR]\n"
 "               [--metrics-listen [ADDR:]PORT]\n"
 "               [--output-dir DIR]\n"
@@ -416,6 +418,8 @@ main(int argc, char **argv)
 		{ "max-queued",	required_argument,	NULL, MAIN_OPT_MAX_QUEUED },
 		{ "worker-lease", required_argument,	NULL,
 		    MAIN_OPT_WORKER_LEASE },
+		{ "pool-spares", required_argument,	NULL,
+		    MAIN_OPT_POOL_SPARES },
 		{ "journal",	required_argument,	NULL, MAIN_OPT_JOURNAL },
 		{ "fsync",	required_argument,	NULL, MAIN_OPT_FSYNC },
 		{ "fsync-interval", required_argument,	NULL,
@@ -556,6 +560,10 @@ main(int argc, char **argv)
 				    "be positive\n");
 				exit(2);
 			}
+			break;
+		case MAIN_OPT_POOL_SPARES:
+			settings.pool_spares = main_number(optarg,
+			    "pool spares", 0, SUP_SPARES_MAX);
 			break;
 		case MAIN_OPT_MAX_CLIENTS:
 			settings.max_clients = main_number(optarg,

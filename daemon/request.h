@@ -26,7 +26,8 @@ enum pending_type {
 	PENDING_WATCH,
 	PENDING_SINK,		/* the conn takes its jobs' completions */
 	PENDING_POOL,		/* a PoolRequest: until the pool serves */
-	PENDING_LOGS		/* a follow, until the job writes or ends */
+	PENDING_LOGS,		/* a follow, until the job writes or ends */
+	PENDING_SPARE		/* a warm spare's registration (pend: it) */
 };
 
 
@@ -67,6 +68,7 @@ struct pending {
 	/* sink: a job it is to be told of will not start (shutdown) */
 	int			 shutdown;
 	int			 created;	/* pool: this request started it */
+	struct sup_proc		*sup;		/* spare: its process */
 	/* cancel: whether it took effect, job by job in request order */
 	int			*effect;
 	/* logs: what the follow asked for */

@@ -990,15 +990,53 @@ class Client:
                 for which, name in enumerate(counters):
                     k[name] = lib.fut_stats_get(p, n, which)
                 kinds.append(k)
-            return {
+            out = {
                 "server_version": _str(lib.fut_stats_server_version(p)),
                 "uptime_ms": lib.fut_stats_uptime_ms(p),
                 "jobs_total": lib.fut_stats_jobs_total(p),
                 "connections": lib.fut_stats_connections(p),
                 "kinds": kinds,
             }
+            if _lib.has("fut_stats_pool_state"):
+                out["pools"] = [self._stats_pool(p, n) for n in
+                                range(lib.fut_stats_npools(p))]
+            return out
         finally:
             lib.fut_stats_free(p)
+
+    @staticmethod
+    def _stats_pool(p, n):
+        """One worker pool of stats(), as futurectl --json prints it."""
+        pool = {
+            "name": _str(lib.fut_stats_pool_name(p, n)),
+            "supervised": bool(lib.fut_stats_pool_supervised(p, n)),
+        }
+        for which, name in enumerate(("processes", "busy", "capacity")):
+            pool[name] = lib.fut_stats_pool_get(p, n, which)
+        state = lib.fut_stats_pool_state(p, n)
+        if state is None:
+            return pool
+        pool["state"] = _str(state)
+        for which, name in enumerate(("size", "alive", "restarts",
+                                      "spares"), 3):
+            pool[name] = lib.fut_stats_pool_get(p, n, which)
+        ms = lib.fut_stats_pool_respawn_ms(p, n)
+        pool["respawn_ms"] = ms if ms >= 0 else None
+        error = lib.fut_stats_pool_last_failure(p, n)
+        if error is None:
+            pool["last_failure"] = None
+            return pool
+        status = lib.fut_stats_pool_last_exit(p, n)
+        sig = lib.fut_stats_pool_last_signal(p, n)
+        err = lib.fut_stats_pool_last_stderr(p, n)
+        pool["last_failure"] = {
+            "error": _str(error),
+            "exit_status": status if status >= 0 else None,
+            "signal": sig if sig > 0 else None,
+            "stderr": _str(err) if err is not None else None,
+            "ago_ms": lib.fut_stats_pool_last_ago_ms(p, n),
+        }
+        return pool
 
     def metrics(self):
         """The daemon's metrics: the Prometheus text (a str) that
