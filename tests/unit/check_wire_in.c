@@ -295,7 +295,7 @@ wire_in_suite(void)
 	Suite	*s = suite_create("wire_in");
 	TCase	*tc = tcase_create("decode");
 
-	tcase_set_timeout(tc, 60);
+	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_plain_submits_taken);
 	tcase_add_test(tc, test_mangled_frames_agree);
 	tcase_add_test(tc, test_declines_the_rest);
