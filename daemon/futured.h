@@ -186,7 +186,7 @@ struct job_more {
 	double			 progress;
 	char			*progress_msg;
 	const char		*ended;		/* how it ended, static text */
-	struct joblog		*log;		/* joblog.c: its files, or NULL */
+	struct joblog		*log;		/* joblog.c's, or NULL */
 
 	/* Running: the pool it was handed to (pool.h), or NULL. */
 	const struct pool	*pool;
@@ -323,7 +323,7 @@ struct settings {
 	const char		*metrics_textfile;	/* NULL: none */
 	int64_t			 metrics_interval_ms;
 	const char		*metrics_listen;	/* NULL: none */
-	const char		*output_dir;	/* whole logs; NULL: none */
+	const char		*output_dir;	/* NULL: no logs */
 };
 extern struct settings	 settings;
 extern struct event_base *base;
@@ -566,13 +566,13 @@ int		 journal_scan(const uint8_t *, size_t, size_t *, uint64_t *,
  */
 struct joblog;
 extern ssize_t		(*joblog_write_fn)(int, const void *, size_t);
-int		 joblog_init(const char *, char **);	/* after the replay */
+int		 joblog_init(const char *, char **);	/* after replay */
 void		 joblog_shutdown(void);
 int		 joblog_enabled(void);
 const char	*joblog_path(void);
 void		 joblog_write(struct job *, int, const void *, size_t);
 void		 joblog_end(struct job *);	/* an attempt ended */
-void		 joblog_forget(struct job *);	/* retention: files removed */
+void		 joblog_forget(struct job *);	/* files removed */
 void		 joblog_free(struct job *);	/* files kept */
 ssize_t		 joblog_read(struct job *, int, uint64_t, void *, size_t,
 		    int *);
