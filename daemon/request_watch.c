@@ -349,8 +349,9 @@ request_subscribe(struct conn *c, uint64_t reqid,
 	for (i = 0; i < n; i++) {
 		p = request_pending_new(c, 0, PENDING_NOTIFY);
 		p->brief = req->has_brief && req->brief;
-		request_park(p, &jobs[i], 1, 0, -1, request_notify_cb);
-		if (news && p->waiter != NULL)
+		/* A job that ended already: answered, and p freed. */
+		if (request_park(p, &jobs[i], 1, 0, -1,
+		    request_notify_cb) != NULL && news)
 			sched_wait_news(p->waiter, request_subscribe_news_cb);
 	}
 	free(jobs);
