@@ -519,8 +519,11 @@ request_conn_free(struct conn *c)
 	request_worker_conn_free(c);
 }
 
-/* Park p behind a waiter; its callback may run (and free p) at once. */
-void
+/*
+ * Park p behind a waiter; its callback may run (and free p) at once:
+ * then NULL, and p is gone.
+ */
+struct waiter *
 request_park(struct pending *p, struct job **jobs, size_t n, int any,
     int64_t timeout_ms,
     void (*cb)(struct waiter *, struct job *, int, void *))
@@ -530,6 +533,7 @@ request_park(struct pending *p, struct job **jobs, size_t n, int any,
 	w = sched_wait(jobs, n, any, timeout_ms, cb, p);
 	if (w != NULL)
 		p->waiter = w;
+	return (w);
 }
 
 /* Hello ---------------------------------------------------------------- */

@@ -104,8 +104,9 @@ int		 request_refuse_unstarted(struct conn *, uint64_t, struct job **,
 		    size_t);
 struct pending	*request_pending_new(struct conn *, uint64_t, enum pending_type);
 void		 request_pending_free(struct pending *);
-void		 request_park(struct pending *, struct job **, size_t, int, int64_t,
-		    void (*)(struct waiter *, struct job *, int, void *));
+struct waiter	*request_park(struct pending *, struct job **, size_t, int,
+		    int64_t, void (*)(struct waiter *, struct job *, int,
+		    void *));
 
 /* request_logs.c */
 void		 request_logs(struct conn *, uint64_t,
