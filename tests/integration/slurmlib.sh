@@ -33,20 +33,19 @@ PATH=$PATH:/usr/sbin
 export PATH
 
 # A TCP port nothing listens on (and that no other test picked: the
-# port's own lock file in /tmp).
+# port's own lock directory in /tmp, listed for slurm_stop).
 slurm_port() {
 	while :; do
 		_p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000 ))
 		if [ -z "$(ss -Hltn "sport = :$_p" 2>/dev/null)" ] &&
 		    mkdir "/tmp/futured-slurm-port.$_p" 2>/dev/null; then
-			SLURM_PORTS="$SLURM_PORTS $_p"
+			echo "$_p" >>"$SLURM_DIR/ports"
 			echo "$_p"
 			return
 		fi
 	done
 }
 
-SLURM_PORTS=
 SLURM_DIR=
 SLURM_NODE=fut$$
 
@@ -79,7 +78,8 @@ slurm_start() {
 	chmod 755 "$SLURM_DIR"
 	mkdir -p "$SLURM_DIR/etc" "$SLURM_DIR/state" "$SLURM_DIR/spool" \
 	    "$SLURM_DIR/log" "$SLURM_DIR/run" "$SLURM_DIR/pids" \
-	    "$SLURM_DIR/munge" "$SLURM_DIR/munge-run"
+	    "$SLURM_DIR/munge" "$SLURM_DIR/munge-run" \
+	    "$SLURM_DIR/spool/$SLURM_NODE"
 	chmod 755 "$SLURM_DIR/munge-run"
 	chmod 700 "$SLURM_DIR/munge"
 	_msock=$SLURM_DIR/munge-run/munge.socket
@@ -158,7 +158,7 @@ slurm_stop() {
 		done
 		kill -KILL "$_p" 2>/dev/null || true
 	done
-	for _p in $SLURM_PORTS; do
+	for _p in $(cat "$SLURM_DIR/ports" 2>/dev/null); do
 		rmdir "/tmp/futured-slurm-port.$_p" 2>/dev/null || true
 	done
 	rm -rf "$SLURM_DIR"
@@ -171,7 +171,13 @@ slurm_cleanup() {
 		slurm_log_tail
 	fi
 	slurm_stop
-	(exit "$_rc")
+	# cleanup reads the test's status from $?; set -e would end here.
+	set +e
+	slurm_return "$_rc"
 	cleanup
+}
+
+slurm_return() {
+	return "$1"
 }
 trap slurm_cleanup EXIT
