@@ -122,6 +122,8 @@ int		 fut_spec_input_from(struct fut_spec *, uint64_t id);
 int		 fut_spec_parent(struct fut_spec *, uint64_t id);
 int		 fut_spec_group(struct fut_spec *, const char *name);
 int		 fut_spec_cwd(struct fut_spec *, const char *dir);
+/** Where the job runs: "local" (the default) or "slurm". */
+int		 fut_spec_engine(struct fut_spec *, const char *engine);
 int		 fut_spec_env(struct fut_spec *, const char *key, const char *value);
 
 /**
