@@ -434,6 +434,8 @@ json_job_output(const struct fut_info *ji, int has_out, const void *out,
 		json_uint(&j, "attempts", fut_info_attempts(ji));
 	json_uint(&j, "retries", fut_info_retries(ji));
 	json_string(&j, "ended", fut_info_ended(ji));
+	json_string(&j, "engine", fut_info_engine(ji));
+	json_string(&j, "slurm_job_id", fut_info_slurm_job_id(ji));
 	if (fut_info_has(ji, FUT_FIELD_PARENT))
 		json_uint(&j, "parent", fut_info_parent(ji));
 	else

@@ -279,6 +279,9 @@ const char	*fut_info_error(const struct fut_info *);
 int		 fut_info_error_code(const struct fut_info *);
 /** How a final job ended, in words ("exited", "terminated", ...). */
 const char	*fut_info_ended(const struct fut_info *);
+/** Where it runs ("local", "slurm"), and its Slurm job id (or NULL). */
+const char	*fut_info_engine(const struct fut_info *);
+const char	*fut_info_slurm_job_id(const struct fut_info *);
 /** The output; NULL when the info carries none (see FUT_FIELD_OUTPUT). */
 const void	*fut_info_output(const struct fut_info *, size_t *len);
 int		 fut_info_output_truncated(const struct fut_info *);

@@ -41,6 +41,13 @@ ck_exit 1 fctl result "$id"
 ck_eq "$(cat "$T/out")" "payload out" "output of a Slurm job"
 ck_eq "$(field "$id" exit_status)" 3 "exit status of a Slurm job"
 ck_eq "$(calls sbatch)" 1 "sbatch calls for one job"
+ck_eq "$(field "$id" engine)" slurm "engine in status --json"
+ck_match "$(field "$id" slurm_job_id)" '^[0-9]+$' "slurm_job_id in status --json"
+ck_match "$(cat "$T/sbatch.calls")" "--job-name=futured-$id " "sbatch's job name"
+lid=$(fctl submit exec -- true)
+ck_exit 0 fctl wait -t 10s "$lid"
+ck_eq "$(field "$lid" engine)" local "engine of a local job"
+ck_eq "$(field "$lid" slurm_job_id)" None "slurm_job_id of a local job"
 id=$(fctl submit --engine slurm exec -- echo hello)
 ck_exit 0 fctl wait -t 60s "$id"
 ck_exit 0 fctl result "$id"
@@ -89,3 +96,13 @@ b=$(fctl submit --engine slurm -a "$a" exec -- echo never)
 ck_exit 1 fctl wait -t 60s "$a"
 ck_exit 3 fctl wait -t 30s "$b"
 pass "an after chain on Slurm, and its cancellation"
+
+# Python: engine= reaches the daemon (the binding over libfutured).
+if python_env; then
+	out=$(pyrun -c 'import futured
+f = futured.submit("exec", "sh", "-c", "echo py-$FUTURED_CTX_K",
+    engine="slurm", ctx={"K": "v"})
+print(f.result(60).decode().strip())') || fail "python submit on Slurm"
+	ck_eq "$out" "py-v" "a Python job on Slurm, its context in its environment"
+	pass "python: engine=\"slurm\""
+fi
