@@ -171,13 +171,72 @@ pool_slurm_init(char **cause)
 	return (0);
 }
 
-/* ID.ATT.SUFFIX in the shared directory. */
+/* Under --system, a user's jobs are theirs: sbatch and scancel too. */
+static int
+pool_slurm_as_user(const struct job *j)
+{
+	return (settings.system && j->owner != 0);
+}
+
+/*
+ * ID.ATT.SUFFIX in the shared directory; under --system, in the owner's
+ * own directory there (uid-UID), which the command writes to as them.
+ */
 static void
 pool_slurm_path(char *path, size_t len, const struct sjob *s,
     const char *suffix)
 {
-	snprintf(path, len, "%s/%llu.%u.%s", pool_slurm_dir,
-	    (unsigned long long)s->job->id, s->attempt, suffix);
+	if (pool_slurm_as_user(s->job))
+		snprintf(path, len, "%s/uid-%lu/%llu.%u.%s", pool_slurm_dir,
+		    (unsigned long)s->job->owner,
+		    (unsigned long long)s->job->id, s->attempt, suffix);
+	else
+		snprintf(path, len, "%s/%llu.%u.%s", pool_slurm_dir,
+		    (unsigned long long)s->job->id, s->attempt, suffix);
+}
+
+/* The owner's directory (see above), made theirs; -1 and *cause. */
+static int
+pool_slurm_user_dir(const struct job *j, char **cause)
+{
+	char		 path[PATH_MAX];
+	struct stat	 st;
+
+	snprintf(path, sizeof(path), "%s/uid-%lu", pool_slurm_dir,
+	    (unsigned long)j->owner);
+	if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	if (lstat(path, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		xasprintf(cause, "%s: not a directory", path);
+		return (-1);
+	}
+	if (st.st_uid != j->owner && chown(path, j->owner, (gid_t)-1) == -1) {
+		xasprintf(cause, "%s: chown: %s", path, strerror(errno));
+		return (-1);
+	}
+	return (0);
+}
+
+/* prog looked up on the daemon's PATH, for --exec-as (it takes a path). */
+static char *
+pool_slurm_which(const char *prog)
+{
+	const char	*path = getenv("PATH"), *p, *e;
+	char		*full;
+
+	if (path == NULL)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (p = path; *p != '\0'; p = *e == ':' ? e + 1 : e) {
+		if ((e = strchr(p, ':')) == NULL)
+			e = p + strlen(p);
+		xasprintf(&full, "%.*s/%s", (int)(e - p), p, prog);
+		if (e > p && access(full, X_OK) == 0)
+			return (full);
+		free(full);
+	}
+	return (NULL);
 }
 
 /* A whole (small) file, NUL-terminated; NULL if there is none. */
@@ -230,14 +289,48 @@ pool_slurm_unlink(const struct sjob *s)
  * errno if it could not be spawned.
  */
 static pid_t
-pool_slurm_spawn(char *const *argv, char *const *envp, const char *out,
-    const char *err, void (*cb)(pid_t, int, void *), void *arg)
+pool_slurm_spawn(const struct job *as, char *const *argv, char *const *envp,
+    const char *out, const char *err, void (*cb)(pid_t, int, void *),
+    void *arg)
 {
 	posix_spawn_file_actions_t	 fa;
 	posix_spawnattr_t		 sa;
 	sigset_t			 none;
 	pid_t				 pid;
 	int				 rv;
+	char				*prog = NULL, **xargv = NULL;
+	char				 uidbuf[32], nbuf[32];
+	char *const			 noenv[] = { NULL };
+	size_t				 nenv = 0, nargs = 0, k = 0, i;
+
+	if (as != NULL && pool_slurm_as_user(as)) {
+		/* execas.c: drop to the owner, then run the tool. */
+		if ((prog = pool_slurm_which(argv[0])) == NULL) {
+			errno = ENOENT;
+			return (-1);
+		}
+		while (envp != NULL && envp[nenv] != NULL)
+			nenv++;
+		while (argv[nargs] != NULL)
+			nargs++;
+		snprintf(uidbuf, sizeof(uidbuf), "%lu",
+		    (unsigned long)as->owner);
+		snprintf(nbuf, sizeof(nbuf), "%zu", nenv);
+		xargv = xcalloc(6 + nenv + nargs + 1, sizeof(*xargv));
+		xargv[k++] = (char *)(uintptr_t)settings.self_exe;
+		xargv[k++] = "--exec-as";
+		xargv[k++] = uidbuf;
+		xargv[k++] = "";
+		xargv[k++] = prog;
+		xargv[k++] = nbuf;
+		for (i = 0; i < nenv; i++)
+			xargv[k++] = envp[i];
+		for (i = 0; i < nargs; i++)
+			xargv[k++] = argv[i];
+		xargv[k] = NULL;
+		argv = xargv;
+		envp = noenv;
+	}
 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -259,6 +352,8 @@ pool_slurm_spawn(char *const *argv, char *const *envp, const char *out,
 	child_expect_done();
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&sa);
+	free(xargv);
+	free(prog);
 	if (rv != 0) {
 		errno = rv;
 		return (-1);
@@ -276,14 +371,20 @@ pool_slurm_scancel_cb(pid_t pid, int status, void *arg)
 }
 
 static void
-pool_slurm_scancel(uint64_t id)
+pool_slurm_scancel(const struct job *j, uint64_t id)
 {
-	char	 idbuf[32];
-	char	*argv[] = { "scancel", idbuf, NULL };
+	char		 idbuf[32], confbuf[PATH_MAX + 16];
+	char		*argv[] = { "scancel", idbuf, NULL };
+	char		*envp[] = { confbuf, NULL };
+	const char	*conf;
 
 	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)id);
-	if (pool_slurm_spawn(argv, NULL, NULL, NULL, pool_slurm_scancel_cb,
-	    NULL) == -1)
+	if ((conf = getenv("SLURM_CONF")) != NULL)
+		snprintf(confbuf, sizeof(confbuf), "SLURM_CONF=%s", conf);
+	else
+		envp[0] = NULL;
+	if (pool_slurm_spawn(j, argv, pool_slurm_as_user(j) ? envp : NULL,
+	    NULL, NULL, pool_slurm_scancel_cb, NULL) == -1)
 		log_warn("slurm: scancel %s", idbuf);
 }
 
@@ -426,7 +527,7 @@ pool_slurm_sbatch_cb(pid_t pid, int status, void *arg)
 		free(out);
 		if (s->cancelled) {
 			/* Cancelled while sbatch ran: settled already. */
-			pool_slurm_scancel(id);
+			pool_slurm_scancel(j, id);
 			pool_slurm_unlink(s);
 			TAILQ_REMOVE(&pool_slurm_live, s, entry);
 			pool_slurm_busy--;
@@ -522,7 +623,8 @@ pool_slurm_submit(struct sjob *s)
 	size_t			 i;
 	int			 fd;
 
-	if (pool_slurm_ready_dir(&cause) == -1)
+	if (pool_slurm_ready_dir(&cause) == -1 ||
+	    (pool_slurm_as_user(j) && pool_slurm_user_dir(j, &cause) == -1))
 		goto fail;
 	if (j->payload_len > 0) {
 		pool_slurm_path(in, sizeof(in), s, "in");
@@ -591,7 +693,7 @@ pool_slurm_submit(struct sjob *s)
 	pool_slurm_path(path, sizeof(path), s, "sbatch");
 	pool_slurm_path(err, sizeof(err), s, "sbatch.err");
 	/* posix_spawnp() looks sbatch up on the daemon's PATH. */
-	if ((s->sbatch = pool_slurm_spawn(av.v, ev.v, path, err,
+	if ((s->sbatch = pool_slurm_spawn(j, av.v, ev.v, path, err,
 	    pool_slurm_sbatch_cb, s)) == -1) {
 		xasprintf(&cause, "sbatch: %s", strerror(errno));
 		s->sbatch = 0;
@@ -726,7 +828,7 @@ pool_slurm_poll(void)
 	free(ids);
 	snprintf(path, sizeof(path), "%s/squeue.out", pool_slurm_dir);
 	pool_slurm_polls++;
-	if ((pool_slurm_squeue = pool_slurm_spawn(av.v, NULL, path, NULL,
+	if ((pool_slurm_squeue = pool_slurm_spawn(NULL, av.v, NULL, path, NULL,
 	    pool_slurm_squeue_cb, NULL)) == -1) {
 		log_warn("slurm: squeue");
 		pool_slurm_squeue = 0;
@@ -870,7 +972,7 @@ pool_slurm_cancel(struct job *j, int64_t grace_ms)
 		job_finish(j, JOB_CANCELLED, FERR_NONE, NULL);
 		return;
 	} else {
-		pool_slurm_scancel(s->slurm_id);
+		pool_slurm_scancel(j, s->slurm_id);
 		job_set_ended(j, "scancel sent");
 	}
 	job_ref(j);
