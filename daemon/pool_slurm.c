@@ -65,9 +65,10 @@ struct sjob {
 	struct job		*job;
 	uint32_t		 attempt;
 	uint64_t		 slurm_id;	/* 0: sbatch has not said */
-	pid_t			 sbatch;	/* running, or 0 */
+	pid_t			 sbatch;	/* sbatch or lookup running, or 0 */
 	int			 missing;	/* polls that did not list it */
 	int			 cancelled;	/* scancel once it has an id */
+	int			 lookup;	/* find it by name first */
 	TAILQ_ENTRY(sjob)	 entry;
 };
 TAILQ_HEAD(sjobs, sjob);
@@ -83,8 +84,13 @@ static char		*pool_slurm_script;
 static struct event	*pool_slurm_timer;
 static pid_t		 pool_slurm_squeue;	/* running, or 0 */
 static uint64_t		 pool_slurm_polls;
+/* Job ids the replay handed over without a Slurm id (adopt). */
+static uint64_t		*pool_slurm_adopted;
+static size_t		 pool_slurm_nadopted;
 
 static void	pool_slurm_poll_arm(void);
+static void	pool_slurm_lookup(struct sjob *);
+static int	pool_slurm_was_adopted(const struct job *);
 
 static int
 pool_slurm_ready_dir(char **cause)
@@ -714,6 +720,108 @@ fail:
 	free(cause);
 }
 
+/*
+ * The Slurm job of s's attempt, by its name and comment: tracked if
+ * there is one; settled from its files if Slurm forgot it but it left
+ * an exit status; else submitted now.
+ */
+static void
+pool_slurm_lookup_cb(pid_t pid, int status, void *arg)
+{
+	struct sjob	*s = arg;
+	struct job	*j = s->job;
+	struct job_more	*m;
+	char		 path[PATH_MAX], want[96], *out, *line, *save, *sp;
+	unsigned long long id, found = 0;
+
+	(void)pid;
+	s->sbatch = 0;
+	snprintf(want, sizeof(want), "futured job %llu attempt %u",
+	    (unsigned long long)j->id, s->attempt);
+	pool_slurm_path(path, sizeof(path), s, "lookup");
+	out = pool_slurm_slurp(path, NULL);
+	(void)unlink(path);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || out == NULL) {
+		free(out);
+		if (s->cancelled)
+			goto cancelled;
+		/* Not knowing is not a reason to submit twice. */
+		job_ref(j);
+		pool_slurm_drop(s);
+		job_set_ended(j, "lost by Slurm");
+		job_finish(j, JOB_FAILED, FERR_NONE, "lost by Slurm: squeue "
+		    "failed looking for the job of attempt %u", s->attempt);
+		job_unref(j);
+		return;
+	}
+	for (line = strtok_r(out, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if ((sp = strchr(line, ' ')) != NULL &&
+		    strcmp(sp + 1, want) == 0 && sscanf(line, "%llu", &id) == 1)
+			found = id;
+	}
+	free(out);
+	if (s->cancelled) {
+		if (found != 0)
+			pool_slurm_scancel(j, found);
+		goto cancelled;
+	}
+	if (found != 0) {
+		m = job_more(j);
+		free(m->engine_id);
+		xasprintf(&m->engine_id, "%llu", found);
+		m->engine_attempt = s->attempt;
+		journal_process(j);
+		log_info("job %llu: found Slurm job %llu by name",
+		    (unsigned long long)j->id, found);
+		pool_slurm_track(s, found);
+		return;
+	}
+	pool_slurm_path(path, sizeof(path), s, "rc");
+	if (access(path, F_OK) == 0) {
+		pool_slurm_ended(s, NULL);
+		return;
+	}
+	pool_slurm_submit(s);
+	return;
+cancelled:
+	pool_slurm_unlink(s);
+	TAILQ_REMOVE(&pool_slurm_live, s, entry);
+	pool_slurm_busy--;
+	job_unref(j);
+	free(s);
+}
+
+static void
+pool_slurm_lookup(struct sjob *s)
+{
+	struct strv	 av = { NULL, 0, 0 };
+	char		 path[PATH_MAX], *cause = NULL;
+	struct job	*j = s->job;
+
+	if (pool_slurm_ready_dir(&cause) == -1) {
+		free(cause);
+		pool_slurm_submit(s);	/* which fails, saying why */
+		return;
+	}
+	strv_add(&av, "squeue");
+	strv_add(&av, "--noheader");
+	strv_add(&av, "--all");
+	strv_add(&av, "--states=all");
+	strv_add(&av, "--format=%%i %%k");
+	strv_add(&av, "--name=futured-%llu", (unsigned long long)j->id);
+	pool_slurm_path(path, sizeof(path), s, "lookup");
+	if ((s->sbatch = pool_slurm_spawn(NULL, av.v, NULL, path, NULL,
+	    pool_slurm_lookup_cb, s)) == -1) {
+		log_warn("slurm: squeue");
+		s->sbatch = 0;
+		strv_free(&av);
+		pool_slurm_submit(s);
+		return;
+	}
+	strv_free(&av);
+}
+
 /* Poll: one squeue for every tracked job. */
 static void
 pool_slurm_squeue_cb(pid_t pid, int status, void *arg)
@@ -914,6 +1022,8 @@ pool_slurm_start(struct job *j)
 		/* submit() says why it cannot either. */
 		free(cause);
 	}
+	if (pool_slurm_was_adopted(j))
+		s->lookup = 1;
 	TAILQ_REMOVE(&pool_slurm_live, s, entry);
 	TAILQ_INSERT_TAIL(&pool_slurm_ready, s, entry);
 }
@@ -926,7 +1036,10 @@ pool_slurm_launch(void)
 	while ((s = TAILQ_FIRST(&pool_slurm_ready)) != NULL) {
 		TAILQ_REMOVE(&pool_slurm_ready, s, entry);
 		TAILQ_INSERT_TAIL(&pool_slurm_live, s, entry);
-		pool_slurm_submit(s);
+		if (s->lookup)
+			pool_slurm_lookup(s);
+		else
+			pool_slurm_submit(s);
 	}
 }
 
@@ -981,12 +1094,37 @@ pool_slurm_cancel(struct job *j, int64_t grace_ms)
 	job_unref(j);
 }
 
-/* The replay found j running with a Slurm id: follow it (start()). */
+/*
+ * The replay found j running: follow its Slurm job (start()).  Without
+ * its id (the daemon died while sbatch ran), start() looks for it by
+ * name and comment first, and submits only if Slurm has no such job.
+ */
 static int
 pool_slurm_adopt(struct job *j)
 {
-	return (j->more->engine_id != NULL &&
-	    j->more->engine_attempt == j->more->attempts);
+	if (j->more->engine_id != NULL &&
+	    j->more->engine_attempt == j->more->attempts)
+		return (1);
+	pool_slurm_adopted = xreallocarray(pool_slurm_adopted,
+	    pool_slurm_nadopted + 1, sizeof(*pool_slurm_adopted));
+	pool_slurm_adopted[pool_slurm_nadopted++] = j->id;
+	return (1);
+}
+
+/* Was j handed over by the replay without its id?  Forgets it. */
+static int
+pool_slurm_was_adopted(const struct job *j)
+{
+	size_t	 i;
+
+	for (i = 0; i < pool_slurm_nadopted; i++) {
+		if (pool_slurm_adopted[i] == j->id) {
+			pool_slurm_adopted[i] =
+			    pool_slurm_adopted[--pool_slurm_nadopted];
+			return (1);
+		}
+	}
+	return (0);
 }
 
 /*
@@ -1023,6 +1161,9 @@ pool_slurm_shutdown(void)
 	memset(&pool_slurm_ids, 0, sizeof(pool_slurm_ids));
 	free(pool_slurm_dir);
 	free(pool_slurm_script);
+	free(pool_slurm_adopted);
+	pool_slurm_adopted = NULL;
+	pool_slurm_nadopted = 0;
 	pool_slurm_dir = pool_slurm_script = NULL;
 }
 

@@ -15,6 +15,15 @@ for tool in sbatch squeue scancel; do
 	    "$T" "$tool" "$real" >"$T/bin/$tool"
 	chmod +x "$T/bin/$tool"
 done
+# sbatch, slowed while $T/slow exists: it has submitted, not yet said.
+real=$(command -v sbatch)
+cat >"$T/bin/sbatch" <<EOS
+#!/bin/sh
+echo "\$*" >>"$T/sbatch.calls"
+out=\$($real "\$@") || exit \$?
+if [ -e "$T/slow" ]; then touch "$T/slowed"; sleep 5; fi
+echo "\$out"
+EOS
 daemon() {
 	PATH=$T/bin:$PATH start_daemon --slurm-dir "$T/shared" "$@"
 }
@@ -53,6 +62,23 @@ done
 ck_eq "$(calls sbatch)" 3 "sbatch calls for three jobs and a restart"
 grep -q "followed again" "$T/daemon.log" || fail "no job followed again"
 pass "kill -9 and restart: results arrive, one sbatch per job"
+
+# kill -9 while sbatch has submitted but not answered: the restarted
+# daemon finds the Slurm job by its name and comment, and submits
+# nothing again.
+touch "$T/slow"
+id=$(fctl submit --engine slurm exec -- sh -c 'sleep 8; echo late')
+wait_until 30 test -e "$T/slowed" || fail "sbatch never ran"
+kill9
+rm -f "$T/slow"
+before=$(calls sbatch)
+daemon --slurm-interval 300ms
+ck_exit 0 fctl wait -t 60s "$id"
+ck_exit 0 fctl result "$id"
+ck_eq "$(cat "$T/out")" late "result of a job whose sbatch was cut short"
+ck_eq "$(calls sbatch)" "$before" "sbatch calls after the restart"
+grep -q "found Slurm job" "$T/daemon.log" || fail "not found by name"
+pass "kill -9 during sbatch: found by name, not submitted twice"
 
 # Slurm forgets a job that left no exit status: lost, not succeeded.
 id=$(fctl submit --engine slurm exec -- sleep 300)
