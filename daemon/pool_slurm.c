@@ -57,6 +57,7 @@
 extern char	**environ;
 
 #define SLURM_LOST_POLLS	2	/* unlisted this many times: gone */
+#define SLURM_BACKOFF_MAX	4	/* intervals between quiet polls */
 #define SLURM_READ_MAX		(64 * 1024 * 1024)
 
 /* One attempt of one job, handed to Slurm. */
@@ -84,6 +85,13 @@ static char		*pool_slurm_script;
 static struct event	*pool_slurm_timer;
 static pid_t		 pool_slurm_squeue;	/* running, or 0 */
 static uint64_t		 pool_slurm_polls;
+/*
+ * Intervals to the next poll: doubled after a poll in which nothing
+ * changed (nor could squeue answer), back to 1 when something does or
+ * a job is submitted.
+ */
+static u_int		 pool_slurm_backoff = 1;
+static int		 pool_slurm_changed;
 /* Job ids the replay handed over without a Slurm id (adopt). */
 static uint64_t		*pool_slurm_adopted;
 static size_t		 pool_slurm_nadopted;
@@ -513,6 +521,7 @@ pool_slurm_track(struct sjob *s, uint64_t id)
 	s->slurm_id = id;
 	htab_insert(&pool_slurm_ids, &s->node, id);
 	pool_slurm_tracked++;
+	pool_slurm_backoff = 1;
 	pool_slurm_poll_arm();
 }
 
@@ -822,6 +831,16 @@ pool_slurm_lookup(struct sjob *s)
 	strv_free(&av);
 }
 
+static void
+pool_slurm_poll_done(int changed)
+{
+	if (changed)
+		pool_slurm_backoff = 1;
+	else if (pool_slurm_backoff < SLURM_BACKOFF_MAX)
+		pool_slurm_backoff *= 2;
+	pool_slurm_poll_arm();
+}
+
 /* Poll: one squeue for every tracked job. */
 static void
 pool_slurm_squeue_cb(pid_t pid, int status, void *arg)
@@ -840,9 +859,10 @@ pool_slurm_squeue_cb(pid_t pid, int status, void *arg)
 		/* The controller may be away a while: try again later. */
 		log_info("slurm: squeue (pid %ld) failed", (long)pid);
 		free(out);
-		pool_slurm_poll_arm();
+		pool_slurm_poll_done(0);
 		return;
 	}
+	pool_slurm_changed = 0;
 	TAILQ_FOREACH(s, &pool_slurm_live, entry)
 		s->missing++;
 	for (line = strtok_r(out, "\n", &save); line != NULL;
@@ -866,10 +886,12 @@ pool_slurm_squeue_cb(pid_t pid, int status, void *arg)
 			if (s->job->state != JOB_RUNNING) {
 				s->job->flags &= ~JOBF_POOLED;
 				job_started(s->job);
+				pool_slurm_changed = 1;
 			}
 			continue;
 		}
 		pool_slurm_ended(s, state);
+		pool_slurm_changed = 1;
 	}
 	free(out);
 	/*
@@ -893,8 +915,9 @@ pool_slurm_squeue_cb(pid_t pid, int status, void *arg)
 				pool_slurm_ended(s, NULL);
 		}
 		free(gone);
+		pool_slurm_changed = 1;
 	}
-	pool_slurm_poll_arm();
+	pool_slurm_poll_done(pool_slurm_changed);
 }
 
 static void
@@ -959,15 +982,14 @@ pool_slurm_poll_arm(void)
 	    pool_slurm_timer == NULL)
 		return;
 	now = job_mono_ms();
-	due = last + settings.slurm_interval_ms;
+	due = last + settings.slurm_interval_ms * pool_slurm_backoff;
 	if (now >= due) {
 		evtimer_del(pool_slurm_timer);
 		last = now;
 		pool_slurm_poll();
 		return;
 	}
-	if (evtimer_pending(pool_slurm_timer, NULL))
-		return;
+	/* Added again, a pending timer moves to the new time. */
 	tv.tv_sec = (due - now) / 1000;
 	tv.tv_usec = ((due - now) % 1000) * 1000;
 	evtimer_add(pool_slurm_timer, &tv);

@@ -77,6 +77,18 @@ wait_until 20 sh -c "[ -z \"\$(squeue -h -o %T -n futured-$id | grep -v -e COMPL
     fail "the Slurm job survived its cancel"
 pass "cancel of a running Slurm job ($el ms)"
 
+# Back-off: a job that runs on quietly is polled less than every 300 ms
+# (20 calls in 6 s), at most every 1.2 s (4 intervals).
+id=$(fctl submit --engine slurm exec -- sleep 300)
+wait_until 30 sh -c "$FUTURECTL -s $SOCK --json status $id | grep -q '\"running\"'" ||
+    fail "futured never saw it running"
+before=$(calls squeue)
+sleep 6
+n=$(( $(calls squeue) - before ))
+[ "$n" -ge 3 ] && [ "$n" -le 10 ] || fail "$n squeue calls in 6 s"
+ck_exit 0 fctl cancel "$id"
+pass "polls back off while nothing changes ($n calls in 6 s)"
+
 # A timeout shorter than Slurm's minute: timed out within seconds.
 t0=$(now_ms)
 ck_exit 4 fctl submit --engine slurm -t 2s -w exec -- sleep 300
