@@ -415,6 +415,8 @@ pool_slurm_drop(struct sjob *s)
 	pool_slurm_busy--;
 	job_unref(s->job);
 	free(s);
+	/* A member of a group with a limit may go now. */
+	sched_kick();
 }
 
 /* The attempt's output files into the job. */
@@ -1007,14 +1009,46 @@ pool_slurm_dequeue(struct job *j)
 	TAILQ_REMOVE(&pool_slurm_queue, j, entry);
 }
 
+/*
+ * May j go to Slurm under its group's limit?  The group counts its
+ * RUNNING members; those handed to Slurm and pending there count too,
+ * or every member would be submitted at once.
+ */
+static int
+pool_slurm_group_room(const struct job *j)
+{
+	const struct jobgroup	*g = j->more->grp;
+	const struct sjob	*s;
+	u_int			 n;
+
+	if (g == NULL || g->parallel == 0)
+		return (1);
+	n = g->running;
+	TAILQ_FOREACH(s, &pool_slurm_live, entry) {
+		if (s->job->more->grp == g && s->job->state != JOB_RUNNING &&
+		    !JOB_FINAL(s->job->state))
+			n++;
+	}
+	TAILQ_FOREACH(s, &pool_slurm_ready, entry) {
+		if (s->job->more->grp == g)
+			n++;
+	}
+	return (n < g->parallel);
+}
+
+/* The first queued job that may go now, dequeued. */
 static struct job *
 pool_slurm_next(void)
 {
 	struct job	*j;
 
-	if ((j = TAILQ_FIRST(&pool_slurm_queue)) != NULL)
-		TAILQ_REMOVE(&pool_slurm_queue, j, entry);
-	return (j);
+	TAILQ_FOREACH(j, &pool_slurm_queue, entry) {
+		if (pool_slurm_group_room(j)) {
+			TAILQ_REMOVE(&pool_slurm_queue, j, entry);
+			return (j);
+		}
+	}
+	return (NULL);
 }
 
 static void

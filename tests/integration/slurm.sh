@@ -54,6 +54,22 @@ ck_exit 0 fctl result "$id"
 ck_eq "$(cat "$T/out")" "hello" "output of a succeeded Slurm job"
 pass "output and exit status of Slurm jobs"
 
+# futurectl run: the command's output and exit status, from Slurm.
+ck_exit 5 fctl run --engine slurm -- sh -c 'echo ran; exit 5'
+ck_eq "$(cat "$T/out")" ran "run --engine slurm"
+pass "run --engine slurm"
+
+# A group's concurrency limit holds: the second job waits in futured.
+ck_exit 0 fctl group lim --parallel 1
+g1=$(fctl submit --engine slurm -g lim exec -- sh -c 'sleep 2; echo g1')
+g2=$(fctl submit --engine slurm -g lim exec -- echo g2)
+wait_until 30 sh -c "[ \"\$(squeue -h -o %T -n futured-$g1)\" = RUNNING ]" ||
+    fail "the group's first job never ran"
+ck_eq "$(state "$g2")" queued "the group's second job while the first runs"
+ck_eq "$(squeue -h -t all -o %T -n "futured-$g2")" "" "the second, in Slurm"
+ck_exit 0 fctl wait -t 60s "$g1" "$g2"
+pass "a group's limit holds for Slurm jobs"
+
 # Only exec runs there; an unknown engine is refused.
 ck_exit 2 fctl submit --engine slurm echo hi
 ck_match "$(cat "$T/err")" "exec jobs only" "a handler Slurm cannot run"
