@@ -93,7 +93,8 @@ usage_to(FILE *fp, int rc)
 	    "  -k kind  -t duration  --deadline duration  -a id[,id...]\n"
 	    "  -i id  -g group  -p priority  -C key=value  -e key=value\n"
 	    "  -d string  -D file  -r retries  --retry-delay duration\n"
-	    "  --retry-timeouts  -n name  -w  --allow-truncated\n");
+	    "  --retry-timeouts  -n name  --engine local|slurm  -w\n"
+	    "  --allow-truncated\n");
 	exit(rc);
 }
 
@@ -433,6 +434,8 @@ json_job_output(const struct fut_info *ji, int has_out, const void *out,
 		json_uint(&j, "attempts", fut_info_attempts(ji));
 	json_uint(&j, "retries", fut_info_retries(ji));
 	json_string(&j, "ended", fut_info_ended(ji));
+	json_string(&j, "engine", fut_info_engine(ji));
+	json_string(&j, "slurm_job_id", fut_info_slurm_job_id(ji));
 	if (fut_info_has(ji, FUT_FIELD_PARENT))
 		json_uint(&j, "parent", fut_info_parent(ji));
 	else
@@ -1040,6 +1043,7 @@ struct opts {
 	int64_t		 deadline_ms;
 	int64_t		 retry_delay_ms;
 	int		 retry_timeouts;
+	const char	*engine;	/* NULL: the daemon's choice */
 	uint64_t	*after;
 	size_t		 nafter;
 	uint64_t	 input_from;
@@ -1136,6 +1140,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "retry-delay", required_argument, NULL, 'Y' },
 		{ "retry-timeouts", no_argument,   NULL, 'T' },
 		{ "name",	required_argument, NULL, 'n' },
+		{ "engine",	required_argument, NULL, 'E' },
 		{ "wait",	no_argument,	   NULL, 'w' },
 		{ "progress",	no_argument,	   NULL, 'P' },
 		{ "allow-truncated", no_argument,  NULL, 'W' },
@@ -1207,6 +1212,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'n':
 			o->name = optarg;
+			break;
+		case 'E':
+			o->engine = optarg;
 			break;
 		case 'Y':
 			o->retry_delay_ms = parse_duration(optarg);
@@ -1290,6 +1298,8 @@ spec_build(const char *handler, struct opts *o, int argc, char **argv)
 		spec_check(fut_spec_retry_timeouts(s, 1), "retry-timeouts");
 	if (o->name != NULL)
 		spec_check(fut_spec_name(s, o->name), "name");
+	if (o->engine != NULL)
+		spec_check(fut_spec_engine(s, o->engine), "engine");
 	for (i = 0; i < (size_t)argc; i++)
 		spec_check(fut_spec_arg(s, argv[i]), "argument");
 	if (strcmp(handler, "exec") == 0) {

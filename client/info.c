@@ -390,6 +390,20 @@ fut_info_ended(const struct fut_info *i)
 	return (i == NULL ? NULL : i->ji->ended);
 }
 
+const char *
+fut_info_engine(const struct fut_info *i)
+{
+	if (i == NULL)
+		return (NULL);
+	return (i->ji->engine != NULL ? i->ji->engine : "local");
+}
+
+const char *
+fut_info_slurm_job_id(const struct fut_info *i)
+{
+	return (i == NULL ? NULL : i->ji->slurm_job_id);
+}
+
 const void *
 fut_info_output(const struct fut_info *i, size_t *len)
 {

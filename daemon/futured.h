@@ -55,6 +55,7 @@ struct pool;
 #define DEFAULT_MAX_QUEUED	100000		/* per uid, not yet running */
 #define DEFAULT_WORKER_LEASE_MS	30000		/* a worker's silence, held tasks */
 #define DEFAULT_METRICS_INTERVAL_MS 15000	/* --metrics-textfile */
+#define DEFAULT_SLURM_INTERVAL_MS 1000	/* --slurm-interval */
 #define JOB_PRIO_MIN		(-20)
 #define JOB_PRIO_MAX		20
 #define JOB_PRIO_LEVELS		(JOB_PRIO_MAX - JOB_PRIO_MIN + 1)
@@ -148,7 +149,11 @@ struct job_spec {
 	uint64_t		*after;		/* ids that must succeed first */
 	size_t			 nafter;
 	uint64_t		 input_from;	/* 0: none */
+	int			 engine;	/* JOB_ENGINE_* */
 };
+#define JOB_ENGINE_LOCAL	0	/* this machine's pools */
+#define JOB_ENGINE_SLURM	1	/* pool_slurm.c */
+#define JOB_NENGINES		2
 
 struct job_more {
 	struct job		*job;		/* whose block this is */
@@ -180,6 +185,9 @@ struct job_more {
 	uint32_t		 attempts;
 	/* The command of attempt proc_attempt (fut_handler_set_process()). */
 	pid_t			 proc_pid;	/* 0: none */
+	/* The engine's id of attempt engine_attempt (Slurm's job id). */
+	char			*engine_id;	/* NULL: none */
+	uint32_t		 engine_attempt;
 	uint32_t		 proc_attempt;
 	uint64_t		 proc_start;	/* clock ticks after boot */
 	char			*error;
@@ -324,12 +332,20 @@ struct settings {
 	int64_t			 metrics_interval_ms;
 	const char		*metrics_listen;	/* NULL: none */
 	const char		*output_dir;	/* NULL: no logs */
+	/* The Slurm engine (pool_slurm.c). */
+	const char		*slurm_dir;	/* NULL: beside the journal */
+	const char		*slurm_partition;	/* NULL: Slurm's */
+	const char		*slurm_account;
+	char		       **slurm_options;	/* more sbatch options */
+	size_t			 slurm_noptions;
+	int64_t			 slurm_interval_ms;	/* squeue every */
 };
 extern struct settings	 settings;
 extern struct event_base *base;
 
 /* settings.c */
 void		 settings_defaults(struct settings *);
+void		 settings_slurm_option(const char *);	/* one more */
 
 /* log.c: see log.h */
 

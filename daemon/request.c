@@ -271,6 +271,10 @@ request_jobinfo(struct job *j, int with_output, Futured__JobInfo *info)
 		info->has_input_from = 1;
 		info->input_from = j->spec->input_from;
 	}
+	if (j->spec->engine == JOB_ENGINE_SLURM) {
+		info->engine = "slurm";
+		info->slurm_job_id = j->more->engine_id;
+	}
 	request_jobinfo_ctx(j, info);
 	info->n_args = j->spec->nargs;
 	info->args = j->spec->args;

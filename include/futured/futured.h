@@ -122,6 +122,8 @@ int		 fut_spec_input_from(struct fut_spec *, uint64_t id);
 int		 fut_spec_parent(struct fut_spec *, uint64_t id);
 int		 fut_spec_group(struct fut_spec *, const char *name);
 int		 fut_spec_cwd(struct fut_spec *, const char *dir);
+/** Where the job runs: "local" (the default) or "slurm". */
+int		 fut_spec_engine(struct fut_spec *, const char *engine);
 int		 fut_spec_env(struct fut_spec *, const char *key, const char *value);
 
 /**
@@ -277,6 +279,9 @@ const char	*fut_info_error(const struct fut_info *);
 int		 fut_info_error_code(const struct fut_info *);
 /** How a final job ended, in words ("exited", "terminated", ...). */
 const char	*fut_info_ended(const struct fut_info *);
+/** Where it runs ("local", "slurm"), and its Slurm job id (or NULL). */
+const char	*fut_info_engine(const struct fut_info *);
+const char	*fut_info_slurm_job_id(const struct fut_info *);
 /** The output; NULL when the info carries none (see FUT_FIELD_OUTPUT). */
 const void	*fut_info_output(const struct fut_info *, size_t *len);
 int		 fut_info_output_truncated(const struct fut_info *);

@@ -695,7 +695,7 @@ class Client:
     def submit(self, handler, *args, data=b"", kind=None, timeout=None,
                deadline=None, after=(), input_from=None, group=None,
                priority=0, ctx=None, env=None, retries=0, name=None,
-               cwd=None, parent=None, _cls=None):
+               cwd=None, parent=None, engine=None, _cls=None):
         """Submit a job and return its Future once the daemon accepted it.
 
         handler: "exec", "sleep", "echo", "sha256", ...; args: its
@@ -713,6 +713,8 @@ class Client:
         handlers get env as given.  parent: the job this one is a child of
         (default: the task this code runs in, if any, see current_task()):
         it inherits its context and deadline and is cancelled with it.
+        engine: where it runs, "local" (the default) or "slurm" (exec
+        only; futured(8), The Slurm engine).
         Raises Error (e.g. an unknown handler) or ConnectionLost.
         """
         self._check()
@@ -724,12 +726,22 @@ class Client:
                        after, input_from, group, priority, ctx, env,
                        retries, name, cwd)
             self._parent(spec, parent)
+            self._engine(spec, engine)
             ptr = lib.fut_submit(self._c, spec)
             if not ptr:
                 self._raise("submit %s" % handler)
         finally:
             lib.fut_spec_free(spec)
         return (_cls or Future)(self, ptr)
+
+    @staticmethod
+    def _engine(spec, engine):
+        if engine is None:
+            return
+        if not _lib.has("fut_spec_engine"):
+            raise Error("this libfutured has no fut_spec_engine")
+        if lib.fut_spec_engine(spec, _bytes(engine)) != 0:
+            raise ValueError("bad engine %r" % (engine,))
 
     @staticmethod
     def _parent(spec, parent):
@@ -745,7 +757,7 @@ class Client:
     def _submit_all(self, handler, calls, kind=None, timeout=None,
                     deadline=None, after=(), input_from=None, group=None,
                     priority=0, ctx=None, env=None, retries=0, name=None,
-                    cwd=None, parent=None, _cls=None):
+                    cwd=None, parent=None, engine=None, _cls=None):
         """Futures of jobs of handler, one per (args, data) of calls,
         submitted in one round trip (fut_submit_all); the options as
         submit() takes them, for all.  A refused job raises Error once
@@ -762,6 +774,7 @@ class Client:
                            deadline, after, input_from, group, priority,
                            ctx, env, retries, name, cwd)
                 self._parent(spec, parent)
+                self._engine(spec, engine)
             n = len(specs)
             if n == 0:
                 return []

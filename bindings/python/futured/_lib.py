@@ -232,6 +232,7 @@ _PROTOS = {
 # says which is missing when a feature needs one (has()).
 _OPTIONAL = {
     "fut_spec_parent": (ctypes.c_int, [c_spec_p, ctypes.c_uint64]),
+    "fut_spec_engine": (ctypes.c_int, [c_spec_p, ctypes.c_char_p]),
     "fut_group_set": (ctypes.c_int, [c_client_p, ctypes.c_char_p,
                                      ctypes.c_int, ctypes.c_int64,
                                      ctypes.POINTER(c_group_p)]),
