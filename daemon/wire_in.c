@@ -146,8 +146,9 @@ static const struct {
 	[16] = { PB_VARINT, 0 },	/* retry_delay_ms */
 	[17] = { PB_VARINT, 0 },	/* retry_timeouts */
 	[18] = { PB_VARINT, 0 },	/* parent */
+	[19] = { PB_LEN, 0 },		/* engine */
 };
-#define WIRE_SPEC_NFIELDS	18
+#define WIRE_SPEC_NFIELDS	19
 
 static Futured__JobSpec *
 wire_spec(ProtobufCAllocator *a, const uint8_t *data, size_t len)
@@ -275,6 +276,10 @@ wire_spec(ProtobufCAllocator *a, const uint8_t *data, size_t len)
 		case 18:
 			s->has_parent = 1;
 			s->parent = v;
+			break;
+		case 19:
+			if ((s->engine = wire_str(a, d, n)) == NULL)
+				return (NULL);
 			break;
 		}
 	}
