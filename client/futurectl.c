@@ -93,7 +93,8 @@ usage_to(FILE *fp, int rc)
 	    "  -k kind  -t duration  --deadline duration  -a id[,id...]\n"
 	    "  -i id  -g group  -p priority  -C key=value  -e key=value\n"
 	    "  -d string  -D file  -r retries  --retry-delay duration\n"
-	    "  --retry-timeouts  -n name  -w  --allow-truncated\n");
+	    "  --retry-timeouts  -n name  --engine local|slurm  -w\n"
+	    "  --allow-truncated\n");
 	exit(rc);
 }
 
@@ -433,6 +434,8 @@ json_job_output(const struct fut_info *ji, int has_out, const void *out,
 		json_uint(&j, "attempts", fut_info_attempts(ji));
 	json_uint(&j, "retries", fut_info_retries(ji));
 	json_string(&j, "ended", fut_info_ended(ji));
+	json_string(&j, "engine", fut_info_engine(ji));
+	json_string(&j, "slurm_job_id", fut_info_slurm_job_id(ji));
 	if (fut_info_has(ji, FUT_FIELD_PARENT))
 		json_uint(&j, "parent", fut_info_parent(ji));
 	else
@@ -1040,6 +1043,7 @@ struct opts {
 	int64_t		 deadline_ms;
 	int64_t		 retry_delay_ms;
 	int		 retry_timeouts;
+	const char	*engine;	/* NULL: the daemon's choice */
 	uint64_t	*after;
 	size_t		 nafter;
 	uint64_t	 input_from;
@@ -1136,6 +1140,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "retry-delay", required_argument, NULL, 'Y' },
 		{ "retry-timeouts", no_argument,   NULL, 'T' },
 		{ "name",	required_argument, NULL, 'n' },
+		{ "engine",	required_argument, NULL, 'E' },
 		{ "wait",	no_argument,	   NULL, 'w' },
 		{ "progress",	no_argument,	   NULL, 'P' },
 		{ "allow-truncated", no_argument,  NULL, 'W' },
@@ -1207,6 +1212,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'n':
 			o->name = optarg;
+			break;
+		case 'E':
+			o->engine = optarg;
 			break;
 		case 'Y':
 			o->retry_delay_ms = parse_duration(optarg);
@@ -1290,6 +1298,8 @@ spec_build(const char *handler, struct opts *o, int argc, char **argv)
 		spec_check(fut_spec_retry_timeouts(s, 1), "retry-timeouts");
 	if (o->name != NULL)
 		spec_check(fut_spec_name(s, o->name), "name");
+	if (o->engine != NULL)
+		spec_check(fut_spec_engine(s, o->engine), "engine");
 	for (i = 0; i < (size_t)argc; i++)
 		spec_check(fut_spec_arg(s, argv[i]), "argument");
 	if (strcmp(handler, "exec") == 0) {
@@ -2225,6 +2235,39 @@ uptime_format(int64_t ms, char *buf, size_t len)
 		snprintf(buf, len, "%llds", (long long)sec);
 }
 
+/* A supervised pool's health: futurectl(1), "stats". */
+static void
+json_pool_health(struct json *j, const struct fut_stats *s, size_t i)
+{
+	json_string(j, "state", fut_stats_pool_state(s, i));
+	json_uint(j, "size", fut_stats_pool_get(s, i, FUT_POOL_SIZE));
+	json_uint(j, "alive", fut_stats_pool_get(s, i, FUT_POOL_ALIVE));
+	json_uint(j, "restarts", fut_stats_pool_get(s, i,
+	    FUT_POOL_RESTARTS));
+	json_uint(j, "spares", fut_stats_pool_get(s, i, FUT_POOL_SPARES));
+	if (fut_stats_pool_respawn_ms(s, i) >= 0)
+		json_int(j, "respawn_ms", fut_stats_pool_respawn_ms(s, i));
+	else
+		json_null(j, "respawn_ms");
+	if (fut_stats_pool_last_failure(s, i) == NULL) {
+		json_null(j, "last_failure");
+		return;
+	}
+	json_object(j, "last_failure");
+	json_string(j, "error", fut_stats_pool_last_failure(s, i));
+	if (fut_stats_pool_last_exit(s, i) >= 0)
+		json_int(j, "exit_status", fut_stats_pool_last_exit(s, i));
+	else
+		json_null(j, "exit_status");
+	if (fut_stats_pool_last_signal(s, i) > 0)
+		json_int(j, "signal", fut_stats_pool_last_signal(s, i));
+	else
+		json_null(j, "signal");
+	json_text(j, "stderr", fut_stats_pool_last_stderr(s, i));
+	json_int(j, "ago_ms", fut_stats_pool_last_ago_ms(s, i));
+	json_object_end(j);
+}
+
 static int
 cmd_stats(int argc, char **argv)
 {
@@ -2241,7 +2284,7 @@ cmd_stats(int argc, char **argv)
 	struct json		 j;
 	char			 up[64];
 	size_t			 i, k;
-	int			 rc;
+	int			 rc, told = 0;
 
 	no_args(argc, argv);
 	if ((rc = fut_stats(ctl_connect(), &s)) != 0)
@@ -2279,6 +2322,8 @@ cmd_stats(int argc, char **argv)
 				    FUT_POOL_BUSY));
 				json_uint(&j, "capacity", fut_stats_pool_get(s,
 				    i, FUT_POOL_CAPACITY));
+				if (fut_stats_pool_state(s, i) != NULL)
+					json_pool_health(&j, s, i);
 				json_object_end(&j);
 			}
 			json_array_end(&j);
@@ -2309,16 +2354,42 @@ cmd_stats(int argc, char **argv)
 		}
 		/* Worker pools, when there are any: a table of their own. */
 		if (fut_stats_npools(s) > 0)
-			printf("\n%-20s %-10s %9s %8s %8s\n", "WORKER POOL",
-			    "TYPE", "PROCESSES", "BUSY", "CAPACITY");
-		for (i = 0; i < fut_stats_npools(s); i++)
-			printf("%-20s %-10s %9u %8u %8u\n",
+			printf("\n%-20s %-10s %9s %8s %8s %-8s %7s %8s\n",
+			    "WORKER POOL", "TYPE", "PROCESSES", "BUSY",
+			    "CAPACITY", "STATE", "ALIVE", "RESTARTS");
+		for (i = 0; i < fut_stats_npools(s); i++) {
+			if (fut_stats_pool_state(s, i) != NULL)
+				snprintf(up, sizeof(up), "%u/%u",
+				    fut_stats_pool_get(s, i, FUT_POOL_ALIVE),
+				    fut_stats_pool_get(s, i, FUT_POOL_SIZE));
+			else
+				snprintf(up, sizeof(up), "-");
+			printf("%-20s %-10s %9u %8u %8u %-8s %7s ",
 			    vis(fut_stats_pool_name(s, i)),
 			    fut_stats_pool_supervised(s, i) ? "supervised" :
 			    "attached",
 			    fut_stats_pool_get(s, i, FUT_POOL_PROCESSES),
 			    fut_stats_pool_get(s, i, FUT_POOL_BUSY),
-			    fut_stats_pool_get(s, i, FUT_POOL_CAPACITY));
+			    fut_stats_pool_get(s, i, FUT_POOL_CAPACITY),
+			    fut_stats_pool_state(s, i) != NULL ?
+			    vis(fut_stats_pool_state(s, i)) : "-", up);
+			if (fut_stats_pool_state(s, i) != NULL)
+				printf("%8u\n", fut_stats_pool_get(s, i,
+				    FUT_POOL_RESTARTS));
+			else
+				printf("%8s\n", "-");
+		}
+		/* Why a pool's processes died, last: one line each. */
+		for (i = 0; i < fut_stats_npools(s); i++) {
+			if (fut_stats_pool_last_failure(s, i) == NULL)
+				continue;
+			uptime_format(fut_stats_pool_last_ago_ms(s, i), up,
+			    sizeof(up));
+			printf("%s%s: last failure %s ago: %.200s\n",
+			    told ? "" : "\n", vis(fut_stats_pool_name(s, i)),
+			    up, vis(fut_stats_pool_last_failure(s, i)));
+			told = 1;
+		}
 	}
 	fut_stats_free(s);
 	return (EX_OK);

@@ -390,6 +390,20 @@ fut_info_ended(const struct fut_info *i)
 	return (i == NULL ? NULL : i->ji->ended);
 }
 
+const char *
+fut_info_engine(const struct fut_info *i)
+{
+	if (i == NULL)
+		return (NULL);
+	return (i->ji->engine != NULL ? i->ji->engine : "local");
+}
+
+const char *
+fut_info_slurm_job_id(const struct fut_info *i)
+{
+	return (i == NULL ? NULL : i->ji->slurm_job_id);
+}
+
 const void *
 fut_info_output(const struct fut_info *i, size_t *len)
 {
@@ -947,8 +961,82 @@ fut_stats_pool_get(const struct fut_stats *s, size_t n, enum fut_pool_stat which
 		return (p->busy);
 	case FUT_POOL_CAPACITY:
 		return (p->capacity);
+	case FUT_POOL_SIZE:
+		return (p->size);
+	case FUT_POOL_ALIVE:
+		return (p->alive);
+	case FUT_POOL_RESTARTS:
+		return (p->restarts > UINT_MAX ? UINT_MAX :
+		    (unsigned int)p->restarts);
+	case FUT_POOL_SPARES:
+		return (p->spares);
 	}
 	return (0);
+}
+
+const char *
+fut_stats_pool_state(const struct fut_stats *s, size_t n)
+{
+	const Futured__PoolStats	*p = info_pool(s, n);
+
+	return (p == NULL ? NULL : p->state);
+}
+
+const char *
+fut_stats_pool_last_failure(const struct fut_stats *s, size_t n)
+{
+	const Futured__PoolStats	*p = info_pool(s, n);
+
+	return (p == NULL ? NULL : p->last_failure);
+}
+
+int
+fut_stats_pool_last_exit(const struct fut_stats *s, size_t n)
+{
+	const Futured__PoolStats	*p = info_pool(s, n);
+
+	if (p == NULL || !p->has_last_exit_status || p->last_exit_status < 0)
+		return (-1);
+	return (p->last_exit_status);
+}
+
+int
+fut_stats_pool_last_signal(const struct fut_stats *s, size_t n)
+{
+	const Futured__PoolStats	*p = info_pool(s, n);
+
+	if (p == NULL || !p->has_last_signal || p->last_signal > INT_MAX)
+		return (0);
+	return ((int)p->last_signal);
+}
+
+const char *
+fut_stats_pool_last_stderr(const struct fut_stats *s, size_t n)
+{
+	const Futured__PoolStats	*p = info_pool(s, n);
+
+	return (p == NULL ? NULL : p->last_stderr);
+}
+
+int64_t
+fut_stats_pool_last_ago_ms(const struct fut_stats *s, size_t n)
+{
+	const Futured__PoolStats	*p = info_pool(s, n);
+
+	if (p == NULL || !p->has_last_failure_ago_ms ||
+	    p->last_failure_ago_ms < 0)
+		return (-1);
+	return (p->last_failure_ago_ms);
+}
+
+int64_t
+fut_stats_pool_respawn_ms(const struct fut_stats *s, size_t n)
+{
+	const Futured__PoolStats	*p = info_pool(s, n);
+
+	if (p == NULL || !p->has_respawn_ms || p->respawn_ms < 0)
+		return (-1);
+	return (p->respawn_ms);
 }
 
 void

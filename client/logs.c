@@ -11,7 +11,7 @@
 
 #include "client.h"
 
-#define LOGS_PIECE	(1024 * 1024)	/* the daemon's most per answer */
+#define LOGS_PIECE	(1024 * 1024)	/* the most in one answer */
 
 int
 fut_logs_read(struct fut_client *c, uint64_t id, unsigned int flags,

@@ -78,6 +78,7 @@ fut_spec_free(struct fut_spec *s)
 	kv_free(s->js.env, s->js.n_env);
 	kv_free(s->js.ctx, s->js.n_ctx);
 	free(s->js.cwd);
+	free(s->js.engine);
 	free(s->js.group);
 	free(s->js.after);
 	free(s->js.name);
@@ -237,6 +238,13 @@ int
 fut_spec_cwd(struct fut_spec *s, const char *dir)
 {
 	return (s == NULL ? FUT_EINVAL : spec_setstr(&s->js.cwd, dir));
+}
+
+/* The daemon says whether it knows the engine (ERR_INVALID if not). */
+int
+fut_spec_engine(struct fut_spec *s, const char *engine)
+{
+	return (s == NULL ? FUT_EINVAL : spec_setstr(&s->js.engine, engine));
 }
 
 /* Set key in a KeyValue list, replacing an earlier value of the key. */

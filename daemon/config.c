@@ -46,6 +46,10 @@ enum config_key {
 	CONFIG_METRICS_INTERVAL,
 	CONFIG_METRICS_LISTEN,
 	CONFIG_OUTPUT_DIR,
+	CONFIG_SLURM_DIR,
+	CONFIG_SLURM_PARTITION,
+	CONFIG_SLURM_ACCOUNT,
+	CONFIG_SLURM_INTERVAL,
 	CONFIG_PLUGIN,		/* the one that may be repeated */
 	CONFIG_NKEYS
 };
@@ -65,6 +69,10 @@ static const char *const config_keys[CONFIG_NKEYS] = {
 	"metrics-interval",
 	"metrics-listen",
 	"output-dir",
+	"slurm-dir",
+	"slurm-partition",
+	"slurm-account",
+	"slurm-interval",
 	"plugin",
 };
 
@@ -234,6 +242,26 @@ config_set(enum config_key key, const char *value, int *level, char **cause)
 			goto bad;
 		settings.output_dir = xstrdup(value);
 		return (0);
+	case CONFIG_SLURM_DIR:
+		if (*value == '\0')
+			goto bad;
+		settings.slurm_dir = xstrdup(value);
+		return (0);
+	case CONFIG_SLURM_PARTITION:
+		if (*value == '\0')
+			goto bad;
+		settings.slurm_partition = xstrdup(value);
+		return (0);
+	case CONFIG_SLURM_ACCOUNT:
+		if (*value == '\0')
+			goto bad;
+		settings.slurm_account = xstrdup(value);
+		return (0);
+	case CONFIG_SLURM_INTERVAL:
+		if (duration_parse(value, &settings.slurm_interval_ms) == -1 ||
+		    settings.slurm_interval_ms < 100)
+			goto bad;
+		return (0);
 	case CONFIG_PLUGIN:
 		plugin_add(value);
 		return (0);
@@ -257,8 +285,9 @@ static const char *const config_pool_keys[] = {
 	"pool-env",		/* may be repeated */
 	"pool-user",
 	"pool-owners",		/* may be repeated */
+	"pool-spares",
 };
-#define CONFIG_POOL_NKEYS	6
+#define CONFIG_POOL_NKEYS	7
 
 /* The blank-separated words of s, appended to *v (NULL-terminated). */
 static size_t
@@ -413,6 +442,11 @@ config_pool(const char *key, char *value, const char *path, u_int line,
 	case 5:
 		sc->nowners = config_words(value, " \t,", &sc->owners,
 		    sc->nowners);
+		break;
+	case 6:
+		if (config_number(value, 0, SUP_SPARES_MAX, &size) == -1)
+			goto bad;
+		sc->spares = size;
 		break;
 	}
 	sc->lines[k] = line;

@@ -55,6 +55,7 @@ struct pool;
 #define DEFAULT_MAX_QUEUED	100000		/* per uid, not yet running */
 #define DEFAULT_WORKER_LEASE_MS	30000		/* a worker's silence, held tasks */
 #define DEFAULT_METRICS_INTERVAL_MS 15000	/* --metrics-textfile */
+#define DEFAULT_SLURM_INTERVAL_MS 1000	/* --slurm-interval */
 #define JOB_PRIO_MIN		(-20)
 #define JOB_PRIO_MAX		20
 #define JOB_PRIO_LEVELS		(JOB_PRIO_MAX - JOB_PRIO_MIN + 1)
@@ -148,7 +149,11 @@ struct job_spec {
 	uint64_t		*after;		/* ids that must succeed first */
 	size_t			 nafter;
 	uint64_t		 input_from;	/* 0: none */
+	int			 engine;	/* JOB_ENGINE_* */
 };
+#define JOB_ENGINE_LOCAL	0	/* this machine's pools */
+#define JOB_ENGINE_SLURM	1	/* pool_slurm.c */
+#define JOB_NENGINES		2
 
 struct job_more {
 	struct job		*job;		/* whose block this is */
@@ -180,13 +185,16 @@ struct job_more {
 	uint32_t		 attempts;
 	/* The command of attempt proc_attempt (fut_handler_set_process()). */
 	pid_t			 proc_pid;	/* 0: none */
+	/* The engine's id of attempt engine_attempt (Slurm's job id). */
+	char			*engine_id;	/* NULL: none */
+	uint32_t		 engine_attempt;
 	uint32_t		 proc_attempt;
 	uint64_t		 proc_start;	/* clock ticks after boot */
 	char			*error;
 	double			 progress;
 	char			*progress_msg;
 	const char		*ended;		/* how it ended, static text */
-	struct joblog		*log;		/* joblog.c: its files, or NULL */
+	struct joblog		*log;		/* joblog.c's, or NULL */
 
 	/* Running: the pool it was handed to (pool.h), or NULL. */
 	const struct pool	*pool;
@@ -319,16 +327,25 @@ struct settings {
 	int64_t			 fsync_interval_ms;	/* batch */
 	int			 journal_repair;
 	int64_t			 worker_lease_ms;	/* attached workers */
+	int			 pool_spares;	/* of a cpu pool (supervise.c) */
 	const char		*metrics_textfile;	/* NULL: none */
 	int64_t			 metrics_interval_ms;
 	const char		*metrics_listen;	/* NULL: none */
-	const char		*output_dir;	/* whole logs; NULL: none */
+	const char		*output_dir;	/* NULL: no logs */
+	/* The Slurm engine (pool_slurm.c). */
+	const char		*slurm_dir;	/* NULL: beside the journal */
+	const char		*slurm_partition;	/* NULL: Slurm's */
+	const char		*slurm_account;
+	char		       **slurm_options;	/* more sbatch options */
+	size_t			 slurm_noptions;
+	int64_t			 slurm_interval_ms;	/* squeue every */
 };
 extern struct settings	 settings;
 extern struct event_base *base;
 
 /* settings.c */
 void		 settings_defaults(struct settings *);
+void		 settings_slurm_option(const char *);	/* one more */
 
 /* log.c: see log.h */
 
@@ -565,13 +582,13 @@ int		 journal_scan(const uint8_t *, size_t, size_t *, uint64_t *,
  */
 struct joblog;
 extern ssize_t		(*joblog_write_fn)(int, const void *, size_t);
-int		 joblog_init(const char *, char **);	/* after the replay */
+int		 joblog_init(const char *, char **);	/* after replay */
 void		 joblog_shutdown(void);
 int		 joblog_enabled(void);
 const char	*joblog_path(void);
 void		 joblog_write(struct job *, int, const void *, size_t);
 void		 joblog_end(struct job *);	/* an attempt ended */
-void		 joblog_forget(struct job *);	/* retention: files removed */
+void		 joblog_forget(struct job *);	/* files removed */
 void		 joblog_free(struct job *);	/* files kept */
 ssize_t		 joblog_read(struct job *, int, uint64_t, void *, size_t,
 		    int *);
@@ -733,6 +750,7 @@ void		 cgroup_shutdown(void);
 #define SUP_FAILING		5	/* quick deaths in a row: failing */
 #define SUP_START_MS		60000	/* a new pool's first registration */
 #define SUP_POOLS_PER_UID	64	/* PoolRequest pools of one user */
+#define SUP_SPARES_MAX		16	/* warm spares of one pool */
 struct sup_pool;
 struct sup_proc;
 LIST_HEAD(sup_waiters, pending);	/* request_pool.c's PoolRequests */
@@ -750,7 +768,8 @@ struct sup_conf {
 	size_t			 nowners;
 	char			*file;
 	u_int			 line;
-	u_int			 lines[6];	/* where each pool-* key was set */
+	int			 spares;	/* -1: as supervise.c says */
+	u_int			 lines[7];	/* where each pool-* key was set */
 	TAILQ_ENTRY(sup_conf)	 entry;
 };
 /* What a PoolRequest asks for (request_pool.c); strings borrowed. */
@@ -776,6 +795,11 @@ struct sup_stats {
 	uint64_t		 restarts;
 	int64_t			 respawn_ms;	/* last kill to serving, -1 */
 	const char		*error;		/* the last death, or NULL */
+	int			 last_exit;	/* its exit status, -1: none */
+	int			 last_signal;	/* its signal, 0: none */
+	const char		*last_stderr;	/* its stderr's end, or NULL */
+	int64_t			 last_ago_ms;	/* how long ago, -1: never */
+	u_int			 spares;	/* warm ones waiting now */
 };
 struct sup_conf	*supervise_conf_add(const char *, const char *, u_int,
 		    char **);
@@ -806,10 +830,21 @@ int		 supervise_serves(const struct sup_proc *, uid_t);
 int		 supervise_one_job(const struct sup_proc *);
 int		 supervise_kill(struct sup_proc *, int64_t);
 pid_t		 supervise_pid(const struct sup_proc *);
+/* Warm spares (request_pool.c parks their registrations). */
+struct pending;
+struct sup_proc	*supervise_spare(const char *, pid_t);
+int		 supervise_spare_parked(const struct sup_proc *);
+void		 supervise_park(struct sup_proc *, struct pending *);
+void		 supervise_unparked(struct sup_proc *);
 
 /* request_pool.c: a pool's waiting PoolRequests answered. */
 void		 request_pool_ready(struct sup_pool *);
 void		 request_pool_failed(struct sup_pool *, int, const char *);
+struct Futured__WorkerRegister;
+int		 request_pool_park(struct conn *, uint64_t,
+		    const struct Futured__WorkerRegister *);
+void		 request_pool_unpark(struct pending *);
+void		 request_pool_spare_end(struct pending *, int, const char *);
 
 /*
  * worker.c: main() of a --worker process; fd is its socketpair end, and

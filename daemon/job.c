@@ -201,6 +201,7 @@ job_free(struct job *j)
 		buf_reset(&m->errtail);
 		free(m->error);
 		free(m->progress_msg);
+		free(m->engine_id);
 		free(m);
 	}
 	if (j->spec != &job_spec_none)

@@ -42,15 +42,15 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define JOBLOG_FDS_MAX		16	/* descriptors kept open at most */
+#define JOBLOG_FDS_MAX		16	/* descriptors open at most */
 
 struct joblog {
 	struct job		*job;
-	int			 fd[2];		/* stdout, stderr; -1: closed */
+	int			 fd[2];		/* out, err; -1: closed */
 	uint64_t		 len[2];	/* bytes in the file */
 	uint8_t			 made[2];	/* the file exists */
-	uint8_t			 failed[2];	/* a write failed: it stops short */
-	TAILQ_ENTRY(joblog)	 entry;		/* joblog_open, if fd open */
+	uint8_t			 failed[2];	/* a write failed */
+	TAILQ_ENTRY(joblog)	 entry;		/* joblog_open, if open */
 };
 TAILQ_HEAD(joblogs, joblog);
 

@@ -206,6 +206,10 @@ journal_fill_accept(struct job *j, FuturedJournal__Accept *a,
 		a->has_worker = 1;
 		a->worker = 1;
 	}
+	if (j->spec->engine != JOB_ENGINE_LOCAL) {
+		a->has_engine = 1;
+		a->engine = (uint32_t)j->spec->engine;
+	}
 	a->kind = j->kind;
 	if (j->payload_len > 0) {
 		a->has_payload = 1;
@@ -315,6 +319,8 @@ journal_fill_start(struct job *j, FuturedJournal__Start *s)
 		s->proc_start = m->proc_start;
 		s->boot_id = (char *)(uintptr_t)journal_boot_id();
 	}
+	if (m->engine_id != NULL && m->engine_attempt == m->attempts)
+		s->engine_id = m->engine_id;
 }
 
 void

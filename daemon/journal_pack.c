@@ -77,6 +77,8 @@ journal_accept_size(const FuturedJournal__Accept *a)
 		n += V(22, a->input_resolved != 0);
 	if (a->has_worker)
 		n += V(23, a->worker != 0);
+	if (a->has_engine)
+		n += V(24, a->engine);
 	return (n);
 }
 
@@ -136,6 +138,8 @@ journal_accept_pack(const FuturedJournal__Accept *a, uint8_t *p)
 		p = pb_varint_field(p, 22, a->input_resolved != 0);
 	if (a->has_worker)
 		p = pb_varint_field(p, 23, a->worker != 0);
+	if (a->has_engine)
+		p = pb_varint_field(p, 24, a->engine);
 	return (p);
 }
 
@@ -153,6 +157,8 @@ journal_start_size(const FuturedJournal__Start *s)
 		n += V(5, s->proc_start);
 	if (s->boot_id != NULL)
 		n += S(6, s->boot_id);
+	if (s->engine_id != NULL)
+		n += S(7, s->engine_id);
 	return (n);
 }
 
@@ -169,6 +175,8 @@ journal_start_pack(const FuturedJournal__Start *s, uint8_t *p)
 		p = pb_varint_field(p, 5, s->proc_start);
 	if (s->boot_id != NULL)
 		p = journal_str(p, 6, s->boot_id);
+	if (s->engine_id != NULL)
+		p = journal_str(p, 7, s->engine_id);
 	return (p);
 }
 

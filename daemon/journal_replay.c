@@ -15,6 +15,7 @@
 #include "journal.pb-c.h"
 #include "journal.h"
 #include "log.h"
+#include "pool.h"
 #include "xmalloc.h"
 
 /* Replayed jobs point at these until sched_free(): see journal_free(). */
@@ -100,6 +101,8 @@ journal_spec_from_accept(struct job_spec *js, const FuturedJournal__Accept *a)
 	size_t	 i;
 
 	js->name = a->name != NULL ? xstrdup(a->name) : NULL;
+	/* An engine this daemon does not know: job_link_check() refuses. */
+	js->engine = a->has_engine ? (int)a->engine : JOB_ENGINE_LOCAL;
 	js->group = a->group != NULL ? xstrdup(a->group) : NULL;
 	js->cwd = a->cwd != NULL ? xstrdup(a->cwd) : NULL;
 	if (a->n_args > 0) {
@@ -155,7 +158,7 @@ journal_job_from_accept(const FuturedJournal__Accept *a)
 	    a->n_args > 0 || a->n_env > 0 || a->n_ctx > 0 ||
 	    a->timeout_ms != 0 || a->deadline_ms != 0 || a->n_after > 0 ||
 	    a->input_from != 0 || a->retries != 0 || a->retry_delay_ms != 0 ||
-	    a->retry_timeouts || a->parent != 0)
+	    a->retry_timeouts || a->parent != 0 || a->engine != 0)
 		journal_spec_from_accept(job_spec_own(j), a);
 	j->submitted_at = a->submitted_at;
 	if (ghost || !handler_kind_ok(j->handler, j->kind))
@@ -245,6 +248,15 @@ journal_replay_cb(int type, const uint8_t *p, size_t len, void *arg)
 			job_more(r->job)->attempts = s->attempt;
 			job_more(r->job)->started_at = s->started_at;
 			r->pid = 0;
+			m = job_more(r->job);
+			if (s->engine_id != NULL) {
+				free(m->engine_id);
+				m->engine_id = xstrdup(s->engine_id);
+				m->engine_attempt = s->attempt;
+			} else if (m->engine_attempt != s->attempt) {
+				free(m->engine_id);
+				m->engine_id = NULL;
+			}
 			if (s->has_pid && s->pid > 0 && s->has_proc_start &&
 			    s->boot_id != NULL && journal_boot_id() != NULL &&
 			    strcmp(s->boot_id, journal_boot_id()) == 0) {
@@ -411,7 +423,18 @@ journal_restore(struct journal_replay *rp)
 			    (unsigned long long)j->spec->input_from);
 			continue;
 		}
-		if (r->running) {
+		if (r->running && pool_adopt(j)) {
+			/*
+			 * Its engine still has the attempt (a Slurm job): the
+			 * pool follows it when it starts again, uncounted, and
+			 * submits nothing.
+			 */
+			nrun++;
+			job_more(j)->attempts--;
+			log_info("job %llu: was running (attempt %u) as %s, "
+			    "followed again", (unsigned long long)j->id,
+			    j->more->attempts + 1, j->more->engine_id);
+		} else if (r->running) {
 			nrun++;
 			if (j->more->attempts > j->spec->retries) {
 				job_restore_failed(j, "daemon restarted");

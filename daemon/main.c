@@ -47,7 +47,8 @@ enum {
 	MAIN_OPT_MAX_FRAME,
 	MAIN_OPT_MAX_UNREAD,
 	MAIN_OPT_MAX_QUEUED,
-	MAIN_OPT_WORKER_LEASE
+	MAIN_OPT_WORKER_LEASE,
+	MAIN_OPT_POOL_SPARES
 };
 /* Long options of the journal. */
 enum {
@@ -62,6 +63,14 @@ enum {
 	MAIN_OPT_METRICS_TEXTFILE = 1024,
 	MAIN_OPT_METRICS_INTERVAL,
 	MAIN_OPT_METRICS_LISTEN
+};
+/* Long options of the Slurm engine. */
+enum {
+	MAIN_OPT_SLURM_DIR = 1280,
+	MAIN_OPT_SLURM_PARTITION,
+	MAIN_OPT_SLURM_ACCOUNT,
+	MAIN_OPT_SLURM_OPTION,
+	MAIN_OPT_SLURM_INTERVAL
 };
 
 /* RLIMIT_NOFILE when the hard limit is unlimited (fs.nr_open's default). */
@@ -143,9 +152,13 @@ usage(void)
 "               [--max-frame SIZE] [--max-unread SIZE] [--max-queued N]\n"
 "               [--journal PATH | --journal none] [--fsync always|batch|none]\n"
 "               [--fsync-interval DUR] [--journal-repair] [--worker-lease DUR]\n"
+"               [--pool-spares N]\n"
 "               [--metrics-textfile PATH] [--metrics-interval DUR]\n"
 "               [--metrics-listen [ADDR:]PORT]\n"
 "               [--output-dir DIR]\n"
+"               [--slurm-dir DIR] [--slurm-partition NAME]\n"
+"               [--slurm-account NAME] [--slurm-option OPT]\n"
+"               [--slurm-interval DUR]\n"
 "               [-V] [-h]\n");
 	exit(2);
 }
@@ -416,6 +429,8 @@ main(int argc, char **argv)
 		{ "max-queued",	required_argument,	NULL, MAIN_OPT_MAX_QUEUED },
 		{ "worker-lease", required_argument,	NULL,
 		    MAIN_OPT_WORKER_LEASE },
+		{ "pool-spares", required_argument,	NULL,
+		    MAIN_OPT_POOL_SPARES },
 		{ "journal",	required_argument,	NULL, MAIN_OPT_JOURNAL },
 		{ "fsync",	required_argument,	NULL, MAIN_OPT_FSYNC },
 		{ "fsync-interval", required_argument,	NULL,
@@ -429,6 +444,15 @@ main(int argc, char **argv)
 		{ "metrics-listen", required_argument,	NULL,
 		    MAIN_OPT_METRICS_LISTEN },
 		{ "output-dir",	required_argument,	NULL, MAIN_OPT_OUTPUT_DIR },
+		{ "slurm-dir",	required_argument,	NULL, MAIN_OPT_SLURM_DIR },
+		{ "slurm-partition", required_argument, NULL,
+		    MAIN_OPT_SLURM_PARTITION },
+		{ "slurm-account", required_argument,	NULL,
+		    MAIN_OPT_SLURM_ACCOUNT },
+		{ "slurm-option", required_argument,	NULL,
+		    MAIN_OPT_SLURM_OPTION },
+		{ "slurm-interval", required_argument,	NULL,
+		    MAIN_OPT_SLURM_INTERVAL },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
@@ -557,6 +581,10 @@ main(int argc, char **argv)
 				exit(2);
 			}
 			break;
+		case MAIN_OPT_POOL_SPARES:
+			settings.pool_spares = main_number(optarg,
+			    "pool spares", 0, SUP_SPARES_MAX);
+			break;
 		case MAIN_OPT_MAX_CLIENTS:
 			settings.max_clients = main_number(optarg,
 			    "connection limit", 1, 1000000);
@@ -624,6 +652,26 @@ main(int argc, char **argv)
 		case MAIN_OPT_OUTPUT_DIR:
 			settings.output_dir = optarg;
 			break;
+		case MAIN_OPT_SLURM_DIR:
+			settings.slurm_dir = optarg;
+			break;
+		case MAIN_OPT_SLURM_PARTITION:
+			settings.slurm_partition = optarg;
+			break;
+		case MAIN_OPT_SLURM_ACCOUNT:
+			settings.slurm_account = optarg;
+			break;
+		case MAIN_OPT_SLURM_OPTION:
+			settings_slurm_option(optarg);
+			break;
+		case MAIN_OPT_SLURM_INTERVAL:
+			main_duration(optarg, &settings.slurm_interval_ms);
+			if (settings.slurm_interval_ms < 100) {
+				fprintf(stderr, "futured: bad slurm interval "
+				    "\"%s\" (want 100ms or more)\n", optarg);
+				exit(2);
+			}
+			break;
 		case 'R':
 			ready_fd = main_number(optarg, "fd", 3, 1024);
 			break;
@@ -669,6 +717,8 @@ main(int argc, char **argv)
 		    main_abspath(settings.metrics_textfile);
 	if (settings.output_dir != NULL)
 		settings.output_dir = main_abspath(settings.output_dir);
+	if (settings.slurm_dir != NULL)
+		settings.slurm_dir = main_abspath(settings.slurm_dir);
 	if (detach)
 		return (main_detach(argc, argv));
 	/*

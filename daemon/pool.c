@@ -18,7 +18,8 @@ static const struct pool *const pool_list[] = {
 	&pool_loop_ops,
 	&pool_thread_ops,
 	&pool_proc_ops,
-	&pool_worker_ops
+	&pool_worker_ops,
+	&pool_slurm_ops
 };
 #define POOL_N		(sizeof(pool_list) / sizeof(pool_list[0]))
 
@@ -28,6 +29,8 @@ static const struct pool	*pool_overrides[JOB_NKINDS];
 const struct pool *
 pool_of(const struct job *j)
 {
+	if (j->spec->engine == JOB_ENGINE_SLURM)
+		return (&pool_slurm_ops);
 	if (j->handler->flags & HANDLER_F_WORKER)
 		return (&pool_worker_ops);
 	if (pool_overrides[j->kind] != NULL)
@@ -37,6 +40,18 @@ pool_of(const struct job *j)
 	if (j->kind == JOB_BLOCKING)
 		return (&pool_thread_ops);
 	return (&pool_proc_ops);
+}
+
+/*
+ * The replay: j was running when the daemon stopped, and its engine may
+ * still have it (pool.h's adopt).  1: its pool follows it again.
+ */
+int
+pool_adopt(struct job *j)
+{
+	const struct pool	*p = pool_of(j);
+
+	return (p->adopt != NULL && p->adopt(j));
 }
 
 void

@@ -71,18 +71,26 @@ struct pool {
 	void		(*enqueue)(struct job *);
 	void		(*dequeue)(struct job *);
 	struct job	*(*next)(void);
+	/*
+	 * The replay found j running, its attempt's engine_id recorded:
+	 * 1 if this pool will follow that attempt when j is started again
+	 * (start() then submits nothing), 0 if it cannot.
+	 */
+	int		(*adopt)(struct job *);
 };
 
 extern const struct pool pool_loop_ops;
 extern const struct pool pool_thread_ops;
 extern const struct pool pool_proc_ops;
 extern const struct pool pool_worker_ops;
+extern const struct pool pool_slurm_ops;
 
 /* pool.c */
 const struct pool *pool_of(const struct job *);
 int		 pool_init(char **);
 void		 pool_shutdown(void);
 void		 pool_launch(void);
+int		 pool_adopt(struct job *);
 void		 pool_foreach(void (*)(const struct pool *, void *), void *);
 /* Tests: run kind's jobs in p instead (NULL: the usual pool again). */
 void		 pool_override(int, const struct pool *);

@@ -49,6 +49,9 @@
 #include "pool.h"
 #include "xmalloc.h"
 
+/* Job ids remembered per worker (8 bytes each), see pool_worker_give. */
+#define POOL_WORKER_GIVEN_MAX	(1U << 20)
+
 struct whandler {
 	struct fut_handler	 h;		/* first: the registry's */
 	char			*name;
@@ -434,6 +437,16 @@ pool_worker_give(struct worker *w, uint64_t id)
 
 	if (w->ngiven > 0 && w->given[w->ngiven - 1] == id)
 		return;
+	/*
+	 * A worker that runs for ever must not cost ever more memory: the
+	 * oldest half goes (an update for one of those is then taken for
+	 * one never given, and costs the worker its connection).
+	 */
+	if (w->ngiven == POOL_WORKER_GIVEN_MAX) {
+		memmove(w->given, w->given + w->ngiven / 2,
+		    (w->ngiven - w->ngiven / 2) * sizeof(*w->given));
+		w->ngiven -= w->ngiven / 2;
+	}
 	if (w->ngiven == w->givencap) {
 		w->givencap = w->givencap ? w->givencap * 2 : 16;
 		w->given = xreallocarray(w->given, w->givencap,

@@ -271,6 +271,10 @@ request_jobinfo(struct job *j, int with_output, Futured__JobInfo *info)
 		info->has_input_from = 1;
 		info->input_from = j->spec->input_from;
 	}
+	if (j->spec->engine == JOB_ENGINE_SLURM) {
+		info->engine = "slurm";
+		info->slurm_job_id = j->more->engine_id;
+	}
 	request_jobinfo_ctx(j, info);
 	info->n_args = j->spec->nargs;
 	info->args = j->spec->args;
@@ -493,6 +497,8 @@ request_pending_free(struct pending *p)
 	TAILQ_REMOVE(&p->conn->pendings, p, entry);
 	if (p->type == PENDING_SINK || p->type == PENDING_POOL)
 		LIST_REMOVE(p, sentry);
+	if (p->type == PENDING_SPARE && p->sup != NULL)
+		supervise_unparked(p->sup);	/* its connection is gone */
 	journal_unwait(&p->jw);
 	if (p->job != NULL)
 		job_unref(p->job);
@@ -517,8 +523,11 @@ request_conn_free(struct conn *c)
 	request_worker_conn_free(c);
 }
 
-/* Park p behind a waiter; its callback may run (and free p) at once. */
-void
+/*
+ * Park p behind a waiter; its callback may run (and free p) at once:
+ * then NULL, and p is gone.
+ */
+struct waiter *
 request_park(struct pending *p, struct job **jobs, size_t n, int any,
     int64_t timeout_ms,
     void (*cb)(struct waiter *, struct job *, int, void *))
@@ -528,6 +537,7 @@ request_park(struct pending *p, struct job **jobs, size_t n, int any,
 	w = sched_wait(jobs, n, any, timeout_ms, cb, p);
 	if (w != NULL)
 		p->waiter = w;
+	return (w);
 }
 
 /* Hello ---------------------------------------------------------------- */
@@ -1018,6 +1028,46 @@ request_pools_cb(const struct worker_pool_stats *wp, void *arg)
 	ps->capacity = wp->capacity;
 }
 
+/* A supervised pool's health, into its entry (made if it has none). */
+static void
+request_pools_sup_cb(const struct sup_stats *st, void *arg)
+{
+	struct request_pools	*rp = arg;
+	Futured__PoolStats	*ps;
+	size_t			 i;
+
+	for (i = 0; i < rp->n; i++) {
+		if (rp->ps[i].supervised && strcmp(rp->ps[i].name,
+		    st->name) == 0)
+			break;
+	}
+	if (i == rp->n) {
+		rp->ps = xreallocarray(rp->ps, rp->n + 1, sizeof(*rp->ps));
+		futured__pool_stats__init(&rp->ps[rp->n]);
+		rp->ps[rp->n].name = (char *)st->name;
+		rp->ps[rp->n].supervised = 1;
+		rp->n++;
+	}
+	ps = &rp->ps[i];
+	ps->state = (char *)st->state;
+	ps->has_size = ps->has_alive = ps->has_restarts = 1;
+	ps->size = st->size;
+	ps->alive = st->alive;
+	ps->restarts = st->restarts;
+	ps->last_failure = (char *)st->error;
+	if ((ps->has_last_exit_status = st->last_exit >= 0))
+		ps->last_exit_status = st->last_exit;
+	if ((ps->has_last_signal = st->last_signal > 0))
+		ps->last_signal = st->last_signal;
+	ps->last_stderr = (char *)st->last_stderr;
+	if ((ps->has_last_failure_ago_ms = st->last_ago_ms >= 0))
+		ps->last_failure_ago_ms = st->last_ago_ms;
+	if ((ps->has_respawn_ms = st->respawn_ms >= 0))
+		ps->respawn_ms = st->respawn_ms;
+	ps->has_spares = 1;
+	ps->spares = st->spares;
+}
+
 static void
 request_stats(struct conn *c, uint64_t reqid)
 {
@@ -1050,6 +1100,7 @@ request_stats(struct conn *c, uint64_t reqid)
 	r.connections = server_nconns();
 	r.server_version = (char *)FUTURED_VERSION;
 	pool_worker_foreach_pool(request_pools_cb, &rp);
+	supervise_foreach(request_pools_sup_cb, &rp);
 	if (rp.n > 0) {
 		pp = xcalloc(rp.n, sizeof(*pp));
 		for (i = 0; i < rp.n; i++)
@@ -1128,7 +1179,9 @@ request_dispatch(struct conn *c, const uint8_t *data, size_t len)
 {
 	Futured__Request	*req;
 
-	req = futured__request__unpack(&request_arena.pb, len, data);
+	/* Most frames are submits: by hand, the rest by protobuf-c. */
+	if ((req = wire_decode_submit(&request_arena.pb, data, len)) == NULL)
+		req = futured__request__unpack(&request_arena.pb, len, data);
 	if (req == NULL) {
 		arena_reset(&request_arena);
 		log_warnx("connection %llu (uid %lu): undecodable frame of %zu "

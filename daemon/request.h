@@ -26,7 +26,8 @@ enum pending_type {
 	PENDING_WATCH,
 	PENDING_SINK,		/* the conn takes its jobs' completions */
 	PENDING_POOL,		/* a PoolRequest: until the pool serves */
-	PENDING_LOGS		/* a follow, until the job writes or ends */
+	PENDING_LOGS,		/* a follow, until the job writes or ends */
+	PENDING_SPARE		/* a warm spare's registration (pend: it) */
 };
 
 
@@ -67,6 +68,7 @@ struct pending {
 	/* sink: a job it is to be told of will not start (shutdown) */
 	int			 shutdown;
 	int			 created;	/* pool: this request started it */
+	struct sup_proc		*sup;		/* spare: its process */
 	/* cancel: whether it took effect, job by job in request order */
 	int			*effect;
 	/* logs: what the follow asked for */
@@ -102,8 +104,9 @@ int		 request_refuse_unstarted(struct conn *, uint64_t, struct job **,
 		    size_t);
 struct pending	*request_pending_new(struct conn *, uint64_t, enum pending_type);
 void		 request_pending_free(struct pending *);
-void		 request_park(struct pending *, struct job **, size_t, int, int64_t,
-		    void (*)(struct waiter *, struct job *, int, void *));
+struct waiter	*request_park(struct pending *, struct job **, size_t, int,
+		    int64_t, void (*)(struct waiter *, struct job *, int,
+		    void *));
 
 /* request_logs.c */
 void		 request_logs(struct conn *, uint64_t,

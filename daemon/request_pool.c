@@ -206,6 +206,66 @@ request_pool(struct conn *c, uint64_t reqid, const Futured__PoolRequest *req)
 	free(env);
 }
 
+/*
+ * A WorkerRegister from a pool's warm spare (supervise.c): kept, packed,
+ * until the spare takes a slot, so that the engine neither counts it
+ * nor gives it a job.  1 if it was kept (or refused), 0 if it is not a
+ * spare's.
+ */
+int
+request_pool_park(struct conn *c, uint64_t reqid,
+    const Futured__WorkerRegister *req)
+{
+	struct sup_proc	*sp;
+	struct pending	*p;
+	size_t		 len;
+
+	if ((sp = supervise_spare(req->pool, c->pid)) == NULL)
+		return (0);
+	if (supervise_spare_parked(sp)) {
+		request_error(c, reqid, FERR_INVALID, "process %ld of pool %s "
+		    "waits to register already", (long)c->pid, req->pool);
+		return (1);
+	}
+	p = request_pending_new(c, reqid, PENDING_SPARE);
+	len = futured__worker_register__get_packed_size(req);
+	if (buf_reserve(&p->pend, len) == -1)
+		fatal("%s: buf_reserve", __func__);
+	p->pend.len = futured__worker_register__pack(req, p->pend.data);
+	p->sup = sp;
+	supervise_park(sp, p);
+	return (1);
+}
+
+/* The spare of p took a slot: its registration goes through now. */
+void
+request_pool_unpark(struct pending *p)
+{
+	Futured__WorkerRegister	*req;
+	struct conn		*c = p->conn;
+	uint64_t		 reqid = p->reqid;
+
+	req = futured__worker_register__unpack(NULL, p->pend.len,
+	    p->pend.data);
+	p->sup = NULL;
+	request_pending_free(p);
+	if (req == NULL) {
+		/* It was packed here: it unpacks, or memory ran out. */
+		fatalx("%s: cannot unpack a parked registration", __func__);
+	}
+	request_worker_register(c, reqid, req);
+	futured__worker_register__free_unpacked(req, NULL);
+}
+
+/* The spare of p ends (it died, or the daemon stops) before serving. */
+void
+request_pool_spare_end(struct pending *p, int code, const char *why)
+{
+	p->sup = NULL;
+	request_error(p->conn, p->reqid, code, "%s", why);
+	request_pending_free(p);
+}
+
 /* sp's first process registered: every request waiting hears. */
 void
 request_pool_ready(struct sup_pool *sp)

@@ -30,7 +30,9 @@ request_spec_plain(const Futured__JobSpec *s)
 	    (!s->has_retry_delay_ms || s->retry_delay_ms == 0) &&
 	    (!s->has_retry_timeouts || !s->retry_timeouts) &&
 	    s->n_after == 0 && (!s->has_input_from || s->input_from == 0) &&
-	    (!s->has_parent || s->parent == 0));
+	    (!s->has_parent || s->parent == 0) &&
+	    (s->engine == NULL || *s->engine == '\0' ||
+	    strcmp(s->engine, "local") == 0));
 }
 
 /*
@@ -70,6 +72,12 @@ request_job_from_spec(struct conn *c, const Futured__JobSpec *s, int *code,
 		break;
 	default:
 		xasprintf(cause, "unknown kind %d", (int)s->kind);
+		return (NULL);
+	}
+	if (s->engine != NULL && *s->engine != '\0' &&
+	    strcmp(s->engine, "local") != 0 && strcmp(s->engine, "slurm") != 0) {
+		xasprintf(cause, "unknown engine \"%s\" (local or slurm)",
+		    s->engine);
 		return (NULL);
 	}
 	/* An empty name is job_link_check()'s to refuse; this one is lost. */
@@ -131,6 +139,8 @@ request_job_from_spec(struct conn *c, const Futured__JobSpec *s, int *code,
 	}
 	js->input_from = s->has_input_from ? s->input_from : 0;
 	js->parent = s->has_parent ? s->parent : 0;
+	if (s->engine != NULL && strcmp(s->engine, "slurm") == 0)
+		js->engine = JOB_ENGINE_SLURM;
 	return (j);
 }
 

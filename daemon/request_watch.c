@@ -324,7 +324,7 @@ request_subscribe(struct conn *c, uint64_t reqid,
 	struct pending		*p;
 	struct job		**jobs;
 	size_t			 i, n;
-	int			 news;
+	int			 news, final;
 
 	if (request_ids_check(c, reqid, "subscribe to", req->ids,
 	    req->n_ids) == -1)
@@ -349,8 +349,10 @@ request_subscribe(struct conn *c, uint64_t reqid,
 	for (i = 0; i < n; i++) {
 		p = request_pending_new(c, 0, PENDING_NOTIFY);
 		p->brief = req->has_brief && req->brief;
+		/* A final job is told at once, and p freed. */
+		final = JOB_FINAL(jobs[i]->state);
 		request_park(p, &jobs[i], 1, 0, -1, request_notify_cb);
-		if (news && p->waiter != NULL)
+		if (news && !final)
 			sched_wait_news(p->waiter, request_subscribe_news_cb);
 	}
 	free(jobs);

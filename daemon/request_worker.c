@@ -54,6 +54,9 @@ request_worker_register(struct conn *c, uint64_t reqid,
 		    "futured is shutting down");
 		return;
 	}
+	/* A pool's warm spare: answered when it takes a slot. */
+	if (req->pool != NULL && request_pool_park(c, reqid, req))
+		return;
 	if (req->n_handlers > WORKER_HANDLERS_MAX) {
 		request_error(c, reqid, FERR_INVALID, "too many handlers (%zu, "
 		    "the limit is %d)", req->n_handlers, WORKER_HANDLERS_MAX);

@@ -8,6 +8,7 @@
 
 #include "futured.h"
 #include "frame.h"
+#include "xmalloc.h"
 
 static int
 settings_ncpus(void)
@@ -36,10 +37,21 @@ settings_defaults(struct settings *s)
 	s->max_frame = FUTURED_FRAME_MAX;
 	s->read_timeout_ms = DEFAULT_READ_TIMEOUT_MS;
 	s->worker_lease_ms = DEFAULT_WORKER_LEASE_MS;
+	s->pool_spares = 1;
 	s->max_clients = DEFAULT_MAX_CLIENTS;
 	s->max_unread = DEFAULT_MAX_UNREAD;
 	s->max_queued = DEFAULT_MAX_QUEUED;
 	s->fsync = JOURNAL_FSYNC_ALWAYS;
 	s->fsync_interval_ms = DEFAULT_FSYNC_INTERVAL_MS;
 	s->metrics_interval_ms = DEFAULT_METRICS_INTERVAL_MS;
+	s->slurm_interval_ms = DEFAULT_SLURM_INTERVAL_MS;
+}
+
+/* --slurm-option and futured.conf's slurm-option: one more, kept. */
+void
+settings_slurm_option(const char *opt)
+{
+	settings.slurm_options = xreallocarray(settings.slurm_options,
+	    settings.slurm_noptions + 1, sizeof(*settings.slurm_options));
+	settings.slurm_options[settings.slurm_noptions++] = xstrdup(opt);
 }

@@ -24,7 +24,19 @@
  * purpose (supervise_kill(): a running cpu job cancelled) is replaced
  * at once, as the TERM is sent rather than once it is gone (it leaves
  * its slot for sup_orphans, and serves nobody), and the time from the
- * kill until the new process registers is kept (respawn_ms).  A PoolRequest pool whose processes die before
+ * kill until the new process registers is kept (respawn_ms).
+ *
+ * Warm spares.  Starting a worker (a Python interpreter and its
+ * imports) takes 0.1 to 0.5 s, too long for a cancel's slot to wait
+ * for.  So a pool serving cpu has spare slots after its size slots
+ * (--pool-spares, pool-spares.NAME), filled once it serves.  A spare's
+ * WorkerRegister is parked by request_pool.c (the engine never sees
+ * it: no worker, no tasks) until a kill frees a slot: the spare moves
+ * into it (supervise_promote), its registration goes through on the
+ * next loop turn, and the spare slot starts a new process in the
+ * background.
+ *
+ * A PoolRequest pool whose processes die before
  * any of them ever registered is not retried: its requests fail, it
  * stops ("failed"), and the next request for it starts it afresh.
  *
@@ -58,6 +70,7 @@
 #include "xmalloc.h"
 
 #define SUP_TAIL		2048	/* stderr kept of each process */
+#define SUP_TAIL_SHOWN		512	/* of it in stats */
 #define SUP_DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
 #define SUP_KINDS_ALL		((1U << JOB_ASYNC) | (1U << JOB_BLOCKING) | \
 				    (1U << JOB_CPU))
@@ -89,6 +102,7 @@ struct sup_proc {
 #define SPF_KILLED		0x8	/* SIGKILL sent */
 #define SPF_REGISTERED		0x10	/* was ready once (kept at detach) */
 	struct event		*kill_timer;
+	struct pending		*parked;	/* a spare's registration */
 	TAILQ_ENTRY(sup_proc)	 entry;		/* sup_orphans, slot NULL */
 };
 
@@ -107,7 +121,8 @@ struct sup_pool {
 	char			*cwd;		/* never NULL */
 	char			**env;		/* what we add; NULL-terminated */
 	int			 inherit;	/* and the daemon's environment */
-	u_int			 size;
+	u_int			 size;		/* slots serving */
+	u_int			 nslots;	/* and the spares' after them */
 	u_int			 kinds;
 	uid_t			 uid;
 	int			 as_user;	/* through --exec-as */
@@ -121,10 +136,14 @@ struct sup_pool {
 	uint64_t		 restarts;
 	int64_t			 respawn_ms;
 	char			*error;		/* the last death */
+	int			 last_status;	/* its wait status, -1: none */
+	char			*last_tail;	/* its stderr's end */
+	int64_t			 last_ms;	/* when, 0: never */
 	char			**handlers;	/* the first registration's */
 	size_t			 nhandlers;
 	struct sup_slot		*slots;
 	struct event		*start_timer;	/* SUP_START_MS */
+	struct event		*unpark_ev;	/* promoted spares register */
 	struct sup_waiters	 waiters;
 	TAILQ_ENTRY(sup_pool)	 entry;
 };
@@ -216,6 +235,7 @@ supervise_conf_add(const char *name, const char *path, u_int line,
 		return (NULL);
 	}
 	sc = xcalloc(1, sizeof(*sc));
+	sc->spares = -1;
 	sc->name = xstrdup(name);
 	sc->file = xstrdup(path);
 	sc->line = line;
@@ -310,8 +330,15 @@ supervise_find(const char *name)
 	return (NULL);
 }
 
+/* A pool's warm spares unless it says: --pool-spares if it serves cpu. */
+static u_int
+supervise_default_spares(u_int kinds)
+{
+	return ((kinds & (1U << JOB_CPU)) ? (u_int)settings.pool_spares : 0);
+}
+
 static struct sup_pool *
-supervise_pool_new(const char *name, u_int size)
+supervise_pool_new(const char *name, u_int size, u_int spares)
 {
 	struct sup_pool	*sp;
 	u_int		 i;
@@ -319,10 +346,12 @@ supervise_pool_new(const char *name, u_int size)
 	sp = xcalloc(1, sizeof(*sp));
 	sp->name = xstrdup(name);
 	sp->size = size;
+	sp->nslots = size + spares;
 	sp->respawn_ms = -1;
+	sp->last_status = -1;
 	LIST_INIT(&sp->waiters);
-	sp->slots = xcalloc(size, sizeof(*sp->slots));
-	for (i = 0; i < size; i++) {
+	sp->slots = xcalloc(sp->nslots, sizeof(*sp->slots));
+	for (i = 0; i < sp->nslots; i++) {
 		sp->slots[i].pool = sp;
 		sp->slots[i].idx = i;
 	}
@@ -402,7 +431,9 @@ supervise_from_conf(struct sup_conf *sc, char **cause)
 		return (-1);
 	}
 	sp = supervise_pool_new(sc->name, sc->size != 0 ? sc->size :
-	    (u_int)settings.procs);
+	    (u_int)settings.procs, sc->spares >= 0 ? (u_int)sc->spares :
+	    supervise_default_spares(sc->kinds != 0 ? sc->kinds :
+	    SUP_KINDS_ALL));
 	sp->prog = prog;
 	for (i = 0; sc->argv[i] != NULL; i++)
 		;
@@ -710,7 +741,8 @@ supervise_spawn(struct sup_slot *s, char **cause)
 	return (0);
 }
 
-static void	 supervise_died(struct sup_slot *, const char *);
+static void	 supervise_died(struct sup_slot *, const char *, int,
+		    const char *);
 
 static void
 supervise_respawn_cb(evutil_socket_t fd, short events, void *arg)
@@ -725,11 +757,14 @@ supervise_spawn_slot(struct sup_slot *s)
 
 	if (sup_stopping || s->proc != NULL || s->pool->state == SUP_FAILED)
 		return;
+	/* A spare once the pool serves: one that never does needs none. */
+	if (s->idx >= s->pool->size && s->pool->state != SUP_RUNNING)
+		return;
 	if (supervise_spawn(s, &cause) == 0)
 		return;
 	log_warnx("pool %s: cannot start process %u: %s", s->pool->name,
 	    s->idx, cause);
-	supervise_died(s, cause);
+	supervise_died(s, cause, -1, NULL);
 	free(cause);
 }
 
@@ -744,7 +779,7 @@ supervise_pool_stop(struct sup_pool *sp)
 	sp->gen++;
 	if (sp->start_timer != NULL)
 		evtimer_del(sp->start_timer);
-	for (i = 0; i < sp->size; i++) {
+	for (i = 0; i < sp->nslots; i++) {
 		s = &sp->slots[i];
 		if (s->respawn != NULL)
 			evtimer_del(s->respawn);
@@ -757,19 +792,65 @@ supervise_pool_stop(struct sup_pool *sp)
 }
 
 /*
- * Slot s lost its process (or could not start one), why says how.
- * Count it, and start the next one after the back-off.
+ * The last failure of sp, as stats show it: why (one line), the wait
+ * status of a process that died (-1: none, it could not be started)
+ * and the end of its stderr (NULL: none).
  */
 static void
-supervise_died(struct sup_slot *s, const char *why)
+supervise_failure(struct sup_pool *sp, const char *why, int status,
+    const char *tail)
+{
+	free(sp->error);
+	sp->error = xstrdup(why);
+	sp->last_status = status;
+	free(sp->last_tail);
+	sp->last_tail = tail != NULL && *tail != '\0' ? xstrdup(tail) : NULL;
+	sp->last_ms = job_mono_ms();
+	if (sp->last_ms == 0)
+		sp->last_ms = 1;
+}
+
+/*
+ * The end of p's stderr for stats: its last SUP_TAIL_SHOWN bytes, from
+ * a character's start, without trailing blank lines; control
+ * characters but newline and tab as '?'.
+ */
+static void
+supervise_tail_raw(const struct sup_proc *p, char *out, size_t len)
+{
+	size_t	 i = 0, k = 0, n = p->ntail;
+	char	 c;
+
+	while (n > 0 && (p->tail[n - 1] == '\n' || p->tail[n - 1] == ' '))
+		n--;
+	if (n > SUP_TAIL_SHOWN)
+		i = n - SUP_TAIL_SHOWN;
+	while (i < n && ((unsigned char)p->tail[i] & 0xc0) == 0x80)
+		i++;
+	for (; i < n && k + 1 < len; i++) {
+		c = p->tail[i];
+		if ((unsigned char)c < 0x20 && c != '\n' && c != '\t')
+			c = '?';
+		out[k++] = c;
+	}
+	out[k] = '\0';
+}
+
+/*
+ * Slot s lost its process (or could not start one), why says how (and
+ * status and tail, as supervise_failure() takes them).  Count it, and
+ * start the next one after the back-off.
+ */
+static void
+supervise_died(struct sup_slot *s, const char *why, int status,
+    const char *tail)
 {
 	struct sup_pool	*sp = s->pool;
 	int64_t		 delay;
 
 	if (sp->state == SUP_FAILED || sup_stopping)
 		return;
-	free(sp->error);
-	sp->error = xstrdup(why);
+	supervise_failure(sp, why, status, tail);
 	if (sp->state == SUP_STARTING && !sp->config) {
 		/* Nobody ever got this pool: say why, do not insist. */
 		log_warnx("pool %s: %s", sp->name, why);
@@ -800,10 +881,18 @@ supervise_child_cb(pid_t pid, int status, void *arg)
 	struct sup_slot	*s = p->slot;
 	struct sup_pool	*sp = p->pool;
 	char		 how[64], tail[SUP_TAIL + 1], *why;
+	char		 raw[SUP_TAIL_SHOWN + 1];
+	struct pending	*pend;
 	int64_t		 ran = job_mono_ms() - p->started_ms;
 	int		 flags = p->flags;
 	u_int		 gen = p->gen;
 
+	/* A spare waiting to register: its request is answered. */
+	if ((pend = p->parked) != NULL) {
+		p->parked = NULL;
+		request_pool_spare_end(pend, FERR_INTERNAL,
+		    "the process ended");
+	}
 	/* What it said last, and anything of its group's left: gone. */
 	if (p->errfd != -1)
 		(void)supervise_err_read(p);
@@ -833,6 +922,7 @@ supervise_child_cb(pid_t pid, int status, void *arg)
 	else
 		snprintf(how, sizeof(how), "ended (wait status %d)", status);
 	supervise_tail_text(p, tail, sizeof(tail));
+	supervise_tail_raw(p, raw, sizeof(raw));
 	xasprintf(&why, "process %ld %s%s%s%s", (long)pid, how,
 	    (flags & SPF_REGISTERED) ? "" : " before registering",
 	    *tail != '\0' ? ": " : "", tail);
@@ -858,7 +948,7 @@ supervise_child_cb(pid_t pid, int status, void *arg)
 		sp->restarts++;
 		metrics_worker_restart();
 	}
-	supervise_died(s, why);
+	supervise_died(s, why, status, raw);
 	free(why);
 }
 
@@ -874,9 +964,9 @@ supervise_start_timeout_cb(evutil_socket_t fd, short events, void *arg)
 	    SUP_START_MS / 1000);
 	log_warnx("pool %s: %s", sp->name, why);
 	supervise_pool_stop(sp);
-	free(sp->error);
-	sp->error = why;
+	supervise_failure(sp, why, -1, NULL);
 	request_pool_failed(sp, FERR_INTERNAL, why);
+	free(why);
 }
 
 /* The name a PoolRequest pool gets when it asks for none. */
@@ -1008,7 +1098,8 @@ supervise_request(const struct sup_spec *ss, struct sup_pool **out,
 		free(name);
 		return (-1);
 	}
-	sp = supervise_pool_new(name, size);
+	sp = supervise_pool_new(name, size, supervise_default_spares(
+	    ss->kinds != 0 ? ss->kinds : SUP_KINDS_ALL));
 	free(name);
 	sp->prog = prog;
 	sp->argv = supervise_strv_dup(ss->argv, ss->argc);
@@ -1077,10 +1168,11 @@ static const char *
 supervise_state_name(const struct sup_pool *sp)
 {
 	switch (sp->state) {
-	case SUP_STARTING:
-		return ("starting");
 	case SUP_FAILED:
 		return ("failed");
+	case SUP_STARTING:
+		/* A process that exits at once is failing, not starting. */
+		return (sp->fails >= SUP_FAILING ? "failing" : "starting");
 	case SUP_RUNNING:
 		break;
 	}
@@ -1111,10 +1203,22 @@ supervise_foreach(void (*cb)(const struct sup_stats *, void *), void *arg)
 			    (p->flags & SPF_READY))
 				sp->fails = 0;
 		}
+		for (i = sp->size; i < sp->nslots; i++) {
+			if ((p = sp->slots[i].proc) != NULL && p->pid > 0 &&
+			    p->parked != NULL)
+				st.spares++;
+		}
 		st.state = supervise_state_name(sp);
 		st.restarts = sp->restarts;
 		st.respawn_ms = sp->respawn_ms;
 		st.error = sp->error;
+		st.last_exit = -1;
+		if (sp->last_status != -1 && WIFEXITED(sp->last_status))
+			st.last_exit = WEXITSTATUS(sp->last_status);
+		else if (sp->last_status != -1 && WIFSIGNALED(sp->last_status))
+			st.last_signal = WTERMSIG(sp->last_status);
+		st.last_stderr = sp->last_tail;
+		st.last_ago_ms = sp->last_ms != 0 ? now - sp->last_ms : -1;
 		cb(&st, arg);
 	}
 }
@@ -1188,6 +1292,8 @@ supervise_ready(struct sup_proc *p, const char *const *names, size_t n)
 		evtimer_del(sp->start_timer);
 	log_info("pool %s: serving (pid %ld registered)", sp->name,
 	    (long)p->pid);
+	for (i = sp->size; i < sp->nslots; i++)
+		supervise_spawn_slot(&sp->slots[i]);
 	request_pool_ready(sp);
 }
 
@@ -1249,6 +1355,69 @@ supervise_pid(const struct sup_proc *p)
 	return (p->pid);
 }
 
+static void
+supervise_unpark_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct sup_pool	*sp = arg;
+	struct sup_proc	*p;
+	struct pending	*pend;
+	u_int		 i;
+
+	for (i = 0; i < sp->size; i++) {
+		if ((p = sp->slots[i].proc) == NULL || p->parked == NULL)
+			continue;
+		pend = p->parked;
+		p->parked = NULL;
+		request_pool_unpark(pend);
+	}
+}
+
+/*
+ * Slot s lost its process to a kill: a warm spare takes it, if the pool
+ * has one alive, and a new spare starts in the background.  A spare
+ * that is ready (its registration parked) serves at once: its
+ * registration goes through on the next loop turn (not here, inside
+ * the engine's cancel).  One still starting takes the slot all the
+ * same: it is further along than a new process.  -1 if there is none.
+ */
+static int
+supervise_promote(struct sup_slot *s)
+{
+	struct sup_pool	*sp = s->pool;
+	struct sup_slot	*ss, *best = NULL;
+	struct sup_proc	*q;
+	u_int		 i;
+
+	if (sup_stopping || sp->state != SUP_RUNNING)
+		return (-1);
+	for (i = sp->size; i < sp->nslots; i++) {
+		ss = &sp->slots[i];
+		if ((q = ss->proc) == NULL || q->pid <= 0 ||
+		    (q->flags & (SPF_CANCEL | SPF_KILLED)))
+			continue;
+		if (best == NULL || (q->parked != NULL &&
+		    best->proc->parked == NULL))
+			best = ss;
+	}
+	if (best == NULL)
+		return (-1);
+	q = best->proc;
+	best->proc = NULL;
+	q->slot = s;
+	s->proc = q;
+	log_debug("pool %s: spare pid %ld takes process %u's place%s",
+	    sp->name, (long)q->pid, s->idx, q->parked != NULL ? "" :
+	    " (still starting)");
+	if (q->parked != NULL) {
+		if (sp->unpark_ev == NULL && (sp->unpark_ev = evtimer_new(base,
+		    supervise_unpark_cb, sp)) == NULL)
+			fatalx("%s: evtimer_new", __func__);
+		event_active(sp->unpark_ev, EV_TIMEOUT, 1);
+	}
+	supervise_spawn_slot(best);
+	return (0);
+}
+
 /*
  * Stop p (its running job is cancelled): TERM to its process group,
  * KILL after grace_ms.  A fresh process takes its slot at once, without
@@ -1285,8 +1454,63 @@ supervise_kill(struct sup_proc *p, int64_t grace_ms)
 	TAILQ_INSERT_TAIL(&sup_orphans, p, entry);
 	p->pool->restarts++;
 	metrics_worker_restart();
-	supervise_spawn_slot(s);
+	if (supervise_promote(s) == -1)
+		supervise_spawn_slot(s);
 	return (0);
+}
+
+/*
+ * A registering connection of pool name with peer pid: a spare of it
+ * (or in a spare's process group)?  Its registration waits until it
+ * takes a slot.  NULL if it is not.
+ */
+struct sup_proc *
+supervise_spare(const char *name, pid_t pid)
+{
+	struct sup_pool	*sp;
+	struct sup_proc	*p;
+	pid_t		 pgid;
+	u_int		 i;
+
+	if ((sp = supervise_find(name)) == NULL || sp->nslots == sp->size)
+		return (NULL);
+	pgid = getpgid(pid);
+	for (i = sp->size; i < sp->nslots; i++) {
+		p = sp->slots[i].proc;
+		if (p != NULL && p->pid > 0 && (p->pid == pid ||
+		    p->pid == pgid))
+			return (p);
+	}
+	return (NULL);
+}
+
+int
+supervise_spare_parked(const struct sup_proc *p)
+{
+	return (p->parked != NULL);
+}
+
+/* p's registration waits in pend (request_pool.c) until p takes a slot. */
+void
+supervise_park(struct sup_proc *p, struct pending *pend)
+{
+	p->parked = pend;
+	log_debug("pool %s: spare pid %ld is ready", p->pool->name,
+	    (long)p->pid);
+}
+
+/*
+ * p's parked registration is gone with its connection: without one it
+ * serves nobody, so it is stopped (and replaced, as it dies).
+ */
+void
+supervise_unparked(struct sup_proc *p)
+{
+	p->parked = NULL;
+	if (p->pid <= 0 || sup_stopping || (p->flags & SPF_KILLED))
+		return;
+	supervise_signal(p, SIGTERM);
+	supervise_timer_ms(p->kill_timer, settings.grace_ms);
 }
 
 /* Shutdown ------------------------------------------------------------- */
@@ -1320,6 +1544,7 @@ supervise_shutdown(void)
 	struct timespec	 ts = { 0, 10 * 1000 * 1000 };
 	struct sup_pool	*sp;
 	struct sup_proc	*p;
+	struct pending	*pend;
 	int64_t		 deadline;
 	u_int		 i, left;
 
@@ -1329,9 +1554,18 @@ supervise_shutdown(void)
 		    "futured is shutting down");
 		if (sp->start_timer != NULL)
 			evtimer_del(sp->start_timer);
-		for (i = 0; i < sp->size; i++) {
+		if (sp->unpark_ev != NULL)
+			event_del(sp->unpark_ev);
+		for (i = 0; i < sp->nslots; i++) {
 			if (sp->slots[i].respawn != NULL)
 				evtimer_del(sp->slots[i].respawn);
+			if ((p = sp->slots[i].proc) != NULL &&
+			    (pend = p->parked) != NULL) {
+				p->parked = NULL;
+				request_pool_spare_end(pend,
+				    FERR_SHUTTING_DOWN,
+				    "futured is shutting down");
+			}
 			if ((p = sp->slots[i].proc) == NULL || p->pid <= 0)
 				continue;
 			child_unwatch(p->pid);
@@ -1348,7 +1582,7 @@ supervise_shutdown(void)
 	for (;;) {
 		left = 0;
 		TAILQ_FOREACH(sp, &sup_pools, entry) {
-			for (i = 0; i < sp->size; i++) {
+			for (i = 0; i < sp->nslots; i++) {
 				if ((p = sp->slots[i].proc) != NULL)
 					left += !supervise_reap(p, 0);
 			}
@@ -1360,7 +1594,7 @@ supervise_shutdown(void)
 		nanosleep(&ts, NULL);
 	}
 	TAILQ_FOREACH(sp, &sup_pools, entry) {
-		for (i = 0; i < sp->size; i++) {
+		for (i = 0; i < sp->nslots; i++) {
 			if ((p = sp->slots[i].proc) == NULL || p->pid <= 0)
 				continue;
 			log_warnx("pool %s: pid %ld ignored TERM, killing it",
@@ -1390,7 +1624,7 @@ supervise_free(void)
 	}
 	while ((sp = TAILQ_FIRST(&sup_pools)) != NULL) {
 		TAILQ_REMOVE(&sup_pools, sp, entry);
-		for (i = 0; i < sp->size; i++) {
+		for (i = 0; i < sp->nslots; i++) {
 			if (sp->slots[i].proc != NULL)
 				supervise_proc_free(sp->slots[i].proc);
 			if (sp->slots[i].respawn != NULL)
@@ -1398,11 +1632,14 @@ supervise_free(void)
 		}
 		if (sp->start_timer != NULL)
 			event_free(sp->start_timer);
+		if (sp->unpark_ev != NULL)
+			event_free(sp->unpark_ev);
 		free(sp->slots);
 		free(sp->name);
 		free(sp->prog);
 		free(sp->cwd);
 		free(sp->error);
+		free(sp->last_tail);
 		free(sp->owners);
 		supervise_strv_free(sp->argv);
 		supervise_strv_free(sp->env);

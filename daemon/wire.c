@@ -40,7 +40,8 @@ wire_jobinfo_brief_ok(const Futured__JobInfo *i)
 	    !i->has_parent && !i->has_priority && !i->has_output_size &&
 	    i->ended == NULL && !i->has_retries && i->n_ctx == 0 &&
 	    !i->has_stderr_truncated && i->n_after == 0 &&
-	    !i->has_input_from &&
+	    !i->has_input_from && i->engine == NULL &&
+	    i->slurm_job_id == NULL &&
 	    i->base.n_unknown_fields == 0);
 }
 

@@ -127,7 +127,8 @@ static struct event	*exec_wake_ev;	/* start waiting commands */
 static int		 exec_starved;	/* logged for this wait, until empty */
 static struct event_base *exec_base;
 
-static void	exec_read(struct exec *, int *, struct event **, int, size_t);
+static void	exec_read(struct exec *, int *, struct event **, int,
+		    size_t);
 extern const struct fut_handler handler_exec;
 
 static void

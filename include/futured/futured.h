@@ -122,6 +122,8 @@ int		 fut_spec_input_from(struct fut_spec *, uint64_t id);
 int		 fut_spec_parent(struct fut_spec *, uint64_t id);
 int		 fut_spec_group(struct fut_spec *, const char *name);
 int		 fut_spec_cwd(struct fut_spec *, const char *dir);
+/** Where the job runs: "local" (the default) or "slurm". */
+int		 fut_spec_engine(struct fut_spec *, const char *engine);
 int		 fut_spec_env(struct fut_spec *, const char *key, const char *value);
 
 /**
@@ -277,6 +279,9 @@ const char	*fut_info_error(const struct fut_info *);
 int		 fut_info_error_code(const struct fut_info *);
 /** How a final job ended, in words ("exited", "terminated", ...). */
 const char	*fut_info_ended(const struct fut_info *);
+/** Where it runs ("local", "slurm"), and its Slurm job id (or NULL). */
+const char	*fut_info_engine(const struct fut_info *);
+const char	*fut_info_slurm_job_id(const struct fut_info *);
 /** The output; NULL when the info carries none (see FUT_FIELD_OUTPUT). */
 const void	*fut_info_output(const struct fut_info *, size_t *len);
 int		 fut_info_output_truncated(const struct fut_info *);
@@ -403,7 +408,12 @@ uint64_t	 fut_stats_get(const struct fut_stats *, size_t,
 enum fut_pool_stat {
 	FUT_POOL_PROCESSES,	/* workers registered now */
 	FUT_POOL_BUSY,		/* tasks they hold */
-	FUT_POOL_CAPACITY	/* the sum of their concurrency */
+	FUT_POOL_CAPACITY,	/* the sum of their concurrency */
+	/* A supervised pool's; 0 for "attached": */
+	FUT_POOL_SIZE,		/* processes it runs when healthy */
+	FUT_POOL_ALIVE,		/* of them running now */
+	FUT_POOL_RESTARTS,	/* processes replaced so far */
+	FUT_POOL_SPARES		/* warm spares ready now */
 };
 /**
  * The worker pools (futured-workers(7)): each supervised pool, and
@@ -414,6 +424,22 @@ const char	*fut_stats_pool_name(const struct fut_stats *, size_t);
 int		 fut_stats_pool_supervised(const struct fut_stats *, size_t);
 unsigned int	 fut_stats_pool_get(const struct fut_stats *, size_t,
 		    enum fut_pool_stat);
+/**
+ * A supervised pool's health: its state ("starting", "running",
+ * "failing", "failed"; NULL for "attached"), and its last failure: the
+ * one-line error (NULL: none), the exit status of the process (-1: it
+ * did not exit) or the signal that killed it (0: none), the end of its
+ * stderr (NULL: none), how long ago (-1: never).  fut_stats_pool_respawn_ms:
+ * from the last kill of a running cpu job's process until its slot
+ * served again (-1: none yet).
+ */
+const char	*fut_stats_pool_state(const struct fut_stats *, size_t);
+const char	*fut_stats_pool_last_failure(const struct fut_stats *, size_t);
+int		 fut_stats_pool_last_exit(const struct fut_stats *, size_t);
+int		 fut_stats_pool_last_signal(const struct fut_stats *, size_t);
+const char	*fut_stats_pool_last_stderr(const struct fut_stats *, size_t);
+int64_t		 fut_stats_pool_last_ago_ms(const struct fut_stats *, size_t);
+int64_t		 fut_stats_pool_respawn_ms(const struct fut_stats *, size_t);
 void		 fut_stats_free(struct fut_stats *);
 
 /**

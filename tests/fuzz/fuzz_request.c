@@ -21,8 +21,10 @@
 
 #include "futured.h"
 #include "futured.pb-c.h"
+#include "arena.h"
 #include "frame.h"
 #include "log.h"
+#include "wire.h"
 
 /* main.c's globals: the daemon's main() is not linked in. */
 struct settings		 settings;
@@ -57,6 +59,43 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return (0);
 }
 
+/*
+ * wire_in.c's hand decoder must agree with protobuf-c on every frame it
+ * takes: the same message, as packed again.
+ */
+static max_align_t	 fuzz_block[65536 / sizeof(max_align_t)];
+static struct arena	 fuzz_arena;
+
+static void
+fuzz_request_agree(const uint8_t *data, size_t len)
+{
+	Futured__Request	*hand, *pb;
+	uint8_t			*a, *b;
+	size_t			 al, bl;
+
+	if (fuzz_arena.block == NULL)
+		arena_init(&fuzz_arena, fuzz_block, sizeof(fuzz_block));
+	if ((hand = wire_decode_submit(&fuzz_arena.pb, data, len)) == NULL) {
+		arena_reset(&fuzz_arena);
+		return;
+	}
+	if ((pb = futured__request__unpack(NULL, len, data)) == NULL)
+		abort();
+	al = futured__request__get_packed_size(hand);
+	bl = futured__request__get_packed_size(pb);
+	if (al != bl || (a = malloc(al + 1)) == NULL ||
+	    (b = malloc(bl + 1)) == NULL)
+		abort();
+	futured__request__pack(hand, a);
+	futured__request__pack(pb, b);
+	if (memcmp(a, b, al) != 0)
+		abort();
+	free(a);
+	free(b);
+	arena_reset(&fuzz_arena);
+	futured__request__free_unpacked(pb, NULL);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -74,6 +113,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (!(c.flags & CONN_CLOSING) && size >= FRAME_HDR_LEN &&
 	    frame_header_decode(data, settings.max_frame, &len) == 0 &&
 	    len <= size - FRAME_HDR_LEN) {
+		fuzz_request_agree(data + FRAME_HDR_LEN, len);
 		if (request_dispatch(&c, data + FRAME_HDR_LEN, len) == -1)
 			break;
 		data += FRAME_HDR_LEN + len;

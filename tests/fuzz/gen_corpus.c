@@ -183,6 +183,48 @@ ids_request(int which, uint64_t id)
 	add(&r);
 }
 
+/* A worker: it registers name, then updates job id (never given). */
+static void
+worker(const char *name, uint64_t id)
+{
+	Futured__Request		 r = FUTURED__REQUEST__INIT;
+	Futured__WorkerRegister		 w = FUTURED__WORKER_REGISTER__INIT;
+	Futured__WorkerHandler		 h = FUTURED__WORKER_HANDLER__INIT;
+	Futured__WorkerHandler		*hs[1];
+	Futured__TaskUpdate		 u = FUTURED__TASK_UPDATE__INIT;
+	Futured__Kind			 kinds[2] = { FUTURED__KIND__KIND_ASYNC,
+					    FUTURED__KIND__KIND_CPU };
+
+	h.name = (char *)name;
+	h.n_kinds = 2;
+	h.kinds = kinds;
+	h.description = (char *)"seed worker";
+	hs[0] = &h;
+	w.n_handlers = 1;
+	w.handlers = hs;
+	w.has_concurrency = 1;
+	w.concurrency = 4;
+	w.name = (char *)"gen_corpus";
+	r.body_case = FUTURED__REQUEST__BODY_WORKER_REGISTER;
+	r.worker_register = &w;
+	add(&r);
+	u.job_id = id;
+	u.attempt = 1;
+	u.has_progress = 1;
+	u.progress = 0.5;
+	u.has_output = 1;
+	u.output.data = (uint8_t *)"out";
+	u.output.len = 3;
+	u.has_done = 1;
+	u.done = 1;
+	u.error = (char *)"bad n";
+	u.error_type = (char *)"ValueError";
+	r = (Futured__Request)FUTURED__REQUEST__INIT;
+	r.body_case = FUTURED__REQUEST__BODY_TASK_UPDATE;
+	r.task_update = &u;
+	add(&r);
+}
+
 static void
 simple(int which)
 {
@@ -1083,6 +1125,17 @@ main(int argc, char **argv)
 	simple(FUTURED__REQUEST__BODY_STATS);
 	simple(FUTURED__REQUEST__BODY_METRICS);
 	save(argv[1], "handlers-stats");
+
+	hello();
+	worker("wseed", 0);
+	save(argv[1], "worker-register-update");
+
+	hello();
+	submit("echo", NULL, "x", 0, 0);
+	worker("wseed2", 1);
+	simple(FUTURED__REQUEST__BODY_HANDLERS);
+	simple(FUTURED__REQUEST__BODY_STATS);
+	save(argv[1], "worker-handlers-stats");
 
 	client_seeds(argv[1]);
 

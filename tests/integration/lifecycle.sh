@@ -49,15 +49,15 @@ pass "--detach"
 # The daemon works in /: it keeps no directory busy, and a relative -s
 # is made absolute first, for its clients' jobs and for its own exit.
 mkdir -m 700 "$T/rel"
-(cd "$T" && "$FUTURED" --detach -s rel/f.sock --journal none) ||
-    fail "--detach -s rel/f.sock"
-rpid=$(pgrep -f -- "-s rel/f.sock --journal none --ready-fd") ||
+(cd "$T" && "$FUTURED" --detach -s rel/f$$.sock --journal none) ||
+    fail "--detach -s rel/f$$.sock"
+rpid=$(pgrep -f -- "-s rel/f$$.sock --journal none --ready-fd") ||
     fail "no daemon on a relative socket path"
 ck_eq "$(readlink "/proc/$rpid/cwd")" / "the daemon works in /"
-ck_eq "$(cd / && "$FUTURECTL" -s "$T/rel/f.sock" run -- sh -c 'echo $FUTURED_SOCKET')" \
-    "$T/rel/f.sock" "a job's FUTURED_SOCKET is absolute"
+ck_eq "$(cd / && "$FUTURECTL" -s "$T/rel/f$$.sock" run -- sh -c 'echo $FUTURED_SOCKET')" \
+    "$T/rel/f$$.sock" "a job's FUTURED_SOCKET is absolute"
 kill -TERM "$rpid"
-wait_until 5 sh -c "[ ! -e $T/rel/f.sock ]" ||
+wait_until 5 sh -c "[ ! -e $T/rel/f$$.sock ]" ||
     fail "a daemon on a relative path left its socket"
 pass "the daemon works in /, its relative paths made absolute"
 

@@ -52,6 +52,10 @@ printf 'pool = x no-such-program-%s\n' "$TOKEN" >"$T/etc/bad.conf"
 ck_exit 1 "$FUTURED" -f -c "$T/etc/bad.conf" -s "$SOCK" --journal none
 ck_match "$(cat "$T/err")" "bad.conf:1: pool x: no-such-program-[0-9]*: not found" \
     "a program not found"
+printf 'pool = sl %s\npool-spares.sl = 17\n' "$SL" >"$T/etc/bad.conf"
+ck_exit 1 "$FUTURED" -f -c "$T/etc/bad.conf" -s "$SOCK" --journal none
+ck_match "$(cat "$T/err")" "bad.conf:2: bad pool-spares.sl \"17\"" "bad spares"
+ck_exit 2 "$FUTURED" -f --pool-spares 17 -s "$SOCK" --journal none
 printf 'pool = x sh\npool-user.x = nobody\n' >"$T/etc/bad.conf"
 ck_exit 1 "$FUTURED" -f -c "$T/etc/bad.conf" -s "$SOCK" --journal none
 ck_match "$(cat "$T/err")" "bad.conf:2: pool-user.x needs --system" \
@@ -119,6 +123,31 @@ grep -q "exited with status 3 before registering: no luck here" \
 n=$(fctl metrics | sed -n 's/^futured_worker_restarts_total \([0-9]*\)$/\1/p')
 [ "${n:-0}" -ge 6 ] || fail "futured_worker_restarts_total is '$n', not 6 or more"
 pass "a pool that keeps dying backs off (100 ms doubling) and says it is failing"
+
+# --- stats: each pool's health, a failing one's last exit ----------------
+fctl --json stats >"$T/stats.json"
+ck_eq "$(python3 - "$T/stats.json" <<'P'
+import json, sys
+pools = {p["name"]: p for p in json.load(open(sys.argv[1]))["pools"]}
+d, s = pools["dier"], pools["sl"]
+f = d["last_failure"]
+print(d["supervised"], d["state"], d["size"], d["processes"],
+      d["restarts"] >= 5, f["exit_status"], f["signal"], f["stderr"],
+      f["ago_ms"] >= 0, "no luck here" in f["error"])
+print(s["state"], s["alive"], s["size"], s["processes"], s["restarts"],
+      s["last_failure"]["signal"], s["respawn_ms"])
+P
+)" "True failing 1 0 True 3 None no luck here True True
+starting 2 2 0 1 9 None" "stats --json: pool health"
+fctl stats >"$T/stats.txt"
+ck_match "$(grep '^dier ' "$T/stats.txt")" \
+    '^dier +supervised +0 +0 +0 failing +[01]/1 +[0-9]+$' "stats text: dier"
+ck_match "$(grep '^sl ' "$T/stats.txt")" \
+    '^sl +supervised +0 +0 +0 starting +2/2 +1$' "stats text: sl"
+ck_match "$(grep '^dier: ' "$T/stats.txt")" \
+    '^dier: last failure [0-9]+s ago: process [0-9]+ exited with status 3 before registering: no luck here$' \
+    "stats text: dier's last failure"
+pass "stats: a failing pool shows failing with its last exit status and stderr"
 
 # --- PoolRequest -----------------------------------------------------
 PB=$abs_top_builddir/tests/conformance

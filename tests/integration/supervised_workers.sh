@@ -43,10 +43,21 @@ wait_until 20 two_workers || fail "the pool's two processes did not register: $(
 ck_eq "$(fctl --json stats | python3 -c '
 import json, sys
 for p in json.load(sys.stdin).get("pools", []):
-    print(p["name"], p["supervised"], p["processes"], p["capacity"])')" \
-    "pw True 2 2
-mute True 0 0" "stats: supervised pools, one task per process"
-ck_match "$(fctl stats | grep '^pw ')" 'supervised +2 +0 +2' "stats text"
+    print(p["name"], p["supervised"], p["processes"], p["capacity"],
+          p["state"], p["alive"], p["size"], p["last_failure"])')" \
+    "pw True 2 2 running 2 2 None
+mute True 0 0 starting 1 1 None" "stats: supervised pools, one task per process"
+ck_match "$(fctl stats | grep '^pw ')" 'supervised +2 +0 +2 running +2/2 +0$' "stats text"
+# The Python binding's stats() carries the same pools as futurectl's.
+if python_env; then
+	ck_eq "$(FUTURED_SOCKET=$SOCK pyrun -c '
+import futured
+for p in futured.stats()["pools"]:
+    print(p["name"], p["supervised"], p["processes"], p["state"],
+          p["alive"], p["size"], p["restarts"], p["last_failure"])')" \
+	    "pw True 2 running 2 2 0 None
+mute True 0 starting 1 1 0 None" "futured.stats() pools"
+fi
 id=$(fctl submit -k cpu pyw echo from the pool)
 ck_exit 0 fctl wait "$id"
 ck_eq "$(fctl result "$id")" "from the pool" "a pool process's output"

@@ -124,7 +124,9 @@ def register(c, handlers, concurrency=1, name=None, pool=None):
         h = reg.handlers.add()
         h.name = hname
         h.kinds.extend(kinds)
-    return c.call("worker_register", reg)
+    # A pool's warm spare is answered only when it takes a slot.
+    return c.answer(c.send("worker_register", reg),
+                    timeout=86400 if pool else 20)
 
 
 def update(c, task, **kw):

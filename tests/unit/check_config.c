@@ -116,6 +116,15 @@ START_TEST(test_load_sets_settings)
 	ck_assert_int_eq(settings.metrics_interval_ms, 2000);
 	ck_assert_str_eq(settings.metrics_listen, "[::1]:9464");
 
+	/* The Slurm engine's keys. */
+	ck_assert_ptr_null(load("slurm-dir = /shared/futured\n"
+	    "slurm-partition = batch\nslurm-account = lab\n"
+	    "slurm-interval = 5s\n", &level));
+	ck_assert_str_eq(settings.slurm_dir, "/shared/futured");
+	ck_assert_str_eq(settings.slurm_partition, "batch");
+	ck_assert_str_eq(settings.slurm_account, "lab");
+	ck_assert_int_eq(settings.slurm_interval_ms, 5000);
+
 	/* max-output takes K, M, G like the other sizes. */
 	ck_assert_ptr_null(load("max-output = 2M\n", &level));
 	ck_assert_uint_eq(settings.max_output, 2U << 20);
@@ -155,6 +164,12 @@ START_TEST(test_errors_name_file_and_line)
 
 	cause = load("metrics-interval = 10ms\n", &level);
 	snprintf(want, sizeof(want), "%s:1: bad metrics-interval \"10ms\"",
+	    path);
+	ck_assert_str_eq(cause, want);
+	free(cause);
+
+	cause = load("slurm-interval = 50ms\n", &level);
+	snprintf(want, sizeof(want), "%s:1: bad slurm-interval \"50ms\"",
 	    path);
 	ck_assert_str_eq(cause, want);
 	free(cause);

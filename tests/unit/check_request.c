@@ -809,9 +809,9 @@ subscribe_news(uint64_t reqid, uint64_t job)
  */
 START_TEST(test_subscribe_news)
 {
-	Futured__JobSpec	 s = spec_of("sleep");
+	Futured__JobSpec	 s = spec_of("sleep"), e;
 	char			*args[1] = { "30s" };
-	uint64_t		 a, b;
+	uint64_t		 a, b, c;
 	size_t			 mark;
 
 	s.n_args = 1;
@@ -829,6 +829,18 @@ START_TEST(test_subscribe_news)
 	    1);
 	ck_assert_uint_eq(pushes(mark, FUTURED__RESPONSE__BODY_NEWS, b, NULL),
 	    1);
+
+	/* A final job: its event at once, nothing parked (ASan checks). */
+	e = spec_of("echo");
+	c = must_submit(5, &e);
+	ck_run_until_final(sched_find(c));
+	mark = nanswers;
+	subscribe_news(6, c);
+	ck_assert_uint_eq(pushes(mark, FUTURED__RESPONSE__BODY_EVENT, c, NULL),
+	    1);
+	request_news_flush();
+	ck_assert_uint_eq(pushes(mark, FUTURED__RESPONSE__BODY_NEWS, c, NULL),
+	    0);
 }
 END_TEST
 

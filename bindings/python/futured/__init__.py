@@ -697,7 +697,7 @@ class Client:
     def submit(self, handler, *args, data=b"", kind=None, timeout=None,
                deadline=None, after=(), input_from=None, group=None,
                priority=0, ctx=None, env=None, retries=0, name=None,
-               cwd=None, parent=None, _cls=None):
+               cwd=None, parent=None, engine=None, _cls=None):
         """Submit a job and return its Future once the daemon accepted it.
 
         handler: "exec", "sleep", "echo", "sha256", ...; args: its
@@ -715,6 +715,8 @@ class Client:
         handlers get env as given.  parent: the job this one is a child of
         (default: the task this code runs in, if any, see current_task()):
         it inherits its context and deadline and is cancelled with it.
+        engine: where it runs, "local" (the default) or "slurm" (exec
+        only; futured(8), The Slurm engine).
         Raises Error (e.g. an unknown handler) or ConnectionLost.
         """
         self._check()
@@ -726,12 +728,22 @@ class Client:
                        after, input_from, group, priority, ctx, env,
                        retries, name, cwd)
             self._parent(spec, parent)
+            self._engine(spec, engine)
             ptr = lib.fut_submit(self._c, spec)
             if not ptr:
                 self._raise("submit %s" % handler)
         finally:
             lib.fut_spec_free(spec)
         return (_cls or Future)(self, ptr)
+
+    @staticmethod
+    def _engine(spec, engine):
+        if engine is None:
+            return
+        if not _lib.has("fut_spec_engine"):
+            raise Error("this libfutured has no fut_spec_engine")
+        if lib.fut_spec_engine(spec, _bytes(engine)) != 0:
+            raise ValueError("bad engine %r" % (engine,))
 
     @staticmethod
     def _parent(spec, parent):
@@ -747,7 +759,7 @@ class Client:
     def _submit_all(self, handler, calls, kind=None, timeout=None,
                     deadline=None, after=(), input_from=None, group=None,
                     priority=0, ctx=None, env=None, retries=0, name=None,
-                    cwd=None, parent=None, _cls=None):
+                    cwd=None, parent=None, engine=None, _cls=None):
         """Futures of jobs of handler, one per (args, data) of calls,
         submitted in one round trip (fut_submit_all); the options as
         submit() takes them, for all.  A refused job raises Error once
@@ -764,6 +776,7 @@ class Client:
                            deadline, after, input_from, group, priority,
                            ctx, env, retries, name, cwd)
                 self._parent(spec, parent)
+                self._engine(spec, engine)
             n = len(specs)
             if n == 0:
                 return []
@@ -992,15 +1005,53 @@ class Client:
                 for which, name in enumerate(counters):
                     k[name] = lib.fut_stats_get(p, n, which)
                 kinds.append(k)
-            return {
+            out = {
                 "server_version": _str(lib.fut_stats_server_version(p)),
                 "uptime_ms": lib.fut_stats_uptime_ms(p),
                 "jobs_total": lib.fut_stats_jobs_total(p),
                 "connections": lib.fut_stats_connections(p),
                 "kinds": kinds,
             }
+            if _lib.has("fut_stats_pool_state"):
+                out["pools"] = [self._stats_pool(p, n) for n in
+                                range(lib.fut_stats_npools(p))]
+            return out
         finally:
             lib.fut_stats_free(p)
+
+    @staticmethod
+    def _stats_pool(p, n):
+        """One worker pool of stats(), as futurectl --json prints it."""
+        pool = {
+            "name": _str(lib.fut_stats_pool_name(p, n)),
+            "supervised": bool(lib.fut_stats_pool_supervised(p, n)),
+        }
+        for which, name in enumerate(("processes", "busy", "capacity")):
+            pool[name] = lib.fut_stats_pool_get(p, n, which)
+        state = lib.fut_stats_pool_state(p, n)
+        if state is None:
+            return pool
+        pool["state"] = _str(state)
+        for which, name in enumerate(("size", "alive", "restarts",
+                                      "spares"), 3):
+            pool[name] = lib.fut_stats_pool_get(p, n, which)
+        ms = lib.fut_stats_pool_respawn_ms(p, n)
+        pool["respawn_ms"] = ms if ms >= 0 else None
+        error = lib.fut_stats_pool_last_failure(p, n)
+        if error is None:
+            pool["last_failure"] = None
+            return pool
+        status = lib.fut_stats_pool_last_exit(p, n)
+        sig = lib.fut_stats_pool_last_signal(p, n)
+        err = lib.fut_stats_pool_last_stderr(p, n)
+        pool["last_failure"] = {
+            "error": _str(error),
+            "exit_status": status if status >= 0 else None,
+            "signal": sig if sig > 0 else None,
+            "stderr": _str(err) if err is not None else None,
+            "ago_ms": lib.fut_stats_pool_last_ago_ms(p, n),
+        }
+        return pool
 
     def metrics(self):
         """The daemon's metrics: the Prometheus text (a str) that

@@ -1,0 +1,128 @@
+# The Slurm engine across a kill -9 of futured, against a real private
+# Slurm (slurmlib.sh) that forgets ended jobs after 2 s: the jobs that
+# were running are followed again and their results arrive, with one
+# sbatch per job; a job Slurm forgot without an exit status fails as
+# lost, never succeeds; 100 tracked jobs cost one squeue per interval.
+
+. "$TESTLIB"
+. "$(dirname "$TESTLIB")/slurmlib.sh"
+slurm_start 2
+
+mkdir -p "$T/bin"
+for tool in sbatch squeue scancel; do
+	real=$(command -v $tool)
+	printf '#!/bin/sh\necho "$*" >>"%s/%s.calls"\nexec %s "$@"\n' \
+	    "$T" "$tool" "$real" >"$T/bin/$tool"
+	chmod +x "$T/bin/$tool"
+done
+# sbatch, slowed while $T/slow exists: it has submitted, not yet said.
+real=$(command -v sbatch)
+cat >"$T/bin/sbatch" <<EOS
+#!/bin/sh
+echo "\$*" >>"$T/sbatch.calls"
+out=\$($real "\$@") || exit \$?
+if [ -e "$T/slow" ]; then touch "$T/slowed"; sleep 5; fi
+echo "\$out"
+EOS
+daemon() {
+	PATH=$T/bin:$PATH start_daemon --slurm-dir "$T/shared" "$@"
+}
+calls() {
+	if [ -f "$T/$1.calls" ]; then wc -l <"$T/$1.calls"; else echo 0; fi
+}
+field() {
+	fctl --json status "$1" | python3 -c \
+	    'import json,sys; print(json.load(sys.stdin).get(sys.argv[1], ""))' "$2"
+}
+kill9() {
+	kill -KILL "$DPID"
+	wait "$DPID" 2>/dev/null || true
+	DPID=
+}
+
+# kill -9 while three jobs run; the restarted daemon follows them.
+daemon --slurm-interval 300ms
+ids=
+for n in 1 2 3; do
+	ids="$ids $(fctl submit --engine slurm exec -- sh -c "sleep 3; echo done-$n")"
+done
+for id in $ids; do
+	wait_until 30 sh -c "[ \"\$(squeue -h -o %T -n futured-$id)\" = RUNNING ]" ||
+	    fail "job $id never ran on Slurm"
+done
+kill9
+daemon --slurm-interval 300ms
+n=0
+for id in $ids; do
+	n=$((n + 1))
+	ck_exit 0 fctl wait -t 60s "$id"
+	ck_exit 0 fctl result "$id"
+	ck_eq "$(cat "$T/out")" "done-$n" "result of job $id after kill -9"
+done
+ck_eq "$(calls sbatch)" 3 "sbatch calls for three jobs and a restart"
+grep -q "followed again" "$T/daemon.log" || fail "no job followed again"
+pass "kill -9 and restart: results arrive, one sbatch per job"
+
+# kill -9 while sbatch has submitted but not answered: the restarted
+# daemon finds the Slurm job by its name and comment, and submits
+# nothing again.
+touch "$T/slow"
+id=$(fctl submit --engine slurm exec -- sh -c 'sleep 8; echo late')
+wait_until 30 test -e "$T/slowed" || fail "sbatch never ran"
+kill9
+rm -f "$T/slow"
+before=$(calls sbatch)
+daemon --slurm-interval 300ms
+ck_exit 0 fctl wait -t 60s "$id"
+ck_exit 0 fctl result "$id"
+ck_eq "$(cat "$T/out")" late "result of a job whose sbatch was cut short"
+ck_eq "$(calls sbatch)" "$before" "sbatch calls after the restart"
+grep -q "found Slurm job" "$T/daemon.log" || fail "not found by name"
+pass "kill -9 during sbatch: found by name, not submitted twice"
+
+# Slurm forgets a job that left no exit status: lost, not succeeded.
+id=$(fctl submit --engine slurm exec -- sleep 300)
+wait_until 30 sh -c "[ \"\$(squeue -h -o %T -n futured-$id)\" = RUNNING ]" ||
+    fail "job $id never ran on Slurm"
+kill9
+scancel -n "futured-$id"
+wait_until 60 sh -c "[ -z \"\$(squeue -h -t all -o %T -n futured-$id)\" ]" ||
+    fail "Slurm never forgot job $id"
+daemon --slurm-interval 300ms
+ck_exit 1 fctl wait -t 30s "$id"
+ck_eq "$(field "$id" state)" failed "state of a lost job"
+ck_match "$(field "$id" error)" "lost by Slurm" "error of a lost job"
+pass "a job Slurm forgot is lost, not succeeded"
+stop_daemon
+
+# 100 tracked jobs: one squeue call per interval for all of them.  They
+# wait for a gate, so that all are tracked at once however slowly they
+# are submitted (8 run, the others pend in Slurm).
+rm -f "$T/squeue.calls"
+daemon --slurm-interval 1s
+t0=$(now_ms)
+ids=
+i=0
+while [ $i -lt 100 ]; do
+	ids="$ids $(fctl submit --engine slurm exec -- sh -c \
+	    "while [ ! -e '$T/gate' ]; do sleep 0.2; done")"
+	i=$((i + 1))
+done
+most() {
+	awk '{ n = split($NF, a, ","); if (n > m) m = n } END { print m + 0 }' \
+	    "$T/squeue.calls"
+}
+all_named() {
+	[ -f "$T/squeue.calls" ] && [ "$(most)" -ge 100 ]
+}
+wait_until 30 all_named ||
+    fail "no squeue named all 100 jobs (at most $(most))"
+touch "$T/gate"
+for id in $ids; do
+	ck_exit 0 fctl wait -t 120s "$id"
+done
+el=$(( $(now_ms) - t0 ))
+polls=$(calls squeue)
+[ "$polls" -le $(( el / 1000 + 2 )) ] ||
+    fail "$polls squeue calls in $el ms (interval 1 s)"
+pass "100 Slurm jobs: $polls squeue calls in $el ms"
