@@ -145,6 +145,12 @@ struct request_news {
 static struct request_news *request_news_due;
 static size_t		  request_news_n, request_news_cap;
 static uint64_t		  request_news_turn = 1;
+/*
+ * About the most bytes one JobNews carries: a turn's news of many jobs
+ * with long progress messages goes in several, each well within any
+ * client's frame limit (a JobInfo alone may pass it).
+ */
+#define REQUEST_NEWS_BYTES	(256 * 1024)
 static Futured__JobInfo	 *request_news_info;
 static Futured__JobInfo	**request_news_infop;
 static uint64_t		 *request_news_ids;
@@ -219,8 +225,9 @@ request_jobinfo_news(struct job *j, Futured__JobInfo *info)
 }
 
 /*
- * One JobNews of the n jobs of one connection (sorted: a job submitted
- * and subscribed to is there twice, told once): a job that started and
+ * The JobNews of the n jobs of one connection, one unless they take
+ * REQUEST_NEWS_BYTES (sorted: a job submitted and subscribed to is
+ * there twice, told once): a job that started and
  * says nothing more by its id alone (JobNews.running), the others in
  * full: a JobInfo costs a client many times what an id does to decode.
  */
@@ -230,7 +237,7 @@ request_news_send(struct conn *c, const struct request_news *due, size_t n)
 	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
 	Futured__JobNews	 news = FUTURED__JOB_NEWS__INIT;
 	struct job		*j;
-	size_t			 i;
+	size_t			 i, ni = 0, nr = 0, bytes = 0;
 
 	if (n > request_news_info_cap) {
 		request_news_info_cap = n;
@@ -241,25 +248,36 @@ request_news_send(struct conn *c, const struct request_news *due, size_t n)
 		request_news_ids = xreallocarray(request_news_ids, n,
 		    sizeof(*request_news_ids));
 	}
+	resp.id = 0;
+	resp.body_case = FUTURED__RESPONSE__BODY_NEWS;
+	resp.news = &news;
+	news.jobs = request_news_infop;
+	news.running = request_news_ids;
 	for (i = 0; i < n; i++) {
 		j = due[i].job;
 		if (i > 0 && j == due[i - 1].job)
 			continue;
+		if (bytes >= REQUEST_NEWS_BYTES) {
+			request_send(c, &resp);
+			news.jobs += news.n_jobs;
+			news.running += news.n_running;
+			news.n_jobs = news.n_running = 0;
+			bytes = 0;
+		}
 		if (j->state == JOB_RUNNING && !(j->more->progress > 0) &&
 		    j->more->progress_msg == NULL) {
-			request_news_ids[news.n_running++] = j->id;
+			request_news_ids[nr++] = j->id;
+			news.n_running++;
+			bytes += 10;
 			continue;
 		}
-		request_jobinfo_news(j, &request_news_info[news.n_jobs]);
-		request_news_infop[news.n_jobs] =
-		    &request_news_info[news.n_jobs];
+		request_jobinfo_news(j, &request_news_info[ni]);
+		request_news_infop[ni] = &request_news_info[ni];
+		ni++;
 		news.n_jobs++;
+		bytes += 48 + (j->more->progress_msg != NULL ?
+		    strlen(j->more->progress_msg) : 0);
 	}
-	news.jobs = request_news_infop;
-	news.running = request_news_ids;
-	resp.id = 0;
-	resp.body_case = FUTURED__RESPONSE__BODY_NEWS;
-	resp.news = &news;
 	request_send(c, &resp);
 }
 

@@ -786,6 +786,42 @@ START_TEST(test_submit_news)
 }
 END_TEST
 
+/* Long progress messages: a turn's news in JobNews of bounded size. */
+START_TEST(test_news_split)
+{
+	Futured__JobSpec	 s = spec_of("sleep");
+	char			*args[1] = { "30s" }, *big;
+	uint64_t		 ids[3];
+	size_t			 i, k, mark, frames = 0;
+
+	s.n_args = 1;
+	s.args = args;
+	big = xmalloc(200 * 1024);
+	memset(big, 'x', 200 * 1024 - 1);
+	big[200 * 1024 - 1] = '\0';
+	for (i = 0; i < 3; i++)
+		ids[i] = must_submit_notify(i + 1, &s, 1);
+	for (i = 0; i < 3; i++)
+		must_run(ids[i]);
+	request_news_flush();
+	mark = nanswers;
+	for (i = 0; i < 3; i++) {
+		free(job_more(sched_find(ids[i]))->progress_msg);
+		job_more(sched_find(ids[i]))->progress_msg = xstrdup(big);
+		job_news(sched_find(ids[i]));
+	}
+	request_news_flush();
+	for (k = mark; k < nanswers; k++)
+		if (answers[k]->body_case == FUTURED__RESPONSE__BODY_NEWS)
+			frames++;
+	ck_assert_uint_eq(frames, 2);
+	for (i = 0; i < 3; i++)
+		ck_assert_uint_eq(pushes(mark, FUTURED__RESPONSE__BODY_NEWS,
+		    ids[i], NULL), 1);
+	free(big);
+}
+END_TEST
+
 static void
 subscribe_news(uint64_t reqid, uint64_t job)
 {
@@ -860,6 +896,7 @@ request_suite(void)
 	tcase_add_test(tc, test_submit_under_cancelled_parent);
 	tcase_add_test(tc, test_submit_news);
 	tcase_add_test(tc, test_subscribe_news);
+	tcase_add_test(tc, test_news_split);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("jobs");
