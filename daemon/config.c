@@ -50,6 +50,7 @@ enum config_key {
 	CONFIG_SLURM_PARTITION,
 	CONFIG_SLURM_ACCOUNT,
 	CONFIG_SLURM_INTERVAL,
+	CONFIG_SLURM_HANDLERS,
 	CONFIG_PLUGIN,		/* the one that may be repeated */
 	CONFIG_NKEYS
 };
@@ -73,6 +74,7 @@ static const char *const config_keys[CONFIG_NKEYS] = {
 	"slurm-partition",
 	"slurm-account",
 	"slurm-interval",
+	"slurm-handlers",
 	"plugin",
 };
 
@@ -260,6 +262,13 @@ config_set(enum config_key key, const char *value, int *level, char **cause)
 	case CONFIG_SLURM_INTERVAL:
 		if (duration_parse(value, &settings.slurm_interval_ms) == -1 ||
 		    settings.slurm_interval_ms < 100)
+			goto bad;
+		return (0);
+	case CONFIG_SLURM_HANDLERS:
+		/* Handlers whose jobs run on Slurm by default: exec, for now. */
+		if (strcmp(value, "exec") == 0)
+			settings.slurm_exec = 1;
+		else if (*value != '\0')
 			goto bad;
 		return (0);
 	case CONFIG_PLUGIN:

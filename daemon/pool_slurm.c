@@ -287,7 +287,7 @@ static void
 pool_slurm_unlink(const struct sjob *s)
 {
 	static const char *const sfx[] = { "in", "out", "err", "rc",
-	    "sbatch", "sbatch.err" };
+	    "sbatch", "sbatch.err", "sacct", "lookup" };
 	char		 path[PATH_MAX];
 	size_t		 i;
 
@@ -406,6 +406,9 @@ pool_slurm_scancel(const struct job *j, uint64_t id)
 static void
 pool_slurm_drop(struct sjob *s)
 {
+	/* A tool still asking about it (sacct) is told nothing more. */
+	if (s->sbatch != 0)
+		child_unwatch(s->sbatch);
 	TAILQ_REMOVE(&pool_slurm_live, s, entry);
 	if (s->slurm_id != 0) {
 		htab_remove(&pool_slurm_ids, &s->node);
@@ -442,14 +445,14 @@ pool_slurm_output(struct sjob *s)
 
 /*
  * The Slurm job ended: how, in Slurm's word (NULL: unlisted).  The rc
- * file, if the script wrote it, is the command's exit status.
+ * file, if the script wrote it, is the command's exit status; else rc,
+ * if Slurm's accounting said (-1: none).
  */
 static void
-pool_slurm_ended(struct sjob *s, const char *word)
+pool_slurm_ended(struct sjob *s, const char *word, long rc)
 {
 	struct job	*j = s->job;
 	char		 path[PATH_MAX], *rcs, *end;
-	long		 rc = -1;
 	uint64_t	 id = s->slurm_id;
 
 	pool_slurm_path(path, sizeof(path), s, "rc");
@@ -459,7 +462,8 @@ pool_slurm_ended(struct sjob *s, const char *word)
 		if (errno != 0 || end == rcs || rc < 0 || rc > 255)
 			rc = -1;
 		free(rcs);
-	}
+	} else if (rc < 0 || rc > 255)
+		rc = -1;
 	if (j->state != JOB_RUNNING)
 		job_started(j);
 	pool_slurm_output(s);
@@ -790,7 +794,7 @@ pool_slurm_lookup_cb(pid_t pid, int status, void *arg)
 	}
 	pool_slurm_path(path, sizeof(path), s, "rc");
 	if (access(path, F_OK) == 0) {
-		pool_slurm_ended(s, NULL);
+		pool_slurm_ended(s, NULL, -1);
 		return;
 	}
 	pool_slurm_submit(s);
@@ -828,6 +832,73 @@ pool_slurm_lookup(struct sjob *s)
 		s->sbatch = 0;
 		strv_free(&av);
 		pool_slurm_submit(s);
+		return;
+	}
+	strv_free(&av);
+}
+
+/*
+ * sacct's word on a job squeue forgot: "STATE|EXIT:SIGNAL".  No word
+ * (no accounting, or it does not know the job either): lost.
+ */
+static void
+pool_slurm_sacct_cb(pid_t pid, int status, void *arg)
+{
+	struct sjob	*s = arg;
+	char		 path[PATH_MAX], *out, *bar, *sp, *nl;
+	long		 rc = -1;
+
+	(void)pid;
+	s->sbatch = 0;
+	pool_slurm_path(path, sizeof(path), s, "sacct");
+	out = pool_slurm_slurp(path, NULL);
+	(void)unlink(path);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && out != NULL &&
+	    (bar = strchr(out, '|')) != NULL) {
+		*bar++ = '\0';
+		if ((nl = strchr(bar, '\n')) != NULL)
+			*nl = '\0';
+		if ((sp = strchr(out, ' ')) != NULL)	/* "CANCELLED by 0" */
+			*sp = '\0';
+		if (strchr(bar, ':') != NULL)
+			rc = strtol(bar, NULL, 10);
+		if (*out != '\0') {
+			pool_slurm_ended(s, out, rc);
+			free(out);
+			return;
+		}
+	}
+	free(out);
+	pool_slurm_ended(s, NULL, -1);
+}
+
+/*
+ * squeue no longer lists s: its exit status, if it left one; else ask
+ * sacct, which knows what accounting kept.
+ */
+static void
+pool_slurm_gone(struct sjob *s)
+{
+	struct strv	 av = { NULL, 0, 0 };
+	char		 path[PATH_MAX];
+
+	pool_slurm_path(path, sizeof(path), s, "rc");
+	if (access(path, F_OK) == 0) {
+		pool_slurm_ended(s, NULL, -1);
+		return;
+	}
+	strv_add(&av, "sacct");
+	strv_add(&av, "--noheader");
+	strv_add(&av, "--allocations");
+	strv_add(&av, "--parsable2");
+	strv_add(&av, "--format=State,ExitCode");
+	strv_add(&av, "--jobs=%llu", (unsigned long long)s->slurm_id);
+	pool_slurm_path(path, sizeof(path), s, "sacct");
+	if ((s->sbatch = pool_slurm_spawn(NULL, av.v, NULL, path, NULL,
+	    pool_slurm_sacct_cb, s)) == -1) {
+		s->sbatch = 0;
+		strv_free(&av);
+		pool_slurm_ended(s, NULL, -1);
 		return;
 	}
 	strv_free(&av);
@@ -892,7 +963,7 @@ pool_slurm_squeue_cb(pid_t pid, int status, void *arg)
 			}
 			continue;
 		}
-		pool_slurm_ended(s, state);
+		pool_slurm_ended(s, state, -1);
 		pool_slurm_changed = 1;
 	}
 	free(out);
@@ -902,19 +973,21 @@ pool_slurm_squeue_cb(pid_t pid, int status, void *arg)
 	 */
 	n = 0;
 	TAILQ_FOREACH(s, &pool_slurm_live, entry) {
-		if (s->slurm_id != 0 && s->missing >= SLURM_LOST_POLLS)
+		if (s->slurm_id != 0 && s->missing >= SLURM_LOST_POLLS &&
+		    s->sbatch == 0)
 			n++;
 	}
 	if (n > 0) {
 		gone = xcalloc(n, sizeof(*gone));
 		n = 0;
 		TAILQ_FOREACH(s, &pool_slurm_live, entry) {
-			if (s->slurm_id != 0 && s->missing >= SLURM_LOST_POLLS)
+			if (s->slurm_id != 0 && s->missing >= SLURM_LOST_POLLS &&
+			    s->sbatch == 0)
 				gone[n++] = s->slurm_id;
 		}
 		for (i = 0; i < n; i++) {
 			if ((s = pool_slurm_find(gone[i])) != NULL)
-				pool_slurm_ended(s, NULL);
+				pool_slurm_gone(s);
 		}
 		free(gone);
 		pool_slurm_changed = 1;
@@ -1200,8 +1273,6 @@ pool_slurm_shutdown(void)
 	while ((s = TAILQ_FIRST(&pool_slurm_live)) != NULL) {
 		j = s->job;
 		job_ref(j);
-		if (s->sbatch != 0)
-			child_unwatch(s->sbatch);
 		pool_slurm_drop(s);
 		job_finish_unrecorded(j, JOB_FAILED, FERR_SHUTTING_DOWN,
 		    "daemon shutting down");

@@ -49,6 +49,7 @@ request_job_from_spec(struct conn *c, const Futured__JobSpec *s, int *code,
 	struct job			*j;
 	struct job_spec			*js;
 	enum job_kind			 kind;
+	const char			*s_engine;
 	size_t				 i;
 
 	*code = FERR_INVALID;
@@ -98,7 +99,13 @@ request_job_from_spec(struct conn *c, const Futured__JobSpec *s, int *code,
 		j->payload_len = s->payload.len;
 	}
 	j->priority = s->has_priority ? s->priority : 0;
-	if (request_spec_plain(s))
+	/* futured.conf may send a handler's jobs to Slurm (slurm-handlers). */
+	if (settings.slurm_exec && strcmp(h->name, "exec") == 0 &&
+	    (s->engine == NULL || *s->engine == '\0'))
+		s_engine = "slurm";
+	else
+		s_engine = s->engine;
+	if (request_spec_plain(s) && s_engine == s->engine)
 		return (j);
 
 	js = job_spec_own(j);
@@ -139,7 +146,7 @@ request_job_from_spec(struct conn *c, const Futured__JobSpec *s, int *code,
 	}
 	js->input_from = s->has_input_from ? s->input_from : 0;
 	js->parent = s->has_parent ? s->parent : 0;
-	if (s->engine != NULL && strcmp(s->engine, "slurm") == 0)
+	if (s_engine != NULL && strcmp(s_engine, "slurm") == 0)
 		js->engine = JOB_ENGINE_SLURM;
 	return (j);
 }

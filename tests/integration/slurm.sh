@@ -134,3 +134,18 @@ print(f.result(60).decode().strip())') || fail "python submit on Slurm"
 	ck_eq "$out" "py-v" "a Python job on Slurm, its context in its environment"
 	pass "python: engine=\"slurm\""
 fi
+
+# futured.conf's slurm-handlers: exec jobs go to Slurm unless they say.
+stop_daemon
+printf 'slurm-handlers = exec\nslurm-dir = %s\nslurm-interval = 300ms\n' \
+    "$T/shared" >"$T/futured.conf"
+PATH=$T/bin:$PATH start_daemon -c "$T/futured.conf"
+id=$(fctl submit exec -- echo routed)
+ck_exit 0 fctl wait -t 60s "$id"
+ck_eq "$(field "$id" engine)" slurm "engine of an exec job, by the config"
+ck_exit 0 fctl result "$id"
+ck_eq "$(cat "$T/out")" routed "output of a routed job"
+id=$(fctl submit --engine local exec -- echo here)
+ck_exit 0 fctl wait -t 10s "$id"
+ck_eq "$(field "$id" engine)" local "a job that says local"
+pass "slurm-handlers = exec in futured.conf"

@@ -9,7 +9,7 @@
 slurm_start 2
 
 mkdir -p "$T/bin"
-for tool in sbatch squeue scancel; do
+for tool in sbatch squeue scancel sacct; do
 	real=$(command -v $tool)
 	printf '#!/bin/sh\necho "$*" >>"%s/%s.calls"\nexec %s "$@"\n' \
 	    "$T" "$tool" "$real" >"$T/bin/$tool"
@@ -92,6 +92,8 @@ daemon --slurm-interval 300ms
 ck_exit 1 fctl wait -t 30s "$id"
 ck_eq "$(field "$id" state)" failed "state of a lost job"
 ck_match "$(field "$id" error)" "lost by Slurm" "error of a lost job"
+# No accounting here: sacct was asked, and could not say.
+grep -q -- "--jobs=" "$T/sacct.calls" || fail "sacct was not asked"
 pass "a job Slurm forgot is lost, not succeeded"
 stop_daemon
 

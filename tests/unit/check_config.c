@@ -124,6 +124,9 @@ START_TEST(test_load_sets_settings)
 	ck_assert_str_eq(settings.slurm_partition, "batch");
 	ck_assert_str_eq(settings.slurm_account, "lab");
 	ck_assert_int_eq(settings.slurm_interval_ms, 5000);
+	ck_assert_int_eq(settings.slurm_exec, 0);
+	ck_assert_ptr_null(load("slurm-handlers = exec\n", &level));
+	ck_assert_int_eq(settings.slurm_exec, 1);
 
 	/* max-output takes K, M, G like the other sizes. */
 	ck_assert_ptr_null(load("max-output = 2M\n", &level));
@@ -164,6 +167,12 @@ START_TEST(test_errors_name_file_and_line)
 
 	cause = load("metrics-interval = 10ms\n", &level);
 	snprintf(want, sizeof(want), "%s:1: bad metrics-interval \"10ms\"",
+	    path);
+	ck_assert_str_eq(cause, want);
+	free(cause);
+
+	cause = load("slurm-handlers = sleep\n", &level);
+	snprintf(want, sizeof(want), "%s:1: bad slurm-handlers \"sleep\"",
 	    path);
 	ck_assert_str_eq(cause, want);
 	free(cause);
