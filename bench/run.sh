@@ -240,7 +240,8 @@ if [ "$PYTHON" != : ] &&
 	start_daemon py
 	PYD=$DPID
 	# The baseline of the slot serving again: no warm spare, so that
-	# the killed process's successor starts cold.
+	# the killed process's successor starts cold (pytasks.py cancel
+	# measures each kill on a pool at full strength, spares ready).
 	start_daemon pyns --pool-spares 0
 	PYNS=$DPID
 	pyt() {
@@ -262,7 +263,7 @@ if [ "$PYTHON" != : ] &&
 		[ "$PYT" = 1 ] || continue
 		rec pyt_rtt pyt rtt "$PY_RTT_N"
 		rec pyt_pipe pyt pipe "$PY_PIPE_N"
-		pyt cancel "$CANCEL_N" >"$T/pyt_cancel.out"
+		PYT_SPARES=1 pyt cancel "$CANCEL_N" >"$T/pyt_cancel.out"
 		cut -d' ' -f1 "$T/pyt_cancel.out" >>"$T/pyt_cancel_final"
 		cut -d' ' -f2 "$T/pyt_cancel.out" >>"$T/pyt_cancel_again"
 		PYT_SOCK=$T/pyns.sock pyt cancel "$CANCEL_N" \

@@ -2245,6 +2245,8 @@ json_pool_health(struct json *j, const struct fut_stats *s, size_t i)
 	json_uint(j, "restarts", fut_stats_pool_get(s, i,
 	    FUT_POOL_RESTARTS));
 	json_uint(j, "spares", fut_stats_pool_get(s, i, FUT_POOL_SPARES));
+	json_uint(j, "respawns", fut_stats_pool_get(s, i,
+	    FUT_POOL_RESPAWNS));
 	if (fut_stats_pool_respawn_ms(s, i) >= 0)
 		json_int(j, "respawn_ms", fut_stats_pool_respawn_ms(s, i));
 	else

@@ -970,6 +970,9 @@ fut_stats_pool_get(const struct fut_stats *s, size_t n, enum fut_pool_stat which
 		    (unsigned int)p->restarts);
 	case FUT_POOL_SPARES:
 		return (p->spares);
+	case FUT_POOL_RESPAWNS:
+		return (p->respawns > UINT_MAX ? UINT_MAX :
+		    (unsigned int)p->respawns);
 	}
 	return (0);
 }

@@ -795,6 +795,7 @@ struct sup_stats {
 	u_int			 ready;		/* registered ones */
 	uint64_t		 restarts;
 	int64_t			 respawn_ms;	/* last kill to serving, -1 */
+	uint64_t		 respawns;	/* kills it was measured for */
 	const char		*error;		/* the last death, or NULL */
 	int			 last_exit;	/* its exit status, -1: none */
 	int			 last_signal;	/* its signal, 0: none */

@@ -1066,6 +1066,8 @@ request_pools_sup_cb(const struct sup_stats *st, void *arg)
 		ps->respawn_ms = st->respawn_ms;
 	ps->has_spares = 1;
 	ps->spares = st->spares;
+	ps->has_respawns = 1;
+	ps->respawns = st->respawns;
 }
 
 static void

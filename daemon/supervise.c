@@ -71,6 +71,7 @@
 
 #define SUP_TAIL		2048	/* stderr kept of each process */
 #define SUP_TAIL_SHOWN		512	/* of it in stats */
+#define SUP_SPARE_DELAY_MS	100	/* a promoted spare's successor */
 #define SUP_DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
 #define SUP_KINDS_ALL		((1U << JOB_ASYNC) | (1U << JOB_BLOCKING) | \
 				    (1U << JOB_CPU))
@@ -135,6 +136,7 @@ struct sup_pool {
 	int			 told_failing;
 	uint64_t		 restarts;
 	int64_t			 respawn_ms;
+	uint64_t		 respawns;	/* how many it was measured */
 	char			*error;		/* the last death */
 	int			 last_status;	/* its wait status, -1: none */
 	char			*last_tail;	/* its stderr's end */
@@ -1211,6 +1213,7 @@ supervise_foreach(void (*cb)(const struct sup_stats *, void *), void *arg)
 		st.state = supervise_state_name(sp);
 		st.restarts = sp->restarts;
 		st.respawn_ms = sp->respawn_ms;
+		st.respawns = sp->respawns;
 		st.error = sp->error;
 		st.last_exit = -1;
 		if (sp->last_status != -1 && WIFEXITED(sp->last_status))
@@ -1275,6 +1278,7 @@ supervise_ready(struct sup_proc *p, const char *const *names, size_t n)
 	p->flags |= SPF_READY | SPF_REGISTERED;
 	if (s->killed_ms != 0 && !(p->flags & SPF_CANCEL)) {
 		sp->respawn_ms = job_mono_ms() - s->killed_ms;
+		sp->respawns++;
 		s->killed_ms = 0;
 		log_debug("pool %s: process %u serves again %lld ms after the "
 		    "kill", sp->name, s->idx, (long long)sp->respawn_ms);
@@ -1379,6 +1383,9 @@ supervise_unpark_cb(evutil_socket_t fd, short events, void *arg)
  * registration goes through on the next loop turn (not here, inside
  * the engine's cancel).  One still starting takes the slot all the
  * same: it is further along than a new process.  -1 if there is none.
+ * The new spare starts SUP_SPARE_DELAY_MS later: neither the cancel's
+ * answer nor the first jobs of the promoted spare wait for a
+ * posix_spawn, or share the cpu with a starting interpreter.
  */
 static int
 supervise_promote(struct sup_slot *s)
@@ -1414,7 +1421,10 @@ supervise_promote(struct sup_slot *s)
 			fatalx("%s: evtimer_new", __func__);
 		event_active(sp->unpark_ev, EV_TIMEOUT, 1);
 	}
-	supervise_spawn_slot(best);
+	if (best->respawn == NULL && (best->respawn = evtimer_new(base,
+	    supervise_respawn_cb, best)) == NULL)
+		fatalx("%s: evtimer_new", __func__);
+	supervise_timer_ms(best->respawn, SUP_SPARE_DELAY_MS);
 	return (0);
 }
 

@@ -413,7 +413,8 @@ enum fut_pool_stat {
 	FUT_POOL_SIZE,		/* processes it runs when healthy */
 	FUT_POOL_ALIVE,		/* of them running now */
 	FUT_POOL_RESTARTS,	/* processes replaced so far */
-	FUT_POOL_SPARES		/* warm spares ready now */
+	FUT_POOL_SPARES,	/* warm spares ready now */
+	FUT_POOL_RESPAWNS	/* kills fut_stats_pool_respawn_ms measured */
 };
 /**
  * The worker pools (futured-workers(7)): each supervised pool, and

@@ -1033,7 +1033,7 @@ class Client:
             return pool
         pool["state"] = _str(state)
         for which, name in enumerate(("size", "alive", "restarts",
-                                      "spares"), 3):
+                                      "spares", "respawns"), 3):
             pool[name] = lib.fut_stats_pool_get(p, n, which)
         ms = lib.fut_stats_pool_respawn_ms(p, n)
         pool["respawn_ms"] = ms if ms >= 0 else None
