@@ -88,8 +88,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    journal_fsync_name(settings.fsync)[0] == 'u')
 			abort();
 	}
+	/* Every string a line may set, and the pools it may declare. */
 	free((char *)(uintptr_t)settings.socket_path);
 	free((char *)(uintptr_t)settings.journal_path);
+	free((char *)(uintptr_t)settings.metrics_textfile);
+	free((char *)(uintptr_t)settings.metrics_listen);
+	free((char *)(uintptr_t)settings.output_dir);
+	free((char *)(uintptr_t)settings.slurm_dir);
+	free((char *)(uintptr_t)settings.slurm_partition);
+	free((char *)(uintptr_t)settings.slurm_account);
+	supervise_conf_clear();
 	plugin_clear();
 	return (0);
 }
