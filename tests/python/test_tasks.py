@@ -792,6 +792,17 @@ class TestWorkerCommand(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn(b"no_such_module_xyz", r.stderr)
 
+    def test_no_daemon(self):
+        # Exited 0 ("the daemon went away") though it never served.
+        env = _child_env()
+        with tempfile.TemporaryDirectory() as d:
+            env["FUTURED_SOCKET"] = os.path.join(d, "none.sock")
+            r = subprocess.run([sys.executable, "-m", "futured.worker",
+                                "json"], stderr=subprocess.PIPE, env=env,
+                               timeout=60)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"cannot connect to futured", r.stderr)
+
     def test_usage(self):
         r = subprocess.run([sys.executable, "-m", "futured.worker"],
                            stderr=subprocess.PIPE, env=_child_env(),
