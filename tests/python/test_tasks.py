@@ -672,6 +672,32 @@ class TestTasks(unittest.TestCase):
                                  timeout=120).stdout.decode()
         self.assertEqual(out.split(), ["Pair", "2", "1", "49"])
 
+    def test_unguarded_main_script_says_why(self):
+        # The README's example without its __main__ guard: each worker
+        # that imports the script calls the task again.  Before, the
+        # pool never registered and the caller hung; now the error says
+        # what to do, at once.
+        script = textwrap.dedent("""
+            import futured
+
+            @futured.task
+            def double(x):
+                return 2 * x
+
+            print(double(21).result(60))
+        """)
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "unguarded.py")
+            with open(path, "w") as fp:
+                fp.write(script)
+            r = subprocess.run([sys.executable, path], env=_child_env(),
+                               stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=50)
+        err = r.stderr.decode()
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("double called while a worker imports", err)
+        self.assertIn("__name__", err)
+
     def test_cancel_a_running_cpu_function(self):
         taskmod.cpu_pid().result(60)			# the pool is up
         f = taskmod.cpu_spin(60)
@@ -765,6 +791,17 @@ class TestWorkerCommand(unittest.TestCase):
                            env=_child_env(), timeout=60)
         self.assertEqual(r.returncode, 2)
         self.assertIn(b"no_such_module_xyz", r.stderr)
+
+    def test_no_daemon(self):
+        # Exited 0 ("the daemon went away") though it never served.
+        env = _child_env()
+        with tempfile.TemporaryDirectory() as d:
+            env["FUTURED_SOCKET"] = os.path.join(d, "none.sock")
+            r = subprocess.run([sys.executable, "-m", "futured.worker",
+                                "json"], stderr=subprocess.PIPE, env=env,
+                               timeout=60)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"cannot connect to futured", r.stderr)
 
     def test_usage(self):
         r = subprocess.run([sys.executable, "-m", "futured.worker"],

@@ -131,40 +131,65 @@ def function_ref(fn):
 # Loading, on the worker's side --------------------------------------------
 
 _load_lock = threading.RLock()
+_loading = threading.local()
 
 
 def load_module(ref):
     """Import the module ref names (see module_ref)."""
     with _load_lock:
-        if ref.startswith("main:"):
-            name = ref[5:]
-            m = sys.modules.get(MAIN_ALIAS)
-            if m is None or getattr(m, "__futured_ref__", None) != ref:
-                m = importlib.import_module(name)
-                _alias_main(m, ref)
-            return m
-        if not is_script(ref):
-            return importlib.import_module(ref)
-        m = sys.modules.get(MAIN_ALIAS)
-        if m is not None and getattr(m, "__futured_ref__", None) == ref:
-            return m
-        if not os.path.isfile(ref):
-            raise ImportError("no script %s" % ref, path=ref)
-        # The script's own directory is on sys.path when it runs as a
-        # program: its imports must work here too.
-        d = os.path.dirname(ref)
-        if d not in sys.path:
-            sys.path.insert(0, d)
-        spec = importlib.util.spec_from_file_location(MAIN_ALIAS, ref)
-        m = importlib.util.module_from_spec(spec)
-        sys.modules[MAIN_ALIAS] = m
+        outer = getattr(_loading, "ref", None)
+        _loading.ref = ref
         try:
-            spec.loader.exec_module(m)
-        except BaseException:
-            sys.modules.pop(MAIN_ALIAS, None)
-            raise
-        _alias_main(m, ref)
+            return _load_module(ref)
+        finally:
+            _loading.ref = outer
+
+
+def _check_not_loading(qualname):
+    # A worker imports the caller's module to serve it; a module that
+    # calls its tasks at import (an unguarded asyncio.run(main()) in a
+    # script) would submit from inside the pool's own start-up and wait
+    # on a pool that never registers.  Say so, as multiprocessing's
+    # spawn does, instead of hanging.
+    ref = getattr(_loading, "ref", None)
+    if ref is not None:
+        raise RuntimeError(
+            "futured.task: %s called while a worker imports %s: the "
+            "module calls its tasks when imported; guard that code with "
+            "'if __name__ == \"__main__\":', as multiprocessing's spawn "
+            "needs" % (qualname, ref))
+
+
+def _load_module(ref):
+    if ref.startswith("main:"):
+        name = ref[5:]
+        m = sys.modules.get(MAIN_ALIAS)
+        if m is None or getattr(m, "__futured_ref__", None) != ref:
+            m = importlib.import_module(name)
+            _alias_main(m, ref)
         return m
+    if not is_script(ref):
+        return importlib.import_module(ref)
+    m = sys.modules.get(MAIN_ALIAS)
+    if m is not None and getattr(m, "__futured_ref__", None) == ref:
+        return m
+    if not os.path.isfile(ref):
+        raise ImportError("no script %s" % ref, path=ref)
+    # The script's own directory is on sys.path when it runs as a
+    # program: its imports must work here too.
+    d = os.path.dirname(ref)
+    if d not in sys.path:
+        sys.path.insert(0, d)
+    spec = importlib.util.spec_from_file_location(MAIN_ALIAS, ref)
+    m = importlib.util.module_from_spec(spec)
+    sys.modules[MAIN_ALIAS] = m
+    try:
+        spec.loader.exec_module(m)
+    except BaseException:
+        sys.modules.pop(MAIN_ALIAS, None)
+        raise
+    _alias_main(m, ref)
+    return m
 
 
 def _alias_main(m, ref):
@@ -482,6 +507,7 @@ class TaskFunction:
         calls = [((self.qualname,), encode_call(self.ref, self.qualname,
                                                 tuple(a), {}))
                  for a in iterable]
+        _check_not_loading(self.qualname)
         c = futured._client()
         ensure_pool(c, self.ref, self.kind == futured.CPU)
         return c._submit_all(self.handler, calls, kind=self.kind,
@@ -495,6 +521,7 @@ class TaskFunction:
             if isinstance(prev, (int, futured.Future)):
                 prev = (prev,)
             opts["after"] = tuple(prev) + tuple(after)
+        _check_not_loading(self.qualname)
         try:
             c = futured._client()
             ensure_pool(c, self.ref, self.kind == futured.CPU)

@@ -615,6 +615,7 @@ def main(argv=None):
                 m, type(e).__name__, e), file=sys.stderr)
             return 2
         mods.append(m)
+    w = None
     try:
         w = Worker(socket=a.socket, concurrency=conc, threads=a.threads,
                    pool=a.pool, name="python %s" % " ".join(a.modules))
@@ -622,9 +623,10 @@ def main(argv=None):
             w.serve_module(m, cpu=a.cpu)
         w.run()
     except futured.ConnectionLost as e:
-        # The daemon went away (shutdown, restart).
         print("futured.worker: %s" % e, file=sys.stderr)
-        return 0
+        # The daemon went away (shutdown, restart): done.  Never
+        # connected at all: a failure, for whoever runs us.
+        return 0 if w is not None and w.ready.is_set() else 1
     except futured.Error as e:
         print("futured.worker: %s" % e, file=sys.stderr)
         return 1
