@@ -769,11 +769,15 @@ main(int argc, char **argv)
 	cgroup_init(settings.socket_path);
 	if (pool_init(&cause) == -1)
 		fatalx("%s", cause);
-	/* Its processes connect back: after the socket listens. */
-	supervise_start();
 	/* The first textfile is written, the listener bound, before READY. */
 	if (metrics_init(&cause) == -1)
 		fatalx("%s", cause);
+	/*
+	 * Its processes connect back: after the socket listens.  And after
+	 * the last start-up step that can fail: they live in process groups
+	 * of their own, and a daemon that exits now would leave them behind.
+	 */
+	supervise_start();
 
 	sigterm = evsignal_new(base, SIGTERM, main_signal_cb, NULL);
 	sigint = evsignal_new(base, SIGINT, main_signal_cb, NULL);

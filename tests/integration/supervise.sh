@@ -62,6 +62,15 @@ ck_match "$(cat "$T/err")" "bad.conf:2: pool-user.x needs --system" \
     "a user without --system"
 pass "bad pool lines stop the start, naming file and line"
 
+# A start that fails late (here the metrics textfile's directory) must
+# leave no pool process behind: they live in process groups of their own.
+printf 'pool = late %s\n' "$SL" >"$T/etc/late.conf"
+ck_exit 1 "$FUTURED" -f -c "$T/etc/late.conf" -s "$SOCK" --journal none \
+    --metrics-textfile "$T/no/such/dir/m.prom"
+! pgrep -f "sleeper-$TOKEN.sh" >/dev/null ||
+    fail "a failed start left its pool's processes: $(pgrep -af "sleeper-$TOKEN.sh")"
+pass "a start that fails late leaves no pool process"
+
 # --- start, environment, process groups --------------------------------
 cat >"$T/etc/futured.conf" <<C
 pool = sl $SL
