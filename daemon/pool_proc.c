@@ -812,7 +812,12 @@ pool_proc_child_cb(pid_t pid, int status, void *arg)
 		return;
 	}
 	w->backoff_ms = 0;
-	pool_proc_respawn(w);
+	/*
+	 * Not now: spawning blocks the loop until the child execs, and the
+	 * answers this death settles (a cancel's, the job's waiters') go
+	 * out at the end of this turn.  A timer of 0 runs in the next.
+	 */
+	pool_proc_timer_ms(w->respawn_timer, 0);
 }
 
 /* Spawn the -P workers; -1 and *cause (caller frees) on failure. */
