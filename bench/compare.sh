@@ -74,6 +74,19 @@ round() {
 	done
 	stop_daemon "$_m"
 
+	# The async round trip again with both ends on one CPU: unpinned,
+	# its median swings between about 8 us (the scheduler keeps client
+	# and daemon on one CPU) and 15-60 us (it puts them apart), a mix no
+	# build controls (bench/RESULTS.md, 2026-12-05).
+	if command -v taskset >/dev/null 2>&1; then
+		PIN="taskset -c 0"
+		start_daemon pin
+		PIN=
+		taskset -c 0 "$FUTBENCH" rtt "$T/pin.sock" async "$RTT_N" \
+		    >>"$T/$_s.rtt1_async"
+		stop_daemon "$DPID"
+	fi
+
 	start_daemon cancel -P 1
 	"$FUTBENCH" cancel "$T/cancel.sock" "$CANCEL_N" >>"$T/$_s.cancel"
 	stop_daemon "$DPID"
@@ -137,6 +150,7 @@ line "idle daemon RSS, KiB" idle_rss lower
 for k in async blocking cpu; do
 	line "no-op round trip $k, us" "rtt_$k" lower
 done
+line "no-op round trip async, one CPU, us" rtt1_async lower
 for k in async blocking cpu; do
 	line "pipelined $k, 1 client, jobs/s" "pipe1_$k" higher
 	line "pipelined $k, $CLIENTS clients, jobs/s" "pipe8_$k" higher

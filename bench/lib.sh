@@ -49,7 +49,8 @@ start_daemon() {
 	*" --journal "*) ;;
 	*) set -- --journal none "$@" ;;
 	esac
-	"$FUTURED" --detach -s "$T/$_name.sock" -l warn "$@" \
+	# $PIN: a command the daemon runs under (taskset -c 0), or empty.
+	${PIN:-} "$FUTURED" --detach -s "$T/$_name.sock" -l warn "$@" \
 	    2>>"$T/daemon.log"
 	DPID=$("$FUTBENCH" pid "$T/$_name.sock")
 	PIDS="$PIDS $DPID"
