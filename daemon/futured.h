@@ -348,6 +348,9 @@ extern struct event_base *base;
 void		 settings_defaults(struct settings *);
 void		 settings_slurm_option(const char *);	/* one more */
 
+/* timer.c */
+void		 timer_add_ms(struct event *, int64_t);
+
 /* log.c: see log.h */
 
 /* xmalloc.c: see xmalloc.h */

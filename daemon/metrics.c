@@ -671,18 +671,13 @@ metrics_status_cb(evutil_socket_t fd, short events, void *arg)
 static void
 metrics_status_touch(void)
 {
-	struct timeval	 tv;
 	int64_t		 due;
 
 	if (metrics_status_armed)
 		return;
 	metrics_status_armed = 1;
 	due = metrics_status_sent + METRICS_STATUS_MS - job_mono_ms();
-	if (due < 0)
-		due = 0;
-	tv.tv_sec = due / 1000;
-	tv.tv_usec = (due % 1000) * 1000;
-	evtimer_add(metrics_status_ev, &tv);
+	timer_add_ms(metrics_status_ev, due);
 }
 
 /* Start-up ---------------------------------------------------------------- */

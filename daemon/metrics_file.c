@@ -113,7 +113,6 @@ metrics_file_cb(evutil_socket_t fd, short events, void *arg)
 int
 metrics_file_init(const char *path, int64_t interval_ms, char **cause)
 {
-	struct timeval	 tv;
 	const char	*slash;
 	char		*why;
 
@@ -134,9 +133,7 @@ metrics_file_init(const char *path, int64_t interval_ms, char **cause)
 	if ((metrics_file_ev = event_new(base, -1, EV_PERSIST, metrics_file_cb,
 	    NULL)) == NULL)
 		fatalx("%s: event_new", __func__);
-	tv.tv_sec = interval_ms / 1000;
-	tv.tv_usec = (interval_ms % 1000) * 1000;
-	event_add(metrics_file_ev, &tv);
+	timer_add_ms(metrics_file_ev, interval_ms);
 	log_info("metrics: %s, every %lld ms", path, (long long)interval_ms);
 	return (0);
 }

@@ -169,17 +169,6 @@ pool_proc_mono_us(void)
 	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
 }
 
-static void
-pool_proc_timer_ms(struct event *ev, int64_t ms)
-{
-	struct timeval	 tv;
-
-	if (ms < 0)
-		ms = 0;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(ev, &tv);
-}
 
 /* Signal a worker's whole process group; a gone group is not an error. */
 static void
@@ -344,7 +333,7 @@ pool_proc_eof(struct pool_proc_worker *w)
 	evbuffer_drain(w->out, evbuffer_get_length(w->out));
 	if (w->pid > 0 && !(w->flags & PPW_DEAD) &&
 	    !evtimer_pending(w->kill_timer, NULL))
-		pool_proc_timer_ms(w->kill_timer, POOL_PROC_EOF_KILL_MS);
+		timer_add_ms(w->kill_timer, POOL_PROC_EOF_KILL_MS);
 }
 
 /* The worker spoke out of turn: kill it; the reap fails its job. */
@@ -707,7 +696,7 @@ pool_proc_respawn(struct pool_proc_worker *w)
 		    w->backoff_ms * 2;
 		if (w->backoff_ms > POOL_PROC_BACKOFF_MAX)
 			w->backoff_ms = POOL_PROC_BACKOFF_MAX;
-		pool_proc_timer_ms(w->respawn_timer, w->backoff_ms);
+		timer_add_ms(w->respawn_timer, w->backoff_ms);
 		return;
 	}
 	sched_kick();		/* it has room for jobs again */
@@ -808,7 +797,7 @@ pool_proc_child_cb(pid_t pid, int status, void *arg)
 		    "respawning in %lld ms", __func__, w->idx,
 		    (long long)(job_mono_ms() - w->spawned_at),
 		    (long long)w->backoff_ms);
-		pool_proc_timer_ms(w->respawn_timer, w->backoff_ms);
+		timer_add_ms(w->respawn_timer, w->backoff_ms);
 		return;
 	}
 	w->backoff_ms = 0;
@@ -817,7 +806,7 @@ pool_proc_child_cb(pid_t pid, int status, void *arg)
 	 * answers this death settles (a cancel's, the job's waiters') go
 	 * out at the end of this turn.  A timer of 0 runs in the next.
 	 */
-	pool_proc_timer_ms(w->respawn_timer, 0);
+	timer_add_ms(w->respawn_timer, 0);
 }
 
 /* Spawn the -P workers; -1 and *cause (caller frees) on failure. */
@@ -1081,7 +1070,7 @@ pool_proc_kill(struct pool_proc_worker *w, int64_t grace_ms)
 		return;
 	}
 	pool_proc_signal(w, SIGTERM);
-	pool_proc_timer_ms(w->kill_timer, grace_ms);
+	timer_add_ms(w->kill_timer, grace_ms);
 }
 
 /*

@@ -1050,7 +1050,6 @@ static void
 pool_slurm_poll_arm(void)
 {
 	static int64_t	 last;
-	struct timeval	 tv;
 	int64_t		 now, due;
 
 	if (pool_slurm_tracked == 0 || pool_slurm_squeue != 0 ||
@@ -1065,9 +1064,7 @@ pool_slurm_poll_arm(void)
 		return;
 	}
 	/* Added again, a pending timer moves to the new time. */
-	tv.tv_sec = (due - now) / 1000;
-	tv.tv_usec = ((due - now) % 1000) * 1000;
-	evtimer_add(pool_slurm_timer, &tv);
+	timer_add_ms(pool_slurm_timer, due - now);
 }
 
 static void

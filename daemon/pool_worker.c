@@ -398,15 +398,9 @@ pool_worker_heard(struct worker *w)
 static void
 pool_worker_lease_arm(struct worker *w, int64_t ms)
 {
-	struct timeval	 tv;
-
 	if (w->lease == NULL)
 		return;
-	if (ms < 1)
-		ms = 1;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(w->lease, &tv);
+	timer_add_ms(w->lease, ms < 1 ? 1 : ms);
 }
 
 static void

@@ -175,17 +175,6 @@ supervise_backoff_ms(u_int fails)
 	return (ms > SUP_BACKOFF_MAX_MS ? SUP_BACKOFF_MAX_MS : ms);
 }
 
-static void
-supervise_timer_ms(struct event *ev, int64_t ms)
-{
-	struct timeval	 tv;
-
-	if (ms < 0)
-		ms = 0;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(ev, &tv);
-}
 
 static void
 supervise_strv_free(char **v)
@@ -873,7 +862,7 @@ supervise_died(struct sup_slot *s, const char *why, int status,
 		fatalx("%s: evtimer_new", __func__);
 	log_debug("pool %s: process %u restarts in %lld ms", sp->name, s->idx,
 	    (long long)delay);
-	supervise_timer_ms(s->respawn, delay);
+	timer_add_ms(s->respawn, delay);
 }
 
 static void
@@ -1119,7 +1108,7 @@ start:
 	if (sp->start_timer == NULL && (sp->start_timer = evtimer_new(base,
 	    supervise_start_timeout_cb, sp)) == NULL)
 		fatalx("%s: evtimer_new", __func__);
-	supervise_timer_ms(sp->start_timer, SUP_START_MS);
+	timer_add_ms(sp->start_timer, SUP_START_MS);
 	for (i = 0; i < sp->size; i++)
 		supervise_spawn_slot(&sp->slots[i]);
 	return (0);
@@ -1324,7 +1313,7 @@ supervise_detach(struct sup_proc *p)
 		log_debug("pool %s: pid %ld let go of its connection",
 		    p->pool->name, (long)p->pid);
 		supervise_signal(p, SIGTERM);
-		supervise_timer_ms(p->kill_timer, settings.grace_ms);
+		timer_add_ms(p->kill_timer, settings.grace_ms);
 	}
 }
 
@@ -1424,7 +1413,7 @@ supervise_promote(struct sup_slot *s)
 	if (best->respawn == NULL && (best->respawn = evtimer_new(base,
 	    supervise_respawn_cb, best)) == NULL)
 		fatalx("%s: evtimer_new", __func__);
-	supervise_timer_ms(best->respawn, SUP_SPARE_DELAY_MS);
+	timer_add_ms(best->respawn, SUP_SPARE_DELAY_MS);
 	return (0);
 }
 
@@ -1457,7 +1446,7 @@ supervise_kill(struct sup_proc *p, int64_t grace_ms)
 		supervise_kill_cb(-1, 0, p);
 	else {
 		supervise_signal(p, SIGTERM);
-		supervise_timer_ms(p->kill_timer, grace_ms);
+		timer_add_ms(p->kill_timer, grace_ms);
 	}
 	p->slot = NULL;
 	s->proc = NULL;
@@ -1520,7 +1509,7 @@ supervise_unparked(struct sup_proc *p)
 	if (p->pid <= 0 || sup_stopping || (p->flags & SPF_KILLED))
 		return;
 	supervise_signal(p, SIGTERM);
-	supervise_timer_ms(p->kill_timer, settings.grace_ms);
+	timer_add_ms(p->kill_timer, settings.grace_ms);
 }
 
 /* Shutdown ------------------------------------------------------------- */
