@@ -22,50 +22,8 @@ static max_align_t	 block[65536 / sizeof(max_align_t)];
 static struct arena	 arena;
 #define ALLOC		(&arena.pb)
 
-static uint64_t	 rnd_state = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t
-rnd(void)
-{
-	rnd_state ^= rnd_state << 13;
-	rnd_state ^= rnd_state >> 7;
-	rnd_state ^= rnd_state << 17;
-	return (rnd_state);
-}
-
-static int
-coin(void)
-{
-	return (rnd() & 1);
-}
-
-static uint64_t
-rnd_u64(void)
-{
-	static const uint64_t edges[] = {
-		0, 1, 127, 128, 16383, 16384, 0x7fffffffULL, 0xffffffffULL,
-		0x100000000ULL, INT64_MAX, (uint64_t)INT64_MIN, UINT64_MAX
-	};
-
-	if (coin())
-		return (edges[rnd() % (sizeof(edges) / sizeof(edges[0]))]);
-	return (rnd() >> (rnd() % 64));
-}
-
-static char	 strbuf[64][400];
-static size_t	 nstr;
-
-static char *
-rnd_str(void)
-{
-	char	*s = strbuf[nstr++ % 64];
-	size_t	 len = rnd() % 3 == 0 ? 130 + rnd() % 170 : rnd() % 20, i;
-
-	for (i = 0; i < len; i++)
-		s[i] = 'a' + rnd() % 26;
-	s[len] = '\0';
-	return (s);
-}
+#define RND_SEED	0x9e3779b97f4a7c15ULL
+#include "testrnd.h"
 
 /* A plain random submit, packed by protobuf-c into *out. */
 static size_t
