@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "bar.h"
+#include "json.h"
 
 #define BAR_WIDTH_MAX	30	/* the [===>  ] part, brackets excluded */
 #define BAR_WIDTH_MIN	8	/* narrower: no bar, the percentage only */
@@ -133,38 +134,19 @@ bar_duration(char *buf, size_t len, int64_t ms)
 static size_t
 bar_char(const unsigned char *p, size_t n, int *w)
 {
-	uint32_t	 c;
-	size_t		 len, i;
+	size_t	 len;
 
 	*w = 1;
 	if (p[0] < 0x20 || p[0] == 0x7f)
 		return (0);
-	if (p[0] < 0x80)
-		return (1);
-	if ((p[0] & 0xe0) == 0xc0) {
-		len = 2;
-		c = p[0] & 0x1f;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		len = 3;
-		c = p[0] & 0x0f;
-	} else if ((p[0] & 0xf8) == 0xf0) {
-		len = 4;
-		c = p[0] & 0x07;
-	} else
+	if ((len = utf8_seq(p, n)) == 0)
 		return (0);
-	if (len > n)
+	/* C1 controls, U+0080 to U+009F: 0xc2 0x80 to 0xc2 0x9f. */
+	if (len == 2 && p[0] == 0xc2 && p[1] < 0xa0)
 		return (0);
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return (0);
-		c = c << 6 | (p[i] & 0x3f);
-	}
-	/* Overlong, surrogates, past U+10FFFF, C1 controls. */
-	if ((len == 2 && c < 0x80) || (len == 3 && c < 0x800) ||
-	    (len == 4 && c < 0x10000) || (c >= 0xd800 && c <= 0xdfff) ||
-	    c > 0x10ffff || (c >= 0x80 && c < 0xa0))
-		return (0);
-	if (c >= 0x1100)
+	/* U+1100 on: three bytes from 0xe1 0x84, and all of four bytes. */
+	if (len == 4 || (len == 3 && (p[0] > 0xe1 ||
+	    (p[0] == 0xe1 && p[1] >= 0x84))))
 		*w = 2;
 	return (len);
 }
