@@ -2780,9 +2780,11 @@ cmd_logs(int argc, char **argv)
 		{ "stderr",	no_argument,	   NULL, 'E' },
 		{ NULL,		0,		   NULL, 0 }
 	};
-	unsigned int	 flags = 0;
-	uint64_t	 id;
-	int		 ch, rc, gone = 0;
+	struct fut_infos	*l;
+	const struct fut_info	*ji;
+	unsigned int		 flags = 0;
+	uint64_t		 id;
+	int			 ch, rc, cut, gone = 0;
 
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "+f", opts, NULL)) != -1) {
@@ -2808,12 +2810,26 @@ cmd_logs(int argc, char **argv)
 		ctl_fail(rc);
 	if (gone)
 		return (EX_FAILED);
-	if (rc & FUT_LOGS_TRUNCATED) {
+	if ((cut = (rc & FUT_LOGS_TRUNCATED) != 0))
 		warnx("job %" PRIu64 ": the log stops short: the daemon could "
 		    "not write all of it (its log says why)", id);
-		return (EX_TRUNCATED);
+	if (!(flags & FUT_LOGS_FOLLOW))
+		return (cut ? EX_TRUNCATED : EX_OK);
+	/*
+	 * Followed to its end, the job is final: exit as wait would for
+	 * it, so that `logs -f ID && next` goes on only after a success.
+	 */
+	if ((rc = fut_wait_jobs(ctl_connect(), &id, 1, NULL, 0, -1, &l,
+	    NULL)) != 0)
+		ctl_fail(rc);
+	rc = EX_NOTREADY;
+	if (fut_infos_count(l) == 1) {
+		ji = fut_infos_at(l, 0);
+		rc = state_exit(fut_info_state(ji));
+		print_job_error(ji);
 	}
-	return (EX_OK);
+	fut_infos_free(l);
+	return (rc == EX_OK && cut ? EX_TRUNCATED : rc);
 }
 
 static const struct cmd {

@@ -2,7 +2,8 @@
 # output past the 4 MiB the daemon keeps is whole in its log, byte for
 # byte, while result says it was cut; its stderr too, past the 4 KiB
 # tail; a pool thread's and a cpu worker's output as well; logs -f
-# follows a running job to its end; the files are 0600 in a directory of the daemon's; retention
+# follows a running job to its end and exits as wait does for it; the
+# files are 0600 in a directory of the daemon's; retention
 # removes them with the job; a restart keeps those of kept jobs and
 # removes the others'; an unknown id exits 7 and a daemon without
 # --output-dir says so (exit 1); a reader that closes its pipe early
@@ -78,6 +79,28 @@ ck_eq "$(cat "$T/out")" early "logs of a running job"
 touch "$T/go2"
 must fctl wait "$id" >/dev/null
 pass "logs -f follows a running job to its end; logs gives what there is"
+
+# logs -f exits as wait does once the job is final: 1 failed, 3
+# cancelled (while it follows), 4 timed out; without -f, 0.
+id=$(fctl submit exec -- sh -c 'echo bad; exit 3')
+ck_exit 1 fctl logs -f "$id"
+ck_eq "$(cat "$T/out")" bad "what logs -f of a failed job printed"
+ck_match "$(cat "$T/err")" "job $id failed" "logs -f says the job failed"
+ck_exit 1 fctl wait "$id"
+ck_exit 0 fctl logs "$id"
+id=$(fctl submit exec -- sh -c "echo on; while [ ! -e $T/never ]; do sleep 0.02; done")
+fctl logs -f "$id" >"$T/c.out" 2>"$T/c.err" &
+fpid=$!
+wait_until 10 grep -q on "$T/c.out" || fail "logs -f printed nothing"
+must fctl cancel "$id" >/dev/null
+frc=0
+wait "$fpid" || frc=$?
+ck_eq "$frc" 3 "logs -f of a job cancelled while it follows"
+ck_match "$(cat "$T/c.err")" "job $id cancelled" "logs -f says it was cancelled"
+id=$(fctl submit -t 300ms exec -- sh -c "echo slow; sleep 30")
+ck_exit 4 fctl logs -f "$id"
+ck_eq "$(cat "$T/out")" slow "what logs -f of a timed-out job printed"
+pass "logs -f exits as wait does for the job: 1, 3, 4"
 
 # Unknown ids; a job with no output has an empty log.
 ck_exit 7 fctl logs 999999
