@@ -163,6 +163,28 @@ config_number(const char *s, long min, long max, int *out)
 	return (0);
 }
 
+/* The duration of key, at least min ms; -1 and *cause saying why. */
+static int
+config_duration(enum config_key key, const char *value, int64_t min,
+    int64_t *out, char **cause)
+{
+	char	 b[32];
+	int64_t	 ms;
+
+	if (duration_parse(value, &ms) == -1) {
+		xasprintf(cause, "bad %s \"%s\" (want %s)", config_keys[key],
+		    value, DURATION_FORMS);
+		return (-1);
+	}
+	if (ms < min) {
+		xasprintf(cause, "bad %s \"%s\" (want %s or more)",
+		    config_keys[key], value, duration_format(min, b, sizeof(b)));
+		return (-1);
+	}
+	*out = ms;
+	return (0);
+}
+
 /* Apply one key; -1 and *cause (the caller frees) if value is bad. */
 static int
 config_set(enum config_key key, const char *value, int *level, char **cause)
@@ -185,13 +207,11 @@ config_set(enum config_key key, const char *value, int *level, char **cause)
 			goto bad;
 		return (0);
 	case CONFIG_GRACE:
-		if (duration_parse(value, &settings.grace_ms) == -1)
-			goto bad;
-		return (0);
+		return (config_duration(key, value, 0, &settings.grace_ms,
+		    cause));
 	case CONFIG_SHUTDOWN_GRACE:
-		if (duration_parse(value, &settings.shutdown_grace_ms) == -1)
-			goto bad;
-		return (0);
+		return (config_duration(key, value, 0,
+		    &settings.shutdown_grace_ms, cause));
 	case CONFIG_MAX_OUTPUT:
 		/* 0 would read as "no limit" to struct buf: refuse it. */
 		if (config_size(value, &size) == -1 || size < 1 ||
@@ -219,18 +239,14 @@ config_set(enum config_key key, const char *value, int *level, char **cause)
 		settings.fsync = n;
 		return (0);
 	case CONFIG_FSYNC_INTERVAL:
-		if (duration_parse(value, &settings.fsync_interval_ms) == -1 ||
-		    settings.fsync_interval_ms < 1)
-			goto bad;
-		return (0);
+		return (config_duration(key, value, 1,
+		    &settings.fsync_interval_ms, cause));
 	case CONFIG_METRICS_TEXTFILE:
 		settings.metrics_textfile = xstrdup(value);
 		return (0);
 	case CONFIG_METRICS_INTERVAL:
-		if (duration_parse(value, &settings.metrics_interval_ms) == -1 ||
-		    settings.metrics_interval_ms < 100)
-			goto bad;
-		return (0);
+		return (config_duration(key, value, 100,
+		    &settings.metrics_interval_ms, cause));
 	case CONFIG_METRICS_LISTEN:
 		if (metrics_http_parse(value, &host, &port, &why) == -1) {
 			free(why);
@@ -260,10 +276,8 @@ config_set(enum config_key key, const char *value, int *level, char **cause)
 		settings.slurm_account = xstrdup(value);
 		return (0);
 	case CONFIG_SLURM_INTERVAL:
-		if (duration_parse(value, &settings.slurm_interval_ms) == -1 ||
-		    settings.slurm_interval_ms < 100)
-			goto bad;
-		return (0);
+		return (config_duration(key, value, 100,
+		    &settings.slurm_interval_ms, cause));
 	case CONFIG_SLURM_HANDLERS:
 		/* Handlers whose jobs run on Slurm by default: exec, for now. */
 		if (strcmp(value, "exec") == 0)

@@ -193,12 +193,20 @@ main_abspath(const char *path)
 	return (abs);
 }
 
+/* The duration s of --opt, at least min ms; a usage error names both. */
 static void
-main_duration(const char *s, int64_t *ms)
+main_duration(const char *opt, const char *s, int64_t *ms, int64_t min)
 {
+	char	 b[32];
+
 	if (duration_parse(s, ms) == -1) {
-		fprintf(stderr, "futured: bad duration \"%s\" (want 250ms, "
-		    "10s, 1.5m, 2h or a bare number of seconds)\n", s);
+		fprintf(stderr, "futured: bad --%s \"%s\" (want %s)\n", opt, s,
+		    DURATION_FORMS);
+		exit(2);
+	}
+	if (*ms < min) {
+		fprintf(stderr, "futured: bad --%s \"%s\" (want %s or more)\n",
+		    opt, s, duration_format(min, b, sizeof(b)));
 		exit(2);
 	}
 }
@@ -540,16 +548,19 @@ main(int argc, char **argv)
 			    1, 4096);
 			break;
 		case 'G':
-			main_duration(optarg, &settings.grace_ms);
+			main_duration("grace", optarg, &settings.grace_ms, 0);
 			break;
 		case 'S':
-			main_duration(optarg, &settings.shutdown_grace_ms);
+			main_duration("shutdown-grace", optarg,
+			    &settings.shutdown_grace_ms, 0);
 			break;
 		case 'Y':
-			main_duration(optarg, &settings.retry_delay_ms);
+			main_duration("retry-delay", optarg,
+			    &settings.retry_delay_ms, 0);
 			break;
 		case 'T':
-			main_duration(optarg, &settings.retention_ms);
+			main_duration("retention", optarg,
+			    &settings.retention_ms, 0);
 			break;
 		case 'M':
 			settings.retain_max = main_number(optarg,
@@ -571,15 +582,12 @@ main(int argc, char **argv)
 			settings.system = 1;
 			break;
 		case MAIN_OPT_READ_TIMEOUT:
-			main_duration(optarg, &settings.read_timeout_ms);
+			main_duration("read-timeout", optarg,
+			    &settings.read_timeout_ms, 0);
 			break;
 		case MAIN_OPT_WORKER_LEASE:
-			main_duration(optarg, &settings.worker_lease_ms);
-			if (settings.worker_lease_ms <= 0) {
-				fprintf(stderr, "futured: --worker-lease must "
-				    "be positive\n");
-				exit(2);
-			}
+			main_duration("worker-lease", optarg,
+			    &settings.worker_lease_ms, 1);
 			break;
 		case MAIN_OPT_POOL_SPARES:
 			settings.pool_spares = main_number(optarg,
@@ -613,12 +621,8 @@ main(int argc, char **argv)
 			}
 			break;
 		case MAIN_OPT_FSYNC_INTERVAL:
-			main_duration(optarg, &settings.fsync_interval_ms);
-			if (settings.fsync_interval_ms < 1) {
-				fprintf(stderr, "futured: bad fsync interval "
-				    "\"%s\" (want 1ms or more)\n", optarg);
-				exit(2);
-			}
+			main_duration("fsync-interval", optarg,
+			    &settings.fsync_interval_ms, 1);
 			break;
 		case MAIN_OPT_JOURNAL_REPAIR:
 			settings.journal_repair = 1;
@@ -632,12 +636,8 @@ main(int argc, char **argv)
 			settings.metrics_textfile = optarg;
 			break;
 		case MAIN_OPT_METRICS_INTERVAL:
-			main_duration(optarg, &settings.metrics_interval_ms);
-			if (settings.metrics_interval_ms < 100) {
-				fprintf(stderr, "futured: bad metrics interval "
-				    "\"%s\" (want 100ms or more)\n", optarg);
-				exit(2);
-			}
+			main_duration("metrics-interval", optarg,
+			    &settings.metrics_interval_ms, 100);
 			break;
 		case MAIN_OPT_METRICS_LISTEN:
 			/* Checked now: a bad value is a usage error. */
@@ -665,12 +665,8 @@ main(int argc, char **argv)
 			settings_slurm_option(optarg);
 			break;
 		case MAIN_OPT_SLURM_INTERVAL:
-			main_duration(optarg, &settings.slurm_interval_ms);
-			if (settings.slurm_interval_ms < 100) {
-				fprintf(stderr, "futured: bad slurm interval "
-				    "\"%s\" (want 100ms or more)\n", optarg);
-				exit(2);
-			}
+			main_duration("slurm-interval", optarg,
+			    &settings.slurm_interval_ms, 100);
 			break;
 		case 'R':
 			ready_fd = main_number(optarg, "fd", 3, 1024);

@@ -1,7 +1,8 @@
 # Proves the daemon's life cycle: it refuses an unsafe socket directory
 # and a second daemon on a live socket, --detach returns once it serves,
 # SIGTERM stops it cleanly with no stale socket and no process left
-# behind (running commands and cpu workers included).
+# behind (running commands and cpu workers included); a bad option or
+# futured.conf value names the option or key and what it wants.
 
 . "$TESTLIB"
 
@@ -61,9 +62,32 @@ wait_until 5 sh -c "[ ! -e $T/rel/f$$.sock ]" ||
     fail "a daemon on a relative path left its socket"
 pass "the daemon works in /, its relative paths made absolute"
 
-# Option errors name the value and the accepted forms.
-out=$("$FUTURED" -s "$SOCK" --read-timeout 5x 2>&1) && fail "--read-timeout 5x accepted"
-ck_match "$out" 'bad duration "5x" \(want 250ms, 10s, 1.5m, 2h' "bad duration lists the forms"
+# Option errors name the option, the value and the accepted forms;
+# futured.conf's name the key; every duration option alike.
+for o in grace shutdown-grace retry-delay retention read-timeout \
+    worker-lease fsync-interval metrics-interval slurm-interval; do
+	out=$("$FUTURED" -s "$SOCK" --$o 5x 2>&1) && fail "--$o 5x accepted"
+	ck_eq "$out" "futured: bad --$o \"5x\" (want 250ms, 10s, 1.5m, 2h or a bare number of seconds)" \
+	    "a bad --$o names the option and lists the forms"
+done
+out=$("$FUTURED" -s "$SOCK" --metrics-interval 50ms 2>&1) &&
+    fail "--metrics-interval 50ms accepted"
+ck_eq "$out" 'futured: bad --metrics-interval "50ms" (want 100ms or more)' \
+    "a duration too short says the least"
+out=$("$FUTURED" -s "$SOCK" --worker-lease 0 2>&1) && fail "--worker-lease 0 accepted"
+ck_eq "$out" 'futured: bad --worker-lease "0" (want 1ms or more)' \
+    "--worker-lease 0"
+mkdir -p "$T/conf"
+printf 'threads = 2\nshutdown-grace = 5x\n' >"$T/conf/futured.conf"
+out=$("$FUTURED" -s "$SOCK" -c "$T/conf/futured.conf" 2>&1) &&
+    fail "shutdown-grace = 5x accepted"
+ck_match "$out" ':2: bad shutdown-grace "5x" \(want 250ms, 10s, 1.5m, 2h or a bare number of seconds\)$' \
+    "a bad duration key names the key and lists the forms"
+printf 'slurm-interval = 10ms\n' >"$T/conf/futured.conf"
+out=$("$FUTURED" -s "$SOCK" -c "$T/conf/futured.conf" 2>&1) &&
+    fail "slurm-interval = 10ms accepted"
+ck_match "$out" ':1: bad slurm-interval "10ms" \(want 100ms or more\)$' \
+    "a duration key too short says the least"
 out=$("$FUTURED" -s "$SOCK" --max-output 2x 2>&1) && fail "--max-output 2x accepted"
 ck_match "$out" 'bad output limit "2x" .*K, M or G' "bad size lists the forms"
 pass "option errors name the accepted forms"

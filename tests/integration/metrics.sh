@@ -20,9 +20,9 @@ fi
 
 # Bad values: a usage error (2) naming what was wrong, before anything.
 ck_exit 2 "$FUTURED" -f -s "$SOCK" --metrics-interval 0
-must grep -q 'bad metrics interval "0"' "$T/err"
+must grep -q 'bad --metrics-interval "0" (want 100ms or more)' "$T/err"
 ck_exit 2 "$FUTURED" -f -s "$SOCK" --metrics-interval soon
-must grep -q 'bad duration "soon"' "$T/err"
+must grep -q 'bad --metrics-interval "soon" (want 250ms' "$T/err"
 ck_exit 2 "$FUTURED" -f -s "$SOCK" --metrics-listen 127.0.0:9464
 must grep -q 'bad address "127.0.0"' "$T/err"
 ck_exit 2 "$FUTURED" -f -s "$SOCK" --metrics-listen localhost:9464

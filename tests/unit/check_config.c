@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "duration.h"
 #include "futured.h"
 #include "log.h"
 
@@ -166,8 +167,15 @@ START_TEST(test_errors_name_file_and_line)
 	free(cause);
 
 	cause = load("metrics-interval = 10ms\n", &level);
-	snprintf(want, sizeof(want), "%s:1: bad metrics-interval \"10ms\"",
+	snprintf(want, sizeof(want), "%s:1: bad metrics-interval \"10ms\" "
+	    "(want 100ms or more)",
 	    path);
+	ck_assert_str_eq(cause, want);
+	free(cause);
+
+	cause = load("grace = 5x\n", &level);
+	snprintf(want, sizeof(want), "%s:1: bad grace \"5x\" (want %s)",
+	    path, DURATION_FORMS);
 	ck_assert_str_eq(cause, want);
 	free(cause);
 
@@ -178,7 +186,8 @@ START_TEST(test_errors_name_file_and_line)
 	free(cause);
 
 	cause = load("slurm-interval = 50ms\n", &level);
-	snprintf(want, sizeof(want), "%s:1: bad slurm-interval \"50ms\"",
+	snprintf(want, sizeof(want), "%s:1: bad slurm-interval \"50ms\" "
+	    "(want 100ms or more)",
 	    path);
 	ck_assert_str_eq(cause, want);
 	free(cause);
