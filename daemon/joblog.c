@@ -20,7 +20,11 @@
  *
  * A write that fails (a full disk, a file removed from under us is fine)
  * is logged once for that file, which stops there: the log is marked
- * truncated (the reader is told) and the job runs on.  Retention removes
+ * truncated (the reader is told) and the job runs on.  The mark is kept
+ * on the file itself, left read-only (0400), so that a restart still
+ * tells the reader: a mode change needs no room on the full disk that
+ * usually stops a log, and it holds also when the daemon dies before
+ * the job ends (the journal's FINAL would not).  Retention removes
  * a job's files with it (sched.c); at start, after the journal's replay,
  * the files of jobs the daemon no longer knows are removed, and those of
  * kept jobs stay.
@@ -43,6 +47,7 @@
 #include "xmalloc.h"
 
 #define JOBLOG_FDS_MAX		16	/* descriptors open at most */
+#define JOBLOG_CUT_MODE		0400	/* a log that stops short */
 
 struct joblog {
 	struct job		*job;
@@ -148,6 +153,34 @@ joblog_fd(struct joblog *l, int err)
 }
 
 /*
+ * Mark the file of a log that stops short (read-only), or make it, empty
+ * and marked, if it was never made: a restart's sweep reads the mark.
+ */
+static void
+joblog_mark(struct joblog *l, int err)
+{
+	char	 name[32];
+	int	 fd;
+
+	joblog_name(l->job->id, err, name, sizeof(name));
+	if (l->made[err])
+		fd = openat(joblog_dirfd, name,
+		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	else
+		fd = openat(joblog_dirfd, name, O_WRONLY | O_CREAT | O_EXCL |
+		    O_CLOEXEC | O_NOFOLLOW, JOBLOG_CUT_MODE);
+	if (fd == -1 || fchmod(fd, JOBLOG_CUT_MODE) == -1) {
+		/* Removed from under us: nothing left to mark. */
+		if (errno != ENOENT)
+			log_warn("%s/%s: cannot mark it cut short", joblog_dir,
+			    name);
+	} else
+		l->made[err] = 1;
+	if (fd != -1)
+		close(fd);
+}
+
+/*
  * Bytes the job wrote on stdout (stderr: err), to the end of its file.
  * Never fails the job: a write that fails stops the file there, once.
  */
@@ -187,6 +220,7 @@ fail:
 	    (unsigned long long)j->id, joblog_dir, (unsigned long long)j->id,
 	    joblog_ext[err], (unsigned long long)l->len[err]);
 	l->failed[err] = 1;
+	joblog_mark(l, err);
 }
 
 /* An attempt ended: its files are complete, their descriptors go. */
@@ -337,6 +371,8 @@ joblog_sweep(void)
 		l = joblog_get(j);
 		l->made[err] = 1;
 		l->len[err] = st.st_size;
+		/* Cut short in an earlier life: it stays stopped. */
+		l->failed[err] = (st.st_mode & S_IWUSR) == 0;
 	}
 	closedir(d);
 }

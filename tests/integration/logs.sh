@@ -5,7 +5,8 @@
 # follows a running job to its end and exits as wait does for it; the
 # files are 0600 in a directory of the daemon's; retention
 # removes them with the job; a restart keeps those of kept jobs and
-# removes the others'; an unknown id exits 7 and a daemon without
+# removes the others', and a log cut short by a full disk still says so
+# after it; an unknown id exits 7 and a daemon without
 # --output-dir says so (exit 1); a reader that closes its pipe early
 # harms nothing; the config key works as the option.
 
@@ -141,8 +142,33 @@ ck_eq "$(fctl logs "$keep" | sum)" "$(seq 1 1000 | sum)" \
 ck_eq "$(cat "$L/notes.txt")" mine "another file in the directory"
 pass "a restart keeps the logs of kept jobs (output-dir in futured.conf)"
 
-# Retention removes the files with the job.
+# A log cut short by a full disk (a tiny tmpfs: root) says so, also
+# after a restart: the mark is kept on the file.
 stop_daemon
+mkdir "$T/small"
+if [ "$(id -u)" -eq 0 ] &&
+    mount -t tmpfs -o size=64k,mode=0700 futured-test "$T/small" 2>/dev/null; then
+	trap 'rc=$?; umount "$T/small" 2>/dev/null || true; (exit $rc); cleanup' EXIT
+	start_daemon --output-dir "$T/small"
+	id=$(fctl submit exec -- sh -c 'head -c 300000 /dev/zero | tr "\\0" x; echo err >&2')
+	must fctl wait "$id" >/dev/null
+	ck_exit 8 fctl logs "$id"
+	ck_match "$(cat "$T/err")" "job $id: the log stops short" "a cut log"
+	[ "$(wc -c <"$T/out")" -lt 300000 ] || fail "a whole log on a full disk"
+	stop_daemon
+	start_daemon --output-dir "$T/small"
+	ck_exit 8 fctl logs "$id"
+	ck_match "$(cat "$T/err")" "job $id: the log stops short" \
+	    "a cut log after a restart"
+	ck_exit 8 fctl logs -f "$id"
+	stop_daemon
+	umount "$T/small"
+	pass "a log cut short by a full disk says so, also after a restart"
+else
+	echo "ok - SKIP a cut log across a restart: not root, or no tmpfs"
+fi
+
+# Retention removes the files with the job.
 start_daemon --output-dir "$L" --retention 1s
 id=$(fctl submit exec -- sh -c 'echo out; echo err >&2')
 must fctl wait "$id" >/dev/null

@@ -2,9 +2,10 @@
  * daemon/joblog.c: whole logs.  A job's output through job_output()
  * lands whole in DIR/ID.out and .err, past what the job keeps; reads
  * from an offset; a failed write is logged once and stops the file,
- * never the job; retention removes the files; the start-up sweep keeps
- * the files of known jobs (appended to, not truncated) and removes the
- * others'; the descriptors are a bounded cache.
+ * never the job, and marks it so that a restart still says so;
+ * retention removes the files; the start-up sweep keeps the files of
+ * known jobs (appended to, not truncated) and removes the others'; the
+ * descriptors are a bounded cache.
  */
 
 #include <sys/stat.h>
@@ -202,6 +203,45 @@ START_TEST(test_write_error_marks_truncated_once)
 }
 END_TEST
 
+/* The mark is on the file: a restart's sweep still says the log is cut. */
+START_TEST(test_cut_mark_survives_a_restart)
+{
+	struct job	*j, *k;
+	struct stat	 st;
+	char		 b[16], p[128];
+	int		 trunc;
+
+	must_init();
+	joblog_write_fn = fail_write;
+	j = must_job("t_log");
+	ck_run_until_final(j);
+	joblog_write_fn = write;
+	k = must_job("t_log");
+	ck_run_until_final(k);
+	snprintf(p, sizeof(p), "%s/%llu.out", dir, (unsigned long long)j->id);
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0400);
+	snprintf(p, sizeof(p), "%s/%llu.out", dir, (unsigned long long)k->id);
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);
+	/* A restart: the files are found again, the mark with them. */
+	joblog_shutdown();
+	joblog_free(j);
+	joblog_free(k);
+	must_init();
+	ck_assert_int_eq(joblog_read(j, 0, 0, b, sizeof(b), &trunc), 0);
+	ck_assert(trunc);
+	ck_assert_int_eq(joblog_read(j, 1, 0, b, sizeof(b), &trunc), 0);
+	ck_assert(trunc);
+	ck_assert_int_eq(joblog_read(k, 0, 0, b, sizeof(b), &trunc), 16);
+	ck_assert(!trunc);
+	/* Still stopped: nothing after the hole, in this life either. */
+	joblog_write(j, 0, "x", 1);
+	ck_assert_int_eq(joblog_read(j, 0, 0, b, sizeof(b), &trunc), 0);
+	ck_assert(trunc);
+}
+END_TEST
+
 START_TEST(test_retention_removes_the_files)
 {
 	struct job	*j, *k;
@@ -251,6 +291,7 @@ START_TEST(test_sweep_keeps_known_removes_unknown)
 	ck_assert_int_eq(access(p, F_OK), 0);
 	ck_assert_int_eq(joblog_read(j, 0, 0, b, sizeof(b), &trunc), 3);
 	ck_assert_mem_eq(b, "abc", 3);
+	ck_assert(!trunc);
 	/* Appended to, not truncated: the log of all its attempts. */
 	joblog_write(j, 0, "d", 1);
 	ck_assert_int_eq(joblog_read(j, 0, 0, b, sizeof(b), &trunc), 4);
@@ -344,6 +385,7 @@ joblog_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_whole_output_past_the_kept);
 	tcase_add_test(tc, test_write_error_marks_truncated_once);
+	tcase_add_test(tc, test_cut_mark_survives_a_restart);
 	tcase_add_test(tc, test_retention_removes_the_files);
 	tcase_add_test(tc, test_sweep_keeps_known_removes_unknown);
 	tcase_add_test(tc, test_descriptors_are_bounded);
