@@ -15,6 +15,7 @@
 #include "journal.pb-c.h"
 #include "journal.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "xmalloc.h"
 
@@ -396,6 +397,12 @@ journal_restore(struct journal_replay *rp)
 		j = r->job;
 		if (r->final)
 			continue;
+		/*
+		 * This daemon takes it on: counted as submitted in its life,
+		 * so that its finish, however it comes, is never counted
+		 * without (futured_jobs_finished_total <= _submitted_total).
+		 */
+		metrics_job_submitted(j);
 		if (r->running)
 			journal_end_process(r);
 		(void)job_link(j, JOB_LINK_REPLAY, NULL, NULL);

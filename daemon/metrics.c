@@ -584,7 +584,8 @@ static const struct metrics_family metrics_builtins[] = {
 	    "When the daemon started, in seconds since the epoch.",
 	    metrics_start_cb, NULL },
 	{ "futured_jobs_submitted_total", METRICS_COUNTER,
-	    "Jobs accepted since the daemon started.",
+	    "Jobs accepted since the daemon started, or taken over "
+	    "unfinished from the journal.",
 	    metrics_submitted_cb, NULL },
 	{ "futured_jobs_finished_total", METRICS_COUNTER,
 	    "Jobs that reached a final state since the daemon started.",

@@ -4,7 +4,8 @@
 # prometheus-client's) and give the same families; the listener answers
 # GET /metrics over HTTP and 404 elsewhere; the textfile is replaced by
 # rename; bad option values are refused with a reason; systemd hears a
-# STATUS= summary.
+# STATUS= summary; after a restart the jobs taken over from the journal
+# count as submitted, so that finished never outnumbers submitted.
 
 . "$TESTLIB"
 export T
@@ -266,6 +267,53 @@ PY
 	stop_daemon
 	pass "out of descriptors, the listener pauses and serves again"
 fi
+# After a crash and a restart, the jobs taken over from the journal
+# count as submitted in the new daemon's life: a job that was running
+# fails "daemon restarted" and those waiting on it end too, yet finished
+# never outnumbers submitted, and submitted less finished is the jobs
+# not yet final.
+: >"$T/daemon.log"
+start_daemon --journal "$T/restart.journal"
+done1=$(fctl submit -d x echo)
+must fctl wait "$done1" >/dev/null
+run=$(fctl submit -k async sleep 60)
+wait_until 10 sh -c "\"\$1\" -s \"\$2\" status $run | grep -q running" \
+    sh "$FUTURECTL" "$SOCK" || fail "the sleep job did not start"
+dep=$(fctl submit -a "$run" -d y echo)
+queued=$(fctl submit -a "$run" -k async sleep 60)
+kill -KILL "$DPID"
+wait "$DPID" 2>/dev/null || true
+DPID=
+start_daemon --journal "$T/restart.journal"
+ck_exit 1 fctl wait "$run"
+ck_match "$(cat "$T/err")" "daemon restarted" "the running job's end"
+fctl wait "$dep" "$queued" >/dev/null 2>&1 || true
+fctl metrics >"$T/restart.txt" || fail "futurectl metrics after a restart"
+"$PYP" - "$T/restart.txt" <<'PY' || fail "counters after a restart: $(grep -E '^futured_jobs(_submitted|_finished)?[_{]' "$T/restart.txt")"
+import sys
+from collections import defaultdict
+from prometheus_client.parser import text_string_to_metric_families
+sub, fin, live = defaultdict(float), defaultdict(float), 0
+for f in text_string_to_metric_families(open(sys.argv[1]).read()):
+    for s in f.samples:
+        if s.name == "futured_jobs_submitted_total":
+            sub[s.labels["kind"], s.labels["handler"]] += s.value
+        elif s.name == "futured_jobs_finished_total":
+            fin[s.labels["kind"], s.labels["handler"]] += s.value
+        elif s.name == "futured_jobs" and s.labels["state"] in (
+                "waiting", "queued", "running"):
+            live += s.value
+for k in fin:
+    assert fin[k] <= sub[k], (k, fin[k], sub[k])
+# The three taken over; the one final before the crash in neither.
+assert sub["async", "sleep"] == 2, sub
+assert sub["async", "echo"] == 1, sub
+assert fin["async", "sleep"] == 2, fin
+assert sum(sub.values()) - sum(fin.values()) == live, (sub, fin, live)
+PY
+stop_daemon
+pass "after a restart, jobs taken over count as submitted: finished <= submitted"
+
 ls -a "$T/prom" >"$T/prom.ls"
 ck_eq "$(grep -c '^\.futured\.prom\.' "$T/prom.ls" || true)" 0 \
     "temporary textfiles left behind"
