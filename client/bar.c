@@ -111,6 +111,22 @@ bar_set(struct bar *b, const char *label, double fraction, const char *msg,
 	b->origin = origin;
 }
 
+/*
+ * The fraction of n jobs, done of them final, whose fractions sum to sum
+ * (a final job's counting 1): their mean, but short of 100% while any
+ * job has not ended, however far along the running ones say they are.
+ */
+double
+bar_mean(double sum, size_t done, size_t n)
+{
+	double	 f;
+
+	if (n == 0 || done >= n)
+		return (1);
+	f = sum / n;
+	return (f > BAR_NOT_DONE ? BAR_NOT_DONE : f);
+}
+
 /* 12s, 1m04s, 2h05m. */
 void
 bar_duration(char *buf, size_t len, int64_t ms)

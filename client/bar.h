@@ -11,6 +11,7 @@
 #define BAR_DELAY_MS	500	/* nothing drawn before */
 #define BAR_INTERVAL_MS	100	/* at most 10 draws a second */
 #define BAR_TICK_MS	1000	/* the clock redrawn without news */
+#define BAR_NOT_DONE	0.995	/* the most while a job runs: 99% */
 
 struct bar {
 	int		 fd;
@@ -34,6 +35,7 @@ int	 bar_wanted(int, const char *);
 int64_t	 bar_now(void);
 void	 bar_init(struct bar *, int, int, int64_t);
 void	 bar_set(struct bar *, const char *, double, const char *, int64_t);
+double	 bar_mean(double, size_t, size_t);
 int	 bar_tick(struct bar *, int64_t);
 int64_t	 bar_due(const struct bar *, int64_t);
 void	 bar_clear(struct bar *);

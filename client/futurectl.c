@@ -777,7 +777,8 @@ print_progress(const struct fut_info *ji)
  * Progress on a terminal: the jobs wait --progress, watch and run
  * follow, drawn as one bar (bar.c) on stderr.  One job shows its state,
  * progress and message; several show how many are done, their mean
- * progress (a final job counts whole) and the latest message, with its
+ * progress (a final job counts whole; 100% only once all are) and the
+ * latest message, with its
  * job.  Elapsed counts from the earliest start (or submission, for a
  * job not started) of the jobs not yet final, and so the ETA.
  */
@@ -894,7 +895,7 @@ ctl_jobs_view(void)
 	} else {
 		snprintf(label, sizeof(label), "%zu/%zu done", done,
 		    ctl_njobs);
-		fraction = sum / ctl_njobs;
+		fraction = bar_mean(sum, done, ctl_njobs);
 		if (m != NULL && asprintf(&msg, "[%" PRIu64 "] %s", m->id,
 		    m->msg) == -1)
 			err(EX_FAILED, NULL);

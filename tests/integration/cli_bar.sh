@@ -2,8 +2,9 @@
 # and run draw it on a pseudo-terminal (python3's pty module), with the
 # fraction, elapsed time and the job's message, clear it before output
 # and leave the line clean at the end (also around the prefixed lines
-# of a watch of two jobs); and draw nothing on a pipe, with
-# TERM=dumb or with --json, where the output is as it always was.
+# of a watch of two jobs, whose bar says 100% only once both have
+# ended); and draw nothing on a pipe, with TERM=dumb or with --json,
+# where the output is as it always was.
 
 . "$TESTLIB"
 command -v python3 >/dev/null || { echo "skip - no python3"; exit 77; }
@@ -115,6 +116,26 @@ for i in sys.argv[2:]:
     assert head.endswith(b"\r\n") or head.endswith(b"\r\x1b[K"), out
 PY
 pass "a bar for several jobs"
+
+# Two jobs that both say they are all but done and have not ended: the
+# combined bar stops at 99%; 100% only once both have ended.
+almost() {
+	fctl submit -k async exec -- sh -c '
+	echo "4/4 all but done" >&"$FUTURED_PROGRESS_FD"
+	until [ -e "$1" ]; do sleep 0.02; done' sh "$1"
+}
+a=$(almost "$T/go8")
+b=$(almost "$T/go8")
+ptyrun xterm "$T/go8" "0/2 done \\[=+> *\\]  99% .*all but done" \
+    "$FUTURECTL" -s "$SOCK" watch "$a" "$b"
+ck_eq "$(cat "$T/pty.rc")" 0 "watch of two jobs all but done"
+python3 - "$T/pty.out" <<'PY' || fail "100% before the end: $(od -c "$T/pty.out" | head -30)"
+import re, sys
+out = open(sys.argv[1], "rb").read()
+for done, pct in re.findall(rb"\r([0-9])/2 done [^\r]*? +([0-9]+)%", out):
+    assert done == b"2" or pct != b"100", out
+PY
+pass "a bar for several jobs says 100% only once all have ended"
 
 # No bar: TERM=dumb, TERM unset, --json (on a pty), or a pipe.
 for t in dumb -; do

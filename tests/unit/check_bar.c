@@ -102,6 +102,28 @@ START_TEST(test_format)
 }
 END_TEST
 
+/* Several jobs: their mean, 100% only once every one has ended. */
+START_TEST(test_mean)
+{
+	char	 buf[256];
+
+	ck_assert(bar_mean(1, 1, 2) == 0.5);
+	ck_assert(bar_mean(0.5, 0, 4) == 0.125);
+	/* Two running jobs that both say they are all but done. */
+	ck_assert(bar_mean(2, 0, 2) < 1);
+	bar_format(buf, sizeof(buf), 60, "0/2 done", bar_mean(2, 0, 2), NULL,
+	    5000);
+	ck_assert_ptr_nonnull(strstr(buf, "  99% "));
+	ck_assert_ptr_nonnull(strstr(buf, "=>]"));
+	ck_assert(bar_mean(1.999, 1, 2) < 1);
+	ck_assert(bar_mean(2, 2, 2) == 1);
+	ck_assert(bar_mean(0, 3, 3) == 1);
+	bar_format(buf, sizeof(buf), 60, "2/2 done", bar_mean(2, 2, 2), NULL,
+	    5000);
+	ck_assert_ptr_nonnull(strstr(buf, " 100% "));
+}
+END_TEST
+
 /* Whatever the width and the message, one safe line that fits. */
 START_TEST(test_format_fits)
 {
@@ -294,6 +316,7 @@ bar_suite(void)
 	tcase_add_test(tc, test_wanted);
 	tcase_add_test(tc, test_duration);
 	tcase_add_test(tc, test_format);
+	tcase_add_test(tc, test_mean);
 	tcase_add_test(tc, test_format_fits);
 	suite_add_tcase(s, tc);
 
