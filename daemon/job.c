@@ -244,7 +244,6 @@ static void
 job_timer_arm(struct job *j)
 {
 	int64_t		 due = 0, now = job_mono_ms();
-	struct timeval	 tv;
 
 	/* Monotonic: a wall-clock step must not move a limit. */
 	if (j->spec->deadline_ms > 0)
@@ -259,12 +258,7 @@ job_timer_arm(struct job *j)
 	}
 	if (j->more->timer == NULL)
 		job_more(j)->timer = evtimer_new(base, job_timer_cb, j);
-	due -= now;
-	if (due < 0)
-		due = 0;
-	tv.tv_sec = due / 1000;
-	tv.tv_usec = (due % 1000) * 1000;
-	evtimer_add(j->more->timer, &tv);
+	timer_add_ms(j->more->timer, due - now);
 }
 
 /*
@@ -503,7 +497,6 @@ static int
 job_retry(struct job *j, enum job_state s)
 {
 	struct job_more	*m;
-	struct timeval	 tv;
 	int64_t		 delay;
 
 	if (j->more->attempts > j->spec->retries || j->state != JOB_RUNNING)
@@ -538,9 +531,7 @@ job_retry(struct job *j, enum job_state s)
 	if (m->retry_timer == NULL)
 		m->retry_timer = evtimer_new(base, job_retry_cb, j);
 	j->flags |= JOBF_RETRYWAIT;
-	tv.tv_sec = delay / 1000;
-	tv.tv_usec = (delay % 1000) * 1000;
-	evtimer_add(m->retry_timer, &tv);
+	timer_add_ms(m->retry_timer, delay);
 	return (1);
 }
 

@@ -298,7 +298,6 @@ main_stop_unstarted(void)
 static void
 main_signal_cb(evutil_socket_t sig, short events, void *arg)
 {
-	struct timeval	 tv;
 
 	if (main_stopping) {
 		log_info("signal %d again, cancelling everything now", (int)sig);
@@ -315,10 +314,8 @@ main_signal_cb(evutil_socket_t sig, short events, void *arg)
 		event_base_loopbreak(base);
 		return;
 	}
-	tv.tv_sec = settings.shutdown_grace_ms / 1000;
-	tv.tv_usec = (settings.shutdown_grace_ms % 1000) * 1000;
 	main_drain_ev = evtimer_new(base, main_drain_cb, NULL);
-	evtimer_add(main_drain_ev, &tv);
+	timer_add_ms(main_drain_ev, settings.shutdown_grace_ms);
 }
 
 /*

@@ -347,16 +347,12 @@ static void
 sched_retention_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct job	*j;
-	struct timeval	 tv;
 	int64_t		 now = job_mono_ms(), due;
 
 	while ((j = TAILQ_FIRST(&sched_finished)) != NULL) {
 		due = j->more->finished_mono + settings.retention_ms;
 		if (sched_nfinished <= settings.retain_max && due > now) {
-			due -= now;
-			tv.tv_sec = due / 1000;
-			tv.tv_usec = (due % 1000) * 1000;
-			evtimer_add(sched_retention_ev, &tv);
+			timer_add_ms(sched_retention_ev, due - now);
 			return;
 		}
 		log_debug("job %llu: forgotten after retention",
@@ -869,7 +865,6 @@ sched_wait(struct job **jobs, size_t n, int any, int64_t timeout_ms,
     void (*cb)(struct waiter *, struct job *, int, void *), void *arg)
 {
 	struct waiter	*w;
-	struct timeval	 tv;
 	size_t		 i;
 
 	w = xcalloc(1, sizeof(*w));
@@ -897,9 +892,7 @@ sched_wait(struct job **jobs, size_t n, int any, int64_t timeout_ms,
 	}
 	if (timeout_ms > 0) {
 		w->timer = evtimer_new(base, sched_waiter_timeout_cb, w);
-		tv.tv_sec = timeout_ms / 1000;
-		tv.tv_usec = (timeout_ms % 1000) * 1000;
-		evtimer_add(w->timer, &tv);
+		timer_add_ms(w->timer, timeout_ms);
 	}
 	return (w);
 }

@@ -502,7 +502,6 @@ server_read_timeout_cb(evutil_socket_t fd, short events, void *arg)
 static void
 server_read_deadline(struct conn *c, int progress)
 {
-	struct timeval	 tv;
 
 	if (settings.read_timeout_ms <= 0 || (c->flags & CONN_CLOSING))
 		return;
@@ -515,9 +514,7 @@ server_read_deadline(struct conn *c, int progress)
 		c->read_timer = evtimer_new(base, server_read_timeout_cb, c);
 	else if (!progress && evtimer_pending(c->read_timer, NULL))
 		return;
-	tv.tv_sec = settings.read_timeout_ms / 1000;
-	tv.tv_usec = (settings.read_timeout_ms % 1000) * 1000;
-	evtimer_add(c->read_timer, &tv);
+	timer_add_ms(c->read_timer, settings.read_timeout_ms);
 }
 
 /* A header over --max-frame: say so and close, buffering none of it. */
