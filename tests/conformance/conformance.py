@@ -12,14 +12,17 @@ Exits non-zero, naming the broken promise, on the first failure.
 
 import hashlib
 import os
-import select
-import socket
 import struct
 import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True
+sys.path.insert(1, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                os.pardir, "integration"))
 import futured_pb2 as pb
+import pbconn
+from pbconn import Closed
 
 SOCK = sys.argv[1]
 TIMEOUT = 20.0		# seconds for anything that is due
@@ -31,101 +34,12 @@ def check(cond, what):
         raise AssertionError(what)
 
 
-class Closed(Exception):
-    pass
-
-
-class Conn:
+class Conn(pbconn.Conn):
     """One connection: frames out, Responses in, answers matched by id."""
 
     def __init__(self, hello=True):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.connect(SOCK)
-        self.buf = b""
-        self.kept = []		# responses read while looking for others
-        self.nextid = 1
-        self.hello = None
-        if hello:
-            r = self.call("hello", pb.Hello(version=pb.PROTOCOL_VERSION,
-                                            client="conformance.py"))
-            check(r.WhichOneof("body") == "hello", "Hello answered: %s" % r)
-            self.hello = r.hello
-
-    def close(self):
-        self.s.close()
-
-    def raw(self, data):
-        self.s.sendall(data)
-
-    def pack(self, body, msg, rid=None):
-        if rid is None:
-            rid = self.nextid
-            self.nextid += 1
-        req = pb.Request(id=rid)
-        getattr(req, body).CopyFrom(msg)
-        data = req.SerializeToString()
-        return rid, struct.pack(">I", len(data)) + data
-
-    def send(self, body, msg, rid=None):
-        rid, data = self.pack(body, msg, rid)
-        self.raw(data)
-        return rid
-
-    def read(self, timeout=TIMEOUT):
-        """The next Response; Closed at end of file."""
-        deadline = time.monotonic() + timeout
-        while True:
-            if len(self.buf) >= 4:
-                n = struct.unpack(">I", self.buf[:4])[0]
-                if len(self.buf) >= 4 + n:
-                    r = pb.Response()
-                    r.ParseFromString(self.buf[4:4 + n])
-                    self.buf = self.buf[4 + n:]
-                    return r
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError("no answer within %.0f s" % timeout)
-            ready, _, _ = select.select([self.s], [], [], left)
-            if not ready:
-                continue
-            chunk = self.s.recv(65536)
-            if not chunk:
-                raise Closed()
-            self.buf += chunk
-
-    def answer(self, rid, timeout=TIMEOUT):
-        for i, r in enumerate(self.kept):
-            if r.id == rid:
-                return self.kept.pop(i)
-        while True:
-            r = self.read(timeout)
-            if r.id == rid:
-                return r
-            self.kept.append(r)
-
-    def event(self, jobid, timeout=TIMEOUT):
-        """The unsolicited JobEvent (id 0) about jobid."""
-        for i, r in enumerate(self.kept):
-            if r.id == 0 and r.WhichOneof("body") == "event" and \
-                    r.event.job.id == jobid:
-                return self.kept.pop(i)
-        while True:
-            r = self.read(timeout)
-            if r.id == 0 and r.WhichOneof("body") == "event" and \
-                    r.event.job.id == jobid:
-                return r
-            self.kept.append(r)
-
-    def call(self, body, msg):
-        return self.answer(self.send(body, msg))
-
-    def eof(self, timeout=TIMEOUT):
-        """Whether the daemon closes the connection (after what it sent)."""
-        try:
-            while True:
-                self.kept.append(self.read(timeout))
-        except Closed:
-            return True
+        super().__init__(SOCK, client="conformance.py" if hello else None,
+                         wait=TIMEOUT)
 
 
 def expect(r, body, what):

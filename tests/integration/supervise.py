@@ -13,55 +13,18 @@ Usage: supervise.py SOCKET CASE [ARG...]
 """
 
 import os
-import socket
-import struct
 import sys
 
+sys.dont_write_bytecode = True
 import futured_pb2 as pb
+import pbconn
 
 SOCK = sys.argv[1]
 
 
-class Conn:
+class Conn(pbconn.Conn):
     def __init__(self):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.connect(SOCK)
-        self.s.settimeout(30)
-        self.buf = b""
-        self.nextid = 1
-        r = self.call("hello", pb.Hello(version=pb.PROTOCOL_VERSION,
-                                        client="supervise.py"))
-        assert r.WhichOneof("body") == "hello", r
-
-    def send(self, body, msg):
-        rid = self.nextid
-        self.nextid += 1
-        req = pb.Request(id=rid)
-        getattr(req, body).CopyFrom(msg)
-        data = req.SerializeToString()
-        self.s.sendall(struct.pack(">I", len(data)) + data)
-        return rid
-
-    def read(self):
-        while True:
-            if len(self.buf) >= 4:
-                n = struct.unpack(">I", self.buf[:4])[0]
-                if len(self.buf) >= 4 + n:
-                    r = pb.Response()
-                    r.ParseFromString(self.buf[4:4 + n])
-                    self.buf = self.buf[4 + n:]
-                    return r
-            chunk = self.s.recv(65536)
-            if not chunk:
-                raise EOFError("daemon closed the connection")
-            self.buf += chunk
-
-    def call(self, body, msg):
-        rid = self.send(body, msg)
-        while True:
-            r = self.read()
-            if r.id == rid:
-                return r
+        super().__init__(SOCK, client="supervise.py", timeout=30)
 
 
 def error(r, code, words):

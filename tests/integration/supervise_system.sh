@@ -47,7 +47,8 @@ chmod 755 "$T"
 mkdir -p "$T/pb" "$T/etc"
 cp "$FUTURECTL" "$T/futurectl"
 cp "$PB/futured_pb2.py" "$abs_top_srcdir/tests/integration/supervise_worker.py" \
-    "$abs_top_srcdir/tests/integration/supervise.py" "$T/pb/"
+    "$abs_top_srcdir/tests/integration/supervise.py" \
+    "$abs_top_srcdir/tests/integration/pbconn.py" "$T/pb/"
 chmod -R a+rX "$T/futurectl" "$T/pb"
 SOCK=$T/sys/f.sock
 as() {

@@ -10,51 +10,14 @@ Usage: supervise_worker.py [PREFIX]   (handler names PREFIX.echo, .spin)
 """
 
 import os
-import socket
-import struct
 import sys
 import time
 
+sys.dont_write_bytecode = True
 import futured_pb2 as pb
+from pbconn import Closed, Conn
 
 PREFIX = sys.argv[1] if len(sys.argv) > 1 else "sup"
-
-
-class Conn:
-    def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.connect(path)
-        self.buf = b""
-        self.nextid = 1
-
-    def send(self, body, msg):
-        rid = self.nextid
-        self.nextid += 1
-        req = pb.Request(id=rid)
-        getattr(req, body).CopyFrom(msg)
-        data = req.SerializeToString()
-        self.s.sendall(struct.pack(">I", len(data)) + data)
-        return rid
-
-    def read(self):
-        while True:
-            if len(self.buf) >= 4:
-                n = struct.unpack(">I", self.buf[:4])[0]
-                if len(self.buf) >= 4 + n:
-                    r = pb.Response()
-                    r.ParseFromString(self.buf[4:4 + n])
-                    self.buf = self.buf[4 + n:]
-                    return r
-            chunk = self.s.recv(65536)
-            if not chunk:
-                sys.exit(0)
-            self.buf += chunk
-
-    def answer(self, rid):
-        while True:
-            r = self.read()
-            if r.id == rid:
-                return r
 
 
 def main():
@@ -88,4 +51,7 @@ def main():
                                             ok=True, output=out))
 
 
-main()
+try:
+    main()
+except Closed:
+    sys.exit(0)		# the daemon closed: nothing more to serve

@@ -22,96 +22,22 @@ as a third party's worker would be (futured-workers(7)).
 """
 
 import os
-import select
-import socket
 import struct
 import sys
 import time
 
+sys.dont_write_bytecode = True
 import futured_pb2 as pb
+import pbconn
+from pbconn import Closed
 
 KINDS = {"async": pb.KIND_ASYNC, "blocking": pb.KIND_BLOCKING,
          "cpu": pb.KIND_CPU}
 
 
-class Closed(Exception):
-    pass
-
-
-class Conn:
+class Conn(pbconn.Conn):
     def __init__(self, sock):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.connect(sock)
-        self.buf = b""
-        self.nextid = 1
-        self.kept = []
-        r = self.call("hello", pb.Hello(version=pb.PROTOCOL_VERSION,
-                                        client="workers.py"))
-        assert r.WhichOneof("body") == "hello", r
-
-    def send(self, body, msg):
-        rid = self.nextid
-        self.nextid += 1
-        req = pb.Request(id=rid)
-        getattr(req, body).CopyFrom(msg)
-        data = req.SerializeToString()
-        self.s.sendall(struct.pack(">I", len(data)) + data)
-        return rid
-
-    def frame(self, timeout):
-        """One Response, or None after timeout seconds; Closed at EOF."""
-        deadline = time.monotonic() + timeout
-        while True:
-            if len(self.buf) >= 4:
-                n = struct.unpack(">I", self.buf[:4])[0]
-                if len(self.buf) >= 4 + n:
-                    r = pb.Response()
-                    r.ParseFromString(self.buf[4:4 + n])
-                    self.buf = self.buf[4 + n:]
-                    return r
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            if not select.select([self.s], [], [], left)[0]:
-                return None
-            try:
-                d = self.s.recv(65536)
-            except ConnectionResetError:
-                d = b""
-            if not d:
-                raise Closed()
-            self.buf += d
-
-    def answer(self, rid, timeout=20):
-        """The answer to rid; pushes read meanwhile are kept."""
-        for i, r in enumerate(self.kept):
-            if r.id == rid:
-                return self.kept.pop(i)
-        deadline = time.monotonic() + timeout
-        while True:
-            r = self.frame(max(0, deadline - time.monotonic()))
-            if r is None:
-                raise AssertionError("no answer to request %d" % rid)
-            if r.id == rid:
-                return r
-            self.kept.append(r)
-
-    def push(self, body, timeout=20):
-        """The next unsolicited Response of that body."""
-        for i, r in enumerate(self.kept):
-            if r.id == 0 and r.WhichOneof("body") == body:
-                return self.kept.pop(i)
-        deadline = time.monotonic() + timeout
-        while True:
-            r = self.frame(max(0, deadline - time.monotonic()))
-            if r is None:
-                raise AssertionError("no %s pushed" % body)
-            if r.id == 0 and r.WhichOneof("body") == body:
-                return r
-            self.kept.append(r)
-
-    def call(self, body, msg):
-        return self.answer(self.send(body, msg))
+        super().__init__(sock, client="workers.py", wait=20)
 
 
 def register(c, handlers, concurrency=1, name=None, pool=None):
