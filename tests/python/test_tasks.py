@@ -123,6 +123,30 @@ class TestWire(unittest.TestCase):
         self.assertEqual(_task.decode_call(p, load=True)[2], (1, [2]))
         with self.assertRaisesRegex(ValueError, "not a futured Python call"):
             _task.decode_call(b"hello")
+        with self.assertRaisesRegex(ValueError, "not a futured Python call"):
+            _task.decode_call(p[:12])		# the head cut short
+
+    def test_call_v1_still_served(self):
+        # The payload before the head had its length.
+        p = _task.CALL_MAGIC_V1 + pickle.dumps(("taskmod", "add")) + \
+            pickle.dumps(((1, 2), {}))
+        self.assertEqual(_task.decode_call(p),
+                         ("taskmod", "add", (1, 2), {}))
+        fn, is_async, args, kw = _task.decode_call_fn(p)
+        self.assertIs(fn, taskmod.add.fn)
+        self.assertEqual((is_async, args, kw), (False, (1, 2), {}))
+
+    def test_call_fn_resolved_once(self):
+        p = _task.encode_call("taskmod", "async_sleep", (), {})
+        self.assertEqual(_task.decode_call_fn(p),
+                         (taskmod.async_sleep.fn, True, (), {}))
+        # Resolved once, then served from the table by its head.
+        head = bytes(_task._split_call(p)[0])
+        self.assertIn(head, _task._fns)
+        p2 = _task.encode_call("taskmod", "async_sleep", (0.5,),
+                               {"value": 3})
+        self.assertEqual(_task.decode_call_fn(p2)[2:],
+                         ((0.5,), {"value": 3}))
 
     def test_result_after_streamed_output(self):
         out = b"line 0\nline 1\n" + _task.encode_result({"a": (1, 2)})
@@ -451,6 +475,13 @@ class TestWorker(unittest.TestCase):
         async def ctx(task):
             return repr(sorted(task.ctx.items()))
 
+        cls.kept = []
+
+        @w.handler(p + "keep", kinds=("blocking",))
+        def keep(task):
+            cls.kept.append(task)	# its fields read after it ended
+            return b""
+
         cls.th = threading.Thread(target=w.run, daemon=True)
         cls.th.start()
         if not w.ready.wait(20):
@@ -540,6 +571,20 @@ class TestWorker(unittest.TestCase):
     def test_context(self):
         f = futured.submit(self.prefix + "ctx", ctx={"tenant": "acme"})
         self.assertIn(b"('tenant', 'acme')", f.result(20))
+
+    def test_task_fields_outlive_the_task(self):
+        # Read lazily from the C task, which the outcome frees: what a
+        # handler was given stays readable.
+        f = futured.submit(self.prefix + "keep", "a1", "b2",
+                           ctx={"k": "v"}, timeout=30)
+        f.result(20)
+        t = self.kept[-1]
+        self.assertEqual((t.job_id, t.attempt, t.kind), (f.id, 1,
+                                                         "blocking"))
+        self.assertEqual((t.args, t.ctx), (["a1", "b2"], {"k": "v"}))
+        self.assertEqual(t.cwd, os.getcwd())
+        self.assertIsNotNone(t.deadline)
+        self.assertFalse(t.progress(0.5))	# ended
 
     def test_bad_declarations(self):
         w = futured.Worker()

@@ -1285,7 +1285,10 @@ def current_task():
     """The futured.Task this code runs in (inside a Worker handler or a
     futured.task function, in its thread or asyncio task), else None.
     It reports progress and output: current_task().progress(0.5)."""
-    return _current.get()
+    t = _current.get()
+    if t is not None:
+        t._exposed = True	# its fields must outlive the C task
+    return t
 
 
 def info(job_id, output=False):
