@@ -358,6 +358,22 @@ class TestFuturePickling(unittest.TestCase):
         with self.assertRaises(futured.Error):
             c._submit_all("no-such-handler", [((), b"")])
 
+    def test_submit_all_in_chunks(self):
+        # Sent in writes of _CHUNK jobs: the futures still come back in
+        # the order of the calls, each of its own job.
+        c = futured.Client()
+        try:
+            c._CHUNK = 7
+            data = [b"%d" % i for i in range(30)]
+            fs = c._submit_all("echo", [((), d) for d in data],
+                               kind="blocking")
+            self.assertEqual([f.result(20) for f in fs], data)
+            self.assertEqual(len({f.id for f in fs}), 30)
+            with self.assertRaisesRegex(futured.Error, "30 of 30 refused"):
+                c._submit_all("no-such-handler", [((), b"")] * 30)
+        finally:
+            c.close()
+
     def test_many_completions_in_one_read(self):
         # Thousands of jobs final in one burst: each done-callback ran
         # the next inside its own libfutured call, one stack frame
