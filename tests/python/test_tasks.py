@@ -141,7 +141,7 @@ class TestWire(unittest.TestCase):
         self.assertEqual(_task.decode_call_fn(p),
                          (taskmod.async_sleep.fn, True, (), {}))
         # Resolved once, then served from the table by its head.
-        head = bytes(_task._split_call(p)[0])
+        head = _task._split_call(p)[0]
         self.assertIn(head, _task._fns)
         p2 = _task.encode_call("taskmod", "async_sleep", (0.5,),
                                {"value": 3})

@@ -52,6 +52,8 @@ from . import _lib
 CALL_MAGIC = b"FPYC\x02"
 CALL_MAGIC_V1 = b"FPYC\x01"
 _HEAD_LEN = struct.Struct("<I")
+_LEN_AT = len(CALL_MAGIC)
+_HEAD_START = _LEN_AT + _HEAD_LEN.size
 TAG_RESULT = b"FPYR"
 TAG_ERROR = b"FPYE"
 _TRAILER = struct.Struct("<4sQ")
@@ -245,19 +247,15 @@ def encode_call(ref, qualname, args, kwargs):
 def _split_call(payload):
     """(head pickle, arguments pickle) of a payload; ValueError if it
     is not a call."""
-    if payload.startswith(CALL_MAGIC):
-        start = len(CALL_MAGIC) + _HEAD_LEN.size
-        if len(payload) >= start:
-            end = start + _HEAD_LEN.unpack_from(payload, len(CALL_MAGIC))[0]
-            if end <= len(payload):
-                mv = memoryview(payload)
-                return mv[start:end], mv[end:]
+    if payload.startswith(CALL_MAGIC) and len(payload) >= _HEAD_START:
+        end = _HEAD_START + _HEAD_LEN.unpack_from(payload, _LEN_AT)[0]
+        if end <= len(payload):
+            return payload[_HEAD_START:end], payload[end:]
     elif payload.startswith(CALL_MAGIC_V1):
         fp = io.BytesIO(payload)
         fp.seek(len(CALL_MAGIC_V1))
         pickle.load(fp)
-        mv = memoryview(payload)
-        return mv[len(CALL_MAGIC_V1):fp.tell()], mv[fp.tell():]
+        return payload[len(CALL_MAGIC_V1):fp.tell()], payload[fp.tell():]
     raise ValueError("not a futured Python call (payload of %d bytes)"
                      % len(payload))
 
@@ -294,7 +292,6 @@ def decode_call_fn(payload):
     payload, its module loaded and the function resolved (once per
     function); ValueError if it is not a call."""
     head, rest = _split_call(payload)
-    head = bytes(head)
     hit = _fns.get(head)
     if hit is None:
         ref, qualname = pickle.loads(head)
