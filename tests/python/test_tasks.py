@@ -371,6 +371,17 @@ class TestFuturePickling(unittest.TestCase):
             self.assertEqual(len({f.id for f in fs}), 30)
             with self.assertRaisesRegex(futured.Error, "30 of 30 refused"):
                 c._submit_all("no-such-handler", [((), b"")] * 30)
+            # A call that cannot be sent fails them all before the
+            # first write, though specs are made a write at a time.
+            before = len(c.list())
+            old, futured._PAYLOAD_MAX = futured._PAYLOAD_MAX, 5
+            try:
+                with self.assertRaisesRegex(ValueError, "data: 6 bytes"):
+                    c._submit_all("echo", [((), b"ok")] * 20 +
+                                  [((), b"toobig")])
+            finally:
+                futured._PAYLOAD_MAX = old
+            self.assertEqual(len(c.list()), before)
         finally:
             c.close()
 

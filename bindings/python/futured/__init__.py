@@ -238,6 +238,11 @@ def _bytes(v):
     return str(v).encode("utf-8")
 
 
+# libfutured's ceiling of a payload (FUTURED_FRAME_CEILING): beyond it
+# fut_spec_payload() fails.
+_PAYLOAD_MAX = 1 << 30
+
+
 def _job_id(x):
     return x.id if isinstance(x, Future) else int(x)
 
@@ -785,47 +790,54 @@ class Client:
                     priority=0, ctx=None, env=None, retries=0, name=None,
                     cwd=None, parent=None, engine=None, _cls=None):
         """Futures of jobs of handler, one per (args, data) of calls,
-        the options as submit() takes them, for all.  Every spec is made
-        first (a bad one raises ValueError before any job is sent);
-        they go in growing writes (fut_submit_all), so that the first
-        jobs run while the others are sent.  A refused job raises Error
-        once the others are accepted (they run)."""
+        the options as submit() takes them, for all.  A bad call raises
+        ValueError before any job is sent; the jobs go in growing writes
+        (fut_submit_all), so that the first run while the others are
+        sent.  A refused job raises Error once the others are accepted
+        (they run)."""
         self._check()
         ops = self._options(handler, kind, timeout, deadline, after,
                             input_from, group, priority, ctx, env, retries,
                             name, cwd, parent, engine)
         hb = _bytes(handler)
-        specs = []
+        # What could make a spec fail is checked first, so that a bad
+        # call raises before any job is sent; the specs themselves are
+        # made a write at a time, the first jobs running meanwhile.
+        calls = [(args, _bytes(data)) for args, data in calls]
+        for args, data in calls:
+            if len(data) > _PAYLOAD_MAX:
+                raise ValueError("data: %d bytes, more than %d"
+                                 % (len(data), _PAYLOAD_MAX))
+        cls = _cls or Future
         futs = []
         refused = 0
-        try:
-            for args, data in calls:
-                spec = lib.fut_spec_new(hb)
-                if not spec:
-                    raise ValueError("bad handler %r" % (handler,))
-                specs.append(spec)
-                self._fill(spec, args, data, ops)
-            cls = _cls or Future
-            i, step = 0, self._CHUNK
-            while i < len(specs):
-                part = specs[i:i + step]
-                i += step
-                step = min(2 * step, max(self._CHUNK, self._CHUNK_MAX))
-                n = len(part)
+        i, step = 0, self._CHUNK
+        while i < len(calls):
+            part = calls[i:i + step]
+            i += step
+            step = min(2 * step, max(self._CHUNK, self._CHUNK_MAX))
+            n = len(part)
+            specs = (ctypes.c_void_p * n)()
+            try:
+                for k, (args, data) in enumerate(part):
+                    spec = specs[k] = lib.fut_spec_new(hb)
+                    if not spec:
+                        raise ValueError("bad handler %r" % (handler,))
+                    self._fill(spec, args, data, ops)
                 out = (ctypes.c_void_p * n)()
-                rc = lib.fut_submit_all(self._c, (ctypes.c_void_p * n)(
-                    *part), n, out)
-                if rc < 0:
-                    # Those sent before run on; their futures go.
-                    self._raise("submit %s" % handler)
-                futs.extend(cls._adopt(self, out))
-                refused += n - rc
-        finally:
-            for spec in specs:
-                lib.fut_spec_free(spec)
+                rc = lib.fut_submit_all(self._c, specs, n, out)
+            finally:
+                for spec in specs:
+                    if spec:
+                        lib.fut_spec_free(spec)
+            if rc < 0:
+                # Those sent before run on; their futures go.
+                self._raise("submit %s" % handler)
+            futs.extend(cls._adopt(self, out))
+            refused += n - rc
         if refused:
             self._raise("submit %s (%d of %d refused)" % (
-                handler, refused, len(specs)))
+                handler, refused, len(calls)))
         return futs
 
     @staticmethod
