@@ -489,6 +489,26 @@ class TestWait(unittest.TestCase):
             list(futured.as_completed([slow], timeout=0.2))
         slow.cancel()
 
+    def test_wait_timeout_zero_reads(self):
+        # A job that ended while nobody read its connection: a wait
+        # with no time left still reads it, as done() does.
+        with futured.Client() as c, futured.Client() as other:
+            slow = c.submit("sleep", "5s")
+            f = c.submit("sleep", "100ms")
+            self.assertTrue(until(
+                lambda: other.info(f.id)["state"] == "succeeded"))
+            self.assertFalse(f._done)		# not read yet
+            done, not_done = futured.wait([f, slow], timeout=0)
+            self.assertEqual((done, not_done), ({f}, {slow}))
+            g = c.submit("sleep", "100ms")
+            self.assertTrue(until(
+                lambda: other.info(g.id)["state"] == "succeeded"))
+            it = futured.as_completed([g, slow], timeout=0)
+            self.assertIs(next(it), g)
+            with self.assertRaises(TimeoutError):
+                next(it)
+            slow.cancel()
+
     def test_wait_rejects_other_futures(self):
         with self.assertRaises(TypeError):
             futured.wait([concurrent.futures.Future()])

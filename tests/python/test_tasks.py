@@ -123,6 +123,30 @@ class TestWire(unittest.TestCase):
         self.assertEqual(_task.decode_call(p, load=True)[2], (1, [2]))
         with self.assertRaisesRegex(ValueError, "not a futured Python call"):
             _task.decode_call(b"hello")
+        with self.assertRaisesRegex(ValueError, "not a futured Python call"):
+            _task.decode_call(p[:12])		# the head cut short
+
+    def test_call_v1_still_served(self):
+        # The payload before the head had its length.
+        p = _task.CALL_MAGIC_V1 + pickle.dumps(("taskmod", "add")) + \
+            pickle.dumps(((1, 2), {}))
+        self.assertEqual(_task.decode_call(p),
+                         ("taskmod", "add", (1, 2), {}))
+        fn, is_async, args, kw = _task.decode_call_fn(p)
+        self.assertIs(fn, taskmod.add.fn)
+        self.assertEqual((is_async, args, kw), (False, (1, 2), {}))
+
+    def test_call_fn_resolved_once(self):
+        p = _task.encode_call("taskmod", "async_sleep", (), {})
+        self.assertEqual(_task.decode_call_fn(p),
+                         (taskmod.async_sleep.fn, True, (), {}))
+        # Resolved once, then served from the table by its head.
+        head = _task._split_call(p)[0]
+        self.assertIn(head, _task._fns)
+        p2 = _task.encode_call("taskmod", "async_sleep", (0.5,),
+                               {"value": 3})
+        self.assertEqual(_task.decode_call_fn(p2)[2:],
+                         ((0.5,), {"value": 3}))
 
     def test_result_after_streamed_output(self):
         out = b"line 0\nline 1\n" + _task.encode_result({"a": (1, 2)})
@@ -334,6 +358,33 @@ class TestFuturePickling(unittest.TestCase):
         with self.assertRaises(futured.Error):
             c._submit_all("no-such-handler", [((), b"")])
 
+    def test_submit_all_in_chunks(self):
+        # Sent in writes of _CHUNK jobs: the futures still come back in
+        # the order of the calls, each of its own job.
+        c = futured.Client()
+        try:
+            c._CHUNK = 7
+            data = [b"%d" % i for i in range(30)]
+            fs = c._submit_all("echo", [((), d) for d in data],
+                               kind="blocking")
+            self.assertEqual([f.result(20) for f in fs], data)
+            self.assertEqual(len({f.id for f in fs}), 30)
+            with self.assertRaisesRegex(futured.Error, "30 of 30 refused"):
+                c._submit_all("no-such-handler", [((), b"")] * 30)
+            # A call that cannot be sent fails them all before the
+            # first write, though specs are made a write at a time.
+            before = len(c.list())
+            old, futured._PAYLOAD_MAX = futured._PAYLOAD_MAX, 5
+            try:
+                with self.assertRaisesRegex(ValueError, "data: 6 bytes"):
+                    c._submit_all("echo", [((), b"ok")] * 20 +
+                                  [((), b"toobig")])
+            finally:
+                futured._PAYLOAD_MAX = old
+            self.assertEqual(len(c.list()), before)
+        finally:
+            c.close()
+
     def test_many_completions_in_one_read(self):
         # Thousands of jobs final in one burst: each done-callback ran
         # the next inside its own libfutured call, one stack frame
@@ -451,6 +502,13 @@ class TestWorker(unittest.TestCase):
         async def ctx(task):
             return repr(sorted(task.ctx.items()))
 
+        cls.kept = []
+
+        @w.handler(p + "keep", kinds=("blocking",))
+        def keep(task):
+            cls.kept.append(task)	# its fields read after it ended
+            return b""
+
         cls.th = threading.Thread(target=w.run, daemon=True)
         cls.th.start()
         if not w.ready.wait(20):
@@ -540,6 +598,20 @@ class TestWorker(unittest.TestCase):
     def test_context(self):
         f = futured.submit(self.prefix + "ctx", ctx={"tenant": "acme"})
         self.assertIn(b"('tenant', 'acme')", f.result(20))
+
+    def test_task_fields_outlive_the_task(self):
+        # Read lazily from the C task, which the outcome frees: what a
+        # handler was given stays readable.
+        f = futured.submit(self.prefix + "keep", "a1", "b2",
+                           ctx={"k": "v"}, timeout=30)
+        f.result(20)
+        t = self.kept[-1]
+        self.assertEqual((t.job_id, t.attempt, t.kind), (f.id, 1,
+                                                         "blocking"))
+        self.assertEqual((t.args, t.ctx), (["a1", "b2"], {"k": "v"}))
+        self.assertEqual(t.cwd, os.getcwd())
+        self.assertIsNotNone(t.deadline)
+        self.assertFalse(t.progress(0.5))	# ended
 
     def test_bad_declarations(self):
         w = futured.Worker()

@@ -72,6 +72,9 @@ _STATES = {
     _lib.FUT_TIMED_OUT: "timed_out",
 }
 
+_FINAL = frozenset((_lib.FUT_SUCCEEDED, _lib.FUT_FAILED,
+                    _lib.FUT_CANCELLED, _lib.FUT_TIMED_OUT))
+
 # Longest single wait inside the library: between slices Python runs its
 # signal handlers, so Ctrl-C interrupts result() and wait().
 _SLICE_MS = 1000
@@ -235,6 +238,11 @@ def _bytes(v):
     return str(v).encode("utf-8")
 
 
+# libfutured's ceiling of a payload (FUTURED_FRAME_CEILING): beyond it
+# fut_spec_payload() fails.
+_PAYLOAD_MAX = 1 << 30
+
+
 def _job_id(x):
     return x.id if isinstance(x, Future) else int(x)
 
@@ -286,23 +294,54 @@ class Future:
     id (the job id, as futurectl prints it) and client.
     """
 
+    # Until the future is done (set on the object from then on).
+    _done = False
+    _state = None
+    _result = None
+    _exception = None
+    _driven = False
+
     def __init__(self, client, ptr):
         self.client = client
         self._ptr = ptr
         self._pid = os.getpid()
         self.id = lib.fut_id(ptr)
         self._lock = threading.Lock()
-        self._done = False
-        self._state = None
-        self._result = None
-        self._exception = None
         self._callbacks = []
-        self._driven = False
         key = next(_keys)
         with _registry_lock:
             _registry[key] = self
         # Runs _done_trampoline at once if the job is already final.
         lib.fut_on_done(ptr, _done_trampoline, key)
+
+    @classmethod
+    def _adopt(cls, client, ptrs):
+        """cls(client, ptr) for each of ptrs (None for a NULL one), made
+        in bulk: one registry lock and one getpid() for them all."""
+        pid = os.getpid()
+        new = cls.__new__
+        fid = lib.fut_id
+        lock = threading.Lock
+        futs = []
+        for ptr in ptrs:
+            if not ptr:
+                futs.append(None)
+                continue
+            f = new(cls)
+            f.client = client
+            f._ptr = ptr
+            f._pid = pid
+            f.id = fid(ptr)
+            f._lock = lock()
+            f._callbacks = []
+            futs.append(f)
+        keyed = [(next(_keys), f) for f in futs if f is not None]
+        with _registry_lock:
+            _registry.update(keyed)
+        on_done = lib.fut_on_done
+        for key, f in keyed:
+            on_done(f._ptr, _done_trampoline, key)
+        return futs
 
     # At exit the module's globals may be gone before the last Future:
     # what __del__ needs is bound here.
@@ -339,10 +378,14 @@ class Future:
         if self._done:
             return True
         ptr = self._ptr
-        rc = lib.fut_wait(ptr, 0)	# never blocks: final, lost or not
-        if rc == _lib.FUT_ETIMEDOUT:
-            return False
-        st = lib.fut_poll(ptr) if rc == 0 else None
+        st = lib.fut_poll(ptr)
+        if st not in _FINAL:
+            rc = lib.fut_wait(ptr, 0)	# never blocks: final, lost or not
+            if rc == _lib.FUT_ETIMEDOUT:
+                return False
+            st = lib.fut_poll(ptr) if rc == 0 else None
+        else:
+            rc = 0
         result = exc = None
         if rc != 0:
             msg = lib.fut_error(ptr)
@@ -720,15 +763,14 @@ class Client:
         Raises Error (e.g. an unknown handler) or ConnectionLost.
         """
         self._check()
+        ops = self._options(handler, kind, timeout, deadline, after,
+                            input_from, group, priority, ctx, env, retries,
+                            name, cwd, parent, engine)
         spec = lib.fut_spec_new(_bytes(handler))
         if not spec:
             raise ValueError("bad handler %r" % (handler,))
         try:
-            self._fill(spec, handler, args, data, kind, timeout, deadline,
-                       after, input_from, group, priority, ctx, env,
-                       retries, name, cwd)
-            self._parent(spec, parent)
-            self._engine(spec, engine)
+            self._fill(spec, args, data, ops)
             ptr = lib.fut_submit(self._c, spec)
             if not ptr:
                 self._raise("submit %s" % handler)
@@ -736,119 +778,152 @@ class Client:
             lib.fut_spec_free(spec)
         return (_cls or Future)(self, ptr)
 
-    @staticmethod
-    def _engine(spec, engine):
-        if engine is None:
-            return
-        if not _lib.has("fut_spec_engine"):
-            raise Error("this libfutured has no fut_spec_engine")
-        if lib.fut_spec_engine(spec, _bytes(engine)) != 0:
-            raise ValueError("bad engine %r" % (engine,))
-
-    @staticmethod
-    def _parent(spec, parent):
-        if parent is None:
-            t = _current.get()
-            parent = t.job_id if t is not None else None
-        if parent is not None:
-            if not _lib.has("fut_spec_parent"):
-                raise Error("this libfutured has no fut_spec_parent")
-            if lib.fut_spec_parent(spec, _job_id(parent)) != 0:
-                raise ValueError("bad parent %r" % (parent,))
+    # Jobs per fut_submit_all() of _submit_all(): the first jobs run
+    # while the next are sent.  Each write waits for its answers (a
+    # round trip, slow when the daemon is busy serving the first
+    # ones), so they grow: _CHUNK, twice that, ... up to _CHUNK_MAX.
+    _CHUNK = 256
+    _CHUNK_MAX = 8192
 
     def _submit_all(self, handler, calls, kind=None, timeout=None,
                     deadline=None, after=(), input_from=None, group=None,
                     priority=0, ctx=None, env=None, retries=0, name=None,
                     cwd=None, parent=None, engine=None, _cls=None):
         """Futures of jobs of handler, one per (args, data) of calls,
-        submitted in one round trip (fut_submit_all); the options as
-        submit() takes them, for all.  A refused job raises Error once
-        the others are accepted (they run)."""
+        the options as submit() takes them, for all.  A bad call raises
+        ValueError before any job is sent; the jobs go in growing writes
+        (fut_submit_all), so that the first run while the others are
+        sent.  A refused job raises Error once the others are accepted
+        (they run)."""
         self._check()
-        specs = []
-        try:
-            for args, data in calls:
-                spec = lib.fut_spec_new(_bytes(handler))
-                if not spec:
-                    raise ValueError("bad handler %r" % (handler,))
-                specs.append(spec)
-                self._fill(spec, handler, args, data, kind, timeout,
-                           deadline, after, input_from, group, priority,
-                           ctx, env, retries, name, cwd)
-                self._parent(spec, parent)
-                self._engine(spec, engine)
-            n = len(specs)
-            if n == 0:
-                return []
-            out = (ctypes.c_void_p * n)()
-            rc = lib.fut_submit_all(self._c, (ctypes.c_void_p * n)(*specs),
-                                    n, out)
+        ops = self._options(handler, kind, timeout, deadline, after,
+                            input_from, group, priority, ctx, env, retries,
+                            name, cwd, parent, engine)
+        hb = _bytes(handler)
+        # What could make a spec fail is checked first, so that a bad
+        # call raises before any job is sent; the specs themselves are
+        # made a write at a time, the first jobs running meanwhile.
+        calls = [(args, _bytes(data)) for args, data in calls]
+        for args, data in calls:
+            if len(data) > _PAYLOAD_MAX:
+                raise ValueError("data: %d bytes, more than %d"
+                                 % (len(data), _PAYLOAD_MAX))
+        cls = _cls or Future
+        futs = []
+        refused = 0
+        i, step = 0, self._CHUNK
+        while i < len(calls):
+            part = calls[i:i + step]
+            i += step
+            step = min(2 * step, max(self._CHUNK, self._CHUNK_MAX))
+            n = len(part)
+            specs = (ctypes.c_void_p * n)()
+            try:
+                for k, (args, data) in enumerate(part):
+                    spec = specs[k] = lib.fut_spec_new(hb)
+                    if not spec:
+                        raise ValueError("bad handler %r" % (handler,))
+                    self._fill(spec, args, data, ops)
+                out = (ctypes.c_void_p * n)()
+                rc = lib.fut_submit_all(self._c, specs, n, out)
+            finally:
+                for spec in specs:
+                    if spec:
+                        lib.fut_spec_free(spec)
             if rc < 0:
+                # Those sent before run on; their futures go.
                 self._raise("submit %s" % handler)
-        finally:
-            for spec in specs:
-                lib.fut_spec_free(spec)
-        futs = [(_cls or Future)(self, p) if p else None for p in out]
-        if rc < n:
-            self._raise("submit %s (%d of %d refused)" % (handler, n - rc,
-                                                          n))
+            futs.extend(cls._adopt(self, out))
+            refused += n - rc
+        if refused:
+            self._raise("submit %s (%d of %d refused)" % (
+                handler, refused, len(calls)))
         return futs
 
     @staticmethod
-    def _fill(spec, handler, args, data, kind, timeout, deadline, after,
-              input_from, group, priority, ctx, env, retries, name, cwd):
-        def ck(rc, what):
-            if rc != 0:
-                raise ValueError("%s: %s" % (what, _lib.strerror(rc)))
+    def _options(handler, kind, timeout, deadline, after, input_from,
+                 group, priority, ctx, env, retries, name, cwd, parent,
+                 engine):
+        """The spec calls of submit()'s options, made once for any
+        number of jobs: a list of (function, arguments, what) for
+        _fill()."""
+        ops = []
 
-        data = _bytes(data)
-        ck(lib.fut_spec_payload(spec, data, len(data)), "data")
-        for a in args:
-            ck(lib.fut_spec_arg(spec, _bytes(a)), "argument %r" % (a,))
+        def op(fn, what, *a):
+            ops.append((fn, a, what))
+
         if kind is not None:
             if kind not in _KINDS:
                 raise ValueError("kind must be async, blocking or cpu, "
                                  "not %r" % (kind,))
-            ck(lib.fut_spec_kind(spec, _KINDS[kind]), "kind")
+            op(lib.fut_spec_kind, "kind", _KINDS[kind])
         if timeout is not None:
-            ck(lib.fut_spec_timeout_ms(spec, _to_ms(timeout, "timeout")),
-               "timeout")
+            op(lib.fut_spec_timeout_ms, "timeout",
+               _to_ms(timeout, "timeout"))
         if deadline is not None:
-            ck(lib.fut_spec_deadline_ms(spec, _to_ms(deadline, "deadline")),
-               "deadline")
+            op(lib.fut_spec_deadline_ms, "deadline",
+               _to_ms(deadline, "deadline"))
         if isinstance(after, (int, Future)):
             after = (after,)
         for a in after:
-            ck(lib.fut_spec_after(spec, _job_id(a)), "after %r" % (a,))
+            op(lib.fut_spec_after, "after %r" % (a,), _job_id(a))
         if input_from is not None:
-            ck(lib.fut_spec_input_from(spec, _job_id(input_from)),
-               "input_from")
+            op(lib.fut_spec_input_from, "input_from", _job_id(input_from))
         if group is not None:
-            ck(lib.fut_spec_group(spec, _bytes(group)), "group")
+            op(lib.fut_spec_group, "group", _bytes(group))
         if priority:
-            ck(lib.fut_spec_priority(spec, int(priority)), "priority")
+            op(lib.fut_spec_priority, "priority", int(priority))
         for k, v in (ctx or {}).items():
-            ck(lib.fut_spec_ctx(spec, _bytes(k), _bytes(v)),
-               "ctx key %r" % (k,))
+            op(lib.fut_spec_ctx, "ctx key %r" % (k,), _bytes(k), _bytes(v))
         # A relative path among the arguments means this directory, as
-        # it would in a shell; a job without arguments needs none (and
-        # stays the daemon's smallest kind of job).
-        if cwd is None and (args or _bytes(handler) == b"exec"):
+        # it would in a shell: libfutured sends it with every job that
+        # has arguments; a job without arguments needs none (and stays
+        # the daemon's smallest kind of job), but a command does.
+        is_exec = _bytes(handler) == b"exec"
+        if cwd is None and is_exec:
             cwd = os.getcwd()
-        if _bytes(handler) == b"exec":
+        if is_exec:
             full = dict(os.environb)
             for k, v in (env or {}).items():
                 full[_bytes(k)] = _bytes(v)
         else:
             full = {_bytes(k): _bytes(v) for k, v in (env or {}).items()}
         for k, v in full.items():
-            ck(lib.fut_spec_env(spec, k, v), "env key %r" % (k,))
+            op(lib.fut_spec_env, "env key %r" % (k,), k, v)
         if cwd is not None:
-            ck(lib.fut_spec_cwd(spec, _bytes(cwd)), "cwd")
+            op(lib.fut_spec_cwd, "cwd", _bytes(cwd))
         if retries:
-            ck(lib.fut_spec_retries(spec, int(retries)), "retries")
+            op(lib.fut_spec_retries, "retries", int(retries))
         if name is not None:
-            ck(lib.fut_spec_name(spec, _bytes(name)), "name")
+            op(lib.fut_spec_name, "name", _bytes(name))
+        if parent is None:
+            t = _current.get()
+            parent = t.job_id if t is not None else None
+        if parent is not None:
+            if not _lib.has("fut_spec_parent"):
+                raise Error("this libfutured has no fut_spec_parent")
+            op(lib.fut_spec_parent, "parent", _job_id(parent))
+        if engine is not None:
+            if not _lib.has("fut_spec_engine"):
+                raise Error("this libfutured has no fut_spec_engine")
+            op(lib.fut_spec_engine, "engine %r" % (engine,), _bytes(engine))
+        return ops
+
+    @staticmethod
+    def _fill(spec, args, data, ops):
+        """Set one job's payload and arguments, then the options' ops."""
+        data = _bytes(data)
+        rc = lib.fut_spec_payload(spec, data, len(data))
+        if rc != 0:
+            raise ValueError("data: %s" % _lib.strerror(rc))
+        for a in args:
+            rc = lib.fut_spec_arg(spec, _bytes(a))
+            if rc != 0:
+                raise ValueError("argument %r: %s" % (a, _lib.strerror(rc)))
+        for fn, a, what in ops:
+            rc = fn(spec, *a)
+            if rc != 0:
+                raise ValueError("%s: %s" % (what, _lib.strerror(rc)))
 
     def attach(self, job_id, _cls=None):
         """A Future for an existing job, made by any program of the same
@@ -1285,7 +1360,10 @@ def current_task():
     """The futured.Task this code runs in (inside a Worker handler or a
     futured.task function, in its thread or asyncio task), else None.
     It reports progress and output: current_task().progress(0.5)."""
-    return _current.get()
+    t = _current.get()
+    if t is not None:
+        t._exposed = True	# its fields must outlive the C task
+    return t
 
 
 def info(job_id, output=False):
@@ -1365,8 +1443,11 @@ def wait(fs, timeout=None, return_when=ALL_COMPLETED):
     fs = set(fs)
     _check_futures(fs)
     deadline = None if timeout is None else time.monotonic() + timeout
+    # At first only what is known: done() of an unfinished future reads
+    # the connection (a system call each), and the wait below reads it
+    # for them all.
+    done = {f for f in fs if f._done}
     while True:
-        done = {f for f in fs if f.done()}
         not_done = fs - done
         if not not_done:
             break
@@ -1379,9 +1460,12 @@ def wait(fs, timeout=None, return_when=ALL_COMPLETED):
         if deadline is not None:
             left = deadline - time.monotonic()
             if left <= 0:
+                done = {f for f in fs if f.done()}
+                not_done = fs - done
                 break
             ms = min(ms, int(math.ceil(left * 1000)))
         _wait_some(not_done, ms, return_when != ALL_COMPLETED)
+        done = {f for f in fs if f.done()}
     return DoneAndNotDoneFutures(done, not_done)
 
 
@@ -1393,8 +1477,9 @@ def as_completed(fs, timeout=None):
     total = len(fs)
     deadline = None if timeout is None else time.monotonic() + timeout
     pending = set(fs)
+    # At first only what is known, as wait() does.
+    finished = [f for f in pending if f._done]
     while pending:
-        finished = [f for f in pending if f.done()]
         for f in finished:
             pending.discard(f)
             yield f
@@ -1404,10 +1489,14 @@ def as_completed(fs, timeout=None):
         if deadline is not None:
             left = deadline - time.monotonic()
             if left <= 0:
+                finished = [f for f in pending if f.done()]
+                if finished:
+                    continue
                 raise TimeoutError("%d (of %d) futures unfinished"
                                    % (len(pending), total))
             ms = min(ms, int(math.ceil(left * 1000)))
         _wait_some(pending, ms, True)
+        finished = [f for f in pending if f.done()]
 
 
 from . import _task  # noqa: E402 (needs the names above)

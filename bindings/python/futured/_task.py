@@ -10,8 +10,12 @@ handler table as small as the number of modules in use; the function
 travels in the payload.  The job's one argument is the function's
 qualified name, so that `futurectl list` says what runs.
 
-The payload is CALL_MAGIC and a pickle of (module reference, qualified
-name, args, kwargs).  A module reference is an import name, a script's
+The payload is CALL_MAGIC, the length of the head (4 bytes, little
+endian), the head: a pickle of (module reference, qualified name), and
+a pickle of (args, kwargs).  A caller pickles its function's head once,
+and a worker resolves a head it has seen before without unpickling it.
+(A payload of CALL_MAGIC_V1 and the two pickles, without the length, is
+still served.)  A module reference is an import name, a script's
 absolute path (the worker loads it as __mp_main__ and makes it
 __main__ too, as multiprocessing's spawn does), or "main:NAME" for a
 __main__ run with `python3 -m NAME`.
@@ -45,7 +49,11 @@ import traceback
 import futured
 from . import _lib
 
-CALL_MAGIC = b"FPYC\x01"
+CALL_MAGIC = b"FPYC\x02"
+CALL_MAGIC_V1 = b"FPYC\x01"
+_HEAD_LEN = struct.Struct("<I")
+_LEN_AT = len(CALL_MAGIC)
+_HEAD_START = _LEN_AT + _HEAD_LEN.size
 TAG_RESULT = b"FPYR"
 TAG_ERROR = b"FPYE"
 _TRAILER = struct.Struct("<4sQ")
@@ -213,28 +221,88 @@ def resolve(ref, qualname):
 
 # The wire ------------------------------------------------------------------
 
+def encode_head(ref, qualname):
+    """The first part of the payload of any call of function qualname
+    of module ref."""
+    head = pickle.dumps((ref, qualname), _PROTO)
+    return CALL_MAGIC + _HEAD_LEN.pack(len(head)) + head
+
+
+# The pickle of a call without arguments, which is most of them.
+_NO_ARGS = pickle.dumps(((), {}), _PROTO)
+
+
+def encode_args(args, kwargs):
+    if not args and not kwargs:
+        return _NO_ARGS
+    return pickle.dumps((args, kwargs), _PROTO)
+
+
 def encode_call(ref, qualname, args, kwargs):
     # Two pickles: the worker loads the module before it unpickles the
     # arguments, which may be of the module's classes (__main__'s).
-    return CALL_MAGIC + pickle.dumps((ref, qualname), _PROTO) + \
-        pickle.dumps((args, kwargs), _PROTO)
+    return encode_head(ref, qualname) + encode_args(args, kwargs)
+
+
+def _split_call(payload):
+    """(head pickle, arguments pickle) of a payload; ValueError if it
+    is not a call."""
+    if payload.startswith(CALL_MAGIC) and len(payload) >= _HEAD_START:
+        end = _HEAD_START + _HEAD_LEN.unpack_from(payload, _LEN_AT)[0]
+        if end <= len(payload):
+            return payload[_HEAD_START:end], payload[end:]
+    elif payload.startswith(CALL_MAGIC_V1):
+        fp = io.BytesIO(payload)
+        fp.seek(len(CALL_MAGIC_V1))
+        pickle.load(fp)
+        return payload[len(CALL_MAGIC_V1):fp.tell()], payload[fp.tell():]
+    raise ValueError("not a futured Python call (payload of %d bytes)"
+                     % len(payload))
+
+
+def _decode_args(blob):
+    if blob == _NO_ARGS:
+        return (), {}
+    args, kwargs = pickle.loads(blob)
+    args = tuple(a.value() if isinstance(a, _ResultOf) else a
+                 for a in args)
+    return args, kwargs
 
 
 def decode_call(payload, load=False):
     """(ref, qualname, args, kwargs) of a payload, the module loaded
     first if load; ValueError if it is not one."""
-    if not payload.startswith(CALL_MAGIC):
-        raise ValueError("not a futured Python call (payload of %d bytes)"
-                         % len(payload))
-    fp = io.BytesIO(payload)
-    fp.seek(len(CALL_MAGIC))
-    ref, qualname = pickle.load(fp)
+    head, rest = _split_call(payload)
+    ref, qualname = pickle.loads(head)
     if load:
         load_module(ref)
-    args, kwargs = pickle.load(fp)
-    args = tuple(a.value() if isinstance(a, _ResultOf) else a
-                 for a in args)
+    args, kwargs = _decode_args(rest)
     return ref, qualname, args, kwargs
+
+
+# A worker's functions by the head of their calls: a worker serves the
+# few modules it was started for, so the table stays small (it is
+# emptied if it ever grows large).
+_fns = {}
+_FNS_MAX = 1024
+
+
+def decode_call_fn(payload):
+    """(function, is it a coroutine function, args, kwargs) of a
+    payload, its module loaded and the function resolved (once per
+    function); ValueError if it is not a call."""
+    head, rest = _split_call(payload)
+    hit = _fns.get(head)
+    if hit is None:
+        ref, qualname = pickle.loads(head)
+        load_module(ref)
+        fn = resolve(ref, qualname)
+        hit = (fn, inspect.iscoroutinefunction(fn))
+        if len(_fns) >= _FNS_MAX:
+            _fns.clear()
+        _fns[head] = hit
+    args, kwargs = _decode_args(rest)
+    return hit[0], hit[1], args, kwargs
 
 
 def _trailed(tag, body):
@@ -473,6 +541,7 @@ class TaskFunction:
         self.kind = kind
         self.opts = opts
         self.handler = handler_name(self.ref, kind == futured.CPU)
+        self._head = encode_head(self.ref, self.qualname)
         functools.update_wrapper(self, fn)
 
     def __repr__(self):
@@ -504,8 +573,8 @@ class TaskFunction:
     def starmap(self, iterable):
         """A list of the TaskFutures of fn(*args) for each args tuple of
         iterable, submitted in one round trip."""
-        calls = [((self.qualname,), encode_call(self.ref, self.qualname,
-                                                tuple(a), {}))
+        head, args = self._head, (self.qualname,)
+        calls = [(args, head + encode_args(tuple(a), {}))
                  for a in iterable]
         _check_not_loading(self.qualname)
         c = futured._client()
@@ -514,7 +583,7 @@ class TaskFunction:
                              _cls=TaskFuture, **self.opts)
 
     def _submit(self, args, kwargs, after=()):
-        payload = encode_call(self.ref, self.qualname, args, kwargs)
+        payload = self._head + encode_args(args, kwargs)
         opts = dict(self.opts)
         if after:
             prev = opts.pop("after", ())
@@ -647,9 +716,8 @@ async def run_call(task, executor):
     """Run the Python call task carries: a coroutine function on this
     loop, any other in executor.  Returns the job's output; raises what
     the function raised."""
-    ref, qualname, args, kwargs = decode_call(task.payload, load=True)
-    fn = resolve(ref, qualname)
-    if inspect.iscoroutinefunction(fn):
+    fn, is_async, args, kwargs = decode_call_fn(task.payload)
+    if is_async:
         value = await fn(*args, **kwargs)
     else:
         loop = asyncio.get_running_loop()

@@ -60,6 +60,13 @@ class Task:
     output() and stderr() may be called from any thread while the task
     runs; they return False once it ended."""
 
+    # A futured.task call needs only the payload: the other fields are
+    # read from the C task on first use, and before it is freed if code
+    # may still look (_exposed: a handler got the task, or
+    # current_task() gave it out).
+    _fields = None
+    _exposed = False
+
     def __init__(self, worker, ptr):
         self._worker = worker
         self._ptr = ptr
@@ -67,22 +74,47 @@ class Task:
         self._cancel_flag = False
         self._atask = None
         self.job_id = lib.fut_task_job_id(ptr)
-        self.attempt = lib.fut_task_attempt(ptr)
         self.handler = _str(lib.fut_task_handler(ptr))
-        self.kind = _KIND_NAME.get(lib.fut_task_kind(ptr), "async")
         n = ctypes.c_size_t()
         p = lib.fut_task_payload(ptr, ctypes.byref(n))
         self.payload = ctypes.string_at(p, n.value) if p else b""
-        self.args = [_str(lib.fut_task_arg(ptr, i))
-                     for i in range(lib.fut_task_nargs(ptr))]
-        self.ctx = {}
+
+    def _more(self):
+        f = self._fields
+        if f is not None:
+            return f
+        with self._lock:
+            if self._fields is None:
+                self._fields = self._read(self._ptr)
+            return self._fields
+
+    @staticmethod
+    def _read(ptr):
+        if ptr is None:			# ended, and never exposed
+            return {"attempt": None, "kind": None, "args": [], "ctx": {},
+                    "deadline": None, "cwd": None}
+        ctx = {}
         for i in range(lib.fut_task_nctx(ptr)):
             v = ctypes.c_char_p()
             k = lib.fut_task_ctx(ptr, i, ctypes.byref(v))
-            self.ctx[_str(k)] = _str(v.value)
+            ctx[_str(k)] = _str(v.value)
         ms = lib.fut_task_deadline_ms(ptr)
-        self.deadline = ms / 1000.0 if ms > 0 else None
-        self.cwd = _str(lib.fut_task_cwd(ptr))
+        return {
+            "attempt": lib.fut_task_attempt(ptr),
+            "kind": _KIND_NAME.get(lib.fut_task_kind(ptr), "async"),
+            "args": [_str(lib.fut_task_arg(ptr, i))
+                     for i in range(lib.fut_task_nargs(ptr))],
+            "ctx": ctx,
+            "deadline": ms / 1000.0 if ms > 0 else None,
+            "cwd": _str(lib.fut_task_cwd(ptr)),
+        }
+
+    attempt = property(lambda self: self._more()["attempt"])
+    kind = property(lambda self: self._more()["kind"])
+    args = property(lambda self: self._more()["args"])
+    ctx = property(lambda self: self._more()["ctx"])
+    deadline = property(lambda self: self._more()["deadline"])
+    cwd = property(lambda self: self._more()["cwd"])
 
     def __repr__(self):
         return "<futured.Task job %d attempt %d %s>" % (
@@ -132,6 +164,8 @@ class Task:
     def _end(self, fn, *args):
         with self._lock:
             ptr, self._ptr = self._ptr, None
+            if ptr is not None and self._exposed and self._fields is None:
+                self._fields = self._read(ptr)
         if ptr is None:
             return False
         self._worker._forget(ptr)
@@ -434,14 +468,15 @@ class Worker:
         if h is None:
             task._fail("no handler %s in this worker" % task.handler)
             return
+        if not h.py:
+            task._exposed = True
         self._busy_since = time.monotonic()
         tok = futured._current.set(task)
         try:
             if h.py:
-                ref, qualname, args, kwargs = _task.decode_call(
-                    task.payload, load=True)
-                fn = _task.resolve(ref, qualname)
-                if inspect.iscoroutinefunction(fn):
+                fn, is_async, args, kwargs = _task.decode_call_fn(
+                    task.payload)
+                if is_async:
                     value = self._on_loop(task, fn(*args, **kwargs))
                 else:
                     value = fn(*args, **kwargs)
@@ -523,6 +558,8 @@ class Worker:
         if h is None:
             task._fail("no handler %s in this worker" % task.handler)
             return
+        if not h.py:
+            task._exposed = True
         task._atask = self._loop.create_task(self._run(h, task))
         # Cancelled before its first step, _run never runs: the task is
         # let go of here then (a second outcome is a no-op).
