@@ -700,6 +700,8 @@ void		 pool_worker_heard(struct worker *);
 /* 0 applied, 1 not held now (stale), -1 never given to this worker. */
 int		 pool_worker_update(struct worker *,
 		    const struct worker_update *);
+/* An update's effect on a job (also a one-shot's outcome). */
+void		 pool_worker_apply(struct job *, const struct worker_update *);
 /* Fails the worker's jobs "worker lost: why" and frees it. */
 void		 pool_worker_lost(struct worker *, const char *, ...)
 		    __attribute__((__format__(__printf__, 2, 3)));
@@ -716,6 +718,7 @@ int		 pool_worker_may_take(const struct worker *, const struct job *);
 /* request_worker.c: the worker protocol's requests and pushes. */
 struct job;
 void		 request_worker_task(struct conn *, struct job *, uint32_t);
+uint8_t		*request_worker_task_pack(struct job *, uint32_t, size_t *);
 void		 request_worker_cancel(struct conn *, uint64_t, uint32_t,
 		    const char *);
 void		 request_worker_conn_free(struct conn *);
