@@ -1,7 +1,9 @@
 # Handlers other than exec on a real private one-node Slurm (slurmlib.sh),
 # as one-shots (futured-workers(7), One-shot workers): built-in and
-# plugin handlers through `futured --run-once`; their output, failures
-# and cancel, and futured.conf's slurm-handlers routing them there.
+# plugin handlers through `futured --run-once`, Python tasks through
+# their pool's command (python3 -m futured.worker); their output,
+# failures and cancel, and futured.conf's slurm-handlers routing them
+# there.
 
 . "$TESTLIB"
 . "$(dirname "$TESTLIB")/slurmlib.sh"
@@ -101,3 +103,79 @@ ck_exit 0 fctl wait -t 10s "$id"
 ck_eq "$(field "$id" engine)" local "a sha256 job that says local"
 pass "slurm-handlers routes a built-in to Slurm"
 
+if ! python_env; then
+	exit 0
+fi
+
+# Python tasks: the pool's command runs once on the node.
+mkdir -p "$T/py"
+cat >"$T/py/slurmtasks.py" <<'PY'
+import os
+import futured
+
+
+@futured.task(kind="cpu", engine="slurm")
+def square(x):
+    return x * x
+
+
+@futured.task(kind="cpu", engine="slurm")
+def boom(msg):
+    raise ValueError(msg)
+
+
+@futured.task(engine="slurm")
+async def hello(name):
+    futured.current_task().output("before ")
+    return "hello %s from %s" % (name, os.environ.get("SLURM_JOB_ID", "?"))
+
+
+@futured.task(kind="cpu")
+def where():
+    return os.environ.get("SLURM_JOB_ID")
+PY
+n0=$(sbatch_calls)
+cd "$T/py"
+pyrun -c '
+import futured, slurmtasks
+f = slurmtasks.square(7)
+assert f.result(60) == 49, f.result()
+print(f.id)
+try:
+    slurmtasks.boom("bad news").result(60)
+    raise SystemExit("boom did not raise")
+except ValueError as e:
+    assert str(e) == "bad news", e
+    assert "raise ValueError(msg)" in e.remote_traceback, e.remote_traceback
+r = slurmtasks.hello("there").result(60)
+assert r.startswith("hello there from ") and not r.endswith("?"), r
+# Routed by the config (py.cpu:*): no engine= needed.
+w = slurmtasks.where().result(60)
+assert w is not None and w.isdigit(), w
+print(w)
+' >"$T/py.out" 2>"$T/py.err" || {
+	cat "$T/py.err" >&2
+	fail "Python tasks on Slurm"
+}
+cd "$T"
+id=$(head -n 1 "$T/py.out")
+ck_eq "$(field "$id" engine)" slurm "engine of a Python task"
+n=$(( $(sbatch_calls) - n0 ))
+ck_eq "$n" 4 "sbatch calls for four Python tasks"
+grep -q "futured.worker --cpu slurmtasks" "$T/sbatch.calls" ||
+    fail "the pool's command is not what sbatch ran"
+pass "python: @futured.task(engine=\"slurm\"), results, exceptions, routing"
+
+# A handler only an attached worker serves has no command to run there.
+printf 'def noop():\n    pass\n' >"$T/py/attachedonly.py"
+(cd "$T/py" && exec env ${PY_SAN_ENV:-} "$PYTHON" -m futured.worker \
+    --socket "$SOCK" attachedonly) </dev/null >"$T/attached.log" 2>&1 &
+apid=$!
+wait_until 30 sh -c "$FUTURECTL -s $SOCK handlers | grep -q '^py:attachedonly '" ||
+    fail "the attached worker never registered"
+ck_exit 2 fctl submit --engine slurm py:attachedonly x
+ck_match "$(cat "$T/err")" "no supervised pool serves handler" \
+    "a worker handler with no pool's command"
+kill "$apid"
+wait "$apid" 2>/dev/null || true
+pass "a handler of attached workers only is refused on Slurm"
