@@ -131,7 +131,9 @@ oneshot_write_task(struct job *j, uint32_t attempt, const char *path,
 	int	 fd;
 
 	buf = request_worker_task_pack(j, attempt, &len);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	/* Root's under --system, in the owner's directory: afresh. */
+	(void)unlink(path);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
 	    O_NOFOLLOW, 0644)) == -1) {
 		xasprintf(cause, "%s: %s", path, strerror(errno));
 		free(buf);

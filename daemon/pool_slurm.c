@@ -361,12 +361,22 @@ pool_slurm_spawn(const struct job *as, char *const *argv, char *const *envp,
 		envp = noenv;
 	}
 
+	/*
+	 * The files are opened by root under --system, maybe in a user's
+	 * directory: made afresh, never through a link of theirs.
+	 */
+	if (out != NULL)
+		(void)unlink(out);
+	if (err != NULL)
+		(void)unlink(err);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, out != NULL ? out :
-	    "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	    "/dev/null", out != NULL ? O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW : O_WRONLY, 0644);
 	posix_spawn_file_actions_addopen(&fa, 2, err != NULL ? err :
-	    "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	    "/dev/null", err != NULL ? O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW : O_WRONLY, 0644);
 	posix_spawnattr_init(&sa);
 	sigemptyset(&none);
 	posix_spawnattr_setsigmask(&sa, &none);
@@ -679,6 +689,8 @@ pool_slurm_submit(struct sjob *s)
 	if (pool_slurm_ready_dir(&cause) == -1 ||
 	    (pool_slurm_as_user(j) && pool_slurm_user_dir(j, &cause) == -1))
 		goto fail;
+	/* A fresh attempt: nothing of an earlier one's, nor a user's link. */
+	pool_slurm_unlink(s);
 	if (pool_slurm_oneshot(j)) {
 		/* The payload travels in the Task. */
 		pool_slurm_path(path, sizeof(path), s, "task");
@@ -693,8 +705,10 @@ pool_slurm_submit(struct sjob *s)
 		snprintf(in, sizeof(in), "/dev/null");
 	} else if (j->payload_len > 0) {
 		pool_slurm_path(in, sizeof(in), s, "in");
-		if ((fd = open(in, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		    0644)) == -1 || write(fd, j->payload, j->payload_len) !=
+		/* Afresh, not through a link (see pool_slurm_spawn). */
+		(void)unlink(in);
+		if ((fd = open(in, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0644)) == -1 || write(fd, j->payload, j->payload_len) !=
 		    (ssize_t)j->payload_len) {
 			xasprintf(&cause, "%s: %s", in, strerror(errno));
 			if (fd != -1)
