@@ -1,8 +1,8 @@
 /*
  * The Slurm engine: a job whose spec says engine slurm runs as a Slurm
- * batch job.  futured drives Slurm through its
- * command-line tools, found on the daemon's PATH, never libslurm (that
- * would bind it to one Slurm release, and to the GPL).
+ * batch job.  futured drives Slurm through its command-line tools,
+ * found on the daemon's PATH, never libslurm (that would bind it to one
+ * Slurm release, and to the GPL).
  *
  * DESIGN.  Jobs wait in this pool's own queue (pool.h's enqueue/next),
  * taking no slot of their kind: Slurm decides how many run.  start()
@@ -708,8 +708,8 @@ pool_slurm_submit(struct sjob *s)
 		/* Afresh, not through a link (see pool_slurm_spawn). */
 		(void)unlink(in);
 		if ((fd = open(in, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-		    O_CLOEXEC, 0644)) == -1 || write(fd, j->payload, j->payload_len) !=
-		    (ssize_t)j->payload_len) {
+		    O_CLOEXEC, 0644)) == -1 || write(fd, j->payload,
+		    j->payload_len) != (ssize_t)j->payload_len) {
 			xasprintf(&cause, "%s: %s", in, strerror(errno));
 			if (fd != -1)
 				close(fd);
