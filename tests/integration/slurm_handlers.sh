@@ -81,6 +81,14 @@ wait_until 20 sh -c "! pgrep -f '$ONESHOT'" ||
     fail "the one-shot process survived its cancel"
 pass "cancel of a running one-shot ($el ms)"
 
+# What the one-shots so far wrote on stderr (their jobs' stderr): no
+# sanitizer's report, in a sanitizer build.
+fctl --json status $(seq 1 "$id") >"$T/all.json"
+if grep -q 'Sanitizer' "$T/all.json"; then
+	grep 'Sanitizer' "$T/all.json" >&2
+	fail "a sanitizer's report from a one-shot"
+fi
+
 # A one-shot that dies without an outcome fails, saying so.
 id=$(fctl submit --engine slurm -k cpu crash)
 ck_exit 1 fctl wait -t 60s "$id"
