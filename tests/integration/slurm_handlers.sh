@@ -81,6 +81,20 @@ wait_until 20 sh -c "! pgrep -f '$ONESHOT'" ||
     fail "the one-shot process survived its cancel"
 pass "cancel of a running one-shot ($el ms)"
 
+# A timeout ends a one-shot as it does a command; a retry is a new
+# attempt, whose outcome is the one applied.
+t0=$(now_ms)
+ck_exit 4 fctl submit --engine slurm -t 2s -w sleep 300
+el=$(( $(now_ms) - t0 ))
+[ "$el" -lt 20000 ] || fail "a 2 s timeout took $el ms"
+n0=$(sbatch_calls)
+id=$(fctl submit --engine slurm -r 1 --retry-delay 100ms mark)
+ck_exit 1 fctl wait -t 60s "$id"
+ck_eq "$(field "$id" attempts)" 2 "attempts of a failing one-shot"
+ck_match "$(field "$id" error)" "mark: no file" "the second attempt's failure"
+ck_eq "$(( $(sbatch_calls) - n0 ))" 2 "sbatch calls for two attempts"
+pass "a one-shot's timeout ($el ms) and retry"
+
 # What the one-shots so far wrote on stderr (their jobs' stderr): no
 # sanitizer's report, in a sanitizer build.
 fctl --json status $(seq 1 "$id") >"$T/all.json"
@@ -92,7 +106,8 @@ fi
 # A one-shot that dies without an outcome fails, saying so.
 id=$(fctl submit --engine slurm -k cpu crash)
 ck_exit 1 fctl wait -t 60s "$id"
-ck_match "$(field "$id" error)" "no outcome|Slurm job" "a one-shot that crashed"
+ck_match "$(field "$id" error)" "exited with status [0-9]+ and left no outcome" \
+    "a one-shot that crashed"
 pass "a one-shot that crashes fails"
 
 # futured.conf's slurm-handlers: names and patterns of any handler.
