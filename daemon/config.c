@@ -279,10 +279,8 @@ config_set(enum config_key key, const char *value, int *level, char **cause)
 		return (config_duration(key, value, 100,
 		    &settings.slurm_interval_ms, cause));
 	case CONFIG_SLURM_HANDLERS:
-		/* Handlers whose jobs run on Slurm by default: exec, for now. */
-		if (strcmp(value, "exec") == 0)
-			settings.slurm_exec = 1;
-		else if (*value != '\0')
+		/* Handlers whose jobs run on Slurm by default. */
+		if (settings_slurm_handlers(value) == -1)
 			goto bad;
 		return (0);
 	case CONFIG_PLUGIN:

@@ -339,7 +339,9 @@ struct settings {
 	char		       **slurm_options;	/* more sbatch options */
 	size_t			 slurm_noptions;
 	int64_t			 slurm_interval_ms;	/* squeue every */
-	int			 slurm_exec;	/* exec jobs go to Slurm */
+	/* Handlers (fnmatch patterns) whose jobs go to Slurm. */
+	char		       **slurm_handlers;
+	size_t			 slurm_nhandlers;
 };
 extern struct settings	 settings;
 extern struct event_base *base;
@@ -347,6 +349,9 @@ extern struct event_base *base;
 /* settings.c */
 void		 settings_defaults(struct settings *);
 void		 settings_slurm_option(const char *);	/* one more */
+int		 settings_slurm_handlers(const char *);
+void		 settings_slurm_handlers_free(void);
+int		 settings_slurm_routed(const char *);
 
 /* timer.c */
 void		 timer_add_ms(struct event *, int64_t);
@@ -623,6 +628,7 @@ const struct fut_handler *handler_find(const char *);
 void		 handler_foreach(void (*)(const struct fut_handler *, void *),
 		    void *);
 int		 handler_kind_ok(const struct fut_handler *, enum job_kind);
+int		 handler_standalone(const struct fut_handler *);
 int		 handler_system_refuse(struct job *, char **);
 int		 handler_check(struct job *, char **);
 enum job_kind	 handler_default_kind(const struct fut_handler *);
@@ -700,6 +706,8 @@ void		 pool_worker_heard(struct worker *);
 /* 0 applied, 1 not held now (stale), -1 never given to this worker. */
 int		 pool_worker_update(struct worker *,
 		    const struct worker_update *);
+/* An update's effect on a job (also a one-shot's outcome). */
+void		 pool_worker_apply(struct job *, const struct worker_update *);
 /* Fails the worker's jobs "worker lost: why" and frees it. */
 void		 pool_worker_lost(struct worker *, const char *, ...)
 		    __attribute__((__format__(__printf__, 2, 3)));
@@ -716,6 +724,7 @@ int		 pool_worker_may_take(const struct worker *, const struct job *);
 /* request_worker.c: the worker protocol's requests and pushes. */
 struct job;
 void		 request_worker_task(struct conn *, struct job *, uint32_t);
+uint8_t		*request_worker_task_pack(struct job *, uint32_t, size_t *);
 void		 request_worker_cancel(struct conn *, uint64_t, uint32_t,
 		    const char *);
 void		 request_worker_conn_free(struct conn *);
@@ -835,6 +844,9 @@ int		 supervise_serves(const struct sup_proc *, uid_t);
 int		 supervise_one_job(const struct sup_proc *);
 int		 supervise_kill(struct sup_proc *, int64_t);
 pid_t		 supervise_pid(const struct sup_proc *);
+/* A one-shot's command (oneshot.c). */
+int		 supervise_command(const char *, uid_t, char ***, char ***,
+		    char **);
 /* Warm spares (request_pool.c parks their registrations). */
 struct pending;
 struct sup_proc	*supervise_spare(const char *, pid_t);
@@ -856,6 +868,26 @@ void		 request_pool_spare_end(struct pending *, int, const char *);
  * argv the options after --worker.
  */
 int		 worker_main(int, int, char **);
+
+/*
+ * oneshot.c: a job as one process that reads its Task from a file and
+ * writes its outcome to another (the Slurm engine's handlers); and
+ * run_once.c, the main of `futured --run-once`, which is that process
+ * for built-in and plugin handlers.
+ */
+struct oneshot_cmd {
+	char			**argv;		/* NULL-terminated */
+	char			**env;		/* NULL: the job's own */
+	char			 *cwd;		/* NULL: the job's own */
+};
+int		 oneshot_able(const struct job *, int, char **);
+int		 oneshot_command(const struct job *, struct oneshot_cmd *,
+		    char **);
+void		 oneshot_cmd_free(struct oneshot_cmd *);
+int		 oneshot_write_task(struct job *, uint32_t, const char *,
+		    char **);
+void		 oneshot_apply(struct job *, uint32_t, const uint8_t *, size_t);
+int		 run_once_main(int, char **);
 
 /* child.c: SIGCHLD and the pid -> callback map. */
 void		 child_init(void);

@@ -249,6 +249,18 @@ handler_kind_ok(const struct fut_handler *h, enum job_kind k)
 	return ((h->kinds & handler_kind_bit(k)) != 0);
 }
 
+/*
+ * May h run in a process of its own, away from the daemon's loop (a
+ * one-shot, oneshot.c)?  It needs a run(), or a start() that a loop of
+ * that process can drive, and none of the loop's own services.
+ */
+int
+handler_standalone(const struct fut_handler *h)
+{
+	return (!(h->flags & FUT_HF_LOOP) && (h->run != NULL ||
+	    h->start != NULL));
+}
+
 enum job_kind
 handler_default_kind(const struct fut_handler *h)
 {

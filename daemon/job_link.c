@@ -112,12 +112,10 @@ job_link_check(const struct job *j, int flags, int *code, char **cause)
 		xasprintf(cause, "unknown engine %d", js->engine);
 		return (-1);
 	}
-	/* Slurm runs a command; a handler of the daemon's own it cannot. */
-	if (js->engine == JOB_ENGINE_SLURM && strcmp(h->name, "exec") != 0) {
-		xasprintf(cause, "engine slurm runs exec jobs only, not \"%s\"",
-		    h->name);
+	/* Slurm runs a command: exec's, or the handler's one-shot. */
+	if (js->engine == JOB_ENGINE_SLURM && strcmp(h->name, "exec") != 0 &&
+	    oneshot_able(j, flags & JOB_LINK_REPLAY, cause) == -1)
 		return (-1);
-	}
 	if (j->priority < JOB_PRIO_MIN || j->priority > JOB_PRIO_MAX) {
 		xasprintf(cause, "priority %d is outside %d..%d",
 		    (int)j->priority, JOB_PRIO_MIN, JOB_PRIO_MAX);

@@ -481,6 +481,9 @@ main(int argc, char **argv)
 		log_procname("futured-worker");
 		return (worker_main(3, argc - 2, argv + 2));
 	}
+	/* One job, on a Slurm node (run_once.c). */
+	if (argc >= 2 && strcmp(argv[1], "--run-once") == 0)
+		return (run_once_main(argc - 2, argv + 2));
 
 	settings_defaults(&settings);
 

@@ -1,8 +1,8 @@
 /*
- * The Slurm engine: a job whose spec says engine slurm (exec only, for
- * now) runs as a Slurm batch job.  futured drives Slurm through its
- * command-line tools, found on the daemon's PATH, never libslurm (that
- * would bind it to one Slurm release, and to the GPL).
+ * The Slurm engine: a job whose spec says engine slurm runs as a Slurm
+ * batch job.  futured drives Slurm through its command-line tools,
+ * found on the daemon's PATH, never libslurm (that would bind it to one
+ * Slurm release, and to the GPL).
  *
  * DESIGN.  Jobs wait in this pool's own queue (pool.h's enqueue/next),
  * taking no slot of their kind: Slurm decides how many run.  start()
@@ -19,6 +19,12 @@
  * status, written by the batch script: Slurm keeps a job's exit code
  * only while it is listed, or with accounting).  The batch script is
  * the same for every job and runs the command given as its arguments.
+ *
+ * A job of another handler than exec runs as a one-shot (oneshot.c):
+ * the command is the daemon's own executable (--run-once) or a worker
+ * pool's, ID.ATT.task holds its Task and it writes its outcome to
+ * ID.ATT.result, which says how the job ended; its stdout and stderr
+ * are the job's stderr.
  *
  * Following.  One squeue call per interval covers every tracked job; it
  * is made only while jobs are tracked.  A job squeue lists as running
@@ -185,6 +191,13 @@ pool_slurm_init(char **cause)
 	return (0);
 }
 
+/* Not exec: a one-shot of its handler (oneshot.c) runs on the node. */
+static int
+pool_slurm_oneshot(const struct job *j)
+{
+	return (strcmp(j->handler->name, "exec") != 0);
+}
+
 /* Under --system, a user's jobs are theirs: sbatch and scancel too. */
 static int
 pool_slurm_as_user(const struct job *j)
@@ -263,9 +276,11 @@ pool_slurm_slurp(const char *path, size_t *lenp)
 	size_t		 got = 0;
 	int		 fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	/* The owner's directory under --system: no link of theirs. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
 		return (NULL);
-	if (fstat(fd, &st) == -1 || st.st_size > SLURM_READ_MAX) {
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > SLURM_READ_MAX) {
 		close(fd);
 		return (NULL);
 	}
@@ -287,7 +302,7 @@ static void
 pool_slurm_unlink(const struct sjob *s)
 {
 	static const char *const sfx[] = { "in", "out", "err", "rc",
-	    "sbatch", "sbatch.err", "sacct", "lookup" };
+	    "sbatch", "sbatch.err", "sacct", "lookup", "task", "result" };
 	char		 path[PATH_MAX];
 	size_t		 i;
 
@@ -346,12 +361,22 @@ pool_slurm_spawn(const struct job *as, char *const *argv, char *const *envp,
 		envp = noenv;
 	}
 
+	/*
+	 * The files are opened by root under --system, maybe in a user's
+	 * directory: made afresh, never through a link of theirs.
+	 */
+	if (out != NULL)
+		(void)unlink(out);
+	if (err != NULL)
+		(void)unlink(err);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, out != NULL ? out :
-	    "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	    "/dev/null", out != NULL ? O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW : O_WRONLY, 0644);
 	posix_spawn_file_actions_addopen(&fa, 2, err != NULL ? err :
-	    "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	    "/dev/null", err != NULL ? O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW : O_WRONLY, 0644);
 	posix_spawnattr_init(&sa);
 	sigemptyset(&none);
 	posix_spawnattr_setsigmask(&sa, &none);
@@ -452,9 +477,15 @@ static void
 pool_slurm_ended(struct sjob *s, const char *word, long rc)
 {
 	struct job	*j = s->job;
-	char		 path[PATH_MAX], *rcs, *end;
+	char		 path[PATH_MAX], *rcs, *end, *result = NULL;
 	uint64_t	 id = s->slurm_id;
+	uint32_t	 attempt = s->attempt;
+	size_t		 rlen = 0;
 
+	if (pool_slurm_oneshot(j)) {
+		pool_slurm_path(path, sizeof(path), s, "result");
+		result = pool_slurm_slurp(path, &rlen);
+	}
 	pool_slurm_path(path, sizeof(path), s, "rc");
 	if ((rcs = pool_slurm_slurp(path, NULL)) != NULL) {
 		errno = 0;
@@ -493,6 +524,14 @@ pool_slurm_ended(struct sjob *s, const char *word, long rc)
 			job_more(j)->exit_status = (int)rc;
 		job_finish(j, JOB_FAILED, FERR_NONE, "Slurm job %llu: %s",
 		    (unsigned long long)id, word);
+	} else if (result != NULL) {
+		/* A one-shot's outcome says how it went. */
+		oneshot_apply(j, attempt, (uint8_t *)result, rlen);
+	} else if (rc >= 0 && pool_slurm_oneshot(j)) {
+		job_more(j)->exit_status = (int)rc;
+		job_set_ended(j, "no outcome");
+		job_finish(j, JOB_FAILED, FERR_NONE, "the one-shot exited with "
+		    "status %ld and left no outcome (see its stderr)", rc);
 	} else if (rc >= 0) {
 		job_more(j)->exit_status = (int)rc;
 		if (rc == 0)
@@ -507,6 +546,7 @@ pool_slurm_ended(struct sjob *s, const char *word, long rc)
 		    (unsigned long long)id, word != NULL ? word :
 		    "known to squeue no more");
 	}
+	free(result);
 	job_unref(j);
 }
 
@@ -639,19 +679,37 @@ pool_slurm_submit(struct sjob *s)
 	const struct job_spec	*js = j->spec;
 	struct strv		 av = { NULL, 0, 0 }, ev = { NULL, 0, 0 };
 	char			 in[PATH_MAX], path[PATH_MAX], err[PATH_MAX];
+	struct oneshot_cmd	 oc = { NULL, NULL, NULL };
+	char *const		*cmd = js->args, *const *envp = js->envp;
 	const char		*conf;
 	char			*cause = NULL;
-	size_t			 i;
+	size_t			 i, ncmd = js->nargs;
 	int			 fd;
 
 	if (pool_slurm_ready_dir(&cause) == -1 ||
 	    (pool_slurm_as_user(j) && pool_slurm_user_dir(j, &cause) == -1))
 		goto fail;
-	if (j->payload_len > 0) {
+	/* A fresh attempt: nothing of an earlier one's, nor a user's link. */
+	pool_slurm_unlink(s);
+	if (pool_slurm_oneshot(j)) {
+		/* The payload travels in the Task. */
+		pool_slurm_path(path, sizeof(path), s, "task");
+		if (oneshot_command(j, &oc, &cause) == -1 ||
+		    oneshot_write_task(j, s->attempt, path, &cause) == -1)
+			goto fail;
+		for (ncmd = 0; oc.argv[ncmd] != NULL; ncmd++)
+			;
+		cmd = oc.argv;
+		if (oc.env != NULL)
+			envp = oc.env;
+		snprintf(in, sizeof(in), "/dev/null");
+	} else if (j->payload_len > 0) {
 		pool_slurm_path(in, sizeof(in), s, "in");
-		if ((fd = open(in, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		    0644)) == -1 || write(fd, j->payload, j->payload_len) !=
-		    (ssize_t)j->payload_len) {
+		/* Afresh, not through a link (see pool_slurm_spawn). */
+		(void)unlink(in);
+		if ((fd = open(in, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0644)) == -1 || write(fd, j->payload,
+		    j->payload_len) != (ssize_t)j->payload_len) {
 			xasprintf(&cause, "%s: %s", in, strerror(errno));
 			if (fd != -1)
 				close(fd);
@@ -666,12 +724,15 @@ pool_slurm_submit(struct sjob *s)
 	strv_add(&av, "--job-name=futured-%llu", (unsigned long long)j->id);
 	strv_add(&av, "--comment=futured job %llu attempt %u",
 	    (unsigned long long)j->id, s->attempt);
-	pool_slurm_path(path, sizeof(path), s, "out");
+	/* A one-shot's outcome is its result: its stdout is stderr. */
+	pool_slurm_path(path, sizeof(path), s, oc.argv != NULL ? "err" : "out");
 	strv_add(&av, "--output=%s", path);
 	pool_slurm_path(path, sizeof(path), s, "err");
 	strv_add(&av, "--error=%s", path);
 	strv_add(&av, "--export=ALL");
-	if (js->cwd != NULL)
+	if (oc.cwd != NULL)
+		strv_add(&av, "--chdir=%s", oc.cwd);
+	else if (js->cwd != NULL)
 		strv_add(&av, "--chdir=%s", js->cwd);
 	else
 		strv_add(&av, "--chdir=%s", pool_slurm_dir);
@@ -690,17 +751,23 @@ pool_slurm_submit(struct sjob *s)
 	for (i = 0; i < settings.slurm_noptions; i++)
 		strv_add(&av, "%s", settings.slurm_options[i]);
 	strv_add(&av, "%s", pool_slurm_script);
-	for (i = 0; i < js->nargs; i++)
-		strv_add(&av, "%s", js->args[i]);
+	for (i = 0; i < ncmd; i++)
+		strv_add(&av, "%s", cmd[i]);
 
 	/* The job's environment is sbatch's: --export=ALL passes it on. */
-	for (i = 0; js->envp != NULL && js->envp[i] != NULL; i++) {
-		if (strncmp(js->envp[i], "FUTURED_", 8) != 0 &&
-		    strncmp(js->envp[i], "SLURM_", 6) != 0)
-			strv_add(&ev, "%s", js->envp[i]);
+	for (i = 0; envp != NULL && envp[i] != NULL; i++) {
+		if ((strncmp(envp[i], "FUTURED_", 8) != 0 || envp == oc.env) &&
+		    strncmp(envp[i], "SLURM_", 6) != 0)
+			strv_add(&ev, "%s", envp[i]);
 	}
-	if (js->envp == NULL)
+	if (envp == NULL)
 		strv_add(&ev, "PATH=/usr/local/bin:/usr/bin:/bin");
+	if (oc.argv != NULL) {
+		pool_slurm_path(path, sizeof(path), s, "task");
+		strv_add(&ev, "FUTURED_ONESHOT=%s", path);
+		pool_slurm_path(path, sizeof(path), s, "result");
+		strv_add(&ev, "FUTURED_ONESHOT_RESULT=%s", path);
+	}
 	if ((conf = getenv("SLURM_CONF")) != NULL)
 		strv_add(&ev, "SLURM_CONF=%s", conf);
 	strv_add(&ev, "FUTURED_JOB_ID=%llu", (unsigned long long)j->id);
@@ -724,8 +791,10 @@ pool_slurm_submit(struct sjob *s)
 	}
 	strv_free(&av);
 	strv_free(&ev);
+	oneshot_cmd_free(&oc);
 	return;
 fail:
+	oneshot_cmd_free(&oc);
 	pool_slurm_unlink(s);
 	job_ref(j);
 	pool_slurm_drop(s);

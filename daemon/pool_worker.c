@@ -681,20 +681,16 @@ pool_worker_cancel(struct job *j, int64_t grace_ms)
 	free(t);
 }
 
-/* Apply one TaskUpdate; see futured.h for the answer. */
-int
-pool_worker_update(struct worker *w, const struct worker_update *u)
+/*
+ * What u says of j, which its worker (or a one-shot, oneshot.c) runs:
+ * progress and output; if done, its outcome, and j is final.
+ */
+void
+pool_worker_apply(struct job *j, const struct worker_update *u)
 {
-	struct wtask	*t;
-	struct job	*j;
-	struct job_more	*m;
+	struct job_more	*m = job_more(j);
 	char		*error;
 
-	t = pool_worker_task(u->job_id);
-	if (t == NULL || t->w != w || t->attempt != u->attempt || !t->launched)
-		return (pool_worker_was_given(w, u->job_id) ? 1 : -1);
-	j = t->job;
-	m = job_more(j);
 	if (u->has_progress || u->progress_msg != NULL) {
 		if (u->has_progress) {
 			m->progress = u->progress >= 0 ? u->progress : 0;
@@ -713,30 +709,47 @@ pool_worker_update(struct worker *w, const struct worker_update *u)
 	if (u->err_len > 0 && job_output(j, 1, u->err, u->err_len) == -1)
 		fatal("%s: job_output", __func__);
 	if (!u->done)
-		return (0);
-
-	pool_worker_release(t);
-	if (u->ok)
+		return;
+	if (u->ok) {
 		job_finish(j, JOB_SUCCEEDED, FERR_NONE, NULL);
-	else {
-		/* The detail (a traceback) with the stderr tail. */
-		if (u->error_detail != NULL && *u->error_detail != '\0') {
-			if (m->errtail.len > 0 &&
-			    m->errtail.data[m->errtail.len - 1] != '\n')
-				(void)job_output(j, 1, "\n", 1);
-			(void)job_output(j, 1, u->error_detail,
-			    strlen(u->error_detail));
-		}
-		if (u->error_type != NULL && *u->error_type != '\0')
-			xasprintf(&error, "%s%s%s", u->error_type,
-			    u->error != NULL && *u->error != '\0' ? ": " : "",
-			    u->error != NULL ? u->error : "");
-		else
-			error = xstrdup(u->error != NULL && *u->error != '\0' ?
-			    u->error : "failed (the worker said no more)");
-		job_finish(j, JOB_FAILED, FERR_NONE, "%s", error);
-		free(error);
+		return;
 	}
+	/* The detail (a traceback) with the stderr tail. */
+	if (u->error_detail != NULL && *u->error_detail != '\0') {
+		if (m->errtail.len > 0 &&
+		    m->errtail.data[m->errtail.len - 1] != '\n')
+			(void)job_output(j, 1, "\n", 1);
+		(void)job_output(j, 1, u->error_detail,
+		    strlen(u->error_detail));
+	}
+	if (u->error_type != NULL && *u->error_type != '\0')
+		xasprintf(&error, "%s%s%s", u->error_type,
+		    u->error != NULL && *u->error != '\0' ? ": " : "",
+		    u->error != NULL ? u->error : "");
+	else
+		error = xstrdup(u->error != NULL && *u->error != '\0' ?
+		    u->error : "failed (the worker said no more)");
+	job_finish(j, JOB_FAILED, FERR_NONE, "%s", error);
+	free(error);
+}
+
+/* Apply one TaskUpdate; see futured.h for the answer. */
+int
+pool_worker_update(struct worker *w, const struct worker_update *u)
+{
+	struct wtask	*t;
+	struct job	*j;
+
+	t = pool_worker_task(u->job_id);
+	if (t == NULL || t->w != w || t->attempt != u->attempt || !t->launched)
+		return (pool_worker_was_given(w, u->job_id) ? 1 : -1);
+	j = t->job;
+	if (!u->done) {
+		pool_worker_apply(j, u);
+		return (0);
+	}
+	pool_worker_release(t);
+	pool_worker_apply(j, u);
 	job_unref(j);
 	free(t);
 	return (0);

@@ -100,8 +100,8 @@ request_job_from_spec(struct conn *c, const Futured__JobSpec *s, int *code,
 	}
 	j->priority = s->has_priority ? s->priority : 0;
 	/* futured.conf may send a handler's jobs to Slurm (slurm-handlers). */
-	if (settings.slurm_exec && strcmp(h->name, "exec") == 0 &&
-	    (s->engine == NULL || *s->engine == '\0'))
+	if (settings.slurm_nhandlers > 0 && (s->engine == NULL ||
+	    *s->engine == '\0') && settings_slurm_routed(h->name))
 		s_engine = "slurm";
 	else
 		s_engine = s->engine;

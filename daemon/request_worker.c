@@ -199,27 +199,30 @@ request_worker_conn_free(struct conn *c)
 	pool_worker_lost(w, "connection closed");
 }
 
-/* Push a Task for attempt of j to the worker on c. */
-void
-request_worker_task(struct conn *c, struct job *j, uint32_t attempt)
+/*
+ * The Task of attempt of j into t; *kvsp and *kvpp hold its context
+ * (free both once t is packed).
+ */
+static void
+request_worker_task_init(Futured__Task *t, struct job *j, uint32_t attempt,
+    Futured__KeyValue **kvsp, Futured__KeyValue ***kvpp)
 {
-	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
-	Futured__Task		 t = FUTURED__TASK__INIT;
 	Futured__KeyValue	*kvs = NULL, **kvp = NULL;
 	int64_t			 at = 0, d;
 	size_t			 i;
 
-	t.job_id = j->id;
-	t.attempt = attempt;
-	t.handler = (char *)j->handler->name;
-	t.kind = request_kind_out(j->kind);
+	futured__task__init(t);
+	t->job_id = j->id;
+	t->attempt = attempt;
+	t->handler = (char *)j->handler->name;
+	t->kind = request_kind_out(j->kind);
 	if (j->payload_len > 0) {
-		t.has_payload = 1;
-		t.payload.data = j->payload;
-		t.payload.len = j->payload_len;
+		t->has_payload = 1;
+		t->payload.data = j->payload;
+		t->payload.len = j->payload_len;
 	}
-	t.n_args = j->spec->nargs;
-	t.args = j->spec->args;
+	t->n_args = j->spec->nargs;
+	t->args = j->spec->args;
 	if (j->spec->nctx > 0) {
 		kvs = xcalloc(j->spec->nctx, sizeof(*kvs));
 		kvp = xcalloc(j->spec->nctx, sizeof(*kvp));
@@ -229,11 +232,14 @@ request_worker_task(struct conn *c, struct job *j, uint32_t attempt)
 			kvs[i].value = j->spec->ctx[i].value;
 			kvp[i] = &kvs[i];
 		}
-		t.n_ctx = j->spec->nctx;
-		t.ctx = kvp;
+		t->n_ctx = j->spec->nctx;
+		t->ctx = kvp;
 	}
-	/* When the daemon will time it out: the earlier of the two. */
-	if (j->spec->timeout_ms > 0)
+	/*
+	 * When the daemon will time it out: the earlier of the two (a
+	 * one-shot's timeout counts from a start that is yet to come).
+	 */
+	if (j->spec->timeout_ms > 0 && j->more->started_at != 0)
 		at = j->more->started_at + j->spec->timeout_ms;
 	if (j->spec->deadline_ms > 0) {
 		d = j->submitted_at + j->spec->deadline_ms;
@@ -241,22 +247,52 @@ request_worker_task(struct conn *c, struct job *j, uint32_t attempt)
 			at = d;
 	}
 	if (at != 0) {
-		t.has_deadline_at = 1;
-		t.deadline_at = at;
+		t->has_deadline_at = 1;
+		t->deadline_at = at;
 	}
-	t.cwd = j->spec->cwd;
-	t.has_owner_uid = 1;
-	t.owner_uid = j->owner;
+	t->cwd = j->spec->cwd;
+	t->has_owner_uid = 1;
+	t->owner_uid = j->owner;
 	if (j->spec->parent != 0) {
-		t.has_parent = 1;
-		t.parent = j->spec->parent;
+		t->has_parent = 1;
+		t->parent = j->spec->parent;
 	}
+	*kvsp = kvs;
+	*kvpp = kvp;
+}
+
+/* Push a Task for attempt of j to the worker on c. */
+void
+request_worker_task(struct conn *c, struct job *j, uint32_t attempt)
+{
+	Futured__Response	 resp = FUTURED__RESPONSE__INIT;
+	Futured__Task		 t;
+	Futured__KeyValue	*kvs, **kvp;
+
+	request_worker_task_init(&t, j, attempt, &kvs, &kvp);
 	resp.id = 0;
 	resp.body_case = FUTURED__RESPONSE__BODY_TASK;
 	resp.task = &t;
 	request_send(c, &resp);
 	free(kvs);
 	free(kvp);
+}
+
+/* The Task of attempt of j, packed (a one-shot's file, oneshot.c). */
+uint8_t *
+request_worker_task_pack(struct job *j, uint32_t attempt, size_t *lenp)
+{
+	Futured__Task		 t;
+	Futured__KeyValue	*kvs, **kvp;
+	uint8_t			*buf;
+
+	request_worker_task_init(&t, j, attempt, &kvs, &kvp);
+	*lenp = futured__task__get_packed_size(&t);
+	buf = xmalloc(*lenp > 0 ? *lenp : 1);
+	futured__task__pack(&t, buf);
+	free(kvs);
+	free(kvp);
+	return (buf);
 }
 
 void

@@ -3,6 +3,8 @@
  * for the tests that run pieces of the daemon without it.
  */
 
+#include <fnmatch.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -54,4 +56,72 @@ settings_slurm_option(const char *opt)
 	settings.slurm_options = xreallocarray(settings.slurm_options,
 	    settings.slurm_noptions + 1, sizeof(*settings.slurm_options));
 	settings.slurm_options[settings.slurm_noptions++] = xstrdup(opt);
+}
+
+/* What a handler name has, and fnmatch(3)'s pattern characters. */
+#define SETTINGS_PATTERN_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
+				"abcdefghijklmnopqrstuvwxyz0123456789" \
+				"_.:-/*?[]!"
+
+/*
+ * futured.conf's slurm-handlers: names or fnmatch(3) patterns apart by
+ * blanks (exec sha256 py.cpu:*), whose jobs run on Slurm unless their
+ * submitter chose an engine.  -1 (nothing kept) on a character no
+ * handler name has, or no name at all.
+ */
+int
+settings_slurm_handlers(const char *value)
+{
+	const char	*p, *e;
+	char		**v = NULL;
+	size_t		  n = 0, i;
+
+	for (p = value; *p != '\0'; p = e) {
+		p += strspn(p, " \t");
+		if (*p == '\0')
+			break;
+		e = p + strcspn(p, " \t");
+		if (strspn(p, SETTINGS_PATTERN_CHARS) < (size_t)(e - p))
+			goto bad;
+		v = xreallocarray(v, n + 1, sizeof(*v));
+		v[n] = xmalloc((size_t)(e - p) + 1);
+		memcpy(v[n], p, (size_t)(e - p));
+		v[n++][e - p] = '\0';
+	}
+	if (n == 0)
+		return (-1);
+	settings_slurm_handlers_free();
+	settings.slurm_handlers = v;
+	settings.slurm_nhandlers = n;
+	return (0);
+bad:
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	return (-1);
+}
+
+void
+settings_slurm_handlers_free(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < settings.slurm_nhandlers; i++)
+		free(settings.slurm_handlers[i]);
+	free(settings.slurm_handlers);
+	settings.slurm_handlers = NULL;
+	settings.slurm_nhandlers = 0;
+}
+
+/* Does slurm-handlers send handler name's jobs to Slurm? */
+int
+settings_slurm_routed(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < settings.slurm_nhandlers; i++) {
+		if (fnmatch(settings.slurm_handlers[i], name, 0) == 0)
+			return (1);
+	}
+	return (0);
 }

@@ -1149,6 +1149,58 @@ supervise_pool_handlers(const struct sup_pool *sp, const char *const **names)
 	return (sp->nhandlers);
 }
 
+/*
+ * The command of a pool that serves handler name for uid's jobs, for a
+ * one-shot run of one of them (oneshot.c): its program (resolved) and
+ * arguments, the environment its processes get but FUTURED_POOL (the
+ * one-shot serves no connection), its directory; copies, the vectors
+ * NULL-terminated.  -1 if no pool does (a pool is known by the names
+ * its first process registered).
+ */
+int
+supervise_command(const char *name, uid_t uid, char ***argvp, char ***envp,
+    char **cwdp)
+{
+	struct sup_pool	*sp;
+	char		**env;
+	size_t		  i, k, n;
+
+	TAILQ_FOREACH(sp, &sup_pools, entry) {
+		if (sp->state == SUP_FAILED)
+			continue;
+		for (i = 0; i < sp->nowners; i++) {
+			if (sp->owners[i] == uid)
+				break;
+		}
+		if (sp->nowners > 0 ? i == sp->nowners : uid != sp->uid)
+			continue;
+		for (i = 0; i < sp->nhandlers; i++) {
+			if (strcmp(sp->handlers[i], name) == 0)
+				break;
+		}
+		if (i < sp->nhandlers)
+			break;
+	}
+	if (sp == NULL)
+		return (-1);
+	for (n = 0; sp->argv[n] != NULL; n++)
+		;
+	*argvp = supervise_strv_dup(sp->argv, n);
+	free((*argvp)[0]);
+	(*argvp)[0] = xstrdup(sp->prog);
+	env = supervise_environ(sp);
+	for (i = k = 0; env[i] != NULL; i++) {
+		if (strncmp(env[i], "FUTURED_POOL=", 13) == 0)
+			free(env[i]);
+		else
+			env[k++] = env[i];
+	}
+	env[k] = NULL;
+	*envp = env;
+	*cwdp = xstrdup(sp->cwd);
+	return (0);
+}
+
 struct sup_waiters *
 supervise_pool_waiters(struct sup_pool *sp)
 {

@@ -97,6 +97,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free((char *)(uintptr_t)settings.slurm_dir);
 	free((char *)(uintptr_t)settings.slurm_partition);
 	free((char *)(uintptr_t)settings.slurm_account);
+	settings_slurm_handlers_free();
 	supervise_conf_clear();
 	plugin_clear();
 	return (0);

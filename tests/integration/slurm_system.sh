@@ -52,3 +52,31 @@ as "$U1" cancel "$id" >/dev/null || fail "cancel"
 wait_until 20 sh -c "[ -z \"\$(squeue -h -o %T -n futured-$id | grep -v -e COMPLETING -e CANCELLED)\" ]" ||
     fail "the user's Slurm job survived its cancel"
 pass "--system: the user's cancel is their scancel"
+
+# A one-shot (echo) runs there as the user too.
+id=$(as "$U1" submit --engine slurm -d one-shot echo)
+as "$U1" wait -t 60s "$id" >/dev/null || fail "the user's one-shot failed"
+ck_eq "$(as "$U1" result "$id")" one-shot "a user's one-shot on Slurm"
+pass "--system: a user's built-in handler's job on Slurm"
+
+# The daemon writes the user's files as root, in the user's directory:
+# links the user planted there (job ids are predictable) are not
+# followed, nor is a root-owned file overwritten through them.
+printf 'intact\n' >"$T/victim"
+chmod 644 "$T/victim"
+next=$(( id + 1 ))
+for n in $next $(( next + 1 )); do
+	for sfx in in task sbatch sbatch.err out err; do
+		runuser -u "$U1" -- ln -s "$T/victim" \
+		    "$T/shared/uid-$uid1/$n.1.$sfx" || fail "ln -s as the user"
+	done
+done
+id=$(as "$U1" submit --engine slurm -d planted exec -- cat)
+ck_eq "$id" "$next" "the predicted job id"
+as "$U1" wait -t 60s "$id" >/dev/null || fail "the job beside the links failed"
+ck_eq "$(as "$U1" result "$id")" planted "output of the job beside the links"
+id=$(as "$U1" submit --engine slurm -d planted2 echo)
+as "$U1" wait -t 60s "$id" >/dev/null || fail "the one-shot beside the links failed"
+ck_eq "$(as "$U1" result "$id")" planted2 "output of the one-shot beside the links"
+ck_eq "$(cat "$T/victim")" intact "a root-owned file the user linked to"
+pass "--system: no file of the user's directory written through a link"

@@ -125,9 +125,21 @@ START_TEST(test_load_sets_settings)
 	ck_assert_str_eq(settings.slurm_partition, "batch");
 	ck_assert_str_eq(settings.slurm_account, "lab");
 	ck_assert_int_eq(settings.slurm_interval_ms, 5000);
-	ck_assert_int_eq(settings.slurm_exec, 0);
+	ck_assert_uint_eq(settings.slurm_nhandlers, 0);
+	ck_assert_int_eq(settings_slurm_routed("exec"), 0);
 	ck_assert_ptr_null(load("slurm-handlers = exec\n", &level));
-	ck_assert_int_eq(settings.slurm_exec, 1);
+	ck_assert_uint_eq(settings.slurm_nhandlers, 1);
+	ck_assert_int_eq(settings_slurm_routed("exec"), 1);
+	ck_assert_int_eq(settings_slurm_routed("echo"), 0);
+	/* Names and patterns: built-ins, plugins, worker pools' names. */
+	ck_assert_ptr_null(load("slurm-handlers =  exec sha256\tpy.cpu:*\n",
+	    &level));
+	ck_assert_uint_eq(settings.slurm_nhandlers, 3);
+	ck_assert_int_eq(settings_slurm_routed("sha256"), 1);
+	ck_assert_int_eq(settings_slurm_routed("py.cpu:main.x.0123456789"), 1);
+	ck_assert_int_eq(settings_slurm_routed("py:app"), 0);
+	ck_assert_int_eq(settings_slurm_routed("sha"), 0);
+	settings_slurm_handlers_free();
 
 	/* max-output takes K, M, G like the other sizes. */
 	ck_assert_ptr_null(load("max-output = 2M\n", &level));
@@ -179,9 +191,9 @@ START_TEST(test_errors_name_file_and_line)
 	ck_assert_str_eq(cause, want);
 	free(cause);
 
-	cause = load("slurm-handlers = sleep\n", &level);
-	snprintf(want, sizeof(want), "%s:1: bad slurm-handlers \"sleep\"",
-	    path);
+	cause = load("slurm-handlers = sleep ec;ho\n", &level);
+	snprintf(want, sizeof(want),
+	    "%s:1: bad slurm-handlers \"sleep ec;ho\"", path);
 	ck_assert_str_eq(cause, want);
 	free(cause);
 

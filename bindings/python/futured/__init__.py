@@ -758,8 +758,8 @@ class Client:
         handlers get env as given.  parent: the job this one is a child of
         (default: the task this code runs in, if any, see current_task()):
         it inherits its context and deadline and is cancelled with it.
-        engine: where it runs, "local" (the default) or "slurm" (exec
-        only; futured(8), The Slurm engine).
+        engine: where it runs, "local" (the default) or "slurm"
+        (futured(8), The Slurm engine).
         Raises Error (e.g. an unknown handler) or ConnectionLost.
         """
         self._check()

@@ -652,6 +652,10 @@ def main(argv=None):
                 m, type(e).__name__, e), file=sys.stderr)
             return 2
         mods.append(m)
+    if os.environ.get("FUTURED_ONESHOT"):
+        # One task from a file, no daemon (the Slurm engine's nodes).
+        from . import _oneshot
+        return _oneshot.main(mods, a.cpu)
     w = None
     try:
         w = Worker(socket=a.socket, concurrency=conc, threads=a.threads,
