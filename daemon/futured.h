@@ -811,6 +811,7 @@ struct sup_conf	*supervise_conf_add(const char *, const char *, u_int,
 struct sup_conf	*supervise_conf_find(const char *);
 void		 supervise_conf_clear(void);
 int64_t		 supervise_backoff_ms(u_int);
+int		 supervise_env_stripped(const char *);	/* "NAME=value" */
 int		 supervise_init(char **);
 void		 supervise_start(void);
 int		 supervise_request(const struct sup_spec *, struct sup_pool **,

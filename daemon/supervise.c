@@ -470,6 +470,37 @@ supervise_start(void)
 	}
 }
 
+/*
+ * What a process of a pool is not given of the environment it was asked
+ * with (PoolRequest, pool-env) or inherits (the daemon's, user mode):
+ * FUTURED_POOL and FUTURED_SOCKET, which are set to the daemon's own
+ * below; FUTURED_JOB_ID, FUTURED_PROGRESS_FD and FUTURED_CTX_*, which
+ * describe one job (futured(8), exec): a pool asked for from inside a
+ * job would make every job its workers submit a child of that job
+ * (libfutured reads FUTURED_JOB_ID), or write to a stray descriptor.
+ * Any other variable passes, FUTURED_* ones too (FUTURED_LIBRARY, an
+ * application's own).
+ */
+int
+supervise_env_stripped(const char *e)
+{
+	static const char *const stripped[] = {
+		"FUTURED_POOL=", "FUTURED_SOCKET=", "FUTURED_JOB_ID=",
+		"FUTURED_PROGRESS_FD="
+	};
+	size_t	 i;
+
+	if (strncmp(e, "FUTURED_", 8) != 0)
+		return (0);
+	if (strncmp(e, "FUTURED_CTX_", 12) == 0)
+		return (1);
+	for (i = 0; i < sizeof(stripped) / sizeof(stripped[0]); i++) {
+		if (strncmp(e, stripped[i], strlen(stripped[i])) == 0)
+			return (1);
+	}
+	return (0);
+}
+
 /* The environment of a process of sp; free with supervise_strv_free. */
 static char **
 supervise_environ(struct sup_pool *sp)
@@ -485,11 +516,11 @@ supervise_environ(struct sup_pool *sp)
 	env = xcalloc(n + 6, sizeof(*env));
 	/* Ours last, and what the pool sets before the daemon's. */
 	for (e = sp->env; *e != NULL; e++) {
-		if (strncmp(*e, "FUTURED_", 8) != 0)
+		if (!supervise_env_stripped(*e))
 			env[k++] = xstrdup(*e);
 	}
 	for (e = sp->inherit ? environ : NULL; e != NULL && *e != NULL; e++) {
-		if (strncmp(*e, "FUTURED_", 8) == 0)
+		if (supervise_env_stripped(*e))
 			continue;
 		for (i = 0; i < k; i++) {
 			if (strncmp(env[i], *e, strcspn(*e, "=") + 1) == 0)
