@@ -328,6 +328,7 @@ struct settings {
 	int			 journal_repair;
 	int64_t			 worker_lease_ms;	/* attached workers */
 	int			 pool_spares;	/* of a cpu pool (supervise.c) */
+	int64_t			 pool_idle_ms;	/* a PoolRequest pool's, 0: never */
 	const char		*metrics_textfile;	/* NULL: none */
 	int64_t			 metrics_interval_ms;
 	const char		*metrics_listen;	/* NULL: none */
@@ -706,6 +707,8 @@ void		 pool_worker_lost(struct worker *, const char *, ...)
 /* Journal replay: a worker handler no worker has registered yet. */
 const struct fut_handler *pool_worker_handler_wait(const char *,
 		    enum job_kind);
+/* Jobs queued for the worker handler of that name (supervise.c). */
+size_t		 pool_worker_handler_queued(const char *);
 /* How many workers serve h now; -1: h is not a worker handler. */
 int		 pool_worker_handler_workers(const struct fut_handler *);
 void		 pool_worker_foreach_pool(
@@ -755,6 +758,7 @@ void		 cgroup_shutdown(void);
 #define SUP_START_MS		60000	/* a new pool's first registration */
 #define SUP_POOLS_PER_UID	64	/* PoolRequest pools of one user */
 #define SUP_SPARES_MAX		16	/* warm spares of one pool */
+#define SUP_IDLE_MS		(10 * 60 * 1000)	/* --pool-idle */
 struct sup_pool;
 struct sup_proc;
 LIST_HEAD(sup_waiters, pending);	/* request_pool.c's PoolRequests */
@@ -773,7 +777,8 @@ struct sup_conf {
 	char			*file;
 	u_int			 line;
 	int			 spares;	/* -1: as supervise.c says */
-	u_int			 lines[7];	/* where each pool-* key was set */
+	int64_t			 idle_ms;	/* retired after, 0: never */
+	u_int			 lines[8];	/* where each pool-* key was set */
 	TAILQ_ENTRY(sup_conf)	 entry;
 };
 /* What a PoolRequest asks for (request_pool.c); strings borrowed. */
@@ -791,7 +796,7 @@ struct sup_spec {
 /* A pool as stats show it; strings borrowed for the callback. */
 struct sup_stats {
 	const char		*name;
-	const char		*state;	/* starting running failing failed */
+	const char		*state;	/* starting running failing failed stopped */
 	uid_t			 uid;
 	u_int			 size;
 	u_int			 alive;		/* processes */
@@ -835,6 +840,8 @@ void		 supervise_detach(struct sup_proc *);
 int		 supervise_serves(const struct sup_proc *, uid_t);
 int		 supervise_one_job(const struct sup_proc *);
 int		 supervise_kill(struct sup_proc *, int64_t);
+void		 supervise_task(struct sup_proc *, int);
+void		 supervise_wake(const char *, uid_t);
 pid_t		 supervise_pid(const struct sup_proc *);
 /* Warm spares (request_pool.c parks their registrations). */
 struct pending;

@@ -215,6 +215,16 @@ pool_worker_handler_wait(const char *name, enum job_kind k)
 	return (&wh->h);
 }
 
+size_t
+pool_worker_handler_queued(const char *name)
+{
+	struct whandler	*wh;
+
+	if ((wh = pool_worker_whandler(handler_find(name))) == NULL)
+		return (0);
+	return (wh->queued);
+}
+
 int
 pool_worker_handler_workers(const struct fut_handler *h)
 {
@@ -518,6 +528,9 @@ pool_worker_enqueue(struct job *j)
 	TAILQ_INSERT_TAIL(&wh->level[l], j, entry);
 	wh->nonempty |= UINT64_C(1) << l;
 	wh->queued++;
+	/* A retired supervised pool that served it starts again. */
+	if (wh->nworkers == 0)
+		supervise_wake(wh->name, j->owner);
 }
 
 static void
@@ -600,6 +613,8 @@ pool_worker_start(struct job *j)
 	t->attempt = j->more->attempts;
 	htab_insert(&pool_worker_tasks, &t->node, j->id);
 	TAILQ_INSERT_TAIL(&w->tasks, t, entry);
+	if (w->sup != NULL)
+		supervise_task(w->sup, 1);
 	if (w->held++ == 0) {
 		/* The lease counts from the first task on. */
 		w->heard = job_mono_ms();
@@ -634,6 +649,8 @@ pool_worker_release(struct wtask *t)
 	htab_remove(&pool_worker_tasks, &t->node);
 	TAILQ_REMOVE(&w->tasks, t, entry);
 	w->held--;
+	if (w->sup != NULL)
+		supervise_task(w->sup, -1);
 	pool_worker_busy--;
 	sched_kick();
 }

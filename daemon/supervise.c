@@ -65,6 +65,7 @@
 #include <event2/event.h>
 
 #include "futured.h"
+#include "duration.h"
 #include "log.h"
 #include "metrics.h"
 #include "xmalloc.h"
@@ -81,8 +82,11 @@ extern char **environ;
 enum sup_state {
 	SUP_STARTING,		/* no process has registered yet */
 	SUP_RUNNING,
-	SUP_FAILED		/* a PoolRequest pool that never started */
+	SUP_FAILED,		/* never started, or gave up failing */
+	SUP_STOPPED		/* retired, idle */
 };
+/* No process runs, and none is started until it is asked for again. */
+#define SUP_DOWN(sp)	((sp)->state == SUP_FAILED || (sp)->state == SUP_STOPPED)
 
 struct sup_proc {
 	struct sup_pool		*pool;	/* NULL: its pool is gone */
@@ -144,6 +148,10 @@ struct sup_pool {
 	char			**handlers;	/* the first registration's */
 	size_t			 nhandlers;
 	struct sup_slot		*slots;
+	int64_t			 idle_ms;	/* retired after, 0: never */
+	u_int			 held;		/* tasks its processes hold */
+	int64_t			 used_ms;	/* asked for, started, idle */
+	struct event		*idle_timer;	/* and wake-ups, see below */
 	struct event		*start_timer;	/* SUP_START_MS */
 	struct event		*unpark_ev;	/* promoted spares register */
 	struct sup_waiters	 waiters;
@@ -161,6 +169,8 @@ static int	 sup_stopping;
 
 static void	 supervise_spawn_slot(struct sup_slot *);
 static void	 supervise_child_cb(pid_t, int, void *);
+static void	 supervise_restart(struct sup_pool *);
+static u_int	 supervise_count(uid_t);
 
 /* The restart delay after fails quick deaths in a row (0: none yet). */
 int64_t
@@ -438,6 +448,7 @@ supervise_from_conf(struct sup_conf *sc, char **cause)
 	sp->owners = owners;
 	sp->nowners = sc->nowners;
 	sp->config = 1;
+	sp->idle_ms = sc->idle_ms;
 	return (0);
 }
 
@@ -460,13 +471,11 @@ void
 supervise_start(void)
 {
 	struct sup_pool	*sp;
-	u_int		 i;
 
 	TAILQ_FOREACH(sp, &sup_pools, entry) {
 		log_info("pool %s: %u process%s of %s", sp->name, sp->size,
 		    sp->size == 1 ? "" : "es", sp->prog);
-		for (i = 0; i < sp->size; i++)
-			supervise_spawn_slot(&sp->slots[i]);
+		supervise_restart(sp);
 	}
 }
 
@@ -765,6 +774,7 @@ supervise_spawn(struct sup_slot *s, char **cause)
 
 static void	 supervise_died(struct sup_slot *, const char *, int,
 		    const char *);
+static void	 supervise_poke(struct sup_pool *, int64_t);
 
 static void
 supervise_respawn_cb(evutil_socket_t fd, short events, void *arg)
@@ -777,7 +787,7 @@ supervise_spawn_slot(struct sup_slot *s)
 {
 	char	*cause;
 
-	if (sup_stopping || s->proc != NULL || s->pool->state == SUP_FAILED)
+	if (sup_stopping || s->proc != NULL || SUP_DOWN(s->pool))
 		return;
 	/* A spare once the pool serves: one that never does needs none. */
 	if (s->idx >= s->pool->size && s->pool->state != SUP_RUNNING)
@@ -870,7 +880,7 @@ supervise_died(struct sup_slot *s, const char *why, int status,
 	struct sup_pool	*sp = s->pool;
 	int64_t		 delay;
 
-	if (sp->state == SUP_FAILED || sup_stopping)
+	if (SUP_DOWN(sp) || sup_stopping)
 		return;
 	supervise_failure(sp, why, status, tail);
 	if (sp->state == SUP_STARTING && !sp->config) {
@@ -955,18 +965,23 @@ supervise_child_cb(pid_t pid, int status, void *arg)
 		supervise_proc_free(p);
 
 	if (gen != sp->gen) {
-		/* Of a start that failed: the pool may be starting again. */
+		/*
+		 * Of a start that failed, or of a retired pool: the pool
+		 * may be starting again, or a job came meanwhile.
+		 */
 		free(why);
 		supervise_spawn_slot(s);
+		if (sp->state == SUP_STOPPED)
+			supervise_poke(sp, 0);
 		return;
 	}
-	if (!sup_stopping && sp->state != SUP_FAILED)
+	if (!sup_stopping && !SUP_DOWN(sp))
 		log_info("pool %s: %s", sp->name, why);
 	if (ran >= SUP_HEALTHY_MS) {
 		sp->fails = 0;
 		sp->told_failing = 0;
 	}
-	if (sp->state != SUP_FAILED && !sup_stopping) {
+	if (!SUP_DOWN(sp) && !sup_stopping) {
 		sp->restarts++;
 		metrics_worker_restart();
 	}
@@ -989,6 +1004,200 @@ supervise_start_timeout_cb(evutil_socket_t fd, short events, void *arg)
 	supervise_failure(sp, why, -1, NULL);
 	request_pool_failed(sp, FERR_INTERNAL, why);
 	free(why);
+}
+
+/* Retirement ------------------------------------------------------------- */
+
+/* May sp's processes serve the jobs of uid? */
+static int
+supervise_pool_serves(const struct sup_pool *sp, uid_t uid)
+{
+	size_t	 i;
+
+	for (i = 0; i < sp->nowners; i++) {
+		if (sp->owners[i] == uid)
+			return (1);
+	}
+	return (sp->nowners == 0 && uid == sp->uid);
+}
+
+/* Do jobs wait in the queue of one of sp's handlers (any owner's)? */
+static int
+supervise_jobs_waiting(const struct sup_pool *sp)
+{
+	size_t	 i;
+
+	for (i = 0; i < sp->nhandlers; i++) {
+		if (pool_worker_handler_queued(sp->handlers[i]) > 0)
+			return (1);
+	}
+	return (0);
+}
+
+static void	 supervise_idle_cb(evutil_socket_t, short, void *);
+
+/* sp's idle timer, which also wakes a retired pool, fires in ms. */
+static void
+supervise_poke(struct sup_pool *sp, int64_t ms)
+{
+	if (sp->idle_timer == NULL && (sp->idle_timer = evtimer_new(base,
+	    supervise_idle_cb, sp)) == NULL)
+		fatalx("%s: evtimer_new", __func__);
+	timer_add_ms(sp->idle_timer, ms);
+}
+
+/*
+ * Start sp's processes: a new pool, or one retired or failed before.
+ * A PoolRequest pool's first registration is awaited SUP_START_MS.
+ */
+static void
+supervise_restart(struct sup_pool *sp)
+{
+	u_int	 i;
+
+	if (SUP_DOWN(sp))
+		log_info("pool %s: starting again", sp->name);
+	sp->state = SUP_STARTING;
+	sp->fails = 0;
+	sp->told_failing = 0;
+	sp->used_ms = job_mono_ms();
+	if (!sp->config) {
+		if (sp->start_timer == NULL && (sp->start_timer =
+		    evtimer_new(base, supervise_start_timeout_cb, sp)) == NULL)
+			fatalx("%s: evtimer_new", __func__);
+		timer_add_ms(sp->start_timer, SUP_START_MS);
+	}
+	for (i = 0; i < sp->size; i++)
+		supervise_spawn_slot(&sp->slots[i]);
+	if (sp->idle_ms > 0 && !SUP_DOWN(sp))
+		supervise_poke(sp, sp->idle_ms);
+}
+
+/*
+ * sp was idle for idle_ms, or failing that long with no job waiting:
+ * TERM to its processes (KILL after the grace), none restarted; it
+ * keeps its command and handler names, to start again on demand.
+ */
+static void
+supervise_retire(struct sup_pool *sp)
+{
+	struct sup_slot	*s;
+	struct sup_proc	*p;
+	char		 d[32];
+	u_int		 i;
+
+	duration_format(sp->idle_ms, d, sizeof(d));
+	if (sp->fails >= SUP_FAILING) {
+		log_warnx("pool %s: stopped, failing for %s with no job "
+		    "waiting; the last failure: %s", sp->name, d,
+		    sp->error != NULL ? sp->error : "?");
+		sp->state = SUP_FAILED;
+	} else {
+		log_info("pool %s: stopped, idle for %s", sp->name, d);
+		sp->state = SUP_STOPPED;
+	}
+	sp->gen++;
+	if (sp->start_timer != NULL)
+		evtimer_del(sp->start_timer);
+	for (i = 0; i < sp->nslots; i++) {
+		s = &sp->slots[i];
+		if (s->respawn != NULL)
+			evtimer_del(s->respawn);
+		s->killed_ms = 0;
+		if ((p = s->proc) == NULL || p->pid <= 0 ||
+		    (p->flags & (SPF_CANCEL | SPF_KILLED)))
+			continue;
+		/* Serving nobody from now on (supervise_serves). */
+		p->flags |= SPF_CANCEL;
+		supervise_signal(p, SIGTERM);
+		timer_add_ms(p->kill_timer, settings.grace_ms);
+	}
+}
+
+/*
+ * The idle timer.  A pool that runs: retired once no process holds a
+ * task, no job waits in its handlers' queues, no PoolRequest waits,
+ * and idle_ms passed since the last task ended, the last PoolRequest
+ * for it or its start.  A pool that is down was poked (a job was
+ * queued for one of its handlers, or its last process went while one
+ * was): it starts again if a job waits, but a failed one at most once
+ * per SUP_BACKOFF_MAX_MS, not once per job.
+ */
+static void
+supervise_idle_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct sup_pool	*sp = arg;
+	int64_t		 now = job_mono_ms(), due;
+
+	if (sup_stopping)
+		return;
+	if (SUP_DOWN(sp)) {
+		if (!supervise_jobs_waiting(sp))
+			return;
+		if (sp->state == SUP_FAILED && sp->last_ms != 0 &&
+		    (due = sp->last_ms + SUP_BACKOFF_MAX_MS) > now) {
+			supervise_poke(sp, due - now);
+			return;
+		}
+		if (!sp->config &&
+		    supervise_count(sp->uid) >= SUP_POOLS_PER_UID) {
+			log_warnx("pool %s: a job waits, but uid %lu has %d "
+			    "pools running", sp->name, (unsigned long)sp->uid,
+			    SUP_POOLS_PER_UID);
+			supervise_poke(sp, SUP_BACKOFF_MAX_MS);
+			return;
+		}
+		supervise_restart(sp);
+		return;
+	}
+	if (sp->idle_ms == 0)
+		return;
+	if (sp->held > 0 || !LIST_EMPTY(&sp->waiters) ||
+	    supervise_jobs_waiting(sp)) {
+		supervise_poke(sp, sp->idle_ms);
+		return;
+	}
+	if ((due = sp->used_ms + sp->idle_ms) > now) {
+		supervise_poke(sp, due - now);
+		return;
+	}
+	supervise_retire(sp);
+}
+
+/* The engine gave p a task (delta 1), or p holds one no more (-1). */
+void
+supervise_task(struct sup_proc *p, int delta)
+{
+	struct sup_pool	*sp = p->pool;
+
+	if (sp == NULL)
+		return;
+	sp->held += delta;
+	if (sp->held == 0)
+		sp->used_ms = job_mono_ms();
+}
+
+/*
+ * A job of owner was queued for handler name, which no worker serves:
+ * a pool that is down and served it starts again (on the next loop
+ * turn, not inside the scheduler).
+ */
+void
+supervise_wake(const char *name, uid_t owner)
+{
+	struct sup_pool	*sp;
+	size_t		 i;
+
+	TAILQ_FOREACH(sp, &sup_pools, entry) {
+		if (!SUP_DOWN(sp) || !supervise_pool_serves(sp, owner))
+			continue;
+		for (i = 0; i < sp->nhandlers; i++) {
+			if (strcmp(sp->handlers[i], name) == 0) {
+				supervise_poke(sp, 0);
+				break;
+			}
+		}
+	}
 }
 
 /* The name a PoolRequest pool gets when it asks for none. */
@@ -1046,8 +1255,9 @@ supervise_count(uid_t uid)
 	struct sup_pool	*sp;
 	u_int		 n = 0;
 
+	/* A retired pool costs no process: it does not count. */
 	TAILQ_FOREACH(sp, &sup_pools, entry)
-		n += !sp->config && sp->uid == uid;
+		n += !sp->config && sp->uid == uid && !SUP_DOWN(sp);
 	return (n);
 }
 
@@ -1065,7 +1275,7 @@ supervise_request(const struct sup_spec *ss, struct sup_pool **out,
 	const char	*cwd = ss->cwd != NULL ? ss->cwd : "/";
 	const char	*path;
 	char		*name, *prog;
-	u_int		 i, size;
+	u_int		 size;
 
 	*code = FERR_INVALID;
 	if (sup_stopping) {
@@ -1097,17 +1307,21 @@ supervise_request(const struct sup_spec *ss, struct sup_pool **out,
 		free(name);
 		*out = sp;
 		*created = 0;
-		if (sp->state != SUP_FAILED)
+		sp->used_ms = job_mono_ms();
+		if (!SUP_DOWN(sp))
 			return (0);
-		/* It failed to start before: try afresh. */
+		/* Retired, or it failed before: start afresh. */
+		if (supervise_count(ss->uid) >= SUP_POOLS_PER_UID) {
+			xasprintf(cause, "uid %lu has %d pools running already",
+			    (unsigned long)ss->uid, SUP_POOLS_PER_UID);
+			return (-1);
+		}
 		*created = 1;
-		sp->state = SUP_STARTING;
-		sp->fails = 0;
-		sp->told_failing = 0;
-		goto start;
+		supervise_restart(sp);
+		return (0);
 	}
 	if (supervise_count(ss->uid) >= SUP_POOLS_PER_UID) {
-		xasprintf(cause, "uid %lu has %d pools already",
+		xasprintf(cause, "uid %lu has %d pools running already",
 		    (unsigned long)ss->uid, SUP_POOLS_PER_UID);
 		free(name);
 		return (-1);
@@ -1131,17 +1345,12 @@ supervise_request(const struct sup_spec *ss, struct sup_pool **out,
 	sp->uid = ss->uid;
 	sp->as_user = settings.system && ss->uid != 0;
 	sp->owners = xcalloc(1, sizeof(*sp->owners));
+	sp->idle_ms = settings.pool_idle_ms;
 	*out = sp;
 	*created = 1;
 	log_info("pool %s: %u process%s of %s for uid %lu", sp->name, size,
 	    size == 1 ? "" : "es", sp->prog, (unsigned long)sp->uid);
-start:
-	if (sp->start_timer == NULL && (sp->start_timer = evtimer_new(base,
-	    supervise_start_timeout_cb, sp)) == NULL)
-		fatalx("%s: evtimer_new", __func__);
-	timer_add_ms(sp->start_timer, SUP_START_MS);
-	for (i = 0; i < sp->size; i++)
-		supervise_spawn_slot(&sp->slots[i]);
+	supervise_restart(sp);
 	return (0);
 }
 
@@ -1192,6 +1401,8 @@ supervise_state_name(const struct sup_pool *sp)
 	switch (sp->state) {
 	case SUP_FAILED:
 		return ("failed");
+	case SUP_STOPPED:
+		return ("stopped");
 	case SUP_STARTING:
 		/* A process that exits at once is failing, not starting. */
 		return (sp->fails >= SUP_FAILING ? "failing" : "starting");
@@ -1330,6 +1541,9 @@ void
 supervise_detach(struct sup_proc *p)
 {
 	p->flags &= ~(SPF_ATTACHED | SPF_READY);
+	/* A job queued while it was going finds no worker: wake the pool. */
+	if (p->pool != NULL && p->pool->state == SUP_STOPPED && !sup_stopping)
+		supervise_poke(p->pool, 0);
 	if (p->slot == NULL) {
 		if (p->pid > 0)
 			return;	/* being stopped: freed once reaped */
@@ -1353,17 +1567,12 @@ int
 supervise_serves(const struct sup_proc *p, uid_t uid)
 {
 	const struct sup_pool	*sp = p->pool;
-	size_t			 i;
 
 	/* Not a process being stopped: its next job would be lost. */
 	if (sp == NULL || p->slot == NULL || p->pid <= 0 ||
 	    (p->flags & SPF_CANCEL))
 		return (0);
-	for (i = 0; i < sp->nowners; i++) {
-		if (sp->owners[i] == uid)
-			return (1);
-	}
-	return (sp->nowners == 0 && uid == sp->uid);
+	return (supervise_pool_serves(sp, uid));
 }
 
 /* A process of a pool serving cpu runs one cpu job at a time. */
@@ -1584,6 +1793,8 @@ supervise_shutdown(void)
 		    "futured is shutting down");
 		if (sp->start_timer != NULL)
 			evtimer_del(sp->start_timer);
+		if (sp->idle_timer != NULL)
+			evtimer_del(sp->idle_timer);
 		if (sp->unpark_ev != NULL)
 			event_del(sp->unpark_ev);
 		for (i = 0; i < sp->nslots; i++) {
@@ -1662,6 +1873,8 @@ supervise_free(void)
 		}
 		if (sp->start_timer != NULL)
 			event_free(sp->start_timer);
+		if (sp->idle_timer != NULL)
+			event_free(sp->idle_timer);
 		if (sp->unpark_ev != NULL)
 			event_free(sp->unpark_ev);
 		free(sp->slots);

@@ -10,6 +10,9 @@ Usage: supervise.py SOCKET CASE [ARG...]
   vanish ARGV...     ask for a pool and close the connection at once
   ask ARGV...        ask for a pool (with this PYTHONPATH, if set); print
                      "name created handler,..." of the reply
+  many N PREFIX      ask for N pools of sh sleepers (never registering)
+                     on one connection, and close it after a second:
+                     fails if one is refused
   env FILE           ask for a pool of one process that writes its
                      environment to FILE and stays, with FUTURED_*
                      variables set; print the pool's name once FILE is
@@ -128,6 +131,19 @@ def main():
         assert r.WhichOneof("body") == "pool", r
         print(r.pool.name, r.pool.created,
               ",".join(sorted(h.name for h in r.pool.handlers)))
+    elif case == "many":
+        n, prefix = int(sys.argv[3]), sys.argv[4]
+        for i in range(n):
+            c.send("pool", pb.PoolRequest(
+                argv=["sh", "-c", "sleep 1000; : %s%d" % (prefix, i)],
+                size=1))
+        # Refusals come at once; the others wait for a registration.
+        c.s.settimeout(1)
+        try:
+            r = c.read()
+            raise SystemExit("answered: %s" % r)
+        except socket.timeout:
+            pass
     elif case == "env":
         out = sys.argv[3]
         env = {"PATH": os.environ["PATH"], "FUTURED_LIBRARY": "/lib/x.so",
