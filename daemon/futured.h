@@ -620,6 +620,7 @@ void		 group_foreach(void (*)(struct jobgroup *, void *), void *);
 void		 handler_init(void);
 int		 handler_register(const struct fut_handler *, char **);
 int		 handler_register_worker(const struct fut_handler *, char **);
+int		 handler_retire(const struct fut_handler *);
 const struct fut_handler *handler_find(const char *);
 void		 handler_foreach(void (*)(const struct fut_handler *, void *),
 		    void *);
@@ -707,6 +708,10 @@ void		 pool_worker_lost(struct worker *, const char *, ...)
 /* Journal replay: a worker handler no worker has registered yet. */
 const struct fut_handler *pool_worker_handler_wait(const char *,
 		    enum job_kind);
+/* handler_retire(): a worker handler let go of, and freed. */
+int		 pool_worker_handler_idle(const struct fut_handler *);
+void		 pool_worker_handler_unlist(const struct fut_handler *);
+void		 pool_worker_handler_free(const struct fut_handler *);
 /* Jobs queued for the worker handler of that name (supervise.c). */
 size_t		 pool_worker_handler_queued(const char *);
 /* How many workers serve h now; -1: h is not a worker handler. */
@@ -842,6 +847,7 @@ int		 supervise_one_job(const struct sup_proc *);
 int		 supervise_kill(struct sup_proc *, int64_t);
 void		 supervise_task(struct sup_proc *, int);
 void		 supervise_wake(const char *, uid_t);
+const struct fut_handler *supervise_handler(const char *, uid_t);
 pid_t		 supervise_pid(const struct sup_proc *);
 /* Warm spares (request_pool.c parks their registrations). */
 struct pending;

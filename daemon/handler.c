@@ -13,9 +13,14 @@
 
 #include "futured.h"
 #include "log.h"
+#include "metrics.h"
 #include "xmalloc.h"
 
-/* Built-ins, plugins, and the names workers registered (never removed). */
+/*
+ * Built-ins, plugins, and the names workers registered.  A worker's
+ * name leaves when handler_retire() lets it go (its supervised pool
+ * stopped); the others stay.
+ */
 #define HANDLERS_MAX	4096
 
 static const struct fut_handler	*handlers[HANDLERS_MAX];
@@ -45,6 +50,108 @@ handler_init(void)
 }
 
 static int	handler_add(const struct fut_handler *, int, char **);
+static int	handler_index(const struct fut_handler *);
+
+/*
+ * Worker handlers let go of (handler_retire) that finished jobs still
+ * name: kept, out of the registry, until no job in the table does.
+ */
+static const struct fut_handler	**handler_gone;
+static size_t			  handler_ngone;
+
+struct handler_scan {
+	const struct fut_handler	*h;
+	int				 unfinished;
+	int				 named;
+	int				*gone_named;	/* per handler_gone */
+};
+
+static void
+handler_scan_cb(struct job *j, void *arg)
+{
+	struct handler_scan	*hs = arg;
+	size_t			 i;
+
+	if (j->handler == hs->h) {
+		hs->named = 1;
+		if (!JOB_FINAL(j->state))
+			hs->unfinished = 1;
+		return;
+	}
+	if (!(j->handler->flags & HANDLER_F_WORKER))
+		for (i = 0; i < handler_ngone; i++) {
+			if (handler_gone[i] == j->handler) {
+				hs->gone_named[i] = 1;
+				break;
+			}
+		}
+}
+
+/* h out of the registry; its limits' counts with it. */
+static void
+handler_remove(int i)
+{
+	size_t	 n = nhandlers - (size_t)i - 1;
+
+	memmove(&handlers[i], &handlers[i + 1], n * sizeof(*handlers));
+	memmove(&handler_max[i], &handler_max[i + 1], n * sizeof(*handler_max));
+	memmove(&handler_nrun[i], &handler_nrun[i + 1],
+	    n * sizeof(*handler_nrun));
+	memmove(&handler_told[i], &handler_told[i + 1],
+	    n * sizeof(*handler_told));
+	nhandlers--;
+	handlers[nhandlers] = NULL;
+	handler_max[nhandlers] = handler_nrun[nhandlers] = 0;
+	handler_told[nhandlers] = 0;
+}
+
+/*
+ * Let worker handler h go, which no worker serves and no job waits for
+ * (pool_worker_handler_idle), its supervised pool stopped: unless an
+ * unfinished job names it (-1), it leaves the registry and its metrics
+ * series folds into handler="(retired)"; a submit for it is then an
+ * unknown handler, unless a stopped pool serves that name
+ * (supervise_handler).  The finished jobs that name it keep it, out of
+ * the registry and no longer a worker's (their journal records say
+ * so), until the last of them is forgotten: each call sweeps those.
+ * Scans the job table: it is called when a pool stops, not per job.
+ */
+int
+handler_retire(const struct fut_handler *h)
+{
+	struct handler_scan	 hs;
+	size_t			 i, k;
+	int			 at;
+
+	if ((at = handler_index(h)) == -1 || !(h->flags & HANDLER_F_WORKER))
+		return (-1);
+	memset(&hs, 0, sizeof(hs));
+	hs.h = h;
+	hs.gone_named = xcalloc(handler_ngone + 1, sizeof(*hs.gone_named));
+	sched_foreach(handler_scan_cb, &hs);
+	for (i = k = 0; i < handler_ngone; i++) {
+		if (hs.gone_named[i])
+			handler_gone[k++] = handler_gone[i];
+		else
+			pool_worker_handler_free(handler_gone[i]);
+	}
+	handler_ngone = k;
+	free(hs.gone_named);
+	if (hs.unfinished)
+		return (-1);
+	log_debug("handler %s: no longer served, forgotten", h->name);
+	handler_remove(at);
+	metrics_handler_forget(h);
+	pool_worker_handler_unlist(h);
+	if (!hs.named) {
+		pool_worker_handler_free(h);
+		return (0);
+	}
+	handler_gone = xreallocarray(handler_gone, handler_ngone + 1,
+	    sizeof(*handler_gone));
+	handler_gone[handler_ngone++] = h;
+	return (0);
+}
 
 int
 handler_register(const struct fut_handler *h, char **cause)

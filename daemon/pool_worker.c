@@ -215,6 +215,43 @@ pool_worker_handler_wait(const char *name, enum job_kind k)
 	return (&wh->h);
 }
 
+/* No worker serves h and no job waits in its queue (handler_retire). */
+int
+pool_worker_handler_idle(const struct fut_handler *h)
+{
+	struct whandler	*wh;
+
+	return ((wh = pool_worker_whandler(h)) != NULL && wh->nworkers == 0 &&
+	    wh->queued == 0);
+}
+
+/*
+ * handler.c let h go: out of the engine's list, and no longer a worker
+ * handler to anyone (pool_of(), the journal) but the finished jobs
+ * that still name it, until pool_worker_handler_free().
+ */
+void
+pool_worker_handler_unlist(const struct fut_handler *h)
+{
+	struct whandler	*wh = pool_worker_whandler(h);
+
+	if (wh == NULL)
+		fatalx("%s: %s is not a worker handler", __func__, h->name);
+	TAILQ_REMOVE(&pool_worker_handlers, wh, entry);
+	wh->h.flags &= ~HANDLER_F_WORKER;
+	wh->h.description = "no longer served";
+}
+
+void
+pool_worker_handler_free(const struct fut_handler *h)
+{
+	struct whandler	*wh = (struct whandler *)(uintptr_t)h;
+
+	free(wh->name);
+	free(wh->description);
+	free(wh);
+}
+
 size_t
 pool_worker_handler_queued(const char *name)
 {

@@ -971,7 +971,7 @@ supervise_child_cb(pid_t pid, int status, void *arg)
 		 */
 		free(why);
 		supervise_spawn_slot(s);
-		if (sp->state == SUP_STOPPED)
+		if (SUP_DOWN(sp))
 			supervise_poke(sp, 0);
 		return;
 	}
@@ -1035,6 +1035,7 @@ supervise_jobs_waiting(const struct sup_pool *sp)
 }
 
 static void	 supervise_idle_cb(evutil_socket_t, short, void *);
+static void	 supervise_forget(struct sup_pool *);
 
 /* sp's idle timer, which also wakes a retired pool, fires in ms. */
 static void
@@ -1132,8 +1133,10 @@ supervise_idle_cb(evutil_socket_t fd, short events, void *arg)
 	if (sup_stopping)
 		return;
 	if (SUP_DOWN(sp)) {
-		if (!supervise_jobs_waiting(sp))
+		if (!supervise_jobs_waiting(sp)) {
+			supervise_forget(sp);
 			return;
+		}
 		if (sp->state == SUP_FAILED && sp->last_ms != 0 &&
 		    (due = sp->last_ms + SUP_BACKOFF_MAX_MS) > now) {
 			supervise_poke(sp, due - now);
@@ -1164,6 +1167,79 @@ supervise_idle_cb(evutil_socket_t fd, short events, void *arg)
 	supervise_retire(sp);
 }
 
+/* Does sp serve handler name (as its first process registered)? */
+static int
+supervise_pool_has(const struct sup_pool *sp, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sp->nhandlers; i++) {
+		if (strcmp(sp->handlers[i], name) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * sp is down and its workers gone: the handler names it served leave
+ * the registry (handler_retire), unless a pool that runs serves one
+ * too, a worker (an attached one) serves it, or a job waits for or
+ * names it unfinished.  A long-lived daemon that ran many Python
+ * modules' pools keeps the registry for the names in use.  They stay
+ * in sp: a submit for one starts sp again (supervise_handler).
+ */
+static void
+supervise_forget(struct sup_pool *sp)
+{
+	const struct fut_handler	*h;
+	struct sup_pool			*o;
+	size_t				 i;
+
+	for (i = 0; i < sp->nhandlers; i++) {
+		if ((h = handler_find(sp->handlers[i])) == NULL ||
+		    !pool_worker_handler_idle(h))
+			continue;
+		TAILQ_FOREACH(o, &sup_pools, entry) {
+			if (o != sp && !SUP_DOWN(o) &&
+			    supervise_pool_has(o, sp->handlers[i]))
+				break;
+		}
+		if (o == NULL)
+			(void)handler_retire(h);
+	}
+}
+
+/*
+ * A submit of owner for handler name, which is not registered: if a
+ * pool that is down served it for owner, the name comes back (waiting
+ * for a worker, with the pool's kinds) and the job's queueing wakes the
+ * pool.  NULL if none did.
+ */
+const struct fut_handler *
+supervise_handler(const char *name, uid_t owner)
+{
+	static const enum job_kind	 order[] = { JOB_CPU, JOB_BLOCKING,
+					    JOB_ASYNC };
+	const struct fut_handler	*h = NULL;
+	struct sup_pool			*sp;
+	size_t				 i;
+
+	TAILQ_FOREACH(sp, &sup_pools, entry) {
+		if (SUP_DOWN(sp) && supervise_pool_serves(sp, owner) &&
+		    supervise_pool_has(sp, name))
+			break;
+	}
+	if (sp == NULL)
+		return (NULL);
+	/* The first kind is its default: the heaviest the pool serves. */
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		if ((sp->kinds & (1U << order[i])) &&
+		    (h = pool_worker_handler_wait(name, order[i])) == NULL)
+			return (NULL);
+	}
+	return (h);
+}
+
 /* The engine gave p a task (delta 1), or p holds one no more (-1). */
 void
 supervise_task(struct sup_proc *p, int delta)
@@ -1186,17 +1262,11 @@ void
 supervise_wake(const char *name, uid_t owner)
 {
 	struct sup_pool	*sp;
-	size_t		 i;
 
 	TAILQ_FOREACH(sp, &sup_pools, entry) {
-		if (!SUP_DOWN(sp) || !supervise_pool_serves(sp, owner))
-			continue;
-		for (i = 0; i < sp->nhandlers; i++) {
-			if (strcmp(sp->handlers[i], name) == 0) {
-				supervise_poke(sp, 0);
-				break;
-			}
-		}
+		if (SUP_DOWN(sp) && supervise_pool_serves(sp, owner) &&
+		    supervise_pool_has(sp, name))
+			supervise_poke(sp, 0);
 	}
 }
 
@@ -1541,8 +1611,11 @@ void
 supervise_detach(struct sup_proc *p)
 {
 	p->flags &= ~(SPF_ATTACHED | SPF_READY);
-	/* A job queued while it was going finds no worker: wake the pool. */
-	if (p->pool != NULL && p->pool->state == SUP_STOPPED && !sup_stopping)
+	/*
+	 * A job queued while it was going finds no worker: wake the pool;
+	 * else its handler names may go.
+	 */
+	if (p->pool != NULL && SUP_DOWN(p->pool) && !sup_stopping)
 		supervise_poke(p->pool, 0);
 	if (p->slot == NULL) {
 		if (p->pid > 0)

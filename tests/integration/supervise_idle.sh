@@ -5,7 +5,10 @@
 # again at once and runs, and so does a PoolRequest (created again);
 # futured.conf pools stay unless pool-idle.NAME says otherwise; a pool
 # failing that long with no job waiting stops as "failed", its last
-# failure shown.  Events are waited for by polling stats, with generous
+# failure shown.  A stopped pool's handler names leave the registry
+# (a submit for one brings it back and starts the pool), so that pools
+# registering 17 x 256 names one after the other fit in its 4096; their
+# metrics series fold into handler="(retired)".  Events are waited for by polling stats, with generous
 # bounds.
 
 . "$TESTLIB"
@@ -77,12 +80,20 @@ ck_match "$(fctl stats | grep "^$A ")" "supervised +0 +0 +0 stopped +0/1" \
 ck_eq "$(pool_state keep)" starting "a futured.conf pool is not retired"
 pass "an idle PoolRequest pool stops its processes and shows stopped"
 
-# --- a job for its handler starts it again, and runs -------------------
+# --- its handler name goes; a job for it starts it again, and runs -------
+no_idle_a() {
+	! fctl handlers | grep -q '^idle_a '
+}
+wait_until 20 no_idle_a || fail "idle_a still listed: $(fctl handlers)"
+m=$(fctl metrics)
+! echo "$m" | grep -q 'handler="idle_a"' ||
+    fail "idle_a's metrics series stayed: $(echo "$m" | grep idle_a)"
+pass "a stopped pool's handler name leaves the registry and its metrics series folds"
 id=$(fctl submit -k cpu idle_a echo woken) || fail "submit to a stopped pool"
 ck_exit 0 fctl wait "$id"
 ck_eq "$(fctl result "$id")" "woken" "the job that woke the pool"
 grep -q "pool $A: starting again" "$T/daemon.log" || fail "not started again"
-pass "a job queued for a stopped pool's handler starts it and runs"
+pass "a job for a stopped pool's handler starts it and runs"
 
 # --- idle again: stopped; a PoolRequest starts it again ------------------
 wait_until 20 state_is "$A" stopped || fail "pool $A: $(pool_state "$A"), not stopped again"
@@ -91,6 +102,33 @@ out=$(spy ask "$PY" "$WPY" serve - "$T/logs/%p.log" --handler idle_a:cpu,blockin
 ck_eq "$out" "$A True idle_a" "asked again: the same pool, created again"
 ck_eq "$(pool_state "$A")" running "running again"
 pass "a PoolRequest starts a stopped pool again (created again)"
+wait_until 20 state_is "$A" stopped || fail "pool $A: $(pool_state "$A"), not stopped a third time"
+wait_until 20 no_idle_a || fail "idle_a still listed: $(fctl handlers)"
+m=$(fctl metrics)
+echo "$m" | grep -q '^futured_jobs_submitted_total{kind="cpu",handler="(retired)"} 1$' ||
+    fail "the job not counted in (retired): $(echo "$m" | grep submitted)"
+echo "$m" | grep -q '^futured_jobs_finished_total{kind="cpu",handler="(retired)",outcome="succeeded"} 1$' ||
+    fail "the job not counted in (retired): $(echo "$m" | grep finished)"
+pass "the retired names' counts add up in handler=\"(retired)\""
+
+# --- the registry (4096) is reused: 17 pools of 256 names, in turn ------
+i=1
+while [ $i -le 17 ]; do
+	args=
+	k=1
+	while [ $k -le 256 ]; do
+		args="$args --handler r$i-$k:cpu"
+		k=$((k + 1))
+	done
+	out=$(spy ask "$PY" "$WPY" serve - "$T/logs/%p.log" $args "$TOKEN") ||
+	    fail "pool $i of 256 names: $out"
+	set -- $out
+	wait_until 30 state_is "$1" stopped || fail "pool $i: $(pool_state "$1")"
+	i=$((i + 1))
+done
+n=$(fctl handlers | grep -c '^r[0-9]*-[0-9]* ' || true)
+[ "$n" -le 256 ] || fail "$n names of stopped pools still listed"
+pass "the names of stopped pools are reused: 17 x 256 in a registry of 4096"
 
 # --- stopped pools do not count against the 64 of a user ---------------
 spy many 40 "a$TOKEN-" || fail "the first 40 pools"
