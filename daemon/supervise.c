@@ -1593,6 +1593,8 @@ supervise_ready(struct sup_proc *p, const char *const *names, size_t n)
 	if (sp->state == SUP_RUNNING)
 		return;
 	sp->state = SUP_RUNNING;
+	/* Idle from now: its start may have taken longer than idle_ms. */
+	sp->used_ms = job_mono_ms();
 	if (sp->start_timer != NULL)
 		evtimer_del(sp->start_timer);
 	log_info("pool %s: serving (pid %ld registered)", sp->name,

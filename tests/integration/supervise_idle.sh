@@ -100,7 +100,7 @@ wait_until 20 state_is "$A" stopped || fail "pool $A: $(pool_state "$A"), not st
 out=$(spy ask "$PY" "$WPY" serve - "$T/logs/%p.log" --handler idle_a:cpu,blocking "$TOKEN") ||
     fail "PoolRequest again: $out"
 ck_eq "$out" "$A True idle_a" "asked again: the same pool, created again"
-ck_eq "$(pool_state "$A")" running "running again"
+ck_eq "$(grep -c "pool $A: starting again" "$T/daemon.log")" 2 "started again"
 pass "a PoolRequest starts a stopped pool again (created again)"
 wait_until 20 state_is "$A" stopped || fail "pool $A: $(pool_state "$A"), not stopped a third time"
 wait_until 20 no_idle_a || fail "idle_a still listed: $(fctl handlers)"
