@@ -762,6 +762,7 @@ void		 cgroup_shutdown(void);
 #define SUP_FAILING		5	/* quick deaths in a row: failing */
 #define SUP_START_MS		60000	/* a new pool's first registration */
 #define SUP_POOLS_PER_UID	64	/* PoolRequest pools of one user */
+#define SUP_DOWN_PER_UID	256	/* and stopped ones kept */
 #define SUP_SPARES_MAX		16	/* warm spares of one pool */
 #define SUP_IDLE_MS		(10 * 60 * 1000)	/* --pool-idle */
 struct sup_pool;

@@ -151,6 +151,7 @@ struct sup_pool {
 	int64_t			 idle_ms;	/* retired after, 0: never */
 	u_int			 held;		/* tasks its processes hold */
 	int64_t			 used_ms;	/* asked for, started, idle */
+	int64_t			 down_ms;	/* when it stopped */
 	struct event		*idle_timer;	/* and wake-ups, see below */
 	struct event		*start_timer;	/* SUP_START_MS */
 	struct event		*unpark_ev;	/* promoted spares register */
@@ -808,6 +809,7 @@ supervise_pool_stop(struct sup_pool *sp)
 	u_int		 i;
 
 	sp->state = SUP_FAILED;
+	sp->down_ms = job_mono_ms();
 	sp->gen++;
 	if (sp->start_timer != NULL)
 		evtimer_del(sp->start_timer);
@@ -1036,6 +1038,7 @@ supervise_jobs_waiting(const struct sup_pool *sp)
 
 static void	 supervise_idle_cb(evutil_socket_t, short, void *);
 static void	 supervise_forget(struct sup_pool *);
+static void	 supervise_evict(struct sup_pool *);
 
 /* sp's idle timer, which also wakes a retired pool, fires in ms. */
 static void
@@ -1097,6 +1100,7 @@ supervise_retire(struct sup_pool *sp)
 		log_info("pool %s: stopped, idle for %s", sp->name, d);
 		sp->state = SUP_STOPPED;
 	}
+	sp->down_ms = job_mono_ms();
 	sp->gen++;
 	if (sp->start_timer != NULL)
 		evtimer_del(sp->start_timer);
@@ -1135,6 +1139,7 @@ supervise_idle_cb(evutil_socket_t fd, short events, void *arg)
 	if (SUP_DOWN(sp)) {
 		if (!supervise_jobs_waiting(sp)) {
 			supervise_forget(sp);
+			supervise_evict(sp);
 			return;
 		}
 		if (sp->state == SUP_FAILED && sp->last_ms != 0 &&
@@ -1238,6 +1243,56 @@ supervise_handler(const char *name, uid_t owner)
 			return (NULL);
 	}
 	return (h);
+}
+
+static void	 supervise_pool_free(struct sup_pool *);
+
+/*
+ * A user's PoolRequest pools that are down cost no process but their
+ * memory (a command line and a whole environment each): beyond
+ * SUP_DOWN_PER_UID of them (sp's user's), the one down longest is
+ * forgotten, once none of its processes is left.  A PoolRequest for it
+ * makes it anew; a submit for one of its names is then refused as an
+ * unknown handler.  Not sp itself: its timer is running.
+ */
+static void
+supervise_evict(struct sup_pool *sp)
+{
+	struct sup_pool	*o, *old;
+	struct sup_proc	*p;
+	u_int		 n, i;
+
+	for (;;) {
+		n = 0;
+		old = NULL;
+		TAILQ_FOREACH(o, &sup_pools, entry) {
+			if (o->config || o->uid != sp->uid || !SUP_DOWN(o))
+				continue;
+			n++;
+			if (o == sp || !LIST_EMPTY(&o->waiters))
+				continue;
+			for (i = 0; i < o->nslots; i++) {
+				if (o->slots[i].proc != NULL)
+					break;
+			}
+			if (i < o->nslots)
+				continue;
+			TAILQ_FOREACH(p, &sup_orphans, entry) {
+				if (p->pool == o)
+					break;
+			}
+			if (p != NULL)
+				continue;
+			if (old == NULL || o->down_ms < old->down_ms)
+				old = o;
+		}
+		if (n <= SUP_DOWN_PER_UID || old == NULL)
+			return;
+		log_info("pool %s: forgotten, %u pools of uid %lu are down",
+		    old->name, n, (unsigned long)old->uid);
+		TAILQ_REMOVE(&sup_pools, old, entry);
+		supervise_pool_free(old);
+	}
 }
 
 /* The engine gave p a task (delta 1), or p holds one no more (-1). */
@@ -1927,12 +1982,42 @@ supervise_shutdown(void)
 	}
 }
 
+/* sp, out of sup_pools, and what its slots still hold. */
+static void
+supervise_pool_free(struct sup_pool *sp)
+{
+	u_int	 i;
+
+	for (i = 0; i < sp->nslots; i++) {
+		if (sp->slots[i].proc != NULL)
+			supervise_proc_free(sp->slots[i].proc);
+		if (sp->slots[i].respawn != NULL)
+			event_free(sp->slots[i].respawn);
+	}
+	if (sp->start_timer != NULL)
+		event_free(sp->start_timer);
+	if (sp->idle_timer != NULL)
+		event_free(sp->idle_timer);
+	if (sp->unpark_ev != NULL)
+		event_free(sp->unpark_ev);
+	free(sp->slots);
+	free(sp->name);
+	free(sp->prog);
+	free(sp->cwd);
+	free(sp->error);
+	free(sp->last_tail);
+	free(sp->owners);
+	supervise_strv_free(sp->argv);
+	supervise_strv_free(sp->env);
+	supervise_strv_free(sp->handlers);
+	free(sp);
+}
+
 void
 supervise_free(void)
 {
 	struct sup_pool	*sp;
 	struct sup_proc	*p;
-	u_int		 i;
 
 	while ((p = TAILQ_FIRST(&sup_orphans)) != NULL) {
 		TAILQ_REMOVE(&sup_orphans, p, entry);
@@ -1940,29 +2025,7 @@ supervise_free(void)
 	}
 	while ((sp = TAILQ_FIRST(&sup_pools)) != NULL) {
 		TAILQ_REMOVE(&sup_pools, sp, entry);
-		for (i = 0; i < sp->nslots; i++) {
-			if (sp->slots[i].proc != NULL)
-				supervise_proc_free(sp->slots[i].proc);
-			if (sp->slots[i].respawn != NULL)
-				event_free(sp->slots[i].respawn);
-		}
-		if (sp->start_timer != NULL)
-			event_free(sp->start_timer);
-		if (sp->idle_timer != NULL)
-			event_free(sp->idle_timer);
-		if (sp->unpark_ev != NULL)
-			event_free(sp->unpark_ev);
-		free(sp->slots);
-		free(sp->name);
-		free(sp->prog);
-		free(sp->cwd);
-		free(sp->error);
-		free(sp->last_tail);
-		free(sp->owners);
-		supervise_strv_free(sp->argv);
-		supervise_strv_free(sp->env);
-		supervise_strv_free(sp->handlers);
-		free(sp);
+		supervise_pool_free(sp);
 	}
 	supervise_conf_clear();
 	sup_stopping = 0;

@@ -138,6 +138,29 @@ wait_until 60 n_in stopped 81 || fail "the 80 pools did not stop: $(pools_in sto
 ! pgrep -f "sleep 1000; : [ab]$TOKEN-" >/dev/null ||
     fail "stopped pools left processes: $(pgrep -af "sleep 1000; : [ab]$TOKEN-" | head -3)"
 pass "80 pools come and go: stopped ones do not count against the 64"
+
+# --- at most 256 stopped pools of a user are kept: the oldest go ---------
+# 98 are stopped now ($A, 17 of names, 80 sleepers); 180 more, 60 at
+# a time (64 may run).
+spy many 60 "c$TOKEN-" || fail "60 more pools"
+wait_until 60 n_in stopped 158 || fail "$(pools_in stopped) stopped, not 158"
+spy many 60 "d$TOKEN-" || fail "60 more pools"
+wait_until 60 n_in stopped 218 || fail "$(pools_in stopped) stopped, not 218"
+spy many 60 "e$TOKEN-" || fail "60 more pools"
+all_stopped() {
+	! pgrep -f "sleep 1000; : [cde]$TOKEN-" >/dev/null &&
+	    [ "$(pools_in starting)" -le 1 ] && [ "$(pools_in running)" -eq 0 ]
+}
+wait_until 60 all_stopped || fail "the pools did not stop"
+wait_until 20 grep -q "pool $A: forgotten, 2[0-9][0-9] pools of uid" "$T/daemon.log" ||
+    fail "the oldest stopped pool was not forgotten"
+n=$(pools_in stopped)
+[ "$n" -ge 250 ] && [ "$n" -le 257 ] || fail "$n pools stopped, not about 256"
+[ -z "$(pool_state "$A")" ] || fail "pool $A still listed"
+out=$(spy ask "$PY" "$WPY" serve - "$T/logs/%p.log" --handler idle_a:cpu,blocking "$TOKEN") ||
+    fail "PoolRequest for a forgotten pool: $out"
+ck_eq "$out" "$A True idle_a" "a forgotten pool asked for again"
+pass "at most 256 stopped pools of a user are kept; the oldest is forgotten, and made anew"
 stop_daemon
 
 # --- failing that long with nothing waiting: failed ----------------------
