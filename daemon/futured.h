@@ -620,7 +620,7 @@ void		 group_foreach(void (*)(struct jobgroup *, void *), void *);
 void		 handler_init(void);
 int		 handler_register(const struct fut_handler *, char **);
 int		 handler_register_worker(const struct fut_handler *, char **);
-int		 handler_retire(const struct fut_handler *);
+size_t		 handler_retire(const struct fut_handler **, size_t);
 const struct fut_handler *handler_find(const char *);
 void		 handler_foreach(void (*)(const struct fut_handler *, void *),
 		    void *);

@@ -59,32 +59,54 @@ static int	handler_index(const struct fut_handler *);
 static const struct fut_handler	**handler_gone;
 static size_t			  handler_ngone;
 
+/* Bits of handler_scan's marks. */
+#define HANDLER_NAMED		0x1	/* a job names it */
+#define HANDLER_UNFINISHED	0x2	/* an unfinished one */
+
 struct handler_scan {
-	const struct fut_handler	*h;
-	int				 unfinished;
-	int				 named;
-	int				*gone_named;	/* per handler_gone */
+	const struct fut_handler	**hs;		/* sorted */
+	size_t				  n;
+	uint8_t				 *marks;	/* per hs */
+	uint8_t				 *gone_marks;	/* per handler_gone */
 };
+
+static int
+handler_ptr_cmp(const void *a, const void *b)
+{
+	uintptr_t	 x = (uintptr_t)*(const struct fut_handler *const *)a;
+	uintptr_t	 y = (uintptr_t)*(const struct fut_handler *const *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
+/* The index of h in v (n, sorted), or -1. */
+static ssize_t
+handler_ptr_find(const struct fut_handler **v, size_t n,
+    const struct fut_handler *h)
+{
+	const struct fut_handler	**f;
+
+	if (n == 0)
+		return (-1);
+	f = bsearch(&h, v, n, sizeof(*v), handler_ptr_cmp);
+	return (f == NULL ? -1 : f - v);
+}
 
 static void
 handler_scan_cb(struct job *j, void *arg)
 {
-	struct handler_scan	*hs = arg;
-	size_t			 i;
+	struct handler_scan	*sc = arg;
+	ssize_t			 i;
 
-	if (j->handler == hs->h) {
-		hs->named = 1;
+	if (j->handler->flags & HANDLER_F_WORKER) {
+		if ((i = handler_ptr_find(sc->hs, sc->n, j->handler)) == -1)
+			return;
+		sc->marks[i] |= HANDLER_NAMED;
 		if (!JOB_FINAL(j->state))
-			hs->unfinished = 1;
-		return;
-	}
-	if (!(j->handler->flags & HANDLER_F_WORKER))
-		for (i = 0; i < handler_ngone; i++) {
-			if (handler_gone[i] == j->handler) {
-				hs->gone_named[i] = 1;
-				break;
-			}
-		}
+			sc->marks[i] |= HANDLER_UNFINISHED;
+	} else if ((i = handler_ptr_find(handler_gone, handler_ngone,
+	    j->handler)) != -1)
+		sc->gone_marks[i] = 1;
 }
 
 /* h out of the registry; its limits' counts with it. */
@@ -106,51 +128,71 @@ handler_remove(int i)
 }
 
 /*
- * Let worker handler h go, which no worker serves and no job waits for
- * (pool_worker_handler_idle), its supervised pool stopped: unless an
- * unfinished job names it (-1), it leaves the registry and its metrics
- * series folds into handler="(retired)"; a submit for it is then an
- * unknown handler, unless a stopped pool serves that name
- * (supervise_handler).  The finished jobs that name it keep it, out of
- * the registry and no longer a worker's (their journal records say
+ * Let the worker handlers hs go, which no worker serves and no job
+ * waits for (pool_worker_handler_idle), their supervised pool stopped:
+ * each that no unfinished job names leaves the registry, and its
+ * metrics series folds into handler="(retired)"; a submit for it is
+ * then an unknown handler, unless a stopped pool serves that name
+ * (supervise_handler).  The finished jobs that name one keep it, out
+ * of the registry and no longer a worker's (their journal records say
  * so), until the last of them is forgotten: each call sweeps those.
- * Scans the job table: it is called when a pool stops, not per job.
+ * One scan of the job table for them all: it is called when a pool
+ * stops, not per job.  How many went.
  */
-int
-handler_retire(const struct fut_handler *h)
+size_t
+handler_retire(const struct fut_handler **hs, size_t n)
 {
-	struct handler_scan	 hs;
-	size_t			 i, k;
+	struct handler_scan	 sc;
+	const struct fut_handler *h;
+	size_t			 i, k, gone = 0;
 	int			 at;
 
-	if ((at = handler_index(h)) == -1 || !(h->flags & HANDLER_F_WORKER))
-		return (-1);
-	memset(&hs, 0, sizeof(hs));
-	hs.h = h;
-	hs.gone_named = xcalloc(handler_ngone + 1, sizeof(*hs.gone_named));
-	sched_foreach(handler_scan_cb, &hs);
+	for (i = k = 0; i < n; i++) {
+		if (handler_index(hs[i]) != -1 &&
+		    (hs[i]->flags & HANDLER_F_WORKER))
+			hs[k++] = hs[i];
+	}
+	n = k;
+	if (n == 0)
+		return (0);
+	qsort(hs, n, sizeof(*hs), handler_ptr_cmp);
+	memset(&sc, 0, sizeof(sc));
+	sc.hs = hs;
+	sc.n = n;
+	sc.marks = xcalloc(n, 1);
+	sc.gone_marks = xcalloc(handler_ngone + 1, 1);
+	sched_foreach(handler_scan_cb, &sc);
 	for (i = k = 0; i < handler_ngone; i++) {
-		if (hs.gone_named[i])
+		if (sc.gone_marks[i])
 			handler_gone[k++] = handler_gone[i];
 		else
 			pool_worker_handler_free(handler_gone[i]);
 	}
 	handler_ngone = k;
-	free(hs.gone_named);
-	if (hs.unfinished)
-		return (-1);
-	log_debug("handler %s: no longer served, forgotten", h->name);
-	handler_remove(at);
-	metrics_handler_forget(h);
-	pool_worker_handler_unlist(h);
-	if (!hs.named) {
-		pool_worker_handler_free(h);
-		return (0);
+	for (i = 0; i < n; i++) {
+		h = hs[i];
+		if ((sc.marks[i] & HANDLER_UNFINISHED) ||
+		    (at = handler_index(h)) == -1)
+			continue;
+		log_debug("handler %s: no longer served, forgotten", h->name);
+		handler_remove(at);
+		metrics_handler_forget(h);
+		pool_worker_handler_unlist(h);
+		gone++;
+		if (!(sc.marks[i] & HANDLER_NAMED)) {
+			pool_worker_handler_free(h);
+			continue;
+		}
+		handler_gone = xreallocarray(handler_gone, handler_ngone + 1,
+		    sizeof(*handler_gone));
+		handler_gone[handler_ngone++] = h;
 	}
-	handler_gone = xreallocarray(handler_gone, handler_ngone + 1,
-	    sizeof(*handler_gone));
-	handler_gone[handler_ngone++] = h;
-	return (0);
+	if (handler_ngone > 1)
+		qsort(handler_gone, handler_ngone, sizeof(*handler_gone),
+		    handler_ptr_cmp);
+	free(sc.marks);
+	free(sc.gone_marks);
+	return (gone);
 }
 
 int

@@ -1196,10 +1196,11 @@ supervise_pool_has(const struct sup_pool *sp, const char *name)
 static void
 supervise_forget(struct sup_pool *sp)
 {
-	const struct fut_handler	*h;
-	struct sup_pool			*o;
-	size_t				 i;
+	const struct fut_handler	**hs, *h;
+	struct sup_pool			 *o;
+	size_t				  i, n = 0;
 
+	hs = xcalloc(sp->nhandlers + 1, sizeof(*hs));
 	for (i = 0; i < sp->nhandlers; i++) {
 		if ((h = handler_find(sp->handlers[i])) == NULL ||
 		    !pool_worker_handler_idle(h))
@@ -1210,8 +1211,10 @@ supervise_forget(struct sup_pool *sp)
 				break;
 		}
 		if (o == NULL)
-			(void)handler_retire(h);
+			hs[n++] = h;
 	}
+	(void)handler_retire(hs, n);
+	free(hs);
 }
 
 /*

@@ -362,7 +362,7 @@ START_TEST(test_retire)
 {
 	struct fake			 a, b;
 	struct worker_update		 u;
-	const struct fut_handler	*h;
+	const struct fut_handler	*h, *hs[1];
 	struct job			*j, *k;
 
 	fake_init(&a, 1000);
@@ -388,17 +388,20 @@ START_TEST(test_retire)
 	ck_state(k, JOB_QUEUED);
 	ck_assert(!pool_worker_handler_idle(h));
 	ck_assert_uint_eq(pool_worker_handler_queued("wr"), 1);
-	ck_assert_int_eq(handler_retire(h), -1);
+	hs[0] = h;
+	ck_assert_uint_eq(handler_retire(hs, 1), 0);
 	ck_assert_ptr_eq(handler_find("wr"), h);
 	ck_assert_int_eq(job_cancel(k, JOB_CANCELLED, 0, "test"), 1);
 	ck_assert(pool_worker_handler_idle(h));
 	/* Only finished jobs name it: it goes; they keep the name. */
-	ck_assert_int_eq(handler_retire(h), 0);
+	hs[0] = h;
+	ck_assert_uint_eq(handler_retire(hs, 1), 1);
 	ck_assert_ptr_null(handler_find("wr"));
 	ck_assert_int_eq(pool_worker_handler_workers(j->handler), -1);
 	ck_assert_str_eq(j->handler->name, "wr");
 	ck_assert(!(j->handler->flags & HANDLER_F_WORKER));
-	ck_assert_int_eq(handler_retire(h), -1);
+	hs[0] = h;
+	ck_assert_uint_eq(handler_retire(hs, 1), 0);
 	/* Registered afresh: a handler of its own, which serves. */
 	fake_init(&b, 1000);
 	must_reg(&b, "wr", FUT_HK_ASYNC, 1);
