@@ -51,6 +51,7 @@ enum config_key {
 	CONFIG_SLURM_ACCOUNT,
 	CONFIG_SLURM_INTERVAL,
 	CONFIG_SLURM_HANDLERS,
+	CONFIG_POOL_IDLE,
 	CONFIG_PLUGIN,		/* the one that may be repeated */
 	CONFIG_NKEYS
 };
@@ -75,6 +76,7 @@ static const char *const config_keys[CONFIG_NKEYS] = {
 	"slurm-account",
 	"slurm-interval",
 	"slurm-handlers",
+	"pool-idle",
 	"plugin",
 };
 
@@ -209,6 +211,9 @@ config_set(enum config_key key, const char *value, int *level, char **cause)
 	case CONFIG_GRACE:
 		return (config_duration(key, value, 0, &settings.grace_ms,
 		    cause));
+	case CONFIG_POOL_IDLE:
+		return (config_duration(key, value, 0, &settings.pool_idle_ms,
+		    cause));
 	case CONFIG_SHUTDOWN_GRACE:
 		return (config_duration(key, value, 0,
 		    &settings.shutdown_grace_ms, cause));
@@ -307,8 +312,9 @@ static const char *const config_pool_keys[] = {
 	"pool-user",
 	"pool-owners",		/* may be repeated */
 	"pool-spares",
+	"pool-idle",
 };
-#define CONFIG_POOL_NKEYS	7
+#define CONFIG_POOL_NKEYS	8
 
 /* The blank-separated words of s, appended to *v (NULL-terminated). */
 static size_t
@@ -468,6 +474,13 @@ config_pool(const char *key, char *value, const char *path, u_int line,
 		if (config_number(value, 0, SUP_SPARES_MAX, &size) == -1)
 			goto bad;
 		sc->spares = size;
+		break;
+	case 7:
+		if (duration_parse(value, &sc->idle_ms) == -1) {
+			xasprintf(cause, "bad %s \"%s\" (want %s)", key, value,
+			    DURATION_FORMS);
+			return (-1);
+		}
 		break;
 	}
 	sc->lines[k] = line;

@@ -328,6 +328,7 @@ struct settings {
 	int			 journal_repair;
 	int64_t			 worker_lease_ms;	/* attached workers */
 	int			 pool_spares;	/* of a cpu pool (supervise.c) */
+	int64_t			 pool_idle_ms;	/* a PoolRequest pool's, 0: never */
 	const char		*metrics_textfile;	/* NULL: none */
 	int64_t			 metrics_interval_ms;
 	const char		*metrics_listen;	/* NULL: none */
@@ -624,6 +625,7 @@ void		 group_foreach(void (*)(struct jobgroup *, void *), void *);
 void		 handler_init(void);
 int		 handler_register(const struct fut_handler *, char **);
 int		 handler_register_worker(const struct fut_handler *, char **);
+size_t		 handler_retire(const struct fut_handler **, size_t);
 const struct fut_handler *handler_find(const char *);
 void		 handler_foreach(void (*)(const struct fut_handler *, void *),
 		    void *);
@@ -714,6 +716,12 @@ void		 pool_worker_lost(struct worker *, const char *, ...)
 /* Journal replay: a worker handler no worker has registered yet. */
 const struct fut_handler *pool_worker_handler_wait(const char *,
 		    enum job_kind);
+/* handler_retire(): a worker handler let go of, and freed. */
+int		 pool_worker_handler_idle(const struct fut_handler *);
+void		 pool_worker_handler_unlist(const struct fut_handler *);
+void		 pool_worker_handler_free(const struct fut_handler *);
+/* Jobs queued for the worker handler of that name (supervise.c). */
+size_t		 pool_worker_handler_queued(const char *);
 /* How many workers serve h now; -1: h is not a worker handler. */
 int		 pool_worker_handler_workers(const struct fut_handler *);
 void		 pool_worker_foreach_pool(
@@ -763,7 +771,9 @@ void		 cgroup_shutdown(void);
 #define SUP_FAILING		5	/* quick deaths in a row: failing */
 #define SUP_START_MS		60000	/* a new pool's first registration */
 #define SUP_POOLS_PER_UID	64	/* PoolRequest pools of one user */
+#define SUP_DOWN_PER_UID	256	/* and stopped ones kept */
 #define SUP_SPARES_MAX		16	/* warm spares of one pool */
+#define SUP_IDLE_MS		(10 * 60 * 1000)	/* --pool-idle */
 struct sup_pool;
 struct sup_proc;
 LIST_HEAD(sup_waiters, pending);	/* request_pool.c's PoolRequests */
@@ -782,7 +792,8 @@ struct sup_conf {
 	char			*file;
 	u_int			 line;
 	int			 spares;	/* -1: as supervise.c says */
-	u_int			 lines[7];	/* where each pool-* key was set */
+	int64_t			 idle_ms;	/* retired after, 0: never */
+	u_int			 lines[8];	/* where each pool-* key was set */
 	TAILQ_ENTRY(sup_conf)	 entry;
 };
 /* What a PoolRequest asks for (request_pool.c); strings borrowed. */
@@ -800,7 +811,7 @@ struct sup_spec {
 /* A pool as stats show it; strings borrowed for the callback. */
 struct sup_stats {
 	const char		*name;
-	const char		*state;	/* starting running failing failed */
+	const char		*state;	/* starting running failing failed stopped */
 	uid_t			 uid;
 	u_int			 size;
 	u_int			 alive;		/* processes */
@@ -820,6 +831,7 @@ struct sup_conf	*supervise_conf_add(const char *, const char *, u_int,
 struct sup_conf	*supervise_conf_find(const char *);
 void		 supervise_conf_clear(void);
 int64_t		 supervise_backoff_ms(u_int);
+int		 supervise_env_stripped(const char *);	/* "NAME=value" */
 int		 supervise_init(char **);
 void		 supervise_start(void);
 int		 supervise_request(const struct sup_spec *, struct sup_pool **,
@@ -843,6 +855,9 @@ void		 supervise_detach(struct sup_proc *);
 int		 supervise_serves(const struct sup_proc *, uid_t);
 int		 supervise_one_job(const struct sup_proc *);
 int		 supervise_kill(struct sup_proc *, int64_t);
+void		 supervise_task(struct sup_proc *, int);
+void		 supervise_wake(const char *, uid_t);
+const struct fut_handler *supervise_handler(const char *, uid_t);
 pid_t		 supervise_pid(const struct sup_proc *);
 /* A one-shot's command (oneshot.c). */
 int		 supervise_command(const char *, uid_t, char ***, char ***,

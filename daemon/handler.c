@@ -13,9 +13,14 @@
 
 #include "futured.h"
 #include "log.h"
+#include "metrics.h"
 #include "xmalloc.h"
 
-/* Built-ins, plugins, and the names workers registered (never removed). */
+/*
+ * Built-ins, plugins, and the names workers registered.  A worker's
+ * name leaves when handler_retire() lets it go (its supervised pool
+ * stopped); the others stay.
+ */
 #define HANDLERS_MAX	4096
 
 static const struct fut_handler	*handlers[HANDLERS_MAX];
@@ -45,6 +50,150 @@ handler_init(void)
 }
 
 static int	handler_add(const struct fut_handler *, int, char **);
+static int	handler_index(const struct fut_handler *);
+
+/*
+ * Worker handlers let go of (handler_retire) that finished jobs still
+ * name: kept, out of the registry, until no job in the table does.
+ */
+static const struct fut_handler	**handler_gone;
+static size_t			  handler_ngone;
+
+/* Bits of handler_scan's marks. */
+#define HANDLER_NAMED		0x1	/* a job names it */
+#define HANDLER_UNFINISHED	0x2	/* an unfinished one */
+
+struct handler_scan {
+	const struct fut_handler	**hs;		/* sorted */
+	size_t				  n;
+	uint8_t				 *marks;	/* per hs */
+	uint8_t				 *gone_marks;	/* per handler_gone */
+};
+
+static int
+handler_ptr_cmp(const void *a, const void *b)
+{
+	uintptr_t	 x = (uintptr_t)*(const struct fut_handler *const *)a;
+	uintptr_t	 y = (uintptr_t)*(const struct fut_handler *const *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
+/* The index of h in v (n, sorted), or -1. */
+static ssize_t
+handler_ptr_find(const struct fut_handler **v, size_t n,
+    const struct fut_handler *h)
+{
+	const struct fut_handler	**f;
+
+	if (n == 0)
+		return (-1);
+	f = bsearch(&h, v, n, sizeof(*v), handler_ptr_cmp);
+	return (f == NULL ? -1 : f - v);
+}
+
+static void
+handler_scan_cb(struct job *j, void *arg)
+{
+	struct handler_scan	*sc = arg;
+	ssize_t			 i;
+
+	if (j->handler->flags & HANDLER_F_WORKER) {
+		if ((i = handler_ptr_find(sc->hs, sc->n, j->handler)) == -1)
+			return;
+		sc->marks[i] |= HANDLER_NAMED;
+		if (!JOB_FINAL(j->state))
+			sc->marks[i] |= HANDLER_UNFINISHED;
+	} else if ((i = handler_ptr_find(handler_gone, handler_ngone,
+	    j->handler)) != -1)
+		sc->gone_marks[i] = 1;
+}
+
+/* h out of the registry; its limits' counts with it. */
+static void
+handler_remove(int i)
+{
+	size_t	 n = nhandlers - (size_t)i - 1;
+
+	memmove(&handlers[i], &handlers[i + 1], n * sizeof(*handlers));
+	memmove(&handler_max[i], &handler_max[i + 1], n * sizeof(*handler_max));
+	memmove(&handler_nrun[i], &handler_nrun[i + 1],
+	    n * sizeof(*handler_nrun));
+	memmove(&handler_told[i], &handler_told[i + 1],
+	    n * sizeof(*handler_told));
+	nhandlers--;
+	handlers[nhandlers] = NULL;
+	handler_max[nhandlers] = handler_nrun[nhandlers] = 0;
+	handler_told[nhandlers] = 0;
+}
+
+/*
+ * Let the worker handlers hs go, which no worker serves and no job
+ * waits for (pool_worker_handler_idle), their supervised pool stopped:
+ * each that no unfinished job names leaves the registry, and its
+ * metrics series folds into handler="(retired)"; a submit for it is
+ * then an unknown handler, unless a stopped pool serves that name
+ * (supervise_handler).  The finished jobs that name one keep it, out
+ * of the registry and no longer a worker's (their journal records say
+ * so), until the last of them is forgotten: each call sweeps those.
+ * One scan of the job table for them all: it is called when a pool
+ * stops, not per job.  How many went.
+ */
+size_t
+handler_retire(const struct fut_handler **hs, size_t n)
+{
+	struct handler_scan	 sc;
+	const struct fut_handler *h;
+	size_t			 i, k, gone = 0;
+	int			 at;
+
+	for (i = k = 0; i < n; i++) {
+		if (handler_index(hs[i]) != -1 &&
+		    (hs[i]->flags & HANDLER_F_WORKER))
+			hs[k++] = hs[i];
+	}
+	n = k;
+	if (n == 0)
+		return (0);
+	qsort(hs, n, sizeof(*hs), handler_ptr_cmp);
+	memset(&sc, 0, sizeof(sc));
+	sc.hs = hs;
+	sc.n = n;
+	sc.marks = xcalloc(n, 1);
+	sc.gone_marks = xcalloc(handler_ngone + 1, 1);
+	sched_foreach(handler_scan_cb, &sc);
+	for (i = k = 0; i < handler_ngone; i++) {
+		if (sc.gone_marks[i])
+			handler_gone[k++] = handler_gone[i];
+		else
+			pool_worker_handler_free(handler_gone[i]);
+	}
+	handler_ngone = k;
+	for (i = 0; i < n; i++) {
+		h = hs[i];
+		if ((sc.marks[i] & HANDLER_UNFINISHED) ||
+		    (at = handler_index(h)) == -1)
+			continue;
+		log_debug("handler %s: no longer served, forgotten", h->name);
+		handler_remove(at);
+		metrics_handler_forget(h);
+		pool_worker_handler_unlist(h);
+		gone++;
+		if (!(sc.marks[i] & HANDLER_NAMED)) {
+			pool_worker_handler_free(h);
+			continue;
+		}
+		handler_gone = xreallocarray(handler_gone, handler_ngone + 1,
+		    sizeof(*handler_gone));
+		handler_gone[handler_ngone++] = h;
+	}
+	if (handler_ngone > 1)
+		qsort(handler_gone, handler_ngone, sizeof(*handler_gone),
+		    handler_ptr_cmp);
+	free(sc.marks);
+	free(sc.gone_marks);
+	return (gone);
+}
 
 int
 handler_register(const struct fut_handler *h, char **cause)

@@ -48,7 +48,8 @@ enum {
 	MAIN_OPT_MAX_UNREAD,
 	MAIN_OPT_MAX_QUEUED,
 	MAIN_OPT_WORKER_LEASE,
-	MAIN_OPT_POOL_SPARES
+	MAIN_OPT_POOL_SPARES,
+	MAIN_OPT_POOL_IDLE
 };
 /* Long options of the journal. */
 enum {
@@ -152,7 +153,7 @@ usage(void)
 "               [--max-frame SIZE] [--max-unread SIZE] [--max-queued N]\n"
 "               [--journal PATH | --journal none] [--fsync always|batch|none]\n"
 "               [--fsync-interval DUR] [--journal-repair] [--worker-lease DUR]\n"
-"               [--pool-spares N]\n"
+"               [--pool-spares N] [--pool-idle DUR]\n"
 "               [--metrics-textfile PATH] [--metrics-interval DUR]\n"
 "               [--metrics-listen [ADDR:]PORT]\n"
 "               [--output-dir DIR]\n"
@@ -436,6 +437,7 @@ main(int argc, char **argv)
 		    MAIN_OPT_WORKER_LEASE },
 		{ "pool-spares", required_argument,	NULL,
 		    MAIN_OPT_POOL_SPARES },
+		{ "pool-idle",	required_argument,	NULL, MAIN_OPT_POOL_IDLE },
 		{ "journal",	required_argument,	NULL, MAIN_OPT_JOURNAL },
 		{ "fsync",	required_argument,	NULL, MAIN_OPT_FSYNC },
 		{ "fsync-interval", required_argument,	NULL,
@@ -588,6 +590,9 @@ main(int argc, char **argv)
 		case MAIN_OPT_WORKER_LEASE:
 			main_duration("worker-lease", optarg,
 			    &settings.worker_lease_ms, 1);
+			break;
+		case MAIN_OPT_POOL_IDLE:
+			main_duration(optarg, &settings.pool_idle_ms);
 			break;
 		case MAIN_OPT_POOL_SPARES:
 			settings.pool_spares = main_number(optarg,

@@ -70,6 +70,18 @@ _Static_assert(JOB_NKINDS == 3, "a histogram per kind below");
 static struct metrics_handler	*metrics_handlers;
 static size_t			 metrics_nhandlers;
 static size_t			 metrics_last;	/* the last one looked up */
+/*
+ * The counters of the worker handlers let go of (handler_retire), one
+ * series for all: a label per Python module that ever ran would grow
+ * without end, and dropping them would make the sums over handlers go
+ * down.  Its name cannot be a handler's.
+ */
+static const struct fut_handler	 metrics_retired = {
+	.abi = FUT_HANDLER_ABI,
+	.name = "(retired)",
+	.kinds = FUT_HK_ASYNC | FUT_HK_BLOCKING | FUT_HK_CPU,
+	.default_kind = FUT_HK_ASYNC,
+};
 static struct metrics_hist	 metrics_wait[JOB_NKINDS] = {
 	METRICS_JOB_HIST, METRICS_JOB_HIST, METRICS_JOB_HIST
 };
@@ -359,6 +371,32 @@ metrics_handler(const struct fut_handler *h)
 	mh->h = h;
 	metrics_last = metrics_nhandlers++;
 	return (mh);
+}
+
+/* h leaves the registry: its counts go to handler="(retired)". */
+void
+metrics_handler_forget(const struct fut_handler *h)
+{
+	struct metrics_handler	*mh, *r;
+	size_t			 i;
+	int			 k, o;
+
+	for (i = 0; i < metrics_nhandlers; i++) {
+		if (metrics_handlers[i].h == h)
+			break;
+	}
+	if (i == metrics_nhandlers)
+		return;
+	r = metrics_handler(&metrics_retired);	/* may move the array */
+	mh = &metrics_handlers[i];
+	for (k = 0; k < JOB_NKINDS; k++) {
+		r->submitted[k] += mh->submitted[k];
+		for (o = 0; o < METRICS_OUTCOMES; o++)
+			r->finished[k][o] += mh->finished[k][o];
+	}
+	memmove(mh, mh + 1, (metrics_nhandlers - i - 1) * sizeof(*mh));
+	metrics_nhandlers--;
+	metrics_last = 0;
 }
 
 void

@@ -82,6 +82,7 @@ void		 metrics_job_submitted(const struct job *);
 void		 metrics_job_started(const struct job *);
 void		 metrics_job_ran(const struct job *, int64_t);
 void		 metrics_job_finished(const struct job *);
+void		 metrics_handler_forget(const struct fut_handler *);
 void		 metrics_fsync(uint64_t);		/* in ns */
 void		 metrics_worker_restart(void);
 /* "3 running, 40 queued, 1021 done": systemd's STATUS= line. */

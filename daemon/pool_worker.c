@@ -215,6 +215,53 @@ pool_worker_handler_wait(const char *name, enum job_kind k)
 	return (&wh->h);
 }
 
+/* No worker serves h and no job waits in its queue (handler_retire). */
+int
+pool_worker_handler_idle(const struct fut_handler *h)
+{
+	struct whandler	*wh;
+
+	return ((wh = pool_worker_whandler(h)) != NULL && wh->nworkers == 0 &&
+	    wh->queued == 0);
+}
+
+/*
+ * handler.c let h go: out of the engine's list, and no longer a worker
+ * handler to anyone (pool_of(), the journal) but the finished jobs
+ * that still name it, until pool_worker_handler_free().
+ */
+void
+pool_worker_handler_unlist(const struct fut_handler *h)
+{
+	struct whandler	*wh = pool_worker_whandler(h);
+
+	if (wh == NULL)
+		fatalx("%s: %s is not a worker handler", __func__, h->name);
+	TAILQ_REMOVE(&pool_worker_handlers, wh, entry);
+	wh->h.flags &= ~HANDLER_F_WORKER;
+	wh->h.description = "no longer served";
+}
+
+void
+pool_worker_handler_free(const struct fut_handler *h)
+{
+	struct whandler	*wh = (struct whandler *)(uintptr_t)h;
+
+	free(wh->name);
+	free(wh->description);
+	free(wh);
+}
+
+size_t
+pool_worker_handler_queued(const char *name)
+{
+	struct whandler	*wh;
+
+	if ((wh = pool_worker_whandler(handler_find(name))) == NULL)
+		return (0);
+	return (wh->queued);
+}
+
 int
 pool_worker_handler_workers(const struct fut_handler *h)
 {
@@ -518,6 +565,9 @@ pool_worker_enqueue(struct job *j)
 	TAILQ_INSERT_TAIL(&wh->level[l], j, entry);
 	wh->nonempty |= UINT64_C(1) << l;
 	wh->queued++;
+	/* A retired supervised pool that served it starts again. */
+	if (wh->nworkers == 0)
+		supervise_wake(wh->name, j->owner);
 }
 
 static void
@@ -600,6 +650,8 @@ pool_worker_start(struct job *j)
 	t->attempt = j->more->attempts;
 	htab_insert(&pool_worker_tasks, &t->node, j->id);
 	TAILQ_INSERT_TAIL(&w->tasks, t, entry);
+	if (w->sup != NULL)
+		supervise_task(w->sup, 1);
 	if (w->held++ == 0) {
 		/* The lease counts from the first task on. */
 		w->heard = job_mono_ms();
@@ -634,6 +686,8 @@ pool_worker_release(struct wtask *t)
 	htab_remove(&pool_worker_tasks, &t->node);
 	TAILQ_REMOVE(&w->tasks, t, entry);
 	w->held--;
+	if (w->sup != NULL)
+		supervise_task(w->sup, -1);
 	pool_worker_busy--;
 	sched_kick();
 }

@@ -53,7 +53,9 @@ request_job_from_spec(struct conn *c, const Futured__JobSpec *s, int *code,
 	size_t				 i;
 
 	*code = FERR_INVALID;
-	if ((h = handler_find(s->handler)) == NULL) {
+	/* A stopped supervised pool's name comes back with the job. */
+	if ((h = handler_find(s->handler)) == NULL &&
+	    (h = supervise_handler(s->handler, c->uid)) == NULL) {
 		*code = FERR_UNKNOWN_HANDLER;
 		xasprintf(cause, "unknown handler \"%s\"", s->handler);
 		return (NULL);

@@ -40,6 +40,7 @@ settings_defaults(struct settings *s)
 	s->read_timeout_ms = DEFAULT_READ_TIMEOUT_MS;
 	s->worker_lease_ms = DEFAULT_WORKER_LEASE_MS;
 	s->pool_spares = 1;
+	s->pool_idle_ms = SUP_IDLE_MS;
 	s->max_clients = DEFAULT_MAX_CLIENTS;
 	s->max_unread = DEFAULT_MAX_UNREAD;
 	s->max_queued = DEFAULT_MAX_QUEUED;

@@ -65,6 +65,7 @@
 #include <event2/event.h>
 
 #include "futured.h"
+#include "duration.h"
 #include "log.h"
 #include "metrics.h"
 #include "xmalloc.h"
@@ -81,8 +82,11 @@ extern char **environ;
 enum sup_state {
 	SUP_STARTING,		/* no process has registered yet */
 	SUP_RUNNING,
-	SUP_FAILED		/* a PoolRequest pool that never started */
+	SUP_FAILED,		/* never started, or gave up failing */
+	SUP_STOPPED		/* retired, idle */
 };
+/* No process runs, and none is started until it is asked for again. */
+#define SUP_DOWN(sp)	((sp)->state == SUP_FAILED || (sp)->state == SUP_STOPPED)
 
 struct sup_proc {
 	struct sup_pool		*pool;	/* NULL: its pool is gone */
@@ -144,6 +148,11 @@ struct sup_pool {
 	char			**handlers;	/* the first registration's */
 	size_t			 nhandlers;
 	struct sup_slot		*slots;
+	int64_t			 idle_ms;	/* retired after, 0: never */
+	u_int			 held;		/* tasks its processes hold */
+	int64_t			 used_ms;	/* asked for, started, idle */
+	int64_t			 down_ms;	/* when it stopped */
+	struct event		*idle_timer;	/* and wake-ups, see below */
 	struct event		*start_timer;	/* SUP_START_MS */
 	struct event		*unpark_ev;	/* promoted spares register */
 	struct sup_waiters	 waiters;
@@ -161,6 +170,8 @@ static int	 sup_stopping;
 
 static void	 supervise_spawn_slot(struct sup_slot *);
 static void	 supervise_child_cb(pid_t, int, void *);
+static void	 supervise_restart(struct sup_pool *);
+static u_int	 supervise_count(uid_t);
 
 /* The restart delay after fails quick deaths in a row (0: none yet). */
 int64_t
@@ -438,6 +449,7 @@ supervise_from_conf(struct sup_conf *sc, char **cause)
 	sp->owners = owners;
 	sp->nowners = sc->nowners;
 	sp->config = 1;
+	sp->idle_ms = sc->idle_ms;
 	return (0);
 }
 
@@ -460,14 +472,43 @@ void
 supervise_start(void)
 {
 	struct sup_pool	*sp;
-	u_int		 i;
 
 	TAILQ_FOREACH(sp, &sup_pools, entry) {
 		log_info("pool %s: %u process%s of %s", sp->name, sp->size,
 		    sp->size == 1 ? "" : "es", sp->prog);
-		for (i = 0; i < sp->size; i++)
-			supervise_spawn_slot(&sp->slots[i]);
+		supervise_restart(sp);
 	}
+}
+
+/*
+ * What a process of a pool is not given of the environment it was asked
+ * with (PoolRequest, pool-env) or inherits (the daemon's, user mode):
+ * FUTURED_POOL and FUTURED_SOCKET, which are set to the daemon's own
+ * below; FUTURED_JOB_ID, FUTURED_PROGRESS_FD and FUTURED_CTX_*, which
+ * describe one job (futured(8), exec): a pool asked for from inside a
+ * job would make every job its workers submit a child of that job
+ * (libfutured reads FUTURED_JOB_ID), or write to a stray descriptor.
+ * Any other variable passes, FUTURED_* ones too (FUTURED_LIBRARY, an
+ * application's own).
+ */
+int
+supervise_env_stripped(const char *e)
+{
+	static const char *const stripped[] = {
+		"FUTURED_POOL=", "FUTURED_SOCKET=", "FUTURED_JOB_ID=",
+		"FUTURED_PROGRESS_FD="
+	};
+	size_t	 i;
+
+	if (strncmp(e, "FUTURED_", 8) != 0)
+		return (0);
+	if (strncmp(e, "FUTURED_CTX_", 12) == 0)
+		return (1);
+	for (i = 0; i < sizeof(stripped) / sizeof(stripped[0]); i++) {
+		if (strncmp(e, stripped[i], strlen(stripped[i])) == 0)
+			return (1);
+	}
+	return (0);
 }
 
 /* The environment of a process of sp; free with supervise_strv_free. */
@@ -485,11 +526,11 @@ supervise_environ(struct sup_pool *sp)
 	env = xcalloc(n + 6, sizeof(*env));
 	/* Ours last, and what the pool sets before the daemon's. */
 	for (e = sp->env; *e != NULL; e++) {
-		if (strncmp(*e, "FUTURED_", 8) != 0)
+		if (!supervise_env_stripped(*e))
 			env[k++] = xstrdup(*e);
 	}
 	for (e = sp->inherit ? environ : NULL; e != NULL && *e != NULL; e++) {
-		if (strncmp(*e, "FUTURED_", 8) == 0)
+		if (supervise_env_stripped(*e))
 			continue;
 		for (i = 0; i < k; i++) {
 			if (strncmp(env[i], *e, strcspn(*e, "=") + 1) == 0)
@@ -734,6 +775,7 @@ supervise_spawn(struct sup_slot *s, char **cause)
 
 static void	 supervise_died(struct sup_slot *, const char *, int,
 		    const char *);
+static void	 supervise_poke(struct sup_pool *, int64_t);
 
 static void
 supervise_respawn_cb(evutil_socket_t fd, short events, void *arg)
@@ -746,7 +788,7 @@ supervise_spawn_slot(struct sup_slot *s)
 {
 	char	*cause;
 
-	if (sup_stopping || s->proc != NULL || s->pool->state == SUP_FAILED)
+	if (sup_stopping || s->proc != NULL || SUP_DOWN(s->pool))
 		return;
 	/* A spare once the pool serves: one that never does needs none. */
 	if (s->idx >= s->pool->size && s->pool->state != SUP_RUNNING)
@@ -767,6 +809,7 @@ supervise_pool_stop(struct sup_pool *sp)
 	u_int		 i;
 
 	sp->state = SUP_FAILED;
+	sp->down_ms = job_mono_ms();
 	sp->gen++;
 	if (sp->start_timer != NULL)
 		evtimer_del(sp->start_timer);
@@ -839,7 +882,7 @@ supervise_died(struct sup_slot *s, const char *why, int status,
 	struct sup_pool	*sp = s->pool;
 	int64_t		 delay;
 
-	if (sp->state == SUP_FAILED || sup_stopping)
+	if (SUP_DOWN(sp) || sup_stopping)
 		return;
 	supervise_failure(sp, why, status, tail);
 	if (sp->state == SUP_STARTING && !sp->config) {
@@ -924,18 +967,23 @@ supervise_child_cb(pid_t pid, int status, void *arg)
 		supervise_proc_free(p);
 
 	if (gen != sp->gen) {
-		/* Of a start that failed: the pool may be starting again. */
+		/*
+		 * Of a start that failed, or of a retired pool: the pool
+		 * may be starting again, or a job came meanwhile.
+		 */
 		free(why);
 		supervise_spawn_slot(s);
+		if (SUP_DOWN(sp))
+			supervise_poke(sp, 0);
 		return;
 	}
-	if (!sup_stopping && sp->state != SUP_FAILED)
+	if (!sup_stopping && !SUP_DOWN(sp))
 		log_info("pool %s: %s", sp->name, why);
 	if (ran >= SUP_HEALTHY_MS) {
 		sp->fails = 0;
 		sp->told_failing = 0;
 	}
-	if (sp->state != SUP_FAILED && !sup_stopping) {
+	if (!SUP_DOWN(sp) && !sup_stopping) {
 		sp->restarts++;
 		metrics_worker_restart();
 	}
@@ -958,6 +1006,326 @@ supervise_start_timeout_cb(evutil_socket_t fd, short events, void *arg)
 	supervise_failure(sp, why, -1, NULL);
 	request_pool_failed(sp, FERR_INTERNAL, why);
 	free(why);
+}
+
+/* Retirement ------------------------------------------------------------- */
+
+/* May sp's processes serve the jobs of uid? */
+static int
+supervise_pool_serves(const struct sup_pool *sp, uid_t uid)
+{
+	size_t	 i;
+
+	for (i = 0; i < sp->nowners; i++) {
+		if (sp->owners[i] == uid)
+			return (1);
+	}
+	return (sp->nowners == 0 && uid == sp->uid);
+}
+
+/* Do jobs wait in the queue of one of sp's handlers (any owner's)? */
+static int
+supervise_jobs_waiting(const struct sup_pool *sp)
+{
+	size_t	 i;
+
+	for (i = 0; i < sp->nhandlers; i++) {
+		if (pool_worker_handler_queued(sp->handlers[i]) > 0)
+			return (1);
+	}
+	return (0);
+}
+
+static void	 supervise_idle_cb(evutil_socket_t, short, void *);
+static void	 supervise_forget(struct sup_pool *);
+static void	 supervise_evict(struct sup_pool *);
+
+/* sp's idle timer, which also wakes a retired pool, fires in ms. */
+static void
+supervise_poke(struct sup_pool *sp, int64_t ms)
+{
+	if (sp->idle_timer == NULL && (sp->idle_timer = evtimer_new(base,
+	    supervise_idle_cb, sp)) == NULL)
+		fatalx("%s: evtimer_new", __func__);
+	timer_add_ms(sp->idle_timer, ms);
+}
+
+/*
+ * Start sp's processes: a new pool, or one retired or failed before.
+ * A PoolRequest pool's first registration is awaited SUP_START_MS.
+ */
+static void
+supervise_restart(struct sup_pool *sp)
+{
+	u_int	 i;
+
+	if (SUP_DOWN(sp))
+		log_info("pool %s: starting again", sp->name);
+	sp->state = SUP_STARTING;
+	sp->fails = 0;
+	sp->told_failing = 0;
+	sp->used_ms = job_mono_ms();
+	if (!sp->config) {
+		if (sp->start_timer == NULL && (sp->start_timer =
+		    evtimer_new(base, supervise_start_timeout_cb, sp)) == NULL)
+			fatalx("%s: evtimer_new", __func__);
+		timer_add_ms(sp->start_timer, SUP_START_MS);
+	}
+	for (i = 0; i < sp->size; i++)
+		supervise_spawn_slot(&sp->slots[i]);
+	if (sp->idle_ms > 0 && !SUP_DOWN(sp))
+		supervise_poke(sp, sp->idle_ms);
+}
+
+/*
+ * sp was idle for idle_ms, or failing that long with no job waiting:
+ * TERM to its processes (KILL after the grace), none restarted; it
+ * keeps its command and handler names, to start again on demand.
+ */
+static void
+supervise_retire(struct sup_pool *sp)
+{
+	struct sup_slot	*s;
+	struct sup_proc	*p;
+	char		 d[32];
+	u_int		 i;
+
+	duration_format(sp->idle_ms, d, sizeof(d));
+	if (sp->fails >= SUP_FAILING) {
+		log_warnx("pool %s: stopped, failing for %s with no job "
+		    "waiting; the last failure: %s", sp->name, d,
+		    sp->error != NULL ? sp->error : "?");
+		sp->state = SUP_FAILED;
+	} else {
+		log_info("pool %s: stopped, idle for %s", sp->name, d);
+		sp->state = SUP_STOPPED;
+	}
+	sp->down_ms = job_mono_ms();
+	sp->gen++;
+	if (sp->start_timer != NULL)
+		evtimer_del(sp->start_timer);
+	for (i = 0; i < sp->nslots; i++) {
+		s = &sp->slots[i];
+		if (s->respawn != NULL)
+			evtimer_del(s->respawn);
+		s->killed_ms = 0;
+		if ((p = s->proc) == NULL || p->pid <= 0 ||
+		    (p->flags & (SPF_CANCEL | SPF_KILLED)))
+			continue;
+		/* Serving nobody from now on (supervise_serves). */
+		p->flags |= SPF_CANCEL;
+		supervise_signal(p, SIGTERM);
+		timer_add_ms(p->kill_timer, settings.grace_ms);
+	}
+}
+
+/*
+ * The idle timer.  A pool that runs: retired once no process holds a
+ * task, no job waits in its handlers' queues, no PoolRequest waits,
+ * and idle_ms passed since the last task ended, the last PoolRequest
+ * for it or its start.  A pool that is down was poked (a job was
+ * queued for one of its handlers, or its last process went while one
+ * was): it starts again if a job waits, but a failed one at most once
+ * per SUP_BACKOFF_MAX_MS, not once per job.
+ */
+static void
+supervise_idle_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct sup_pool	*sp = arg;
+	int64_t		 now = job_mono_ms(), due;
+
+	if (sup_stopping)
+		return;
+	if (SUP_DOWN(sp)) {
+		if (!supervise_jobs_waiting(sp)) {
+			supervise_forget(sp);
+			supervise_evict(sp);
+			return;
+		}
+		if (sp->state == SUP_FAILED && sp->last_ms != 0 &&
+		    (due = sp->last_ms + SUP_BACKOFF_MAX_MS) > now) {
+			supervise_poke(sp, due - now);
+			return;
+		}
+		if (!sp->config &&
+		    supervise_count(sp->uid) >= SUP_POOLS_PER_UID) {
+			log_warnx("pool %s: a job waits, but uid %lu has %d "
+			    "pools running", sp->name, (unsigned long)sp->uid,
+			    SUP_POOLS_PER_UID);
+			supervise_poke(sp, SUP_BACKOFF_MAX_MS);
+			return;
+		}
+		supervise_restart(sp);
+		return;
+	}
+	if (sp->idle_ms == 0)
+		return;
+	if (sp->held > 0 || !LIST_EMPTY(&sp->waiters) ||
+	    supervise_jobs_waiting(sp)) {
+		supervise_poke(sp, sp->idle_ms);
+		return;
+	}
+	if ((due = sp->used_ms + sp->idle_ms) > now) {
+		supervise_poke(sp, due - now);
+		return;
+	}
+	supervise_retire(sp);
+}
+
+/* Does sp serve handler name (as its first process registered)? */
+static int
+supervise_pool_has(const struct sup_pool *sp, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sp->nhandlers; i++) {
+		if (strcmp(sp->handlers[i], name) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * sp is down and its workers gone: the handler names it served leave
+ * the registry (handler_retire), unless a pool that runs serves one
+ * too, a worker (an attached one) serves it, or a job waits for or
+ * names it unfinished.  A long-lived daemon that ran many Python
+ * modules' pools keeps the registry for the names in use.  They stay
+ * in sp: a submit for one starts sp again (supervise_handler).
+ */
+static void
+supervise_forget(struct sup_pool *sp)
+{
+	const struct fut_handler	**hs, *h;
+	struct sup_pool			 *o;
+	size_t				  i, n = 0;
+
+	hs = xcalloc(sp->nhandlers + 1, sizeof(*hs));
+	for (i = 0; i < sp->nhandlers; i++) {
+		if ((h = handler_find(sp->handlers[i])) == NULL ||
+		    !pool_worker_handler_idle(h))
+			continue;
+		TAILQ_FOREACH(o, &sup_pools, entry) {
+			if (o != sp && !SUP_DOWN(o) &&
+			    supervise_pool_has(o, sp->handlers[i]))
+				break;
+		}
+		if (o == NULL)
+			hs[n++] = h;
+	}
+	(void)handler_retire(hs, n);
+	free(hs);
+}
+
+/*
+ * A submit of owner for handler name, which is not registered: if a
+ * pool that is down served it for owner, the name comes back (waiting
+ * for a worker, with the pool's kinds) and the job's queueing wakes the
+ * pool.  NULL if none did.
+ */
+const struct fut_handler *
+supervise_handler(const char *name, uid_t owner)
+{
+	static const enum job_kind	 order[] = { JOB_CPU, JOB_BLOCKING,
+					    JOB_ASYNC };
+	const struct fut_handler	*h = NULL;
+	struct sup_pool			*sp;
+	size_t				 i;
+
+	TAILQ_FOREACH(sp, &sup_pools, entry) {
+		if (SUP_DOWN(sp) && supervise_pool_serves(sp, owner) &&
+		    supervise_pool_has(sp, name))
+			break;
+	}
+	if (sp == NULL)
+		return (NULL);
+	/* The first kind is its default: the heaviest the pool serves. */
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		if ((sp->kinds & (1U << order[i])) &&
+		    (h = pool_worker_handler_wait(name, order[i])) == NULL)
+			return (NULL);
+	}
+	return (h);
+}
+
+static void	 supervise_pool_free(struct sup_pool *);
+
+/*
+ * A user's PoolRequest pools that are down cost no process but their
+ * memory (a command line and a whole environment each): beyond
+ * SUP_DOWN_PER_UID of them (sp's user's), the one down longest is
+ * forgotten, once none of its processes is left.  A PoolRequest for it
+ * makes it anew; a submit for one of its names is then refused as an
+ * unknown handler.  Not sp itself: its timer is running.
+ */
+static void
+supervise_evict(struct sup_pool *sp)
+{
+	struct sup_pool	*o, *old;
+	struct sup_proc	*p;
+	u_int		 n, i;
+
+	for (;;) {
+		n = 0;
+		old = NULL;
+		TAILQ_FOREACH(o, &sup_pools, entry) {
+			if (o->config || o->uid != sp->uid || !SUP_DOWN(o))
+				continue;
+			n++;
+			if (o == sp || !LIST_EMPTY(&o->waiters))
+				continue;
+			for (i = 0; i < o->nslots; i++) {
+				if (o->slots[i].proc != NULL)
+					break;
+			}
+			if (i < o->nslots)
+				continue;
+			TAILQ_FOREACH(p, &sup_orphans, entry) {
+				if (p->pool == o)
+					break;
+			}
+			if (p != NULL)
+				continue;
+			if (old == NULL || o->down_ms < old->down_ms)
+				old = o;
+		}
+		if (n <= SUP_DOWN_PER_UID || old == NULL)
+			return;
+		log_info("pool %s: forgotten, %u pools of uid %lu are down",
+		    old->name, n, (unsigned long)old->uid);
+		TAILQ_REMOVE(&sup_pools, old, entry);
+		supervise_pool_free(old);
+	}
+}
+
+/* The engine gave p a task (delta 1), or p holds one no more (-1). */
+void
+supervise_task(struct sup_proc *p, int delta)
+{
+	struct sup_pool	*sp = p->pool;
+
+	if (sp == NULL)
+		return;
+	sp->held += delta;
+	if (sp->held == 0)
+		sp->used_ms = job_mono_ms();
+}
+
+/*
+ * A job of owner was queued for handler name, which no worker serves:
+ * a pool that is down and served it starts again (on the next loop
+ * turn, not inside the scheduler).
+ */
+void
+supervise_wake(const char *name, uid_t owner)
+{
+	struct sup_pool	*sp;
+
+	TAILQ_FOREACH(sp, &sup_pools, entry) {
+		if (SUP_DOWN(sp) && supervise_pool_serves(sp, owner) &&
+		    supervise_pool_has(sp, name))
+			supervise_poke(sp, 0);
+	}
 }
 
 /* The name a PoolRequest pool gets when it asks for none. */
@@ -1015,8 +1383,9 @@ supervise_count(uid_t uid)
 	struct sup_pool	*sp;
 	u_int		 n = 0;
 
+	/* A retired pool costs no process: it does not count. */
 	TAILQ_FOREACH(sp, &sup_pools, entry)
-		n += !sp->config && sp->uid == uid;
+		n += !sp->config && sp->uid == uid && !SUP_DOWN(sp);
 	return (n);
 }
 
@@ -1034,7 +1403,7 @@ supervise_request(const struct sup_spec *ss, struct sup_pool **out,
 	const char	*cwd = ss->cwd != NULL ? ss->cwd : "/";
 	const char	*path;
 	char		*name, *prog;
-	u_int		 i, size;
+	u_int		 size;
 
 	*code = FERR_INVALID;
 	if (sup_stopping) {
@@ -1066,17 +1435,21 @@ supervise_request(const struct sup_spec *ss, struct sup_pool **out,
 		free(name);
 		*out = sp;
 		*created = 0;
-		if (sp->state != SUP_FAILED)
+		sp->used_ms = job_mono_ms();
+		if (!SUP_DOWN(sp))
 			return (0);
-		/* It failed to start before: try afresh. */
+		/* Retired, or it failed before: start afresh. */
+		if (supervise_count(ss->uid) >= SUP_POOLS_PER_UID) {
+			xasprintf(cause, "uid %lu has %d pools running already",
+			    (unsigned long)ss->uid, SUP_POOLS_PER_UID);
+			return (-1);
+		}
 		*created = 1;
-		sp->state = SUP_STARTING;
-		sp->fails = 0;
-		sp->told_failing = 0;
-		goto start;
+		supervise_restart(sp);
+		return (0);
 	}
 	if (supervise_count(ss->uid) >= SUP_POOLS_PER_UID) {
-		xasprintf(cause, "uid %lu has %d pools already",
+		xasprintf(cause, "uid %lu has %d pools running already",
 		    (unsigned long)ss->uid, SUP_POOLS_PER_UID);
 		free(name);
 		return (-1);
@@ -1100,17 +1473,12 @@ supervise_request(const struct sup_spec *ss, struct sup_pool **out,
 	sp->uid = ss->uid;
 	sp->as_user = settings.system && ss->uid != 0;
 	sp->owners = xcalloc(1, sizeof(*sp->owners));
+	sp->idle_ms = settings.pool_idle_ms;
 	*out = sp;
 	*created = 1;
 	log_info("pool %s: %u process%s of %s for uid %lu", sp->name, size,
 	    size == 1 ? "" : "es", sp->prog, (unsigned long)sp->uid);
-start:
-	if (sp->start_timer == NULL && (sp->start_timer = evtimer_new(base,
-	    supervise_start_timeout_cb, sp)) == NULL)
-		fatalx("%s: evtimer_new", __func__);
-	timer_add_ms(sp->start_timer, SUP_START_MS);
-	for (i = 0; i < sp->size; i++)
-		supervise_spawn_slot(&sp->slots[i]);
+	supervise_restart(sp);
 	return (0);
 }
 
@@ -1213,6 +1581,8 @@ supervise_state_name(const struct sup_pool *sp)
 	switch (sp->state) {
 	case SUP_FAILED:
 		return ("failed");
+	case SUP_STOPPED:
+		return ("stopped");
 	case SUP_STARTING:
 		/* A process that exits at once is failing, not starting. */
 		return (sp->fails >= SUP_FAILING ? "failing" : "starting");
@@ -1333,6 +1703,8 @@ supervise_ready(struct sup_proc *p, const char *const *names, size_t n)
 	if (sp->state == SUP_RUNNING)
 		return;
 	sp->state = SUP_RUNNING;
+	/* Idle from now: its start may have taken longer than idle_ms. */
+	sp->used_ms = job_mono_ms();
 	if (sp->start_timer != NULL)
 		evtimer_del(sp->start_timer);
 	log_info("pool %s: serving (pid %ld registered)", sp->name,
@@ -1351,6 +1723,12 @@ void
 supervise_detach(struct sup_proc *p)
 {
 	p->flags &= ~(SPF_ATTACHED | SPF_READY);
+	/*
+	 * A job queued while it was going finds no worker: wake the pool;
+	 * else its handler names may go.
+	 */
+	if (p->pool != NULL && SUP_DOWN(p->pool) && !sup_stopping)
+		supervise_poke(p->pool, 0);
 	if (p->slot == NULL) {
 		if (p->pid > 0)
 			return;	/* being stopped: freed once reaped */
@@ -1374,17 +1752,12 @@ int
 supervise_serves(const struct sup_proc *p, uid_t uid)
 {
 	const struct sup_pool	*sp = p->pool;
-	size_t			 i;
 
 	/* Not a process being stopped: its next job would be lost. */
 	if (sp == NULL || p->slot == NULL || p->pid <= 0 ||
 	    (p->flags & SPF_CANCEL))
 		return (0);
-	for (i = 0; i < sp->nowners; i++) {
-		if (sp->owners[i] == uid)
-			return (1);
-	}
-	return (sp->nowners == 0 && uid == sp->uid);
+	return (supervise_pool_serves(sp, uid));
 }
 
 /* A process of a pool serving cpu runs one cpu job at a time. */
@@ -1605,6 +1978,8 @@ supervise_shutdown(void)
 		    "futured is shutting down");
 		if (sp->start_timer != NULL)
 			evtimer_del(sp->start_timer);
+		if (sp->idle_timer != NULL)
+			evtimer_del(sp->idle_timer);
 		if (sp->unpark_ev != NULL)
 			event_del(sp->unpark_ev);
 		for (i = 0; i < sp->nslots; i++) {
@@ -1662,12 +2037,42 @@ supervise_shutdown(void)
 	}
 }
 
+/* sp, out of sup_pools, and what its slots still hold. */
+static void
+supervise_pool_free(struct sup_pool *sp)
+{
+	u_int	 i;
+
+	for (i = 0; i < sp->nslots; i++) {
+		if (sp->slots[i].proc != NULL)
+			supervise_proc_free(sp->slots[i].proc);
+		if (sp->slots[i].respawn != NULL)
+			event_free(sp->slots[i].respawn);
+	}
+	if (sp->start_timer != NULL)
+		event_free(sp->start_timer);
+	if (sp->idle_timer != NULL)
+		event_free(sp->idle_timer);
+	if (sp->unpark_ev != NULL)
+		event_free(sp->unpark_ev);
+	free(sp->slots);
+	free(sp->name);
+	free(sp->prog);
+	free(sp->cwd);
+	free(sp->error);
+	free(sp->last_tail);
+	free(sp->owners);
+	supervise_strv_free(sp->argv);
+	supervise_strv_free(sp->env);
+	supervise_strv_free(sp->handlers);
+	free(sp);
+}
+
 void
 supervise_free(void)
 {
 	struct sup_pool	*sp;
 	struct sup_proc	*p;
-	u_int		 i;
 
 	while ((p = TAILQ_FIRST(&sup_orphans)) != NULL) {
 		TAILQ_REMOVE(&sup_orphans, p, entry);
@@ -1675,27 +2080,7 @@ supervise_free(void)
 	}
 	while ((sp = TAILQ_FIRST(&sup_pools)) != NULL) {
 		TAILQ_REMOVE(&sup_pools, sp, entry);
-		for (i = 0; i < sp->nslots; i++) {
-			if (sp->slots[i].proc != NULL)
-				supervise_proc_free(sp->slots[i].proc);
-			if (sp->slots[i].respawn != NULL)
-				event_free(sp->slots[i].respawn);
-		}
-		if (sp->start_timer != NULL)
-			event_free(sp->start_timer);
-		if (sp->unpark_ev != NULL)
-			event_free(sp->unpark_ev);
-		free(sp->slots);
-		free(sp->name);
-		free(sp->prog);
-		free(sp->cwd);
-		free(sp->error);
-		free(sp->last_tail);
-		free(sp->owners);
-		supervise_strv_free(sp->argv);
-		supervise_strv_free(sp->env);
-		supervise_strv_free(sp->handlers);
-		free(sp);
+		supervise_pool_free(sp);
 	}
 	supervise_conf_clear();
 	sup_stopping = 0;

@@ -10,6 +10,13 @@ Usage: supervise.py SOCKET CASE [ARG...]
   vanish ARGV...     ask for a pool and close the connection at once
   ask ARGV...        ask for a pool (with this PYTHONPATH, if set); print
                      "name created handler,..." of the reply
+  many N PREFIX      ask for N pools of sh sleepers (never registering)
+                     on one connection, and close it after a second:
+                     fails if one is refused
+  env FILE           ask for a pool of one process that writes its
+                     environment to FILE and stays, with FUTURED_*
+                     variables set; print the pool's name once FILE is
+                     written
 """
 
 import os
@@ -87,6 +94,40 @@ def main():
         assert r.WhichOneof("body") == "pool", r
         print(r.pool.name, r.pool.created,
               ",".join(sorted(h.name for h in r.pool.handlers)))
+    elif case == "many":
+        n, prefix = int(sys.argv[3]), sys.argv[4]
+        for i in range(n):
+            c.send("pool", pb.PoolRequest(
+                argv=["sh", "-c", "sleep 1000; : %s%d" % (prefix, i)],
+                size=1))
+        # Refusals come at once; the others wait for a registration.
+        c.s.settimeout(1)
+        try:
+            r = c.read()
+            raise SystemExit("answered: %s" % r)
+        except socket.timeout:
+            pass
+    elif case == "env":
+        out = sys.argv[3]
+        env = {"PATH": os.environ["PATH"], "FUTURED_LIBRARY": "/lib/x.so",
+               "FUTURED_APP_SETTING": "kept", "FUTURED_POOL": "other",
+               "FUTURED_SOCKET": "/nowhere", "FUTURED_JOB_ID": "42",
+               "FUTURED_PROGRESS_FD": "9", "FUTURED_CTX_user": "alice",
+               "PLAIN": "yes"}
+        req = pb.PoolRequest(argv=["sh", "-c", "env >%s.tmp; mv %s.tmp %s; "
+                                   "exec sleep 1000" % (out, out, out)],
+                             size=1)
+        for k, v in env.items():
+            req.env.add(key=k, value=v)
+        c.send("pool", req)
+        # It never registers: the answer waits; the file tells.
+        import time
+        for _ in range(600):
+            if os.path.exists(out):
+                break
+            time.sleep(0.05)
+        else:
+            raise SystemExit("the pool's process wrote no environment")
     else:
         raise SystemExit("unknown case " + case)
 

@@ -179,6 +179,16 @@ if [ -f "$PB/futured_pb2.py" ] && [ "${PYTHON:-:}" != ":" ] &&
 	    "$T/daemon.log" || fail "the vanished client's pool did not fail"
 	must fctl ping >/dev/null
 	pass "a client that goes away while its pool starts: the daemon goes on"
+	spy env "$T/pool.env" || fail "env"
+	for v in FUTURED_LIBRARY=/lib/x.so FUTURED_APP_SETTING=kept \
+	    PLAIN=yes FUTURED_POOL=sh-[0-9a-f]* "FUTURED_SOCKET=$SOCK"; do
+		grep -qx "$v" "$T/pool.env" || fail "$v not passed: $(cat "$T/pool.env")"
+	done
+	for v in FUTURED_POOL=other FUTURED_SOCKET=/nowhere FUTURED_JOB_ID \
+	    FUTURED_PROGRESS_FD FUTURED_CTX_user; do
+		! grep -q "^$v" "$T/pool.env" || fail "$v passed to the pool"
+	done
+	pass "a PoolRequest's FUTURED_* variables pass but for the pool's own and a job's"
 else
 	echo "skip: PoolRequest cases need protoc and python3-protobuf"
 fi

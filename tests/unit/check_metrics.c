@@ -216,6 +216,35 @@ START_TEST(test_job_counted)
 }
 END_TEST
 
+/* A handler let go of: its counts go to handler="(retired)". */
+START_TEST(test_handler_forget)
+{
+	struct job	*j;
+	char		*t;
+
+	j = job_new();
+	j->handler = handler_find("echo");
+	j->kind = JOB_ASYNC;
+	job_ref(j);
+	must_insert(j);
+	ck_run_until_final(j);
+	t = render();
+	free(t);	/* the series exists */
+	metrics_handler_forget(j->handler);
+	metrics_handler_forget(j->handler);	/* once only */
+	t = render();
+	ck_has(t, "futured_jobs_submitted_total{kind=\"async\","
+	    "handler=\"(retired)\"} 1");
+	ck_has(t, "futured_jobs_finished_total{kind=\"async\","
+	    "handler=\"(retired)\",outcome=\"succeeded\"} 1");
+	/* Still registered here: it starts afresh at 0. */
+	ck_has(t, "futured_jobs_submitted_total{kind=\"async\","
+	    "handler=\"echo\"} 0");
+	free(t);
+	job_unref(j);
+}
+END_TEST
+
 static Suite *
 metrics_suite(void)
 {
@@ -231,6 +260,7 @@ metrics_suite(void)
 	tc = tcase_create("hooks");
 	tcase_add_checked_fixture(tc, metrics_setup_cb, loop_sched_teardown);
 	tcase_add_test(tc, test_job_counted);
+	tcase_add_test(tc, test_handler_forget);
 	suite_add_tcase(s, tc);
 	return (s);
 }

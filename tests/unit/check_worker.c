@@ -6,7 +6,9 @@
  * its owner, the least busy first, never past a worker's concurrency;
  * one that no worker may take waits without holding up the others; an
  * update is applied, refused as stale, or told apart as never given; a
- * lost worker fails its jobs, naming why.
+ * lost worker fails its jobs, naming why; a name let go of
+ * (handler_retire) leaves the registry unless an unfinished job names
+ * it, its finished jobs keep it, and it can be registered afresh.
  */
 
 #include <check.h>
@@ -356,6 +358,62 @@ START_TEST(test_lost)
 }
 END_TEST
 
+START_TEST(test_retire)
+{
+	struct fake			 a, b;
+	struct worker_update		 u;
+	const struct fut_handler	*h, *hs[1];
+	struct job			*j, *k;
+
+	fake_init(&a, 1000);
+	must_reg(&a, "wr", FUT_HK_ASYNC, 1);
+	h = handler_find("wr");
+	ck_assert(!pool_worker_handler_idle(h));
+	j = must_submit("wr", JOB_ASYNC, 1000);
+	turns();
+	ck_state(j, JOB_RUNNING);
+	memset(&u, 0, sizeof(u));
+	u.job_id = j->id;
+	u.attempt = 1;
+	u.done = 1;
+	u.ok = 1;
+	ck_assert_int_eq(pool_worker_update(a.w, &u), 0);
+	ck_state(j, JOB_SUCCEEDED);
+	pool_worker_lost(a.w, "connection closed");
+	a.conn.worker = NULL;
+	ck_assert(pool_worker_handler_idle(h));
+	/* A job waits for it: not idle, and it may not go. */
+	k = must_submit("wr", JOB_ASYNC, 1000);
+	turns();
+	ck_state(k, JOB_QUEUED);
+	ck_assert(!pool_worker_handler_idle(h));
+	ck_assert_uint_eq(pool_worker_handler_queued("wr"), 1);
+	hs[0] = h;
+	ck_assert_uint_eq(handler_retire(hs, 1), 0);
+	ck_assert_ptr_eq(handler_find("wr"), h);
+	ck_assert_int_eq(job_cancel(k, JOB_CANCELLED, 0, "test"), 1);
+	ck_assert(pool_worker_handler_idle(h));
+	/* Only finished jobs name it: it goes; they keep the name. */
+	hs[0] = h;
+	ck_assert_uint_eq(handler_retire(hs, 1), 1);
+	ck_assert_ptr_null(handler_find("wr"));
+	ck_assert_int_eq(pool_worker_handler_workers(j->handler), -1);
+	ck_assert_str_eq(j->handler->name, "wr");
+	ck_assert(!(j->handler->flags & HANDLER_F_WORKER));
+	hs[0] = h;
+	ck_assert_uint_eq(handler_retire(hs, 1), 0);
+	/* Registered afresh: a handler of its own, which serves. */
+	fake_init(&b, 1000);
+	must_reg(&b, "wr", FUT_HK_ASYNC, 1);
+	ck_assert_ptr_nonnull(handler_find("wr"));
+	ck_assert_ptr_ne(handler_find("wr"), j->handler);
+	k = must_submit("wr", JOB_ASYNC, 1000);
+	turns();
+	ck_state(k, JOB_RUNNING);
+	ck_assert_uint_eq(b.ntasks, 1);
+}
+END_TEST
+
 static Suite *
 worker_suite(void)
 {
@@ -370,6 +428,7 @@ worker_suite(void)
 	tcase_add_test(tc, test_no_head_of_line);
 	tcase_add_test(tc, test_updates);
 	tcase_add_test(tc, test_lost);
+	tcase_add_test(tc, test_retire);
 	suite_add_tcase(s, tc);
 	return (s);
 }
