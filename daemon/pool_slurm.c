@@ -52,6 +52,7 @@
 #include "htab.h"
 #include "log.h"
 #include "pool.h"
+#include "slurm_parse.h"
 #include "xmalloc.h"
 
 extern char	**environ;
@@ -453,6 +454,7 @@ pool_slurm_ended(struct sjob *s, const char *word, long rc)
 {
 	struct job	*j = s->job;
 	char		 path[PATH_MAX], *rcs, *end;
+	const char	*by;
 	uint64_t	 id = s->slurm_id;
 
 	pool_slurm_path(path, sizeof(path), s, "rc");
@@ -470,25 +472,9 @@ pool_slurm_ended(struct sjob *s, const char *word, long rc)
 	pool_slurm_unlink(s);
 	job_ref(j);
 	pool_slurm_drop(s);
-	if (word != NULL && strcmp(word, "COMPLETED") != 0 &&
-	    strcmp(word, "FAILED") != 0) {
+	if (word != NULL && (by = slurm_ended_by(word)) != NULL) {
 		/* Slurm ended it: its word says how. */
-		if (strcmp(word, "CANCELLED") == 0)
-			job_set_ended(j, "CANCELLED");
-		else if (strcmp(word, "TIMEOUT") == 0)
-			job_set_ended(j, "TIMEOUT");
-		else if (strcmp(word, "NODE_FAIL") == 0)
-			job_set_ended(j, "NODE_FAIL");
-		else if (strcmp(word, "OUT_OF_MEMORY") == 0)
-			job_set_ended(j, "OUT_OF_MEMORY");
-		else if (strcmp(word, "PREEMPTED") == 0)
-			job_set_ended(j, "PREEMPTED");
-		else if (strcmp(word, "BOOT_FAIL") == 0)
-			job_set_ended(j, "BOOT_FAIL");
-		else if (strcmp(word, "DEADLINE") == 0)
-			job_set_ended(j, "DEADLINE");
-		else
-			job_set_ended(j, "ended by Slurm");
+		job_set_ended(j, by);
 		if (rc >= 0)
 			job_more(j)->exit_status = (int)rc;
 		job_finish(j, JOB_FAILED, FERR_NONE, "Slurm job %llu: %s",
@@ -677,8 +663,8 @@ pool_slurm_submit(struct sjob *s)
 		strv_add(&av, "--chdir=%s", pool_slurm_dir);
 	if (js->timeout_ms > 0) {
 		/* A backstop: futured's own timer is the exact one. */
-		strv_add(&av, "--time=%lld", (long long)((js->timeout_ms +
-		    59999) / 60000 + 1));
+		strv_add(&av, "--time=%lld",
+		    slurm_time_minutes(js->timeout_ms));
 	}
 	/* Later than the default (a positive nice needs no privilege). */
 	if (j->priority > 0)
@@ -746,8 +732,8 @@ pool_slurm_lookup_cb(pid_t pid, int status, void *arg)
 	struct sjob	*s = arg;
 	struct job	*j = s->job;
 	struct job_more	*m;
-	char		 path[PATH_MAX], want[96], *out, *line, *save, *sp;
-	unsigned long long id, found = 0;
+	char		 path[PATH_MAX], want[96], *out, *line, *save;
+	uint64_t	 id, found = 0;
 
 	(void)pid;
 	s->sbatch = 0;
@@ -771,8 +757,7 @@ pool_slurm_lookup_cb(pid_t pid, int status, void *arg)
 	}
 	for (line = strtok_r(out, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
-		if ((sp = strchr(line, ' ')) != NULL &&
-		    strcmp(sp + 1, want) == 0 && sscanf(line, "%llu", &id) == 1)
+		if (slurm_lookup_line(line, want, &id) == 0)
 			found = id;
 	}
 	free(out);
@@ -784,11 +769,11 @@ pool_slurm_lookup_cb(pid_t pid, int status, void *arg)
 	if (found != 0) {
 		m = job_more(j);
 		free(m->engine_id);
-		xasprintf(&m->engine_id, "%llu", found);
+		xasprintf(&m->engine_id, "%llu", (unsigned long long)found);
 		m->engine_attempt = s->attempt;
 		journal_process(j);
 		log_info("job %llu: found Slurm job %llu by name",
-		    (unsigned long long)j->id, found);
+		    (unsigned long long)j->id, (unsigned long long)found);
 		pool_slurm_track(s, found);
 		return;
 	}
@@ -845,8 +830,8 @@ static void
 pool_slurm_sacct_cb(pid_t pid, int status, void *arg)
 {
 	struct sjob	*s = arg;
-	char		 path[PATH_MAX], *out, *bar, *sp, *nl;
-	long		 rc = -1;
+	char		 path[PATH_MAX], *out, *word;
+	long		 rc;
 
 	(void)pid;
 	s->sbatch = 0;
@@ -854,19 +839,10 @@ pool_slurm_sacct_cb(pid_t pid, int status, void *arg)
 	out = pool_slurm_slurp(path, NULL);
 	(void)unlink(path);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && out != NULL &&
-	    (bar = strchr(out, '|')) != NULL) {
-		*bar++ = '\0';
-		if ((nl = strchr(bar, '\n')) != NULL)
-			*nl = '\0';
-		if ((sp = strchr(out, ' ')) != NULL)	/* "CANCELLED by 0" */
-			*sp = '\0';
-		if (strchr(bar, ':') != NULL)
-			rc = strtol(bar, NULL, 10);
-		if (*out != '\0') {
-			pool_slurm_ended(s, out, rc);
-			free(out);
-			return;
-		}
+	    slurm_sacct_line(out, &word, &rc) == 0) {
+		pool_slurm_ended(s, word, rc);
+		free(out);
+		return;
 	}
 	free(out);
 	pool_slurm_ended(s, NULL, -1);
@@ -920,8 +896,7 @@ pool_slurm_squeue_cb(pid_t pid, int status, void *arg)
 {
 	struct sjob	*s;
 	char		 path[PATH_MAX], *out, *line, *save, state[64];
-	unsigned long long id;
-	uint64_t	*gone;
+	uint64_t	 id, *gone;
 	size_t		 n, i;
 
 	(void)arg;
@@ -940,28 +915,22 @@ pool_slurm_squeue_cb(pid_t pid, int status, void *arg)
 		s->missing++;
 	for (line = strtok_r(out, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
-		if (sscanf(line, "%llu %63s", &id, state) != 2 ||
+		if (slurm_squeue_line(line, &id, state, sizeof(state)) == -1 ||
 		    (s = pool_slurm_find(id)) == NULL)
 			continue;
 		s->missing = 0;
-		if (strcmp(state, "PENDING") == 0 ||
-		    strcmp(state, "CONFIGURING") == 0 ||
-		    strcmp(state, "REQUEUED") == 0 ||
-		    strcmp(state, "REQUEUE_HOLD") == 0 ||
-		    strcmp(state, "RESV_DEL_HOLD") == 0 ||
-		    strcmp(state, "SUSPENDED") == 0)
+		switch (slurm_phase(state)) {
+		case SLURM_PENDING:
 			continue;
-		if (strcmp(state, "RUNNING") == 0 ||
-		    strcmp(state, "COMPLETING") == 0 ||
-		    strcmp(state, "STAGE_OUT") == 0 ||
-		    strcmp(state, "SIGNALING") == 0 ||
-		    strcmp(state, "RESIZING") == 0) {
+		case SLURM_RUNNING:
 			if (s->job->state != JOB_RUNNING) {
 				s->job->flags &= ~JOBF_POOLED;
 				job_started(s->job);
 				pool_slurm_changed = 1;
 			}
 			continue;
+		case SLURM_ENDED:
+			break;
 		}
 		pool_slurm_ended(s, state, -1);
 		pool_slurm_changed = 1;
