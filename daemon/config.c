@@ -24,6 +24,7 @@
 #include "duration.h"
 #include "log.h"
 #include "metrics.h"
+#include "slurm_parse.h"
 #include "xmalloc.h"
 
 #define CONFIG_SYSTEM_PATH	"/etc/futured/futured.conf"
@@ -50,8 +51,10 @@ enum config_key {
 	CONFIG_SLURM_PARTITION,
 	CONFIG_SLURM_ACCOUNT,
 	CONFIG_SLURM_INTERVAL,
+	CONFIG_SLURM_NICE_BASE,
 	CONFIG_SLURM_HANDLERS,
-	CONFIG_PLUGIN,		/* the one that may be repeated */
+	CONFIG_SLURM_OPTION,	/* may be repeated */
+	CONFIG_PLUGIN,		/* may be repeated */
 	CONFIG_NKEYS
 };
 static const char *const config_keys[CONFIG_NKEYS] = {
@@ -74,7 +77,9 @@ static const char *const config_keys[CONFIG_NKEYS] = {
 	"slurm-partition",
 	"slurm-account",
 	"slurm-interval",
+	"slurm-nice-base",
 	"slurm-handlers",
+	"slurm-option",
 	"plugin",
 };
 
@@ -264,12 +269,23 @@ config_set(enum config_key key, const char *value, int *level, char **cause)
 		    settings.slurm_interval_ms < 100)
 			goto bad;
 		return (0);
+	case CONFIG_SLURM_NICE_BASE:
+		if (config_number(value, -SLURM_NICE_BASE_MAX,
+		    SLURM_NICE_BASE_MAX, &settings.slurm_nice_base) == -1)
+			goto bad;
+		return (0);
 	case CONFIG_SLURM_HANDLERS:
 		/* Handlers whose jobs run on Slurm by default: exec, for now. */
 		if (strcmp(value, "exec") == 0)
 			settings.slurm_exec = 1;
 		else if (*value != '\0')
 			goto bad;
+		return (0);
+	case CONFIG_SLURM_OPTION:
+		/* One sbatch option a line, as --slurm-option. */
+		if (*value != '-')
+			goto bad;
+		settings_slurm_option(value);
 		return (0);
 	case CONFIG_PLUGIN:
 		plugin_add(value);
@@ -573,7 +589,8 @@ config_load(const char *path, int must_exist, int *level, char **cause)
 			    lineno, key);
 			goto out;
 		}
-		if (seen[k] != 0 && k != CONFIG_PLUGIN) {
+		if (seen[k] != 0 && k != CONFIG_PLUGIN &&
+		    k != CONFIG_SLURM_OPTION) {
 			xasprintf(cause, "%s:%u: %s is already set on line %u",
 			    path, lineno, key, seen[k]);
 			goto out;

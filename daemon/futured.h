@@ -339,6 +339,7 @@ struct settings {
 	char		       **slurm_options;	/* more sbatch options */
 	size_t			 slurm_noptions;
 	int64_t			 slurm_interval_ms;	/* squeue every */
+	int			 slurm_nice_base;	/* --nice of priority 0 */
 	int			 slurm_exec;	/* exec jobs go to Slurm */
 };
 extern struct settings	 settings;
@@ -347,6 +348,7 @@ extern struct event_base *base;
 /* settings.c */
 void		 settings_defaults(struct settings *);
 void		 settings_slurm_option(const char *);	/* one more */
+void		 settings_slurm_options_clear(void);
 
 /* timer.c */
 void		 timer_add_ms(struct event *, int64_t);

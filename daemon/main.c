@@ -31,6 +31,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
+#include "slurm_parse.h"
 #include "sockpath.h"
 #include "xmalloc.h"
 
@@ -70,7 +71,8 @@ enum {
 	MAIN_OPT_SLURM_PARTITION,
 	MAIN_OPT_SLURM_ACCOUNT,
 	MAIN_OPT_SLURM_OPTION,
-	MAIN_OPT_SLURM_INTERVAL
+	MAIN_OPT_SLURM_INTERVAL,
+	MAIN_OPT_SLURM_NICE_BASE
 };
 
 /* RLIMIT_NOFILE when the hard limit is unlimited (fs.nr_open's default). */
@@ -158,7 +160,7 @@ usage(void)
 "               [--output-dir DIR]\n"
 "               [--slurm-dir DIR] [--slurm-partition NAME]\n"
 "               [--slurm-account NAME] [--slurm-option OPT]\n"
-"               [--slurm-interval DUR]\n"
+"               [--slurm-interval DUR] [--slurm-nice-base N]\n"
 "               [-V] [-h]\n");
 	exit(2);
 }
@@ -453,6 +455,8 @@ main(int argc, char **argv)
 		    MAIN_OPT_SLURM_OPTION },
 		{ "slurm-interval", required_argument,	NULL,
 		    MAIN_OPT_SLURM_INTERVAL },
+		{ "slurm-nice-base", required_argument,	NULL,
+		    MAIN_OPT_SLURM_NICE_BASE },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
@@ -463,7 +467,7 @@ main(int argc, char **argv)
 	const char	*conf = NULL;
 	u_short		 port;
 	int		 ch, detach = 0, level = LOG_LEVEL_INFO, ready_fd = -1, fd;
-	int		 noconf = 0, cmdline_plugins = 0;
+	int		 noconf = 0, cmdline_plugins = 0, cmdline_sopts = 0;
 	ssize_t		 n;
 
 	/* Before anything else: this process is root until it drops. */
@@ -662,6 +666,15 @@ main(int argc, char **argv)
 			settings.slurm_account = optarg;
 			break;
 		case MAIN_OPT_SLURM_OPTION:
+			/* As plugins: the command line's replace the file's. */
+			if (!cmdline_sopts++)
+				settings_slurm_options_clear();
+			if (*optarg != '-') {
+				fprintf(stderr, "futured: bad slurm option "
+				    "\"%s\" (sbatch's options start with "
+				    "-)\n", optarg);
+				exit(2);
+			}
 			settings_slurm_option(optarg);
 			break;
 		case MAIN_OPT_SLURM_INTERVAL:
@@ -671,6 +684,11 @@ main(int argc, char **argv)
 				    "\"%s\" (want 100ms or more)\n", optarg);
 				exit(2);
 			}
+			break;
+		case MAIN_OPT_SLURM_NICE_BASE:
+			settings.slurm_nice_base = main_number(optarg,
+			    "slurm nice base", -SLURM_NICE_BASE_MAX,
+			    SLURM_NICE_BASE_MAX);
 			break;
 		case 'R':
 			ready_fd = main_number(optarg, "fd", 3, 1024);

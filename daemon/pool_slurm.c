@@ -628,7 +628,7 @@ pool_slurm_submit(struct sjob *s)
 	const char		*conf;
 	char			*cause = NULL;
 	size_t			 i;
-	int			 fd;
+	int			 fd, nice;
 
 	if (pool_slurm_ready_dir(&cause) == -1 ||
 	    (pool_slurm_as_user(j) && pool_slurm_user_dir(j, &cause) == -1))
@@ -666,9 +666,9 @@ pool_slurm_submit(struct sjob *s)
 		strv_add(&av, "--time=%lld",
 		    slurm_time_minutes(js->timeout_ms));
 	}
-	/* Later than the default (a positive nice needs no privilege). */
-	if (j->priority > 0)
-		strv_add(&av, "--nice=%d", (int)j->priority);
+	if (slurm_nice(j->priority, settings.slurm_nice_base,
+	    !pool_slurm_as_user(j) && geteuid() == 0, &nice))
+		strv_add(&av, "--nice=%d", nice);
 	if (settings.slurm_partition != NULL)
 		strv_add(&av, "--partition=%s", settings.slurm_partition);
 	if (settings.slurm_account != NULL)

@@ -3,6 +3,7 @@
  * for the tests that run pieces of the daemon without it.
  */
 
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -54,4 +55,17 @@ settings_slurm_option(const char *opt)
 	settings.slurm_options = xreallocarray(settings.slurm_options,
 	    settings.slurm_noptions + 1, sizeof(*settings.slurm_options));
 	settings.slurm_options[settings.slurm_noptions++] = xstrdup(opt);
+}
+
+/* None: the command line's replace the file's (and the fuzzer's). */
+void
+settings_slurm_options_clear(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < settings.slurm_noptions; i++)
+		free(settings.slurm_options[i]);
+	free(settings.slurm_options);
+	settings.slurm_options = NULL;
+	settings.slurm_noptions = 0;
 }
