@@ -503,6 +503,7 @@ void		 sched_set_final_hook(void (*)(struct job *));
 void		 sched_set_news_hook(void (*)(struct job *));
 void		 sched_dequeue(struct job *);	/* out of it (cancel) */
 void		 sched_kick(void);		/* start what can, next turn */
+void		 sched_deps_ahead(struct job *);	/* pool.h's ahead */
 void		 sched_job_final(struct job *);	/* wake waiters, free slot */
 void		 sched_slot_release(enum job_kind);
 void		 sched_state_changed(struct job *, enum job_state);

@@ -29,6 +29,13 @@
  * knows and that left no rc file is lost: it fails, never succeeds.
  *
  * Cancel and timeout: scancel, and the job settles at once.
+ *
+ * Dependencies.  A job whose after jobs are Slurm jobs on their last
+ * attempt, with their ids, goes ahead (pool.h): it is queued here at
+ * once, and sbatch gets --dependency=afterok on their ids.  sched.c
+ * keeps its dependency waiter, so a parent that fails still cancels it
+ * with futured's cause; until then, whatever end squeue reports of it
+ * (Slurm's own cancel, kill_invalid_depend) waits for that word.
  */
 
 #include <sys/types.h>
@@ -515,6 +522,8 @@ pool_slurm_track(struct sjob *s, uint64_t id)
 	pool_slurm_tracked++;
 	pool_slurm_backoff = 1;
 	pool_slurm_poll_arm();
+	/* Its dependents may be submitted now, with afterok on it. */
+	sched_deps_ahead(s->job);
 }
 
 static void
@@ -617,6 +626,59 @@ strv_free(struct strv *sv)
 	free(sv->v);
 }
 
+/*
+ * The Slurm job id j may wait for with afterok: d's, if d is a Slurm
+ * job of j's owner whose attempt now has its id and is its last.  A
+ * retry would be another Slurm job, and Slurm, seeing the attempt fail,
+ * cancels j (kill_invalid_depend) before futured could point it at the
+ * new one: so a job with retries left is waited for by futured.
+ */
+static const char *
+pool_slurm_dep_id(const struct job *d, const struct job *j)
+{
+	if (d->spec->engine != JOB_ENGINE_SLURM || d->owner != j->owner ||
+	    d->more->pool != &pool_slurm_ops || d->more->engine_id == NULL ||
+	    d->more->engine_attempt != d->more->attempts ||
+	    d->more->attempts <= d->spec->retries ||
+	    (d->flags & JOBF_CANCELLING))
+		return (NULL);
+	return (d->more->engine_id);
+}
+
+/*
+ * j went ahead of its dependencies (pool_slurm_ahead): --dependency=
+ * afterok on those not final yet.  -1 and *cause if one cannot be.
+ */
+static int
+pool_slurm_afterok(const struct job *j, struct strv *av, char **cause)
+{
+	const struct job	*d;
+	const char		*id;
+	char			*dep = NULL, *t;
+	size_t			 i;
+
+	for (i = 0; i < j->spec->nafter; i++) {
+		if ((d = sched_find(j->spec->after[i])) == NULL ||
+		    d->state == JOB_SUCCEEDED)
+			continue;
+		if (JOB_FINAL(d->state) || (id = pool_slurm_dep_id(d, j)) ==
+		    NULL) {
+			xasprintf(cause, "dependency %llu has no Slurm job to "
+			    "wait for", (unsigned long long)d->id);
+			free(dep);
+			return (-1);
+		}
+		xasprintf(&t, "%s:%s", dep != NULL ? dep : "afterok", id);
+		free(dep);
+		dep = t;
+	}
+	if (dep != NULL) {
+		strv_add(av, "--dependency=%s", dep);
+		free(dep);
+	}
+	return (0);
+}
+
 /* sbatch for s; on failure the job fails now. */
 static void
 pool_slurm_submit(struct sjob *s)
@@ -669,6 +731,10 @@ pool_slurm_submit(struct sjob *s)
 	if (slurm_nice(j->priority, settings.slurm_nice_base,
 	    !pool_slurm_as_user(j) && geteuid() == 0, &nice))
 		strv_add(&av, "--nice=%d", nice);
+	if (j->more->deps != NULL && pool_slurm_afterok(j, &av, &cause) == -1) {
+		strv_free(&av);
+		goto fail;
+	}
 	if (settings.slurm_partition != NULL)
 		strv_add(&av, "--partition=%s", settings.slurm_partition);
 	if (settings.slurm_account != NULL)
@@ -932,6 +998,13 @@ pool_slurm_squeue_cb(pid_t pid, int status, void *arg)
 		case SLURM_ENDED:
 			break;
 		}
+		/*
+		 * Slurm cancels a job whose afterok failed; futured's word
+		 * on the dependency (sched.c) stands, and comes with the
+		 * parent's end, which this poll or the next one brings.
+		 */
+		if (s->job->more->deps != NULL)
+			continue;
 		pool_slurm_ended(s, state, -1);
 		pool_slurm_changed = 1;
 	}
@@ -1223,6 +1296,35 @@ pool_slurm_was_adopted(const struct job *j)
 }
 
 /*
+ * May j, which waits for the jobs it runs after, go to Slurm now, with
+ * afterok on theirs (pool_slurm_dep_id)?  Slurm then starts it as soon
+ * as they end well, with no poll in between.  One that Slurm has from
+ * before a restart goes ahead again, as it went.  Not with input_from:
+ * its payload is another job's output, known only at its end.
+ */
+static int
+pool_slurm_ahead(const struct job *j)
+{
+	const struct job	*d;
+	size_t			 i;
+
+	if (j->spec->input_from != 0)
+		return (0);
+	if (j->more->engine_id != NULL &&
+	    j->more->engine_attempt == j->more->attempts + 1)
+		return (1);
+	for (i = 0; i < j->spec->nafter; i++) {
+		/* Gone from the table (a replay): it had succeeded. */
+		if ((d = sched_find(j->spec->after[i])) == NULL ||
+		    d->state == JOB_SUCCEEDED)
+			continue;
+		if (JOB_FINAL(d->state) || pool_slurm_dep_id(d, j) == NULL)
+			return (0);
+	}
+	return (j->spec->nafter > 0);
+}
+
+/*
  * At exit: the journal keeps the tracked jobs running, and the next
  * daemon follows them again; they are settled for their waiters only.
  */
@@ -1279,4 +1381,5 @@ const struct pool pool_slurm_ops = {
 	.dequeue = pool_slurm_dequeue,
 	.next = pool_slurm_next,
 	.adopt = pool_slurm_adopt,
+	.ahead = pool_slurm_ahead,
 };

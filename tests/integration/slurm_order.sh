@@ -1,5 +1,10 @@
 # The order of Slurm jobs against a real private one-node Slurm
-# (slurmlib.sh): priorities become --nice, which Slurm keeps.
+# (slurmlib.sh): an after chain of Slurm jobs reaches Slurm at once as
+# --dependency=afterok and runs in order there; when its first job
+# fails or is cancelled the rest ends with futured's "dependency"
+# cause, not Slurm's; a parent with retries left, or on this machine,
+# is waited for by futured; priorities become --nice, which Slurm
+# keeps.
 
 . "$TESTLIB"
 . "$(dirname "$TESTLIB")/slurmlib.sh"
@@ -11,6 +16,23 @@ real=$(command -v sbatch)
 printf '#!/bin/sh\necho "$*" >>"%s/sbatch.calls"\nexec %s "$@"\n' \
     "$T" "$real" >"$T/bin/sbatch"
 chmod +x "$T/bin/sbatch"
+# squeue, while $T/late exists, telling of a failed job only once Slurm
+# cancelled what waited for it (kill_invalid_depend), and listing those
+# first: futured hears of both at once, in the worse order.
+real=$(command -v squeue)
+cat >"$T/bin/squeue" <<EOS
+#!/bin/sh
+out=\$($real "\$@") || exit \$?
+if [ ! -e "$T/late" ]; then
+	printf '%s\n' "\$out"
+	exit 0
+fi
+case "\$out" in
+*CANCELLED*)	printf '%s\n' "\$out" | sort -k2 ;;
+*)		printf '%s\n' "\$out" | sed 's/ FAILED\$/ RUNNING/' ;;
+esac
+EOS
+chmod +x "$T/bin/squeue"
 PATH=$T/bin:$PATH start_daemon --slurm-dir "$T/shared" \
     --slurm-interval 300ms
 
@@ -24,9 +46,87 @@ sbatch_of() {
 	grep -- "--job-name=futured-$1 " "$T/sbatch.calls" || true
 }
 
+# Slurm's own record of a job's dependency, by futured id.
+slurm_dep() {
+	scontrol show job "$(field "$1" slurm_job_id)" |
+	    sed -n 's/.*Dependency=\([^ ]*\).*/\1/p'
+}
+
 in_slurm() {
 	[ -n "$(field "$1" slurm_job_id | grep -v None)" ]
 }
+
+# A chain submitted at once: B and C reach Slurm while A still runs,
+# with afterok on their parent's Slurm job, and run in order.
+: >"$T/order"
+a=$(fctl submit --engine slurm exec -- sh -c "sleep 3; echo A >>$T/order")
+b=$(fctl submit --engine slurm -a "$a" exec -- sh -c "echo B >>$T/order")
+c=$(fctl submit --engine slurm -a "$b" exec -- sh -c "echo C >>$T/order")
+wait_until 20 in_slurm "$c" || fail "C never reached Slurm"
+ck_match "$(field "$a" state)" '^(queued|running)$' "A while C is in Slurm"
+ck_eq "$(field "$c" state)" queued "C, pending in Slurm"
+ida=$(field "$a" slurm_job_id)
+idb=$(field "$b" slurm_job_id)
+ck_match "$(sbatch_of "$b")" "--dependency=afterok:$ida " "B's sbatch"
+ck_match "$(sbatch_of "$c")" "--dependency=afterok:$idb " "C's sbatch"
+ck_eq "$(slurm_dep "$c")" "afterok:$idb(unfulfilled)" "C's dependency in Slurm"
+ck_match "$(squeue -h -o %r -j "$(field "$c" slurm_job_id)")" Dependency \
+    "why C pends in Slurm"
+ck_exit 0 fctl wait -t 60s "$a" "$b" "$c"
+ck_eq "$(tr '\n' ' ' <"$T/order")" "A B C " "the chain's order"
+ck_eq "$(wc -l <"$T/sbatch.calls")" 3 "sbatch calls for a chain of three"
+pass "an after chain reaches Slurm at once, as afterok, and runs in order"
+
+# The first fails: Slurm cancels B (kill_invalid_depend), and futured
+# ends B and C with its own cause, even when squeue tells of B first.
+touch "$T/late"
+a=$(fctl submit --engine slurm exec -- sh -c 'sleep 2; exit 1')
+b=$(fctl submit --engine slurm -a "$a" exec -- echo never)
+c=$(fctl submit --engine slurm -a "$b" exec -- echo never)
+wait_until 20 in_slurm "$c" || fail "C never reached Slurm"
+ck_match "$(sbatch_of "$b")" "--dependency=afterok:" "B's sbatch"
+ck_exit 1 fctl wait -t 60s "$a"
+ck_exit 3 fctl wait -t 30s "$b"
+ck_exit 3 fctl wait -t 30s "$c"
+ck_eq "$(field "$b" state)" cancelled "B after A failed"
+ck_eq "$(field "$b" error)" "dependency $a failed" "B's cause"
+ck_eq "$(field "$c" error)" "dependency $b cancelled" "C's cause"
+for j in "$b" "$c"; do
+	wait_until 20 sh -c "[ -z \"\$(squeue -h -t PENDING,RUNNING -n futured-$j)\" ]" ||
+	    fail "job $j still in Slurm's queue"
+done
+rm "$T/late"
+pass "the first of a chain fails: the rest ends with futured's cause"
+
+# Cancel of the first cancels the chain, in futured and in Slurm.
+a=$(fctl submit --engine slurm exec -- sleep 300)
+b=$(fctl submit --engine slurm -a "$a" exec -- echo never)
+c=$(fctl submit --engine slurm -a "$b" exec -- echo never)
+wait_until 20 in_slurm "$c" || fail "C never reached Slurm"
+ck_exit 0 fctl cancel "$a"
+ck_exit 3 fctl wait -t 10s "$a" "$b" "$c"
+ck_eq "$(field "$b" error)" "dependency $a cancelled" "B's cause"
+ck_eq "$(field "$c" error)" "dependency $b cancelled" "C's cause"
+for j in "$a" "$b" "$c"; do
+	wait_until 20 sh -c "[ -z \"\$(squeue -h -t PENDING,RUNNING -n futured-$j)\" ]" ||
+	    fail "job $j still in Slurm's queue"
+done
+pass "cancel of the first cancels the chain"
+
+# A parent with retries left, or on this machine: futured holds the
+# child, which reaches Slurm only once its parent succeeded.
+a=$(fctl submit --engine slurm -r 1 exec -- sh -c 'sleep 1')
+b=$(fctl submit --engine slurm -a "$a" exec -- echo after-retried)
+ck_exit 0 fctl wait -t 60s "$b"
+ck_eq "$(sbatch_of "$b" | grep -c -- --dependency)" 0 \
+    "a child of a parent with retries"
+l=$(fctl submit exec -- sleep 1)
+b=$(fctl submit --engine slurm -a "$l" exec -- echo after-local)
+ck_eq "$(field "$b" state)" waiting "a Slurm child of a local parent"
+ck_exit 0 fctl wait -t 60s "$b"
+ck_eq "$(sbatch_of "$b" | grep -c -- --dependency)" 0 \
+    "a child of a local parent"
+pass "a parent with retries left, or local: futured holds the child"
 
 # Priorities: -5 and 5 become --nice=-5 and --nice=5 (the daemon is
 # root, a Slurm operator), which Slurm keeps.

@@ -1,8 +1,9 @@
 # The Slurm engine across a kill -9 of futured, against a real private
 # Slurm (slurmlib.sh) that forgets ended jobs after 2 s: the jobs that
 # were running are followed again and their results arrive, with one
-# sbatch per job; a job Slurm forgot without an exit status fails as
-# lost, never succeeds; 100 tracked jobs cost one squeue per interval.
+# sbatch per job, after chains pending on afterok too; a job Slurm
+# forgot without an exit status fails as lost, never succeeds; 100
+# tracked jobs cost one squeue per interval.
 
 . "$TESTLIB"
 . "$(dirname "$TESTLIB")/slurmlib.sh"
@@ -79,6 +80,32 @@ ck_eq "$(cat "$T/out")" late "result of a job whose sbatch was cut short"
 ck_eq "$(calls sbatch)" "$before" "sbatch calls after the restart"
 grep -q "found Slurm job" "$T/daemon.log" || fail "not found by name"
 pass "kill -9 during sbatch: found by name, not submitted twice"
+
+# kill -9 while after chains wait in Slurm on afterok: the restarted
+# daemon follows them again, submitting nothing twice; one runs in
+# order, the other's first fails and the rest ends with futured's cause.
+: >"$T/order"
+before=$(calls sbatch)
+a=$(fctl submit --engine slurm exec -- sh -c "sleep 4; echo A >>$T/order")
+b=$(fctl submit --engine slurm -a "$a" exec -- sh -c "echo B >>$T/order")
+c=$(fctl submit --engine slurm -a "$b" exec -- sh -c "echo C >>$T/order")
+fa=$(fctl submit --engine slurm exec -- sh -c 'sleep 4; exit 1')
+fb=$(fctl submit --engine slurm -a "$fa" exec -- echo never)
+fc=$(fctl submit --engine slurm -a "$fb" exec -- echo never)
+for id in "$c" "$fc"; do
+	wait_until 20 sh -c "squeue -h -o %r -n futured-$id | grep -q Dependency" ||
+	    fail "job $id never pended on its dependency in Slurm"
+done
+kill9
+daemon --slurm-interval 300ms
+ck_exit 0 fctl wait -t 60s "$a" "$b" "$c"
+ck_eq "$(tr '\n' ' ' <"$T/order")" "A B C " "a chain's order across a restart"
+ck_exit 1 fctl wait -t 60s "$fa"
+ck_exit 3 fctl wait -t 30s "$fb" "$fc"
+ck_eq "$(field "$fb" error)" "dependency $fa failed" "B's cause"
+ck_eq "$(field "$fc" error)" "dependency $fb cancelled" "C's cause"
+ck_eq "$(( $(calls sbatch) - before ))" 6 "sbatch calls for two chains"
+pass "kill -9 with chains pending on afterok: followed again"
 
 # Slurm forgets a job that left no exit status: lost, not succeeded.
 id=$(fctl submit --engine slurm exec -- sleep 300)
