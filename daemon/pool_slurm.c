@@ -76,6 +76,7 @@ struct sjob {
 	uint64_t		 slurm_id;	/* 0: sbatch has not said */
 	pid_t			 sbatch;	/* sbatch or lookup running, or 0 */
 	int			 missing;	/* polls that did not list it */
+	int			 asked;		/* named in the running squeue */
 	int			 cancelled;	/* scancel once it has an id */
 	int			 lookup;	/* find it by name first */
 	TAILQ_ENTRY(sjob)	 entry;
@@ -977,8 +978,17 @@ pool_slurm_squeue_cb(pid_t pid, int status, void *arg)
 		return;
 	}
 	pool_slurm_changed = 0;
-	TAILQ_FOREACH(s, &pool_slurm_live, entry)
-		s->missing++;
+	/*
+	 * Only a job the call named can be missing from its answer: one
+	 * that got its id while it ran (or whose sbatch still runs) is
+	 * named by the next.
+	 */
+	TAILQ_FOREACH(s, &pool_slurm_live, entry) {
+		if (s->asked) {
+			s->asked = 0;
+			s->missing++;
+		}
+	}
 	for (line = strtok_r(out, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
 		if (slurm_squeue_line(line, &id, state, sizeof(state)) == -1 ||
@@ -1047,6 +1057,7 @@ pool_slurm_poll(void)
 	TAILQ_FOREACH(s, &pool_slurm_live, entry) {
 		if (s->slurm_id == 0)
 			continue;
+		s->asked = 1;
 		if (ids == NULL)
 			xasprintf(&ids, "%llu", (unsigned long long)s->slurm_id);
 		else {

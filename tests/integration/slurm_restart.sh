@@ -16,6 +16,14 @@ for tool in sbatch squeue scancel sacct; do
 	    "$T" "$tool" "$real" >"$T/bin/$tool"
 	chmod +x "$T/bin/$tool"
 done
+# squeue, slowed while $T/slowq exists: a poll is nearly always running.
+real=$(command -v squeue)
+cat >"$T/bin/squeue" <<EOS
+#!/bin/sh
+echo "\$*" >>"$T/squeue.calls"
+if [ -e "$T/slowq" ]; then sleep 1; fi
+exec $real "\$@"
+EOS
 # sbatch, slowed while $T/slow exists: it has submitted, not yet said.
 real=$(command -v sbatch)
 cat >"$T/bin/sbatch" <<EOS
@@ -106,6 +114,25 @@ ck_eq "$(field "$fb" error)" "dependency $fa failed" "B's cause"
 ck_eq "$(field "$fc" error)" "dependency $fb cancelled" "C's cause"
 ck_eq "$(( $(calls sbatch) - before ))" 6 "sbatch calls for two chains"
 pass "kill -9 with chains pending on afterok: followed again"
+
+# A job whose sbatch answers late, while polls for another job run on
+# (slowly, so that one runs when its id comes): the polls that could
+# not name it do not count it missing, and it is not lost.
+touch "$T/slowq"
+k=$(fctl submit --engine slurm exec -- sleep 300)
+wait_until 30 sh -c "[ \"\$(squeue -h -o %T -n futured-$k)\" = RUNNING ]" ||
+    fail "job $k never ran on Slurm"
+rm -f "$T/slowed"
+touch "$T/slow"
+id=$(fctl submit --engine slurm exec -- sh -c 'sleep 9; echo answered-late')
+wait_until 30 test -e "$T/slowed" || fail "sbatch never ran"
+rm -f "$T/slow"
+ck_exit 0 fctl wait -t 60s "$id"
+ck_exit 0 fctl result "$id"
+ck_eq "$(cat "$T/out")" answered-late "a job whose sbatch answered late"
+rm -f "$T/slowq"
+ck_exit 0 fctl cancel "$k"
+pass "a job tracked while a poll runs is not counted missing by it"
 
 # Slurm forgets a job that left no exit status: lost, not succeeded.
 id=$(fctl submit --engine slurm exec -- sleep 300)
