@@ -339,7 +339,7 @@ struct settings {
 	char		       **slurm_options;	/* more sbatch options */
 	size_t			 slurm_noptions;
 	int64_t			 slurm_interval_ms;	/* squeue every */
-	int			 slurm_nice_base;	/* --nice of priority 0 */
+	int			 slurm_nice_base;	/* priority 0's --nice */
 	int			 slurm_exec;	/* exec jobs go to Slurm */
 };
 extern struct settings	 settings;

@@ -76,7 +76,7 @@ struct sjob {
 	uint64_t		 slurm_id;	/* 0: sbatch has not said */
 	pid_t			 sbatch;	/* sbatch or lookup running, or 0 */
 	int			 missing;	/* polls that did not list it */
-	int			 asked;		/* named in the running squeue */
+	int			 asked;		/* in the running squeue */
 	int			 cancelled;	/* scancel once it has an id */
 	int			 lookup;	/* find it by name first */
 	TAILQ_ENTRY(sjob)	 entry;

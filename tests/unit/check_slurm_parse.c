@@ -64,8 +64,8 @@ START_TEST(test_squeue_line)
 	    0);
 	ck_assert_uint_eq(id, 42);
 	ck_assert_str_eq(st, "RUNNING");
-	ck_assert_int_eq(slurm_squeue_line("18446744073709551615 OUT_OF_MEMORY\n",
-	    &id, st, sizeof(st)), 0);
+	ck_assert_int_eq(slurm_squeue_line(
+	    "18446744073709551615 OUT_OF_MEMORY\n", &id, st, sizeof(st)), 0);
 	ck_assert_uint_eq(id, UINT64_MAX);
 	ck_assert_str_eq(st, "OUT_OF_MEMORY");
 	/* Too long for the buffer: refused, not cut. */
