@@ -128,6 +128,23 @@ ck_eq "$(sbatch_of "$b" | grep -c -- --dependency)" 0 \
     "a child of a local parent"
 pass "a parent with retries left, or local: futured holds the child"
 
+# A group's limit holds with afterok: a child pending on it in Slurm
+# takes a place, so with --parallel 2 and A running, B goes to Slurm
+# and C waits in futured until A is done.
+ck_exit 0 fctl group chain --parallel 2
+: >"$T/order"
+a=$(fctl submit --engine slurm -g chain exec -- sh -c "sleep 3; echo A >>$T/order")
+b=$(fctl submit --engine slurm -g chain -a "$a" exec -- sh -c "echo B >>$T/order")
+c=$(fctl submit --engine slurm -g chain -a "$b" exec -- sh -c "echo C >>$T/order")
+wait_until 20 in_slurm "$b" || fail "B never reached Slurm"
+ck_match "$(sbatch_of "$b")" "--dependency=afterok:" "B's sbatch in a group"
+wait_until 20 sh -c "$FUTURECTL -s $SOCK --json status $a | grep -q '\"running\"'" ||
+    fail "futured never saw A running"
+in_slurm "$c" && fail "C reached Slurm over its group's limit"
+ck_exit 0 fctl wait -t 60s "$a" "$b" "$c"
+ck_eq "$(tr '\n' ' ' <"$T/order")" "A B C " "the group's chain's order"
+pass "a group's limit holds for a chain on afterok"
+
 # Priorities: -5 and 5 become --nice=-5 and --nice=5 (the daemon is
 # root, a Slurm operator), which Slurm keeps.
 n1=$(fctl submit --engine slurm -p -5 exec -- true)
