@@ -20,20 +20,32 @@
  *					of a cpu job spinning in a worker
  *   futbench fill SOCK N B		daemon memory per queued cpu job,
  *					then the drain of all N
+ *   futbench slurm SOCK N		ms from fut_submit of an exec job on
+ *					the Slurm engine to its Slurm job id
+ *					in fut_status (sbatch has answered);
+ *					the median of N, one after the other
+ *   futbench slurmfill SOCK N	s from fut_submit_all of N such jobs
+ *					(256 a call) to all their Slurm ids
+ *   futbench cmd N ARG...		ms of posix_spawnp + waitpid of ARG...
+ *					(a bare sbatch), the median of N
  *
  * Nothing here sleeps to synchronise: every step waits on a future or
- * on the daemon's own answer.
+ * on the daemon's own answer (slurm polls fut_status, 1 ms apart: no
+ * event tells of a Slurm job id).
  */
 
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include <err.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -528,13 +540,173 @@ mode_fill(long n, long batch)
 	fut_close(c);
 }
 
+static int
+bench_dcmp(const void *a, const void *b)
+{
+	double	 x = *(const double *)a, y = *(const double *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
+static double
+bench_median(double *v, long n)
+{
+	qsort(v, (size_t)n, sizeof(*v), bench_dcmp);
+	return (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2);
+}
+
+/*
+ * Submit-to-acknowledged on Slurm: from fut_submit until the job's
+ * Slurm id shows in fut_status, one job at a time, as a bare sbatch
+ * (mode_cmd) is timed from its spawn to its exit.
+ */
+static void
+mode_slurm(long n)
+{
+	struct fut_client	*c = bench_connect();
+	struct fut_spec		*s;
+	struct fut_future	*f;
+	struct fut_info		*info;
+	struct timespec		 nap = { 0, 1000000 };
+	const char		*sid;
+	double			*v, t0;
+	long			 i;
+	int			 got;
+
+	if (n < 1)
+		errx(2, "slurm: N must be at least 1");
+	if ((s = fut_spec_new("exec")) == NULL ||
+	    fut_spec_engine(s, "slurm") != 0 || fut_spec_arg(s, "true") != 0)
+		errx(1, "slurm spec");
+	v = calloc((size_t)n, sizeof(*v));
+	if (v == NULL)
+		err(1, "calloc");
+	for (i = 0; i < n; i++) {
+		t0 = now_s();
+		if ((f = fut_submit(c, s)) == NULL)
+			errx(1, "fut_submit: %s", fut_client_error(c));
+		for (got = 0; !got; ) {
+			if (fut_status(c, fut_id(f), &info) != 0)
+				errx(1, "fut_status: %s", fut_client_error(c));
+			sid = fut_info_slurm_job_id(info);
+			got = sid != NULL && *sid != '\0';
+			if (!got && fut_info_state(info) >= FUT_SUCCEEDED)
+				errx(1, "job %llu %s before Slurm took it",
+				    (unsigned long long)fut_id(f),
+				    fut_state_name(fut_info_state(info)));
+			fut_info_free(info);
+			if (!got)
+				nanosleep(&nap, NULL);
+		}
+		v[i] = (now_s() - t0) * 1e3;
+		fut_future_free(f);
+	}
+	printf("%.2f\n", bench_median(v, n));
+	free(v);
+	fut_spec_free(s);
+	fut_close(c);
+}
+
+/*
+ * N Slurm jobs tracked at once (they had better be held: --slurm-option
+ * --hold): s from the first fut_submit_all to the last Slurm id.
+ */
+static void
+mode_slurmfill(long n)
+{
+	struct fut_client	 *c = bench_connect();
+	struct fut_spec		 *s, **specs;
+	struct fut_future	**f;
+	struct fut_info		 *info;
+	struct timespec		  nap = { 0, 1000000 };
+	const char		 *sid;
+	double			  t0;
+	long			  i, k, done = 0;
+
+	if (n < 1)
+		errx(2, "slurmfill: N must be at least 1");
+	if ((s = fut_spec_new("exec")) == NULL ||
+	    fut_spec_engine(s, "slurm") != 0 || fut_spec_arg(s, "true") != 0)
+		errx(1, "slurm spec");
+	specs = calloc((size_t)n, sizeof(*specs));
+	f = calloc((size_t)n, sizeof(*f));
+	if (specs == NULL || f == NULL)
+		err(1, "calloc");
+	for (i = 0; i < n; i++)
+		specs[i] = s;
+	t0 = now_s();
+	for (i = 0; i < n; i += k) {
+		k = n - i < 256 ? n - i : 256;
+		if (fut_submit_all(c, (const struct fut_spec *const *)specs + i,
+		    (size_t)k, f + i) != k)
+			errx(1, "fut_submit_all: %s", fut_client_error(c));
+	}
+	/* In order: each is waited for once, the rest have moved on. */
+	while (done < n) {
+		if (fut_status(c, fut_id(f[done]), &info) != 0)
+			errx(1, "fut_status: %s", fut_client_error(c));
+		sid = fut_info_slurm_job_id(info);
+		if (sid != NULL && *sid != '\0')
+			done++;
+		else if (fut_info_state(info) >= FUT_SUCCEEDED)
+			errx(1, "job %llu %s before Slurm took it",
+			    (unsigned long long)fut_id(f[done]),
+			    fut_state_name(fut_info_state(info)));
+		else
+			nanosleep(&nap, NULL);
+		fut_info_free(info);
+	}
+	printf("%.2f\n", now_s() - t0);
+	for (i = 0; i < n; i++)
+		fut_future_free(f[i]);
+	free(f);
+	free(specs);
+	fut_spec_free(s);
+	fut_close(c);
+}
+
+/* ms of one spawn and wait of argv, its output to /dev/null; median. */
+static void
+mode_cmd(long n, char **argv)
+{
+	posix_spawn_file_actions_t	 fa;
+	extern char			**environ;
+	double				*v, t0;
+	pid_t				 pid;
+	long				 i;
+	int				 st, rv;
+
+	if (n < 1)
+		errx(2, "cmd: N must be at least 1");
+	if ((v = calloc((size_t)n, sizeof(*v))) == NULL)
+		err(1, "calloc");
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	for (i = 0; i < n; i++) {
+		t0 = now_s();
+		if ((rv = posix_spawnp(&pid, argv[0], &fa, NULL, argv,
+		    environ)) != 0)
+			errx(1, "posix_spawnp %s: %s", argv[0], strerror(rv));
+		while (waitpid(pid, &st, 0) == -1)
+			if (errno != EINTR)
+				err(1, "waitpid");
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			errx(1, "%s failed", argv[0]);
+		v[i] = (now_s() - t0) * 1e3;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	printf("%.2f\n", bench_median(v, n));
+	free(v);
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: futbench pid SOCK | reap PID | rss SOCK |\n"
 	    "       rtt SOCK KIND N | wrtt SOCK N | pipe SOCK KIND C B N |\n"
 	    "       exec SOCK P N |\n"
-	    "       cancel SOCK N | fill SOCK N B\n");
+	    "       cancel SOCK N | fill SOCK N B | slurm SOCK N |\n"
+	    "       slurmfill SOCK N | cmd N ARG...\n");
 	exit(2);
 }
 
@@ -566,6 +738,12 @@ main(int argc, char **argv)
 		mode_cancel(atol(argv[3]));
 	else if (strcmp(m, "fill") == 0 && argc == 5)
 		mode_fill(atol(argv[3]), atol(argv[4]));
+	else if (strcmp(m, "slurm") == 0 && argc == 4)
+		mode_slurm(atol(argv[3]));
+	else if (strcmp(m, "slurmfill") == 0 && argc == 4)
+		mode_slurmfill(atol(argv[3]));
+	else if (strcmp(m, "cmd") == 0 && argc >= 4)
+		mode_cmd(atol(argv[2]), argv + 3);
 	else
 		usage();
 	return (0);

@@ -26,12 +26,12 @@ if [ "$QUICK" = 1 ]; then
 	ROUNDS=3 PP_N=20000 BATCH_N=100000 RTT_N=300 PIPE_N=5000
 	PIPE_CPU_N=2000 EXEC_N=100 CANCEL_N=3 FILL_SMALL=10000
 	FILL_BIG= GEAR_RTT_N=200 GEAR_PIPE_N=2000 PY_RTT_N=200
-	PY_PIPE_N=2000
+	PY_PIPE_N=2000 SLURM_N=5 SLURM_TRACK=100 SLURM_WINDOW=5
 else
 	ROUNDS=5 PP_N=50000 BATCH_N=4000000 RTT_N=5000 PIPE_N=200000
 	PIPE_CPU_N=60000 EXEC_N=1500 CANCEL_N=15 FILL_SMALL=100000
 	FILL_BIG=1000000 GEAR_RTT_N=2000 GEAR_PIPE_N=20000 PY_RTT_N=2000
-	PY_PIPE_N=20000
+	PY_PIPE_N=20000 SLURM_N=30 SLURM_TRACK=1000 SLURM_WINDOW=20
 fi
 # A short ping-pong reads high on a VM until the host's halt polling
 # adapts to the wakeup rate: even the quick form runs 20000.
@@ -274,6 +274,19 @@ if [ "$PYTHON" != : ] &&
 	stop_daemon "$PYNS"
 fi
 
+# The Slurm engine against a private one-node Slurm (bench/slurm.sh),
+# where Slurm is installed and this runs as root; else a note says why.
+SLURM=0
+say "the Slurm engine"
+if sh "$srcdir/bench/slurm.sh" "$T" "$ROUNDS" "$SLURM_N" "$SLURM_TRACK" \
+    "$SLURM_WINDOW" 2>"$T/slurm.err"; then
+	SLURM=1
+else
+	SLURM=$?
+	SLURM_WHY=$(grep -m 1 SKIP "$T/slurm.err" | sed 's/^SKIP ([^)]*): //')
+	[ "$SLURM" = 77 ] || { cat "$T/slurm.err" >&2; SLURM_WHY="failed"; }
+fi
+
 # The table ---------------------------------------------------------------
 : >"$T/table"
 printf '%-40s %-26s %-34s %-8s %s\n' "figure" "median (min-max)" \
@@ -367,6 +380,20 @@ if [ "$PY" = 1 ]; then
 	fi
 else
 	note "python concurrent.futures                skipped"
+fi
+if [ "$SLURM" = 1 ]; then
+	row "Slurm submit -> job id (futbench), ms" slurm_submit \
+	    slurm_sbatch "bare sbatch" "ratio <= 1.2" "<= 1.2x sbatch"
+	row "  the same, --journal none, ms" slurm_submit_nj slurm_sbatch \
+	    "bare sbatch" "ratio <= 1.2" "<= 1.2x sbatch"
+	row "Slurm, $SLURM_TRACK jobs tracked: squeue/interval" slurm_calls \
+	    - "" "value <= 1" "<= 1"
+	row "  job ids an squeue call named (fewest)" slurm_names - "" \
+	    "value >= $SLURM_TRACK" "all $SLURM_TRACK"
+	row "  slowest such squeue call, ms" slurm_squeue_ms - "" - ""
+	row "  $SLURM_TRACK submitted -> all in Slurm, s" slurm_fill - "" - ""
+else
+	note "Slurm engine                             skipped ($SLURM_WHY)"
 fi
 echo
 echo "futured bench$( [ "$QUICK" = 1 ] && echo ' (quick: smoke test, not figures)'):" \

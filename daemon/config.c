@@ -24,6 +24,7 @@
 #include "duration.h"
 #include "log.h"
 #include "metrics.h"
+#include "slurm_parse.h"
 #include "xmalloc.h"
 
 #define CONFIG_SYSTEM_PATH	"/etc/futured/futured.conf"
@@ -50,9 +51,11 @@ enum config_key {
 	CONFIG_SLURM_PARTITION,
 	CONFIG_SLURM_ACCOUNT,
 	CONFIG_SLURM_INTERVAL,
+	CONFIG_SLURM_NICE_BASE,
 	CONFIG_SLURM_HANDLERS,
 	CONFIG_POOL_IDLE,
-	CONFIG_PLUGIN,		/* the one that may be repeated */
+	CONFIG_SLURM_OPTION,	/* may be repeated */
+	CONFIG_PLUGIN,		/* may be repeated */
 	CONFIG_NKEYS
 };
 static const char *const config_keys[CONFIG_NKEYS] = {
@@ -75,8 +78,10 @@ static const char *const config_keys[CONFIG_NKEYS] = {
 	"slurm-partition",
 	"slurm-account",
 	"slurm-interval",
+	"slurm-nice-base",
 	"slurm-handlers",
 	"pool-idle",
+	"slurm-option",
 	"plugin",
 };
 
@@ -283,10 +288,21 @@ config_set(enum config_key key, const char *value, int *level, char **cause)
 	case CONFIG_SLURM_INTERVAL:
 		return (config_duration(key, value, 100,
 		    &settings.slurm_interval_ms, cause));
+	case CONFIG_SLURM_NICE_BASE:
+		if (config_number(value, -SLURM_NICE_BASE_MAX,
+		    SLURM_NICE_BASE_MAX, &settings.slurm_nice_base) == -1)
+			goto bad;
+		return (0);
 	case CONFIG_SLURM_HANDLERS:
 		/* Handlers whose jobs run on Slurm by default. */
 		if (settings_slurm_handlers(value) == -1)
 			goto bad;
+		return (0);
+	case CONFIG_SLURM_OPTION:
+		/* One sbatch option a line, as --slurm-option. */
+		if (*value != '-')
+			goto bad;
+		settings_slurm_option(value);
 		return (0);
 	case CONFIG_PLUGIN:
 		plugin_add(value);
@@ -598,7 +614,8 @@ config_load(const char *path, int must_exist, int *level, char **cause)
 			    lineno, key);
 			goto out;
 		}
-		if (seen[k] != 0 && k != CONFIG_PLUGIN) {
+		if (seen[k] != 0 && k != CONFIG_PLUGIN &&
+		    k != CONFIG_SLURM_OPTION) {
 			xasprintf(cause, "%s:%u: %s is already set on line %u",
 			    path, lineno, key, seen[k]);
 			goto out;

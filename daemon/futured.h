@@ -343,6 +343,7 @@ struct settings {
 	/* Handlers (fnmatch patterns) whose jobs go to Slurm. */
 	char		       **slurm_handlers;
 	size_t			 slurm_nhandlers;
+	int			 slurm_nice_base;	/* priority 0's --nice */
 };
 extern struct settings	 settings;
 extern struct event_base *base;
@@ -353,6 +354,7 @@ void		 settings_slurm_option(const char *);	/* one more */
 int		 settings_slurm_handlers(const char *);
 void		 settings_slurm_handlers_free(void);
 int		 settings_slurm_routed(const char *);
+void		 settings_slurm_options_clear(void);
 
 /* timer.c */
 void		 timer_add_ms(struct event *, int64_t);
@@ -507,6 +509,7 @@ void		 sched_set_final_hook(void (*)(struct job *));
 void		 sched_set_news_hook(void (*)(struct job *));
 void		 sched_dequeue(struct job *);	/* out of it (cancel) */
 void		 sched_kick(void);		/* start what can, next turn */
+void		 sched_deps_ahead(struct job *);	/* pool.h's ahead */
 void		 sched_job_final(struct job *);	/* wake waiters, free slot */
 void		 sched_slot_release(enum job_kind);
 void		 sched_state_changed(struct job *, enum job_state);

@@ -31,6 +31,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
+#include "slurm_parse.h"
 #include "sockpath.h"
 #include "xmalloc.h"
 
@@ -71,7 +72,8 @@ enum {
 	MAIN_OPT_SLURM_PARTITION,
 	MAIN_OPT_SLURM_ACCOUNT,
 	MAIN_OPT_SLURM_OPTION,
-	MAIN_OPT_SLURM_INTERVAL
+	MAIN_OPT_SLURM_INTERVAL,
+	MAIN_OPT_SLURM_NICE_BASE
 };
 
 /* RLIMIT_NOFILE when the hard limit is unlimited (fs.nr_open's default). */
@@ -159,7 +161,7 @@ usage(void)
 "               [--output-dir DIR]\n"
 "               [--slurm-dir DIR] [--slurm-partition NAME]\n"
 "               [--slurm-account NAME] [--slurm-option OPT]\n"
-"               [--slurm-interval DUR]\n"
+"               [--slurm-interval DUR] [--slurm-nice-base N]\n"
 "               [-V] [-h]\n");
 	exit(2);
 }
@@ -460,6 +462,8 @@ main(int argc, char **argv)
 		    MAIN_OPT_SLURM_OPTION },
 		{ "slurm-interval", required_argument,	NULL,
 		    MAIN_OPT_SLURM_INTERVAL },
+		{ "slurm-nice-base", required_argument,	NULL,
+		    MAIN_OPT_SLURM_NICE_BASE },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
@@ -470,7 +474,7 @@ main(int argc, char **argv)
 	const char	*conf = NULL;
 	u_short		 port;
 	int		 ch, detach = 0, level = LOG_LEVEL_INFO, ready_fd = -1, fd;
-	int		 noconf = 0, cmdline_plugins = 0;
+	int		 noconf = 0, cmdline_plugins = 0, cmdline_sopts = 0;
 	ssize_t		 n;
 
 	/* Before anything else: this process is root until it drops. */
@@ -592,7 +596,8 @@ main(int argc, char **argv)
 			    &settings.worker_lease_ms, 1);
 			break;
 		case MAIN_OPT_POOL_IDLE:
-			main_duration(optarg, &settings.pool_idle_ms);
+			main_duration("pool-idle", optarg,
+			    &settings.pool_idle_ms, 0);
 			break;
 		case MAIN_OPT_POOL_SPARES:
 			settings.pool_spares = main_number(optarg,
@@ -667,11 +672,25 @@ main(int argc, char **argv)
 			settings.slurm_account = optarg;
 			break;
 		case MAIN_OPT_SLURM_OPTION:
+			/* As plugins: the command line's replace the file's. */
+			if (!cmdline_sopts++)
+				settings_slurm_options_clear();
+			if (*optarg != '-') {
+				fprintf(stderr, "futured: bad slurm option "
+				    "\"%s\" (sbatch's options start with "
+				    "-)\n", optarg);
+				exit(2);
+			}
 			settings_slurm_option(optarg);
 			break;
 		case MAIN_OPT_SLURM_INTERVAL:
 			main_duration("slurm-interval", optarg,
 			    &settings.slurm_interval_ms, 100);
+			break;
+		case MAIN_OPT_SLURM_NICE_BASE:
+			settings.slurm_nice_base = main_number(optarg,
+			    "slurm nice base", -SLURM_NICE_BASE_MAX,
+			    SLURM_NICE_BASE_MAX);
 			break;
 		case 'R':
 			ready_fd = main_number(optarg, "fd", 3, 1024);

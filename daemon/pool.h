@@ -77,6 +77,16 @@ struct pool {
 	 * (start() then submits nothing), 0 if it cannot.
 	 */
 	int		(*adopt)(struct job *);
+	/*
+	 * j waits for the jobs it runs after, none of which failed: 1 if
+	 * this pool may take it now and hold it back itself until they
+	 * succeed (Slurm's afterok).  sched.c then queues j at once; its
+	 * dependency waiter stays, and a dependency that fails cancels j
+	 * as ever.  Asked when j is submitted (or replayed) and when a job
+	 * it waits for is taken on by its engine (sched_deps_ahead()).
+	 * NULL: j waits in sched.c.
+	 */
+	int		(*ahead)(const struct job *);
 };
 
 extern const struct pool pool_loop_ops;

@@ -35,6 +35,13 @@
  * knows and that left no rc file is lost: it fails, never succeeds.
  *
  * Cancel and timeout: scancel, and the job settles at once.
+ *
+ * Dependencies.  A job whose after jobs are Slurm jobs on their last
+ * attempt, with their ids, goes ahead (pool.h): it is queued here at
+ * once, and sbatch gets --dependency=afterok on their ids.  sched.c
+ * keeps its dependency waiter, so a parent that fails still cancels it
+ * with futured's cause; until then, whatever end squeue reports of it
+ * (Slurm's own cancel, kill_invalid_depend) waits for that word.
  */
 
 #include <sys/types.h>
@@ -58,6 +65,7 @@
 #include "htab.h"
 #include "log.h"
 #include "pool.h"
+#include "slurm_parse.h"
 #include "xmalloc.h"
 
 extern char	**environ;
@@ -74,6 +82,7 @@ struct sjob {
 	uint64_t		 slurm_id;	/* 0: sbatch has not said */
 	pid_t			 sbatch;	/* sbatch or lookup running, or 0 */
 	int			 missing;	/* polls that did not list it */
+	int			 asked;		/* in the running squeue */
 	int			 cancelled;	/* scancel once it has an id */
 	int			 lookup;	/* find it by name first */
 	TAILQ_ENTRY(sjob)	 entry;
@@ -478,6 +487,7 @@ pool_slurm_ended(struct sjob *s, const char *word, long rc)
 {
 	struct job	*j = s->job;
 	char		 path[PATH_MAX], *rcs, *end, *result = NULL;
+	const char	*by;
 	uint64_t	 id = s->slurm_id;
 	uint32_t	 attempt = s->attempt;
 	size_t		 rlen = 0;
@@ -501,25 +511,9 @@ pool_slurm_ended(struct sjob *s, const char *word, long rc)
 	pool_slurm_unlink(s);
 	job_ref(j);
 	pool_slurm_drop(s);
-	if (word != NULL && strcmp(word, "COMPLETED") != 0 &&
-	    strcmp(word, "FAILED") != 0) {
+	if (word != NULL && (by = slurm_ended_by(word)) != NULL) {
 		/* Slurm ended it: its word says how. */
-		if (strcmp(word, "CANCELLED") == 0)
-			job_set_ended(j, "CANCELLED");
-		else if (strcmp(word, "TIMEOUT") == 0)
-			job_set_ended(j, "TIMEOUT");
-		else if (strcmp(word, "NODE_FAIL") == 0)
-			job_set_ended(j, "NODE_FAIL");
-		else if (strcmp(word, "OUT_OF_MEMORY") == 0)
-			job_set_ended(j, "OUT_OF_MEMORY");
-		else if (strcmp(word, "PREEMPTED") == 0)
-			job_set_ended(j, "PREEMPTED");
-		else if (strcmp(word, "BOOT_FAIL") == 0)
-			job_set_ended(j, "BOOT_FAIL");
-		else if (strcmp(word, "DEADLINE") == 0)
-			job_set_ended(j, "DEADLINE");
-		else
-			job_set_ended(j, "ended by Slurm");
+		job_set_ended(j, by);
 		if (rc >= 0)
 			job_more(j)->exit_status = (int)rc;
 		job_finish(j, JOB_FAILED, FERR_NONE, "Slurm job %llu: %s",
@@ -569,6 +563,8 @@ pool_slurm_track(struct sjob *s, uint64_t id)
 	pool_slurm_tracked++;
 	pool_slurm_backoff = 1;
 	pool_slurm_poll_arm();
+	/* Its dependents may be submitted now, with afterok on it. */
+	sched_deps_ahead(s->job);
 }
 
 static void
@@ -671,6 +667,59 @@ strv_free(struct strv *sv)
 	free(sv->v);
 }
 
+/*
+ * The Slurm job id j may wait for with afterok: d's, if d is a Slurm
+ * job of j's owner whose attempt now has its id and is its last.  A
+ * retry would be another Slurm job, and Slurm, seeing the attempt fail,
+ * cancels j (kill_invalid_depend) before futured could point it at the
+ * new one: so a job with retries left is waited for by futured.
+ */
+static const char *
+pool_slurm_dep_id(const struct job *d, const struct job *j)
+{
+	if (d->spec->engine != JOB_ENGINE_SLURM || d->owner != j->owner ||
+	    d->more->pool != &pool_slurm_ops || d->more->engine_id == NULL ||
+	    d->more->engine_attempt != d->more->attempts ||
+	    d->more->attempts <= d->spec->retries ||
+	    (d->flags & JOBF_CANCELLING))
+		return (NULL);
+	return (d->more->engine_id);
+}
+
+/*
+ * j went ahead of its dependencies (pool_slurm_ahead): --dependency=
+ * afterok on those not final yet.  -1 and *cause if one cannot be.
+ */
+static int
+pool_slurm_afterok(const struct job *j, struct strv *av, char **cause)
+{
+	const struct job	*d;
+	const char		*id;
+	char			*dep = NULL, *t;
+	size_t			 i;
+
+	for (i = 0; i < j->spec->nafter; i++) {
+		if ((d = sched_find(j->spec->after[i])) == NULL ||
+		    d->state == JOB_SUCCEEDED)
+			continue;
+		if (JOB_FINAL(d->state) || (id = pool_slurm_dep_id(d, j)) ==
+		    NULL) {
+			xasprintf(cause, "dependency %llu has no Slurm job to "
+			    "wait for", (unsigned long long)d->id);
+			free(dep);
+			return (-1);
+		}
+		xasprintf(&t, "%s:%s", dep != NULL ? dep : "afterok", id);
+		free(dep);
+		dep = t;
+	}
+	if (dep != NULL) {
+		strv_add(av, "--dependency=%s", dep);
+		free(dep);
+	}
+	return (0);
+}
+
 /* sbatch for s; on failure the job fails now. */
 static void
 pool_slurm_submit(struct sjob *s)
@@ -684,7 +733,7 @@ pool_slurm_submit(struct sjob *s)
 	const char		*conf;
 	char			*cause = NULL;
 	size_t			 i, ncmd = js->nargs;
-	int			 fd;
+	int			 fd, nice;
 
 	if (pool_slurm_ready_dir(&cause) == -1 ||
 	    (pool_slurm_as_user(j) && pool_slurm_user_dir(j, &cause) == -1))
@@ -738,12 +787,16 @@ pool_slurm_submit(struct sjob *s)
 		strv_add(&av, "--chdir=%s", pool_slurm_dir);
 	if (js->timeout_ms > 0) {
 		/* A backstop: futured's own timer is the exact one. */
-		strv_add(&av, "--time=%lld", (long long)((js->timeout_ms +
-		    59999) / 60000 + 1));
+		strv_add(&av, "--time=%lld",
+		    slurm_time_minutes(js->timeout_ms));
 	}
-	/* Later than the default (a positive nice needs no privilege). */
-	if (j->priority > 0)
-		strv_add(&av, "--nice=%d", (int)j->priority);
+	if (slurm_nice(j->priority, settings.slurm_nice_base,
+	    !pool_slurm_as_user(j) && geteuid() == 0, &nice))
+		strv_add(&av, "--nice=%d", nice);
+	if (j->more->deps != NULL && pool_slurm_afterok(j, &av, &cause) == -1) {
+		strv_free(&av);
+		goto fail;
+	}
 	if (settings.slurm_partition != NULL)
 		strv_add(&av, "--partition=%s", settings.slurm_partition);
 	if (settings.slurm_account != NULL)
@@ -815,8 +868,8 @@ pool_slurm_lookup_cb(pid_t pid, int status, void *arg)
 	struct sjob	*s = arg;
 	struct job	*j = s->job;
 	struct job_more	*m;
-	char		 path[PATH_MAX], want[96], *out, *line, *save, *sp;
-	unsigned long long id, found = 0;
+	char		 path[PATH_MAX], want[96], *out, *line, *save;
+	uint64_t	 id, found = 0;
 
 	(void)pid;
 	s->sbatch = 0;
@@ -840,8 +893,7 @@ pool_slurm_lookup_cb(pid_t pid, int status, void *arg)
 	}
 	for (line = strtok_r(out, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
-		if ((sp = strchr(line, ' ')) != NULL &&
-		    strcmp(sp + 1, want) == 0 && sscanf(line, "%llu", &id) == 1)
+		if (slurm_lookup_line(line, want, &id) == 0)
 			found = id;
 	}
 	free(out);
@@ -853,11 +905,11 @@ pool_slurm_lookup_cb(pid_t pid, int status, void *arg)
 	if (found != 0) {
 		m = job_more(j);
 		free(m->engine_id);
-		xasprintf(&m->engine_id, "%llu", found);
+		xasprintf(&m->engine_id, "%llu", (unsigned long long)found);
 		m->engine_attempt = s->attempt;
 		journal_process(j);
 		log_info("job %llu: found Slurm job %llu by name",
-		    (unsigned long long)j->id, found);
+		    (unsigned long long)j->id, (unsigned long long)found);
 		pool_slurm_track(s, found);
 		return;
 	}
@@ -914,8 +966,8 @@ static void
 pool_slurm_sacct_cb(pid_t pid, int status, void *arg)
 {
 	struct sjob	*s = arg;
-	char		 path[PATH_MAX], *out, *bar, *sp, *nl;
-	long		 rc = -1;
+	char		 path[PATH_MAX], *out, *word;
+	long		 rc;
 
 	(void)pid;
 	s->sbatch = 0;
@@ -923,19 +975,10 @@ pool_slurm_sacct_cb(pid_t pid, int status, void *arg)
 	out = pool_slurm_slurp(path, NULL);
 	(void)unlink(path);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && out != NULL &&
-	    (bar = strchr(out, '|')) != NULL) {
-		*bar++ = '\0';
-		if ((nl = strchr(bar, '\n')) != NULL)
-			*nl = '\0';
-		if ((sp = strchr(out, ' ')) != NULL)	/* "CANCELLED by 0" */
-			*sp = '\0';
-		if (strchr(bar, ':') != NULL)
-			rc = strtol(bar, NULL, 10);
-		if (*out != '\0') {
-			pool_slurm_ended(s, out, rc);
-			free(out);
-			return;
-		}
+	    slurm_sacct_line(out, &word, &rc) == 0) {
+		pool_slurm_ended(s, word, rc);
+		free(out);
+		return;
 	}
 	free(out);
 	pool_slurm_ended(s, NULL, -1);
@@ -989,8 +1032,7 @@ pool_slurm_squeue_cb(pid_t pid, int status, void *arg)
 {
 	struct sjob	*s;
 	char		 path[PATH_MAX], *out, *line, *save, state[64];
-	unsigned long long id;
-	uint64_t	*gone;
+	uint64_t	 id, *gone;
 	size_t		 n, i;
 
 	(void)arg;
@@ -1005,33 +1047,43 @@ pool_slurm_squeue_cb(pid_t pid, int status, void *arg)
 		return;
 	}
 	pool_slurm_changed = 0;
-	TAILQ_FOREACH(s, &pool_slurm_live, entry)
-		s->missing++;
+	/*
+	 * Only a job the call named can be missing from its answer: one
+	 * that got its id while it ran (or whose sbatch still runs) is
+	 * named by the next.
+	 */
+	TAILQ_FOREACH(s, &pool_slurm_live, entry) {
+		if (s->asked) {
+			s->asked = 0;
+			s->missing++;
+		}
+	}
 	for (line = strtok_r(out, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
-		if (sscanf(line, "%llu %63s", &id, state) != 2 ||
+		if (slurm_squeue_line(line, &id, state, sizeof(state)) == -1 ||
 		    (s = pool_slurm_find(id)) == NULL)
 			continue;
 		s->missing = 0;
-		if (strcmp(state, "PENDING") == 0 ||
-		    strcmp(state, "CONFIGURING") == 0 ||
-		    strcmp(state, "REQUEUED") == 0 ||
-		    strcmp(state, "REQUEUE_HOLD") == 0 ||
-		    strcmp(state, "RESV_DEL_HOLD") == 0 ||
-		    strcmp(state, "SUSPENDED") == 0)
+		switch (slurm_phase(state)) {
+		case SLURM_PENDING:
 			continue;
-		if (strcmp(state, "RUNNING") == 0 ||
-		    strcmp(state, "COMPLETING") == 0 ||
-		    strcmp(state, "STAGE_OUT") == 0 ||
-		    strcmp(state, "SIGNALING") == 0 ||
-		    strcmp(state, "RESIZING") == 0) {
+		case SLURM_RUNNING:
 			if (s->job->state != JOB_RUNNING) {
 				s->job->flags &= ~JOBF_POOLED;
 				job_started(s->job);
 				pool_slurm_changed = 1;
 			}
 			continue;
+		case SLURM_ENDED:
+			break;
 		}
+		/*
+		 * Slurm cancels a job whose afterok failed; futured's word
+		 * on the dependency (sched.c) stands, and comes with the
+		 * parent's end, which this poll or the next one brings.
+		 */
+		if (s->job->more->deps != NULL)
+			continue;
 		pool_slurm_ended(s, state, -1);
 		pool_slurm_changed = 1;
 	}
@@ -1074,6 +1126,7 @@ pool_slurm_poll(void)
 	TAILQ_FOREACH(s, &pool_slurm_live, entry) {
 		if (s->slurm_id == 0)
 			continue;
+		s->asked = 1;
 		if (ids == NULL)
 			xasprintf(&ids, "%llu", (unsigned long long)s->slurm_id);
 		else {
@@ -1323,6 +1376,35 @@ pool_slurm_was_adopted(const struct job *j)
 }
 
 /*
+ * May j, which waits for the jobs it runs after, go to Slurm now, with
+ * afterok on theirs (pool_slurm_dep_id)?  Slurm then starts it as soon
+ * as they end well, with no poll in between.  One that Slurm has from
+ * before a restart goes ahead again, as it went.  Not with input_from:
+ * its payload is another job's output, known only at its end.
+ */
+static int
+pool_slurm_ahead(const struct job *j)
+{
+	const struct job	*d;
+	size_t			 i;
+
+	if (j->spec->input_from != 0)
+		return (0);
+	if (j->more->engine_id != NULL &&
+	    j->more->engine_attempt == j->more->attempts + 1)
+		return (1);
+	for (i = 0; i < j->spec->nafter; i++) {
+		/* Gone from the table (a replay): it had succeeded. */
+		if ((d = sched_find(j->spec->after[i])) == NULL ||
+		    d->state == JOB_SUCCEEDED)
+			continue;
+		if (JOB_FINAL(d->state) || pool_slurm_dep_id(d, j) == NULL)
+			return (0);
+	}
+	return (j->spec->nafter > 0);
+}
+
+/*
  * At exit: the journal keeps the tracked jobs running, and the next
  * daemon follows them again; they are settled for their waiters only.
  */
@@ -1379,4 +1461,5 @@ const struct pool pool_slurm_ops = {
 	.dequeue = pool_slurm_dequeue,
 	.next = pool_slurm_next,
 	.adopt = pool_slurm_adopt,
+	.ahead = pool_slurm_ahead,
 };

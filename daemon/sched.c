@@ -81,6 +81,7 @@ static int		  sched_held;	/* shutdown: start nothing more */
 static void	sched_run_cb(evutil_socket_t, short, void *);
 static void	sched_retention_cb(evutil_socket_t, short, void *);
 static void	sched_deps_cb(struct waiter *, struct job *, int, void *);
+static void	sched_ahead(struct job *);
 
 void
 sched_init(void)
@@ -243,6 +244,7 @@ sched_submit(struct job *j, struct job **deps, size_t n)
 		job_ref(j);
 		job_more(j)->deps = sched_wait(deps, n, 1, -1, sched_deps_cb,
 		    j);
+		sched_ahead(j);
 		job_unref(j);
 	}
 	free(deps);
@@ -374,9 +376,62 @@ sched_foreach(void (*cb)(struct job *, void *), void *arg)
 }
 
 /*
+ * j waits for its dependencies: queued now if its pool holds it back
+ * for them itself (pool.h's ahead), its waiter kept.
+ */
+static void
+sched_ahead(struct job *j)
+{
+	const struct pool	*p;
+
+	if (j->state != JOB_WAITING || j->more->deps == NULL)
+		return;
+	p = pool_of(j);
+	if (p->ahead == NULL || !p->ahead(j))
+		return;
+	log_debug("job %llu: queued ahead of its dependencies",
+	    (unsigned long long)j->id);
+	job_queued(j);
+}
+
+/*
+ * d's engine took it on (a Slurm job id): the jobs that wait for it may
+ * go ahead to their pool.  Collected first: queueing one changes no
+ * waiter of d, but a pool's ahead() may look at anything.
+ */
+void
+sched_deps_ahead(struct job *d)
+{
+	struct waitref	*r;
+	struct job	**deps;
+	size_t		  n = 0, i;
+
+	TAILQ_FOREACH(r, &d->more->waiters, entry) {
+		if (r->waiter->cb == sched_deps_cb)
+			n++;
+	}
+	if (n == 0)
+		return;
+	deps = xcalloc(n, sizeof(*deps));
+	n = 0;
+	TAILQ_FOREACH(r, &d->more->waiters, entry) {
+		if (r->waiter->cb == sched_deps_cb) {
+			deps[n] = r->waiter->arg;
+			job_ref(deps[n++]);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		sched_ahead(deps[i]);
+		job_unref(deps[i]);
+	}
+	free(deps);
+}
+
+/*
  * One of the dependencies is final.  A failed, cancelled or timed-out
  * one cancels the dependent at once, naming it; when all succeeded the
- * dependent is queued; otherwise it waits on for the rest.
+ * dependent is queued (unless it went ahead to its pool, which holds it
+ * no longer); otherwise it waits on for the rest.
  */
 static void
 sched_deps_cb(struct waiter *w, struct job *first, int timed_out, void *arg)

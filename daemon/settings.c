@@ -126,3 +126,16 @@ settings_slurm_routed(const char *name)
 	}
 	return (0);
 }
+
+/* None: the command line's replace the file's (and the fuzzer's). */
+void
+settings_slurm_options_clear(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < settings.slurm_noptions; i++)
+		free(settings.slurm_options[i]);
+	free(settings.slurm_options);
+	settings.slurm_options = NULL;
+	settings.slurm_noptions = 0;
+}

@@ -23,6 +23,7 @@
 #include "futured.h"
 #include "fuzzfile.h"
 #include "log.h"
+#include "slurm_parse.h"
 
 /* main.c's globals: the daemon's main() is not linked in. */
 struct settings		 settings;
@@ -65,6 +66,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char	*cause = NULL;
 	int	 level = LOG_LEVEL_INFO;
+	size_t	 i;
 
 	fuzzfile_write(data, size);
 
@@ -84,6 +86,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (settings.worker_memory != 0 &&
 		    settings.worker_memory < WORKER_MEMORY_MIN) ||
 		    settings.fsync_interval_ms < 1 ||
+		    settings.slurm_interval_ms < 100 ||
+		    settings.slurm_nice_base < -SLURM_NICE_BASE_MAX ||
+		    settings.slurm_nice_base > SLURM_NICE_BASE_MAX ||
 		    level < LOG_LEVEL_ERROR || level > LOG_LEVEL_DEBUG ||
 		    journal_fsync_name(settings.fsync)[0] == 'u')
 			abort();
@@ -98,6 +103,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free((char *)(uintptr_t)settings.slurm_partition);
 	free((char *)(uintptr_t)settings.slurm_account);
 	settings_slurm_handlers_free();
+	for (i = 0; i < settings.slurm_noptions; i++) {
+		if (settings.slurm_options[i][0] != '-')
+			abort();
+	}
+	settings_slurm_options_clear();
 	supervise_conf_clear();
 	plugin_clear();
 	return (0);

@@ -1091,6 +1091,15 @@ configs(const char *dir)
 	cfg(dir, "bad-line", "threads = 2\nprocs = 0\n");
 	cfg(dir, "no-equals", "log-level info\n");
 	cfg(dir, "twice", "procs = 1\nprocs = 2\n");
+	cfg(dir, "slurm",
+	    "slurm-dir = /shared/futured\n"
+	    "slurm-partition = batch\n"
+	    "slurm-account = lab\n"
+	    "slurm-interval = 2s\n"
+	    "slurm-nice-base = 20\n"
+	    "slurm-handlers = exec\n"
+	    "slurm-option = --qos=low\n"
+	    "slurm-option = --hold\n");
 }
 
 int

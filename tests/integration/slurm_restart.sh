@@ -1,8 +1,9 @@
 # The Slurm engine across a kill -9 of futured, against a real private
 # Slurm (slurmlib.sh) that forgets ended jobs after 2 s: the jobs that
 # were running are followed again and their results arrive, with one
-# sbatch per job; a job Slurm forgot without an exit status fails as
-# lost, never succeeds; 100 tracked jobs cost one squeue per interval.
+# sbatch per job, after chains pending on afterok too; a job Slurm
+# forgot without an exit status fails as lost, never succeeds; 100
+# tracked jobs cost one squeue per interval.
 
 . "$TESTLIB"
 . "$(dirname "$TESTLIB")/slurmlib.sh"
@@ -15,6 +16,14 @@ for tool in sbatch squeue scancel sacct; do
 	    "$T" "$tool" "$real" >"$T/bin/$tool"
 	chmod +x "$T/bin/$tool"
 done
+# squeue, slowed while $T/slowq exists: a poll is nearly always running.
+real=$(command -v squeue)
+cat >"$T/bin/squeue" <<EOS
+#!/bin/sh
+echo "\$*" >>"$T/squeue.calls"
+if [ -e "$T/slowq" ]; then sleep 1; fi
+exec $real "\$@"
+EOS
 # sbatch, slowed while $T/slow exists: it has submitted, not yet said.
 real=$(command -v sbatch)
 cat >"$T/bin/sbatch" <<EOS
@@ -79,6 +88,51 @@ ck_eq "$(cat "$T/out")" late "result of a job whose sbatch was cut short"
 ck_eq "$(calls sbatch)" "$before" "sbatch calls after the restart"
 grep -q "found Slurm job" "$T/daemon.log" || fail "not found by name"
 pass "kill -9 during sbatch: found by name, not submitted twice"
+
+# kill -9 while after chains wait in Slurm on afterok: the restarted
+# daemon follows them again, submitting nothing twice; one runs in
+# order, the other's first fails and the rest ends with futured's cause.
+: >"$T/order"
+before=$(calls sbatch)
+a=$(fctl submit --engine slurm exec -- sh -c "sleep 4; echo A >>$T/order")
+b=$(fctl submit --engine slurm -a "$a" exec -- sh -c "echo B >>$T/order")
+c=$(fctl submit --engine slurm -a "$b" exec -- sh -c "echo C >>$T/order")
+fa=$(fctl submit --engine slurm exec -- sh -c 'sleep 4; exit 1')
+fb=$(fctl submit --engine slurm -a "$fa" exec -- echo never)
+fc=$(fctl submit --engine slurm -a "$fb" exec -- echo never)
+for id in "$c" "$fc"; do
+	wait_until 20 sh -c "squeue -h -o %r -n futured-$id | grep -q Dependency" ||
+	    fail "job $id never pended on its dependency in Slurm"
+done
+kill9
+daemon --slurm-interval 300ms
+ck_exit 0 fctl wait -t 60s "$a" "$b" "$c"
+ck_eq "$(tr '\n' ' ' <"$T/order")" "A B C " "a chain's order across a restart"
+ck_exit 1 fctl wait -t 60s "$fa"
+ck_exit 3 fctl wait -t 30s "$fb" "$fc"
+ck_eq "$(field "$fb" error)" "dependency $fa failed" "B's cause"
+ck_eq "$(field "$fc" error)" "dependency $fb cancelled" "C's cause"
+ck_eq "$(( $(calls sbatch) - before ))" 6 "sbatch calls for two chains"
+pass "kill -9 with chains pending on afterok: followed again"
+
+# A job whose sbatch answers late, while polls for another job run on
+# (slowly, so that one runs when its id comes): the polls that could
+# not name it do not count it missing, and it is not lost.
+touch "$T/slowq"
+k=$(fctl submit --engine slurm exec -- sleep 300)
+wait_until 30 sh -c "[ \"\$(squeue -h -o %T -n futured-$k)\" = RUNNING ]" ||
+    fail "job $k never ran on Slurm"
+rm -f "$T/slowed"
+touch "$T/slow"
+id=$(fctl submit --engine slurm exec -- sh -c 'sleep 9; echo answered-late')
+wait_until 30 test -e "$T/slowed" || fail "sbatch never ran"
+rm -f "$T/slow"
+ck_exit 0 fctl wait -t 60s "$id"
+ck_exit 0 fctl result "$id"
+ck_eq "$(cat "$T/out")" answered-late "a job whose sbatch answered late"
+rm -f "$T/slowq"
+ck_exit 0 fctl cancel "$k"
+pass "a job tracked while a poll runs is not counted missing by it"
 
 # Slurm forgets a job that left no exit status: lost, not succeeded.
 id=$(fctl submit --engine slurm exec -- sleep 300)

@@ -94,6 +94,7 @@ END_TEST
 START_TEST(test_load_sets_settings)
 {
 	int	 level = LOG_LEVEL_INFO;
+	char	*cause, want[256];
 
 	ck_assert_ptr_null(load("# comment\n\n  threads=3\n"
 	    "procs = 2   # trailing comment\n"
@@ -140,6 +141,31 @@ START_TEST(test_load_sets_settings)
 	ck_assert_int_eq(settings_slurm_routed("py:app"), 0);
 	ck_assert_int_eq(settings_slurm_routed("sha"), 0);
 	settings_slurm_handlers_free();
+	/* slurm-option may be repeated, in order; the nice base bounded. */
+	settings_slurm_options_clear();
+	ck_assert_ptr_null(load("slurm-option = --qos=low\n"
+	    "slurm-nice-base = -20\nslurm-option = --hold\n", &level));
+	ck_assert_uint_eq(settings.slurm_noptions, 2);
+	ck_assert_str_eq(settings.slurm_options[0], "--qos=low");
+	ck_assert_str_eq(settings.slurm_options[1], "--hold");
+	ck_assert_int_eq(settings.slurm_nice_base, -20);
+	settings_slurm_options_clear();
+	ck_assert_ptr_null(load("slurm-nice-base = 10000\n", &level));
+	ck_assert_int_eq(settings.slurm_nice_base, 10000);
+	free(cause = load("slurm-nice-base = 10001\n", &level));
+	ck_assert_ptr_nonnull(cause);
+	free(cause = load("slurm-nice-base = 2x\n", &level));
+	ck_assert_ptr_nonnull(cause);
+	cause = load("slurm-option = hold\n", &level);
+	snprintf(want, sizeof(want), "%s:1: bad slurm-option \"hold\"", path);
+	ck_assert_str_eq(cause, want);
+	free(cause);
+	cause = load("slurm-nice-base = 1\nslurm-nice-base = 2\n", &level);
+	snprintf(want, sizeof(want), "%s:2: slurm-nice-base is already set "
+	    "on line 1", path);
+	ck_assert_str_eq(cause, want);
+	free(cause);
+	settings_slurm_options_clear();
 
 	/* max-output takes K, M, G like the other sizes. */
 	ck_assert_ptr_null(load("max-output = 2M\n", &level));

@@ -1023,6 +1023,111 @@ START_TEST(test_pool_unbegin_uncounts)
 }
 END_TEST
 
+/*
+ * A pool that holds a job back for its dependencies itself (pool.h's
+ * ahead, the Slurm engine's afterok): the fake pool, saying yes when
+ * fake_ahead_ok is set.
+ */
+static int	 fake_ahead_ok;
+
+static int
+fake_ahead(const struct job *j)
+{
+	return (fake_ahead_ok);
+}
+
+static const struct pool fake_ahead_pool = {
+	.name = "fake-ahead",
+	.can_start = fake_can_start,
+	.start = fake_start,
+	.launch = fake_launch,
+	.cancel = fake_cancel,
+	.ahead = fake_ahead,
+};
+
+static struct job *
+must_after(struct job *parent)
+{
+	struct job	*j;
+	struct job_spec	*js;
+
+	j = must_job("echo", JOB_BLOCKING, 0);
+	js = job_spec_own(j);
+	js->after = xcalloc(1, sizeof(*js->after));
+	js->after[0] = parent->id;
+	js->nafter = 1;
+	return (must_insert(j));
+}
+
+static size_t
+fake_starts_of(const struct job *j)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < fake_ncalls; i++) {
+		if (fake_calls[i].op == 's' && fake_calls[i].job == j)
+			n++;
+	}
+	return (n);
+}
+
+START_TEST(test_pool_ahead_queues_early)
+{
+	struct job	*p, *c, *c2;
+
+	pool_override(JOB_BLOCKING, &fake_ahead_pool);
+	fake_ahead_ok = 0;
+	p = must_insert(must_job("echo", JOB_BLOCKING, 0));
+	step();
+	ck_state(p, JOB_RUNNING);
+	/* The pool says no: the child waits in sched.c. */
+	c = must_after(p);
+	ck_state(c, JOB_WAITING);
+	sched_deps_ahead(p);
+	ck_state(c, JOB_WAITING);
+	/* Yes, once its parent is taken on: queued, its waiter kept. */
+	fake_ahead_ok = 1;
+	sched_deps_ahead(p);
+	ck_state(c, JOB_QUEUED);
+	ck_assert_ptr_nonnull(c->more->deps);
+	/* Yes at submit: queued at once. */
+	c2 = must_after(p);
+	ck_state(c2, JOB_QUEUED);
+	step();
+	ck_assert_uint_eq(fake_starts_of(c), 1);
+	ck_assert_uint_eq(fake_starts_of(c2), 0);
+	/* The parent succeeds: nothing is queued twice. */
+	fake_settle(p, JOB_SUCCEEDED);
+	ck_assert_ptr_null(c->more->deps);
+	step();
+	step();
+	ck_assert_uint_eq(fake_starts_of(c), 1);
+	ck_assert_uint_eq(fake_starts_of(c2), 1);
+	fake_settle(c, JOB_SUCCEEDED);
+	fake_settle(c2, JOB_SUCCEEDED);
+	fake_ahead_ok = 0;
+}
+END_TEST
+
+START_TEST(test_pool_ahead_failed_parent_cancels)
+{
+	struct job	*p, *c;
+
+	pool_override(JOB_BLOCKING, &fake_ahead_pool);
+	fake_ahead_ok = 1;
+	p = must_insert(must_job("echo", JOB_BLOCKING, 0));
+	step();
+	c = must_after(p);
+	step();
+	/* Handed to its pool ahead of the parent's end. */
+	ck_assert_uint_eq(fake_starts_of(c), 1);
+	fake_settle(p, JOB_FAILED);
+	ck_state(c, JOB_CANCELLED);
+	ck_assert_str_eq(c->more->error, "dependency 1 failed");
+	fake_ahead_ok = 0;
+}
+END_TEST
+
 /* Output and progress a pool hands on reach a waiter that asked. */
 static int	 news_calls;
 
@@ -1079,6 +1184,8 @@ sched_suite(void)
 	tcase_add_checked_fixture(tc, fake_setup, fake_teardown);
 	tcase_add_test(tc, test_pool_of_follows_the_kind);
 	tcase_add_test(tc, test_pool_starts_then_launches);
+	tcase_add_test(tc, test_pool_ahead_queues_early);
+	tcase_add_test(tc, test_pool_ahead_failed_parent_cancels);
 	tcase_add_test(tc, test_pool_cancel_goes_through_the_table);
 	tcase_add_test(tc, test_pool_unbegin_uncounts);
 	tcase_add_test(tc, test_pool_news_reaches_waiter);
