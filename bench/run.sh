@@ -130,7 +130,10 @@ for r in $(seq "$ROUNDS"); do
 	for k in async blocking cpu; do
 		rec "rtt_$k" "$FUTBENCH" rtt "$S" "$k" "$RTT_N"
 	done
-	[ "$WORKERS" = 0 ] || rec rtt_cworker "$FUTBENCH" wrtt "$S" "$RTT_N"
+	if [ "$WORKERS" = 1 ]; then
+		rec rtt_cworker "$FUTBENCH" wrtt "$S" "$RTT_N"
+		rec rtt_cworkerp "$FUTBENCH" wrtt "$S" "$RTT_N" proc
+	fi
 	rec raw_batch "$RAWBENCH" batch "$BATCH_N" "$BATCH"
 	for k in async blocking cpu; do
 		n=$PIPE_N
@@ -309,6 +312,8 @@ done
 if [ "$WORKERS" = 1 ]; then
 	row "no-op round trip, C worker, us" rtt_cworker rtt_cpu "cpu pool" \
 	    "ratio <= 1.5" "<= 1.5x cpu pool"
+	row "no-op round trip, C worker process, us" rtt_cworkerp rtt_cpu \
+	    "cpu pool" - ""
 	row "no-op round trip, C worker, one CPU, us" rtt1_cworker rtt1_cpu \
 	    "cpu pool, one CPU" - ""
 else
