@@ -60,6 +60,9 @@ round() {
 	for k in async blocking cpu; do
 		"$FUTBENCH" rtt "$T/main.sock" "$k" "$RTT_N" >>"$T/$_s.rtt_$k"
 	done
+	# A C worker: only where both builds' daemons take workers.
+	[ "$WORKERS" = 0 ] ||
+	    "$FUTBENCH" wrtt "$T/main.sock" "$RTT_N" >>"$T/$_s.rtt_cworker"
 	for k in async blocking cpu; do
 		n=$PIPE_N
 		[ "$k" = cpu ] && n=$PIPE_CPU_N
@@ -84,6 +87,8 @@ round() {
 		PIN=
 		taskset -c 0 "$FUTBENCH" rtt "$T/pin.sock" async "$RTT_N" \
 		    >>"$T/$_s.rtt1_async"
+		[ "$WORKERS" = 0 ] || taskset -c 0 "$FUTBENCH" wrtt \
+		    "$T/pin.sock" "$RTT_N" >>"$T/$_s.rtt1_cworker"
 		stop_daemon "$DPID"
 	fi
 
@@ -105,11 +110,17 @@ round() {
 }
 
 median() {
+	[ -s "$T/$1" ] || { echo -; return; }
 	sort -g "$T/$1" | awk '{ v[NR] = $1 } END {
 		if (NR == 0) print "-"
 		else if (NR % 2) print v[(NR + 1) / 2]
 		else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
+
+WORKERS=1
+for d in "$BEFORE" "$AFTER"; do
+	"$d/futured" -h 2>&1 | grep -q -- '--worker-lease' || WORKERS=0
+done
 
 r=1
 while [ "$r" -le "$ROUNDS" ]; do
@@ -151,6 +162,8 @@ for k in async blocking cpu; do
 	line "no-op round trip $k, us" "rtt_$k" lower
 done
 line "no-op round trip async, one CPU, us" rtt1_async lower
+line "no-op round trip, C worker, us" rtt_cworker lower
+line "no-op round trip, C worker, one CPU, us" rtt1_cworker lower
 for k in async blocking cpu; do
 	line "pipelined $k, 1 client, jobs/s" "pipe1_$k" higher
 	line "pipelined $k, $CLIENTS clients, jobs/s" "pipe8_$k" higher

@@ -7,10 +7,11 @@
  *   futbench reap PID			block until PID exits (pidfd)
  *   futbench rss SOCK			the daemon's VmRSS in KiB
  *   futbench rtt SOCK KIND N		µs per fut_submit + fut_wait of echo
- *   futbench wrtt SOCK N		µs per fut_submit + fut_wait of a no-op
+ *   futbench wrtt SOCK N [proc]	µs per fut_submit + fut_wait of a no-op
  *					served by a libfutured C worker (a
  *					thread: fut_worker_next, then
- *					fut_task_succeed with the payload)
+ *					fut_task_succeed with the payload;
+ *					proc: a child process)
  *   futbench pipe SOCK KIND C B N	jobs/s: C clients (threads), each
  *					fut_submit_all of B echo jobs, then
  *					fut_wait_all, until N jobs in all
@@ -43,6 +44,7 @@
 #include <fcntl.h>
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <pthread.h>
 #include <sched.h>
 #include <spawn.h>
@@ -224,16 +226,10 @@ bench_worker(void *arg)
 	return (NULL);
 }
 
-static void
-mode_wrtt(long n)
+static struct fut_worker *
+bench_worker_new(void)
 {
 	struct fut_worker	*w;
-	struct fut_client	*c;
-	struct fut_spec		*s;
-	struct fut_future	*f;
-	pthread_t		 th;
-	double			 t0 = 0;
-	long			 i, warm = n / 10 + 10;
 
 	if ((w = fut_worker_new(sockpath)) == NULL)
 		err(1, "fut_worker_new %s", sockpath);
@@ -241,8 +237,61 @@ mode_wrtt(long n)
 	    1U << FUT_BLOCKING | 1U << FUT_CPU, FUT_CPU, NULL) != 0 ||
 	    fut_worker_register(w) != 0)
 		errx(1, "worker: %s", fut_worker_error(w));
-	if (pthread_create(&th, NULL, bench_worker, w) != 0)
-		errx(1, "pthread_create");
+	return (w);
+}
+
+/*
+ * The worker of wrtt ... proc: a child process, as the cpu pool's
+ * workers are; its pid once it has registered.
+ */
+static pid_t
+bench_worker_proc(void)
+{
+	struct fut_worker	*w;
+	pid_t			 pid;
+	int			 p[2];
+	char			 b = 0;
+
+	if (pipe(p) == -1)
+		err(1, "pipe");
+	if ((pid = fork()) == -1)
+		err(1, "fork");
+	if (pid == 0) {
+		close(p[0]);
+		w = bench_worker_new();
+		if (write(p[1], &b, 1) != 1)
+			_exit(1);
+		close(p[1]);
+		bench_worker(w);
+		fut_worker_close(w);
+		_exit(0);
+	}
+	close(p[1]);
+	if (read(p[0], &b, 1) != 1)
+		errx(1, "the worker process did not register");
+	close(p[0]);
+	return (pid);
+}
+
+static void
+mode_wrtt(long n, int proc)
+{
+	struct fut_worker	*w = NULL;
+	struct fut_client	*c;
+	struct fut_spec		*s;
+	struct fut_future	*f;
+	pthread_t		 th;
+	pid_t			 pid = -1;
+	double			 t0 = 0;
+	long			 i, warm = n / 10 + 10;
+
+	if (proc)
+		pid = bench_worker_proc();
+	else {
+		w = bench_worker_new();
+		if (pthread_create(&th, NULL, bench_worker, w) != 0)
+			errx(1, "pthread_create");
+	}
 	c = bench_connect();
 	if ((s = fut_spec_new("bench.echo")) == NULL)
 		errx(1, "spec");
@@ -260,6 +309,12 @@ mode_wrtt(long n)
 	printf("%.2f\n", (now_s() - t0) / n * 1e6);
 	fut_spec_free(s);
 	fut_close(c);
+	if (proc) {
+		kill(pid, SIGTERM);
+		if (waitpid(pid, NULL, 0) == -1)
+			err(1, "waitpid");
+		return;
+	}
 	/* The worker's thread sees the connection go, and returns. */
 	shutdown(fut_worker_fd(w), SHUT_RDWR);
 	pthread_join(th, NULL);
@@ -703,7 +758,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: futbench pid SOCK | reap PID | rss SOCK |\n"
-	    "       rtt SOCK KIND N | wrtt SOCK N | pipe SOCK KIND C B N |\n"
+	    "       rtt SOCK KIND N | wrtt SOCK N [proc] |\n"
+	    "       pipe SOCK KIND C B N |\n"
 	    "       exec SOCK P N |\n"
 	    "       cancel SOCK N | fill SOCK N B | slurm SOCK N |\n"
 	    "       slurmfill SOCK N | cmd N ARG...\n");
@@ -728,7 +784,10 @@ main(int argc, char **argv)
 	else if (strcmp(m, "rtt") == 0 && argc == 5)
 		mode_rtt(bench_kind(argv[3]), atol(argv[4]));
 	else if (strcmp(m, "wrtt") == 0 && argc == 4)
-		mode_wrtt(atol(argv[3]));
+		mode_wrtt(atol(argv[3]), 0);
+	else if (strcmp(m, "wrtt") == 0 && argc == 5 &&
+	    strcmp(argv[4], "proc") == 0)
+		mode_wrtt(atol(argv[3]), 1);
 	else if (strcmp(m, "pipe") == 0 && argc == 7)
 		mode_pipe(bench_kind(argv[3]), atol(argv[4]), atol(argv[5]),
 		    atol(argv[6]), 0);

@@ -130,7 +130,10 @@ for r in $(seq "$ROUNDS"); do
 	for k in async blocking cpu; do
 		rec "rtt_$k" "$FUTBENCH" rtt "$S" "$k" "$RTT_N"
 	done
-	[ "$WORKERS" = 0 ] || rec rtt_cworker "$FUTBENCH" wrtt "$S" "$RTT_N"
+	if [ "$WORKERS" = 1 ]; then
+		rec rtt_cworker "$FUTBENCH" wrtt "$S" "$RTT_N"
+		rec rtt_cworkerp "$FUTBENCH" wrtt "$S" "$RTT_N" proc
+	fi
 	rec raw_batch "$RAWBENCH" batch "$BATCH_N" "$BATCH"
 	for k in async blocking cpu; do
 		n=$PIPE_N
@@ -140,6 +143,24 @@ for r in $(seq "$ROUNDS"); do
 		    "$BATCH" "$n"
 	done
 done
+
+# The C worker's round trip and its baseline again with everything on
+# one CPU (daemon, cpu pool, client, worker): unpinned, both swing with
+# where the scheduler puts the processes; pinned, what is left is their
+# work and context switches.
+if [ "$WORKERS" = 1 ] && command -v taskset >/dev/null 2>&1; then
+	say "round trips on one CPU ($ROUNDS rounds)"
+	PIN="taskset -c 0"
+	start_daemon pin
+	PIN=
+	for r in $(seq "$ROUNDS"); do
+		rec rtt1_cpu taskset -c 0 "$FUTBENCH" rtt "$T/pin.sock" cpu \
+		    "$RTT_N"
+		rec rtt1_cworker taskset -c 0 "$FUTBENCH" wrtt "$T/pin.sock" \
+		    "$RTT_N"
+	done
+	stop_daemon "$DPID"
+fi
 
 say "exec against posix_spawn"
 for r in $(seq "$ROUNDS"); do
@@ -304,6 +325,10 @@ done
 if [ "$WORKERS" = 1 ]; then
 	row "no-op round trip, C worker, us" rtt_cworker rtt_cpu "cpu pool" \
 	    "ratio <= 1.5" "<= 1.5x cpu pool"
+	row "no-op round trip, C worker process, us" rtt_cworkerp rtt_cpu \
+	    "cpu pool" - ""
+	row "no-op round trip, C worker, one CPU, us" rtt1_cworker rtt1_cpu \
+	    "cpu pool, one CPU" - ""
 else
 	note "no-op round trip, C worker               n/a (no workers yet)"
 fi

@@ -427,6 +427,13 @@ client_response_locked(struct fut_client *c, Futured__Response *r,
 		}
 		return;
 	}
+	if ((r->id & CLIENT_QUIET_ID) != 0) {
+		/* A worker's quiet update, refused (or an old daemon's). */
+		if (c->worker != NULL)
+			worker_answer_locked(c->worker,
+			    r->id & ~CLIENT_QUIET_ID, r);
+		return;
+	}
 	if ((n = htab_find(&c->pending, r->id)) == NULL) {
 		/* An answer for a request whose waiter gave up. */
 		return;
@@ -444,7 +451,7 @@ client_response_locked(struct fut_client *c, Futured__Response *r,
 		return;
 	case PEND_WORKER:
 		if (c->worker != NULL)
-			worker_answer_locked(c->worker, p, r);
+			worker_answer_locked(c->worker, p->jobid, r);
 		free(p);
 		return;
 	case PEND_SUBMIT:
@@ -738,7 +745,7 @@ client_flush_locked(struct fut_client *c, int block)
 }
 
 /* Append one framed request to wbuf. */
-static int
+int
 client_queue_locked(struct fut_client *c, Futured__Request *req)
 {
 	size_t	 len;

@@ -87,7 +87,15 @@ struct fut_future {
 #define PEND_REFRESH	3	/* fire and forget StatusRequest (fut_poll) */
 #define PEND_HELLO	4	/* fire and forget Hello */
 #define PEND_WATCH	5	/* a watch's stream: stays until final */
-#define PEND_WORKER	6	/* a worker's update or ping: not waited for */
+#define PEND_WORKER	6	/* a worker's ping: not waited for */
+
+/*
+ * A worker's update is sent quiet (TaskUpdate.quiet): the daemon answers
+ * only a refusal, at any time later, so it has no pending slot.  Its
+ * request id is this bit and its job id: a refusal, told from any other
+ * answer by the bit, names its job without anything kept for it.
+ */
+#define CLIENT_QUIET_ID		(UINT64_C(1) << 63)
 
 struct pending {
 	struct hnode		 node;		/* in c->pending, key request id */
@@ -244,6 +252,7 @@ void		 client_unlock(struct fut_client *);
 void		 client_free(struct fut_client *);
 void		 client_read_round_locked(struct fut_client *, int);
 int		 client_flush_locked(struct fut_client *, int);
+int		 client_queue_locked(struct fut_client *, Futured__Request *);
 int		 client_queue_pending_locked(struct fut_client *,
 		    Futured__Request *, struct pending *, int);
 void		 client_pending_drop_locked(struct fut_client *,
@@ -271,7 +280,7 @@ void		 watch_run_cb(struct fut_cb *);
 /* worker.c */
 void		 worker_push_locked(struct fut_worker *, Futured__Response *,
 		    const uint8_t *, size_t);
-void		 worker_answer_locked(struct fut_worker *, struct pending *,
+void		 worker_answer_locked(struct fut_worker *, uint64_t,
 		    const Futured__Response *);
 void		 worker_lost_locked(struct fut_worker *);
 void		 worker_sent_locked(struct fut_worker *);

@@ -10,12 +10,15 @@
  * reads on another.  Only a task's cancelled flag is read without it
  * (atomically): fut_task_cancelled() is what a running handler polls.
  *
- * Updates are not waited for: an update's answer comes back through a
- * PEND_WORKER slot read by whichever thread reads next, so a task thread
- * never waits on the daemon.  An update refused with ERR_NOT_FOUND is
- * for an attempt the daemon took back (cancelled, timed out); it is no
- * error of the worker's.  Any other refusal is recorded as the worker's
- * last error.
+ * Updates are not waited for, and are sent quiet (TaskUpdate.quiet): the
+ * daemon answers only a refusal, which whichever thread reads next hands
+ * to worker_answer_locked() by its request id (CLIENT_QUIET_ID and the
+ * job's id), so a task thread never waits on the daemon, and nothing
+ * is kept per update (an applied update's answer would cost the daemon
+ * a write and this process a wakeup, per update).  An update refused with
+ * ERR_NOT_FOUND is for an attempt the daemon took back (cancelled,
+ * timed out: its TaskCancel came first); it is no error of the
+ * worker's.  Any other refusal is recorded as the worker's last error.
  *
  * Lifetime.  A task holds a reference on its worker, and the worker one
  * on its client, so that a task finished after fut_worker_close() (or
@@ -220,9 +223,12 @@ worker_push_locked(struct fut_worker *w, Futured__Response *r,
 	TAILQ_INSERT_TAIL(&w->ready, t, entry);
 }
 
-/* The answer to an update or a ping (the slot p is freed by client.c). */
+/*
+ * The answer to an update of job (a refusal, or an older daemon's
+ * TaskUpdateReply) or to a ping (job 0).
+ */
 void
-worker_answer_locked(struct fut_worker *w, struct pending *p,
+worker_answer_locked(struct fut_worker *w, uint64_t job,
     const Futured__Response *r)
 {
 	if (r->body_case != FUTURED__RESPONSE__BODY_ERROR)
@@ -230,7 +236,7 @@ worker_answer_locked(struct fut_worker *w, struct pending *p,
 	if (r->error->code == FUTURED__ERROR_CODE__ERR_NOT_FOUND)
 		return;		/* an attempt taken back: no one's error */
 	client_seterr_locked(w->c, client_errcode_map(r->error->code),
-	    "futured refused an update of job %" PRIu64 ": %s", p->jobid,
+	    "futured refused an update of job %" PRIu64 ": %s", job,
 	    r->error->message);
 }
 
@@ -583,34 +589,25 @@ fut_worker_timeout_ms(struct fut_worker *w)
 	return (left > 0 ? left : 0);
 }
 
-/* A request whose answer nobody waits for (PEND_WORKER). */
-static int
-worker_queue_locked(struct fut_worker *w, Futured__Request *req,
-    uint64_t job)
-{
-	struct pending	*p;
-	int		 rc;
-
-	if ((p = calloc(1, sizeof(*p))) == NULL)
-		return (client_seterr_locked(w->c, FUT_ENOMEM,
-		    "out of memory"));
-	p->jobid = job;
-	if ((rc = client_queue_pending_locked(w->c, req, p, PEND_WORKER)) != 0)
-		free(p);
-	return (rc);
-}
-
+/* A ping, whose answer nobody waits for (PEND_WORKER). */
 static int
 worker_ping_locked(struct fut_worker *w)
 {
 	Futured__Request	 req = FUTURED__REQUEST__INIT;
 	Futured__PingRequest	 ping = FUTURED__PING_REQUEST__INIT;
+	struct pending		*p;
 	int			 rc;
 
 	req.body_case = FUTURED__REQUEST__BODY_PING;
 	req.ping = &ping;
-	if ((rc = worker_queue_locked(w, &req, 0)) != 0)
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return (client_seterr_locked(w->c, FUT_ENOMEM,
+		    "out of memory"));
+	if ((rc = client_queue_pending_locked(w->c, &req, p,
+	    PEND_WORKER)) != 0) {
+		free(p);
 		return (rc);
+	}
 	return (client_flush_locked(w->c, 1));
 }
 
@@ -885,8 +882,18 @@ worker_update_req(struct fut_task *t, Futured__Request *req,
 	futured__request__init(req);
 	u->job_id = t->t->job_id;
 	u->attempt = t->t->attempt;
+	u->has_quiet = 1;
+	u->quiet = 1;
 	req->body_case = FUTURED__REQUEST__BODY_TASK_UPDATE;
 	req->task_update = u;
+}
+
+/* Queue an update of t (in req), quiet: no pending slot. */
+static int
+worker_queue_update_locked(struct fut_task *t, Futured__Request *req)
+{
+	req->id = CLIENT_QUIET_ID | (t->t->job_id & ~CLIENT_QUIET_ID);
+	return (client_queue_locked(t->w->c, req));
 }
 
 /*
@@ -921,7 +928,7 @@ worker_chunks_locked(struct fut_task *t, const void *data, size_t len,
 			up->output.data = (uint8_t *)p;
 			up->output.len = n;
 		}
-		if ((rc = worker_queue_locked(t->w, &req, t->t->job_id)) != 0)
+		if ((rc = worker_queue_update_locked(t, &req)) != 0)
 			return (rc);
 		p += n;
 		len -= n;
@@ -968,7 +975,7 @@ fut_task_progress(struct fut_task *t, double progress, const char *msg)
 	u.has_progress = 1;
 	u.progress = progress;
 	u.progress_msg = (char *)msg;
-	rc = worker_queue_locked(t->w, &req, t->t->job_id);
+	rc = worker_queue_update_locked(t, &req);
 	return (worker_flush_unlock(c, rc));
 }
 

@@ -107,7 +107,8 @@ bad:
 }
 
 /*
- * One TaskUpdate: answered, always.  -1: the worker spoke of a job it
+ * One TaskUpdate: answered, but for a quiet one that was applied (its
+ * worker asked for refusals only).  -1: the worker spoke of a job it
  * was never given, and is disconnected (it was told why, with id 0).
  */
 int
@@ -145,6 +146,8 @@ request_worker_update(struct conn *c, uint64_t reqid,
 	u.error_detail = req->error_detail;
 	switch (pool_worker_update(w, &u)) {
 	case 0:
+		if (req->has_quiet && req->quiet)
+			return (0);
 		resp.id = reqid;
 		resp.body_case = FUTURED__RESPONSE__BODY_TASK_UPDATE;
 		resp.task_update = &r;

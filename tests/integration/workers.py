@@ -272,6 +272,50 @@ def probe(sock, case):
         assert info.state == pb.STATE_SUCCEEDED, info
         r = c.call("result", pb.ResultRequest(id=jid))
         assert r.result.job.output == b"on time", r
+    elif case == "quiet":
+        # A quiet update is answered only when refused; a refused one
+        # gets its error all the same, and a stale one is never applied.
+        w = Conn(sock)
+        r = register(w, [("wquiet", [pb.KIND_ASYNC])])
+        assert r.WhichOneof("body") == "worker_register", r
+        jid = submit(c, "wquiet")
+        t = w.push("task").task
+        q1 = update(w, t, quiet=True, progress=0.5, output=b"on ")
+        q2 = update(w, t, quiet=True, done=True, ok=True, output=b"time")
+        # Answers come in order: one to q1 or q2 would precede the ping's.
+        assert w.call("ping", pb.PingRequest()).WhichOneof("body") == "ping"
+        assert not [k for k in w.kept if k.id in (q1, q2)], w.kept
+        assert wait_job(c, jid).state == pb.STATE_SUCCEEDED
+        r = c.call("result", pb.ResultRequest(id=jid))
+        assert r.result.job.output == b"on time", r
+        # A second outcome: refused, with the update's id, not applied.
+        q3 = update(w, t, quiet=True, done=True, ok=False, error="twice")
+        expect_error(w.answer(q3), pb.ERR_NOT_FOUND, "a quiet second outcome")
+        assert job_state(c, jid).state == pb.STATE_SUCCEEDED
+        # Late: the cancel settled the job before the update came.  The
+        # TaskCancel is on the stream before the refusal.
+        jid = submit(c, "wquiet")
+        t = w.push("task").task
+        r = c.call("cancel", pb.CancelRequest(ids=[jid]))
+        assert r.WhichOneof("body") == "cancel", r
+        q4 = update(w, t, quiet=True, done=True, ok=True, output=b"late")
+        f = w.frame(20)
+        assert f is not None and f.WhichOneof("body") == "task_cancel" and \
+            f.task_cancel.job_id == jid, f
+        f = w.frame(20)
+        assert f is not None and f.id == q4, f
+        m = expect_error(f, pb.ERR_NOT_FOUND, "a quiet update after cancel")
+        assert str(jid) in m, m
+        info = wait_job(c, jid)
+        assert info.state == pb.STATE_CANCELLED, info
+        r = c.call("result", pb.ResultRequest(id=jid))
+        assert r.WhichOneof("body") == "result", r
+        assert r.result.job.output == b"", r
+        # From a connection that is no worker: refused, quiet or not.
+        c3 = Conn(sock)
+        expect_error(c3.call("task_update", pb.TaskUpdate(
+            job_id=1, attempt=1, done=True, ok=True, quiet=True)),
+            pb.ERR_INVALID, "a quiet update from a non-worker")
     elif case == "never":
         # An update for a job it was never given: ERR_PROTO, id 0, and
         # the worker is disconnected, its jobs failed "worker lost".

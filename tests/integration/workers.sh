@@ -7,7 +7,7 @@
 # the worker as TaskCancel and settle the job; a worker that dies
 # mid-job fails it "worker lost" and the retry runs on another; a silent
 # worker loses its lease; stale, foreign and garbage updates are refused
-# (probes); a name may not shadow a built-in; dependencies, groups and
+# (probes), quiet ones too, and only those answered; a name may not shadow a built-in; dependencies, groups and
 # deadlines apply unchanged; and queued worker jobs
 # survive a kill -9 of the daemon until a worker comes.
 
@@ -145,7 +145,7 @@ wait_until 5 grep -q '^closed' "$T/w5.log" || fail "silent worker not closed"
 pass "a silent worker loses its lease, and its job"
 
 # The protocol's refusals, each against the live daemon.
-for c in task shadow names stale never garbage; do
+for c in task shadow names stale quiet never garbage; do
 	"$PYTHON" "$WPY" probe "$SOCK" "$c" || fail "probe $c"
 	pass "probe $c"
 done

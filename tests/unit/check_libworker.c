@@ -1,10 +1,11 @@
 /*
  * client/worker.c: libfutured's worker side against a fake daemon on a
  * private socket, played by the test itself: the WorkerRegister as it
- * is sent, tasks pushed and taken, updates as they come (output cut in
- * chunks), a cancel reaching the callback, refused updates, the lease
- * kept by pings only while a task is held, the connection lost, and
- * fut_worker_serve() running callbacks on threads.
+ * is sent, tasks pushed and taken, updates as they come (quiet, output
+ * cut in chunks), a cancel reaching the callback, refused updates (also
+ * long after their task was freed), the lease kept by pings only while
+ * a task is held, the connection lost, and fut_worker_serve() running
+ * callbacks on threads.
  */
 
 #include <sys/socket.h>
@@ -676,6 +677,64 @@ START_TEST(test_refused_update)
 }
 END_TEST
 
+/*
+ * Updates go quiet: the daemon answers only a refusal, later, by the
+ * update's id (the job's id with the top bit), and nothing waits for it.
+ */
+START_TEST(test_quiet_updates)
+{
+	struct fut_worker	*w = new_worker();
+	struct fut_task		*t;
+	Futured__Request	*req;
+	uint64_t		 ids[3];
+	int			 fd, i;
+
+	fd = fake_register(w, 10000, NULL);
+	fake_task(fd, 31, 1, "t.echo", "a");
+	ck_assert_int_eq(fut_worker_next(w, 5000, &t), 1);
+	ck_assert_int_eq(fut_task_progress(t, 0.5, NULL), 0);
+	ck_assert_int_eq(fut_task_output(t, "o", 1), 0);
+	ck_assert_int_eq(fut_task_succeed(t, "d", 1), 0);
+	for (i = 0; i < 3; i++) {
+		req = fake_update(fd, 31);
+		ck_assert(req->task_update->has_quiet &&
+		    req->task_update->quiet);
+		ids[i] = req->id;
+		ck_assert_uint_eq(ids[i], UINT64_C(1) << 63 | 31);
+		ck_assert_int_eq(req->task_update->done, i == 2);
+		futured__request__free_unpacked(req, NULL);
+	}
+	/* Never answered, the worker goes on. */
+	fake_task(fd, 32, 1, "t.echo", "b");
+	ck_assert_int_eq(fut_worker_next(w, 5000, &t), 1);
+	ck_assert_uint_eq(fut_task_job_id(t), 32);
+	ck_assert_int_eq(fut_task_succeed(t, NULL, 0), 0);
+	req = fake_update(fd, 32);
+	futured__request__free_unpacked(req, NULL);
+	/* An older daemon's answer to a quiet update is nothing. */
+	fake_reply_empty_update(fd, ids[0]);
+	/* A stale outcome's refusal, after its task was freed: no error. */
+	fake_error(fd, UINT64_C(1) << 63 | 32,
+	    FUTURED__ERROR_CODE__ERR_NOT_FOUND, "job 32 attempt 1 is not "
+	    "held by this worker now");
+	ck_assert_int_eq(fut_worker_next(w, 200, &t), 0);
+	ck_assert_ptr_null(strstr(fut_worker_error(w), "refused"));
+	/* Any other refusal comes to the worker's error, naming the job. */
+	fake_error(fd, ids[2], FUTURED__ERROR_CODE__ERR_INVALID,
+	    "no good");
+	ck_assert_int_eq(fut_worker_next(w, 200, &t), 0);
+	ck_assert_str_eq(fut_worker_error(w),
+	    "futured refused an update of job 31: no good");
+	/* Its connection is whole: tasks still come. */
+	fake_task(fd, 33, 1, "t.echo", "c");
+	ck_assert_int_eq(fut_worker_next(w, 5000, &t), 1);
+	ck_assert_uint_eq(fut_task_job_id(t), 33);
+	ck_assert_int_eq(fut_task_succeed(t, NULL, 0), 0);
+	fut_worker_close(w);
+	close(fd);
+}
+END_TEST
+
 START_TEST(test_lease_ping)
 {
 	struct fut_worker	*w = new_worker();
@@ -965,6 +1024,7 @@ worker_suite(void)
 	tcase_add_test(tc, test_fail_and_big_output);
 	tcase_add_test(tc, test_cancel);
 	tcase_add_test(tc, test_refused_update);
+	tcase_add_test(tc, test_quiet_updates);
 	tcase_add_test(tc, test_lease_ping);
 	tcase_add_test(tc, test_connection_lost);
 	tcase_add_test(tc, test_close_with_task_held);
