@@ -31,7 +31,7 @@
  *					(a bare sbatch), the median of N
  *
  * Nothing here sleeps to synchronise: every step waits on a future or
- * on the daemon's own answer (slurm polls fut_status, 1 ms apart: no
+ * on the daemon's own answer (slurm polls fut_status, 100 us apart: no
  * event tells of a Slurm job id).
  */
 
@@ -622,7 +622,7 @@ mode_slurm(long n)
 	struct fut_spec		*s;
 	struct fut_future	*f;
 	struct fut_info		*info;
-	struct timespec		 nap = { 0, 1000000 };
+	struct timespec		 nap = { 0, 100000 };
 	const char		*sid;
 	double			*v, t0;
 	long			 i;

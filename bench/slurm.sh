@@ -6,7 +6,7 @@
 #
 #   slurm_submit	ms from fut_submit of an exec job on Slurm to its
 #			Slurm id in fut_status (futbench slurm: libfutured,
-#			no futurectl process, fut_status every 1 ms), median
+#			no futurectl process, fut_status every 100 us), median
 #			of N, a line a round; the daemon's defaults: the
 #			journal with --fsync always (ACCEPT, START and the
 #			Slurm id each written and synced)
