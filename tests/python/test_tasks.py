@@ -100,9 +100,11 @@ class TestNaming(unittest.TestCase):
                          sys.executable)
         env = _task.pool_env()
         self.assertIn(HERE, env["PYTHONPATH"].split(os.pathsep))
-        self.assertIn(os.path.dirname(os.path.abspath(
-            os.environ["FUTURED_LIBRARY"])),
-            env["LD_LIBRARY_PATH"].split(os.pathsep))
+        # The daemon passes FUTURED_LIBRARY on: no LD_LIBRARY_PATH of
+        # ours leaks into the worker and what it runs.
+        self.assertEqual(env["FUTURED_LIBRARY"], os.environ["FUTURED_LIBRARY"])
+        self.assertEqual(env.get("LD_LIBRARY_PATH"),
+                         os.environ.get("LD_LIBRARY_PATH"))
 
     def test_task_function_pickles_by_name(self):
         t = pickle.loads(pickle.dumps(taskmod.cpu_spin.options(retries=1)))
@@ -643,6 +645,17 @@ class TestTasks(unittest.TestCase):
         self.assertEqual(taskmod.add("a", "b").result(60), "ab")
         names = [h["name"] for h in futured.handlers()]
         self.assertIn("py:taskmod", names)
+
+    def test_pool_environment_is_ours(self):
+        # The worker finds libfutured by FUTURED_LIBRARY, which the
+        # daemon passes on; it gets our LD_LIBRARY_PATH unchanged (one
+        # with the build's directory leaked into everything it ran).
+        getenv = futured.task(os.getenv)
+        self.assertEqual(getenv("FUTURED_LIBRARY").result(60),
+                         os.environ["FUTURED_LIBRARY"])
+        self.assertEqual(getenv("LD_LIBRARY_PATH").result(60),
+                         os.environ.get("LD_LIBRARY_PATH"))
+        self.assertTrue(getenv("FUTURED_POOL").result(60))
 
     def test_async_functions_run_many_at_once(self):
         taskmod.async_sleep(0).result(60)		# the pool is up

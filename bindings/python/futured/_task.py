@@ -657,7 +657,10 @@ def worker_argv(ref, cpu):
 def pool_env():
     """The pool's environment: ours, with our sys.path as PYTHONPATH, so
     that the worker imports what we import (a script's own directory,
-    a test runner's start directory, paths a program added)."""
+    a test runner's start directory, paths a program added).  The rest
+    goes as it is: the daemon sets the pool's FUTURED_POOL and
+    FUTURED_SOCKET itself and leaves out only a job's own variables, so
+    a library chosen by $FUTURED_LIBRARY reaches the worker as such."""
     env = dict(os.environ)
     path = []
     for d in sys.path:
@@ -665,15 +668,6 @@ def pool_env():
         if d not in path and os.path.isdir(d):
             path.append(d)
     env["PYTHONPATH"] = os.pathsep.join(path)
-    # The daemon passes on no FUTURED_* variable of ours: a library
-    # chosen by $FUTURED_LIBRARY (an uninstalled build, the tests) is
-    # found by the dynamic linker instead.
-    lib = os.environ.get("FUTURED_LIBRARY")
-    if lib:
-        d = os.path.dirname(os.path.abspath(lib))
-        old = env.get("LD_LIBRARY_PATH")
-        env["LD_LIBRARY_PATH"] = d + (os.pathsep + old if old else "")
-    env.pop("FUTURED_POOL", None)
     return env
 
 
