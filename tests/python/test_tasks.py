@@ -657,6 +657,47 @@ class TestTasks(unittest.TestCase):
                          os.environ.get("LD_LIBRARY_PATH"))
         self.assertTrue(getenv("FUTURED_POOL").result(60))
 
+    def test_forgotten_pool_asked_for_again(self):
+        # The daemon forgets the handler names of a pool stopped long
+        # ago (past the 256 stopped pools a user keeps): this client
+        # asked for the pool before, so it submits straight away, gets
+        # "unknown handler", asks for the pool once more and resubmits.
+        # Here the client believes it asked, and never did.
+        import colorsys
+        import platform
+        c = futured._client()
+        for fn in (platform.python_version, colorsys.rgb_to_hsv):
+            t = futured.task(fn)
+            c._py_pools[(t.ref, False)] = "forgotten-" + t.ref
+        self.assertEqual(
+            futured.task(platform.python_version)().result(60),
+            platform.python_version())
+        fs = futured.task(colorsys.rgb_to_hsv).map([1, 0], [0, 1], [0, 0])
+        self.assertEqual([f.result(60) for f in fs],
+                         [colorsys.rgb_to_hsv(1, 0, 0),
+                          colorsys.rgb_to_hsv(0, 1, 0)])
+
+    def test_unknown_handler_asked_for_once(self):
+        # A pool that registers other names than ours: one more
+        # PoolRequest, then the error, not a loop.
+        import json
+        c = futured._client()
+        t = futured.task(json.dumps)
+        c._py_pools.pop((t.ref, False), None)
+        asked = []
+
+        def pool(argv, **kw):
+            asked.append(argv)
+            return {"name": "elsewhere"}
+        c.pool = pool
+        try:
+            with self.assertRaisesRegex(futured.Error, "unknown handler"):
+                t([1])
+        finally:
+            del c.pool
+            c._py_pools.pop((t.ref, False), None)
+        self.assertEqual(len(asked), 2)
+
     def test_async_functions_run_many_at_once(self):
         taskmod.async_sleep(0).result(60)		# the pool is up
         t0 = time.monotonic()
