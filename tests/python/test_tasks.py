@@ -698,6 +698,28 @@ class TestTasks(unittest.TestCase):
             c._py_pools.pop((t.ref, False), None)
         self.assertEqual(len(asked), 2)
 
+    def test_pool_that_cannot_import(self):
+        # A module that imports here but not in the worker: the call
+        # fails with the pool's failure, the import error and its line.
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "fw_poolonly.py"), "w") as f:
+                f.write("import os\nif os.environ.get('FUTURED_POOL'):\n"
+                        "    import no_such_dep_in_pool\n\n"
+                        "def f():\n    return 1\n")
+            sys.path.insert(0, d)
+            try:
+                import fw_poolonly
+                with self.assertRaises(futured.Error) as cm:
+                    futured.task(fw_poolonly.f)()
+            finally:
+                sys.path.remove(d)
+                sys.modules.pop("fw_poolonly", None)
+        msg = str(cm.exception)
+        self.assertIn("before registering", msg)
+        self.assertIn("cannot load fw_poolonly: ModuleNotFoundError: No "
+                      "module named 'no_such_dep_in_pool' (%s:3, in "
+                      "<module>)" % os.path.join(d, "fw_poolonly.py"), msg)
+
     def test_async_functions_run_many_at_once(self):
         taskmod.async_sleep(0).result(60)		# the pool is up
         t0 = time.monotonic()
@@ -917,6 +939,32 @@ class TestWorkerCommand(unittest.TestCase):
                            env=_child_env(), timeout=60)
         self.assertEqual(r.returncode, 2)
         self.assertIn(b"no_such_module_xyz", r.stderr)
+
+    def test_module_failing_to_import(self):
+        # Where it failed, on one line (a supervised pool's last failure
+        # is the end of the worker's stderr); sys.exit() at import too.
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "fw_dep.py"), "w") as f:
+                f.write("import os\n\ndef setup():\n"
+                        "    import no_such_dep_xyz\n\nsetup()\n")
+            with open(os.path.join(d, "fw_exit.py"), "w") as f:
+                f.write("import sys\nsys.exit('fw_exit needs FOO')\n")
+            env = _child_env()
+            env["PYTHONPATH"] = d + os.pathsep + env["PYTHONPATH"]
+            r = subprocess.run([sys.executable, "-m", "futured.worker",
+                                "fw_dep"], stderr=subprocess.PIPE,
+                               env=env, timeout=60)
+            self.assertEqual(r.returncode, 2)
+            self.assertIn(
+                "futured.worker: cannot load fw_dep: ModuleNotFoundError: "
+                "No module named 'no_such_dep_xyz' (%s:4, in setup)\n"
+                % os.path.join(d, "fw_dep.py"), r.stderr.decode())
+            r = subprocess.run([sys.executable, "-m", "futured.worker",
+                                "fw_exit"], stderr=subprocess.PIPE,
+                               env=env, timeout=60)
+            self.assertEqual(r.returncode, 2)
+            self.assertIn(b"cannot load fw_exit: SystemExit: fw_exit needs "
+                          b"FOO (", r.stderr)
 
     def test_no_daemon(self):
         # Exited 0 ("the daemon went away") though it never served.
