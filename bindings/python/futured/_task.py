@@ -729,7 +729,7 @@ def forget_pool(client, ref, cpu, name):
     """Let ensure_pool() ask for the pool of ref again (the daemon
     forgot it), unless another thread already does or did."""
     with client._lock:
-        if client._py_pools.get((ref, cpu)) == name:
+        if name is not None and client._py_pools.get((ref, cpu)) == name:
             del client._py_pools[(ref, cpu)]
 
 
