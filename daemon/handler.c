@@ -19,7 +19,8 @@
 /*
  * Built-ins, plugins, and the names workers registered.  A worker's
  * name leaves when handler_retire() lets it go (its supervised pool
- * stopped); the others stay.
+ * stopped, or the journal's replay brought it back for finished jobs
+ * only); the others stay.
  */
 #define HANDLERS_MAX	4096
 

@@ -79,6 +79,15 @@ journal_handler(const char *name, int worker, enum job_kind k, int *ghost)
 	return (g);
 }
 
+static int
+journal_ptr_cmp(const void *a, const void *b)
+{
+	uintptr_t	 x = (uintptr_t)*(const struct fut_handler *const *)a;
+	uintptr_t	 y = (uintptr_t)*(const struct fut_handler *const *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
 static struct journal_rep *
 journal_rep_find(struct journal_replay *rp, uint64_t id)
 {
@@ -355,6 +364,35 @@ journal_end_process(struct journal_rep *r)
 }
 
 /*
+ * The worker handlers the replay registered for jobs that are finished
+ * once it is done (or past retention) leave the registry again, as a
+ * stopped pool's do (handler_retire): their finished jobs keep the
+ * name, out of it.  Otherwise every restart brought back every name a
+ * worker ever served, for good, a long-lived daemon that ran many
+ * Python modules filling its 4096 names with dead ones.  A name an
+ * unfinished job waits on stays, and waits for a worker.  wh: the
+ * worker handlers of all the replayed jobs (any order, repeats).
+ */
+static void
+journal_retire_finished(const struct fut_handler **wh, size_t n)
+{
+	size_t	 i, k;
+
+	if (n == 0)
+		return;
+	/* Once each: handler_retire() finds each one by pointer. */
+	qsort(wh, n, sizeof(*wh), journal_ptr_cmp);
+	for (i = k = 0; i < n; i++) {
+		if ((k == 0 || wh[k - 1] != wh[i]) &&
+		    pool_worker_handler_idle(wh[i]))
+			wh[k++] = wh[i];
+	}
+	if ((k = handler_retire(wh, k)) > 0)
+		log_info("journal: %zu worker handler name%s only finished "
+		    "jobs name, not registered", k, LOG_PLURAL(k));
+}
+
+/*
  * Rebuild the job table: finished jobs first, oldest first (the order
  * retention forgets them in), then the others in id order, so that every
  * dependency and parent is in place before the jobs that name it.
@@ -364,13 +402,20 @@ journal_restore(struct journal_replay *rp)
 {
 	struct journal_rep	*r, *fin;
 	struct job		*j;
+	const struct fut_handler **wh;
 	char			*cause;
-	size_t			 i, nfin = 0;
+	size_t			 i, nfin = 0, nwh = 0;
 	int			 code;
 	int64_t			 now = job_now_ms();
 	u_int			 nq = 0, nrun = 0, nkept = 0, ndrop = 0;
 
 	sched_set_next_id(rp->next_id);
+	/* Before a job past retention goes. */
+	wh = xcalloc(rp->n + 1, sizeof(*wh));
+	for (i = 0; i < rp->n; i++) {
+		if (rp->reps[i].job->handler->flags & HANDLER_F_WORKER)
+			wh[nwh++] = rp->reps[i].job->handler;
+	}
 	fin = xcalloc(rp->n + 1, sizeof(*fin));
 	for (i = 0; i < rp->n; i++) {
 		if (rp->reps[i].final)
@@ -459,6 +504,8 @@ journal_restore(struct journal_replay *rp)
 		nq++;
 	}
 	free(rp->reps);
+	journal_retire_finished(wh, nwh);
+	free(wh);
 	log_info("%s: %llu record%s: %u job%s queued again (%u were "
 	    "running), %u finished kept, %u past retention; next id %llu",
 	    rp->path, (unsigned long long)rp->records,

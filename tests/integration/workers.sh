@@ -8,8 +8,9 @@
 # mid-job fails it "worker lost" and the retry runs on another; a silent
 # worker loses its lease; stale, foreign and garbage updates are refused
 # (probes), quiet ones too, and only those answered; a name may not shadow a built-in; dependencies, groups and
-# deadlines apply unchanged; and queued worker jobs
-# survive a kill -9 of the daemon until a worker comes.
+# deadlines apply unchanged; queued worker jobs
+# survive a kill -9 of the daemon until a worker comes; and finished ones
+# register no handler name at a restart.
 
 . "$TESTLIB"
 : "${abs_top_builddir:?}" "${abs_top_srcdir:?}"
@@ -193,4 +194,50 @@ ck_exit 0 fctl wait "$q1" "$q2"
 ck_eq "$(fctl result "$q1")" "later" "the kept job ran"
 ck_eq "$(fctl result "$q2")" "later2" "the kept blocking job ran"
 pass "kill -9: queued worker jobs wait for a worker, then run"
+
+# Finished jobs bring no worker handler name back at a restart: only
+# an unfinished one waits for a worker.  (Every name a worker ever
+# served came back, for good, and filled the 4096 names.)
+kill "$WPID"
+wait "$WPID" 2>/dev/null || true
+set --
+i=0
+while [ "$i" -lt 30 ]; do
+	set -- "$@" --handler "wdead$i:async"
+	i=$((i + 1))
+done
+worker w7.log "$@"
+W7=$WPID
+ids=
+i=0
+while [ "$i" -lt 30 ]; do
+	ids="$ids $(fctl submit "wdead$i" echo "d$i")"
+	i=$((i + 1))
+done
+# shellcheck disable=SC2086
+ck_exit 0 fctl wait $ids
+wq=$(fctl submit wtest echo waits)
+kill "$W7"
+wait "$W7" 2>/dev/null || true
+stop_daemon
+start_daemon -j 1 --worker-lease 2s
+ck_eq "$(fctl handlers | grep -c '^wdead')" 0 \
+    "finished jobs' worker handlers not registered after a restart"
+ck_match "$(fctl handlers | grep '^wtest ')" '\[0 workers\]' \
+    "an unfinished job's handler waits for its worker"
+last=${ids##* }
+ck_eq "$(fctl result "$last")" "d29" "a finished job keeps its output"
+ck_eq "$(fctl --json status "$last" | jfield handler)" "wdead29" \
+    "and its handler's name"
+worker w8.log --handler wtest:async --handler wdead3:async \
+    --handler wfresh:async
+ck_exit 0 fctl wait "$wq"
+ck_eq "$(fctl result "$wq")" "waits" "the waiting job ran"
+n=$(fctl submit wfresh echo fresh)
+ck_exit 0 fctl wait "$n"
+ck_eq "$(fctl result "$n")" "fresh" "a new name registers and serves"
+n=$(fctl submit wdead3 echo again)
+ck_exit 0 fctl wait "$n"
+ck_eq "$(fctl result "$n")" "again" "a finished job's name registers again"
+pass "restart: finished worker jobs register no handler name"
 stop_daemon

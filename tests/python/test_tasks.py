@@ -100,9 +100,11 @@ class TestNaming(unittest.TestCase):
                          sys.executable)
         env = _task.pool_env()
         self.assertIn(HERE, env["PYTHONPATH"].split(os.pathsep))
-        self.assertIn(os.path.dirname(os.path.abspath(
-            os.environ["FUTURED_LIBRARY"])),
-            env["LD_LIBRARY_PATH"].split(os.pathsep))
+        # The daemon passes FUTURED_LIBRARY on: no LD_LIBRARY_PATH of
+        # ours leaks into the worker and what it runs.
+        self.assertEqual(env["FUTURED_LIBRARY"], os.environ["FUTURED_LIBRARY"])
+        self.assertEqual(env.get("LD_LIBRARY_PATH"),
+                         os.environ.get("LD_LIBRARY_PATH"))
 
     def test_task_function_pickles_by_name(self):
         t = pickle.loads(pickle.dumps(taskmod.cpu_spin.options(retries=1)))
@@ -644,6 +646,80 @@ class TestTasks(unittest.TestCase):
         names = [h["name"] for h in futured.handlers()]
         self.assertIn("py:taskmod", names)
 
+    def test_pool_environment_is_ours(self):
+        # The worker finds libfutured by FUTURED_LIBRARY, which the
+        # daemon passes on; it gets our LD_LIBRARY_PATH unchanged (one
+        # with the build's directory leaked into everything it ran).
+        getenv = futured.task(os.getenv)
+        self.assertEqual(getenv("FUTURED_LIBRARY").result(60),
+                         os.environ["FUTURED_LIBRARY"])
+        self.assertEqual(getenv("LD_LIBRARY_PATH").result(60),
+                         os.environ.get("LD_LIBRARY_PATH"))
+        self.assertTrue(getenv("FUTURED_POOL").result(60))
+
+    def test_forgotten_pool_asked_for_again(self):
+        # The daemon forgets the handler names of a pool stopped long
+        # ago (past the 256 stopped pools a user keeps): this client
+        # asked for the pool before, so it submits straight away, gets
+        # "unknown handler", asks for the pool once more and resubmits.
+        # Here the client believes it asked, and never did.
+        import colorsys
+        import platform
+        c = futured._client()
+        for fn in (platform.python_version, colorsys.rgb_to_hsv):
+            t = futured.task(fn)
+            c._py_pools[(t.ref, False)] = "forgotten-" + t.ref
+        self.assertEqual(
+            futured.task(platform.python_version)().result(60),
+            platform.python_version())
+        fs = futured.task(colorsys.rgb_to_hsv).map([1, 0], [0, 1], [0, 0])
+        self.assertEqual([f.result(60) for f in fs],
+                         [colorsys.rgb_to_hsv(1, 0, 0),
+                          colorsys.rgb_to_hsv(0, 1, 0)])
+
+    def test_unknown_handler_asked_for_once(self):
+        # A pool that registers other names than ours: one more
+        # PoolRequest, then the error, not a loop.
+        import json
+        c = futured._client()
+        t = futured.task(json.dumps)
+        c._py_pools.pop((t.ref, False), None)
+        asked = []
+
+        def pool(argv, **kw):
+            asked.append(argv)
+            return {"name": "elsewhere"}
+        c.pool = pool
+        try:
+            with self.assertRaisesRegex(futured.Error, "unknown handler"):
+                t([1])
+        finally:
+            del c.pool
+            c._py_pools.pop((t.ref, False), None)
+        self.assertEqual(len(asked), 2)
+
+    def test_pool_that_cannot_import(self):
+        # A module that imports here but not in the worker: the call
+        # fails with the pool's failure, the import error and its line.
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "fw_poolonly.py"), "w") as f:
+                f.write("import os\nif os.environ.get('FUTURED_POOL'):\n"
+                        "    import no_such_dep_in_pool\n\n"
+                        "def f():\n    return 1\n")
+            sys.path.insert(0, d)
+            try:
+                import fw_poolonly
+                with self.assertRaises(futured.Error) as cm:
+                    futured.task(fw_poolonly.f)()
+            finally:
+                sys.path.remove(d)
+                sys.modules.pop("fw_poolonly", None)
+        msg = str(cm.exception)
+        self.assertIn("before registering", msg)
+        self.assertIn("cannot load fw_poolonly: ModuleNotFoundError: No "
+                      "module named 'no_such_dep_in_pool' (%s:3, in "
+                      "<module>)" % os.path.join(d, "fw_poolonly.py"), msg)
+
     def test_async_functions_run_many_at_once(self):
         taskmod.async_sleep(0).result(60)		# the pool is up
         t0 = time.monotonic()
@@ -863,6 +939,32 @@ class TestWorkerCommand(unittest.TestCase):
                            env=_child_env(), timeout=60)
         self.assertEqual(r.returncode, 2)
         self.assertIn(b"no_such_module_xyz", r.stderr)
+
+    def test_module_failing_to_import(self):
+        # Where it failed, on one line (a supervised pool's last failure
+        # is the end of the worker's stderr); sys.exit() at import too.
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "fw_dep.py"), "w") as f:
+                f.write("import os\n\ndef setup():\n"
+                        "    import no_such_dep_xyz\n\nsetup()\n")
+            with open(os.path.join(d, "fw_exit.py"), "w") as f:
+                f.write("import sys\nsys.exit('fw_exit needs FOO')\n")
+            env = _child_env()
+            env["PYTHONPATH"] = d + os.pathsep + env["PYTHONPATH"]
+            r = subprocess.run([sys.executable, "-m", "futured.worker",
+                                "fw_dep"], stderr=subprocess.PIPE,
+                               env=env, timeout=60)
+            self.assertEqual(r.returncode, 2)
+            self.assertIn(
+                "futured.worker: cannot load fw_dep: ModuleNotFoundError: "
+                "No module named 'no_such_dep_xyz' (%s:4, in setup)\n"
+                % os.path.join(d, "fw_dep.py"), r.stderr.decode())
+            r = subprocess.run([sys.executable, "-m", "futured.worker",
+                                "fw_exit"], stderr=subprocess.PIPE,
+                               env=env, timeout=60)
+            self.assertEqual(r.returncode, 2)
+            self.assertIn(b"cannot load fw_exit: SystemExit: fw_exit needs "
+                          b"FOO (", r.stderr)
 
     def test_no_daemon(self):
         # Exited 0 ("the daemon went away") though it never served.

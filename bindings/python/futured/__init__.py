@@ -832,12 +832,21 @@ class Client:
                         lib.fut_spec_free(spec)
             if rc < 0:
                 # Those sent before run on; their futures go.
-                self._raise("submit %s" % handler)
+                try:
+                    self._raise("submit %s" % handler)
+                except Error as e:
+                    e.accepted = None		# unknown
+                    raise
             futs.extend(cls._adopt(self, out))
             refused += n - rc
         if refused:
-            self._raise("submit %s (%d of %d refused)" % (
-                handler, refused, len(calls)))
+            try:
+                self._raise("submit %s (%d of %d refused)" % (
+                    handler, refused, len(calls)))
+            except Error as e:
+                # A caller may send them again if none went through.
+                e.accepted = len(calls) - refused
+                raise
         return futs
 
     @staticmethod

@@ -577,10 +577,9 @@ class TaskFunction:
         calls = [(args, head + encode_args(tuple(a), {}))
                  for a in iterable]
         _check_not_loading(self.qualname)
-        c = futured._client()
-        ensure_pool(c, self.ref, self.kind == futured.CPU)
-        return c._submit_all(self.handler, calls, kind=self.kind,
-                             _cls=TaskFuture, **self.opts)
+        return self._with_pool(lambda c: c._submit_all(
+            self.handler, calls, kind=self.kind, _cls=TaskFuture,
+            **self.opts))
 
     def _submit(self, args, kwargs, after=()):
         payload = self._head + encode_args(args, kwargs)
@@ -591,16 +590,37 @@ class TaskFunction:
                 prev = (prev,)
             opts["after"] = tuple(prev) + tuple(after)
         _check_not_loading(self.qualname)
+        return self._with_pool(lambda c: c.submit(
+            self.handler, self.qualname, data=payload, kind=self.kind,
+            _cls=TaskFuture, **opts))
+
+    def _with_pool(self, send):
+        """send(client) once the pool of our handler was asked for.
+        Once more, on a fresh connection, if the daemon went away (it
+        restarted); once more after asking for the pool again if the
+        daemon no longer knows our handler: it forgets the names of a
+        pool that stopped long ago (past the 256 stopped pools a user
+        keeps) and a restarted daemon knows none, while this client
+        asked for the pool once and for all."""
+        cpu = self.kind == futured.CPU
+        name = None
         try:
             c = futured._client()
-            ensure_pool(c, self.ref, self.kind == futured.CPU)
-            return c.submit(self.handler, self.qualname, data=payload,
-                            kind=self.kind, _cls=TaskFuture, **opts)
+            name = ensure_pool(c, self.ref, cpu)
+            return send(c)
         except futured.ConnectionLost:
             c = futured._client(fresh=True)
-            ensure_pool(c, self.ref, self.kind == futured.CPU)
-            return c.submit(self.handler, self.qualname, data=payload,
-                            kind=self.kind, _cls=TaskFuture, **opts)
+            name = ensure_pool(c, self.ref, cpu)
+            return send(c)
+        except futured.Error as e:
+            # Not a job's failure, and nothing sent went through (a
+            # batch with some jobs accepted is not sent again).
+            if e.code != _lib.FUT_EHANDLER or \
+                    getattr(e, "accepted", 0) != 0:
+                raise
+            forget_pool(c, self.ref, cpu, name)
+            ensure_pool(c, self.ref, cpu)
+            return send(c)
 
 
 def _task_from_ref(ref, qualname, kind, opts):
@@ -657,7 +677,10 @@ def worker_argv(ref, cpu):
 def pool_env():
     """The pool's environment: ours, with our sys.path as PYTHONPATH, so
     that the worker imports what we import (a script's own directory,
-    a test runner's start directory, paths a program added)."""
+    a test runner's start directory, paths a program added).  The rest
+    goes as it is: the daemon sets the pool's FUTURED_POOL and
+    FUTURED_SOCKET itself and leaves out only a job's own variables, so
+    a library chosen by $FUTURED_LIBRARY reaches the worker as such."""
     env = dict(os.environ)
     path = []
     for d in sys.path:
@@ -665,23 +688,15 @@ def pool_env():
         if d not in path and os.path.isdir(d):
             path.append(d)
     env["PYTHONPATH"] = os.pathsep.join(path)
-    # The daemon passes on no FUTURED_* variable of ours: a library
-    # chosen by $FUTURED_LIBRARY (an uninstalled build, the tests) is
-    # found by the dynamic linker instead.
-    lib = os.environ.get("FUTURED_LIBRARY")
-    if lib:
-        d = os.path.dirname(os.path.abspath(lib))
-        old = env.get("LD_LIBRARY_PATH")
-        env["LD_LIBRARY_PATH"] = d + (os.pathsep + old if old else "")
-    env.pop("FUTURED_POOL", None)
     return env
 
 
 def ensure_pool(client, ref, cpu):
     """Ask the daemon once per client for the pool that serves ref."""
     key = (ref, cpu)
-    if key in client._py_pools:
-        return client._py_pools[key]
+    name = client._py_pools.get(key)
+    if isinstance(name, str):
+        return name
     with client._lock:
         ev = client._py_pools.get(key)
         if ev is None:
@@ -708,6 +723,14 @@ def ensure_pool(client, ref, cpu):
         ev.set()
         return name
     return ev
+
+
+def forget_pool(client, ref, cpu, name):
+    """Let ensure_pool() ask for the pool of ref again (the daemon
+    forgot it), unless another thread already does or did."""
+    with client._lock:
+        if name is not None and client._py_pools.get((ref, cpu)) == name:
+            del client._py_pools[(ref, cpu)]
 
 
 # Running a call, on the worker's side --------------------------------------

@@ -26,11 +26,13 @@ job with its type, message and traceback.
 import asyncio
 import concurrent.futures
 import ctypes
+import importlib
 import inspect
 import os
 import sys
 import threading
 import time
+import traceback
 
 import futured
 from . import _lib, _task
@@ -609,6 +611,26 @@ def _settle(fut, exc):
             fut.set_exception(exc)
 
 
+def _load_error(e):
+    """What went wrong importing a module, and where in the user's
+    code: the innermost frame of the traceback that is not the import
+    machinery's (an import that fails deep in a dependency says which
+    line of which file asked for it)."""
+    what = "%s: %s" % (_task.type_name(type(e)), e)
+    skip = (os.path.dirname(os.path.abspath(__file__)),
+            os.path.dirname(os.path.abspath(importlib.__file__)))
+    where = None
+    for fr in traceback.extract_tb(e.__traceback__):
+        if fr.filename.startswith("<") or \
+                os.path.dirname(os.path.abspath(fr.filename)) in skip:
+            continue
+        where = fr
+    if where is not None:
+        what += " (%s:%d, in %s)" % (where.filename, where.lineno,
+                                     where.name)
+    return what
+
+
 def main(argv=None):
     """python3 -m futured.worker [options] MODULE...: serve the modules'
     tasks until the daemon goes away."""
@@ -647,9 +669,12 @@ def main(argv=None):
         try:
             _task.load_module(os.path.abspath(m) if _task.is_script(m)
                               else m)
-        except Exception as e:
-            print("futured.worker: cannot load %s: %s: %s" % (
-                m, type(e).__name__, e), file=sys.stderr)
+        except (Exception, SystemExit) as e:
+            # One line: a supervised pool's last failure is the end of
+            # our stderr, and the caller's error says it.  A module
+            # that calls sys.exit() when imported is one that fails.
+            print("futured.worker: cannot load %s: %s" % (
+                m, _load_error(e)), file=sys.stderr)
             return 2
         mods.append(m)
     if os.environ.get("FUTURED_ONESHOT"):
