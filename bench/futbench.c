@@ -662,8 +662,8 @@ mode_slurm(long n, char **bare)
 			t = b[i - 1] * 0.75e-3 - (now_s() - t0);
 			if (t > 0) {
 				early.tv_sec = (time_t)t;
-				early.tv_nsec = (long)((t - (double)early.tv_sec) *
-				    1e9);
+				early.tv_nsec = (long)((t -
+				    (double)early.tv_sec) * 1e9);
 				nanosleep(&early, NULL);
 			}
 		}

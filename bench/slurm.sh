@@ -118,7 +118,8 @@ SLURM_BARE="sbatch --parsable --job-name=futured-bare
 pairs() {
 	FUTURED_SLURM_IN=/dev/null FUTURED_SLURM_RC=$W/shared/bare.rc \
 	    "$FUTBENCH" slurm "$1" "$N" $SLURM_BARE >"$W/pair"
-	[ "$(wc -l <"$W/pair")" -eq 3 ] || fail "futbench slurm: $(cat "$W/pair")"
+	[ "$(wc -l <"$W/pair")" -eq 3 ] ||
+	    fail "futbench slurm: $(cat "$W/pair")"
 	sed -n 1p "$W/pair" >>"$OUT/$2"
 	sed -n 2p "$W/pair" >>"$OUT/slurm_sbatch"
 	sed -n 3p "$W/pair" >>"$OUT/$3"
