@@ -6,13 +6,18 @@
 #
 #   slurm_submit	ms from fut_submit of an exec job on Slurm to its
 #			Slurm id in fut_status (futbench slurm: libfutured,
-#			no futurectl process, fut_status every 100 us), median
-#			of N, a line a round; the daemon's defaults: the
-#			journal with --fsync always (ACCEPT, START and the
-#			Slurm id each written and synced)
+#			no futurectl process, fut_status every 100 us from
+#			3/4 of the last bare sbatch on), median of N, a line
+#			a round; the daemon's defaults: the journal with
+#			--fsync always (ACCEPT, START and the Slurm id each
+#			written and synced)
 #   slurm_submit_nj	the same, of a daemon with --journal none
 #   slurm_sbatch	ms of a bare sbatch of the same batch script with
-#			the same options (futbench cmd), the same way
+#			the same options, spawned and reaped by futbench
+#			right after each job above (both daemons' pairs)
+#   slurm_ratio		median of the pairs' ratios, futured / bare, a line
+#			a round: a burst of load weighs on both of a pair
+#   slurm_ratio_nj	the same, --journal none
 #   slurm_fill		s from submitting TRACK jobs at once to all their
 #			Slurm ids (futbench slurmfill)
 #   slurm_calls		squeue calls per --slurm-interval over WINDOW s
@@ -108,11 +113,20 @@ NJPID=$("$FUTBENCH" pid "$W/nj.sock")
 SLURM_BARE="sbatch --parsable --job-name=futured-bare
     --comment=bare --output=$W/shared/bare.out --error=$W/shared/bare.err
     --export=ALL --chdir=$W/shared --hold $W/shared/futured-job.sh true"
-for r in $(seq "$ROUNDS"); do
-	"$FUTBENCH" slurm "$W/d.sock" "$N" >>"$OUT/slurm_submit"
-	"$FUTBENCH" slurm "$W/nj.sock" "$N" >>"$OUT/slurm_submit_nj"
+# Each job paired with a bare sbatch (futbench slurm SOCK N ARG...):
+# its figure, the bare one's, the pairs' ratio.
+pairs() {
 	FUTURED_SLURM_IN=/dev/null FUTURED_SLURM_RC=$W/shared/bare.rc \
-	    "$FUTBENCH" cmd "$N" $SLURM_BARE >>"$OUT/slurm_sbatch"
+	    "$FUTBENCH" slurm "$1" "$N" $SLURM_BARE >"$W/pair"
+	[ "$(wc -l <"$W/pair")" -eq 3 ] ||
+	    fail "futbench slurm: $(cat "$W/pair")"
+	sed -n 1p "$W/pair" >>"$OUT/$2"
+	sed -n 2p "$W/pair" >>"$OUT/slurm_sbatch"
+	sed -n 3p "$W/pair" >>"$OUT/$3"
+}
+for r in $(seq "$ROUNDS"); do
+	pairs "$W/d.sock" slurm_submit slurm_ratio
+	pairs "$W/nj.sock" slurm_submit_nj slurm_ratio_nj
 done
 scancel --full -u "$(id -un)" >/dev/null 2>&1 || true
 kill -TERM "$NJPID"

@@ -573,6 +573,7 @@ int		 journal_write(void);	/* no fsync, no answers */
 void		 journal_wait(struct journal_waiter *,
 		    void (*)(struct journal_waiter *, const char *), void *);
 void		 journal_unwait(struct journal_waiter *);
+void		 journal_flush_behind(void);
 void		 journal_suspend(int);
 void		 journal_accept(struct job *);
 void		 journal_start(struct job *);

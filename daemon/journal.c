@@ -612,6 +612,21 @@ journal_wait(struct journal_waiter *w,
 		event_active(journal.flush_ev, 0, 0);
 }
 
+/*
+ * Move this turn's flush behind the events made active so far (the
+ * scheduler's run): what they append goes into the same write and the
+ * same fsync (pool_slurm.c).
+ */
+void
+journal_flush_behind(void)
+{
+	if (journal.flush_ev == NULL ||
+	    (journal.buf.len == 0 && TAILQ_EMPTY(&journal.waiters)))
+		return;
+	event_del(journal.flush_ev);
+	event_active(journal.flush_ev, 0, 0);
+}
+
 void
 journal_unwait(struct journal_waiter *w)
 {

@@ -36,6 +36,19 @@
  *
  * Cancel and timeout: scancel, and the job settles at once.
  *
+ * Journal order and cost.  sbatch is spawned only once the attempt's
+ * START is durable (journal_wait; at once without a journal): a daemon
+ * killed before then replays the attempt as started without an id and
+ * looks it up by name (adopt), finding none and submitting it once; a
+ * daemon killed after it, or while sbatch runs, finds it by name.  A
+ * new job's enqueue() moves the turn's journal flush behind the
+ * scheduler's run (journal_flush_behind), so that its ACCEPT and START
+ * go out in one write and one fsync, after which sbatch starts and the
+ * submit is answered: one fsync before sbatch, none while it runs (the
+ * START used to be synced a second time then, holding the loop when
+ * sbatch ended), and one for the Slurm id when it answers.  The id shows
+ * in the job's status only after that fsync.
+ *
  * Dependencies.  A job whose after jobs are Slurm jobs on their last
  * attempt, with their ids, goes ahead (pool.h): it is queued here at
  * once, and sbatch gets --dependency=afterok on their ids.  sched.c
@@ -85,6 +98,8 @@ struct sjob {
 	int			 asked;		/* in the running squeue */
 	int			 cancelled;	/* scancel once it has an id */
 	int			 lookup;	/* find it by name first */
+	int			 durable;	/* waits for its START's fsync */
+	struct journal_waiter	 jw;
 	TAILQ_ENTRY(sjob)	 entry;
 };
 TAILQ_HEAD(sjobs, sjob);
@@ -443,6 +458,8 @@ pool_slurm_drop(struct sjob *s)
 	/* A tool still asking about it (sacct) is told nothing more. */
 	if (s->sbatch != 0)
 		child_unwatch(s->sbatch);
+	if (s->durable)
+		journal_unwait(&s->jw);
 	TAILQ_REMOVE(&pool_slurm_live, s, entry);
 	if (s->slurm_id != 0) {
 		htab_remove(&pool_slurm_ids, &s->node);
@@ -1193,6 +1210,13 @@ static void
 pool_slurm_enqueue(struct job *j)
 {
 	TAILQ_INSERT_TAIL(&pool_slurm_queue, j, entry);
+	/*
+	 * A new job's ACCEPT is appended, its flush active: the round
+	 * that starts the job runs first, so that its START goes into the
+	 * same write and fsync (launch()).
+	 */
+	sched_kick();
+	journal_flush_behind();
 }
 
 static void
@@ -1276,6 +1300,20 @@ pool_slurm_start(struct job *j)
 	TAILQ_INSERT_TAIL(&pool_slurm_ready, s, entry);
 }
 
+/*
+ * The attempt's START is durable (or the journal failed, and the daemon
+ * runs on without it, as for every pool): sbatch now.
+ */
+static void
+pool_slurm_durable_cb(struct journal_waiter *w, const char *error)
+{
+	struct sjob	*s = w->arg;
+
+	(void)error;
+	s->durable = 0;
+	pool_slurm_submit(s);
+}
+
 static void
 pool_slurm_launch(void)
 {
@@ -1286,7 +1324,11 @@ pool_slurm_launch(void)
 		TAILQ_INSERT_TAIL(&pool_slurm_live, s, entry);
 		if (s->lookup)
 			pool_slurm_lookup(s);
-		else
+		else if (journal_enabled()) {
+			/* sbatch once the START is on disk (see above). */
+			s->durable = 1;
+			journal_wait(&s->jw, pool_slurm_durable_cb, s);
+		} else
 			pool_slurm_submit(s);
 	}
 }
@@ -1321,9 +1363,12 @@ pool_slurm_cancel(struct job *j, int64_t grace_ms)
 	(void)grace_ms;
 	if ((s = pool_slurm_of(j, &list)) == NULL)
 		return;
-	if (list == &pool_slurm_ready) {
-		TAILQ_REMOVE(&pool_slurm_ready, s, entry);
-		TAILQ_INSERT_TAIL(&pool_slurm_live, s, entry);
+	if (list == &pool_slurm_ready || s->durable) {
+		if (list == &pool_slurm_ready) {
+			TAILQ_REMOVE(&pool_slurm_ready, s, entry);
+			TAILQ_INSERT_TAIL(&pool_slurm_live, s, entry);
+		}
+		/* drop() stops the wait for the fsync too. */
 		job_set_ended(j, "cancelled before it was submitted");
 	} else if (s->slurm_id == 0) {
 		/* sbatch runs: its callback scancels what it made. */

@@ -24,11 +24,17 @@ echo "\$*" >>"$T/squeue.calls"
 if [ -e "$T/slowq" ]; then sleep 1; fi
 exec $real "\$@"
 EOS
-# sbatch, slowed while $T/slow exists: it has submitted, not yet said.
+# sbatch, slowed while $T/slow exists: it has submitted, not yet said;
+# while $T/hold exists it waits before submitting, then fails.
 real=$(command -v sbatch)
 cat >"$T/bin/sbatch" <<EOS
 #!/bin/sh
 echo "\$*" >>"$T/sbatch.calls"
+if [ -e "$T/hold" ]; then
+	touch "$T/held"
+	while [ -e "$T/hold" ]; do sleep 0.1; done
+	exit 1
+fi
 out=\$($real "\$@") || exit \$?
 if [ -e "$T/slow" ]; then touch "$T/slowed"; sleep 5; fi
 echo "\$out"
@@ -88,6 +94,23 @@ ck_eq "$(cat "$T/out")" late "result of a job whose sbatch was cut short"
 ck_eq "$(calls sbatch)" "$before" "sbatch calls after the restart"
 grep -q "found Slurm job" "$T/daemon.log" || fail "not found by name"
 pass "kill -9 during sbatch: found by name, not submitted twice"
+
+# kill -9 once the attempt's START is on disk and sbatch runs, before
+# it submitted anything: the restarted daemon finds no Slurm job by
+# that name, and submits it once.
+touch "$T/hold"
+before=$(calls sbatch)
+id=$(fctl submit --engine slurm exec -- echo once)
+wait_until 30 test -e "$T/held" || fail "sbatch never ran"
+kill9
+rm -f "$T/hold"
+daemon --slurm-interval 300ms
+ck_exit 0 fctl wait -t 60s "$id"
+ck_exit 0 fctl result "$id"
+ck_eq "$(cat "$T/out")" once "result of a job whose sbatch never submitted"
+ck_eq "$(( $(calls sbatch) - before ))" 2 \
+    "sbatch calls: the one cut short, then one"
+pass "kill -9 before sbatch submitted: submitted once after the restart"
 
 # kill -9 while after chains wait in Slurm on afterok: the restarted
 # daemon follows them again, submitting nothing twice; one runs in
