@@ -411,6 +411,12 @@ if [ "$SLURM" = 1 ]; then
 	    slurm_sbatch "bare sbatch" "ratio <= 1.2" "<= 1.2x sbatch"
 	row "  the same, --journal none, ms" slurm_submit_nj slurm_sbatch \
 	    "bare sbatch" "ratio <= 1.2" "<= 1.2x sbatch"
+	# Each submit beside a bare sbatch, the pair's ratio: a burst of
+	# load hits both sides, so this is the steadier of the two.
+	row "  paired: submit / its bare sbatch" slurm_ratio - "" \
+	    "value <= 1.2" "<= 1.2x sbatch"
+	row "  paired, --journal none" slurm_ratio_nj - "" \
+	    "value <= 1.2" "<= 1.2x sbatch"
 	row "Slurm, $SLURM_TRACK jobs tracked: squeue/interval" slurm_calls \
 	    - "" "value <= 1" "<= 1"
 	row "  job ids an squeue call named (fewest)" slurm_names - "" \
