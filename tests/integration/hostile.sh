@@ -61,7 +61,7 @@ pass "4 GiB, oversized, garbage, empty and truncated frames"
 # with an error saying why.
 python3 - "$SOCK" <<'PY' || fail "read timeout"
 import sys, time, wire
-s = wire.connect(sys.argv[1], timeout=10)
+s = wire.connect(sys.argv[1], timeout=30)
 t0 = time.monotonic()
 s.sendall(b"\x00\x00\x01\x00" + b"half")
 resp = wire.read_frame(s)
@@ -69,7 +69,7 @@ took = time.monotonic() - t0
 err = wire.error_of(resp)
 assert err is not None and "incomplete frame" in err[1], err
 assert wire.read_to_eof(s) == b""
-assert 1.5 < took < 6, took
+assert 1.5 < took < 20, took
 PY
 pass "a half-sent frame is dropped after --read-timeout"
 
@@ -111,7 +111,7 @@ try:
 except ConnectionResetError:
     pass
 PY
-wait_until 5 grep -q "unread answers, dropping" "$T/daemon.log" ||
+wait_until 30 grep -q "unread answers, dropping" "$T/daemon.log" ||
     fail "dropping a non-reading client is logged"
 ck_eq "$(fctl ping >/dev/null && echo up)" up "daemon serves on"
 pass "answers left unread are capped by --max-unread"
@@ -198,7 +198,7 @@ time.sleep(1.5)
 for s in held:
     s.close()
 PY
-	wait_until 5 grep -q "accept, pausing" "$T/daemon.log" ||
+	wait_until 30 grep -q "accept, pausing" "$T/daemon.log" ||
 	    fail "EMFILE back-off is logged"
 	wait_until 10 fctl ping || fail "daemon recovers after EMFILE"
 	must grep -q "accepting again" "$T/daemon.log"

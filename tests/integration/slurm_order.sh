@@ -104,7 +104,7 @@ b=$(fctl submit --engine slurm -a "$a" exec -- echo never)
 c=$(fctl submit --engine slurm -a "$b" exec -- echo never)
 wait_until 20 in_slurm "$c" || fail "C never reached Slurm"
 ck_exit 0 fctl cancel "$a"
-ck_exit 3 fctl wait -t 10s "$a" "$b" "$c"
+ck_exit 3 fctl wait -t 30s "$a" "$b" "$c"
 ck_eq "$(field "$b" error)" "dependency $a cancelled" "B's cause"
 ck_eq "$(field "$c" error)" "dependency $b cancelled" "C's cause"
 for j in "$a" "$b" "$c"; do
