@@ -61,12 +61,14 @@ pass "run --engine slurm"
 
 # A group's concurrency limit holds: the second job waits in futured.
 ck_exit 0 fctl group lim --parallel 1
-g1=$(fctl submit --engine slurm -g lim exec -- sh -c 'sleep 2; echo g1')
+# The first runs until the test has looked (a gate, not a sleep).
+g1=$(fctl submit --engine slurm -g lim exec -- sh -c "until [ -e '$T/g1.go' ]; do sleep 0.2; done; echo g1")
 g2=$(fctl submit --engine slurm -g lim exec -- echo g2)
-wait_until 30 sh -c "[ \"\$(squeue -h -o %T -n futured-$g1)\" = RUNNING ]" ||
+wait_until 60 sh -c "[ \"\$(squeue -h -o %T -n futured-$g1)\" = RUNNING ]" ||
     fail "the group's first job never ran"
 ck_eq "$(state "$g2")" queued "the group's second job while the first runs"
 ck_eq "$(squeue -h -t all -o %T -n "futured-$g2")" "" "the second, in Slurm"
+: >"$T/g1.go"
 ck_exit 0 fctl wait -t 60s "$g1" "$g2"
 pass "a group's limit holds for Slurm jobs"
 
