@@ -78,7 +78,7 @@ wait_until 30 sh -c "$FUTURECTL -s $SOCK status $long | grep -q running" ||
 ck_eq "$(job_state "$v1")" queued "a job in the worker's FIFO is queued"
 ck_eq "$(field_of "$v1" started_at)" null "and has not started"
 # The worker's reader thread answers while the long job runs.
-ck_exit 0 timeout 5 "$FUTURECTL" -s "$SOCK" cancel "$v1"
+ck_exit 0 timeout 30 "$FUTURECTL" -s "$SOCK" cancel "$v1"
 ck_exit 3 fctl wait -t 30s "$v1"
 ck_eq "$(field_of "$v1" ended)" "cancelled while queued" "dropped unstarted"
 ck_eq "$(field_of "$v1" started_at)" null "the cancelled job never started"
