@@ -76,7 +76,7 @@ wait_until 10 sh -c "[ \$(wc -l <$base/job-$id/cgroup.procs) -ge 3 ]" ||
     fail "the command and its escapee never were in the job's cgroup"
 pgrep -f "esc$TOKEN" >/dev/null || fail "the escapee never started"
 ck_exit 0 fctl cancel --grace 200ms "$id"
-ck_exit 3 fctl wait -t 10s "$id"
+ck_exit 3 fctl wait -t 30s "$id"
 wait_until 10 gone "esc$TOKEN" ||
     fail "a process that left the process group survived the cancel"
 wait_until 10 sh -c "[ ! -d $base/job-$id ]" ||

@@ -28,7 +28,7 @@ run_killed() {
 	_rc=0
 	wait "$_pid" || _rc=$?
 	ck_eq "$_rc" "$2" "run's exit status after SIG$1"
-	ck_exit 3 fctl wait -t 20s "$_id"
+	ck_exit 3 fctl wait -t 30s "$_id"
 	pass "SIG$1 cancels run's job, run exits $2"
 }
 
@@ -42,7 +42,7 @@ rc=$( { "$FUTURECTL" -s "$SOCK" run -n epipe -- sh -c \
     head -n 1)
 ck_eq "$rc" y "the reader read"
 ck_eq "$(cat "$T/epipe.rc")" 141 "run exits as if killed by SIGPIPE"
-ck_exit 3 fctl wait -t 20s "$(job_named epipe)"
+ck_exit 3 fctl wait -t 30s "$(job_named epipe)"
 pass "a reader gone cancels run's job"
 
 # A silent command: the pipe on stdout lost its reader.
@@ -57,7 +57,7 @@ exec 3<&-
 rc=0
 wait "$rpid" || rc=$?
 ck_eq "$rc" 141 "run exits as if killed by SIGPIPE"
-ck_exit 3 fctl wait -t 20s "$(job_named silent)"
+ck_exit 3 fctl wait -t 30s "$(job_named silent)"
 pass "a pipe on stdout with no reader left cancels run's job"
 
 # submit -w, wait and watch only look on: the job goes on.

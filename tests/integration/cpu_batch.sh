@@ -60,7 +60,7 @@ field_of() {
 # A worker that ran short jobs is "fast": it takes a burst into its FIFO.
 warm() {
 	# shellcheck disable=SC2046
-	fctl wait -t 20s $(burst "echo|0|w" "echo|0|w" "echo|0|w") >/dev/null ||
+	fctl wait -t 30s $(burst "echo|0|w" "echo|0|w" "echo|0|w") >/dev/null ||
 	    fail "warm-up jobs failed"
 }
 
@@ -73,18 +73,18 @@ warm
 w0=$(workers)
 set -- $(burst "sha256|0|$T/gate1" "echo|0|v1" "echo|0|v2")
 long=$1 v1=$2 v2=$3
-wait_until 5 sh -c "$FUTURECTL -s $SOCK status $long | grep -q running" ||
+wait_until 30 sh -c "$FUTURECTL -s $SOCK status $long | grep -q running" ||
     fail "long job never ran"
 ck_eq "$(job_state "$v1")" queued "a job in the worker's FIFO is queued"
 ck_eq "$(field_of "$v1" started_at)" null "and has not started"
 # The worker's reader thread answers while the long job runs.
-ck_exit 0 timeout 5 "$FUTURECTL" -s "$SOCK" cancel "$v1"
-ck_exit 3 fctl wait -t 10s "$v1"
+ck_exit 0 timeout 30 "$FUTURECTL" -s "$SOCK" cancel "$v1"
+ck_exit 3 fctl wait -t 30s "$v1"
 ck_eq "$(field_of "$v1" ended)" "cancelled while queued" "dropped unstarted"
 ck_eq "$(field_of "$v1" started_at)" null "the cancelled job never started"
 ck_eq "$(job_state "$long")" running "the running job runs on"
 printf gate >"$T/gate1"
-ck_exit 0 fctl wait -t 10s "$long"
+ck_exit 0 fctl wait -t 30s "$long"
 ck_eq "$(fctl result "$long")" "$(printf gate | sha256sum | cut -d' ' -f1)" \
     "the running job completes"
 ck_eq "$(fctl result "$v2")" v2 "the next job in the FIFO runs"
@@ -98,16 +98,16 @@ set -- $(burst "sha256|0|/dev/zero" "echo|0|c1" "echo|0|c2" "echo|0|c3" \
     "echo|0|c4")
 long=$1
 shift
-wait_until 5 sh -c "$FUTURECTL -s $SOCK status $long | grep -q running" ||
+wait_until 30 sh -c "$FUTURECTL -s $SOCK status $long | grep -q running" ||
     fail "long job never ran"
 for q in "$@"; do
 	ck_eq "$(job_state "$q")" queued "job $q waits behind the long one"
 done
 kill -KILL "$w0"
-ck_exit 1 fctl wait -t 10s "$long"
+ck_exit 1 fctl wait -t 30s "$long"
 ck_match "$(field_of "$long" error)" "worker killed by signal 9" \
     "the running job names the signal"
-ck_exit 0 fctl wait -t 10s "$@"
+ck_exit 0 fctl wait -t 30s "$@"
 i=1
 for q in "$@"; do
 	ck_eq "$(fctl result "$q")" "c$i" "job $q ran on the new worker"
@@ -126,9 +126,9 @@ long=$1 t1=$2 t2=$3
 sleep 1
 ck_eq "$(job_state "$t1")" queued "t1 still waits, 1s after the burst"
 printf gate >"$T/gate2"
-ck_exit 0 fctl wait -t 10s "$long"
+ck_exit 0 fctl wait -t 30s "$long"
 ck_eq "$(fctl result "$t1")" t1 "a 300ms job queued 1s behind another"
-ck_exit 4 fctl wait -t 10s "$t2"
+ck_exit 4 fctl wait -t 30s "$t2"
 el=$(( $(now_ms) - t0 ))
 [ "$el" -ge 1250 ] || fail "the timeout fired $el ms after the burst"
 ck_match "$(field_of "$t2" error)" "timed out after" "timed out, not cancelled"
@@ -159,14 +159,14 @@ mkfifo "$T/gate3"
 set -- $(burst "sha256|0|$T/gate3" "echo|0|f1" "echo|0|f2")
 long=$1
 shift
-wait_until 5 sh -c "$FUTURECTL -s $SOCK status $long | grep -q running" ||
+wait_until 30 sh -c "$FUTURECTL -s $SOCK status $long | grep -q running" ||
     fail "long job never ran"
 for q in "$@"; do
 	ck_eq "$(job_state "$q")" queued "job $q waits in the FIFO"
 done
 stop_daemon
 start_daemon -P 1
-ck_exit 0 fctl wait -t 10s "$@"
+ck_exit 0 fctl wait -t 30s "$@"
 i=1
 for q in "$@"; do
 	ck_eq "$(fctl result "$q")" "f$i" "job $q ran after the restart"

@@ -48,15 +48,15 @@ pass "no such job: exit 7"
 # group (it used to leave wait and cancel hanging, -t or not), and one
 # that exists with no jobs has nothing to wait for or cancel.  timeout(1)
 # turns a hang into a failure (124).
-ck_exit 7 timeout 10 "$FUTURECTL" -s "$SOCK" wait -g nosuchgroup
+ck_exit 7 timeout 30 "$FUTURECTL" -s "$SOCK" wait -g nosuchgroup
 ck_match "$(cat "$T/err")" "no such group: nosuchgroup" "wait names the group"
-ck_exit 7 timeout 10 "$FUTURECTL" -s "$SOCK" wait -t 1s -g nosuchgroup
-ck_exit 7 timeout 10 "$FUTURECTL" -s "$SOCK" cancel -g nosuchgroup
+ck_exit 7 timeout 30 "$FUTURECTL" -s "$SOCK" wait -t 1s -g nosuchgroup
+ck_exit 7 timeout 30 "$FUTURECTL" -s "$SOCK" cancel -g nosuchgroup
 ck_match "$(cat "$T/err")" "no such group: nosuchgroup" "cancel names the group"
 must fctl group emptygroup >/dev/null
-ck_exit 0 timeout 10 "$FUTURECTL" -s "$SOCK" wait -g emptygroup
+ck_exit 0 timeout 30 "$FUTURECTL" -s "$SOCK" wait -g emptygroup
 ck_eq "$(cat "$T/out")" "" "an empty group's wait lists no job"
-ck_exit 0 timeout 10 "$FUTURECTL" -s "$SOCK" cancel -g emptygroup
+ck_exit 0 timeout 30 "$FUTURECTL" -s "$SOCK" cancel -g emptygroup
 pass "wait and cancel of an unknown or empty group are answered"
 
 # A failed command: exit 1, the error and stderr tail come back.

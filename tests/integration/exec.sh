@@ -67,7 +67,7 @@ exec_checks() {
 		ck_exit 3 fctl wait "$id"
 		i=$((i + 1))
 	done
-	wait_until 5 no_token_procs || fail "$how: processes left after cancel"
+	wait_until 30 no_token_procs || fail "$how: processes left after cancel"
 	pass "$how: cancel right after the start"
 
 	fds0=$(ls /proc/"$DPID"/fd | wc -l)
@@ -90,4 +90,4 @@ exec_checks() {
 start_daemon
 exec_checks exec
 stop_daemon
-wait_until 2 no_token_procs || fail "processes outlived the daemon"
+wait_until 30 no_token_procs || fail "processes outlived the daemon"

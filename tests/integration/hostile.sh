@@ -61,7 +61,7 @@ pass "4 GiB, oversized, garbage, empty and truncated frames"
 # with an error saying why.
 python3 - "$SOCK" <<'PY' || fail "read timeout"
 import sys, time, wire
-s = wire.connect(sys.argv[1], timeout=10)
+s = wire.connect(sys.argv[1], timeout=30)
 t0 = time.monotonic()
 s.sendall(b"\x00\x00\x01\x00" + b"half")
 resp = wire.read_frame(s)
@@ -69,7 +69,7 @@ took = time.monotonic() - t0
 err = wire.error_of(resp)
 assert err is not None and "incomplete frame" in err[1], err
 assert wire.read_to_eof(s) == b""
-assert 1.5 < took < 6, took
+assert 1.5 < took < 20, took
 PY
 pass "a half-sent frame is dropped after --read-timeout"
 
@@ -111,7 +111,7 @@ try:
 except ConnectionResetError:
     pass
 PY
-wait_until 5 grep -q "unread answers, dropping" "$T/daemon.log" ||
+wait_until 30 grep -q "unread answers, dropping" "$T/daemon.log" ||
     fail "dropping a non-reading client is logged"
 ck_eq "$(fctl ping >/dev/null && echo up)" up "daemon serves on"
 pass "answers left unread are capped by --max-unread"
@@ -161,7 +161,7 @@ stop_daemon
 # --max-clients: beyond the limit an error frame and a close, logged once
 # per burst; room again once clients leave.
 start_daemon --max-clients 4
-python3 - "$SOCK" <<'PY' || fail "connection limit"
+python3 - "$SOCK" "$T/daemon.log" <<'PY' || fail "connection limit"
 import sys, time, wire
 path = sys.argv[1]
 held = [wire.connect(path) for _ in range(4)]
@@ -173,7 +173,12 @@ for _ in range(3):
     assert wire.read_to_eof(s) == b""
 for s in held:
     s.close()
-time.sleep(0.3)
+# Room again once the daemon has seen one of them go (it says so): a
+# fixed pause could end first on a loaded machine, and the ping refused.
+deadline = time.monotonic() + 30
+while "connections again" not in open(sys.argv[2]).read():
+    assert time.monotonic() < deadline, "never below the limit again"
+    time.sleep(0.02)
 wire.ping_latency(path)
 PY
 ck_eq "$(grep -c "refusing new ones" "$T/daemon.log")" 1 \
@@ -198,7 +203,7 @@ time.sleep(1.5)
 for s in held:
     s.close()
 PY
-	wait_until 5 grep -q "accept, pausing" "$T/daemon.log" ||
+	wait_until 30 grep -q "accept, pausing" "$T/daemon.log" ||
 	    fail "EMFILE back-off is logged"
 	wait_until 10 fctl ping || fail "daemon recovers after EMFILE"
 	must grep -q "accepting again" "$T/daemon.log"

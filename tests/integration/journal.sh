@@ -70,26 +70,26 @@ start_daemon -j 1 --shutdown-grace 200ms
 done_id=$(fctl submit -d kept echo)
 ck_exit 0 fctl wait "$done_id"
 run=$(fctl submit -k blocking exec -- sh -c "sleep 30; : $TOKEN")
-wait_until 5 sh -c "$FUTURECTL -s $SOCK status $run | grep -q running" ||
+wait_until 30 sh -c "$FUTURECTL -s $SOCK status $run | grep -q running" ||
     fail "blocking job never ran"
 queued=$(fctl submit -k blocking -d queued echo)
 dep=$(fctl submit -a "$run" -d dep echo)
 retry=$(fctl submit -r 1 exec -- sh -c "if [ -e $T/second ]; then echo again; else touch $T/second; sleep 30; fi; : $TOKEN")
-wait_until 5 test -e "$T/second" || fail "retried job never ran"
+wait_until 30 test -e "$T/second" || fail "retried job never ran"
 ck_eq "$(job_state "$queued")" queued "queued before the crash"
 ck_eq "$(job_state "$dep")" waiting "waiting before the crash"
 kill9_daemon
 pkill -KILL -f "$TOKEN" 2>/dev/null || true
 start_daemon -j 1
-ck_exit 0 fctl wait -t 10s "$queued"
+ck_exit 0 fctl wait -t 30s "$queued"
 ck_eq "$(fctl result "$queued")" queued "the queued job ran after the restart"
 ck_eq "$(job_state "$run")" failed "the running job failed"
 ck_eq "$(fctl --json status "$run" | jfield error)" "daemon restarted" "its error"
 ck_eq "$(fctl --json status "$run" | jfield ended)" "daemon restarted" "how it ended"
-ck_exit 3 fctl wait -t 5s "$dep"
+ck_exit 3 fctl wait -t 30s "$dep"
 ck_match "$(fctl --json status "$dep" | jfield error)" "dependency $run failed" \
     "its dependent is cancelled"
-ck_exit 0 fctl wait -t 10s "$retry"
+ck_exit 0 fctl wait -t 30s "$retry"
 ck_eq "$(fctl result "$retry")" again "the job with a retry left ran again"
 ck_eq "$(fctl --json status "$retry" | jfield attempts)" 2 "the crashed attempt counts"
 ck_eq "$(fctl result "$done_id")" kept "a finished outcome survives"
@@ -97,12 +97,12 @@ pass "restart: queued run, running failed or retried, outcomes kept"
 
 # SIGTERM: queued jobs stay in the journal and run after the restart.
 blk=$(fctl submit -k blocking exec -- sh -c "sleep 30; : $TOKEN")
-wait_until 5 sh -c "$FUTURECTL -s $SOCK status $blk | grep -q running" ||
+wait_until 30 sh -c "$FUTURECTL -s $SOCK status $blk | grep -q running" ||
     fail "blocking job never ran"
 q2=$(fctl submit -k blocking -d later echo)
 stop_daemon
 start_daemon -j 1
-ck_exit 0 fctl wait -t 10s "$q2"
+ck_exit 0 fctl wait -t 30s "$q2"
 ck_eq "$(fctl result "$q2")" later "a job queued at SIGTERM runs after it"
 ck_eq "$(job_state "$blk")" cancelled "the running one was cancelled"
 stop_daemon
@@ -225,7 +225,7 @@ if grep -q "test seam: fsync fails" "$T/daemon.log"; then
 	ck_match "$(cat "$T/err")" "fsync failed" "later submits refused too"
 	ck_match "$(cat "$T/daemon.log")" "fsync failed" "logged"
 	ck_exit 0 fctl ping
-	ck_exit 0 fctl wait -t 5s "$ok"
+	ck_exit 0 fctl wait -t 30s "$ok"
 	ck_eq "$(fctl result "$ok")" ok "results still served"
 	stop_daemon
 	pass "an injected fsync failure stops acknowledgements only"
@@ -247,7 +247,7 @@ enospc() {
 	ck_match "$(cat "$T/err")" "ENOSPC" "the error names ENOSPC"
 	ck_match "$(cat "$T/daemon.log")" "ENOSPC" "logged"
 	ck_exit 0 fctl ping
-	ck_exit 0 fctl wait -t 5s "$ok"
+	ck_exit 0 fctl wait -t 30s "$ok"
 	stop_daemon
 }
 mkdir "$T/small"
@@ -317,7 +317,7 @@ for k in exec blocking cpu; do
 	kill9_daemon
 	wait "$cpid" || true
 	start_daemon -j 1 -P 1 --plugin "$TP"
-	ck_exit 0 fctl wait -t 10s "$id"
+	ck_exit 0 fctl wait -t 30s "$id"
 	ck_eq "$(cat "$T/runs.$k")" run "$k: ran once, after the restart"
 	ck_match "$(fctl --json status "$id" | jfield attempts)" "^1$" "$k: one attempt"
 	stop_daemon

@@ -81,7 +81,7 @@ start_daemon() {
 	"$FUTURED" -f -s "$SOCK" -l debug --journal "$T/journal" "$@" \
 	    >>"$T/daemon.log" 2>&1 &
 	DPID=$!
-	wait_until 10 fctl ping || fail "futured did not come up"
+	wait_until 30 fctl ping || fail "futured did not come up"
 }
 
 stop_daemon() {

@@ -29,7 +29,7 @@ done
 # dropped (under ASan a send to the freed connection would show).
 ids=$("$CLIENTPROG" orphan 300ms) || fail "clientprog orphan"
 # shellcheck disable=SC2086
-ck_exit 0 fctl wait -t 10s $ids
+ck_exit 0 fctl wait -t 30s $ids
 ck_eq "$(fctl submit -d still-here -w echo)" still-here \
     "daemon serves on after completions for a gone client"
 pass "clientprog orphan: completions for a client that left"
@@ -51,7 +51,7 @@ wait_until 10 sh -c "[ -s $T/id ]" || fail "the child was never submitted"
 cid=$(cat "$T/id")
 ck_eq "$(fctl --json status "$cid" | jfield parent)" "$p" "library child knows its parent"
 fctl cancel "$p" >/dev/null
-ck_exit 3 fctl wait -t 10s "$cid"
+ck_exit 3 fctl wait -t 30s "$cid"
 pass "clientprog child: a library job inside a job is its child"
 
 "$CLIENTPROG" stress 16 64 || fail "clientprog stress"

@@ -25,7 +25,7 @@ ck_match "$(cat "$T/err")" "another futured" "second daemon refused"
 
 # SIGTERM with a command running and idle workers: nothing survives.
 fctl submit exec -- sh -c "sleep 30; : $TOKEN" >/dev/null
-wait_until 5 pgrep -f "$TOKEN" || fail "command never started"
+wait_until 30 pgrep -f "$TOKEN" || fail "command never started"
 # Our daemon's workers: other tests may run daemons of their own.
 workers=$(pgrep -P "$DPID" -f -- "--worker")
 [ "$(echo "$workers" | wc -w)" -eq 2 ] || fail "expected 2 workers: $workers"
@@ -33,9 +33,9 @@ kill -TERM "$DPID"
 wait "$DPID" || fail "futured exited non-zero on SIGTERM"
 DPID=
 [ ! -e "$SOCK" ] || fail "stale socket after SIGTERM"
-wait_until 3 no_token_procs || fail "a command outlived the daemon"
+wait_until 30 no_token_procs || fail "a command outlived the daemon"
 # shellcheck disable=SC2086
-wait_until 3 sh -c "! ps -o pid= -p '$(echo $workers | tr ' ' ,)'" ||
+wait_until 30 sh -c "! ps -o pid= -p '$(echo $workers | tr ' ' ,)'" ||
     fail "workers outlived the daemon"
 pass "SIGTERM: no socket, no command, no worker left"
 
@@ -44,7 +44,7 @@ pass "SIGTERM: no socket, no command, no worker left"
 ck_exit 0 fctl ping
 ck_eq "$(fctl submit -d detached -w echo)" detached "detached daemon serves"
 pkill -TERM -f -- "-s $SOCK --ready-fd" || fail "no detached daemon to stop"
-wait_until 5 sh -c "[ ! -e $SOCK ]" || fail "detached daemon left its socket"
+wait_until 30 sh -c "[ ! -e $SOCK ]" || fail "detached daemon left its socket"
 pass "--detach"
 
 # The daemon works in /: it keeps no directory busy, and a relative -s
@@ -58,7 +58,7 @@ ck_eq "$(readlink "/proc/$rpid/cwd")" / "the daemon works in /"
 ck_eq "$(cd / && "$FUTURECTL" -s "$T/rel/f$$.sock" run -- sh -c 'echo $FUTURED_SOCKET')" \
     "$T/rel/f$$.sock" "a job's FUTURED_SOCKET is absolute"
 kill -TERM "$rpid"
-wait_until 5 sh -c "[ ! -e $T/rel/f$$.sock ]" ||
+wait_until 30 sh -c "[ ! -e $T/rel/f$$.sock ]" ||
     fail "a daemon on a relative path left its socket"
 pass "the daemon works in /, its relative paths made absolute"
 

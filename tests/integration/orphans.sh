@@ -40,6 +40,6 @@ wait_until 10 sh -c "[ \$(wc -l <$T/runs) -eq 2 ]" ||
     fail "the requeued job did not run again"
 ck_eq "$(job_state "$rid")" running "the requeued job runs again"
 ck_exit 0 fctl cancel "$rid"
-ck_exit 3 fctl wait -t 10s "$rid"
+ck_exit 3 fctl wait -t 30s "$rid"
 stop_daemon
 pass "a requeued job's old command is killed, a new one runs"

@@ -61,8 +61,8 @@ assert e is not None and e[0] == 12 and "not accepting" in e[1], e
 PY
 
 # The waiters of unstarted jobs are told now, in the shutdown grace.
-wait_until 4 test -s "$T/waitq.rc" || fail "the queued job's waiter not told"
-wait_until 4 test -s "$T/pushed.rc" || fail "submit -w not told"
+wait_until 30 test -s "$T/waitq.rc" || fail "the queued job's waiter not told"
+wait_until 30 test -s "$T/pushed.rc" || fail "submit -w not told"
 kill -0 "$DPID" 2>/dev/null || fail "the daemon left before the grace"
 ck_eq "$(cat "$T/waitq.rc")" 6 "wait of a queued job: the daemon went away"
 ck_match "$(cat "$T/waitq.err")" "shutting down.*journal keeps it" \
@@ -78,9 +78,9 @@ ck_match "$(cat "$T/waitb.err")" "daemon shutting down" "cancelled, and why"
 pass "SIGTERM: waiters of queued jobs exit 6 at once, of running ones 3"
 
 start_daemon -j 1
-ck_exit 0 fctl wait -t 10s "$q"
+ck_exit 0 fctl wait -t 30s "$q"
 ck_eq "$(fctl result "$q")" kept "the queued job ran after the restart"
-ck_exit 0 fctl wait -t 10s "$pushed"
+ck_exit 0 fctl wait -t 30s "$pushed"
 ck_eq "$(fctl result "$pushed")" pushed "so did the submit -w one"
 ck_eq "$(job_state "$blk")" cancelled "the journal too says cancelled"
 stop_daemon
@@ -97,7 +97,7 @@ conns1() {
 }
 wait_until 10 conns1 || fail "the waiter never connected"
 kill -TERM "$DPID"
-wait_until 4 test -s "$T/lost.rc" || fail "the lost job's waiter not told"
+wait_until 30 test -s "$T/lost.rc" || fail "the lost job's waiter not told"
 ck_eq "$(cat "$T/lost.rc")" 3 "no journal: the queued job is cancelled"
 ck_match "$(cat "$T/lost.err")" "without a journal" "and says why"
 wait "$DPID" || fail "futured exited non-zero on SIGTERM"

@@ -45,7 +45,7 @@ ck_eq "$(field "$id" engine)" slurm "engine in status --json"
 ck_match "$(field "$id" slurm_job_id)" '^[0-9]+$' "slurm_job_id in status --json"
 ck_match "$(cat "$T/sbatch.calls")" "--job-name=futured-$id " "sbatch's job name"
 lid=$(fctl submit exec -- true)
-ck_exit 0 fctl wait -t 10s "$lid"
+ck_exit 0 fctl wait -t 30s "$lid"
 ck_eq "$(field "$lid" engine)" local "engine of a local job"
 ck_eq "$(field "$lid" slurm_job_id)" None "slurm_job_id of a local job"
 id=$(fctl submit --engine slurm exec -- echo hello)
@@ -61,12 +61,14 @@ pass "run --engine slurm"
 
 # A group's concurrency limit holds: the second job waits in futured.
 ck_exit 0 fctl group lim --parallel 1
-g1=$(fctl submit --engine slurm -g lim exec -- sh -c 'sleep 2; echo g1')
+# The first runs until the test has looked (a gate, not a sleep).
+g1=$(fctl submit --engine slurm -g lim exec -- sh -c "until [ -e '$T/g1.go' ]; do sleep 0.2; done; echo g1")
 g2=$(fctl submit --engine slurm -g lim exec -- echo g2)
-wait_until 30 sh -c "[ \"\$(squeue -h -o %T -n futured-$g1)\" = RUNNING ]" ||
+wait_until 60 sh -c "[ \"\$(squeue -h -o %T -n futured-$g1)\" = RUNNING ]" ||
     fail "the group's first job never ran"
 ck_eq "$(state "$g2")" queued "the group's second job while the first runs"
 ck_eq "$(squeue -h -t all -o %T -n "futured-$g2")" "" "the second, in Slurm"
+: >"$T/g1.go"
 ck_exit 0 fctl wait -t 60s "$g1" "$g2"
 pass "a group's limit holds for Slurm jobs"
 
@@ -83,7 +85,7 @@ wait_until 10 sh -c "$FUTURECTL -s $SOCK --json status $id | grep -q '\"running\
     fail "futured never saw it running"
 t0=$(now_ms)
 ck_exit 0 fctl cancel "$id"
-ck_exit 3 fctl wait -t 10s "$id"
+ck_exit 3 fctl wait -t 30s "$id"
 el=$(( $(now_ms) - t0 ))
 [ "$el" -lt 5000 ] || fail "cancel took $el ms"
 [ "$(calls scancel)" -ge 1 ] || fail "no scancel"
@@ -144,6 +146,6 @@ ck_eq "$(field "$id" engine)" slurm "engine of an exec job, by the config"
 ck_exit 0 fctl result "$id"
 ck_eq "$(cat "$T/out")" routed "output of a routed job"
 id=$(fctl submit --engine local exec -- echo here)
-ck_exit 0 fctl wait -t 10s "$id"
+ck_exit 0 fctl wait -t 30s "$id"
 ck_eq "$(field "$id" engine)" local "a job that says local"
 pass "slurm-handlers = exec in futured.conf"

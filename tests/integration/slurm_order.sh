@@ -59,10 +59,12 @@ in_slurm() {
 # A chain submitted at once: B and C reach Slurm while A still runs,
 # with afterok on their parent's Slurm job, and run in order.
 : >"$T/order"
-a=$(fctl submit --engine slurm exec -- sh -c "sleep 3; echo A >>$T/order")
+# A runs until the test has looked (a gate file, not a sleep that a
+# loaded machine could outlast).
+a=$(fctl submit --engine slurm exec -- sh -c "until [ -e '$T/a1.go' ]; do sleep 0.2; done; echo A >>$T/order")
 b=$(fctl submit --engine slurm -a "$a" exec -- sh -c "echo B >>$T/order")
 c=$(fctl submit --engine slurm -a "$b" exec -- sh -c "echo C >>$T/order")
-wait_until 20 in_slurm "$c" || fail "C never reached Slurm"
+wait_until 60 in_slurm "$c" || fail "C never reached Slurm"
 ck_match "$(field "$a" state)" '^(queued|running)$' "A while C is in Slurm"
 ck_eq "$(field "$c" state)" queued "C, pending in Slurm"
 ida=$(field "$a" slurm_job_id)
@@ -72,6 +74,7 @@ ck_match "$(sbatch_of "$c")" "--dependency=afterok:$idb " "C's sbatch"
 ck_eq "$(slurm_dep "$c")" "afterok:$idb(unfulfilled)" "C's dependency in Slurm"
 ck_match "$(squeue -h -o %r -j "$(field "$c" slurm_job_id)")" Dependency \
     "why C pends in Slurm"
+: >"$T/a1.go"
 ck_exit 0 fctl wait -t 60s "$a" "$b" "$c"
 ck_eq "$(tr '\n' ' ' <"$T/order")" "A B C " "the chain's order"
 ck_eq "$(wc -l <"$T/sbatch.calls")" 3 "sbatch calls for a chain of three"
@@ -80,11 +83,12 @@ pass "an after chain reaches Slurm at once, as afterok, and runs in order"
 # The first fails: Slurm cancels B (kill_invalid_depend), and futured
 # ends B and C with its own cause, even when squeue tells of B first.
 touch "$T/late"
-a=$(fctl submit --engine slurm exec -- sh -c 'sleep 2; exit 1')
+a=$(fctl submit --engine slurm exec -- sh -c "until [ -e '$T/a2.go' ]; do sleep 0.2; done; exit 1")
 b=$(fctl submit --engine slurm -a "$a" exec -- echo never)
 c=$(fctl submit --engine slurm -a "$b" exec -- echo never)
-wait_until 20 in_slurm "$c" || fail "C never reached Slurm"
+wait_until 60 in_slurm "$c" || fail "C never reached Slurm"
 ck_match "$(sbatch_of "$b")" "--dependency=afterok:" "B's sbatch"
+: >"$T/a2.go"
 ck_exit 1 fctl wait -t 60s "$a"
 ck_exit 3 fctl wait -t 30s "$b"
 ck_exit 3 fctl wait -t 30s "$c"
@@ -104,7 +108,7 @@ b=$(fctl submit --engine slurm -a "$a" exec -- echo never)
 c=$(fctl submit --engine slurm -a "$b" exec -- echo never)
 wait_until 20 in_slurm "$c" || fail "C never reached Slurm"
 ck_exit 0 fctl cancel "$a"
-ck_exit 3 fctl wait -t 10s "$a" "$b" "$c"
+ck_exit 3 fctl wait -t 30s "$a" "$b" "$c"
 ck_eq "$(field "$b" error)" "dependency $a cancelled" "B's cause"
 ck_eq "$(field "$c" error)" "dependency $b cancelled" "C's cause"
 for j in "$a" "$b" "$c"; do
@@ -120,9 +124,10 @@ b=$(fctl submit --engine slurm -a "$a" exec -- echo after-retried)
 ck_exit 0 fctl wait -t 60s "$b"
 ck_eq "$(sbatch_of "$b" | grep -c -- --dependency)" 0 \
     "a child of a parent with retries"
-l=$(fctl submit exec -- sleep 1)
+l=$(fctl submit exec -- sh -c "until [ -e '$T/l.go' ]; do sleep 0.02; done")
 b=$(fctl submit --engine slurm -a "$l" exec -- echo after-local)
 ck_eq "$(field "$b" state)" waiting "a Slurm child of a local parent"
+: >"$T/l.go"
 ck_exit 0 fctl wait -t 60s "$b"
 ck_eq "$(sbatch_of "$b" | grep -c -- --dependency)" 0 \
     "a child of a local parent"
@@ -133,14 +138,15 @@ pass "a parent with retries left, or local: futured holds the child"
 # and C waits in futured until A is done.
 ck_exit 0 fctl group chain --parallel 2
 : >"$T/order"
-a=$(fctl submit --engine slurm -g chain exec -- sh -c "sleep 3; echo A >>$T/order")
+a=$(fctl submit --engine slurm -g chain exec -- sh -c "until [ -e '$T/a3.go' ]; do sleep 0.2; done; echo A >>$T/order")
 b=$(fctl submit --engine slurm -g chain -a "$a" exec -- sh -c "echo B >>$T/order")
 c=$(fctl submit --engine slurm -g chain -a "$b" exec -- sh -c "echo C >>$T/order")
-wait_until 20 in_slurm "$b" || fail "B never reached Slurm"
+wait_until 60 in_slurm "$b" || fail "B never reached Slurm"
 ck_match "$(sbatch_of "$b")" "--dependency=afterok:" "B's sbatch in a group"
-wait_until 20 sh -c "$FUTURECTL -s $SOCK --json status $a | grep -q '\"running\"'" ||
+wait_until 60 sh -c "$FUTURECTL -s $SOCK --json status $a | grep -q '\"running\"'" ||
     fail "futured never saw A running"
 in_slurm "$c" && fail "C reached Slurm over its group's limit"
+: >"$T/a3.go"
 ck_exit 0 fctl wait -t 60s "$a" "$b" "$c"
 ck_eq "$(tr '\n' ' ' <"$T/order")" "A B C " "the group's chain's order"
 pass "a group's limit holds for a chain on afterok"

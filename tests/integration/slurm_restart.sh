@@ -56,17 +56,20 @@ kill9() {
 }
 
 # kill -9 while three jobs run; the restarted daemon follows them.
+# Each runs until the test touches its gate: a loaded machine may take
+# longer to see them run than any fixed sleep.
 daemon --slurm-interval 300ms
 ids=
 for n in 1 2 3; do
-	ids="$ids $(fctl submit --engine slurm exec -- sh -c "sleep 3; echo done-$n")"
+	ids="$ids $(fctl submit --engine slurm exec -- sh -c "until [ -e '$T/run.go' ]; do sleep 0.2; done; echo done-$n")"
 done
 for id in $ids; do
-	wait_until 30 sh -c "[ \"\$(squeue -h -o %T -n futured-$id)\" = RUNNING ]" ||
+	wait_until 60 sh -c "[ \"\$(squeue -h -o %T -n futured-$id)\" = RUNNING ]" ||
 	    fail "job $id never ran on Slurm"
 done
 kill9
 daemon --slurm-interval 300ms
+: >"$T/run.go"
 n=0
 for id in $ids; do
 	n=$((n + 1))
@@ -82,12 +85,14 @@ pass "kill -9 and restart: results arrive, one sbatch per job"
 # daemon finds the Slurm job by its name and comment, and submits
 # nothing again.
 touch "$T/slow"
-id=$(fctl submit --engine slurm exec -- sh -c 'sleep 8; echo late')
+id=$(fctl submit --engine slurm exec -- sh -c "until [ -e '$T/late.go' ]; do sleep 0.2; done; echo late")
 wait_until 30 test -e "$T/slowed" || fail "sbatch never ran"
 kill9
 rm -f "$T/slow"
 before=$(calls sbatch)
 daemon --slurm-interval 300ms
+wait_until 60 grep -q "found Slurm job" "$T/daemon.log" || fail "not found by name"
+: >"$T/late.go"
 ck_exit 0 fctl wait -t 60s "$id"
 ck_exit 0 fctl result "$id"
 ck_eq "$(cat "$T/out")" late "result of a job whose sbatch was cut short"
@@ -117,18 +122,19 @@ pass "kill -9 before sbatch submitted: submitted once after the restart"
 # order, the other's first fails and the rest ends with futured's cause.
 : >"$T/order"
 before=$(calls sbatch)
-a=$(fctl submit --engine slurm exec -- sh -c "sleep 4; echo A >>$T/order")
+a=$(fctl submit --engine slurm exec -- sh -c "until [ -e '$T/chain.go' ]; do sleep 0.2; done; echo A >>$T/order")
 b=$(fctl submit --engine slurm -a "$a" exec -- sh -c "echo B >>$T/order")
 c=$(fctl submit --engine slurm -a "$b" exec -- sh -c "echo C >>$T/order")
-fa=$(fctl submit --engine slurm exec -- sh -c 'sleep 4; exit 1')
+fa=$(fctl submit --engine slurm exec -- sh -c "until [ -e '$T/chain.go' ]; do sleep 0.2; done; exit 1")
 fb=$(fctl submit --engine slurm -a "$fa" exec -- echo never)
 fc=$(fctl submit --engine slurm -a "$fb" exec -- echo never)
 for id in "$c" "$fc"; do
-	wait_until 20 sh -c "squeue -h -o %r -n futured-$id | grep -q Dependency" ||
+	wait_until 60 sh -c "squeue -h -o %r -n futured-$id | grep -q Dependency" ||
 	    fail "job $id never pended on its dependency in Slurm"
 done
 kill9
 daemon --slurm-interval 300ms
+: >"$T/chain.go"
 ck_exit 0 fctl wait -t 60s "$a" "$b" "$c"
 ck_eq "$(tr '\n' ' ' <"$T/order")" "A B C " "a chain's order across a restart"
 ck_exit 1 fctl wait -t 60s "$fa"
@@ -158,11 +164,15 @@ ck_exit 0 fctl cancel "$k"
 pass "a job tracked while a poll runs is not counted missing by it"
 
 # Slurm forgets a job that left no exit status: lost, not succeeded.
-id=$(fctl submit --engine slurm exec -- sleep 300)
-wait_until 30 sh -c "[ \"\$(squeue -h -o %T -n futured-$id)\" = RUNNING ]" ||
+# The batch script's shell dies by SIGKILL (as on a node that went down)
+# before its command ends, so it never writes the rc file.  Not scancel:
+# its SIGTERM may reach the command before the shell, which then writes
+# the command's status (143) as it should, and the job fails with it.
+id=$(fctl submit --engine slurm exec -- sh -c "until [ -e '$T/lose' ]; do sleep 0.2; done; kill -KILL \$PPID")
+wait_until 60 sh -c "[ \"\$(squeue -h -o %T -n futured-$id)\" = RUNNING ]" ||
     fail "job $id never ran on Slurm"
 kill9
-scancel -n "futured-$id"
+: >"$T/lose"
 wait_until 60 sh -c "[ -z \"\$(squeue -h -t all -o %T -n futured-$id)\" ]" ||
     fail "Slurm never forgot job $id"
 daemon --slurm-interval 300ms

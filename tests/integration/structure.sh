@@ -12,11 +12,13 @@
 . "$TESTLIB"
 start_daemon -j 2 -P 1
 
-# Dependencies: the dependent waits, and starts after the dependency.
-a=$(fctl submit exec -- sh -c "sleep 0.3; date +%s%N >$T/a.end")
+# Dependencies: the dependent waits, and starts after the dependency,
+# which runs until the test has seen the dependent wait.
+a=$(fctl submit exec -- sh -c "until [ -e $T/a.go ]; do sleep 0.02; done; date +%s%N >$T/a.end")
 b=$(fctl submit -a "$a" exec -- sh -c "date +%s%N >$T/b.start")
 ck_eq "$(job_state "$b")" waiting "dependent waits"
-ck_exit 0 fctl wait "$b"
+: >"$T/a.go"
+ck_exit 0 fctl wait -t 60s "$b"
 [ "$(cat "$T/b.start")" -ge "$(cat "$T/a.end")" ] ||
     fail "dependent started before its dependency ended"
 pass "a dependent starts only after its dependency"
@@ -27,9 +29,9 @@ slow=$(fctl submit sleep 30s)
 bad=$(fctl submit exec -- false)
 d=$(fctl submit -a "$slow,$bad" -d x echo)
 t0=$(now_ms)
-ck_exit 3 fctl wait -t 10s "$d"
+ck_exit 3 fctl wait -t 25s "$d"
 el=$(( $(now_ms) - t0 ))
-[ "$el" -lt 5000 ] || fail "dependent cancelled only after $el ms"
+[ "$el" -lt 25000 ] || fail "dependent cancelled only after $el ms"
 ck_match "$(fctl --json status "$d" | jfield error)" "dependency $bad failed" "names the failed id"
 fctl cancel "$slow" >/dev/null
 pass "a failed dependency cancels its dependent ($el ms)"
@@ -104,32 +106,37 @@ pass "a FUTURED_JOB_ID out of range makes no parent"
 
 # Cancelling a parent cancels its children.
 p=$(fctl submit -k async exec -- sh -c "\"$FUTURECTL\" -s \"$SOCK\" submit sleep 30s >$T/child; sleep 30; : $TOKEN")
-wait_until 5 sh -c "[ -s $T/child ]" || fail "the child was never submitted"
+wait_until 30 sh -c "[ -s $T/child ]" || fail "the child was never submitted"
 c=$(cat "$T/child")
 ck_eq "$(fctl --json status "$c" | jfield parent)" "$p" "child knows its parent"
 ck_exit 0 fctl cancel "$p"
-ck_exit 3 fctl wait -t 5s "$c"
+ck_exit 3 fctl wait -t 30s "$c"
 ck_match "$(fctl --json status "$c" | jfield error)" "parent $p cancelled" "child cancelled with its parent"
 pass "cancelling a parent cancels its children"
 
 # A child inherits the earlier deadline: its parent's, which has
-# succeeded by then, so only the deadline can end the child.
-p=$(fctl submit --deadline 400ms -k async exec -- sh -c "\"$FUTURECTL\" -s \"$SOCK\" submit sleep 30s >$T/child2")
-ck_exit 0 fctl wait "$p"
+# succeeded by then, so only the deadline can end the child (long
+# enough for the parent to submit it on a loaded machine, and well
+# before the child's own 30 s would end it).
+p=$(fctl submit --deadline 4s -k async exec -- sh -c "\"$FUTURECTL\" -s \"$SOCK\" submit sleep 30s >$T/child2")
 t0=$(now_ms)
-ck_exit 4 fctl wait -t 10s "$(cat "$T/child2")"
+ck_exit 0 fctl wait "$p"
+ck_exit 4 fctl wait -t 25s "$(cat "$T/child2")"
 el=$(( $(now_ms) - t0 ))
-[ "$el" -lt 1000 ] || fail "the child's deadline came after $el ms"
+[ "$el" -lt 20000 ] || fail "the child's deadline came after $el ms"
 ck_match "$(fctl --json status "$(cat "$T/child2")" | jfield error)" "deadline" "ended by the deadline"
 pass "a child inherits its parent's deadline"
 
 # Priority: in a full pool, -10 runs before 10, equal ones in order.
-blk=$(fctl submit -k cpu exec -- sleep 0.5)
-wait_until 5 sh -c "$FUTURECTL -s $SOCK status $blk | grep -q running"
+# The pool stays full until all four are queued.
+blk=$(fctl submit -k cpu exec -- sh -c "until [ -e $T/blk.go ]; do sleep 0.02; done")
+wait_until 30 sh -c "$FUTURECTL -s $SOCK status $blk | grep -q running" ||
+    fail "the blocking cpu job never ran"
 l1=$(fctl submit -k cpu -p 10 exec -- sh -c "echo low1 >>$T/prio")
 h1=$(fctl submit -k cpu -p -10 exec -- sh -c "echo high1 >>$T/prio")
 m1=$(fctl submit -k cpu exec -- sh -c "echo mid1 >>$T/prio")
 h2=$(fctl submit -k cpu -p -10 exec -- sh -c "echo high2 >>$T/prio")
+: >"$T/blk.go"
 ck_exit 0 fctl wait "$l1" "$h1" "$m1" "$h2"
 ck_eq "$(tr '\n' ' ' <"$T/prio")" "high1 high2 mid1 low1 " "priority order"
 pass "priority -10 runs before 10 in a full pool"

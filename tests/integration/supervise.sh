@@ -114,7 +114,7 @@ N0=$(pool_pid sl 0)
 [ "$N0" != "$P0" ] || fail "same pid after restart"
 must alive "$N0"
 must alive "$P1"
-wait_until 5 dead "$G0" || fail "the dead process's group lives on ($G0)"
+wait_until 30 dead "$G0" || fail "the dead process's group lives on ($G0)"
 grep -q "pool sl: process $P0 was killed by signal 9 before registering" \
     "$T/daemon.log" || fail "the death is not logged"
 pass "a process that dies is replaced ($P0 -> $N0)"
@@ -199,7 +199,7 @@ t0=$(now_ms)
 stop_daemon
 t1=$(now_ms)
 for p in "$N0" "$P1" "$PS" $SLEEPS; do
-	wait_until 5 dead "$p" || fail "pid $p outlived the daemon"
+	wait_until 30 dead "$p" || fail "pid $p outlived the daemon"
 done
 grep -q "pool stubborn: pid $PS ignored TERM, killing it" "$T/daemon.log" ||
     fail "the stubborn process was not killed"

@@ -34,7 +34,7 @@ P0=$(sed -n 's/.*pool py: process 0 is pid \([0-9]*\)$/\1/p' \
     "$T/daemon.log" | tail -n 1)
 
 id=$(fctl submit -k cpu -d hello sup.echo)
-ck_exit 0 fctl wait -t 20s "$id"
+ck_exit 0 fctl wait -t 30s "$id"
 ck_eq "$(fctl result "$id")" "$P0:hello" "the first job's output"
 pass "a supervised worker serves a cpu job"
 
@@ -64,12 +64,12 @@ t0=$(now_ms)
 ck_exit 0 fctl cancel "$id"
 # Serving again: the next job runs, in the spare, at once.
 id2=$(fctl submit -k cpu -d again sup.echo)
-ck_exit 0 fctl wait -t 20s "$id2"
+ck_exit 0 fctl wait -t 30s "$id2"
 t2=$(now_ms)
 wait_until 10 sh -c "! kill -0 $SP 2>/dev/null" ||
     fail "the cancelled job's process lives on"
 t1=$(now_ms)
-ck_exit 3 fctl wait -t 10s "$id"
+ck_exit 3 fctl wait -t 30s "$id"
 ck_eq "$(job_state "$id")" cancelled "the cancelled job"
 [ $((t1 - t0)) -lt 1500 ] ||
     fail "TERM took $((t1 - t0)) ms (the grace is 2 s: was it KILL?)"
@@ -104,13 +104,13 @@ pass "the spare registered ${ms} ms after the kill (stats respawn_ms)"
 P1=${out%%:*}
 rm -f "$T/spin.pid"
 id=$(fctl submit -k cpu -t 500ms sup.spin -- "$T/spin.pid")
-ck_exit 4 fctl wait -t 20s "$id"
+ck_exit 4 fctl wait -t 30s "$id"
 ck_eq "$(job_state "$id")" timed_out "the spin job with a timeout"
 ck_eq "$(cat "$T/spin.pid")" "$P1" "the timed-out job's process"
 wait_until 10 sh -c "! kill -0 $P1 2>/dev/null" ||
     fail "the timed-out job's process lives on"
 id=$(fctl submit -k cpu -d more sup.echo)
-ck_exit 0 fctl wait -t 20s "$id"
+ck_exit 0 fctl wait -t 30s "$id"
 out=$(fctl result "$id")
 [ "${out%%:*}" != "$P1" ] || fail "the next job ran in the killed process"
 pass "a timed-out cpu job's process is replaced too"

@@ -89,7 +89,7 @@ ck_eq "$(ps -o uid= -p "$PW" | tr -d ' ')" "$uida" "the pool's process uid"
 # the other stays queued though the worker was free for it all along.
 idr=$(fctl submit -k cpu -d root cfg.echo)
 idb=$(fas "$UB" submit -k cpu -d bee cfg.echo)
-ck_exit 0 fctl wait -t 20s "$idb"
+ck_exit 0 fctl wait -t 30s "$idb"
 ck_eq "$(fctl result "$idb")" "$PW:bee" "the owner's job"
 ck_eq "$(job_state "$idr")" queued "root's job (not an owner)"
 ck_exit 0 fctl cancel "$idr"
@@ -110,7 +110,7 @@ PU=$(sed -n "s/.*pool $name: process 0 is pid \([0-9]*\)\$/\1/p" \
 ck_eq "$(ps -o uid= -p "$PU" | tr -d ' ')" "$uida" "the caller's pool's uid"
 idb=$(fas "$UB" submit -k cpu -d bee usr.echo)
 ida=$(fas "$UA" submit -k cpu -d ay usr.echo)
-ck_exit 0 fctl wait -t 20s "$ida"
+ck_exit 0 fctl wait -t 30s "$ida"
 ck_eq "$(fctl result "$ida")" "$PU:ay" "the caller's job"
 ck_eq "$(job_state "$idb")" queued "another user's job"
 ck_exit 0 fctl cancel "$idb"

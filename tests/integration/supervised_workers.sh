@@ -73,7 +73,7 @@ t0=$(now_ms)
 ck_exit 0 fctl cancel "$id"
 ck_exit 3 fctl wait "$id"
 el=$(( $(now_ms) - t0 ))
-[ "$el" -lt 3000 ] || fail "cancel took $el ms"
+[ "$el" -lt 15000 ] || fail "cancel took $el ms"
 ck_eq "$(fctl --json status "$id" | jfield ended)" "its worker process killed" \
     "how it ended"
 wait_until 10 sh -c "! kill -0 $pid 2>/dev/null" ||

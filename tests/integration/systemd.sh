@@ -26,13 +26,13 @@ while True:
         break
 PY
 	NPID=$!
-	wait_until 10 grep -q bound "$2" || fail "notify listener did not start"
+	wait_until 30 grep -q bound "$2" || fail "notify listener did not start"
 }
 
 for addr in "$T/notify" "@futured-test-$TOKEN"; do
 	listen_notify "$addr" "$T/notify.out"
 	NOTIFY_SOCKET=$addr start_daemon
-	wait_until 10 grep -q "READY=1" "$T/notify.out" ||
+	wait_until 30 grep -q "READY=1" "$T/notify.out" ||
 	    fail "READY=1 to $addr"
 	# Jobs never see the daemon's NOTIFY_SOCKET.
 	ck_eq "$(fctl submit -w exec -- sh -c 'echo ${NOTIFY_SOCKET-unset}')" \
@@ -50,7 +50,11 @@ if command -v systemd-socket-activate >/dev/null 2>&1; then
 	    "$FUTURED" -f -l debug --journal "$T/act/journal" \
 	    >>"$T/daemon.log" 2>&1 &
 	DPID=$!
-	wait_until 10 test -S "$ASOCK" || fail "systemd-socket-activate listens"
+	# Not test -S: the socket's file is there from bind(), before
+	# listen(), and a connect in between is refused.  The first
+	# connection starts futured.
+	wait_until 30 "$FUTURECTL" -s "$ASOCK" ping ||
+	    fail "systemd-socket-activate listens"
 	ck_eq "$("$FUTURECTL" -s "$ASOCK" submit -w exec -- \
 	    sh -c 'echo $FUTURED_SOCKET')" "$ASOCK" \
 	    "jobs learn the activated socket's path"

@@ -16,14 +16,16 @@ if ! "$FUTURED" -h 2>&1 | grep -q -- '--worker-lease'; then
 	exit 77
 fi
 
-# A short lease, so that losing it is quick to see.
-start_daemon -j 4 --worker-lease 600ms
+# A lease the library's pings keep on a loaded machine, where the worker
+# may not run for a second or more (it pings after a third of the lease
+# in silence), yet short enough that losing it is quick to see.
+start_daemon -j 4 --worker-lease 5s
 
 # start_worker NAME CONCURRENCY: its pid in WPID once it has registered.
 start_worker() {
 	"$CWORKER" "$SOCK" "$2" "$TOKEN" >"$T/$1.out" 2>"$T/$1.err" &
 	WPID=$!
-	wait_until 10 grep -q '^registered' "$T/$1.out" || {
+	wait_until 30 grep -q '^registered' "$T/$1.out" || {
 		cat "$T/$1.err" >&2
 		fail "worker $1 did not register"
 	}
@@ -70,26 +72,26 @@ ck_eq "$(fctl result "$id" | tail -n 1)" 5000 "the last line"
 pass "output streamed in updates"
 
 # A silent task runs past the lease: the library pings.
-id=$(fctl submit c.sleep -- 2000)
-ck_exit 0 fctl wait -t 20s "$id"
-ck_eq "$(fctl result "$id")" "slept" "a silent task over three leases"
-pass "the lease kept by pings for a silent 2 s task (600 ms lease)"
+id=$(fctl submit c.sleep -- 12000)
+ck_exit 0 fctl wait -t 60s "$id"
+ck_eq "$(fctl result "$id")" "slept" "a silent task over two leases"
+pass "the lease kept by pings for a silent 12 s task (5 s lease)"
 
 # Cancel reaches a running task: the callback and the handler see it.
 id=$(fctl submit c.sleep -- 60000)
-wait_until 10 grep -q "^start $id " "$T/a.out" || fail "c.sleep never started"
+wait_until 30 grep -q "^start $id " "$T/a.out" || fail "c.sleep never started"
 t0=$(now_ms)
 fctl cancel "$id" >/dev/null
-ck_exit 3 fctl wait -t 10s "$id"
+ck_exit 3 fctl wait -t 30s "$id"
 el=$(( $(now_ms) - t0 ))
-wait_until 5 grep -q "^cancel $id " "$T/a.out" || fail "no cancel callback"
-wait_until 5 grep -q "^stopped $id " "$T/a.out" ||
+wait_until 30 grep -q "^cancel $id " "$T/a.out" || fail "no cancel callback"
+wait_until 30 grep -q "^stopped $id " "$T/a.out" ||
     fail "the handler did not see fut_task_cancelled"
 pass "cancel of a running task: cancelled in $el ms, callback and handler told"
 
 id=$(fctl submit -t 300ms c.sleep -- 60000)
-ck_exit 4 fctl wait -t 10s "$id"
-wait_until 5 grep -q "^stopped $id " "$T/a.out" ||
+ck_exit 4 fctl wait -t 30s "$id"
+wait_until 30 grep -q "^stopped $id " "$T/a.out" ||
     fail "the handler did not see the timeout"
 grep -q "^timed out $id " "$T/a.out" ||
     fail "the task's cancel reason is not \"timed out\""
@@ -99,8 +101,9 @@ pass "timeout of a running task"
 # retry runs on the other worker.
 start_worker b 4
 B=$WPID
-id=$(fctl submit -r 1 --retry-delay 10ms c.sleep -- 1500)
-wait_until 10 started_on "$id" a b || fail "the job never started"
+# Long enough for the test to see it start on a loaded machine.
+id=$(fctl submit -r 1 --retry-delay 10ms c.sleep -- 5000)
+wait_until 30 started_on "$id" a b || fail "the job never started"
 w1=$(started_on "$id" a b)
 if [ "$w1" = a ]; then
 	kill -KILL "$A"; w2=b; SURV=$B
@@ -113,9 +116,9 @@ ck_eq "$(fctl --json status "$id" | jfield attempts)" 2 "attempts"
 pass "worker killed -9 mid-job: the retry ran on the other worker"
 
 id=$(fctl submit c.sleep -- 60000)
-wait_until 10 grep -q "^start $id " "$T/$w2.out" || fail "never started"
+wait_until 30 grep -q "^start $id " "$T/$w2.out" || fail "never started"
 kill -KILL "$SURV"
-ck_exit 1 fctl wait -t 10s "$id"
+ck_exit 1 fctl wait -t 30s "$id"
 ck_match "$(fctl --json status "$id" | jfield error)" "^worker lost" \
     "a killed worker's job"
 pass "worker killed -9, no retry: $(fctl --json status "$id" | jfield error)"
@@ -124,9 +127,9 @@ pass "worker killed -9, no retry: $(fctl --json status "$id" | jfield error)"
 start_worker c 1
 C=$WPID
 id=$(fctl submit c.sleep -- 60000)
-wait_until 10 grep -q "^start $id " "$T/c.out" || fail "never started on c"
+wait_until 30 grep -q "^start $id " "$T/c.out" || fail "never started on c"
 kill -STOP "$C"
-ck_exit 1 fctl wait -t 10s "$id"
+ck_exit 1 fctl wait -t 30s "$id"
 ck_match "$(fctl --json status "$id" | jfield error)" "^worker lost" \
     "a silent worker's job"
 kill -KILL "$C"
@@ -146,7 +149,7 @@ LD_LIBRARY_PATH=$abs_top_builddir/.libs "$T/upper" "$TOKEN" \
 has_upper() {
 	fctl handlers | grep -q '^upper'
 }
-wait_until 10 has_upper || fail "the example did not register"
+wait_until 30 has_upper || fail "the example did not register"
 ck_eq "$(fctl submit -w -d hi upper)" "HI" "the man page's example"
 pass "the man page's worker example compiles and serves"
 
@@ -155,7 +158,7 @@ pass "the man page's worker example compiles and serves"
 start_worker d 2
 D=$WPID
 id=$(fctl submit c.sleep -- 60000)
-wait_until 10 grep -q "^start $id " "$T/d.out" || fail "never started on d"
+wait_until 30 grep -q "^start $id " "$T/d.out" || fail "never started on d"
 stop_daemon
 rc=0
 wait "$D" || rc=$?

@@ -48,7 +48,7 @@ state_is() {
 	[ "$(job_state "$1")" = "$2" ]
 }
 
-start_daemon -j 1 --worker-lease 2s --retry-delay 50ms
+start_daemon -j 1 --worker-lease 5s --retry-delay 50ms
 
 # Register; the handler is listed with its workers; a job's result.
 worker w1.log --handler wtest:async,blocking --concurrency 3
@@ -101,9 +101,9 @@ pass "three at once; the kinds' jobs run beside the waiting one"
 # queued one takes the slot.
 ck_exit 0 fctl cancel "$a2"
 ck_exit 3 fctl wait "$a2"
-wait_until 5 grep -q "^cancel $a2 1 cancelled" "$T/w1.log" ||
+wait_until 30 grep -q "^cancel $a2 1 cancelled" "$T/w1.log" ||
     fail "no TaskCancel for $a2: $(cat "$T/w1.log")"
-wait_until 5 state_is "$a4" running || fail "the queued one did not start"
+wait_until 30 state_is "$a4" running || fail "the queued one did not start"
 ck_exit 0 fctl cancel "$a1" "$a3" "$a4"
 ck_exit 3 fctl wait "$a1" "$a3" "$a4"
 pass "cancel reaches the worker as TaskCancel; the job is cancelled"
@@ -111,7 +111,7 @@ pass "cancel reaches the worker as TaskCancel; the job is cancelled"
 # Timeout likewise.
 id=$(fctl submit -t 300ms wtest hold)
 ck_exit 4 fctl wait "$id"
-wait_until 5 grep -q "^cancel $id 1 timed out" "$T/w1.log" ||
+wait_until 30 grep -q "^cancel $id 1 timed out" "$T/w1.log" ||
     fail "no TaskCancel for the timeout: $(cat "$T/w1.log")"
 pass "timeout reaches the worker as TaskCancel; the job timed out"
 
@@ -139,10 +139,10 @@ t0=$(now_ms)
 id=$(fctl submit wsilent silent)
 ck_exit 1 fctl wait "$id"
 el=$(( $(now_ms) - t0 ))
-[ "$el" -ge 1900 ] && [ "$el" -lt 15000 ] || fail "lease ran out after $el ms"
+[ "$el" -ge 4900 ] && [ "$el" -lt 60000 ] || fail "lease ran out after $el ms"
 ck_eq "$(fctl --json status "$id" | jfield error)" \
-    "worker lost: no word for 2s" "the lease's cause"
-wait_until 5 grep -q '^closed' "$T/w5.log" || fail "silent worker not closed"
+    "worker lost: no word for 5s" "the lease's cause"
+wait_until 30 grep -q '^closed' "$T/w5.log" || fail "silent worker not closed"
 pass "a silent worker loses its lease, and its job"
 
 # The protocol's refusals, each against the live daemon.
@@ -184,7 +184,7 @@ ck_match "$(fctl handlers | grep '^wtest ')" '\[0 workers\]' "no worker now"
 kill -KILL "$DPID"
 wait "$DPID" 2>/dev/null || true
 DPID=
-start_daemon -j 1 --worker-lease 2s
+start_daemon -j 1 --worker-lease 5s
 ck_eq "$(job_state "$q1")" queued "queued after the restart"
 ck_eq "$(job_state "$q2")" queued "queued after the restart (blocking)"
 ck_match "$(fctl handlers | grep '^wtest ')" '\[0 workers\]' \

@@ -17,13 +17,15 @@
  *   lines     blocking, cpu: outputs "line N T" (T: when, in ms since
  *             the epoch) COUNT times (default 3), MS apart (default
  *             1000), or until cancelled: output from a pool thread or
- *             a worker while the job runs
+ *             a worker while the job runs; given GATE, line N+1 waits
+ *             (polling every MS) until the file GATE.N exists
  *   mark      blocking, cpu: appends "run" to the file FILE, so that a
  *             test can count how often a job ran
  */
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -181,8 +183,8 @@ static int
 lines_run(struct fut_handler_ctx *ctx)
 {
 	struct timespec	 ts, now;
-	const char	*a;
-	char		 line[64];
+	const char	*a, *gate;
+	char		 line[64], path[PATH_MAX];
 	long		 i, count = 3, ms = 1000;
 	int		 len;
 
@@ -190,6 +192,7 @@ lines_run(struct fut_handler_ctx *ctx)
 		count = strtol(a, NULL, 10);
 	if ((a = fut_handler_arg(ctx, 1)) != NULL)
 		ms = strtol(a, NULL, 10);
+	gate = fut_handler_arg(ctx, 2);
 	for (i = 1; i <= count; i++) {
 		clock_gettime(CLOCK_REALTIME, &now);
 		len = snprintf(line, sizeof(line), "line %ld %lld\n", i,
@@ -198,10 +201,16 @@ lines_run(struct fut_handler_ctx *ctx)
 		fut_handler_progress(ctx, (double)i / count, NULL);
 		if (i == count)
 			break;
-		ts.tv_sec = ms / 1000;
-		ts.tv_nsec = (ms % 1000) * 1000000L;
-		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-			;
+		/* With a GATE, the next line waits for GATE.i, not for MS. */
+		snprintf(path, sizeof(path), "%s.%ld", gate != NULL ? gate : "",
+		    i);
+		do {
+			ts.tv_sec = ms / 1000;
+			ts.tv_nsec = (ms % 1000) * 1000000L;
+			while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+				;
+		} while (gate != NULL && access(path, F_OK) == -1 &&
+		    !fut_handler_cancelled(ctx));
 		if (fut_handler_cancelled(ctx)) {
 			fut_handler_fail(ctx, "lines: cancelled");
 			return (-1);
@@ -326,7 +335,7 @@ static const struct fut_handler tick = {
 static const struct fut_handler lines = {
 	.abi = FUT_HANDLER_ABI,
 	.name = "lines",
-	.description = "test: output a line, sleep [COUNT [MS]]",
+	.description = "test: output a line, sleep [COUNT [MS [GATE]]]",
 	.kinds = FUT_HK_BLOCKING | FUT_HK_CPU,
 	.default_kind = FUT_HK_BLOCKING,
 	.run = lines_run,
