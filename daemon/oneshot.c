@@ -11,8 +11,9 @@
  * they see the shared directory); for a worker handler, the command
  * line of a supervised pool that serves it for the job's owner
  * (supervise_command), in that pool's environment and directory: the
- * Python binding's `python3 -m futured.worker MODULE` reads the same
- * files when FUTURED_ONESHOT is set.  A pool is known to serve a name
+ * Python binding's `python3 -m futured.worker MODULE`, and any worker
+ * on libfutured (client/worker_oneshot.c), read the same files when
+ * FUTURED_ONESHOT is set.  A pool is known to serve a name
  * once its first process registered it; after a restart, a job whose
  * pool has not registered again is failed at its launch, saying so.
  */
