@@ -153,6 +153,28 @@ ck_match "$(field "$id" error)" "c.fail asked to fail" "c.fail's message"
 ck_match "$(fctl result "$id" 2>&1)" "about to fail" "c.fail's stderr"
 pass "libfutured's C worker as a one-shot on Slurm"
 
+# kill -9 while a C worker job waits in futured (its group's limit) for
+# a Slurm job that ends while futured is down: the restarted daemon
+# launches it once the futured.conf pool registered again, not before
+# (the pool's command is known from its registration; none is in the
+# journal), so it runs and does not fail for want of a pool.
+ck_exit 0 fctl group cwg --parallel 1
+a=$(fctl submit --engine slurm -g cwg exec -- sleep 2)
+b=$(fctl submit --engine slurm -g cwg -d "after restart" c.echo)
+wait_until 30 sh -c "[ \"\$(squeue -h -o %T -n futured-$a)\" = RUNNING ]" ||
+    fail "job $a never ran on Slurm"
+ck_eq "$(field "$b" state)" queued "the C worker job held by its group"
+kill -KILL "$DPID"
+wait "$DPID" 2>/dev/null || true
+DPID=
+wait_until 30 sh -c "[ -z \"\$(squeue -h -n futured-$a)\" ]" ||
+    fail "job $a never ended on Slurm"
+PATH=$T/bin:$PATH start_daemon -c "$T/futured.conf"
+ck_exit 0 fctl wait -t 60s "$b"
+ck_eq "$(fctl result "$b")" "after restart" "the held job's output"
+ck_eq "$(field "$b" engine)" slurm "its engine"
+pass "a held C worker job runs on Slurm after kill -9 and restart"
+
 if ! python_env; then
 	exit 0
 fi
