@@ -215,7 +215,7 @@ struct worker_oneshot {
 	char			*task_path;	/* $FUTURED_ONESHOT */
 	char			*result_path;	/* $FUTURED_ONESHOT_RESULT */
 	int			 given;		/* the task was handed out */
-	int			 over;		/* ... and its outcome written */
+	int			 over;		/* it is done, or it failed */
 	int			 rc;		/* 0, or why none was */
 	struct buf		 out;		/* the task's output */
 	struct buf		 err;		/* ... and stderr's tail */
