@@ -1094,6 +1094,7 @@ START_TEST(test_oneshot_next)
 	struct fut_task		*t;
 	struct finisher		 f;
 	Futured__TaskUpdate	*u;
+	struct fut_spec		*spec;
 	char			 tmp[200];
 
 	oneshot_task(41, "t.echo", "pl");
@@ -1121,8 +1122,10 @@ START_TEST(test_oneshot_next)
 	pthread_join(f.th, NULL);
 	ck_assert_int_eq(fut_worker_next(w, 0, &t), FUT_ESHUTDOWN);
 	/* Its connection, as a client: there is none. */
-	ck_assert_ptr_null(fut_submit(fut_worker_client(w),
-	    fut_spec_new("echo")));
+	ck_assert_ptr_nonnull(spec = fut_spec_new("echo"));
+	ck_assert_ptr_null(fut_submit(fut_worker_client(w), spec));
+	ck_assert_int_eq(fut_client_errcode(fut_worker_client(w)), FUT_ECONN);
+	fut_spec_free(spec);
 	fut_worker_close(w);
 	ck_assert_ptr_nonnull(u = oneshot_result());
 	ck_assert_uint_eq(u->job_id, 41);
