@@ -926,6 +926,52 @@ client_request(struct fut_client *c, Futured__Request *req,
 
 /* Connection. */
 
+/* A client on fd (-1: none); NULL if out of memory. */
+static struct fut_client *
+client_alloc(int fd)
+{
+	struct fut_client	*c;
+	pthread_condattr_t	 ca;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return (NULL);
+	c->fd = fd;
+	c->refs = 1;
+	c->nextid = 1;
+	c->rd.max = FUTURED_FRAME_MAX;
+	client_limits_default(c);
+	TAILQ_INIT(&c->cbq);
+	if (htab_init(&c->pending) == -1 || htab_init(&c->futures) == -1) {
+		htab_free(&c->pending);
+		htab_free(&c->futures);
+		free(c);
+		return (NULL);
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	return (c);
+}
+
+/*
+ * A client that never had a connection, lost from the start, msg saying
+ * why (a one-shot worker's): every request on it fails with FUT_ECONN.
+ */
+struct fut_client *
+client_unconnected(const char *msg)
+{
+	struct fut_client	*c;
+
+	if ((c = client_alloc(-1)) == NULL)
+		return (NULL);
+	pthread_mutex_lock(&c->lock);
+	client_fail_locked(c, FUT_ECONN, msg);
+	pthread_mutex_unlock(&c->lock);
+	return (c);
+}
+
 struct fut_client *
 fut_connect(const char *path)
 {
@@ -935,7 +981,6 @@ fut_connect(const char *path)
 	Futured__Request	 req = FUTURED__REQUEST__INIT;
 	Futured__Hello		 hello = FUTURED__HELLO__INIT;
 	struct pending		*p;
-	pthread_condattr_t	 ca;
 	int			 fd, saved;
 
 	if (path == NULL) {
@@ -956,21 +1001,11 @@ fut_connect(const char *path)
 		return (NULL);
 	}
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		goto fail;
-	c->fd = fd;
-	c->refs = 1;
-	c->nextid = 1;
-	c->rd.max = FUTURED_FRAME_MAX;
-	client_limits_default(c);
-	TAILQ_INIT(&c->cbq);
-	if (htab_init(&c->pending) == -1 || htab_init(&c->futures) == -1)
-		goto fail;
-	pthread_mutex_init(&c->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&c->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	if ((c = client_alloc(fd)) == NULL) {
+		close(fd);
+		errno = ENOMEM;
+		return (NULL);
+	}
 
 	/* Hello, pipelined: its answer is checked when it arrives. */
 	if ((p = calloc(1, sizeof(*p))) == NULL)
@@ -994,14 +1029,7 @@ fut_connect(const char *path)
 	return (c);
 
 fail_sync:
-	pthread_mutex_destroy(&c->lock);
-	pthread_cond_destroy(&c->cond);
-fail:
-	if (c != NULL) {
-		htab_free(&c->pending);
-		htab_free(&c->futures);
-		free(c);
-	}
+	client_free(c);
 	close(fd);
 	errno = ENOMEM;
 	return (NULL);

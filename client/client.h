@@ -207,8 +207,23 @@ struct worker_fn {
 	void			*arg;
 };
 
+/*
+ * A one-shot worker's state (worker_oneshot.c): its one Task comes from
+ * a file and its outcome goes to one; there is no connection.
+ */
+struct worker_oneshot {
+	char			*task_path;	/* $FUTURED_ONESHOT */
+	char			*result_path;	/* $FUTURED_ONESHOT_RESULT */
+	int			 given;		/* the task was handed out */
+	int			 over;		/* it is done, or it failed */
+	int			 rc;		/* 0, or why none was */
+	struct buf		 out;		/* the task's output */
+	struct buf		 err;		/* ... and stderr's tail */
+};
+
 struct fut_worker {
 	struct fut_client	*c;
+	struct worker_oneshot	*oneshot;	/* NULL: a connected worker */
 	int			 refs;		/* the caller's, and tasks' */
 	int			 registered;
 	int			 closed;
@@ -265,6 +280,7 @@ int		 client_call_locked(struct fut_client *, Futured__Request *,
 /* One request, one answer of the body wanted: 0 with *resp ours, or < 0. */
 int		 client_request(struct fut_client *, Futured__Request *,
 		    Futured__Response__BodyCase, Futured__Response **);
+struct fut_client *client_unconnected(const char *);
 
 /* info.c */
 void		 info_init(struct fut_info *, Futured__Response *,
@@ -287,6 +303,16 @@ void		 worker_sent_locked(struct fut_worker *);
 int		 worker_add_handler(struct fut_worker *, const char *,
 		    unsigned int, enum fut_kind, const char *,
 		    void (*)(struct fut_task *, void *), void *);
+
+/* worker_oneshot.c */
+struct worker_oneshot *worker_oneshot_new(const char *, const char *);
+void		 worker_oneshot_free(struct worker_oneshot *);
+int		 worker_oneshot_next_locked(struct fut_worker *, int64_t,
+		    struct fut_task **);
+int		 worker_oneshot_data_locked(struct fut_task *, const void *,
+		    size_t, int);
+int		 worker_oneshot_finish_locked(struct fut_task *, const void *,
+		    size_t, const Futured__TaskUpdate *);
 
 /* future.c */
 void		 future_register_locked(struct fut_future *, uint64_t);

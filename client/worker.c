@@ -104,6 +104,7 @@ worker_free(struct fut_worker *w)
 	free(w->fns);
 	free(w->pool);
 	free(w->name);
+	worker_oneshot_free(w->oneshot);
 	htab_free(&w->held);
 	free(w);
 	if (last)
@@ -118,7 +119,10 @@ worker_task_unref_locked(struct fut_task *t)
 
 	if (--t->refs > 0)
 		return (0);
-	futured__response__free_unpacked(t->r, NULL);
+	if (t->r != NULL)
+		futured__response__free_unpacked(t->r, NULL);
+	else		/* a one-shot's, read from its file */
+		futured__task__free_unpacked((Futured__Task *)t->t, NULL);
 	free(t);
 	return (--w->refs == 0);
 }
@@ -270,9 +274,24 @@ fut_worker_new(const char *path)
 {
 	struct fut_client	*c;
 	struct fut_worker	*w;
-	const char		*pool;
+	struct worker_oneshot	*os = NULL;
+	const char		*pool, *task;
 
-	if ((c = fut_connect(path)) == NULL)
+	/* A one-shot (futured-workers(7)): no daemon to reach. */
+	if ((task = getenv("FUTURED_ONESHOT")) != NULL && *task != '\0') {
+		if ((os = worker_oneshot_new(task,
+		    getenv("FUTURED_ONESHOT_RESULT"))) == NULL) {
+			errno = ENOMEM;
+			return (NULL);
+		}
+		c = client_unconnected("a one-shot worker ($FUTURED_ONESHOT) "
+		    "has no connection to a daemon");
+		if (c == NULL) {
+			worker_oneshot_free(os);
+			errno = ENOMEM;
+			return (NULL);
+		}
+	} else if ((c = fut_connect(path)) == NULL)
 		return (NULL);
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		goto fail;
@@ -280,6 +299,8 @@ fut_worker_new(const char *path)
 		free(w);
 		goto fail;
 	}
+	w->oneshot = os;
+	os = NULL;
 	pool = getenv("FUTURED_POOL");
 	if (pool != NULL && *pool != '\0' &&
 	    (w->pool = strdup(pool)) == NULL) {
@@ -300,6 +321,7 @@ fut_worker_new(const char *path)
 	return (w);
 
 fail:
+	worker_oneshot_free(os);
 	fut_close(c);
 	errno = ENOMEM;
 	return (NULL);
@@ -511,6 +533,13 @@ fut_worker_register(struct fut_worker *w)
 	hs = NULL;
 	if (rc == 0 && (hs = calloc(w->nhandlers, sizeof(*hs))) == NULL)
 		rc = client_seterr_locked(w->c, FUT_ENOMEM, "out of memory");
+	if (rc == 0 && w->oneshot != NULL) {
+		/* Its one Task names its handler: nobody to tell. */
+		w->registered = 1;
+		free(hs);
+		client_unlock(w->c);
+		return (0);
+	}
 	client_unlock(w->c);
 	if (rc != 0)
 		return (rc);
@@ -662,6 +691,11 @@ fut_worker_next(struct fut_worker *w, int64_t timeout_ms,
 	if (!w->registered) {
 		rc = client_seterr_locked(c, FUT_EINVAL, "fut_worker_next: "
 		    "the worker is not registered");
+		client_unlock(c);
+		return (rc);
+	}
+	if (w->oneshot != NULL) {
+		rc = worker_oneshot_next_locked(w, deadline, out);
 		client_unlock(c);
 		return (rc);
 	}
@@ -966,7 +1000,9 @@ fut_task_progress(struct fut_task *t, double progress, const char *msg)
 		client_unlock(c);
 		return (rc);
 	}
-	if ((rc = worker_task_check_locked(t)) != 0) {
+	/* A one-shot's progress goes nowhere: nobody follows it. */
+	if (t->w->oneshot != NULL ||
+	    (rc = worker_task_check_locked(t)) != 0) {
 		client_unlock(c);
 		return (rc > 0 ? 0 : rc);
 	}
@@ -991,6 +1027,11 @@ worker_data(struct fut_task *t, const void *data, size_t len, int err)
 		return (0);
 	c = t->w->c;
 	pthread_mutex_lock(&c->lock);
+	if (t->w->oneshot != NULL) {
+		rc = worker_oneshot_data_locked(t, data, len, err);
+		client_unlock(c);
+		return (rc);
+	}
 	if ((rc = worker_task_check_locked(t)) != 0) {
 		client_unlock(c);
 		return (rc > 0 ? 0 : rc);
@@ -1021,7 +1062,9 @@ worker_finish(struct fut_task *t, const void *data, size_t len,
 	int			 rc, last;
 
 	pthread_mutex_lock(&c->lock);
-	if ((rc = worker_task_check_locked(t)) == 0) {
+	if (w->oneshot != NULL)
+		rc = worker_oneshot_finish_locked(t, data, len, u);
+	else if ((rc = worker_task_check_locked(t)) == 0) {
 		u->has_done = 1;
 		u->done = 1;
 		rc = worker_chunks_locked(t, data, len, 0, u);

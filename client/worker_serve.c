@@ -4,7 +4,8 @@
  * keeps the lease and runs the cancel callback) and hands them to the
  * threads through a queue; a callback finishes its task itself.  Uses
  * only worker.c's calls, and the handler table fut_worker_serve_handler()
- * filled.
+ * filled.  A one-shot worker (worker_oneshot.c) is served the same way,
+ * its one task on one thread, and the end of it is no error.
  */
 
 #include "config.h"
@@ -129,8 +130,8 @@ fut_worker_serve(struct fut_worker *w, unsigned int nthreads)
 		return (FUT_EINVAL);
 	pthread_mutex_lock(&w->c->lock);
 	registered = w->registered;
-	if (nthreads == 0)
-		nthreads = w->concurrency;
+	if (nthreads == 0 || w->oneshot != NULL)
+		nthreads = w->oneshot != NULL ? 1 : w->concurrency;
 	pthread_mutex_unlock(&w->c->lock);
 	if (!registered && (rc = fut_worker_register(w)) != 0)
 		return (rc);
@@ -164,6 +165,9 @@ fut_worker_serve(struct fut_worker *w, unsigned int nthreads)
 	pthread_mutex_unlock(&s.lock);
 	for (i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
+	/* A one-shot's end: its task done and its outcome written. */
+	if (w->oneshot != NULL && rc == FUT_ESHUTDOWN)
+		rc = 0;
 out:
 	free(th);
 	free(s.q);

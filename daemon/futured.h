@@ -866,6 +866,8 @@ pid_t		 supervise_pid(const struct sup_proc *);
 /* A one-shot's command (oneshot.c). */
 int		 supervise_command(const char *, uid_t, char ***, char ***,
 		    char **);
+int		 supervise_serving(const char *, uid_t);
+int		 supervise_registering(uid_t);
 /* Warm spares (request_pool.c parks their registrations). */
 struct pending;
 struct sup_proc	*supervise_spare(const char *, pid_t);
@@ -902,6 +904,7 @@ struct oneshot_cmd {
 int		 oneshot_able(const struct job *, int, char **);
 int		 oneshot_command(const struct job *, struct oneshot_cmd *,
 		    char **);
+int		 oneshot_waits(const struct job *);
 void		 oneshot_cmd_free(struct oneshot_cmd *);
 int		 oneshot_write_task(struct job *, uint32_t, const char *,
 		    char **);

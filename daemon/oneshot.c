@@ -11,10 +11,15 @@
  * they see the shared directory); for a worker handler, the command
  * line of a supervised pool that serves it for the job's owner
  * (supervise_command), in that pool's environment and directory: the
- * Python binding's `python3 -m futured.worker MODULE` reads the same
- * files when FUTURED_ONESHOT is set.  A pool is known to serve a name
- * once its first process registered it; after a restart, a job whose
- * pool has not registered again is failed at its launch, saying so.
+ * Python binding's `python3 -m futured.worker MODULE`, and any worker
+ * on libfutured (client/worker_oneshot.c), read the same files when
+ * FUTURED_ONESHOT is set.  A pool is known to serve a name once its
+ * first process registered it.  The journal keeps no pool: after a
+ * restart, a futured.conf pool starts again, and a job's launch waits
+ * while a pool for its owner starts and has not registered
+ * (oneshot_waits); a PoolRequest pool is known again only once asked
+ * for again, and a job with no pool known while none starts fails at
+ * its launch, saying so.
  */
 
 #include <sys/types.h>
@@ -63,6 +68,22 @@ oneshot_able(const struct job *j, int replay, char **cause)
 	return (0);
 }
 
+/*
+ * Should j's launch wait?  Yes for a worker handler's job that no pool
+ * known serves while a pool for its owner starts and has not
+ * registered yet: after a restart, a futured.conf pool has not.  The
+ * scheduler is kicked when such a pool registers or is failing.
+ */
+int
+oneshot_waits(const struct job *j)
+{
+	const struct fut_handler	*h = j->handler;
+
+	return ((h->flags & HANDLER_F_WORKER) &&
+	    !supervise_serving(h->name, j->owner) &&
+	    supervise_registering(j->owner));
+}
+
 /* What to run for j's one-shot; -1 and *cause if nothing can. */
 int
 oneshot_command(const struct job *j, struct oneshot_cmd *oc, char **cause)
@@ -76,8 +97,11 @@ oneshot_command(const struct job *j, struct oneshot_cmd *oc, char **cause)
 		    &oc->cwd) == -1) {
 			xasprintf(cause, "no supervised pool serves handler "
 			    "\"%s\" for uid %lu: engine slurm runs a worker "
-			    "handler's job as a one-shot of its pool's command",
-			    h->name, (unsigned long)j->owner);
+			    "handler's job as a one-shot of its pool's command "
+			    "(a pool is known once its first process "
+			    "registered; after a restart, a PoolRequest pool "
+			    "only once asked for again)", h->name,
+			    (unsigned long)j->owner);
 			return (-1);
 		}
 		return (0);

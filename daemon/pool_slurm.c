@@ -1259,6 +1259,9 @@ pool_slurm_next(void)
 	struct job	*j;
 
 	TAILQ_FOREACH(j, &pool_slurm_queue, entry) {
+		/* Its command is not known yet (after a restart). */
+		if (pool_slurm_oneshot(j) && oneshot_waits(j))
+			continue;
 		if (pool_slurm_group_room(j)) {
 			TAILQ_REMOVE(&pool_slurm_queue, j, entry);
 			return (j);

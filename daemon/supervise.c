@@ -811,6 +811,7 @@ supervise_pool_stop(struct sup_pool *sp)
 	sp->state = SUP_FAILED;
 	sp->down_ms = job_mono_ms();
 	sp->gen++;
+	sched_kick();		/* see supervise_registering() */
 	if (sp->start_timer != NULL)
 		evtimer_del(sp->start_timer);
 	for (i = 0; i < sp->nslots; i++) {
@@ -898,6 +899,8 @@ supervise_died(struct sup_slot *s, const char *why, int status,
 		log_warnx("pool %s is failing: %u processes died within %d s "
 		    "in a row; the last: %s", sp->name, sp->fails,
 		    SUP_HEALTHY_MS / 1000, why);
+		/* A one-shot held for it waits no more (oneshot_waits). */
+		sched_kick();
 	}
 	delay = supervise_backoff_ms(sp->fails);
 	if (s->respawn == NULL &&
@@ -1525,6 +1528,44 @@ supervise_pool_handlers(const struct sup_pool *sp, const char *const **names)
  * NULL-terminated.  -1 if no pool does (a pool is known by the names
  * its first process registered).
  */
+static struct sup_pool *
+supervise_find_serving(const char *name, uid_t uid)
+{
+	struct sup_pool	*sp;
+
+	TAILQ_FOREACH(sp, &sup_pools, entry) {
+		if (sp->state != SUP_FAILED && supervise_pool_serves(sp, uid) &&
+		    supervise_pool_has(sp, name))
+			return (sp);
+	}
+	return (NULL);
+}
+
+/* Is a pool that serves handler name for uid known (supervise_command)? */
+int
+supervise_serving(const char *name, uid_t uid)
+{
+	return (supervise_find_serving(name, uid) != NULL);
+}
+
+/*
+ * Is a pool for uid's jobs starting whose first process has not yet
+ * registered, and so may serve any name?  After a restart, every
+ * futured.conf pool is, for a moment; one that is failing is not.
+ */
+int
+supervise_registering(uid_t uid)
+{
+	struct sup_pool	*sp;
+
+	TAILQ_FOREACH(sp, &sup_pools, entry) {
+		if (sp->state == SUP_STARTING && sp->handlers == NULL &&
+		    sp->fails < SUP_FAILING && supervise_pool_serves(sp, uid))
+			return (1);
+	}
+	return (0);
+}
+
 int
 supervise_command(const char *name, uid_t uid, char ***argvp, char ***envp,
     char **cwdp)
@@ -1533,23 +1574,7 @@ supervise_command(const char *name, uid_t uid, char ***argvp, char ***envp,
 	char		**env;
 	size_t		  i, k, n;
 
-	TAILQ_FOREACH(sp, &sup_pools, entry) {
-		if (sp->state == SUP_FAILED)
-			continue;
-		for (i = 0; i < sp->nowners; i++) {
-			if (sp->owners[i] == uid)
-				break;
-		}
-		if (sp->nowners > 0 ? i == sp->nowners : uid != sp->uid)
-			continue;
-		for (i = 0; i < sp->nhandlers; i++) {
-			if (strcmp(sp->handlers[i], name) == 0)
-				break;
-		}
-		if (i < sp->nhandlers)
-			break;
-	}
-	if (sp == NULL)
+	if ((sp = supervise_find_serving(name, uid)) == NULL)
 		return (-1);
 	for (n = 0; sp->argv[n] != NULL; n++)
 		;
@@ -1699,6 +1724,8 @@ supervise_ready(struct sup_proc *p, const char *const *names, size_t n)
 		for (i = 0; i < n; i++)
 			sp->handlers[i] = xstrdup(names[i]);
 		sp->nhandlers = n;
+		/* A Slurm one-shot held for its command has it now. */
+		sched_kick();
 	}
 	if (sp->state == SUP_RUNNING)
 		return;

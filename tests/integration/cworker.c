@@ -1,6 +1,8 @@
 /*
  * cworker: a C worker for worker_c.sh, built on libfutured's worker side
- * (fut_worker_serve on a few threads).  It serves
+ * (fut_worker_serve on a few threads), and a one-shot one for
+ * run_once.sh and slurm_handlers.sh when $FUTURED_ONESHOT is set.  It
+ * serves
  *
  *   c.echo	the payload back as output
  *   c.sleep	ARG ms (default 10000), in 10 ms steps, silent (so only
@@ -146,8 +148,11 @@ main(int argc, char **argv)
 	}
 	printf("registered %ld\n", (long)getpid());
 	fflush(stdout);
-	rc = fut_worker_serve(w, n);
-	fprintf(stderr, "cworker: %s\n", fut_worker_error(w));
+	/* 0 after a one-shot ($FUTURED_ONESHOT): its outcome is written. */
+	if ((rc = fut_worker_serve(w, n)) != 0)
+		fprintf(stderr, "cworker: %s\n", fut_worker_error(w));
 	fut_worker_close(w);
+	if (getenv("FUTURED_ONESHOT") != NULL)
+		return (rc == 0 ? 0 : 1);
 	return (rc == FUT_ECONN || rc == FUT_ESHUTDOWN ? 0 : 1);
 }

@@ -2,7 +2,9 @@
 # engine's one-shot for built-in and plugin handlers; futured-workers(7),
 # One-shot workers): a Task file in, one final TaskUpdate out, for a
 # cpu handler, an async one on a loop of its own, a plugin's failure,
-# handlers it cannot run, and files that are not what they should be.
+# handlers it cannot run, and files that are not what they should be;
+# then the same form of a C worker on libfutured (cworker) and of the
+# Python one.
 
 . "$TESTLIB"
 : "${PLUGINDIR:?PLUGINDIR must name the directory of the test plugins}"
@@ -97,6 +99,59 @@ ck_exit 2 env FUTURED_ONESHOT="$T/echo.task" \
     FUTURED_ONESHOT_RESULT="$T/x.result" "$FUTURED" --run-once --frob
 ck_match "$(cat "$T/err")" "usage" "an unknown option"
 pass "no Task, a bad one, nowhere to write: exit 2 with a message"
+
+# A C worker on libfutured's fut_worker_serve (tests/integration/cworker)
+# is a one-shot when FUTURED_ONESHOT is set: no daemon is reached (its
+# socket argument names none), its handler runs once, and its output,
+# stderr and failure land in the outcome; progress goes nowhere.
+: "${CWORKER:?}"
+# conce NAME: cworker's one-shot of $T/NAME.task; the outcome's fields.
+conce() {
+	rm -f "$T/$1.result"
+	_rc=0
+	FUTURED_ONESHOT=$T/$1.task FUTURED_ONESHOT_RESULT=$T/$1.result \
+	    "$CWORKER" "$T/no-daemon.sock" 4 "$TOKEN" >"$T/$1.stdout" \
+	    2>"$T/$1.stderr" || _rc=$?
+	[ "$_rc" -eq 0 ] || fail "$1: cworker exited $_rc: $(cat "$T/$1.stderr")"
+	[ ! -e "$T/$1.result.tmp" ] || fail "$1: the temporary file is left"
+	python3 - "$WIRE" "$T/$1.result" <<-'EOF'
+	import sys
+	sys.path.insert(0, sys.argv[1])
+	from wire import fields
+	for num, v in fields(open(sys.argv[2], "rb").read()):
+	    print("%d=%s" % (num, v.decode() if isinstance(v, bytes) else v))
+	EOF
+}
+task cecho c.echo 2 "from C"
+ck_eq "$(conce cecho)" "$(printf '1=7\n2=2\n5=from C\n7=1\n8=1')" \
+    "c.echo's outcome"
+ck_match "$(cat "$T/cecho.stdout")" "^registered" "cworker's own output"
+task cfail c.fail 3
+out=$(conce cfail)
+ck_match "$out" "6=about to fail" "c.fail's stderr"
+ck_match "$out" "8=0" "c.fail is not ok"
+ck_match "$out" "9=c.fail asked to fail" "c.fail's message"
+ck_match "$out" "10=CFailure" "c.fail's error type"
+ck_match "$out" "11=detail: line 1" "c.fail's detail"
+task cstream c.stream 1 "" 6
+out=$(conce cstream)
+ck_eq "$(printf '%s\n' "$out" | sed -n 's/^5=//p')" "1" "c.stream's output starts"
+ck_eq "$(printf '%s\n' "$out" | grep -c '^[2-6]$')" 5 "c.stream's other lines"
+ck_match "$out" "8=1" "c.stream is ok (its progress dropped)"
+task cnone c.nosuch 3
+ck_match "$(conce cnone)" "9=handler c.nosuch is not one of this one-shot worker's" \
+    "a handler the worker does not serve"
+ck_exit 1 env FUTURED_ONESHOT="$T/none.task" \
+    FUTURED_ONESHOT_RESULT="$T/cnone.result" "$CWORKER" "$T/no.sock" 1
+ck_match "$(cat "$T/err")" "none.task: No such file" "cworker: a missing Task"
+ck_exit 1 env FUTURED_ONESHOT="$T/cecho.task" FUTURED_ONESHOT_RESULT= \
+    "$CWORKER" "$T/no.sock" 1
+ck_match "$(cat "$T/err")" "FUTURED_ONESHOT_RESULT is not set" \
+    "cworker: nowhere to write"
+ck_exit 1 env FUTURED_ONESHOT="$T/cecho.task" \
+    FUTURED_ONESHOT_RESULT="$T/no/such/dir/r" "$CWORKER" "$T/no.sock" 1
+ck_match "$(cat "$T/err")" "no/such/dir" "cworker: an outcome that cannot be written"
+pass "libfutured's one-shot worker: output, stderr, failure, no daemon"
 
 # The Python worker's one-shot: `python3 -m futured.worker` with
 # FUTURED_ONESHOT set, no daemon (and no libfutured) needed.

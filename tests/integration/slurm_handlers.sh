@@ -1,7 +1,8 @@
 # Handlers other than exec on a real private one-node Slurm (slurmlib.sh),
 # as one-shots (futured-workers(7), One-shot workers): built-in and
-# plugin handlers through `futured --run-once`, Python tasks through
-# their pool's command (python3 -m futured.worker); their output,
+# plugin handlers through `futured --run-once`, Python tasks and a C
+# worker on libfutured through their pool's command (python3 -m
+# futured.worker, tests/integration/cworker); their output,
 # failures and cancel, and futured.conf's slurm-handlers routing them
 # there.
 
@@ -112,8 +113,11 @@ pass "a one-shot that crashes fails"
 
 # futured.conf's slurm-handlers: names and patterns of any handler.
 stop_daemon
-printf 'slurm-handlers = sha256 py.cpu:*\nslurm-dir = %s\nslurm-interval = 200ms\nplugin = %s\n' \
+printf 'slurm-handlers = sha256 py.cpu:* c.fail\nslurm-dir = %s\nslurm-interval = 200ms\nplugin = %s\n' \
     "$T/shared" "$TP" >"$T/futured.conf"
+# A supervised pool of libfutured's C worker, for its one-shots below.
+printf 'pool = cw %s %s 1 %s\npool-size.cw = 1\n' "$CWORKER" "$SOCK" \
+    "$TOKEN" >>"$T/futured.conf"
 PATH=$T/bin:$PATH start_daemon -c "$T/futured.conf"
 id=$(fctl submit -d routed sha256)
 ck_exit 0 fctl wait -t 60s "$id"
@@ -125,6 +129,51 @@ id=$(fctl submit --engine local -d here sha256)
 ck_exit 0 fctl wait -t 10s "$id"
 ck_eq "$(field "$id" engine)" local "a sha256 job that says local"
 pass "slurm-handlers routes a built-in to Slurm"
+
+# A C worker on libfutured (a supervised pool of cworker): its handler's
+# job runs as one run of the pool's command on the node, with
+# FUTURED_ONESHOT set, and connects to no daemon there.
+: "${CWORKER:?}"
+wait_until 30 sh -c "$FUTURECTL -s $SOCK handlers | grep -q '^c.echo '" ||
+    fail "the C worker's pool never registered"
+n0=$(sbatch_calls)
+id=$(fctl submit --engine slurm -d "from C" c.echo)
+ck_exit 0 fctl wait -t 60s "$id"
+ck_eq "$(fctl result "$id")" "from C" "c.echo's output from Slurm"
+ck_eq "$(field "$id" engine)" slurm "engine of c.echo"
+ck_match "$(field "$id" slurm_job_id)" '^[0-9]+$' "its slurm_job_id"
+ck_eq "$(( $(sbatch_calls) - n0 ))" 1 "sbatch calls for one C worker job"
+tail -n 1 "$T/sbatch.calls" | grep -q "cworker $SOCK 1 $TOKEN" ||
+    fail "the pool's command is not what sbatch ran: $(tail -n 1 "$T/sbatch.calls")"
+# Routed by slurm-handlers, and failing as a served task fails.
+id=$(fctl submit c.fail)
+ck_exit 1 fctl wait -t 60s "$id"
+ck_eq "$(field "$id" engine)" slurm "engine of c.fail, by the config"
+ck_match "$(field "$id" error)" "c.fail asked to fail" "c.fail's message"
+ck_match "$(fctl result "$id" 2>&1)" "about to fail" "c.fail's stderr"
+pass "libfutured's C worker as a one-shot on Slurm"
+
+# kill -9 while a C worker job waits in futured (its group's limit) for
+# a Slurm job that ends while futured is down: the restarted daemon
+# launches it once the futured.conf pool registered again, not before
+# (the pool's command is known from its registration; none is in the
+# journal), so it runs and does not fail for want of a pool.
+ck_exit 0 fctl group cwg --parallel 1
+a=$(fctl submit --engine slurm -g cwg exec -- sleep 2)
+b=$(fctl submit --engine slurm -g cwg -d "after restart" c.echo)
+wait_until 30 sh -c "[ \"\$(squeue -h -o %T -n futured-$a)\" = RUNNING ]" ||
+    fail "job $a never ran on Slurm"
+ck_eq "$(field "$b" state)" queued "the C worker job held by its group"
+kill -KILL "$DPID"
+wait "$DPID" 2>/dev/null || true
+DPID=
+wait_until 30 sh -c "[ -z \"\$(squeue -h -n futured-$a)\" ]" ||
+    fail "job $a never ended on Slurm"
+PATH=$T/bin:$PATH start_daemon -c "$T/futured.conf"
+ck_exit 0 fctl wait -t 60s "$b"
+ck_eq "$(fctl result "$b")" "after restart" "the held job's output"
+ck_eq "$(field "$b" engine)" slurm "its engine"
+pass "a held C worker job runs on Slurm after kill -9 and restart"
 
 if ! python_env; then
 	exit 0

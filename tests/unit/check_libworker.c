@@ -5,7 +5,8 @@
  * cut in chunks), a cancel reaching the callback, refused updates (also
  * long after their task was freed), the lease kept by pings only while
  * a task is held, the connection lost, and fut_worker_serve() running
- * callbacks on threads.
+ * callbacks on threads; and the one-shot form ($FUTURED_ONESHOT): a
+ * Task from a file, its outcome to another, no daemon.
  */
 
 #include <sys/socket.h>
@@ -1007,6 +1008,231 @@ START_TEST(test_stop)
 }
 END_TEST
 
+/* One-shot workers: $FUTURED_ONESHOT names the Task, no daemon. */
+
+static char	 task_file[160], result_file[160];
+
+static void
+oneshot_setup(void)
+{
+	strcpy(dir, "/tmp/check_worker.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(task_file, sizeof(task_file), "%s/t", dir);
+	snprintf(result_file, sizeof(result_file), "%s/r", dir);
+	setenv("FUTURED_ONESHOT", task_file, 1);
+	setenv("FUTURED_ONESHOT_RESULT", result_file, 1);
+	unsetenv("FUTURED_POOL");
+}
+
+static void
+oneshot_teardown(void)
+{
+	unsetenv("FUTURED_ONESHOT");
+	unsetenv("FUTURED_ONESHOT_RESULT");
+	unlink(task_file);
+	unlink(result_file);
+	rmdir(dir);
+}
+
+static void
+oneshot_task(uint64_t job, const char *handler, const char *payload)
+{
+	Futured__Task	 t = FUTURED__TASK__INIT;
+	uint8_t		*buf;
+	size_t		 len;
+	FILE		*f;
+
+	t.job_id = job;
+	t.attempt = 2;
+	t.handler = (char *)handler;
+	t.kind = FUTURED__KIND__KIND_BLOCKING;
+	if (payload != NULL) {
+		t.has_payload = 1;
+		t.payload.data = (uint8_t *)payload;
+		t.payload.len = strlen(payload);
+	}
+	len = futured__task__get_packed_size(&t);
+	buf = malloc(len + 1);
+	futured__task__pack(&t, buf);
+	ck_assert_ptr_nonnull(f = fopen(task_file, "w"));
+	ck_assert_uint_eq(fwrite(buf, 1, len, f), len);
+	fclose(f);
+	free(buf);
+}
+
+/* The outcome written, unpacked; NULL if there is none. */
+static Futured__TaskUpdate *
+oneshot_result(void)
+{
+	Futured__TaskUpdate	*u;
+	uint8_t			 buf[65536];
+	size_t			 len;
+	FILE			*f;
+
+	if ((f = fopen(result_file, "r")) == NULL)
+		return (NULL);
+	len = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	u = futured__task_update__unpack(NULL, len, buf);
+	ck_assert_ptr_nonnull(u);
+	return (u);
+}
+
+/* The task's output, stderr and outcome, from a thread of its own. */
+static void *
+oneshot_finisher(void *arg)
+{
+	struct finisher	*f = arg;
+
+	usleep(50 * 1000);
+	ck_assert_int_eq(fut_task_output(f->t, "one ", 4), 0);
+	ck_assert_int_eq(fut_task_progress(f->t, 0.5, "half"), 0);
+	ck_assert_int_eq(fut_task_stderr(f->t, "warned\n", 7), 0);
+	ck_assert_int_eq(fut_task_succeed(f->t, "two", 3), 0);
+	return (NULL);
+}
+
+START_TEST(test_oneshot_next)
+{
+	struct fut_worker	*w;
+	struct fut_task		*t;
+	struct finisher		 f;
+	Futured__TaskUpdate	*u;
+	struct fut_spec		*spec;
+	char			 tmp[200];
+
+	oneshot_task(41, "t.echo", "pl");
+	/* No daemon listens there: none is reached. */
+	ck_assert_ptr_nonnull(w = fut_worker_new("/nonexistent/socket"));
+	ck_assert_int_eq(fut_worker_fd(w), -1);
+	ck_assert_int_eq(fut_worker_handler(w, "t.echo", 1U << FUT_BLOCKING,
+	    FUT_KIND_DEFAULT, NULL), 0);
+	ck_assert_int_eq(fut_worker_register(w), 0);
+	ck_assert_int_eq(fut_worker_next(w, -1, &t), 1);
+	ck_assert_uint_eq(fut_task_job_id(t), 41);
+	ck_assert_uint_eq(fut_task_attempt(t), 2);
+	ck_assert_str_eq(fut_task_handler(t), "t.echo");
+	ck_assert_int_eq(fut_task_kind(t), FUT_BLOCKING);
+	ck_assert_int_eq(fut_task_cancelled(t), 0);
+	f.t = t;
+	/* Not finished yet: a zero wait says so. */
+	ck_assert_int_eq(fut_worker_next(w, 0, &t), 0);
+	ck_assert_ptr_null(oneshot_result());
+	ck_assert_int_eq(pthread_create(&f.th, NULL, oneshot_finisher, &f), 0);
+	/* Waits for the task's end, on another thread. */
+	ck_assert_int_eq(fut_worker_next(w, -1, &t), FUT_ESHUTDOWN);
+	ck_assert_ptr_null(t);
+	ck_assert_ptr_nonnull(strstr(fut_worker_error(w), result_file));
+	pthread_join(f.th, NULL);
+	ck_assert_int_eq(fut_worker_next(w, 0, &t), FUT_ESHUTDOWN);
+	/* Its connection, as a client: there is none. */
+	ck_assert_ptr_nonnull(spec = fut_spec_new("echo"));
+	ck_assert_ptr_null(fut_submit(fut_worker_client(w), spec));
+	ck_assert_int_eq(fut_client_errcode(fut_worker_client(w)), FUT_ECONN);
+	fut_spec_free(spec);
+	fut_worker_close(w);
+	ck_assert_ptr_nonnull(u = oneshot_result());
+	ck_assert_uint_eq(u->job_id, 41);
+	ck_assert_uint_eq(u->attempt, 2);
+	ck_assert(u->has_done && u->done && u->has_ok && u->ok);
+	ck_assert(u->has_output);
+	ck_assert_uint_eq(u->output.len, 7);
+	ck_assert_mem_eq(u->output.data, "one two", 7);
+	ck_assert_uint_eq(u->stderr.len, 7);
+	ck_assert_mem_eq(u->stderr.data, "warned\n", 7);
+	ck_assert(!u->has_progress);
+	futured__task_update__free_unpacked(u, NULL);
+	/* Written whole: no temporary file is left. */
+	snprintf(tmp, sizeof(tmp), "%s.tmp", result_file);
+	ck_assert_int_eq(access(tmp, F_OK), -1);
+}
+END_TEST
+
+START_TEST(test_oneshot_serve)
+{
+	struct fut_worker	*w;
+	Futured__TaskUpdate	*u;
+
+	oneshot_task(42, "t.none", NULL);
+	ck_assert_ptr_nonnull(w = fut_worker_new(NULL));
+	ck_assert_int_eq(fut_worker_serve_handler(w, "t.echo",
+	    1U << FUT_BLOCKING, FUT_KIND_DEFAULT, NULL, serve_echo,
+	    (void *)serve_echo), 0);
+	ck_assert_int_eq(fut_worker_handler(w, "t.none", 1U << FUT_BLOCKING,
+	    FUT_KIND_DEFAULT, NULL), 0);
+	/* A handler without a callback: failed, and served all the same. */
+	ck_assert_int_eq(fut_worker_serve(w, 8), 0);
+	ck_assert_ptr_nonnull(u = oneshot_result());
+	ck_assert(u->done && !u->ok);
+	ck_assert_ptr_nonnull(strstr(u->error, "no callback"));
+	futured__task_update__free_unpacked(u, NULL);
+	fut_worker_close(w);
+
+	unlink(result_file);
+	oneshot_task(43, "t.echo", "payload");
+	ck_assert_ptr_nonnull(w = fut_worker_new(NULL));
+	ck_assert_int_eq(fut_worker_serve_handler(w, "t.echo",
+	    1U << FUT_BLOCKING, FUT_KIND_DEFAULT, NULL, serve_echo,
+	    (void *)serve_echo), 0);
+	ck_assert_int_eq(fut_worker_serve(w, 0), 0);
+	fut_worker_close(w);
+	ck_assert_ptr_nonnull(u = oneshot_result());
+	ck_assert(u->done && u->ok);
+	ck_assert_uint_eq(u->output.len, 7);
+	ck_assert_mem_eq(u->output.data, "payload", 7);
+	futured__task_update__free_unpacked(u, NULL);
+}
+END_TEST
+
+START_TEST(test_oneshot_errors)
+{
+	struct fut_worker	*w;
+	struct fut_task		*t;
+	Futured__TaskUpdate	*u;
+	FILE			*f;
+
+	/* A handler the worker does not serve: the job fails, saying so. */
+	oneshot_task(44, "t.other", NULL);
+	ck_assert_ptr_nonnull(w = fut_worker_new(NULL));
+	ck_assert_int_eq(fut_worker_handler(w, "t.echo", 1U << FUT_BLOCKING,
+	    FUT_KIND_DEFAULT, NULL), 0);
+	ck_assert_int_eq(fut_worker_next(w, -1, &t), FUT_EINVAL);
+	ck_assert_int_eq(fut_worker_register(w), 0);
+	ck_assert_int_eq(fut_worker_next(w, -1, &t), FUT_ESHUTDOWN);
+	ck_assert_ptr_nonnull(strstr(fut_worker_error(w), "t.other"));
+	fut_worker_close(w);
+	ck_assert_ptr_nonnull(u = oneshot_result());
+	ck_assert(u->done && !u->ok);
+	ck_assert_ptr_nonnull(strstr(u->error, "not one of this"));
+	futured__task_update__free_unpacked(u, NULL);
+
+	/* No Task file, then one that is no Task: FUT_ECONN, no outcome. */
+	unlink(result_file);
+	unlink(task_file);
+	ck_assert_ptr_nonnull(w = fut_worker_new(NULL));
+	ck_assert_int_eq(fut_worker_serve_handler(w, "t.echo",
+	    1U << FUT_BLOCKING, FUT_KIND_DEFAULT, NULL, serve_echo,
+	    (void *)serve_echo), 0);
+	ck_assert_int_eq(fut_worker_serve(w, 1), FUT_ECONN);
+	ck_assert_ptr_nonnull(strstr(fut_worker_error(w), task_file));
+	fut_worker_close(w);
+	ck_assert_int_eq(access(result_file, F_OK), -1);
+	ck_assert_ptr_nonnull(f = fopen(task_file, "w"));
+	fputs("\xff\xff not a Task", f);
+	fclose(f);
+	ck_assert_ptr_nonnull(w = fut_worker_new(NULL));
+	ck_assert_int_eq(fut_worker_handler(w, "t.echo", 1U << FUT_BLOCKING,
+	    FUT_KIND_DEFAULT, NULL), 0);
+	ck_assert_int_eq(fut_worker_register(w), 0);
+	ck_assert_int_eq(fut_worker_next(w, -1, &t), FUT_ECONN);
+	ck_assert_ptr_nonnull(strstr(fut_worker_error(w), "not a Task"));
+	/* It stays over. */
+	ck_assert_int_eq(fut_worker_next(w, 0, &t), FUT_ECONN);
+	fut_worker_close(w);
+	ck_assert_int_eq(access(result_file, F_OK), -1);
+}
+END_TEST
+
 static Suite *
 worker_suite(void)
 {
@@ -1035,6 +1261,14 @@ worker_suite(void)
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_serve);
 	tcase_add_test(tc, test_stop);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("oneshot");
+	tcase_add_checked_fixture(tc, oneshot_setup, oneshot_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_oneshot_next);
+	tcase_add_test(tc, test_oneshot_serve);
+	tcase_add_test(tc, test_oneshot_errors);
 	suite_add_tcase(s, tc);
 	return (s);
 }
