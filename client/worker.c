@@ -1001,8 +1001,11 @@ fut_task_progress(struct fut_task *t, double progress, const char *msg)
 		return (rc);
 	}
 	/* A one-shot's progress goes nowhere: nobody follows it. */
-	if (t->w->oneshot != NULL ||
-	    (rc = worker_task_check_locked(t)) != 0) {
+	if (t->w->oneshot != NULL) {
+		client_unlock(c);
+		return (0);
+	}
+	if ((rc = worker_task_check_locked(t)) != 0) {
 		client_unlock(c);
 		return (rc > 0 ? 0 : rc);
 	}
