@@ -32,12 +32,20 @@ slurm_need() {
 PATH=$PATH:/usr/sbin
 export PATH
 
-# A TCP port nothing listens on (and that no other test picked: the
-# port's own lock directory in /tmp, listed for slurm_stop).
+# A TCP port no socket uses (and that no other test picked: the port's
+# own lock directory in /tmp, listed for slurm_stop), below the kernel's
+# ephemeral range: a port in it can be taken by any outgoing connection
+# between our look and the daemon's bind (slurmd once lost its port so).
 slurm_port() {
+	_hi=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null) ||
+	    _hi=
+	case $_hi in
+	''|*[!0-9]*) _hi=32768 ;;
+	esac
+	[ "$_hi" -gt 12000 ] || _hi=32768
 	while :; do
-		_p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000 ))
-		if [ -z "$(ss -Hltn "sport = :$_p" 2>/dev/null)" ] &&
+		_p=$(( 10000 + $(od -An -N2 -tu2 /dev/urandom) % (_hi - 10000) ))
+		if [ -z "$(ss -Htan "sport = :$_p" 2>/dev/null)" ] &&
 		    mkdir "/tmp/futured-slurm-port.$_p" 2>/dev/null; then
 			echo "$_p" >>"$SLURM_DIR/ports"
 			echo "$_p"
