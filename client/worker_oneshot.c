@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "putfile.h"
 
 /* A Task file larger than this is no Task (the daemon's frames are less). */
 #define ONESHOT_TASK_MAX	(1U << 30)
@@ -132,11 +133,11 @@ static int
 worker_oneshot_write_locked(struct fut_worker *w, Futured__TaskUpdate *u)
 {
 	struct worker_oneshot	*os = w->oneshot;
+	const char		*failed;
 	char			*tmp = NULL;
 	uint8_t			*buf;
-	size_t			 len, off = 0;
-	ssize_t			 n;
-	int			 fd, rc = FUT_ECONN;
+	size_t			 len;
+	int			 rc = 0;
 
 	len = futured__task_update__get_packed_size(u);
 	if ((buf = malloc(len > 0 ? len : 1)) == NULL ||
@@ -146,34 +147,9 @@ worker_oneshot_write_locked(struct fut_worker *w, Futured__TaskUpdate *u)
 		    "out of memory"));
 	}
 	futured__task_update__pack(u, buf);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) == -1) {
-		client_seterr_locked(w->c, rc, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	while (off < len) {
-		if ((n = write(fd, buf + off, len - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		off += (size_t)n;
-	}
-	if (off < len || close(fd) != 0) {
-		client_seterr_locked(w->c, rc, "%s: %s", tmp, strerror(errno));
-		if (off < len)
-			close(fd);
-		(void)unlink(tmp);
-		goto out;
-	}
-	if (rename(tmp, os->result_path) == -1) {
-		client_seterr_locked(w->c, rc, "%s: %s", os->result_path,
+	if (putfile(os->result_path, tmp, buf, len, &failed) == -1)
+		rc = client_seterr_locked(w->c, FUT_ECONN, "%s: %s", failed,
 		    strerror(errno));
-		(void)unlink(tmp);
-		goto out;
-	}
-	rc = 0;
-out:
 	free(tmp);
 	free(buf);
 	return (rc);

@@ -38,6 +38,7 @@
 #include "futured.h"
 #include "futured.pb-c.h"
 #include "log.h"
+#include "putfile.h"
 #include "xmalloc.h"
 
 #define RUN_ONCE_TASK_MAX	(1U << 30)
@@ -104,43 +105,18 @@ run_once_read(const char *path, size_t *lenp)
 static int
 run_once_write(const char *path, const Futured__TaskUpdate *u)
 {
+	const char	*failed;
 	char		*tmp;
 	uint8_t		*buf;
-	size_t		 len, off = 0;
-	ssize_t		 n;
-	int		 fd, rv = -1;
+	size_t		 len;
+	int		 rv;
 
 	len = futured__task_update__get_packed_size(u);
 	buf = xmalloc(len > 0 ? len : 1);
 	futured__task_update__pack(u, buf);
 	xasprintf(&tmp, "%s.tmp", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) == -1) {
-		run_once_warnx("%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	while (off < len) {
-		if ((n = write(fd, buf + off, len - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		off += (size_t)n;
-	}
-	if (off < len || close(fd) != 0) {
-		run_once_warnx("%s: %s", tmp, strerror(errno));
-		if (off < len)
-			close(fd);
-		(void)unlink(tmp);
-		goto out;
-	}
-	if (rename(tmp, path) == -1) {
-		run_once_warnx("%s: %s", path, strerror(errno));
-		(void)unlink(tmp);
-		goto out;
-	}
-	rv = 0;
-out:
+	if ((rv = putfile(path, tmp, buf, len, &failed)) == -1)
+		run_once_warnx("%s: %s", failed, strerror(errno));
 	free(tmp);
 	free(buf);
 	return (rv);
